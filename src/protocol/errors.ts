@@ -1,0 +1,135 @@
+/**
+ * Typed errors shared by the client and the server. One class per wire status (so `catchError` and
+ * `retry` can decide by type or with the guards), plus the client-side failures: timeouts, lost
+ * connections, malformed bytes.
+ */
+import { Status, statusText } from './status.js';
+
+export class FloError extends Error {
+  override name = 'FloError';
+  /** Wire status when the error came from the server, else undefined. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options?: { status?: number; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options?.status;
+  }
+}
+
+/** A reply with a non-OK status. `serverMessage` is the payload text (often empty). */
+export class ServerError extends FloError {
+  override name = 'ServerError';
+  constructor(
+    status: number,
+    readonly serverMessage: string,
+    readonly opcode?: number,
+  ) {
+    super(
+      serverMessage ? `flo: server error (${statusText(status)}): ${serverMessage}` : `flo: server error: ${statusText(status)}`,
+      { status },
+    );
+  }
+}
+
+export class NotFoundError extends ServerError {
+  override name = 'NotFoundError';
+}
+export class BadRequestError extends ServerError {
+  override name = 'BadRequestError';
+}
+export class ConflictError extends ServerError {
+  override name = 'ConflictError';
+}
+export class UnauthorizedError extends ServerError {
+  override name = 'UnauthorizedError';
+}
+export class OverloadedError extends ServerError {
+  override name = 'OverloadedError';
+}
+export class RateLimitedError extends ServerError {
+  override name = 'RateLimitedError';
+}
+export class InternalServerError extends ServerError {
+  override name = 'InternalServerError';
+}
+export class GroupLockedError extends ServerError {
+  override name = 'GroupLockedError';
+}
+export class UnavailableError extends ServerError {
+  override name = 'UnavailableError';
+}
+
+/** Bytes that do not form a valid frame or payload. */
+export class ProtocolError extends FloError {
+  override name = 'ProtocolError';
+}
+
+/** A frame larger than the configured limit. */
+export class FrameTooLargeError extends ProtocolError {
+  override name = 'FrameTooLargeError';
+}
+
+/** A request that could not be sent because an argument is invalid (checked before any byte leaves). */
+export class InvalidArgumentError extends FloError {
+  override name = 'InvalidArgumentError';
+}
+
+/** No reply within the request's deadline (client timeout plus its block time). */
+export class TimeoutError extends FloError {
+  override name = 'TimeoutError';
+}
+
+/** The socket dropped (or was closed) while the request was in flight. */
+export class ConnectionLostError extends FloError {
+  override name = 'ConnectionLostError';
+}
+
+/** The client was closed. */
+export class ClientClosedError extends FloError {
+  override name = 'ClientClosedError';
+}
+
+/** An operation that Flo transactions do not support (scan, mget, json, history inside a txn). */
+export class TxnUnsupportedOpError extends FloError {
+  override name = 'TxnUnsupportedOpError';
+}
+
+/** Builds the typed error for a non-OK reply. */
+export function serverErrorFor(status: number, message: string, opcode?: number): ServerError {
+  switch (status) {
+    case Status.NotFound:
+      return new NotFoundError(status, message, opcode);
+    case Status.BadRequest:
+      return new BadRequestError(status, message, opcode);
+    case Status.Conflict:
+      return new ConflictError(status, message, opcode);
+    case Status.Unauthorized:
+      return new UnauthorizedError(status, message, opcode);
+    case Status.Overloaded:
+      return new OverloadedError(status, message, opcode);
+    case Status.RateLimited:
+      return new RateLimitedError(status, message, opcode);
+    case Status.InternalError:
+      return new InternalServerError(status, message, opcode);
+    case Status.GroupLocked:
+      return new GroupLockedError(status, message, opcode);
+    case Status.Unavailable:
+      return new UnavailableError(status, message, opcode);
+    default:
+      return new ServerError(status, message, opcode);
+  }
+}
+
+const hasStatus = (err: unknown, status: number) => err instanceof FloError && err.status === status;
+export const isNotFound = (err: unknown): err is NotFoundError => hasStatus(err, Status.NotFound);
+export const isBadRequest = (err: unknown): err is BadRequestError => hasStatus(err, Status.BadRequest);
+export const isConflict = (err: unknown): err is ConflictError => hasStatus(err, Status.Conflict);
+export const isUnauthorized = (err: unknown): err is UnauthorizedError => hasStatus(err, Status.Unauthorized);
+export const isOverloaded = (err: unknown): err is OverloadedError => hasStatus(err, Status.Overloaded);
+export const isRateLimited = (err: unknown): err is RateLimitedError => hasStatus(err, Status.RateLimited);
+export const isInternal = (err: unknown): err is InternalServerError => hasStatus(err, Status.InternalError);
+export const isTimeout = (err: unknown): err is TimeoutError => err instanceof TimeoutError;
+export const isConnectionLost = (err: unknown): err is ConnectionLostError => err instanceof ConnectionLostError;
+/** Errors worth retrying: overload, rate limit, unavailable, timeouts and lost connections. */
+export const isRetryable = (err: unknown): boolean =>
+  isOverloaded(err) || isRateLimited(err) || hasStatus(err, Status.Unavailable) || isTimeout(err) || isConnectionLost(err);

@@ -1,0 +1,185 @@
+/**
+ * Frames: a 32-byte header and `length` payload bytes, in both directions.
+ *
+ * Request header:  magic u32 | length u32 | request_id u64 | crc32 u32 | opcode u16 | version u8 | flags u8 | reserved[8]
+ * Response header: magic u32 | length u32 | request_id u64 | crc32 u32 | version u8 | status u8 | flags u8 | pad u8 | reserved[8]
+ *
+ * The CRC (IEEE) covers header bytes 0..15, then 20..31, then the payload.
+ */
+import { crc32Update } from './crc32.js';
+import { EMPTY, ByteReader, utf8 } from './bytes.js';
+import { ProtocolError } from './errors.js';
+
+export const MAGIC = 0x004f4c46; // "FLO\0" little-endian
+export const PROTOCOL_VERSION = 1;
+export const HEADER_SIZE = 32;
+/** The server refuses any frame announcing more than this (Flo's header validation). */
+export const MAX_FRAME_PAYLOAD = 100 * 1024 * 1024;
+
+export interface RequestFrame {
+  readonly requestId: bigint;
+  readonly opcode: number;
+  readonly flags: number;
+  readonly payload: Uint8Array;
+}
+
+export interface ResponseFrame {
+  readonly requestId: bigint;
+  readonly status: number;
+  readonly flags: number;
+  readonly payload: Uint8Array;
+}
+
+/** The four sections every request payload carries. */
+export interface RequestBody {
+  readonly namespace: Uint8Array;
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly options: Uint8Array;
+}
+
+/** What an operation codec contributes to a request: the namespace is added by the caller. */
+export interface OpPayload {
+  readonly key?: Uint8Array;
+  readonly value?: Uint8Array;
+  readonly options?: Uint8Array;
+}
+
+function frameCrc(frame: Uint8Array): number {
+  let c = crc32Update(0xffffffff, frame, 0, 16);
+  c = crc32Update(c, frame, 20, frame.length);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function writeHeaderCommon(frame: Uint8Array, view: DataView, payloadLength: number, requestId: bigint): void {
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, payloadLength, true);
+  view.setBigUint64(8, requestId, true);
+}
+
+/** Encodes a request frame around an already-encoded payload. */
+export function encodeRequestFrame(requestId: bigint, opcode: number, payload: Uint8Array, flags = 0): Uint8Array {
+  const frame = new Uint8Array(HEADER_SIZE + payload.length);
+  const view = new DataView(frame.buffer);
+  writeHeaderCommon(frame, view, payload.length, requestId);
+  view.setUint16(20, opcode, true);
+  frame[22] = PROTOCOL_VERSION;
+  frame[23] = flags;
+  frame.set(payload, HEADER_SIZE);
+  view.setUint32(16, frameCrc(frame), true);
+  return frame;
+}
+
+/** Encodes a request frame with its four sections written straight into the frame (one allocation). */
+export function encodeRequest(requestId: bigint, opcode: number, namespace: Uint8Array | string, body: OpPayload): Uint8Array {
+  const ns = utf8(namespace);
+  const key = body.key ?? EMPTY;
+  const value = body.value ?? EMPTY;
+  const options = body.options ?? EMPTY;
+  if (ns.length > 0xffff) throw new RangeError(`namespace too long: ${ns.length} bytes`);
+  if (key.length > 0xffff) throw new RangeError(`key too long: ${key.length} bytes (max 65535)`);
+  if (options.length > 0xffff) throw new RangeError(`options too long: ${options.length} bytes`);
+  const payloadLength = 2 + ns.length + 2 + key.length + 4 + value.length + 2 + options.length;
+  const frame = new Uint8Array(HEADER_SIZE + payloadLength);
+  const view = new DataView(frame.buffer);
+  writeHeaderCommon(frame, view, payloadLength, requestId);
+  view.setUint16(20, opcode, true);
+  frame[22] = PROTOCOL_VERSION;
+  let at = HEADER_SIZE;
+  view.setUint16(at, ns.length, true);
+  frame.set(ns, at + 2);
+  at += 2 + ns.length;
+  view.setUint16(at, key.length, true);
+  frame.set(key, at + 2);
+  at += 2 + key.length;
+  view.setUint32(at, value.length, true);
+  frame.set(value, at + 4);
+  at += 4 + value.length;
+  view.setUint16(at, options.length, true);
+  frame.set(options, at + 2);
+  view.setUint32(16, frameCrc(frame), true);
+  return frame;
+}
+
+export function encodeResponseFrame(requestId: bigint, status: number, payload: Uint8Array = EMPTY, flags = 0): Uint8Array {
+  const frame = new Uint8Array(HEADER_SIZE + payload.length);
+  const view = new DataView(frame.buffer);
+  writeHeaderCommon(frame, view, payload.length, requestId);
+  frame[20] = PROTOCOL_VERSION;
+  frame[21] = status;
+  frame[22] = flags;
+  frame.set(payload, HEADER_SIZE);
+  view.setUint32(16, frameCrc(frame), true);
+  return frame;
+}
+
+/** The reply Flo sends before closing a connection whose frame it could not parse. */
+export const INVALID_REQUEST_MESSAGE = 'Invalid request';
+export function encodeRejectFrame(): Uint8Array {
+  return encodeResponseFrame(0n, 3, utf8(INVALID_REQUEST_MESSAGE));
+}
+
+/** Encodes the four request sections (for callers that need the payload alone). */
+export function encodeRequestBody(body: Partial<RequestBody>): Uint8Array {
+  const ns = body.namespace ?? EMPTY;
+  const key = body.key ?? EMPTY;
+  const value = body.value ?? EMPTY;
+  const options = body.options ?? EMPTY;
+  const out = new Uint8Array(10 + ns.length + key.length + value.length + options.length);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  view.setUint16(at, ns.length, true);
+  out.set(ns, at + 2);
+  at += 2 + ns.length;
+  view.setUint16(at, key.length, true);
+  out.set(key, at + 2);
+  at += 2 + key.length;
+  view.setUint32(at, value.length, true);
+  out.set(value, at + 4);
+  at += 4 + value.length;
+  view.setUint16(at, options.length, true);
+  out.set(options, at + 2);
+  return out;
+}
+
+/**
+ * Parses a request payload as Flo's server does: an empty payload is four empty sections, a missing
+ * or overrunning options section reads as empty, trailing bytes are ignored. A namespace, key or
+ * value length that overruns the payload is a `ProtocolError` (Flo would stall; we reject).
+ */
+export function decodeRequestBody(payload: Uint8Array): RequestBody {
+  if (payload.length === 0) return { namespace: EMPTY, key: EMPTY, value: EMPTY, options: EMPTY };
+  const r = new ByteReader(payload, 'request payload');
+  const namespace = r.bytes16('namespace');
+  const key = r.bytes16('key');
+  const value = r.bytes32('value');
+  let options: Uint8Array = EMPTY;
+  if (r.remaining >= 2) {
+    const len = r.u16('options length');
+    if (len <= r.remaining) options = r.bytes(len, 'options');
+  }
+  return { namespace, key, value, options };
+}
+
+export type FrameKind = 'request' | 'response';
+
+/** Why a header was refused; the server answers all of these with the reject frame and closes. */
+export class InvalidFrameError extends ProtocolError {
+  override name = 'InvalidFrameError';
+  constructor(
+    message: string,
+    readonly reason: 'magic' | 'version' | 'reserved' | 'size' | 'checksum',
+    readonly requestId?: bigint,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Validates a complete frame's header and CRC. `frame` must hold exactly header + payload.
+ * Returns the parsed frame; throws `InvalidFrameError`.
+ */
+export function verifyChecksum(frame: Uint8Array): boolean {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  return view.getUint32(16, true) === frameCrc(frame);
+}

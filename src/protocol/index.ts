@@ -1,0 +1,9 @@
+// Pure protocol layer: bytes in, bytes out. No I/O, no RxJS; shared by client and server.
+export * from './bytes.js';
+export * from './crc32.js';
+export * from './errors.js';
+export * from './status.js';
+export * from './opcodes.js';
+export * from './options.js';
+export * from './frame.js';
+export * from './decoder.js';

@@ -1,0 +1,6 @@
+import type { ServerEnv, Subsystem, Handler } from '../types.js';
+
+/** Placeholder until the subsystem lands: registers no opcodes. */
+export function createActionSubsystem(_env: ServerEnv): Subsystem {
+  return { handlers: new Map<number, Handler>() };
+}

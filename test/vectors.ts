@@ -1,0 +1,41 @@
+// Loads the Go SDK's golden vectors (copied from ../shared/vectors so the repo stands alone).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface Vector {
+  name: string;
+  sdk_call: string;
+  opcode: number;
+  opcode_name: string;
+  namespace: string;
+  key: string;
+  value_hex: string;
+  options_hex: string;
+  request_id: number;
+  payload_length: number;
+  crc32_hex: string;
+  frame_hex: string;
+  response: {
+    status: number;
+    status_name: string;
+    payload_hex: string;
+    frame_hex: string;
+    layout: string;
+    sdk_parsed: unknown;
+    sdk_error?: string;
+  };
+}
+
+function load(file: string): Vector[] {
+  return JSON.parse(readFileSync(fileURLToPath(new URL(`./fixtures/${file}`, import.meta.url)), 'utf8')) as Vector[];
+}
+
+export const requestVectors = load('requests.json');
+export const moreVectors = load('more.json');
+export const allVectors = [...requestVectors, ...moreVectors];
+
+export function vector(name: string): Vector {
+  const v = allVectors.find((x) => x.name === name);
+  if (!v) throw new Error(`no vector named ${name}`);
+  return v;
+}
