@@ -1,0 +1,60 @@
+/**
+ * The contract between the client API and the connection. `src/client/` only ever sees a
+ * `RequestChannel`; the multiplexed connection (`Connection`) implements it, and marble tests
+ * implement it with fakes.
+ */
+import type { Observable } from 'rxjs';
+import type { OpPayload, ResponseFrame } from '../protocol/index.js';
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface RequestSpec {
+  readonly opcode: number;
+  readonly namespace: string;
+  readonly body: OpPayload;
+  /**
+   * The request's own long-poll time (the `block_ms` it carries). The deadline is the client timeout
+   * plus this.
+   */
+  readonly blockMs?: number;
+  /** Overrides the connection's default timeout for this request. */
+  readonly timeoutMs?: number;
+  /**
+   * Called with a reply that arrives after the subscriber left (unsubscribed or timed out), so a
+   * reply carrying leased items can be handed back instead of waiting out a lease.
+   */
+  readonly onLateReply?: (reply: ResponseFrame) => void;
+}
+
+export interface RequestChannel {
+  /**
+   * Cold: sends the request on subscribe, emits the reply frame (any status) once, then completes.
+   * Errors with `TimeoutError` after the deadline, `ConnectionLostError` if the socket drops while
+   * the request is in flight, `ClientClosedError` after `close()`. Unsubscribing before the reply
+   * makes the reply late (see `onLateReply`).
+   */
+  request(spec: RequestSpec): Observable<ResponseFrame>;
+  /** Current state, replayed to each subscriber, then every change. */
+  readonly state$: Observable<ConnectionState>;
+  /**
+   * Emits once each time the connection is (re-)established after having been lost, so that
+   * infinite read paths can re-join groups and resume.
+   */
+  readonly reconnected$: Observable<void>;
+}
+
+/** A byte pipe to one server: TCP in Node, WebSocket anywhere. */
+export interface Transport {
+  /** Sends bytes (one or many whole frames). */
+  send(bytes: Uint8Array): void;
+  /** Closes the pipe; `onClose` fires once afterwards. */
+  close(): void;
+}
+
+export interface TransportHandlers {
+  onData(chunk: Uint8Array): void;
+  onClose(error?: Error): void;
+}
+
+/** Opens a transport to one endpoint; resolves once it is open, rejects if it cannot open. */
+export type TransportFactory = (endpoint: string, handlers: TransportHandlers) => Promise<Transport>;
