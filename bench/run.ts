@@ -1,0 +1,13 @@
+/**
+ * Runs every benchmark in turn: `npm run bench`. Each bench module exports `main()`; add new ones
+ * to the list below.
+ */
+const benches: Array<{ name: string; load: () => Promise<{ main: () => Promise<unknown> }> }> = [
+  { name: 'roundtrip', load: () => import('./roundtrip.js') },
+];
+
+for (const bench of benches) {
+  console.log(`\n== ${bench.name} ==`);
+  const mod = await bench.load();
+  await mod.main();
+}

@@ -1,0 +1,115 @@
+/**
+ * Request deadlines without one timer per request.
+ *
+ * Requests with the same deadline length expire in the order they were armed, so each length gets
+ * one intrusive doubly linked list (O(1) add and remove, no allocation per request) and at most one
+ * `setTimeout`, armed for the list's head. Removing an item never touches the timer (unless the
+ * list empties): when the timer fires early for a head that has since been removed, it re-arms for
+ * the new head. Under load that is one timer per deadline length instead of one per request.
+ */
+
+/** What an item carries so it can sit in a list (fields owned by this module). */
+export interface DeadlineItem {
+  deadlinePrev: DeadlineItem | undefined;
+  deadlineNext: DeadlineItem | undefined;
+  deadlineList: DeadlineList | undefined;
+  /** `performance.now()` value at which the item expires. */
+  expiresAt: number;
+}
+
+/** setTimeout fires at once for delays above this. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export class DeadlineList {
+  private head: DeadlineItem | undefined;
+  private tail: DeadlineItem | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly fireBound = () => this.fire();
+
+  constructor(
+    readonly ms: number,
+    private readonly owner: Deadlines,
+  ) {}
+
+  add(item: DeadlineItem, now: number): void {
+    item.expiresAt = now + this.ms;
+    item.deadlineList = this;
+    item.deadlineNext = undefined;
+    item.deadlinePrev = this.tail;
+    if (this.tail) this.tail.deadlineNext = item;
+    else this.head = item;
+    this.tail = item;
+    if (this.timer === undefined) this.arm(this.ms);
+  }
+
+  remove(item: DeadlineItem): void {
+    const prev = item.deadlinePrev;
+    const next = item.deadlineNext;
+    if (prev) prev.deadlineNext = next;
+    else this.head = next;
+    if (next) next.deadlinePrev = prev;
+    else this.tail = prev;
+    item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
+    if (this.head === undefined) this.dispose();
+  }
+
+  /** Stops the timer and forgets the items (without expiring them). */
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (let item = this.head; item; ) {
+      const next = item.deadlineNext;
+      item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
+      item = next;
+    }
+    this.head = this.tail = undefined;
+    this.owner.forget(this);
+  }
+
+  private arm(delay: number): void {
+    this.timer = setTimeout(this.fireBound, Math.min(Math.max(Math.ceil(delay), 1), MAX_TIMER_MS));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    let item = this.head;
+    while (item !== undefined && item.expiresAt <= now) {
+      this.remove(item); // may dispose the list when it empties
+      this.owner.onExpire(item);
+      item = this.head;
+    }
+    if (item !== undefined && this.timer === undefined) this.arm(item.expiresAt - now);
+  }
+}
+
+/** One `DeadlineList` per deadline length. */
+export class Deadlines {
+  private readonly lists = new Map<number, DeadlineList>();
+
+  constructor(readonly onExpire: (item: DeadlineItem) => void) {}
+
+  /** Arms `item` to expire `ms` from now (ms must be finite and >= 0). */
+  add(item: DeadlineItem, ms: number): void {
+    let list = this.lists.get(ms);
+    if (list === undefined) {
+      list = new DeadlineList(ms, this);
+      this.lists.set(ms, list);
+    }
+    list.add(item, performance.now());
+  }
+
+  remove(item: DeadlineItem): void {
+    item.deadlineList?.remove(item);
+  }
+
+  /** Stops every timer. */
+  clear(): void {
+    for (const list of [...this.lists.values()]) list.dispose();
+  }
+
+  /** @internal called by a list that emptied */
+  forget(list: DeadlineList): void {
+    if (this.lists.get(list.ms) === list) this.lists.delete(list.ms);
+  }
+}

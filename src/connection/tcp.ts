@@ -1,0 +1,93 @@
+/**
+ * TCP transport (Node only): one `node:net` socket per endpoint, Nagle disabled so a coalesced batch
+ * of frames leaves at once.
+ */
+import * as net from 'node:net';
+import type { Transport, TransportFactory, TransportHandlers } from './types.js';
+
+/** Flo's default port (protocol-core-kv.md section 1). */
+export const DEFAULT_PORT = 9000;
+
+/** Parses `host:port`, `[v6]:port`, `tcp://host:port` or a bare `host` (port 9000). */
+export function parseEndpoint(endpoint: string): { host: string; port: number } {
+  let rest = endpoint.trim();
+  if (rest.startsWith('tcp://')) rest = rest.slice(6);
+  let host: string;
+  let portText: string | undefined;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0) throw new TypeError(`invalid endpoint: ${endpoint}`);
+    host = rest.slice(1, close);
+    const after = rest.slice(close + 1);
+    if (after.startsWith(':')) portText = after.slice(1);
+    else if (after !== '') throw new TypeError(`invalid endpoint: ${endpoint}`);
+  } else {
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0 && rest.indexOf(':') === colon) {
+      host = rest.slice(0, colon);
+      portText = rest.slice(colon + 1);
+    } else {
+      host = rest; // no port, or a bare IPv6 address
+    }
+  }
+  const port = portText === undefined ? DEFAULT_PORT : Number(portText);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new TypeError(`invalid port in endpoint: ${endpoint}`);
+  return { host: host || 'localhost', port };
+}
+
+class TcpTransport implements Transport {
+  constructor(private readonly socket: net.Socket) {}
+
+  send(bytes: Uint8Array): void {
+    // Backpressure is left to the kernel and Node's write queue: the connection bounds what is in
+    // flight through request deadlines, and callers bound concurrency (mergeMap).
+    this.socket.write(bytes);
+  }
+
+  close(): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    // Flush what is queued, send FIN, then let go without waiting for the peer's FIN. The fallback
+    // covers a peer that stops reading (end's callback would never fire).
+    const fallback = setTimeout(() => socket.destroy(), 1000);
+    fallback.unref();
+    socket.end(() => {
+      clearTimeout(fallback);
+      socket.destroy();
+    });
+  }
+}
+
+/** Opens a TCP connection to `host:port`. */
+export const tcpTransport: TransportFactory = (endpoint: string, handlers: TransportHandlers): Promise<Transport> =>
+  new Promise<Transport>((resolve, reject) => {
+    let host: string;
+    let port: number;
+    try {
+      ({ host, port } = parseEndpoint(endpoint));
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    const socket = net.connect({ host, port, noDelay: true });
+    const onConnectError = (err: Error) => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', onConnectError);
+    socket.once('connect', () => {
+      socket.off('error', onConnectError);
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
+      let lastError: Error | undefined;
+      socket.on('error', (err) => {
+        lastError = err;
+      });
+      socket.on('data', (chunk: Buffer) => {
+        // Hand out plain Uint8Array views (no copy): Buffer#slice semantics would surprise callers.
+        handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      });
+      socket.once('close', () => handlers.onClose(lastError));
+      resolve(new TcpTransport(socket));
+    });
+  });
