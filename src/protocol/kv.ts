@@ -1,0 +1,895 @@
+/**
+ * KV payload codecs, both directions (protocol-core-kv.md §6, DECISIONS #1, #15-#20, #37).
+ *
+ * Client side: `encodeKvX(req) → OpPayload` and `decodeKvXReply(payload) → reply`.
+ * Server side: `decodeKvX(body) → req` and `encodeKvXReply(reply, profile?) → payload`.
+ *
+ * Options are emitted in the Go SDK's order; in-transaction requests carry RoutingKey (0x08, when
+ * non-empty) and TxnID (0x09) first, then the operation's own options. Decoders throw only
+ * `ProtocolError`; the server turns its message into a BAD_REQUEST reply (the messages are Flo's
+ * where §4.2 gives one). Byte fields of decoded requests are views into the request payload (copy
+ * before keeping them); byte fields of decoded replies are copies.
+ */
+import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ProtocolError } from './errors.js';
+import type { OpPayload, RequestBody } from './frame.js';
+import { Opt, OptionsBuilder, OptionsReader } from './options.js';
+
+/** Reply layouts where the Go SDK and the newest Flo server disagree (scan, history; DECISIONS #1). */
+export type KvReplyProfile = 'go' | 'flo';
+
+/** Most keys one MGET may carry (Go SDK and server). */
+export const KV_MGET_MAX_KEYS = 256;
+/** Largest scan page (limit 0 means this). */
+export const KV_SCAN_MAX_LIMIT = 1024;
+
+/** Marks a request as part of a transaction: options 0x08 (if non-empty) and 0x09, sent first. */
+export interface KvTxnRef {
+  readonly txnId: bigint;
+  readonly routingKey?: Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request and reply types
+// ---------------------------------------------------------------------------------------------
+
+export interface KvPutRequest {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  /** TTL in **seconds** (DECISIONS #15); 0 or absent = permanent. */
+  readonly ttlSeconds?: bigint;
+  /** Expected current version; 0 = create only. */
+  readonly casVersion?: bigint;
+  readonly ifNotExists?: boolean;
+  readonly ifExists?: boolean;
+  readonly txn?: KvTxnRef;
+}
+export interface KvPutReply {
+  /** New version (0 inside a transaction). */
+  readonly version: bigint;
+}
+
+export interface KvGetRequest {
+  readonly key: Uint8Array;
+  /** Long-poll until the key is live (0x17); 0 = do not wait (DECISIONS #14). */
+  readonly blockMs?: number;
+  /** Watch: wait for a version newer than the current one (0x18). */
+  readonly waitMs?: number;
+  readonly txn?: KvTxnRef;
+}
+export interface KvGetReply {
+  readonly version: bigint;
+  readonly value: Uint8Array;
+}
+
+/** A watch is a get carrying WaitMS (0x18): answered when the key's version moves past the current one. */
+export interface KvWatchRequest {
+  readonly key: Uint8Array;
+  readonly waitMs: number;
+}
+
+export interface KvMGetRequest {
+  readonly keys: readonly Uint8Array[];
+}
+export interface KvMGetEntry {
+  readonly key: Uint8Array;
+  readonly found: boolean;
+  /** 0 when not found. */
+  readonly version: bigint;
+  /** Empty when not found. */
+  readonly value: Uint8Array;
+}
+export type KvMGetReply = readonly KvMGetEntry[];
+
+export interface KvDeleteRequest {
+  readonly key: Uint8Array;
+  readonly ifMatch?: bigint;
+  readonly txn?: KvTxnRef;
+}
+
+export interface KvScanRequest {
+  readonly prefix: Uint8Array;
+  /** 0 or absent = server default (1024). */
+  readonly limit?: number;
+  /** Opaque cursor from the previous page; absent/empty on the first page. */
+  readonly cursor?: Uint8Array;
+  readonly keysOnly?: boolean;
+}
+export interface KvScanEntry {
+  readonly key: Uint8Array;
+  /** Empty for keys-only scans. */
+  readonly value: Uint8Array;
+}
+export interface KvScanReply {
+  readonly entries: readonly KvScanEntry[];
+  readonly hasMore: boolean;
+  /** Absent when the server sent an empty cursor. */
+  readonly cursor?: Uint8Array;
+}
+
+export interface KvHistoryRequest {
+  readonly key: Uint8Array;
+  /** 0 or absent = everything kept. */
+  readonly limit?: number;
+}
+export interface KvHistoryEntry {
+  readonly version: bigint;
+  /** Write time, ns since the epoch (layout A). Absent in the newest server's layout C. */
+  readonly timestampNs?: bigint;
+  readonly value: Uint8Array;
+}
+export type KvHistoryReply = readonly KvHistoryEntry[];
+
+export interface KvIncrRequest {
+  readonly key: Uint8Array;
+  /** Absent = +1 (sent as an empty value outside a transaction; Go's txn API always sends 8 bytes). */
+  readonly delta?: bigint;
+  readonly txn?: KvTxnRef;
+}
+export interface KvIncrReply {
+  /** 0 inside a transaction. */
+  readonly version: bigint;
+  /** The counter after the increment; inside a transaction the server echoes the **delta** (DECISIONS #37). */
+  readonly value: bigint;
+}
+
+export interface KvJsonGetRequest {
+  readonly key: Uint8Array;
+  /** JSON path (`$`, `$.a.b`, `$.a[0]`); empty means `$` on the server. */
+  readonly path: string;
+}
+export interface KvJsonGetReply {
+  readonly version: bigint;
+  /** Compact JSON text of the selected node. */
+  readonly value: Uint8Array;
+}
+
+export interface KvJsonSetRequest {
+  readonly key: Uint8Array;
+  /** Empty is sent as `$` (as the Go SDK does). */
+  readonly path: string;
+  /** JSON text of the new node. */
+  readonly value: Uint8Array;
+  /** Optional TTL (0x01, seconds); Go never sends it here. */
+  readonly ttlSeconds?: bigint;
+}
+export interface KvJsonSetReply {
+  readonly version: bigint;
+}
+
+export interface KvJsonDelRequest {
+  readonly key: Uint8Array;
+  /** Empty is sent as `$` (as the Go SDK does). */
+  readonly path: string;
+}
+
+export interface KvBeginTxnRequest {
+  readonly routingKey: Uint8Array;
+}
+export interface KvBeginTxnReply {
+  readonly txnId: bigint;
+  readonly pinnedHash: bigint;
+}
+
+export interface KvCommitTxnRequest {
+  readonly routingKey: Uint8Array;
+  /** Undefined on decode when the request carried none (the server answers `COMMIT: txn_id required`). */
+  readonly txnId?: bigint;
+}
+export interface KvCommitTxnReply {
+  readonly commitIndex: bigint;
+  readonly opCount: number;
+}
+
+export type KvRollbackTxnRequest = KvCommitTxnRequest;
+
+export interface KvTouchRequest {
+  readonly key: Uint8Array;
+  /** New TTL in seconds from now; 0 = persist. */
+  readonly ttlSeconds: bigint;
+  readonly ifMatch?: bigint;
+  readonly txn?: KvTxnRef;
+}
+
+export interface KvPersistRequest {
+  readonly key: Uint8Array;
+  readonly ifMatch?: bigint;
+  readonly txn?: KvTxnRef;
+}
+
+export interface KvExistsRequest {
+  readonly key: Uint8Array;
+  readonly txn?: KvTxnRef;
+}
+export interface KvExistsReply {
+  readonly version: bigint;
+  readonly present: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+function options(fill: (b: OptionsBuilder) => void): Uint8Array | undefined {
+  const b = new OptionsBuilder();
+  fill(b);
+  return b.length ? b.build() : undefined;
+}
+
+function payload(key: Uint8Array, value?: Uint8Array, opts?: Uint8Array): OpPayload {
+  const p: { key: Uint8Array; value?: Uint8Array; options?: Uint8Array } = { key };
+  if (value && value.length) p.value = value;
+  if (opts && opts.length) p.options = opts;
+  return p;
+}
+
+function addTxn(b: OptionsBuilder, txn: KvTxnRef | undefined): void {
+  if (!txn) return;
+  if (txn.routingKey && txn.routingKey.length) b.bytes(Opt.RoutingKey, txn.routingKey);
+  b.u64(Opt.TxnID, txn.txnId);
+}
+
+function readTxn(o: OptionsReader): KvTxnRef | undefined {
+  if (!o.has(Opt.TxnID)) return undefined;
+  const txnId = o.u64(Opt.TxnID);
+  if (txnId === undefined) throw new ProtocolError('txn_id option must be u64');
+  const routingKey = o.raw(Opt.RoutingKey);
+  return routingKey && routingKey.length ? { txnId, routingKey } : { txnId };
+}
+
+function u64le(v: bigint): Uint8Array {
+  return new ByteWriter(8).u64(v).finish();
+}
+
+function i64le(v: bigint): Uint8Array {
+  return new ByteWriter(8).i64(v).finish();
+}
+
+function opts(body: RequestBody): OptionsReader {
+  return new OptionsReader(body.options);
+}
+
+/** Exactly a u64 (8 bytes) reply. */
+function decodeVersionOnly(p: Uint8Array, what: string): bigint {
+  const r = new ByteReader(p, what);
+  const v = r.u64('version');
+  r.end();
+  return v;
+}
+
+function withOptional<T extends object, K extends string, V>(obj: T, key: K, value: V | undefined): T & { [P in K]?: V } {
+  if (value !== undefined) (obj as Record<string, unknown>)[key] = value;
+  return obj as T & { [P in K]?: V };
+}
+
+// ---------------------------------------------------------------------------------------------
+// PUT 0x100
+// ---------------------------------------------------------------------------------------------
+
+export function encodeKvPut(req: KvPutRequest): OpPayload {
+  return payload(
+    req.key,
+    req.value,
+    options((b) => {
+      addTxn(b, req.txn);
+      if (req.ttlSeconds !== undefined && req.ttlSeconds !== 0n) b.u64(Opt.TTLSeconds, req.ttlSeconds);
+      if (req.casVersion !== undefined) b.u64(Opt.CASVersion, req.casVersion);
+      if (req.ifNotExists) b.flag(Opt.IfNotExists);
+      if (req.ifExists) b.flag(Opt.IfExists);
+    }),
+  );
+}
+
+export function decodeKvPut(body: RequestBody): KvPutRequest {
+  const o = opts(body);
+  const req: KvPutRequest = { key: body.key, value: body.value };
+  const ttl = o.u64(Opt.TTLSeconds);
+  withOptional(req, 'txn', readTxn(o));
+  withOptional(req, 'ttlSeconds', ttl === 0n ? undefined : ttl);
+  withOptional(req, 'casVersion', o.u64(Opt.CASVersion));
+  if (o.flag(Opt.IfNotExists)) withOptional(req, 'ifNotExists', true);
+  if (o.flag(Opt.IfExists)) withOptional(req, 'ifExists', true);
+  return req;
+}
+
+/** `[version:u64]`; an empty payload reads as version 0 (older servers, as the Go SDK does). */
+export function decodeKvPutReply(p: Uint8Array): KvPutReply {
+  if (p.length === 0) return { version: 0n };
+  return { version: decodeVersionOnly(p, 'kv_put reply') };
+}
+
+export function encodeKvPutReply(reply: KvPutReply): Uint8Array {
+  return u64le(reply.version);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET 0x101 (and watch)
+// ---------------------------------------------------------------------------------------------
+
+export function encodeKvGet(req: KvGetRequest): OpPayload {
+  return payload(
+    req.key,
+    undefined,
+    options((b) => {
+      addTxn(b, req.txn);
+      if (req.blockMs !== undefined) b.u32(Opt.BlockMS, req.blockMs);
+      if (req.waitMs !== undefined) b.u32(Opt.WaitMS, req.waitMs);
+    }),
+  );
+}
+
+/** A watch: `kv_get` with WaitMS (0x18). The reply is a get reply. */
+export function encodeKvWatch(req: KvWatchRequest): OpPayload {
+  return encodeKvGet({ key: req.key, waitMs: req.waitMs });
+}
+
+export function decodeKvGet(body: RequestBody): KvGetRequest {
+  const o = opts(body);
+  const req: KvGetRequest = { key: body.key };
+  withOptional(req, 'txn', readTxn(o));
+  withOptional(req, 'blockMs', o.u32(Opt.BlockMS));
+  withOptional(req, 'waitMs', o.u32(Opt.WaitMS));
+  return req;
+}
+
+/** `[version:u64][value]`. */
+export function decodeKvGetReply(p: Uint8Array): KvGetReply {
+  const r = new ByteReader(p, 'kv_get reply');
+  const version = r.u64('version');
+  return { version, value: r.rest().slice() };
+}
+
+export const decodeKvWatchReply = decodeKvGetReply;
+
+export function encodeKvGetReply(reply: KvGetReply): Uint8Array {
+  return new ByteWriter(8 + reply.value.length).u64(reply.version).bytes(reply.value).finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// MGET 0x102
+// ---------------------------------------------------------------------------------------------
+
+/** Value `[n:u16]([len:u16][key])*`; the key section is empty. (The client refuses > 256 keys.) */
+export function encodeKvMGet(req: KvMGetRequest): OpPayload {
+  const w = new ByteWriter(2 + req.keys.reduce((n, k) => n + 2 + k.length, 0));
+  w.u16(req.keys.length);
+  for (const k of req.keys) w.bytes16(k);
+  return { key: EMPTY, value: w.finish() };
+}
+
+/** Checks in Flo's order with Flo's messages (count 0 and > 256 are refused here). */
+export function decodeKvMGet(body: RequestBody): KvMGetRequest {
+  const v = body.value;
+  if (v.length < 2) throw new ProtocolError('mget: missing key count');
+  const r = new ByteReader(v, 'mget keys');
+  const n = r.u16();
+  if (n === 0) throw new ProtocolError('mget: zero keys');
+  if (n > KV_MGET_MAX_KEYS) throw new ProtocolError(`mget: too many keys (max ${KV_MGET_MAX_KEYS})`);
+  const keys: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    if (r.remaining < 2) throw new ProtocolError('mget: truncated key list');
+    const len = r.u16();
+    if (r.remaining < len) throw new ProtocolError('mget: truncated key data');
+    keys.push(r.bytes(len));
+  }
+  return { keys };
+}
+
+/** `[n:u32]([status:u8][klen:u16][key][version:u64][vlen:u32][value])*`; 0 bytes = empty (#16). */
+export function decodeKvMGetReply(p: Uint8Array): KvMGetReply {
+  if (p.length === 0) return [];
+  const r = new ByteReader(p, 'kv_mget reply');
+  const n = r.u32('count');
+  const out: KvMGetEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const status = r.u8('status');
+    const key = r.bytes16('key').slice();
+    const version = r.u64('version');
+    const value = r.bytes32('value').slice();
+    out.push({ key, found: status === 0, version, value });
+  }
+  r.end();
+  return out;
+}
+
+export function encodeKvMGetReply(reply: KvMGetReply): Uint8Array {
+  const w = new ByteWriter(64);
+  w.u32(reply.length);
+  for (const e of reply) {
+    w.u8(e.found ? 0 : 2)
+      .bytes16(e.key)
+      .u64(e.found ? e.version : 0n)
+      .bytes32(e.found ? e.value : EMPTY);
+  }
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// DELETE 0x103
+// ---------------------------------------------------------------------------------------------
+
+export function encodeKvDelete(req: KvDeleteRequest): OpPayload {
+  return payload(
+    req.key,
+    undefined,
+    options((b) => {
+      addTxn(b, req.txn);
+      if (req.ifMatch !== undefined) b.u64(Opt.CASVersion, req.ifMatch);
+    }),
+  );
+}
+
+export function decodeKvDelete(body: RequestBody): KvDeleteRequest {
+  const o = opts(body);
+  const req: KvDeleteRequest = { key: body.key };
+  withOptional(req, 'txn', readTxn(o));
+  withOptional(req, 'ifMatch', o.u64(Opt.CASVersion));
+  return req;
+}
+
+/** Empty reply; any payload is ignored (as the SDKs do). */
+export function decodeKvDeleteReply(_p: Uint8Array): void {}
+export function encodeKvDeleteReply(): Uint8Array {
+  return EMPTY;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SCAN 0x104
+// ---------------------------------------------------------------------------------------------
+
+/** Key = prefix, value = `[limit:u32][cursor…]`, option 0x06 = 1 when keys-only. */
+export function encodeKvScan(req: KvScanRequest): OpPayload {
+  const cursor = req.cursor ?? EMPTY;
+  const value = new ByteWriter(4 + cursor.length)
+    .u32(req.limit ?? 0)
+    .bytes(cursor)
+    .finish();
+  return {
+    key: req.prefix,
+    value,
+    ...(req.keysOnly ? { options: new OptionsBuilder().u8(Opt.KeysOnly, 1).build() } : {}),
+  };
+}
+
+/** An empty value reads as limit 0 without cursor; 1-3 bytes are refused. */
+export function decodeKvScan(body: RequestBody): KvScanRequest {
+  const o = opts(body);
+  const v = body.value;
+  let limit = 0;
+  let cursor: Uint8Array = EMPTY;
+  if (v.length > 0) {
+    if (v.length < 4) throw new ProtocolError('scan: value must start with limit:u32');
+    const r = new ByteReader(v, 'scan value');
+    limit = r.u32('limit');
+    cursor = r.rest();
+  }
+  const req: KvScanRequest = { prefix: body.key, limit };
+  if (cursor.length) withOptional(req, 'cursor', cursor);
+  if ((o.u8(Opt.KeysOnly) ?? 0) !== 0) withOptional(req, 'keysOnly', true);
+  return req;
+}
+
+function scanEntries(r: ByteReader): KvScanEntry[] {
+  const n = r.u32('count');
+  const entries: KvScanEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = r.bytes16('key').slice();
+    const value = r.bytes32('value').slice();
+    entries.push({ key, value });
+  }
+  return entries;
+}
+
+function scanReply(entries: KvScanEntry[], hasMore: boolean, cursor: Uint8Array): KvScanReply {
+  return cursor.length ? { entries, hasMore, cursor: cursor.slice() } : { entries, hasMore };
+}
+
+const scanLayouts: ReadonlyArray<(r: ByteReader) => KvScanReply> = [
+  // A (Go SDK): [has_more:u8][clen:u32][cursor][n:u32]([klen:u16][key][vlen:u32][value])*
+  (r) => {
+    const hasMore = r.u8('has_more') !== 0;
+    const cursor = r.bytes32('cursor');
+    return scanReply(scanEntries(r), hasMore, cursor);
+  },
+  // B (Flo server): [n:u32](entries)[has_more:u8][clen:u16][cursor]
+  (r) => {
+    const entries = scanEntries(r);
+    const hasMore = r.u8('has_more') !== 0;
+    return scanReply(entries, hasMore, r.bytes16('cursor'));
+  },
+  // Flo's fallback path: [n:u32](entries)[has_more:u8], no cursor fields.
+  (r) => {
+    const entries = scanEntries(r);
+    return { entries, hasMore: r.u8('has_more') !== 0 };
+  },
+];
+
+function firstExactLayout<T>(p: Uint8Array, what: string, layouts: ReadonlyArray<(r: ByteReader) => T>): T {
+  let firstError: unknown;
+  for (const layout of layouts) {
+    try {
+      const r = new ByteReader(p, what);
+      const out = layout(r);
+      r.end();
+      return out;
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      firstError ??= err;
+    }
+  }
+  throw new ProtocolError(`${what} matches no known layout: ${(firstError as Error).message}`);
+}
+
+/**
+ * Accepts layout A (Go), B (Flo server) and Flo's cursor-less fallback, whichever consumes the
+ * payload exactly (A tried first). A 0-byte or 4-byte zero-count reply is an empty page (#16).
+ */
+export function decodeKvScanReply(p: Uint8Array): KvScanReply {
+  if (p.length === 0 || (p.length === 4 && p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0)) {
+    return { entries: [], hasMore: false };
+  }
+  return firstExactLayout(p, 'kv_scan reply', scanLayouts);
+}
+
+/** `'go'` → layout A (default), `'flo'` → layout B. */
+export function encodeKvScanReply(reply: KvScanReply, profile: KvReplyProfile = 'go'): Uint8Array {
+  const cursor = reply.cursor ?? EMPTY;
+  const w = new ByteWriter(64);
+  const entries = () => {
+    w.u32(reply.entries.length);
+    for (const e of reply.entries) w.bytes16(e.key).bytes32(e.value);
+  };
+  if (profile === 'go') {
+    w.u8(reply.hasMore ? 1 : 0).bytes32(cursor);
+    entries();
+  } else {
+    entries();
+    w.u8(reply.hasMore ? 1 : 0).bytes16(cursor);
+  }
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// HISTORY 0x105
+// ---------------------------------------------------------------------------------------------
+
+export function encodeKvHistory(req: KvHistoryRequest): OpPayload {
+  return payload(
+    req.key,
+    undefined,
+    options((b) => {
+      if (req.limit !== undefined && req.limit !== 0) b.u32(Opt.Limit, req.limit);
+    }),
+  );
+}
+
+export function decodeKvHistory(body: RequestBody): KvHistoryRequest {
+  const limit = opts(body).u32(Opt.Limit);
+  return limit ? { key: body.key, limit } : { key: body.key };
+}
+
+const historyLayouts: ReadonlyArray<(r: ByteReader) => KvHistoryEntry[]> = [
+  // A (Go/JS SDK): [n:u32]([version:u64][ts:i64][vlen:u32][value])*
+  (r) => {
+    const n = r.u32('count');
+    const out: KvHistoryEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const version = r.u64('version');
+      const timestampNs = r.i64('timestamp');
+      out.push({ version, timestampNs, value: r.bytes32('value').slice() });
+    }
+    return out;
+  },
+  // C (Flo server): [n:u32]([vlen:u32][value][version:u64])*
+  (r) => {
+    const n = r.u32('count');
+    const out: KvHistoryEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      const value = r.bytes32('value').slice();
+      out.push({ version: r.u64('version'), value });
+    }
+    return out;
+  },
+];
+
+/** Layout A or C by exact consumption (A first); a 0-byte reply is empty (#16). */
+export function decodeKvHistoryReply(p: Uint8Array): KvHistoryReply {
+  if (p.length === 0) return [];
+  return firstExactLayout(p, 'kv_history reply', historyLayouts);
+}
+
+/** `'go'` → layout A with ns timestamps (missing ones written as 0), `'flo'` → layout C. */
+export function encodeKvHistoryReply(reply: KvHistoryReply, profile: KvReplyProfile = 'go'): Uint8Array {
+  const w = new ByteWriter(64);
+  w.u32(reply.length);
+  for (const e of reply) {
+    if (profile === 'go') w.u64(e.version).i64(e.timestampNs ?? 0n).bytes32(e.value);
+    else w.bytes32(e.value).u64(e.version);
+  }
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// INCR 0x10B
+// ---------------------------------------------------------------------------------------------
+
+/** Outside a txn an absent delta is an empty value (+1); inside, the delta is always sent (as Go's txn API). */
+export function encodeKvIncr(req: KvIncrRequest): OpPayload {
+  const delta = req.delta ?? (req.txn ? 1n : undefined);
+  return payload(
+    req.key,
+    delta === undefined ? undefined : i64le(delta),
+    options((b) => addTxn(b, req.txn)),
+  );
+}
+
+/** The decoded delta is always set (an empty value means +1). */
+export function decodeKvIncr(body: RequestBody): KvIncrRequest & { readonly delta: bigint } {
+  const v = body.value;
+  let delta = 1n;
+  if (v.length === 8) delta = new ByteReader(v).i64();
+  else if (v.length !== 0) throw new ProtocolError('incr: value must be empty or 8-byte i64 LE');
+  const req = { key: body.key, delta };
+  return withOptional(req, 'txn', readTxn(opts(body)));
+}
+
+/** `[version:u64][counter:i64]`, exactly 16 bytes. */
+export function decodeKvIncrReply(p: Uint8Array): KvIncrReply {
+  const r = new ByteReader(p, 'kv_incr reply');
+  const version = r.u64('version');
+  const value = r.i64('counter');
+  r.end();
+  return { version, value };
+}
+
+export function encodeKvIncrReply(reply: KvIncrReply): Uint8Array {
+  return new ByteWriter(16).u64(reply.version).i64(reply.value).finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON 0x10C get / 0x10D set / 0x10E del
+// ---------------------------------------------------------------------------------------------
+
+export function encodeKvJsonGet(req: KvJsonGetRequest): OpPayload {
+  return payload(req.key, utf8(req.path));
+}
+
+export function decodeKvJsonGet(body: RequestBody): KvJsonGetRequest {
+  return { key: body.key, path: fromUtf8(body.value) };
+}
+
+/** `[version:u64][json]`. */
+export function decodeKvJsonGetReply(p: Uint8Array): KvJsonGetReply {
+  const r = new ByteReader(p, 'kv_json_get reply');
+  const version = r.u64('version');
+  return { version, value: r.rest().slice() };
+}
+
+export function encodeKvJsonGetReply(reply: KvJsonGetReply): Uint8Array {
+  return encodeKvGetReply(reply);
+}
+
+/** Value `[path_len:u16][path][json]`. */
+export function encodeKvJsonSet(req: KvJsonSetRequest): OpPayload {
+  const path = utf8(req.path || '$');
+  const value = new ByteWriter(2 + path.length + req.value.length).bytes16(path).bytes(req.value).finish();
+  return payload(
+    req.key,
+    value,
+    options((b) => {
+      if (req.ttlSeconds !== undefined && req.ttlSeconds !== 0n) b.u64(Opt.TTLSeconds, req.ttlSeconds);
+    }),
+  );
+}
+
+export function decodeKvJsonSet(body: RequestBody): KvJsonSetRequest {
+  const v = body.value;
+  if (v.length < 2) throw new ProtocolError('json_set: missing path_len');
+  const r = new ByteReader(v, 'json_set value');
+  const plen = r.u16();
+  if (r.remaining < plen) throw new ProtocolError('json_set: truncated path');
+  const path = fromUtf8(r.bytes(plen));
+  const req: KvJsonSetRequest = { key: body.key, path, value: r.rest() };
+  const ttl = opts(body).u64(Opt.TTLSeconds);
+  return withOptional(req, 'ttlSeconds', ttl === 0n ? undefined : ttl);
+}
+
+/** `[version:u64]`; empty = version 0. */
+export function decodeKvJsonSetReply(p: Uint8Array): KvJsonSetReply {
+  if (p.length === 0) return { version: 0n };
+  return { version: decodeVersionOnly(p, 'kv_json_set reply') };
+}
+
+export function encodeKvJsonSetReply(reply: KvJsonSetReply): Uint8Array {
+  return u64le(reply.version);
+}
+
+export function encodeKvJsonDel(req: KvJsonDelRequest): OpPayload {
+  return payload(req.key, utf8(req.path || '$'));
+}
+
+export function decodeKvJsonDel(body: RequestBody): KvJsonDelRequest {
+  return { key: body.key, path: fromUtf8(body.value) };
+}
+
+/** Flo sends no payload for JSON DEL (not even a version); anything sent is ignored. */
+export function decodeKvJsonDelReply(_p: Uint8Array): void {}
+export function encodeKvJsonDelReply(): Uint8Array {
+  return EMPTY;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transactions 0x110 begin / 0x111 commit / 0x112 rollback
+// ---------------------------------------------------------------------------------------------
+
+export function encodeKvBeginTxn(req: KvBeginTxnRequest): OpPayload {
+  return payload(
+    req.routingKey,
+    undefined,
+    options((b) => {
+      if (req.routingKey.length) b.bytes(Opt.RoutingKey, req.routingKey);
+    }),
+  );
+}
+
+/** Routing key = option 0x08 when present, else the key (may be empty: the server refuses it). */
+export function decodeKvBeginTxn(body: RequestBody): KvBeginTxnRequest {
+  return { routingKey: opts(body).raw(Opt.RoutingKey) ?? body.key };
+}
+
+/** `[0x00][txn_id:u64][pinned_hash:u64]`. */
+export function decodeKvBeginTxnReply(p: Uint8Array): KvBeginTxnReply {
+  const r = new ByteReader(p, 'kv_begin_txn reply');
+  const variant = r.u8('variant');
+  if (variant !== 0) throw new ProtocolError(`kv_begin_txn reply: unexpected variant ${variant}`);
+  const txnId = r.u64('txn_id');
+  const pinnedHash = r.u64('pinned_hash');
+  r.end();
+  return { txnId, pinnedHash };
+}
+
+export function encodeKvBeginTxnReply(reply: KvBeginTxnReply): Uint8Array {
+  return new ByteWriter(17).u8(0).u64(reply.txnId).u64(reply.pinnedHash).finish();
+}
+
+function encodeTxnEnd(req: KvCommitTxnRequest): OpPayload {
+  if (req.txnId === undefined) throw new RangeError('txnId is required');
+  const txnId = req.txnId;
+  return payload(
+    req.routingKey,
+    undefined,
+    options((b) => addTxn(b, { txnId, routingKey: req.routingKey })),
+  );
+}
+
+/** Txn id from option 0x09, else an 8-byte value (both accepted by Flo). */
+function decodeTxnEnd(body: RequestBody): KvCommitTxnRequest {
+  const o = opts(body);
+  const routingKey = o.raw(Opt.RoutingKey) ?? body.key;
+  let txnId: bigint | undefined;
+  if (o.has(Opt.TxnID)) {
+    txnId = o.u64(Opt.TxnID);
+    if (txnId === undefined) throw new ProtocolError('txn_id option must be u64');
+  } else if (body.value.length === 8) {
+    txnId = new ByteReader(body.value).u64();
+  }
+  return txnId === undefined ? { routingKey } : { routingKey, txnId };
+}
+
+export function encodeKvCommitTxn(req: KvCommitTxnRequest): OpPayload {
+  return encodeTxnEnd(req);
+}
+
+export function decodeKvCommitTxn(body: RequestBody): KvCommitTxnRequest {
+  return decodeTxnEnd(body);
+}
+
+/** `[0x01][commit_index:u64][op_count:u16]`. */
+export function decodeKvCommitTxnReply(p: Uint8Array): KvCommitTxnReply {
+  const r = new ByteReader(p, 'kv_commit_txn reply');
+  const variant = r.u8('variant');
+  if (variant !== 1) throw new ProtocolError(`kv_commit_txn reply: unexpected variant ${variant}`);
+  const commitIndex = r.u64('commit_index');
+  const opCount = r.u16('op_count');
+  r.end();
+  return { commitIndex, opCount };
+}
+
+export function encodeKvCommitTxnReply(reply: KvCommitTxnReply): Uint8Array {
+  return new ByteWriter(11).u8(1).u64(reply.commitIndex).u16(reply.opCount).finish();
+}
+
+export function encodeKvRollbackTxn(req: KvRollbackTxnRequest): OpPayload {
+  return encodeTxnEnd(req);
+}
+
+export function decodeKvRollbackTxn(body: RequestBody): KvRollbackTxnRequest {
+  return decodeTxnEnd(body);
+}
+
+export function decodeKvRollbackTxnReply(_p: Uint8Array): void {}
+export function encodeKvRollbackTxnReply(): Uint8Array {
+  return EMPTY;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TOUCH 0x113 / PERSIST 0x114 / EXISTS 0x115
+// ---------------------------------------------------------------------------------------------
+
+/** Value `[ttl:u64]` (seconds, DECISIONS #15), always sent; option 0x02 = IfMatch. */
+export function encodeKvTouch(req: KvTouchRequest): OpPayload {
+  return payload(
+    req.key,
+    u64le(req.ttlSeconds),
+    options((b) => {
+      addTxn(b, req.txn);
+      if (req.ifMatch !== undefined) b.u64(Opt.CASVersion, req.ifMatch);
+    }),
+  );
+}
+
+export function decodeKvTouch(body: RequestBody): KvTouchRequest {
+  const v = body.value;
+  let ttlSeconds = 0n;
+  if (v.length === 8) ttlSeconds = new ByteReader(v).u64();
+  else if (v.length !== 0) throw new ProtocolError('touch: value must be empty or 8-byte u64 LE');
+  const o = opts(body);
+  const req: KvTouchRequest = { key: body.key, ttlSeconds };
+  withOptional(req, 'txn', readTxn(o));
+  return withOptional(req, 'ifMatch', o.u64(Opt.CASVersion));
+}
+
+export function decodeKvTouchReply(_p: Uint8Array): void {}
+export function encodeKvTouchReply(): Uint8Array {
+  return EMPTY;
+}
+
+export function encodeKvPersist(req: KvPersistRequest): OpPayload {
+  return payload(
+    req.key,
+    undefined,
+    options((b) => {
+      addTxn(b, req.txn);
+      if (req.ifMatch !== undefined) b.u64(Opt.CASVersion, req.ifMatch);
+    }),
+  );
+}
+
+/** The value is ignored (as Flo does). */
+export function decodeKvPersist(body: RequestBody): KvPersistRequest {
+  const o = opts(body);
+  const req: KvPersistRequest = { key: body.key };
+  withOptional(req, 'txn', readTxn(o));
+  return withOptional(req, 'ifMatch', o.u64(Opt.CASVersion));
+}
+
+export function decodeKvPersistReply(_p: Uint8Array): void {}
+export function encodeKvPersistReply(): Uint8Array {
+  return EMPTY;
+}
+
+export function encodeKvExists(req: KvExistsRequest): OpPayload {
+  return payload(
+    req.key,
+    undefined,
+    options((b) => addTxn(b, req.txn)),
+  );
+}
+
+export function decodeKvExists(body: RequestBody): KvExistsRequest {
+  const req: KvExistsRequest = { key: body.key };
+  return withOptional(req, 'txn', readTxn(opts(body)));
+}
+
+/** `[version:u64][present:u8]`, exactly 9 bytes. */
+export function decodeKvExistsReply(p: Uint8Array): KvExistsReply {
+  const r = new ByteReader(p, 'kv_exists reply');
+  const version = r.u64('version');
+  const present = r.u8('present') !== 0;
+  r.end();
+  return { version, present };
+}
+
+export function encodeKvExistsReply(reply: KvExistsReply): Uint8Array {
+  return new ByteWriter(9).u64(reply.version).u8(reply.present ? 1 : 0).finish();
+}

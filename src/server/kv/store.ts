@@ -1,0 +1,604 @@
+/**
+ * The KV state machine of the embedded server (protocol-core-kv.md §6; DECISIONS #15-#20).
+ * Pure and clock-driven: no sockets, no timers; time comes from the injected `Clock`. Errors are
+ * thrown as the `ServerError`s the handler answers with (`src/server/reply.ts`).
+ *
+ * Keys are held as "byte strings" (one UTF-16 unit per byte) so that string order is byte order.
+ */
+import { EMPTY, utf8 } from '../../protocol/index.js';
+import type { Clock } from '../clock.js';
+import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
+import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
+
+/** Flo's qualified-key limit: `namespace ‖ 0x00 ‖ key` (bare key in the default namespace). */
+export const KV_MAX_QUALIFIED_KEY = 4096;
+/** Flo's KV entry limit (SRV-A `MAX_ENTRY_PAYLOAD`): qualified key + value + 10 ≤ 256 KiB + 64. */
+export const KV_MAX_ENTRY_PAYLOAD = 256 * 1024 + 64;
+export const KV_ENTRY_OVERHEAD = 10;
+/** Older versions kept per key (history answers at most this + 1 entries). */
+export const KV_HISTORY_DEPTH = 64;
+export const KV_SCAN_DEFAULT_LIMIT = 1024;
+export const KV_MAX_TXN_OPS = 256;
+export const KV_MAX_TXN_BYTES = 1024 * 1024;
+export const KV_MAX_OPEN_TXNS = 1024;
+export const KV_RESERVED_PREFIXES = ['_action:', '_worker:', '_sys:', '_internal:', '_flo:'] as const;
+
+export const KvMessages = {
+  keyRequired: 'key is required',
+  keyTooLarge: 'namespace + key too large',
+  keyNul: 'key must not contain NUL',
+  reserved: 'access to reserved key denied',
+  valueTooLarge: `value too large (key + value must not exceed ${KV_MAX_ENTRY_PAYLOAD - KV_ENTRY_OVERHEAD} bytes)`,
+  notCounter: 'value is not a counter',
+  incrOverflow: 'incr: increment would overflow a 64-bit signed counter',
+  badJson: 'invalid json path or document',
+  badJsonDocument: 'invalid json document',
+  txnIdMustBeU64: 'txn_id option must be u64',
+  txnNotFound: 'transaction not found',
+  txnPartition: 'key hashes to a different partition than the transaction',
+  txnLimit: 'transaction op or payload limit exceeded',
+  txnTooMany: 'too many open transactions',
+  txnUnsupported: 'operation not supported in a transaction',
+  beginNoKey: 'BEGIN: routing key required (use --routing-key or supply key)',
+  commitNoId: 'COMMIT: txn_id required',
+  rollbackNoId: 'ROLLBACK: txn_id required',
+} as const;
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const RESERVED = KV_RESERVED_PREFIXES.map((p) => utf8(p));
+
+/** Bytes → a string with one code unit per byte (order-preserving). */
+export function byteString(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
+
+export function fromByteString(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
+}
+
+export function isReservedKey(key: Uint8Array): boolean {
+  return RESERVED.some((p) => startsWith(key, p));
+}
+
+const isDefaultNs = (ns: string) => ns === '' || ns === 'default';
+const nsId = (ns: string) => (isDefaultNs(ns) ? 'default' : ns);
+
+/** Length of `namespace ‖ 0x00 ‖ key` as Flo stores it (bare key in the default namespace). */
+export function qualifiedKeyLength(ns: string, key: Uint8Array): number {
+  return isDefaultNs(ns) ? key.length : utf8(ns).length + 1 + key.length;
+}
+
+/** Redis-style hash tag: the text between the first `{` and the next `}` (may be empty); else the key. */
+export function hashTag(key: Uint8Array): Uint8Array {
+  const open = key.indexOf(0x7b);
+  if (open < 0) return key;
+  const close = key.indexOf(0x7d, open + 1);
+  return close < 0 ? key : key.subarray(open + 1, close);
+}
+
+/** Stable 64-bit placement hash (FNV-1a; Flo uses wyhash: a documented difference). */
+export function placementHash(namespace: Uint8Array, routingKey: Uint8Array): bigint {
+  let h = 0xcbf29ce484222325n;
+  const step = (b: number) => {
+    h ^= BigInt(b);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  };
+  for (const b of namespace) step(b);
+  step(0);
+  for (const b of hashTag(routingKey)) step(b);
+  return h;
+}
+
+interface Version {
+  readonly version: bigint;
+  readonly value: Uint8Array;
+  readonly timestampNs: bigint;
+}
+
+interface Entry {
+  value: Uint8Array;
+  version: bigint;
+  deleted: boolean;
+  /** Absolute expiry on the server clock (ms); undefined = permanent. */
+  expiresAtMs: number | undefined;
+  timestampNs: bigint;
+  /** Older versions, newest first, at most KV_HISTORY_DEPTH. */
+  older: Version[];
+}
+
+export interface KvValue {
+  readonly version: bigint;
+  readonly value: Uint8Array;
+}
+
+export interface PutConditions {
+  readonly ttlSeconds?: bigint;
+  readonly casVersion?: bigint;
+  readonly ifNotExists?: boolean;
+  readonly ifExists?: boolean;
+}
+
+export interface ScanPage {
+  readonly entries: Array<{ key: Uint8Array; value: Uint8Array }>;
+  readonly hasMore: boolean;
+  readonly cursor?: Uint8Array;
+}
+
+export interface HistoryItem {
+  readonly version: bigint;
+  readonly timestampNs: bigint;
+  readonly value: Uint8Array;
+}
+
+export type TxnOp =
+  | { readonly kind: 'put'; readonly key: string; readonly value: Uint8Array; readonly ttlSeconds?: bigint }
+  | { readonly kind: 'delete'; readonly key: string }
+  | { readonly kind: 'incr'; readonly key: string; readonly delta: bigint }
+  | { readonly kind: 'touch'; readonly key: string; readonly ttlSeconds: bigint }
+  | { readonly kind: 'persist'; readonly key: string };
+
+interface Txn {
+  readonly id: bigint;
+  readonly ns: string;
+  readonly pinnedHash: bigint;
+  readonly ops: TxnOp[];
+  bytes: number;
+}
+
+/** Identifies a transaction on a request: its id plus what the partition guard hashes. */
+export interface TxnUse {
+  readonly txnId: bigint;
+  /** Namespace bytes as sent (the placement hash covers them). */
+  readonly nsBytes: Uint8Array;
+  /** Option 0x08 when present, else the request key. */
+  readonly routingKey: Uint8Array;
+}
+
+export interface KvStoreOptions {
+  /** Called after every change of a key's version (put, incr, delete, json set/del, commit). */
+  readonly onChange?: (ns: string, key: string) => void;
+}
+
+export class KvStore {
+  private readonly spaces = new Map<string, Map<string, Entry>>();
+  private readonly txns = new Map<bigint, Txn>();
+  private nextTxnId = 1n;
+  private index = 0n;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: KvStoreOptions = {},
+  ) {}
+
+  // ----- internals -------------------------------------------------------------------------
+
+  private space(ns: string, create: boolean): Map<string, Entry> | undefined {
+    const id = nsId(ns);
+    let m = this.spaces.get(id);
+    if (!m && create) this.spaces.set(id, (m = new Map()));
+    return m;
+  }
+
+  private entry(ns: string, key: string): Entry | undefined {
+    return this.space(ns, false)?.get(key);
+  }
+
+  private live(e: Entry | undefined): e is Entry {
+    return !!e && !e.deleted && (e.expiresAtMs === undefined || this.clock.now() < e.expiresAtMs);
+  }
+
+  private liveEntry(ns: string, key: string): Entry | undefined {
+    const e = this.entry(ns, key);
+    return this.live(e) ? e : undefined;
+  }
+
+  private nowNs(): bigint {
+    return BigInt(Math.trunc(this.clock.now())) * 1_000_000n;
+  }
+
+  private expiry(ttlSeconds: bigint | undefined): number | undefined {
+    if (ttlSeconds === undefined || ttlSeconds === 0n) return undefined;
+    return this.clock.now() + Number(ttlSeconds) * 1000;
+  }
+
+  /** Validates a key; returns its byte string. `reserved` = refuse reserved prefixes (status 7). */
+  checkKey(ns: string, key: Uint8Array, reserved = true): string {
+    if (key.length === 0) throw badRequest(KvMessages.keyRequired);
+    if (qualifiedKeyLength(ns, key) > KV_MAX_QUALIFIED_KEY) throw badRequest(KvMessages.keyTooLarge);
+    if (key.includes(0)) throw badRequest(KvMessages.keyNul);
+    if (reserved && isReservedKey(key)) throw unauthorized(KvMessages.reserved);
+    return byteString(key);
+  }
+
+  private checkSize(ns: string, key: string, value: Uint8Array): void {
+    const qlen = isDefaultNs(ns) ? key.length : utf8(ns).length + 1 + key.length;
+    if (qlen + value.length + KV_ENTRY_OVERHEAD > KV_MAX_ENTRY_PAYLOAD) throw badRequest(KvMessages.valueTooLarge);
+  }
+
+  /** Writes a new version (or a tombstone) and notifies. */
+  private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
+    const space = this.space(ns, true)!;
+    const ts = this.nowNs();
+    const e = space.get(key);
+    if (!e) {
+      space.set(key, { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: [] });
+      this.changed(ns, key);
+      return 1n;
+    }
+    e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
+    if (e.older.length > KV_HISTORY_DEPTH) e.older.length = KV_HISTORY_DEPTH;
+    e.value = deleted ? EMPTY : value;
+    e.version += 1n;
+    e.deleted = deleted;
+    e.expiresAtMs = deleted ? undefined : expiresAtMs;
+    e.timestampNs = ts;
+    this.changed(ns, key);
+    return e.version;
+  }
+
+  private changed(ns: string, key: string): void {
+    this.options.onChange?.(nsId(ns), key);
+  }
+
+  private checkPut(ns: string, key: string, value: Uint8Array, c: PutConditions): void {
+    this.checkSize(ns, key, value);
+    const e = this.liveEntry(ns, key);
+    if (c.casVersion !== undefined) {
+      const pass = e ? e.version === c.casVersion : c.casVersion === 0n;
+      if (!pass) throw conflict();
+    }
+    if (c.ifNotExists && e) throw conflict();
+    if (c.ifExists && !e) throw conflict();
+  }
+
+  private counterAfter(current: Uint8Array | undefined, delta: bigint): bigint {
+    let base = 0n;
+    if (current !== undefined) {
+      if (current.length !== 8) throw badRequest(KvMessages.notCounter);
+      base = new DataView(current.buffer, current.byteOffset, 8).getBigInt64(0, true);
+    }
+    const next = base + delta;
+    if (next < I64_MIN || next > I64_MAX) throw badRequest(KvMessages.incrOverflow);
+    return next;
+  }
+
+  private checkLiveAndMatch(ns: string, key: string, ifMatch: bigint | undefined): Entry {
+    const e = this.liveEntry(ns, key);
+    if (!e) throw notFound();
+    if (ifMatch !== undefined && e.version !== ifMatch) throw conflict();
+    return e;
+  }
+
+  /** Counts a replicated write (the commit index reported by COMMIT). */
+  private logged(): void {
+    this.index += 1n;
+  }
+
+  // ----- committed operations ----------------------------------------------------------------
+
+  get(ns: string, keyBytes: Uint8Array): KvValue | undefined {
+    const key = this.checkKey(ns, keyBytes);
+    const e = this.liveEntry(ns, key);
+    return e ? { version: e.version, value: e.value } : undefined;
+  }
+
+  /** The key's version whatever its state (tombstone, expired), 0 if never written. For watches. */
+  versionOf(ns: string, keyBytes: Uint8Array): bigint {
+    return this.entry(ns, byteString(keyBytes))?.version ?? 0n;
+  }
+
+  /** The live value at a byte-string key (no validation). */
+  peek(ns: string, key: string): KvValue | undefined {
+    const e = this.liveEntry(ns, key);
+    return e ? { version: e.version, value: e.value } : undefined;
+  }
+
+  put(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): bigint {
+    const key = this.checkKey(ns, keyBytes);
+    this.checkPut(ns, key, value, c);
+    this.logged();
+    return this.write(ns, key, value.slice(), this.expiry(c.ttlSeconds));
+  }
+
+  delete(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
+    const key = this.checkKey(ns, keyBytes);
+    this.checkLiveAndMatch(ns, key, ifMatch);
+    this.logged();
+    this.write(ns, key, EMPTY, undefined, true);
+  }
+
+  /** Keys that cannot be qualified, reserved and dead keys read as not found. */
+  mget(ns: string, keys: readonly Uint8Array[]): Array<{ key: Uint8Array; found: boolean; version: bigint; value: Uint8Array }> {
+    return keys.map((k) => {
+      const ok = k.length > 0 && qualifiedKeyLength(ns, k) <= KV_MAX_QUALIFIED_KEY && !k.includes(0) && !isReservedKey(k);
+      const e = ok ? this.liveEntry(ns, byteString(k)) : undefined;
+      return e ? { key: k, found: true, version: e.version, value: e.value } : { key: k, found: false, version: 0n, value: EMPTY };
+    });
+  }
+
+  /**
+   * Live, non-reserved keys with `prefix`, in byte order, after `cursor` (the last key of the
+   * previous page). `limit` 0 → 1024, capped at 1024. A cursor is returned exactly when more keys
+   * follow (DECISIONS #19).
+   */
+  scan(ns: string, prefix: Uint8Array, limit: number, cursor: Uint8Array | undefined, keysOnly: boolean): ScanPage {
+    const max = limit === 0 || limit > KV_SCAN_DEFAULT_LIMIT ? KV_SCAN_DEFAULT_LIMIT : limit;
+    const p = byteString(prefix);
+    const after = cursor && cursor.length ? byteString(cursor) : undefined;
+    const keys: string[] = [];
+    for (const [k, e] of this.space(ns, false) ?? []) {
+      if (!k.startsWith(p) || (after !== undefined && k <= after) || !this.live(e)) continue;
+      if (isReservedKey(fromByteString(k.slice(0, 10)))) continue;
+      keys.push(k);
+    }
+    keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const page = keys.slice(0, max);
+    const space = this.space(ns, false)!;
+    const entries = page.map((k) => ({ key: fromByteString(k), value: keysOnly ? EMPTY : space.get(k)!.value }));
+    if (keys.length > max) return { entries, hasMore: true, cursor: fromByteString(page[page.length - 1]) };
+    return { entries, hasMore: false };
+  }
+
+  /** Newest first, the current state first (a tombstone as an empty value); undefined if never written. */
+  history(ns: string, keyBytes: Uint8Array, limit = 0): HistoryItem[] | undefined {
+    const key = this.checkKey(ns, keyBytes);
+    const e = this.entry(ns, key);
+    if (!e) return undefined;
+    const all: HistoryItem[] = [{ version: e.version, timestampNs: e.timestampNs, value: e.deleted ? EMPTY : e.value }, ...e.older];
+    return limit > 0 ? all.slice(0, limit) : all;
+  }
+
+  incr(ns: string, keyBytes: Uint8Array, delta: bigint): { version: bigint; value: bigint } {
+    const key = this.checkKey(ns, keyBytes);
+    const next = this.counterAfter(this.liveEntry(ns, key)?.value, delta);
+    this.logged();
+    const version = this.write(ns, key, i64Bytes(next), undefined);
+    return { version, value: next };
+  }
+
+  touch(ns: string, keyBytes: Uint8Array, ttlSeconds: bigint, ifMatch?: bigint): void {
+    const key = this.checkKey(ns, keyBytes);
+    const e = this.checkLiveAndMatch(ns, key, ifMatch);
+    this.logged();
+    e.expiresAtMs = this.expiry(ttlSeconds);
+  }
+
+  persist(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
+    this.touch(ns, keyBytes, 0n, ifMatch);
+  }
+
+  /** Not subject to the reserved-prefix check (such keys are simply never present). */
+  exists(ns: string, keyBytes: Uint8Array): { version: bigint; present: boolean } {
+    const key = this.checkKey(ns, keyBytes, false);
+    const e = this.liveEntry(ns, key);
+    return e ? { version: e.version, present: true } : { version: 0n, present: false };
+  }
+
+  /** Time to live left, in ms (undefined = permanent or absent). For tests and introspection. */
+  ttlRemainingMs(ns: string, keyBytes: Uint8Array): number | undefined {
+    const e = this.liveEntry(ns, byteString(keyBytes));
+    return e?.expiresAtMs === undefined ? undefined : e.expiresAtMs - this.clock.now();
+  }
+
+  // ----- JSON ------------------------------------------------------------------------------
+
+  private path(path: string): PathSegment[] {
+    const p = parseJsonPath(path);
+    if (!p) throw badRequest(KvMessages.badJson);
+    return p;
+  }
+
+  jsonGet(ns: string, keyBytes: Uint8Array, path: string): KvValue | undefined {
+    const key = this.checkKey(ns, keyBytes, false);
+    const segs = this.path(path);
+    const e = this.liveEntry(ns, key);
+    if (!e) return undefined;
+    const doc = parseJson(new TextDecoder().decode(e.value));
+    if (!doc) throw badRequest(KvMessages.badJson);
+    const node = jsonSelect(doc, segs);
+    return node ? { version: e.version, value: utf8(stringifyJson(node)) } : undefined;
+  }
+
+  /** Returns the new version, or undefined when the path cannot be reached (NOT_FOUND). */
+  jsonSet(ns: string, keyBytes: Uint8Array, path: string, json: Uint8Array, ttlSeconds?: bigint): bigint | undefined {
+    const key = this.checkKey(ns, keyBytes);
+    const segs = this.path(path);
+    const node = parseJson(new TextDecoder().decode(json));
+    if (!node) throw badRequest(KvMessages.badJsonDocument);
+    const e = this.liveEntry(ns, key);
+    let next: Uint8Array;
+    if (segs.length === 0) {
+      next = e ? utf8(stringifyJson(node)) : json.slice();
+    } else {
+      if (!e) return undefined;
+      const doc = parseJson(new TextDecoder().decode(e.value));
+      if (!doc) throw badRequest(KvMessages.badJson);
+      if (!jsonReplace(doc, segs, node)) return undefined;
+      next = utf8(stringifyJson(doc));
+    }
+    this.checkSize(ns, key, next);
+    this.logged();
+    return this.write(ns, key, next, this.expiry(ttlSeconds));
+  }
+
+  /** Returns false when the key or the path is missing (NOT_FOUND). */
+  jsonDel(ns: string, keyBytes: Uint8Array, path: string): boolean {
+    const key = this.checkKey(ns, keyBytes);
+    const segs = this.path(path);
+    const e = this.liveEntry(ns, key);
+    if (!e) return false;
+    if (segs.length === 0) {
+      this.logged();
+      this.write(ns, key, EMPTY, undefined, true);
+      return true;
+    }
+    const doc = parseJson(new TextDecoder().decode(e.value));
+    if (!doc) throw badRequest(KvMessages.badJson);
+    if (!jsonRemove(doc, segs)) return false;
+    this.logged();
+    this.write(ns, key, utf8(stringifyJson(doc)), undefined);
+    return true;
+  }
+
+  // ----- transactions (DECISIONS #17) --------------------------------------------------------
+
+  begin(ns: string, nsBytes: Uint8Array, routingKey: Uint8Array): { txnId: bigint; pinnedHash: bigint } {
+    if (routingKey.length === 0) throw badRequest(KvMessages.beginNoKey);
+    if (this.txns.size >= KV_MAX_OPEN_TXNS) throw badRequest(KvMessages.txnTooMany);
+    const id = this.nextTxnId++;
+    const pinnedHash = placementHash(nsBytes, routingKey);
+    this.txns.set(id, { id, ns: nsId(ns), pinnedHash, ops: [], bytes: 0 });
+    return { txnId: id, pinnedHash };
+  }
+
+  get openTransactions(): number {
+    return this.txns.size;
+  }
+
+  private txn(ns: string, use: TxnUse): Txn {
+    const t = this.txns.get(use.txnId);
+    if (!t || t.ns !== nsId(ns)) throw notFound(KvMessages.txnNotFound);
+    if (placementHash(use.nsBytes, use.routingKey) !== t.pinnedHash) throw badRequest(KvMessages.txnPartition);
+    return t;
+  }
+
+  private buffer(ns: string, use: TxnUse, op: TxnOp, bytes: number): void {
+    const t = this.txn(ns, use);
+    const qlen = isDefaultNs(ns) ? 0 : utf8(ns).length + 1;
+    const size = qlen + op.key.length + bytes;
+    if (t.ops.length + 1 > KV_MAX_TXN_OPS || t.bytes + size > KV_MAX_TXN_BYTES) throw badRequest(KvMessages.txnLimit);
+    t.ops.push(op);
+    t.bytes += size;
+  }
+
+  /** The key as the transaction sees it: committed state with its buffered ops applied in order. */
+  private txnView(ns: string, t: Txn, key: string): KvValue | undefined {
+    const e = this.liveEntry(ns, key);
+    let cur: KvValue | undefined = e ? { version: e.version, value: e.value } : undefined;
+    for (const op of t.ops) {
+      if (op.key !== key) continue;
+      if (op.kind === 'put') cur = { version: 0n, value: op.value };
+      else if (op.kind === 'delete') cur = undefined;
+      else if (op.kind === 'incr') {
+        if (cur && cur.value.length !== 8) continue; // fails at commit; nothing to show
+        const base = cur ? new DataView(cur.value.buffer, cur.value.byteOffset, 8).getBigInt64(0, true) : 0n;
+        const next = base + op.delta;
+        if (next < I64_MIN || next > I64_MAX) continue;
+        cur = { version: 0n, value: i64Bytes(next) };
+      }
+    }
+    return cur;
+  }
+
+  txnGet(ns: string, keyBytes: Uint8Array, use: TxnUse): KvValue | undefined {
+    const key = this.checkKey(ns, keyBytes);
+    return this.txnView(ns, this.txn(ns, use), key);
+  }
+
+  txnExists(ns: string, keyBytes: Uint8Array, use: TxnUse): { version: bigint; present: boolean } {
+    const key = this.checkKey(ns, keyBytes, false);
+    const v = this.txnView(ns, this.txn(ns, use), key);
+    return v ? { version: v.version, present: true } : { version: 0n, present: false };
+  }
+
+  /** Pre-checks against committed state, then buffers; the reply carries version 0. */
+  txnPut(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions, use: TxnUse): void {
+    const key = this.checkKey(ns, keyBytes);
+    this.checkPut(ns, key, value, c);
+    const op: TxnOp = c.ttlSeconds ? { kind: 'put', key, value: value.slice(), ttlSeconds: c.ttlSeconds } : { kind: 'put', key, value: value.slice() };
+    this.buffer(ns, use, op, value.length);
+  }
+
+  txnDelete(ns: string, keyBytes: Uint8Array, ifMatch: bigint | undefined, use: TxnUse): void {
+    const key = this.checkKey(ns, keyBytes);
+    this.checkLiveAndMatch(ns, key, ifMatch);
+    this.buffer(ns, use, { kind: 'delete', key }, 0);
+  }
+
+  txnIncr(ns: string, keyBytes: Uint8Array, delta: bigint, use: TxnUse): void {
+    const key = this.checkKey(ns, keyBytes);
+    this.counterAfter(this.liveEntry(ns, key)?.value, delta);
+    this.buffer(ns, use, { kind: 'incr', key, delta }, 8);
+  }
+
+  txnTouch(ns: string, keyBytes: Uint8Array, ttlSeconds: bigint, ifMatch: bigint | undefined, use: TxnUse): void {
+    const key = this.checkKey(ns, keyBytes);
+    this.checkLiveAndMatch(ns, key, ifMatch);
+    this.buffer(ns, use, { kind: 'touch', key, ttlSeconds }, 0);
+  }
+
+  txnPersist(ns: string, keyBytes: Uint8Array, ifMatch: bigint | undefined, use: TxnUse): void {
+    const key = this.checkKey(ns, keyBytes);
+    this.checkLiveAndMatch(ns, key, ifMatch);
+    this.buffer(ns, use, { kind: 'persist', key }, 0);
+  }
+
+  private ownTxn(ns: string, txnId: bigint): Txn {
+    const t = this.txns.get(txnId);
+    if (!t || t.ns !== nsId(ns)) throw notFound(KvMessages.txnNotFound);
+    return t;
+  }
+
+  /**
+   * Applies the whole batch at once. CAS/NX/XX are not re-checked (as Flo); a delete, touch or
+   * persist whose key is no longer live is skipped. An incr that can no longer apply (the key now
+   * holds a non-counter, or it would overflow) fails the whole commit with BAD_REQUEST and nothing
+   * is applied. The transaction is gone either way.
+   */
+  commit(ns: string, txnId: bigint): { commitIndex: bigint; opCount: number } {
+    const t = this.ownTxn(ns, txnId);
+    this.txns.delete(txnId);
+    // Dry run over the keys the batch touches, so that nothing is applied if an incr fails.
+    const scratch = new Map<string, Uint8Array | undefined>();
+    const read = (k: string) => (scratch.has(k) ? scratch.get(k) : this.liveEntry(ns, k)?.value);
+    for (const op of t.ops) {
+      if (op.kind === 'put') scratch.set(op.key, op.value);
+      else if (op.kind === 'delete') scratch.set(op.key, undefined);
+      else if (op.kind === 'incr') scratch.set(op.key, i64Bytes(this.counterAfter(read(op.key), op.delta)));
+    }
+    if (t.ops.length === 0) return { commitIndex: this.index, opCount: 0 };
+    this.logged();
+    for (const op of t.ops) {
+      switch (op.kind) {
+        case 'put':
+          this.write(ns, op.key, op.value, this.expiry(op.ttlSeconds));
+          break;
+        case 'delete':
+          if (this.liveEntry(ns, op.key)) this.write(ns, op.key, EMPTY, undefined, true);
+          break;
+        case 'incr':
+          this.write(ns, op.key, i64Bytes(this.counterAfter(this.liveEntry(ns, op.key)?.value, op.delta)), undefined);
+          break;
+        case 'touch':
+        case 'persist': {
+          const e = this.liveEntry(ns, op.key);
+          if (e) e.expiresAtMs = this.expiry(op.kind === 'touch' ? op.ttlSeconds : 0n);
+          break;
+        }
+      }
+    }
+    return { commitIndex: this.index, opCount: t.ops.length };
+  }
+
+  rollback(ns: string, txnId: bigint): void {
+    this.ownTxn(ns, txnId);
+    this.txns.delete(txnId);
+  }
+}
+
+export function i64Bytes(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigInt64(0, v, true);
+  return b;
+}

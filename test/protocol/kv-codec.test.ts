@@ -1,0 +1,241 @@
+// Property tests for the KV codecs: encode → decode round trips in both directions, and random
+// bytes fed to every decoder end in a value or a ProtocolError.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as P from '../../src/protocol/index.js';
+import {
+  ProtocolError,
+  decodeRequestBody,
+  encodeRequest,
+  fromHex,
+  toHex,
+  utf8,
+  type OpPayload,
+  type RequestBody,
+} from '../../src/protocol/index.js';
+
+const bytes = (max = 40) => fc.uint8Array({ maxLength: max });
+const nonEmpty = (max = 40) => fc.uint8Array({ minLength: 1, maxLength: max });
+const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+const posU64 = fc.bigInt({ min: 1n, max: (1n << 64n) - 1n });
+const i64 = fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n });
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const posU32 = fc.integer({ min: 1, max: 0xffffffff });
+const txn = fc.option(fc.record({ txnId: u64, routingKey: nonEmpty(30) }, { requiredKeys: ['txnId'] }), { nil: undefined });
+const path = fc.string({ maxLength: 20 });
+
+/** Goes through a real frame, as the server would see it. */
+function body(p: OpPayload): RequestBody {
+  return decodeRequestBody(encodeRequest(1n, 0x100, 'ns', p).subarray(32));
+}
+
+/** Drops undefined fields (decoders omit absent ones). */
+function clean<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== false)) as T;
+}
+
+function roundTrip<T extends object>(arb: fc.Arbitrary<T>, enc: (r: T) => OpPayload, dec: (b: RequestBody) => unknown, norm: (r: T) => unknown = clean) {
+  fc.assert(fc.property(arb, (req) => {
+    expect(dec(body(enc(req)))).toEqual(norm(req));
+  }));
+}
+
+describe('kv request codecs round-trip', () => {
+  it('put', () =>
+    roundTrip(
+      fc.record(
+        { key: bytes(), value: bytes(), ttlSeconds: posU64, casVersion: u64, ifNotExists: fc.boolean(), ifExists: fc.boolean(), txn },
+        { requiredKeys: ['key', 'value'] },
+      ),
+      P.encodeKvPut,
+      P.decodeKvPut,
+    ));
+  it('get', () =>
+    roundTrip(fc.record({ key: bytes(), blockMs: u32, waitMs: u32, txn }, { requiredKeys: ['key'] }), P.encodeKvGet, P.decodeKvGet));
+  it('watch', () =>
+    roundTrip(fc.record({ key: bytes(), waitMs: u32 }), P.encodeKvWatch, P.decodeKvGet));
+  it('mget', () => roundTrip(fc.record({ keys: fc.array(bytes(), { minLength: 1, maxLength: 256 }) }), P.encodeKvMGet, P.decodeKvMGet));
+  it('delete', () => roundTrip(fc.record({ key: bytes(), ifMatch: u64, txn }, { requiredKeys: ['key'] }), P.encodeKvDelete, P.decodeKvDelete));
+  it('scan', () =>
+    roundTrip(
+      fc.record({ prefix: bytes(), limit: u32, cursor: nonEmpty(), keysOnly: fc.boolean() }, { requiredKeys: ['prefix'] }),
+      P.encodeKvScan,
+      P.decodeKvScan,
+      (r) => clean({ ...r, limit: r.limit ?? 0 }),
+    ));
+  it('history', () => roundTrip(fc.record({ key: bytes(), limit: posU32 }, { requiredKeys: ['key'] }), P.encodeKvHistory, P.decodeKvHistory));
+  it('incr', () =>
+    roundTrip(fc.record({ key: bytes(), delta: i64, txn }, { requiredKeys: ['key'] }), P.encodeKvIncr, P.decodeKvIncr, (r) =>
+      clean({ ...r, delta: r.delta ?? 1n }),
+    ));
+  it('json get / del', () => {
+    roundTrip(fc.record({ key: bytes(), path }), P.encodeKvJsonGet, P.decodeKvJsonGet);
+    roundTrip(fc.record({ key: bytes(), path }), P.encodeKvJsonDel, P.decodeKvJsonDel, (r) => ({ ...r, path: r.path || '$' }));
+  });
+  it('json set', () =>
+    roundTrip(
+      fc.record({ key: bytes(), path, value: bytes(), ttlSeconds: posU64 }, { requiredKeys: ['key', 'path', 'value'] }),
+      P.encodeKvJsonSet,
+      P.decodeKvJsonSet,
+      (r) => clean({ ...r, path: r.path || '$' }),
+    ));
+  it('begin / commit / rollback', () => {
+    roundTrip(fc.record({ routingKey: nonEmpty() }), P.encodeKvBeginTxn, P.decodeKvBeginTxn);
+    roundTrip(fc.record({ routingKey: nonEmpty(), txnId: u64 }), P.encodeKvCommitTxn, P.decodeKvCommitTxn);
+    roundTrip(fc.record({ routingKey: nonEmpty(), txnId: u64 }), P.encodeKvRollbackTxn, P.decodeKvRollbackTxn);
+  });
+  it('touch / persist / exists', () => {
+    roundTrip(fc.record({ key: bytes(), ttlSeconds: u64, ifMatch: u64, txn }, { requiredKeys: ['key', 'ttlSeconds'] }), P.encodeKvTouch, P.decodeKvTouch);
+    roundTrip(fc.record({ key: bytes(), ifMatch: u64, txn }, { requiredKeys: ['key'] }), P.encodeKvPersist, P.decodeKvPersist);
+    roundTrip(fc.record({ key: bytes(), txn }, { requiredKeys: ['key'] }), P.encodeKvExists, P.decodeKvExists);
+  });
+});
+
+describe('kv reply codecs round-trip', () => {
+  const rt = <T>(arb: fc.Arbitrary<T>, enc: (r: T) => Uint8Array, dec: (p: Uint8Array) => unknown, norm: (r: T) => unknown = (r) => r) =>
+    fc.assert(
+      fc.property(arb, (r) => {
+        expect(dec(enc(r))).toEqual(norm(r));
+      }),
+    );
+  const versionValue = fc.record({ version: u64, value: bytes() });
+
+  it('put / json set / get / json get / incr / exists', () => {
+    rt(fc.record({ version: u64 }), P.encodeKvPutReply, P.decodeKvPutReply);
+    rt(fc.record({ version: u64 }), P.encodeKvJsonSetReply, P.decodeKvJsonSetReply);
+    rt(versionValue, P.encodeKvGetReply, P.decodeKvGetReply);
+    rt(versionValue, P.encodeKvJsonGetReply, P.decodeKvJsonGetReply);
+    rt(fc.record({ version: u64, value: i64 }), P.encodeKvIncrReply, P.decodeKvIncrReply);
+    rt(fc.record({ version: u64, present: fc.boolean() }), P.encodeKvExistsReply, P.decodeKvExistsReply);
+  });
+  it('mget', () =>
+    rt(
+      fc.array(fc.oneof(fc.record({ key: bytes(), found: fc.constant(true), version: u64, value: bytes() }), fc.record({ key: bytes(), found: fc.constant(false), version: fc.constant(0n), value: fc.constant(new Uint8Array()) }))),
+      P.encodeKvMGetReply,
+      P.decodeKvMGetReply,
+    ));
+  it('txn begin / commit', () => {
+    rt(fc.record({ txnId: u64, pinnedHash: u64 }), P.encodeKvBeginTxnReply, P.decodeKvBeginTxnReply);
+    rt(fc.record({ commitIndex: u64, opCount: fc.integer({ min: 0, max: 0xffff }) }), P.encodeKvCommitTxnReply, P.decodeKvCommitTxnReply);
+  });
+  const scanReply = fc.record(
+    { entries: fc.array(fc.record({ key: bytes(), value: bytes() }), { maxLength: 8 }), hasMore: fc.boolean(), cursor: nonEmpty(20) },
+    { requiredKeys: ['entries', 'hasMore'] },
+  );
+  it('scan in both profiles', () => {
+    for (const profile of ['go', 'flo'] as const) rt(scanReply, (r) => P.encodeKvScanReply(r, profile), P.decodeKvScanReply);
+  });
+  it('history in both profiles (layout C carries no timestamps)', () => {
+    const history = fc.array(fc.record({ version: u64, timestampNs: i64, value: bytes() }), { maxLength: 8 });
+    rt(history, (r) => P.encodeKvHistoryReply(r, 'go'), P.decodeKvHistoryReply);
+    rt(history, (r) => P.encodeKvHistoryReply(r, 'flo'), P.decodeKvHistoryReply, (r) => r.map(({ version, value }) => ({ version, value })));
+  });
+});
+
+describe('kv reply layouts', () => {
+  it('decodes the worked layout-B scan payload of §6.6', () => {
+    const page = P.decodeKvScanReply(fromHex('020000000600757365723a31000000000600757365723a3200000000010600008064000000'));
+    expect(page).toEqual({
+      entries: [
+        { key: utf8('user:1'), value: new Uint8Array() },
+        { key: utf8('user:2'), value: new Uint8Array() },
+      ],
+      hasMore: true,
+      cursor: fromHex('008064000000'),
+    });
+    expect(toHex(P.encodeKvScanReply(page, 'flo'))).toBe('020000000600757365723a31000000000600757365723a3200000000010600008064000000');
+  });
+  it("decodes Flo's cursor-less fallback scan payload", () => {
+    expect(P.decodeKvScanReply(fromHex('010000000100610000000000'))).toEqual({ entries: [{ key: utf8('a'), value: new Uint8Array() }], hasMore: false });
+  });
+  it('decodes the worked layout-C history payload of §6.7', () => {
+    const h = P.decodeKvHistoryReply(fromHex('0200000002000000763202000000000000000200000076310100000000000000'));
+    expect(h).toEqual([
+      { version: 2n, value: utf8('v2') },
+      { version: 1n, value: utf8('v1') },
+    ]);
+    expect(toHex(P.encodeKvHistoryReply(h, 'flo'))).toBe('0200000002000000763202000000000000000200000076310100000000000000');
+  });
+  it('treats 0-byte and zero-count list replies as empty (DECISIONS #16)', () => {
+    for (const hex of ['', '00000000']) {
+      expect(P.decodeKvScanReply(fromHex(hex))).toEqual({ entries: [], hasMore: false });
+      expect(P.decodeKvHistoryReply(fromHex(hex))).toEqual([]);
+      expect(P.decodeKvMGetReply(fromHex(hex))).toEqual([]);
+    }
+    expect(P.decodeKvScanReply(fromHex('000000000000000000'))).toEqual({ entries: [], hasMore: false });
+  });
+  it('refuses trailing bytes', () => {
+    expect(() => P.decodeKvIncrReply(fromHex('0100000000000000010000000000000000'))).toThrow(ProtocolError);
+    expect(() => P.decodeKvExistsReply(fromHex('01000000000000000100'))).toThrow(ProtocolError);
+  });
+});
+
+describe('kv server-side decoders refuse bad values with Flo messages', () => {
+  const bad = (fn: (b: RequestBody) => unknown, value: string, msg: string, options = '') =>
+    expect(() => fn({ namespace: utf8('n'), key: utf8('k'), value: fromHex(value), options: fromHex(options) })).toThrow(
+      new ProtocolError(msg),
+    );
+  it('mget', () => {
+    bad(P.decodeKvMGet, '01', 'mget: missing key count');
+    bad(P.decodeKvMGet, '0000', 'mget: zero keys');
+    bad(P.decodeKvMGet, '0101', 'mget: too many keys (max 256)');
+    bad(P.decodeKvMGet, '020001006100', 'mget: truncated key list');
+    bad(P.decodeKvMGet, '01000500616263', 'mget: truncated key data');
+  });
+  it('incr / touch / json set / txn id', () => {
+    bad(P.decodeKvIncr, '0102', 'incr: value must be empty or 8-byte i64 LE');
+    bad(P.decodeKvTouch, '0102', 'touch: value must be empty or 8-byte u64 LE');
+    bad(P.decodeKvJsonSet, '01', 'json_set: missing path_len');
+    bad(P.decodeKvJsonSet, '0500242e61', 'json_set: truncated path');
+    bad(P.decodeKvPut, '', 'txn_id option must be u64', '090401000000');
+    bad(P.decodeKvCommitTxn, '', 'txn_id option must be u64', '090401000000');
+  });
+  it('commit/rollback accept the txn id as an 8-byte value', () => {
+    expect(P.decodeKvCommitTxn({ namespace: utf8('n'), key: utf8('r'), value: fromHex('0900000000000000'), options: new Uint8Array() })).toEqual({
+      routingKey: utf8('r'),
+      txnId: 9n,
+    });
+    expect(P.decodeKvRollbackTxn({ namespace: utf8('n'), key: utf8('r'), value: new Uint8Array(), options: new Uint8Array() })).toEqual({
+      routingKey: utf8('r'),
+    });
+  });
+});
+
+describe('random bytes fed to every kv decoder end in a value or a ProtocolError', () => {
+  const replyDecoders = Object.entries(P).filter(([name, fn]) => /^decodeKv.*Reply$/.test(name) && typeof fn === 'function') as Array<
+    [string, (p: Uint8Array) => unknown]
+  >;
+  const requestDecoders = Object.entries(P).filter(([name, fn]) => /^decodeKv(?!.*Reply$)/.test(name) && typeof fn === 'function') as Array<
+    [string, (b: RequestBody) => unknown]
+  >;
+  const safely = (f: () => unknown) => {
+    try {
+      f();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+    }
+  };
+  it('finds the decoders', () => {
+    expect(replyDecoders.length).toBeGreaterThanOrEqual(17);
+    expect(requestDecoders.length).toBe(16);
+  });
+  it('reply decoders', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (p) => {
+        for (const [, dec] of replyDecoders) safely(() => dec(p));
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('request decoders (random payloads through decodeRequestBody)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (payload, value, options) => {
+        for (const [, dec] of requestDecoders) {
+          safely(() => dec(decodeRequestBody(payload)));
+          safely(() => dec({ namespace: new Uint8Array(), key: value, value, options }));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
