@@ -1,0 +1,641 @@
+/**
+ * The stream state machine: streams (append-only record logs with retention) and their consumer
+ * groups, per namespace. Pure and synchronous: time comes only from the clock's `now()`, nothing
+ * is scheduled here (blocking and wake-ups live in `index.ts`). Rule references are to
+ * `protocol-queues-streams.md` (§) and `DECISIONS.md` (#).
+ *
+ * Ids are kept as one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`): it sorts like the
+ * id, and `last + 1` is the next id of the same millisecond, a sequence wrap carrying into the
+ * timestamp (§4.2).
+ */
+import {
+  streamIdFromBigInt,
+  streamIdToBigInt,
+  STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS,
+  STREAM_GROUP_DEFAULT_MAX_DELIVER,
+  MAX_STREAM_ID,
+  utf8,
+  type StreamBatchRecord,
+  type StreamHeaders,
+  type StreamId,
+  type StreamInfo,
+  type StreamListEntry,
+  type StreamPendingEntry,
+  type StreamTrimReply,
+} from '../../protocol/index.js';
+import type { Clock } from '../clock.js';
+import { badRequest, conflict, notFound } from '../reply.js';
+
+export interface StoredRecord {
+  readonly key: bigint;
+  readonly id: StreamId;
+  readonly partition: number;
+  readonly payload: Uint8Array;
+  readonly headers: StreamHeaders;
+}
+
+export interface Retention {
+  /** 0 = unlimited. */
+  readonly count: bigint;
+  readonly ageSeconds: bigint;
+  readonly bytes: bigint;
+}
+
+interface StreamLog {
+  readonly name: string;
+  /** Live records are `records[head..]`, in id order. */
+  records: StoredRecord[];
+  head: number;
+  /** Last id handed out (survives trims); null before the first append. */
+  last: bigint | null;
+  /** Sum of live payload sizes. */
+  bytes: number;
+  partitionCount: number;
+  retention: Retention;
+}
+
+interface PelEntry {
+  readonly key: bigint;
+  consumer: string;
+  deliveryCount: number;
+  lastDeliveryAt: number;
+  /** When the entry comes due for redelivery (ack timeout, nack delay, touch); Infinity = never. */
+  dueAt: number;
+  nacked: boolean;
+}
+
+interface Member {
+  readonly joinedAt: number;
+  leaving: boolean;
+  lastActiveAt: number;
+}
+
+interface GroupState {
+  readonly name: string;
+  readonly createdAtMs: number;
+  ackTimeoutMs: number;
+  maxDeliver: number;
+  /** Highest id ever handed to a member; -1 before the first delivery (a new group reads from the start). */
+  cursor: bigint;
+  readonly members: Map<string, Member>;
+  /** Pending entries. Insertion order is id order: entries are only added past the cursor. */
+  readonly pel: Map<bigint, PelEntry>;
+  /** Entries dropped after max_deliver deliveries (the most recent, capped). */
+  readonly dead: bigint[];
+  deadTotal: number;
+}
+
+export interface GroupSettings {
+  readonly ackTimeoutMs?: number;
+  readonly maxDeliver?: number;
+}
+
+export interface TrimBounds {
+  readonly maxLen?: bigint;
+  readonly maxAgeSeconds?: bigint;
+  readonly maxBytes?: bigint;
+  readonly before?: StreamId;
+  readonly upTo?: StreamId;
+  readonly firstN?: bigint;
+}
+
+export interface ReadQuery {
+  /** Inclusive lower bound (an id key). */
+  readonly from: bigint;
+  /** Inclusive upper bound. */
+  readonly end?: bigint;
+  readonly partition?: number;
+  readonly count: number;
+}
+
+export interface GroupSnapshot {
+  readonly cursor: bigint;
+  readonly pending: ReadonlyArray<{ key: bigint; consumer: string; deliveryCount: number; dueAt: number; nacked: boolean }>;
+  readonly members: ReadonlyArray<{ name: string; leaving: boolean }>;
+  readonly dead: readonly bigint[];
+  readonly deadTotal: number;
+  readonly ackTimeoutMs: number;
+  readonly maxDeliver: number;
+}
+
+const DEAD_KEPT = 1000;
+const NONE = -1n;
+
+function sk(ns: string, stream: string): string {
+  return `${ns}\u0000${stream}`;
+}
+
+/** A stable partition hash for partition keys (FNV-1a, 32 bit; #7: any stable hash). */
+export function partitionFor(key: Uint8Array, partitionCount: number): number {
+  let h = 0x811c9dc5;
+  for (const b of key) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h % Math.max(1, partitionCount);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+export class StreamStore {
+  private readonly streams = new Map<string, StreamLog>();
+  private readonly groups = new Map<string, Map<string, GroupState>>();
+
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+
+  private now(): number {
+    return Math.max(0, Math.floor(this.clock.now()));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // streams
+
+  private log(ns: string, stream: string): StreamLog | undefined {
+    return this.streams.get(sk(ns, stream));
+  }
+
+  private ensure(ns: string, stream: string): StreamLog {
+    const k = sk(ns, stream);
+    let log = this.streams.get(k);
+    if (!log) {
+      log = { name: stream, records: [], head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      this.streams.set(k, log);
+    }
+    return log;
+  }
+
+  exists(ns: string, stream: string): boolean {
+    return this.streams.has(sk(ns, stream));
+  }
+
+  partitionCount(ns: string, stream: string): number {
+    return this.log(ns, stream)?.partitionCount ?? 1;
+  }
+
+  private live(log: StreamLog): number {
+    return log.records.length - log.head;
+  }
+
+  /** First live index whose key is ≥ `key`. */
+  private lowerBound(log: StreamLog, key: bigint): number {
+    let lo = log.head;
+    let hi = log.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (log.records[mid].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private find(log: StreamLog | undefined, key: bigint): StoredRecord | undefined {
+    if (!log) return undefined;
+    const i = this.lowerBound(log, key);
+    const r = log.records[i];
+    return r && r.key === key ? r : undefined;
+  }
+
+  private removePrefix(log: StreamLog, n: number): void {
+    if (n <= 0) return;
+    for (let i = log.head; i < log.head + n; i++) log.bytes -= log.records[i].payload.length;
+    log.head += n;
+    if (log.head > 1024 && log.head * 2 > log.records.length) {
+      log.records = log.records.slice(log.head);
+      log.head = 0;
+    }
+  }
+
+  /** How many of the oldest records the bounds remove (every bound removes a prefix; their union is the longest). */
+  private prefixFor(log: StreamLog, b: TrimBounds): number {
+    const live = this.live(log);
+    let n = 0;
+    const take = (m: number) => void (n = Math.max(n, Math.min(live, m)));
+    if (b.maxLen !== undefined) take(b.maxLen >= BigInt(live) ? 0 : live - Number(b.maxLen));
+    if (b.maxAgeSeconds !== undefined) {
+      const cutoff = BigInt(this.now()) - b.maxAgeSeconds * 1000n;
+      if (cutoff > 0n) take(this.lowerBound(log, cutoff << 64n) - log.head);
+    }
+    if (b.maxBytes !== undefined) {
+      let total = BigInt(log.bytes);
+      let i = log.head;
+      while (total > b.maxBytes && i < log.records.length) total -= BigInt(log.records[i++].payload.length);
+      take(i - log.head);
+    }
+    if (b.before !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.before)) - log.head);
+    if (b.upTo !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.upTo) + 1n) - log.head);
+    if (b.firstN !== undefined) take(b.firstN >= BigInt(live) ? live : Number(b.firstN));
+    return n;
+  }
+
+  /** Applies the stream's retention settings (count, bytes, age; 0 = unlimited). */
+  private enforce(log: StreamLog): void {
+    const r = log.retention;
+    if (r.count === 0n && r.ageSeconds === 0n && r.bytes === 0n) return;
+    this.removePrefix(
+      log,
+      this.prefixFor(log, {
+        ...(r.count > 0n ? { maxLen: r.count } : {}),
+        ...(r.ageSeconds > 0n ? { maxAgeSeconds: r.ageSeconds } : {}),
+        ...(r.bytes > 0n ? { maxBytes: r.bytes } : {}),
+      }),
+    );
+  }
+
+  /**
+   * Stores `records` with consecutive ids and returns the first id. The stream is created if
+   * needed; retention is applied afterwards. Placement is checked by the caller.
+   */
+  append(ns: string, stream: string, records: readonly StreamBatchRecord[], partition: number): StreamId {
+    const log = this.ensure(ns, stream);
+    const nowTs = BigInt(this.now());
+    const first = log.last === null || nowTs > log.last >> 64n ? nowTs << 64n : log.last + 1n;
+    records.forEach((rec, j) => {
+      const key = first + BigInt(j);
+      const payload = rec.payload.slice();
+      log.records.push({ key, id: streamIdFromBigInt(key), partition, payload, headers: rec.headers.map(([k, v]) => [k, v] as const) });
+      log.bytes += payload.length;
+    });
+    log.last = first + BigInt(records.length - 1);
+    this.enforce(log);
+    return streamIdFromBigInt(first);
+  }
+
+  /** Inclusive key just past the last id handed out: where a tail read starts. */
+  tailFrom(ns: string, stream: string): bigint {
+    const last = this.log(ns, stream)?.last;
+    return last === null || last === undefined ? 0n : last + 1n;
+  }
+
+  read(ns: string, stream: string, q: ReadQuery): StoredRecord[] {
+    const log = this.log(ns, stream);
+    if (!log) return [];
+    this.enforce(log);
+    const out: StoredRecord[] = [];
+    for (let i = this.lowerBound(log, q.from); i < log.records.length && out.length < q.count; i++) {
+      const r = log.records[i];
+      if (q.end !== undefined && r.key > q.end) break;
+      if (q.partition !== undefined && r.partition !== q.partition) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  info(ns: string, stream: string): StreamInfo {
+    const log = this.log(ns, stream);
+    const zero = { timestampMs: 0n, sequence: 0n };
+    if (!log) {
+      return { firstId: zero, lastId: zero, count: 0n, bytes: 0n, partitionCount: 1, retentionAgeSeconds: 0n, retentionCount: 0n, retentionBytes: 0n };
+    }
+    this.enforce(log);
+    const live = this.live(log);
+    return {
+      firstId: live ? log.records[log.head].id : zero,
+      lastId: live ? log.records[log.records.length - 1].id : zero,
+      count: BigInt(live),
+      bytes: BigInt(log.bytes),
+      partitionCount: log.partitionCount,
+      retentionAgeSeconds: log.retention.ageSeconds,
+      retentionCount: log.retention.count,
+      retentionBytes: log.retention.bytes,
+    };
+  }
+
+  /** Removes the union of the bounds (or reports what it would remove on a dry run). */
+  trim(ns: string, stream: string, bounds: TrimBounds, dryRun: boolean): StreamTrimReply {
+    const log = this.log(ns, stream);
+    if (!log) return { removed: 0n, firstSeq: 0n };
+    if (!dryRun) this.enforce(log);
+    const n = this.prefixFor(log, bounds);
+    const firstAfter = log.records[log.head + n];
+    if (!dryRun) this.removePrefix(log, n);
+    return { removed: BigInt(n), firstSeq: firstAfter ? firstAfter.id.sequence : 0n };
+  }
+
+  /** Creates the stream or overwrites its metadata (§4.5.5). */
+  create(ns: string, stream: string, partitionCount: number, retention: Retention): void {
+    const existing = this.log(ns, stream);
+    const count = partitionCount || 1;
+    if (existing) {
+      for (let i = existing.head; i < existing.records.length; i++) {
+        if (existing.records[i].partition >= count) throw badRequest(`partition_count ${count} is below an existing record's partition`);
+      }
+    }
+    const log = existing ?? this.ensure(ns, stream);
+    log.partitionCount = count;
+    log.retention = retention;
+    this.enforce(log);
+  }
+
+  /** Changes the non-zero retention settings given; false when the stream does not exist. */
+  alter(ns: string, stream: string, retention: Partial<Retention>): boolean {
+    const log = this.log(ns, stream);
+    if (!log) return false;
+    const r = log.retention;
+    log.retention = {
+      count: retention.count ? retention.count : r.count,
+      ageSeconds: retention.ageSeconds ? retention.ageSeconds : r.ageSeconds,
+      bytes: retention.bytes ? retention.bytes : r.bytes,
+    };
+    this.enforce(log);
+    return true;
+  }
+
+  /** Names of the namespace in UTF-8 byte order, after `cursor` (exclusive). */
+  list(ns: string, limit: number, cursor: Uint8Array): { streams: StreamListEntry[]; hasMore: boolean; cursor: Uint8Array } {
+    const prefix = `${ns}\u0000`;
+    const names: Array<{ name: string; bytes: Uint8Array; partitionCount: number }> = [];
+    for (const [k, log] of this.streams) {
+      if (!k.startsWith(prefix)) continue;
+      const bytes = utf8(log.name);
+      if (cursor.length && compareBytes(bytes, cursor) <= 0) continue;
+      names.push({ name: log.name, bytes, partitionCount: log.partitionCount });
+    }
+    names.sort((a, b) => compareBytes(a.bytes, b.bytes));
+    const page = names.slice(0, limit);
+    const hasMore = names.length > limit;
+    return {
+      streams: page.map((n) => ({ name: n.name, partitionCount: n.partitionCount })),
+      hasMore,
+      cursor: hasMore ? page[page.length - 1].bytes : new Uint8Array(0),
+    };
+  }
+
+  /** #24: a missing stream is fine; a non-empty one needs `force` (else CONFLICT); groups go too. */
+  delete(ns: string, stream: string, force: boolean): void {
+    const k = sk(ns, stream);
+    const log = this.streams.get(k);
+    if (log) {
+      this.enforce(log);
+      if (this.live(log) > 0 && !force) throw conflict('stream is not empty (use force)');
+      this.streams.delete(k);
+    }
+    this.groups.delete(k);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // consumer groups (§4.7)
+
+  private group(ns: string, stream: string, group: string): GroupState | undefined {
+    return this.groups.get(sk(ns, stream))?.get(group);
+  }
+
+  private mustGroup(ns: string, stream: string, group: string): GroupState {
+    const g = this.group(ns, stream, group);
+    if (!g) throw notFound('consumer group not found');
+    return g;
+  }
+
+  private newGroup(ns: string, stream: string, group: string, settings: GroupSettings): GroupState {
+    const k = sk(ns, stream);
+    let byName = this.groups.get(k);
+    if (!byName) this.groups.set(k, (byName = new Map()));
+    const g: GroupState = {
+      name: group,
+      createdAtMs: this.now(),
+      ackTimeoutMs: settings.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS,
+      maxDeliver: settings.maxDeliver ?? STREAM_GROUP_DEFAULT_MAX_DELIVER,
+      cursor: NONE,
+      members: new Map(),
+      pel: new Map(),
+      dead: [],
+      deadTotal: 0,
+    };
+    byName.set(group, g);
+    return g;
+  }
+
+  private ensureGroup(ns: string, stream: string, group: string): GroupState {
+    return this.group(ns, stream, group) ?? this.newGroup(ns, stream, group, {});
+  }
+
+  private join(g: GroupState, consumer: string): void {
+    const now = this.now();
+    const m = g.members.get(consumer);
+    if (m) {
+      m.leaving = false;
+      m.lastActiveAt = now;
+    } else g.members.set(consumer, { joinedAt: now, leaving: false, lastActiveAt: now });
+  }
+
+  /** Removes leaving members that no longer own a pending entry. */
+  private pruneLeaving(g: GroupState): void {
+    const leaving = [...g.members].filter(([, m]) => m.leaving).map(([name]) => name);
+    if (!leaving.length) return;
+    const owners = new Set<string>();
+    for (const e of g.pel.values()) owners.add(e.consumer);
+    for (const name of leaving) if (!owners.has(name)) g.members.delete(name);
+  }
+
+  private deliver(g: GroupState, e: PelEntry, consumer: string, now: number): void {
+    e.consumer = consumer;
+    e.deliveryCount += 1;
+    e.lastDeliveryAt = now;
+    e.dueAt = g.ackTimeoutMs > 0 ? now + g.ackTimeoutMs : Infinity;
+    e.nacked = false;
+  }
+
+  private markDead(g: GroupState, key: bigint): void {
+    g.pel.delete(key);
+    g.dead.push(key);
+    g.deadTotal += 1;
+    if (g.dead.length > DEAD_KEPT) g.dead.shift();
+  }
+
+  groupCreate(ns: string, stream: string, group: string, settings: GroupSettings): void {
+    if (this.group(ns, stream, group)) throw conflict('consumer group already exists');
+    this.newGroup(ns, stream, group, settings);
+  }
+
+  /** 0x157: an absent setting stays as it is. */
+  groupConfigure(ns: string, stream: string, group: string, settings: GroupSettings): void {
+    const g = this.mustGroup(ns, stream, group);
+    if (settings.ackTimeoutMs !== undefined) g.ackTimeoutMs = settings.ackTimeoutMs;
+    if (settings.maxDeliver !== undefined) g.maxDeliver = settings.maxDeliver;
+  }
+
+  /** Creates the group if missing and adds (or re-activates) the member. */
+  groupJoin(ns: string, stream: string, group: string, consumer: string): void {
+    this.join(this.ensureGroup(ns, stream, group), consumer);
+  }
+
+  /** A member owning pending entries stays as "leaving" until they are acked or move on. */
+  groupLeave(ns: string, stream: string, group: string, consumer: string): void {
+    const g = this.mustGroup(ns, stream, group);
+    const m = g.members.get(consumer);
+    if (!m) return;
+    m.leaving = true;
+    this.pruneLeaving(g);
+  }
+
+  /**
+   * The central rule (§4.7.2, #4, #23): up to `count` records, first the pending entries that are
+   * due (ack timeout passed, or nacked and their delay passed) in id order, then new records past
+   * the group's cursor. A due entry that already had `max_deliver` deliveries is dropped as dead;
+   * one whose record was trimmed is dropped. Each record handed out is owned by `consumer`.
+   */
+  groupRead(ns: string, stream: string, group: string, consumer: string, count: number, noAck = false): StoredRecord[] {
+    const g = this.ensureGroup(ns, stream, group);
+    this.join(g, consumer);
+    const log = this.log(ns, stream);
+    if (log) this.enforce(log);
+    const now = this.now();
+    const out: StoredRecord[] = [];
+    for (const e of [...g.pel.values()]) {
+      if (out.length >= count) break;
+      if (e.dueAt > now) continue;
+      const rec = this.find(log, e.key);
+      if (!rec) {
+        g.pel.delete(e.key);
+        continue;
+      }
+      if (g.maxDeliver > 0 && e.deliveryCount >= g.maxDeliver) {
+        this.markDead(g, e.key);
+        continue;
+      }
+      this.deliver(g, e, consumer, now);
+      out.push(rec);
+    }
+    if (log && out.length < count) {
+      for (let i = this.lowerBound(log, g.cursor + 1n); i < log.records.length && out.length < count; i++) {
+        const rec = log.records[i];
+        g.cursor = rec.key;
+        if (!noAck) {
+          const e: PelEntry = { key: rec.key, consumer, deliveryCount: 0, lastDeliveryAt: now, dueAt: Infinity, nacked: false };
+          this.deliver(g, e, consumer, now);
+          g.pel.set(rec.key, e);
+        }
+        out.push(rec);
+      }
+    }
+    this.pruneLeaving(g);
+    return out;
+  }
+
+  /** The earliest time a pending entry of the group comes due, if any (for parked readers). */
+  nextDueAt(ns: string, stream: string, group: string): number | undefined {
+    const g = this.group(ns, stream, group);
+    if (!g) return undefined;
+    let min = Infinity;
+    for (const e of g.pel.values()) if (e.dueAt < min) min = e.dueAt;
+    return Number.isFinite(min) ? min : undefined;
+  }
+
+  /** Removes the listed ids from the pending list, whoever owns them; unknown ids are ignored. */
+  groupAck(ns: string, stream: string, group: string, ids: readonly StreamId[]): number {
+    const g = this.mustGroup(ns, stream, group);
+    let n = 0;
+    for (const id of ids) if (g.pel.delete(streamIdToBigInt(id))) n++;
+    this.pruneLeaving(g);
+    return n;
+  }
+
+  /** Marks pending ids due at now + delay (#23); the delivery is counted when redelivered. */
+  groupNack(ns: string, stream: string, group: string, ids: readonly StreamId[], delayMs: number): number {
+    const g = this.mustGroup(ns, stream, group);
+    const now = this.now();
+    let n = 0;
+    for (const id of ids) {
+      const e = g.pel.get(streamIdToBigInt(id));
+      if (!e) continue;
+      e.dueAt = now + delayMs;
+      e.nacked = true;
+      n++;
+    }
+    return n;
+  }
+
+  /** New deadline = now + (extend, else the ack timeout); returns how many were pending. */
+  groupTouch(ns: string, stream: string, group: string, ids: readonly StreamId[], extendMs: number | undefined): number {
+    const g = this.mustGroup(ns, stream, group);
+    const now = this.now();
+    const span = extendMs ?? g.ackTimeoutMs;
+    let n = 0;
+    for (const id of ids) {
+      const e = g.pel.get(streamIdToBigInt(id));
+      if (!e) continue;
+      e.dueAt = span > 0 ? now + span : Infinity;
+      e.nacked = false;
+      e.lastDeliveryAt = now;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Walks the pending list from `start` (inclusive) in id order and takes entries idle at least
+   * `minIdleMs` for `consumer` (delivery counted). Entries whose record is gone are dropped and not
+   * returned. Returns the records and where to continue (`MAX_STREAM_ID` when fully scanned).
+   */
+  groupClaim(
+    ns: string,
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    start: StreamId,
+    count: number,
+  ): { records: StoredRecord[]; next: StreamId } {
+    const g = this.mustGroup(ns, stream, group);
+    this.join(g, consumer);
+    const log = this.log(ns, stream);
+    if (log) this.enforce(log);
+    const now = this.now();
+    const from = streamIdToBigInt(start);
+    const out: StoredRecord[] = [];
+    let next: StreamId = MAX_STREAM_ID;
+    for (const e of [...g.pel.values()]) {
+      if (e.key < from) continue;
+      if (out.length >= count) {
+        next = streamIdFromBigInt(e.key);
+        break;
+      }
+      if (now - e.lastDeliveryAt < minIdleMs) continue;
+      const rec = this.find(log, e.key);
+      if (!rec) {
+        g.pel.delete(e.key);
+        continue;
+      }
+      this.deliver(g, e, consumer, now);
+      out.push(rec);
+    }
+    this.pruneLeaving(g);
+    return { records: out, next };
+  }
+
+  groupPending(ns: string, stream: string, group: string, consumer: string | undefined, limit: number): StreamPendingEntry[] {
+    const g = this.mustGroup(ns, stream, group);
+    const out: StreamPendingEntry[] = [];
+    for (const e of g.pel.values()) {
+      if (out.length >= limit) break;
+      if (consumer !== undefined && e.consumer !== consumer) continue;
+      out.push({ id: streamIdFromBigInt(e.key), deliveryCount: e.deliveryCount, consumer: e.consumer });
+    }
+    return out;
+  }
+
+  groupInfo(ns: string, stream: string, group: string): { pendingCount: bigint; memberCount: number; createdAtNs: bigint } {
+    const g = this.mustGroup(ns, stream, group);
+    return { pendingCount: BigInt(g.pel.size), memberCount: g.members.size, createdAtNs: BigInt(g.createdAtMs) * 1_000_000n };
+  }
+
+  groupDelete(ns: string, stream: string, group: string): void {
+    const k = sk(ns, stream);
+    if (!this.groups.get(k)?.delete(group)) throw notFound('consumer group not found');
+  }
+
+  /** Internal state of a group, for tests and diagnostics. */
+  groupSnapshot(ns: string, stream: string, group: string): GroupSnapshot | undefined {
+    const g = this.group(ns, stream, group);
+    if (!g) return undefined;
+    return {
+      cursor: g.cursor,
+      pending: [...g.pel.values()].map((e) => ({ key: e.key, consumer: e.consumer, deliveryCount: e.deliveryCount, dueAt: e.dueAt, nacked: e.nacked })),
+      members: [...g.members].map(([name, m]) => ({ name, leaving: m.leaving })),
+      dead: [...g.dead],
+      deadTotal: g.deadTotal,
+      ackTimeoutMs: g.ackTimeoutMs,
+      maxDeliver: g.maxDeliver,
+    };
+  }
+}
