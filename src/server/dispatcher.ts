@@ -1,0 +1,121 @@
+/**
+ * Routes a decoded request to the handler registered for its opcode and turns whatever happens into
+ * a `Reply`: the handler's own reply, its `ServerError` (status and message), a `ProtocolError` from a
+ * payload codec (BAD_REQUEST), or anything else (INTERNAL_ERROR, logged). It never throws and the
+ * promise it may return never rejects, so one bad handler cannot take a connection down.
+ */
+import {
+  FloError,
+  OptionsReader,
+  Op,
+  ProtocolError,
+  ServerError,
+  Status,
+  utf8,
+  type RequestBody,
+} from '../protocol/index.js';
+import { normaliseNamespace } from './namespace.js';
+import { ok } from './reply.js';
+import type { Handler, Reply, RequestContext, Subsystem } from './types.js';
+
+/** What the dispatcher needs to know about one decoded request. */
+export interface DispatchInput {
+  readonly requestId: bigint;
+  readonly opcode: number;
+  readonly body: RequestBody;
+  readonly signal: AbortSignal;
+  readonly connectionId: number;
+}
+
+/** A reply ready to encode: status and payload bytes. */
+export interface Answer {
+  readonly status: number;
+  readonly payload: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function formatOpcode(opcode: number): string {
+  return `0x${opcode.toString(16).padStart(3, '0')}`;
+}
+
+/** Merges the subsystems' handler maps; two subsystems claiming one opcode is a programming error. */
+export function collectHandlers(subsystems: readonly Subsystem[]): Map<number, Handler> {
+  const handlers = new Map<number, Handler>();
+  for (const s of subsystems) {
+    for (const [opcode, handler] of s.handlers) {
+      if (handlers.has(opcode)) throw new Error(`opcode ${formatOpcode(opcode)} is registered by two subsystems`);
+      handlers.set(opcode, handler);
+    }
+  }
+  // Ping answers OK with an empty payload unless a subsystem wants it.
+  if (!handlers.has(Op.Ping)) handlers.set(Op.Ping, () => ok());
+  return handlers;
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly handlers: ReadonlyMap<number, Handler>,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** Runs the handler. Returns the answer, or a promise of it (never rejected) for parked requests. */
+  dispatch(input: DispatchInput): Answer | Promise<Answer> {
+    const handler = this.handlers.get(input.opcode);
+    if (!handler) {
+      return { status: Status.BadRequest, payload: utf8(`unknown opcode ${formatOpcode(input.opcode)}`) };
+    }
+    let result: Reply | Promise<Reply>;
+    try {
+      const ctx: RequestContext = {
+        requestId: input.requestId,
+        opcode: input.opcode,
+        namespace: normaliseNamespace(input.body.namespace),
+        body: input.body,
+        options: new OptionsReader(input.body.options),
+        signal: input.signal,
+        connectionId: input.connectionId,
+      };
+      result = handler(ctx);
+    } catch (err) {
+      return this.fromError(err, input);
+    }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (reply) => this.fromReply(reply, input),
+        (err: unknown) => this.fromError(err, input),
+      );
+    }
+    return this.fromReply(result, input);
+  }
+
+  private fromReply(reply: Reply, input: DispatchInput): Answer {
+    if (
+      reply === null ||
+      typeof reply !== 'object' ||
+      !Number.isInteger(reply.status) ||
+      reply.status < 0 ||
+      reply.status > 0xff ||
+      (reply.payload !== undefined && !(reply.payload instanceof Uint8Array))
+    ) {
+      return this.fromError(new TypeError('handler returned an invalid reply'), input);
+    }
+    return { status: reply.status, payload: reply.payload ?? EMPTY };
+  }
+
+  private fromError(err: unknown, input: DispatchInput): Answer {
+    if (err instanceof ServerError && err.status !== undefined && err.status > 0 && err.status <= 0xff) {
+      return { status: err.status, payload: utf8(err.serverMessage) };
+    }
+    // Payload codecs throw ProtocolError on malformed bytes: that is the client's fault.
+    if (err instanceof ProtocolError) return { status: Status.BadRequest, payload: utf8(err.message) };
+    const message = err instanceof Error ? err.message : String(err);
+    const detail = err instanceof Error && !(err instanceof FloError) ? (err.stack ?? message) : message;
+    this.log(`conn #${input.connectionId} opcode ${formatOpcode(input.opcode)} request ${input.requestId}: internal error: ${detail}`);
+    return { status: Status.InternalError, payload: utf8(message) };
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<Reply> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,232 @@
+/**
+ * The embedded Flo-compatible server: one TCP port, protocol sniffed from the first bytes (binary
+ * frames, WebSocket, or a plain HTTP status page), one `ServerConnection` per client, and the
+ * subsystems' handlers behind one `Dispatcher`.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { ServerConnection } from './connection.js';
+import { collectHandlers, Dispatcher } from './dispatcher.js';
+import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
+import { sniffProtocol } from './sniff.js';
+import { formatAddress, TcpTransport } from './transport.js';
+import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
+import { createWebSocketServer, upgradeToWebSocket, type WsTransport } from './websocket.js';
+
+export interface StartServerOptions {
+  /** TCP port; 0 picks a free one. Default 9000. */
+  readonly port?: number;
+  /** Interface to bind. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Source of time for TTLs, leases and timeouts. Default: the system clock. */
+  readonly clock?: Clock;
+  /** Reply layouts: the Go SDK's (`go`, default) or the newest Flo server's (`flo`). */
+  readonly profile?: ReplyProfile;
+  /** Receives one line per connection opened or closed, rejected frame and internal error. */
+  readonly logger?: (line: string) => void;
+  /** Builds the subsystems. Default: every subsystem of the embedded server. */
+  readonly subsystems?: (env: ServerEnv) => Subsystem[];
+  /** Largest request payload accepted; a larger frame is rejected. Default 100 MiB (Flo's limit). */
+  readonly maxFramePayload?: number;
+}
+
+export interface FloServer {
+  readonly port: number;
+  readonly host: string;
+  /** `flo://host:port` */
+  readonly url: string;
+  /** `ws://host:port` */
+  readonly wsUrl: string;
+  readonly clock: Clock;
+  readonly profile: ReplyProfile;
+  /** Open binary and WebSocket connections. */
+  readonly connections: number;
+  /** Aborts parked requests, closes every connection and the subsystems' timers; resolves when the listener is closed. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PORT = 9000;
+const DEFAULT_HOST = '127.0.0.1';
+const SERVER_NAME = 'flo-rx embedded';
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startServer(opts: StartServerOptions = {}): Promise<FloServer> {
+  const port = opts.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`invalid port: ${port}`);
+  const host = opts.host ?? DEFAULT_HOST;
+  const profile = opts.profile ?? 'go';
+  if (profile !== 'go' && profile !== 'flo') throw new RangeError(`invalid profile: ${String(profile)} (expected 'go' or 'flo')`);
+  const maxFramePayload = opts.maxFramePayload ?? MAX_FRAME_PAYLOAD;
+  if (!Number.isInteger(maxFramePayload) || maxFramePayload < 0) throw new RangeError(`invalid maxFramePayload: ${maxFramePayload}`);
+  const clock = opts.clock ?? systemClock;
+  const log = opts.logger ?? (() => {});
+
+  const env: ServerEnv = { clock, profile };
+  // Loaded on demand: a server built from custom subsystems does not load (or depend on) the real ones.
+  const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
+  const subsystems = build(env);
+  const closeSubsystems = () => {
+    for (const s of subsystems) {
+      try {
+        s.close?.();
+      } catch (err) {
+        log(`subsystem close failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
+  };
+  let dispatcher: Dispatcher;
+  try {
+    dispatcher = new Dispatcher(collectHandlers(subsystems), log);
+  } catch (err) {
+    closeSubsystems();
+    throw err;
+  }
+
+  const wss = createWebSocketServer(maxFramePayload);
+  const connections = new Set<ServerConnection>();
+  /** Sockets not (yet) owned by a connection: sniffing, HTTP, WebSocket handshake. */
+  const loose = new Set<Socket>();
+  const startedAt = clock.now();
+  let nextId = 1;
+  let stopping = false;
+
+  const statusPage = (): StatusPage => ({
+    server: SERVER_NAME,
+    profile,
+    connections: connections.size,
+    uptimeMs: Math.max(0, clock.now() - startedAt),
+  });
+
+  const open = (conn: ServerConnection, initial?: Uint8Array, note = '') => {
+    connections.add(conn);
+    log(`conn #${conn.id} open ${conn.protocol} ${conn.remoteAddress}${note}`);
+    conn.start(initial);
+  };
+  const connOptions = () => ({
+    id: nextId++,
+    dispatcher,
+    maxFramePayload,
+    log,
+    onClose: (conn: ServerConnection) => {
+      connections.delete(conn);
+      log(`conn #${conn.id} close ${conn.protocol} ${conn.remoteAddress}`);
+    },
+  });
+
+  const onSocket = (socket: Socket) => {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    loose.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => loose.delete(socket));
+    // EOF before the protocol is known (or before a whole HTTP head): nothing to answer.
+    const onEnd = () => socket.end();
+    socket.once('end', onEnd);
+
+    let buf: Buffer = Buffer.alloc(0);
+    let phase: 'sniff' | 'http' = 'sniff';
+    const release = () => {
+      socket.pause();
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+        if (phase === 'sniff') {
+          const proto = sniffProtocol(buf);
+          if (proto === undefined) return;
+          if (proto === 'binary') {
+            release();
+            loose.delete(socket);
+            open(new ServerConnection(new TcpTransport(socket), connOptions()), buf);
+            return;
+          }
+          phase = 'http';
+        }
+        const parsed = parseHttpHead(buf);
+        if (parsed.kind === 'more') return;
+        release();
+        const remote = formatAddress(socket.remoteAddress, socket.remotePort);
+        if (parsed.kind === 'error') {
+          log(`http ${remote}: ${parsed.status} ${parsed.message}`);
+          respond(socket, parsed.status, `${parsed.message}\n`);
+          return;
+        }
+        const { head, rest } = parsed;
+        if (!isWebSocketUpgrade(head)) {
+          log(`http ${remote}: ${head.method} ${head.url}`);
+          answerPlainHttp(socket, head, statusPage);
+          return;
+        }
+        upgradeToWebSocket(wss, socket, head, rest, (transport: WsTransport) => {
+          loose.delete(socket);
+          if (stopping) {
+            transport.destroy();
+            return;
+          }
+          const sub = transport.subprotocol;
+          open(new ServerConnection(transport, connOptions()), undefined, sub ? ` (subprotocol ${sub})` : '');
+        });
+      } catch (err) {
+        log(`connection setup failed: ${(err as Error)?.message ?? String(err)}`);
+        socket.destroy();
+      }
+    };
+    socket.on('data', onData);
+  };
+
+  // Half-open sockets let a peer that shuts down its sending side still receive the replies due.
+  const listener: Server = createServer({ allowHalfOpen: true }, onSocket);
+  listener.on('error', (err) => log(`listener error: ${err.message}`));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      listener.once('error', onError);
+      listener.listen({ port, host }, () => {
+        listener.off('error', onError);
+        resolve();
+      });
+    });
+  } catch (err) {
+    closeSubsystems();
+    throw err;
+  }
+  const address = listener.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const conns = [...connections];
+      for (const conn of conns) conn.shutdown();
+      for (const socket of [...loose]) socket.destroy();
+      closeSubsystems();
+      wss.close();
+      await Promise.all([closed, ...conns.map((c) => c.closed)]);
+    })();
+    return closing;
+  };
+
+  return {
+    port: boundPort,
+    host,
+    url: `flo://${hostForUrl(host)}:${boundPort}`,
+    wsUrl: `ws://${hostForUrl(host)}:${boundPort}`,
+    clock,
+    profile,
+    get connections() {
+      return connections.size;
+    },
+    close,
+  };
+}

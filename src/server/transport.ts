@@ -1,0 +1,107 @@
+/**
+ * The byte pipe under one server connection: a TCP socket carrying frames directly, or a WebSocket
+ * carrying them in binary messages. The connection logic (`connection.ts`) sees only this.
+ */
+import type { Socket } from 'node:net';
+
+export type WireProtocol = 'binary' | 'websocket';
+
+/** Why the server ends a connection: a frame it could not parse, or its own shutdown. */
+export type EndReason = 'reject' | 'shutdown';
+
+export interface TransportEvents {
+  data(bytes: Uint8Array): void;
+  /** The write buffer emptied below the high-water mark. */
+  drain(): void;
+  /** The peer finished sending (TCP half-close); what is already due may still be written. */
+  end(): void;
+  /** The pipe is gone (either side closed it, or it failed). Fires once. */
+  close(): void;
+}
+
+export interface FrameTransport {
+  readonly protocol: WireProtocol;
+  readonly remoteAddress: string;
+  /** Starts delivering events; called once by the connection. */
+  start(events: TransportEvents): void;
+  /** Writes whole frames (one socket write or one WebSocket message). */
+  send(chunks: readonly Uint8Array[]): void;
+  /** Bytes accepted by `send` and not yet handed to the kernel. */
+  readonly bufferedBytes: number;
+  pauseReading(): void;
+  resumeReading(): void;
+  /** Flushes what was sent, then closes. Incoming bytes are read and dropped meanwhile. */
+  end(why: EndReason): void;
+  /** Closes at once, dropping anything unsent. */
+  destroy(): void;
+}
+
+export function formatAddress(address: string | undefined, port: number | undefined): string {
+  if (!address) return 'unknown';
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** How long a connection we ended waits for the peer to close before it is destroyed. */
+const END_GRACE_MS = 2000;
+
+export class TcpTransport implements FrameTransport {
+  readonly protocol = 'binary' as const;
+  readonly remoteAddress: string;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly socket: Socket) {
+    this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+  }
+
+  start(events: TransportEvents): void {
+    const s = this.socket;
+    s.on('data', (chunk: Buffer) => events.data(chunk));
+    s.on('drain', () => events.drain());
+    s.on('end', () => events.end());
+    s.on('error', () => s.destroy()); // reported as 'close'
+    s.once('close', () => {
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      events.close();
+    });
+    if (s.destroyed) queueMicrotask(() => events.close());
+  }
+
+  send(chunks: readonly Uint8Array[]): void {
+    const s = this.socket;
+    if (!s.writable) return;
+    if (chunks.length === 1) {
+      s.write(chunks[0]);
+      return;
+    }
+    s.cork();
+    for (const c of chunks) s.write(c);
+    s.uncork();
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  end(_why: EndReason): void {
+    const s = this.socket;
+    if (s.destroyed) return;
+    // Keep reading (and dropping) so that unread input does not turn our close into a reset that
+    // could discard the reply still in flight to the peer.
+    s.resume();
+    s.end();
+    this.graceTimer ??= setTimeout(() => s.destroy(), END_GRACE_MS);
+    this.graceTimer.unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
