@@ -1,0 +1,177 @@
+/**
+ * Payload codecs for stream-processing jobs (0x360-0x367), `protocol-actions-workflows.md` §9.
+ * Binary layouts as the Go SDK parses them (the embedded server has no processing engine yet).
+ */
+import { ByteReader, ByteWriter, fromUtf8, utf8 } from './bytes.js';
+import type { OpPayload, RequestBody } from './frame.js';
+
+/** Job status byte. */
+export const ProcessingJobStatus = { Running: 0, Stopped: 1, Cancelled: 2, Failed: 3, Completed: 4 } as const;
+const PROCESSING_STATUS_NAMES = ['running', 'stopped', 'cancelled', 'failed', 'completed'] as const;
+
+export function processingJobStatusName(status: number): string {
+  return PROCESSING_STATUS_NAMES[status] ?? 'unknown';
+}
+
+function keyText(body: RequestBody): string {
+  return fromUtf8(body.key);
+}
+
+export interface ProcessingJobIdRequest {
+  readonly jobId: string;
+}
+
+// SUBMIT (0x360): key empty, value = YAML; reply = job id, raw
+export function encodeProcessingSubmit(req: { readonly definition: Uint8Array | string }): OpPayload {
+  return { value: utf8(req.definition) };
+}
+export function decodeProcessingSubmit(body: RequestBody): { readonly definition: Uint8Array } {
+  return { definition: body.value };
+}
+export function encodeProcessingSubmitReply(jobId: string): Uint8Array {
+  return utf8(jobId);
+}
+export function decodeProcessingSubmitReply(payload: Uint8Array): string {
+  return fromUtf8(payload);
+}
+
+// STOP (0x361), CANCEL (0x362), STATUS (0x363), SAVEPOINT (0x365): key = job id
+export function encodeProcessingStop(req: ProcessingJobIdRequest): OpPayload {
+  return { key: utf8(req.jobId) };
+}
+export function decodeProcessingStop(body: RequestBody): ProcessingJobIdRequest {
+  return { jobId: keyText(body) };
+}
+export function encodeProcessingCancel(req: ProcessingJobIdRequest): OpPayload {
+  return { key: utf8(req.jobId) };
+}
+export function decodeProcessingCancel(body: RequestBody): ProcessingJobIdRequest {
+  return { jobId: keyText(body) };
+}
+export function encodeProcessingStatus(req: ProcessingJobIdRequest): OpPayload {
+  return { key: utf8(req.jobId) };
+}
+export function decodeProcessingStatus(body: RequestBody): ProcessingJobIdRequest {
+  return { jobId: keyText(body) };
+}
+export function encodeProcessingSavepoint(req: ProcessingJobIdRequest): OpPayload {
+  return { key: utf8(req.jobId) };
+}
+export function decodeProcessingSavepoint(body: RequestBody): ProcessingJobIdRequest {
+  return { jobId: keyText(body) };
+}
+export function encodeProcessingSavepointReply(savepointId: string): Uint8Array {
+  return utf8(savepointId);
+}
+export function decodeProcessingSavepointReply(payload: Uint8Array): string {
+  return fromUtf8(payload);
+}
+
+// RESTORE (0x366): value = savepoint id
+export interface ProcessingRestoreRequest {
+  readonly jobId: string;
+  readonly savepointId: string;
+}
+export function encodeProcessingRestore(req: ProcessingRestoreRequest): OpPayload {
+  return { key: utf8(req.jobId), value: utf8(req.savepointId) };
+}
+export function decodeProcessingRestore(body: RequestBody): ProcessingRestoreRequest {
+  return { jobId: keyText(body), savepointId: fromUtf8(body.value) };
+}
+
+// RESCALE (0x367): value = [parallelism:u32]
+export interface ProcessingRescaleRequest {
+  readonly jobId: string;
+  readonly parallelism: number;
+}
+export function encodeProcessingRescale(req: ProcessingRescaleRequest): OpPayload {
+  return { key: utf8(req.jobId), value: new ByteWriter(4).u32(req.parallelism).finish() };
+}
+export function decodeProcessingRescale(body: RequestBody): ProcessingRescaleRequest {
+  const r = new ByteReader(body.value, 'processing rescale value');
+  return { jobId: keyText(body), parallelism: r.u32('parallelism') };
+}
+
+// LIST (0x364): value = [limit:u32][cursor:rest]
+export interface ProcessingListRequest {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+export function encodeProcessingList(req: ProcessingListRequest = {}): OpPayload {
+  const w = new ByteWriter(16).u32(req.limit ?? 100);
+  if (req.cursor) w.bytes(utf8(req.cursor));
+  return { value: w.finish() };
+}
+export function decodeProcessingList(body: RequestBody): Required<ProcessingListRequest> {
+  if (body.value.length < 4) return { limit: 100, cursor: '' };
+  const r = new ByteReader(body.value, 'processing list value');
+  return { limit: r.u32('limit'), cursor: fromUtf8(r.rest()) };
+}
+
+export interface ProcessingJobStatusReply {
+  readonly jobId: string;
+  readonly name: string;
+  readonly status: number;
+  readonly parallelism: number;
+  readonly batchSize: number;
+  readonly recordsProcessed: bigint;
+  readonly createdAt: bigint;
+}
+
+/** `[job_id:str16][name:str16][status:u8][parallelism:u32][batch:u32][records:u64][created:i64]` */
+export function encodeProcessingStatusReply(s: ProcessingJobStatusReply): Uint8Array {
+  return new ByteWriter(64)
+    .bytes16(s.jobId)
+    .bytes16(s.name)
+    .u8(s.status)
+    .u32(s.parallelism)
+    .u32(s.batchSize)
+    .u64(s.recordsProcessed)
+    .i64(s.createdAt)
+    .finish();
+}
+export function decodeProcessingStatusReply(payload: Uint8Array): ProcessingJobStatusReply {
+  const r = new ByteReader(payload, 'processing status reply');
+  const s = {
+    jobId: r.string16('job_id'),
+    name: r.string16('name'),
+    status: r.u8('status'),
+    parallelism: r.u32('parallelism'),
+    batchSize: r.u32('batch_size'),
+    recordsProcessed: r.u64('records_processed'),
+    createdAt: r.i64('created_at'),
+  };
+  r.end();
+  return s;
+}
+
+export interface ProcessingJobSummary {
+  readonly name: string;
+  readonly jobId: string;
+  /** Lowercase status name. */
+  readonly status: string;
+  readonly parallelism: number;
+  readonly createdAt: bigint;
+}
+
+/** `[n:u32]([name:str16][job_id:str16][status:str16][par:u32][created:i64])*[has_more:u8][cursor:str16]` */
+export function encodeProcessingListReply(jobs: readonly ProcessingJobSummary[]): Uint8Array {
+  const w = new ByteWriter(128).u32(jobs.length);
+  for (const j of jobs) w.bytes16(j.name).bytes16(j.jobId).bytes16(j.status).u32(j.parallelism).i64(j.createdAt);
+  return w.u8(0).u16(0).finish();
+}
+export function decodeProcessingListReply(payload: Uint8Array): ProcessingJobSummary[] {
+  if (payload.length === 0) return [];
+  const r = new ByteReader(payload, 'processing list reply');
+  const n = r.u32('count');
+  const jobs: ProcessingJobSummary[] = [];
+  for (let i = 0; i < n; i++) {
+    jobs.push({ name: r.string16('name'), jobId: r.string16('job_id'), status: r.string16('status'), parallelism: r.u32('parallelism'), createdAt: r.i64('created_at') });
+  }
+  if (!r.done) {
+    r.u8('has_more');
+    r.bytes16('cursor');
+  }
+  r.end();
+  return jobs;
+}
