@@ -1,0 +1,92 @@
+import type { Observable, SchedulerLike } from 'rxjs';
+import { jsonCodec, type ValueCodec } from '../codec/index.js';
+import type { ConnectionState, RequestChannel } from '../connection/types.js';
+import { InvalidArgumentError } from '../protocol/errors.js';
+import { SettleCoalescer } from './core/coalescer.js';
+import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
+
+/** The connection as the client sees it: requests and state, plus optional lifecycle. */
+export type ClientChannel = RequestChannel & {
+  connect?(): Promise<void>;
+  close?(): Promise<void>;
+};
+
+export interface FloClientOptions {
+  /** Namespace of every call that does not pass its own `namespace`. Default `'default'`. */
+  readonly namespace?: string;
+  /** Codec for values that are neither bytes nor strings, and for `data<T>()`. Default `jsonCodec`. */
+  readonly codec?: ValueCodec;
+  /** Per-request timeout in ms (a long-poll adds its block time). Default: the connection's. */
+  readonly timeoutMs?: number;
+  /** Scheduler of the settle coalescer's end-of-tick flush. Default `asapScheduler`; tests only. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * One client over one (multiplexed) connection. Every method of its subsystem APIs returns a cold
+ * Observable; all of them share the connection.
+ */
+export class FloClient {
+  /** The default namespace. */
+  readonly namespace: string;
+  /** The value codec. */
+  readonly codec: ValueCodec;
+  /** Connection state: replayed, then every change. */
+  readonly state$: Observable<ConnectionState>;
+  /** @internal The machinery the subsystem APIs are built on. */
+  readonly core: ClientCore;
+
+  // Subsystem APIs, each built from `this.core` (added by their issues):
+  // readonly kv: KvApi;
+  // readonly queue: QueueApi;
+  // readonly stream: StreamApi;
+  // readonly actions: ActionsApi;
+  // readonly workflow: WorkflowApi;
+
+  private readonly channel: ClientChannel;
+  private closing: Promise<void> | undefined;
+
+  constructor(channel: ClientChannel, options: FloClientOptions = {}) {
+    const namespace = options.namespace ?? 'default';
+    if (typeof namespace !== 'string' || namespace.length === 0) {
+      throw new InvalidArgumentError('namespace must be a non-empty string');
+    }
+    if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
+      throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
+    }
+    this.channel = channel;
+    this.namespace = namespace;
+    this.codec = options.codec ?? jsonCodec;
+    this.state$ = channel.state$;
+    this.core = createClientCore({
+      channel,
+      codec: this.codec,
+      namespace,
+      timeoutMs: options.timeoutMs,
+      settles: new SettleCoalescer(options.scheduler ? { scheduler: options.scheduler } : {}),
+    });
+  }
+
+  /** Opens the connection now instead of on first use. Resolves once connected. */
+  async connect(): Promise<void> {
+    await this.channel.connect?.();
+  }
+
+  /**
+   * Sends the settles (acks, nacks, touches) still waiting for the end of the tick, waits for the
+   * settle requests in flight, then closes the connection (which ends every read with
+   * `ClientClosedError`). Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.core.settles.flush();
+      await this.channel.close?.();
+    })();
+    return this.closing;
+  }
+
+  /** @internal The namespace of a call: its own `namespace` option, else the client's. */
+  ns(opts?: NamespaceOption): string {
+    return this.core.ns(opts);
+  }
+}

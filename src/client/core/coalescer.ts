@@ -1,0 +1,131 @@
+import { asapScheduler, AsyncSubject, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import type { NackOptions, SettleOp, Settler, TouchOptions } from './settler.js';
+
+interface Batch<Id> {
+  readonly settler: Settler<Id>;
+  readonly op: SettleOp;
+  readonly options: NackOptions | TouchOptions;
+  readonly ids: Set<Id>;
+  readonly done: AsyncSubject<void>;
+  readonly key: string;
+  action?: Subscription;
+}
+
+const optionsKey = (op: SettleOp, options: NackOptions & TouchOptions): string =>
+  op === 'ack'
+    ? 'ack'
+    : op === 'nack'
+      ? `nack:${options.toDlq === true ? 1 : 0}:${options.delayMs ?? ''}`
+      : `touch:${options.extendMs ?? ''}`;
+
+/**
+ * Coalesces settles: the acks (or nacks, or touches) requested within one tick for the same settler,
+ * op and options go out as ONE request, sent when the tick ends (flushed on `asapScheduler`, virtual
+ * in `TestScheduler.run`). One per client; leases reach it through `createLease`.
+ *
+ * Each request method returns an Observable that joins the batch when subscribed and emits
+ * `undefined` then completes when that batch's request succeeds, or errors with its error. A settle,
+ * once joined, is sent even if its subscriber leaves before the tick ends (only the notification is
+ * dropped): a settle is a promise made to the server, not a read.
+ */
+export class SettleCoalescer {
+  private readonly scheduler: SchedulerLike;
+  /** Batches waiting for the end of the tick, by settler then by op+options. */
+  private readonly open = new Map<Settler<unknown>, Map<string, Batch<unknown>>>();
+  /** Requests sent and not yet answered. */
+  private readonly inFlight = new Set<AsyncSubject<void>>();
+
+  constructor(options: { scheduler?: SchedulerLike } = {}) {
+    this.scheduler = options.scheduler ?? asapScheduler;
+  }
+
+  ack<Id>(settler: Settler<Id>, id: Id): Observable<void> {
+    return this.enqueue(settler, 'ack', {}, id);
+  }
+
+  nack<Id>(settler: Settler<Id>, id: Id, options: NackOptions = {}): Observable<void> {
+    return this.enqueue(settler, 'nack', options, id);
+  }
+
+  touch<Id>(settler: Settler<Id>, id: Id, options: TouchOptions = {}): Observable<void> {
+    return this.enqueue(settler, 'touch', options, id);
+  }
+
+  /** Number of settles waiting for the end of the tick. */
+  get pending(): number {
+    let n = 0;
+    for (const batches of this.open.values()) for (const b of batches.values()) n += b.ids.size;
+    return n;
+  }
+
+  /**
+   * Sends every waiting batch now and resolves when all settle requests sent so far have been
+   * answered (failures included: they were reported to their callers). `client.close()` uses it.
+   */
+  async flush(): Promise<void> {
+    for (const batches of [...this.open.values()]) for (const b of [...batches.values()]) this.send(b);
+    const waiting = [...this.inFlight].map(
+      (done) =>
+        new Promise<void>((resolve) => {
+          done.subscribe({ complete: resolve, error: () => resolve() });
+        }),
+    );
+    await Promise.all(waiting);
+  }
+
+  private enqueue<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      const batch = this.batchFor(settler, op, options);
+      batch.ids.add(id);
+      const done = batch.done;
+      if (settler.maxBatch !== undefined && batch.ids.size >= settler.maxBatch) this.send(batch);
+      return done.subscribe(subscriber);
+    });
+  }
+
+  private batchFor<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions): Batch<Id> {
+    let batches = this.open.get(settler as Settler<unknown>);
+    if (!batches) {
+      batches = new Map();
+      this.open.set(settler as Settler<unknown>, batches);
+    }
+    const key = optionsKey(op, options);
+    let batch = batches.get(key) as Batch<Id> | undefined;
+    if (!batch) {
+      const created: Batch<Id> = { settler, op, options: { ...options }, ids: new Set(), done: new AsyncSubject(), key };
+      created.action = this.scheduler.schedule(() => this.send(created as Batch<unknown>));
+      batch = created;
+      batches.set(key, batch as Batch<unknown>);
+    }
+    return batch;
+  }
+
+  private send(batch: Batch<unknown>): void {
+    const batches = this.open.get(batch.settler);
+    if (batches?.get(batch.key) !== batch) return; // already sent
+    batches.delete(batch.key);
+    if (batches.size === 0) this.open.delete(batch.settler);
+    batch.action?.unsubscribe();
+    const ids = [...batch.ids];
+    const { settler, done } = batch;
+    const request =
+      batch.op === 'ack'
+        ? settler.ack(ids)
+        : batch.op === 'nack'
+          ? settler.nack(ids, batch.options as NackOptions)
+          : settler.touch(ids, batch.options as TouchOptions);
+    this.inFlight.add(done);
+    const finish = () => this.inFlight.delete(done);
+    request.subscribe({
+      error: (e: unknown) => {
+        finish();
+        done.error(e);
+      },
+      complete: () => {
+        finish();
+        done.next(undefined);
+        done.complete();
+      },
+    });
+  }
+}

@@ -1,0 +1,73 @@
+import type { Observable } from 'rxjs';
+import type { ValueCodec } from '../../codec/index.js';
+import type { RequestChannel, RequestSpec } from '../../connection/types.js';
+import type { OpPayload } from '../../protocol/index.js';
+import { call, type CallOptions } from './call.js';
+import type { SettleCoalescer } from './coalescer.js';
+
+/** The per-call option every options object accepts. */
+export interface NamespaceOption {
+  /** Overrides the client's namespace for this call. */
+  readonly namespace?: string;
+}
+
+/** Per-call request options shared by every subsystem call. */
+export interface RequestOptions extends NamespaceOption {
+  /** Overrides the client's timeout for this call, in ms. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * What a subsystem API (`kv`, `queue`, `stream`, `actions`, `workflow`) is built from: the client's
+ * channel, codec, namespace resolution and settle coalescer. Internal: not part of the public API.
+ */
+export interface ClientCore {
+  readonly channel: RequestChannel;
+  readonly codec: ValueCodec;
+  /** The client's default namespace. */
+  readonly namespace: string;
+  /** The client's default request timeout (undefined: the connection's). */
+  readonly timeoutMs: number | undefined;
+  /** Coalesces the settles (ack/nack/touch) of one tick; flushed by `close()`. */
+  readonly settles: SettleCoalescer;
+  /** The namespace of a call: `opts.namespace` if given, else the client's. */
+  ns(opts?: NamespaceOption): string;
+  /** A `RequestSpec` for `opcode` with the resolved namespace and timeout. */
+  spec(
+    opcode: number,
+    body: OpPayload,
+    opts?: RequestOptions & { blockMs?: number; onLateReply?: RequestSpec['onLateReply'] },
+  ): RequestSpec;
+  /** `call(channel, spec, decode, options)` on this client's channel. */
+  call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options: CallOptions & { notFound: 'null' }): Observable<T | null>;
+  call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T>;
+}
+
+export function createClientCore(init: {
+  channel: RequestChannel;
+  codec: ValueCodec;
+  namespace: string;
+  timeoutMs: number | undefined;
+  settles: SettleCoalescer;
+}): ClientCore {
+  const { channel, namespace, timeoutMs } = init;
+  const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;
+  return {
+    ...init,
+    ns,
+    spec(opcode, body, opts = {}) {
+      const timeout = opts.timeoutMs ?? timeoutMs;
+      return {
+        opcode,
+        namespace: ns(opts),
+        body,
+        ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+        ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
+        ...(opts.onLateReply ? { onLateReply: opts.onLateReply } : {}),
+      };
+    },
+    call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T | null> {
+      return call(channel, spec, decode, options);
+    },
+  } as ClientCore;
+}

@@ -1,0 +1,18 @@
+// Internal machinery shared by the subsystem APIs (kv, queue, stream, actions, workflow).
+export { call, decodeReply, ignorePayload, type CallOptions } from './call.js';
+export {
+  poll,
+  checkBlockMs,
+  waitForReconnect,
+  createResumer,
+  MAX_BLOCK_MS,
+  DEFAULT_POLL_BLOCK_MS,
+  type PollOptions,
+  type ResumeOptions,
+  type ReconnectSignals,
+} from './poll.js';
+export type { Settler, SettleOp, NackOptions, TouchOptions } from './settler.js';
+export { SettleCoalescer } from './coalescer.js';
+export { createLease, handBack, type Lease, type Leased, type LeaseInit, type LeaseOutcome } from './lease.js';
+export { leasingSource, type LeasingSourceOptions } from './leasing-source.js';
+export { createClientCore, type ClientCore, type NamespaceOption, type RequestOptions } from './context.js';

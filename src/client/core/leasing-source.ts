@@ -1,0 +1,133 @@
+import { Observable, Subscription, type ObservableInput, type SchedulerLike } from 'rxjs';
+import { InvalidArgumentError } from '../../protocol/errors.js';
+import { handBack as nackAtOnce, type Leased } from './lease.js';
+import { checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
+
+export interface LeasingSourceOptions<T extends Leased> {
+  /** The connection's reconnect signals (the client's `RequestChannel`). */
+  readonly signals: ReconnectSignals;
+  /**
+   * One finite lease request for up to `n` items with a long-poll of `blockMs`: emits the batch
+   * (possibly empty) once and completes. Its `RequestSpec` must carry an `onLateReply` that decodes
+   * the reply and passes the items to `handBack` (a late reply is one whose subscriber left: the
+   * loop was unsubscribed or the request timed out), so that nothing leased is lost (DECISIONS #5).
+   */
+  readonly fetch: (n: number, blockMs: number) => Observable<readonly T[]>;
+  /** Most items asked for by one request. Default 10. */
+  readonly batch?: number;
+  /** Most unsettled items held at once. Default: `batch`. */
+  readonly maxInFlight?: number;
+  /** Long-poll of each request, 1 to 300 000 ms. Default 30 000. */
+  readonly blockMs?: number;
+  /** Runs before the first request after a reconnect (e.g. group re-join). */
+  readonly onReconnect?: () => ObservableInput<unknown>;
+  /**
+   * Receives leased items that were fetched but never emitted because the subscriber left in the
+   * middle of a batch (e.g. `take(3)` on a batch of 5). Default `handBack` (a nack with no delay).
+   */
+  readonly handBack?: (items: readonly T[]) => void;
+  readonly scheduler?: SchedulerLike;
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/**
+ * An infinite, cold source of leased items that never holds more than `maxInFlight` unsettled ones.
+ *
+ * On subscribe it asks for `min(batch, maxInFlight - unsettled)` items (one long-poll request at a
+ * time). When the reply comes back and there is room it asks again at once (an empty reply only
+ * means the long-poll expired); when there is none it waits until an item settles (its lease's
+ * `settled$` fires, i.e. its `ack()`/`nack()` has been requested) and asks for as many as are free.
+ * So `source.pipe(mergeMap(work, 5))` with `maxInFlight: 5` leases at most 5 items at any time.
+ *
+ * Lost connections, timeouts and re-joins follow `poll` (wait for the connection, `onReconnect`,
+ * resume; retry a timed-out request; any other error ends the source). Unsubscribing cancels the
+ * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends
+ * nothing more; items already emitted stay the subscriber's to settle.
+ *
+ * ```
+ * fetch(n):   --[a,b]|  (n = 2)        --[c]|  (n = 1)
+ * settles:                 ----a-----
+ * source:     --a-b---------------------c
+ * ```
+ */
+export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const batch = positiveInt('batch', options.batch ?? 10);
+    const maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? batch);
+    const blockMs = checkBlockMs(options.blockMs);
+    const giveBack = options.handBack ?? nackAtOnce;
+    const { run, watch } = createResumer(options.signals, options);
+    const teardown = new Subscription();
+    teardown.add(watch.subscribe({ error: (e: unknown) => subscriber.error(e) }));
+
+    let unsettled = 0;
+    let fetching = false;
+    let current: Subscription | undefined;
+    teardown.add(() => current?.unsubscribe());
+    let pumping = false;
+    let again = false;
+
+    const track = (item: T): void => {
+      if (item.lease.settled) return;
+      unsettled++;
+      let counted = true;
+      const release = () => {
+        if (!counted) return;
+        counted = false;
+        unsettled--;
+        pump();
+      };
+      const sub = item.lease.settled$.subscribe({ complete: release });
+      if (!sub.closed) {
+        teardown.add(sub);
+        sub.add(() => teardown.remove(sub));
+      }
+    };
+
+    const deliver = (items: readonly T[]): void => {
+      for (const item of items) track(item);
+      for (let i = 0; i < items.length; i++) {
+        if (subscriber.closed) {
+          giveBack(items.slice(i));
+          return;
+        }
+        subscriber.next(items[i]);
+      }
+    };
+
+    // Trampolined so that a fetch completing synchronously does not recurse.
+    const pump = (): void => {
+      if (pumping) {
+        again = true;
+        return;
+      }
+      pumping = true;
+      try {
+        do {
+          again = false;
+          if (fetching || subscriber.closed) break;
+          const n = Math.min(batch, maxInFlight - unsettled);
+          if (n <= 0) break;
+          fetching = true;
+          current = run(() => options.fetch(n, blockMs)).subscribe({
+            next: deliver,
+            error: (e: unknown) => subscriber.error(e),
+            complete: () => {
+              fetching = false;
+              pump();
+            },
+          });
+        } while (again);
+      } finally {
+        pumping = false;
+      }
+    };
+
+    pump();
+    return teardown;
+  });
+}

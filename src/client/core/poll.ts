@@ -1,0 +1,194 @@
+import {
+  asapScheduler,
+  concat,
+  defer,
+  EMPTY,
+  from,
+  ignoreElements,
+  map,
+  merge,
+  of,
+  repeat,
+  retry,
+  switchMap,
+  take,
+  tap,
+  throwError,
+  timer,
+  type Observable,
+  type ObservableInput,
+  type SchedulerLike,
+} from 'rxjs';
+import type { RequestChannel } from '../../connection/types.js';
+import { InvalidArgumentError, isConnectionLost, isTimeout } from '../../protocol/errors.js';
+
+/** The longest long-poll the client sends (DECISIONS #14). */
+export const MAX_BLOCK_MS = 300_000;
+/** The long-poll each iteration of an infinite read path uses when none is given. */
+export const DEFAULT_POLL_BLOCK_MS = 30_000;
+
+/**
+ * Validates a long-poll time. `blockMs = 0` is ambiguous on the wire ("forever" to one server
+ * generation, "don't wait" to the other), so infinite read paths refuse it and loop over finite
+ * polls instead; single-shot reads may pass `allowZero` to mean "don't wait". Above
+ * `MAX_BLOCK_MS`, negative, fractional or non-finite values are refused. Throws
+ * `InvalidArgumentError`; returns the value (or `fallback` when it is undefined).
+ */
+export function checkBlockMs(
+  blockMs: number | undefined,
+  { fallback = DEFAULT_POLL_BLOCK_MS, allowZero = false }: { fallback?: number; allowZero?: boolean } = {},
+): number {
+  const ms = blockMs ?? fallback;
+  const min = allowZero ? 0 : 1;
+  if (!Number.isInteger(ms) || ms < min || ms > MAX_BLOCK_MS) {
+    throw new InvalidArgumentError(
+      `blockMs must be an integer from ${min} to ${MAX_BLOCK_MS} ms, got ${String(blockMs)}` +
+        (ms === 0 ? ' (0 is never sent to mean "wait forever": infinite reads loop over finite long-polls)' : ''),
+    );
+  }
+  return ms;
+}
+
+/** What the loop needs of the connection: when it comes back. */
+export type ReconnectSignals = Pick<RequestChannel, 'state$' | 'reconnected$'>;
+
+export interface ResumeOptions {
+  /**
+   * Runs before the first request after the connection came back (e.g. re-joining a consumer group);
+   * the loop resumes when it completes. Its errors are handled like a request's (a lost connection
+   * waits again, anything else ends the loop).
+   */
+  readonly onReconnect?: () => ObservableInput<unknown>;
+  /** Scheduler for the one-tick grace described in `waitForReconnect`; defaults to `asapScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+export interface PollOptions extends ResumeOptions {
+  /** The long-poll of each request, 1 to 300 000 ms; default 30 000. */
+  readonly blockMs?: number;
+}
+
+/**
+ * Completes (after one emission) when the connection is usable again after `error` (a
+ * `ConnectionLostError`); errors with `error` if the connection state becomes `'closed'`.
+ *
+ * Usable again means: `reconnected$` emits, or `state$` shows `'connected'` (or `'idle'`: a lazy
+ * connection reopens on the next request) after showing a down state. If the state replayed on
+ * subscription already is `'connected'`, the connection either has already come back or has not yet
+ * published that it went down; the wait then resolves one tick later (on `scheduler`) unless a down
+ * state arrives first. (Contract for the Connection: publish `'reconnecting'` before, or in the same
+ * tick as, failing in-flight requests with `ConnectionLostError`.)
+ */
+export function waitForReconnect(
+  signals: ReconnectSignals,
+  error: unknown,
+  scheduler: SchedulerLike = asapScheduler,
+): Observable<void> {
+  const fromState$ = signals.state$.pipe(
+    switchMap((state, index) => {
+      if (state === 'closed') return throwError(() => error);
+      if (state === 'connected' || state === 'idle') return index === 0 ? timer(0, scheduler) : of(0);
+      return EMPTY; // connecting / reconnecting: keep waiting
+    }),
+  );
+  return merge(signals.reconnected$, fromState$).pipe(
+    take(1),
+    map(() => undefined),
+  );
+}
+
+/** Per-subscription state shared by the attempts of one loop. */
+interface ResumeSession {
+  needsRejoin: boolean;
+}
+
+/**
+ * One attempt of `request`, retried while the subscriber is there: after a `ConnectionLostError` it
+ * waits for the connection (`waitForReconnect`), runs `onReconnect`, and tries again; after a
+ * `TimeoutError` it tries again at once; any other error is passed on.
+ */
+function resumable<R>(
+  signals: ReconnectSignals,
+  request: () => Observable<R>,
+  options: ResumeOptions,
+  session: ResumeSession,
+): Observable<R> {
+  const { onReconnect, scheduler = asapScheduler } = options;
+  return defer(() => {
+    if (session.needsRejoin && onReconnect) {
+      const rejoin$ = from(onReconnect()).pipe(
+        ignoreElements(),
+        tap({ complete: () => (session.needsRejoin = false) }),
+      );
+      return concat(rejoin$, defer(request));
+    }
+    session.needsRejoin = false;
+    return request();
+  }).pipe(
+    retry({
+      delay: (error: unknown) => {
+        if (isConnectionLost(error)) {
+          session.needsRejoin = true;
+          return waitForReconnect(signals, error, scheduler);
+        }
+        if (isTimeout(error)) return of(0);
+        return throwError(() => error);
+      },
+    }),
+  );
+}
+
+/** Watches `reconnected$` for the lifetime of a loop so that the next attempt re-joins first. */
+function markRejoins(signals: ReconnectSignals, session: ResumeSession): Observable<never> {
+  return signals.reconnected$.pipe(
+    tap(() => (session.needsRejoin = true)),
+    ignoreElements(),
+  );
+}
+
+/**
+ * Wraps single attempts with the loop's reconnect semantics, for callers that drive their own loop
+ * (the leasing source). Call once per subscription; `run(request)` is one resilient attempt, and
+ * `watch` must be subscribed for as long as the loop lives.
+ */
+export function createResumer(
+  signals: ReconnectSignals,
+  options: ResumeOptions = {},
+): { run<R>(request: () => Observable<R>): Observable<R>; watch: Observable<never> } {
+  const session: ResumeSession = { needsRejoin: false };
+  return {
+    run: (request) => resumable(signals, request, options, session),
+    watch: markRejoins(signals, session),
+  };
+}
+
+/**
+ * The long-poll loop behind every infinite read path: sends `request(blockMs)` (a finite long-poll
+ * that emits its result and completes), emits what it emits, and sends it again, for as long as
+ * it is subscribed. Unsubscribing cancels the request in flight (its late reply goes to the
+ * request's `onLateReply`) and sends nothing more.
+ *
+ * - `ConnectionLostError`: waits for the connection to come back, calls `onReconnect` (e.g. a group
+ *   re-join), then resumes. `onReconnect` also runs before the next request after any
+ *   `reconnected$` emission, even one that happened between two requests.
+ * - `TimeoutError`: sends again at once.
+ * - Any other error (and `blockMs` outside 1..300 000, as `InvalidArgumentError`): errors the loop.
+ *
+ * `request` is called afresh for every iteration, so it can carry loop state (e.g. a tail's last id).
+ *
+ * ```
+ * request(b):  -a|           (each subscription of a request)
+ * poll:        -a-a-a-a-...
+ * ```
+ */
+export function poll<R>(
+  signals: ReconnectSignals,
+  request: (blockMs: number) => Observable<R>,
+  options: PollOptions = {},
+): Observable<R> {
+  return defer(() => {
+    const blockMs = checkBlockMs(options.blockMs);
+    const { run, watch } = createResumer(signals, options);
+    return merge(watch, run(() => request(blockMs)).pipe(repeat()));
+  });
+}

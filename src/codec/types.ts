@@ -1,0 +1,35 @@
+/**
+ * A value codec turns application values into payload bytes and back. Codecs know nothing about
+ * Flo: the client picks one (`jsonCodec` by default) and uses it for every value it sends that is
+ * not already bytes or text (see `toPayload`), and for `data<T>()` on read results.
+ */
+export interface ValueCodec {
+  /** Short name for error messages and debugging (`'json'`, `'msgpack'`, ...). */
+  readonly name: string;
+  /** Encodes a value; throws `CodecError` when the value cannot be encoded. */
+  encode(value: unknown): Uint8Array;
+  /** Decodes bytes; throws `CodecError` when the bytes are not a valid encoding. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** A value that a codec could not encode, or bytes that it could not decode. */
+export class CodecError extends Error {
+  override name = 'CodecError';
+  constructor(
+    readonly codec: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${codec} codec: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** UTF-8 helpers (the codec layer imports nothing else of ours, so it carries its own). */
+export const utf8Encode = (text: string): Uint8Array => encoder.encode(text);
+export const utf8Decode = (bytes: Uint8Array): string => decoder.decode(bytes);
+
+/** The message of a caught value, for wrapping it. */
+export const describeError = (e: unknown): string => (e instanceof Error ? e.message : String(e));
