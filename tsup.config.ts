@@ -2,13 +2,13 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', node: 'src/node.ts', server: 'src/server.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', server: 'src/server.ts', msgpack: 'src/msgpack.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
     clean: true,
     target: 'node20',
-    external: ['rxjs'],
+    external: ['rxjs', 'ws', 'msgpackr'],
   },
   {
     entry: { cli: 'src/cli/main.ts' },
@@ -16,6 +16,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
-    external: ['rxjs'],
+    external: ['rxjs', 'ws', 'msgpackr'],
   },
 ]);

@@ -1,12 +1,15 @@
-// Node entry point (`flo-rx/node`): the TCP transport, and (for now) the multiplexed connection.
+// Node entry point (`flo-rx/node`): everything of the universal entry, plus TCP. `connect('host:port')`
+// speaks TCP; `connect('ws://host:port')` speaks WebSocket.
+import { connect as connectUniversal, connectWith, endpointsOf, isWebSocketAddress, type Address, type ConnectOptions } from './client/connect.js';
+import type { FloClient } from './client/client.js';
+import { tcpTransport } from './connection/tcp.js';
+
+export * from './index.js';
 export { tcpTransport, parseEndpoint, DEFAULT_PORT } from './connection/tcp.js';
-export { Connection } from './connection/connection.js';
-export type { ConnectionOptions, ReconnectOptions, FrameDirection } from './connection/connection.js';
-export type {
-  ConnectionState,
-  RequestChannel,
-  RequestSpec,
-  Transport,
-  TransportFactory,
-  TransportHandlers,
-} from './connection/types.js';
+
+/** Connects to Flo: TCP for `host:port` (default port 9000), WebSocket for `ws://` / `wss://` URLs. */
+export function connect(address: Address = 'localhost:9000', options: ConnectOptions = {}): FloClient {
+  const endpoints = endpointsOf(address);
+  if (endpoints.every(isWebSocketAddress)) return connectUniversal(endpoints, options);
+  return connectWith(endpoints, tcpTransport, options);
+}

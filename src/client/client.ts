@@ -3,6 +3,11 @@ import { jsonCodec, type ValueCodec } from '../codec/index.js';
 import type { ConnectionState, RequestChannel } from '../connection/types.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { SettleCoalescer } from './core/coalescer.js';
+import { KvApi } from './kv.js';
+import { QueueApi } from './queue.js';
+import { StreamApi } from './stream.js';
+import { ActionsApi } from './actions.js';
+import { WorkflowApi } from './workflow.js';
 import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
@@ -36,12 +41,16 @@ export class FloClient {
   /** @internal The machinery the subsystem APIs are built on. */
   readonly core: ClientCore;
 
-  // Subsystem APIs, each built from `this.core` (added by their issues):
-  // readonly kv: KvApi;
-  // readonly queue: QueueApi;
-  // readonly stream: StreamApi;
-  // readonly actions: ActionsApi;
-  // readonly workflow: WorkflowApi;
+  /** Key/value store: get, put, watch, scan, transactions, ... */
+  readonly kv: KvApi;
+  /** Priority queues with leases and a dead-letter queue. */
+  readonly queue: QueueApi;
+  /** Append-only streams and consumer groups. */
+  readonly stream: StreamApi;
+  /** Actions and reactive action workers. */
+  readonly actions: ActionsApi;
+  /** Durable workflows. */
+  readonly workflow: WorkflowApi;
 
   private readonly channel: ClientChannel;
   private closing: Promise<void> | undefined;
@@ -65,6 +74,11 @@ export class FloClient {
       timeoutMs: options.timeoutMs,
       settles: new SettleCoalescer(options.scheduler ? { scheduler: options.scheduler } : {}),
     });
+    this.kv = new KvApi(this.core);
+    this.queue = new QueueApi(this.core);
+    this.stream = new StreamApi(this.core);
+    this.actions = new ActionsApi(this.core);
+    this.workflow = new WorkflowApi(this.core);
   }
 
   /** Opens the connection now instead of on first use. Resolves once connected. */

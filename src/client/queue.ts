@@ -1,0 +1,6 @@
+import type { ClientCore } from './core/index.js';
+
+/** `flo.queue`: every method returns a cold Observable. (Being built.) */
+export class QueueApi {
+  constructor(protected readonly core: ClientCore) {}
+}

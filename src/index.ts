@@ -1,0 +1,46 @@
+// Universal entry point (`flo-rx`): runs in Node and browsers; imports no `node:` module.
+export { connect, connectWith, type ConnectOptions, type Address } from './client/connect.js';
+export { FloClient, type FloClientOptions, type ClientChannel } from './client/client.js';
+export { KvApi } from './client/kv.js';
+export { QueueApi } from './client/queue.js';
+export { StreamApi } from './client/stream.js';
+export { ActionsApi } from './client/actions.js';
+export { WorkflowApi } from './client/workflow.js';
+export * from './operators/index.js';
+export * from './codec/index.js';
+export { Connection, type ConnectionOptions, type ReconnectOptions } from './connection/connection.js';
+export { webSocketTransport, type WebSocketTransportOptions, type WebSocketConstructor } from './connection/websocket.js';
+export type { ConnectionState, RequestChannel, RequestSpec, Transport, TransportFactory } from './connection/types.js';
+export {
+  FloError,
+  ServerError,
+  NotFoundError,
+  BadRequestError,
+  ConflictError,
+  UnauthorizedError,
+  OverloadedError,
+  RateLimitedError,
+  InternalServerError,
+  GroupLockedError,
+  UnavailableError,
+  ProtocolError,
+  FrameTooLargeError,
+  InvalidArgumentError,
+  TimeoutError,
+  ConnectionLostError,
+  ClientClosedError,
+  TxnUnsupportedOpError,
+  isNotFound,
+  isBadRequest,
+  isConflict,
+  isUnauthorized,
+  isOverloaded,
+  isRateLimited,
+  isInternal,
+  isTimeout,
+  isConnectionLost,
+  isRetryable,
+} from './protocol/errors.js';
+export { Status, statusText } from './protocol/status.js';
+export type { StreamId } from './protocol/options.js';
+export { formatStreamId, parseStreamId, compareStreamIds, streamId } from './protocol/stream.js';
