@@ -69,6 +69,8 @@ describe('msgpackCodec', () => {
   it('round-trips (property)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
+        // msgpackr renames `__proto__` keys (prototype-pollution guard): not a round-trip case.
+        fc.pre(!JSON.stringify(v).includes('"__proto__"'));
         // -0 comes back as 0 (msgpackr writes integral numbers as integers): compare JSON-normalised
         expect(msgpackCodec.decode(msgpackCodec.encode(v))).toEqual(JSON.parse(JSON.stringify(v)));
       }),
