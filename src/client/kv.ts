@@ -1,6 +1,553 @@
-import type { ClientCore } from './core/index.js';
+/**
+ * `flo.kv`: the key/value store. Every method returns a cold Observable: nothing is sent before
+ * subscription, each subscription sends again, unsubscribing stops further requests. Argument
+ * errors (`InvalidArgumentError`) arrive as the Observable's error, before anything is sent.
+ *
+ * Choices where Flo leaves room (see the README's "Differences from Flo"):
+ * - `get` / `json.get`: NOT_FOUND is a value (`null`), not an error.
+ * - `delete` / `json.del`: idempotent; a missing key (or path) completes quietly. With `ifMatch`, a
+ *   missing key errors with `NotFoundError` (the expected version cannot match).
+ * - `history` of a key never written: `[]`.
+ * - `watch`: emits the current entry (if any), then every newer version, forever; when the key
+ *   goes away (deleted, or expired: noticed within `pollMs`) it emits `null` once, and the entry
+ *   again when the key comes back.
+ * - `touch` / `persist` of a missing key: `NotFoundError`.
+ */
+import { Observable, Subscription, defer, map, of, timer } from 'rxjs';
+import { jsonCodec } from '../codec/index.js';
+import { fromUtf8, utf8 } from '../protocol/bytes.js';
+import { InvalidArgumentError, ProtocolError } from '../protocol/errors.js';
+import {
+  KV_MGET_MAX_KEYS,
+  KV_SCAN_MAX_LIMIT,
+  decodeKvExistsReply,
+  decodeKvGetReply,
+  decodeKvHistoryReply,
+  decodeKvIncrReply,
+  decodeKvJsonGetReply,
+  decodeKvJsonSetReply,
+  decodeKvMGetReply,
+  decodeKvPutReply,
+  decodeKvScanReply,
+  decodeKvWatchReply,
+  encodeKvDelete,
+  encodeKvExists,
+  encodeKvGet,
+  encodeKvHistory,
+  encodeKvIncr,
+  encodeKvJsonDel,
+  encodeKvJsonGet,
+  encodeKvJsonSet,
+  encodeKvMGet,
+  encodeKvPersist,
+  encodeKvPut,
+  encodeKvScan,
+  encodeKvTouch,
+  encodeKvWatch,
+} from '../protocol/kv.js';
+import { Op } from '../protocol/opcodes.js';
+import { withData } from '../codec/index.js';
+import { checkBlockMs, ignorePayload, poll, type ClientCore } from './core/index.js';
+import {
+  i64,
+  keyBytes,
+  keyText,
+  kvEntry,
+  lazy,
+  payloadOf,
+  u64,
+  withText,
+  type Int64Like,
+  type KvCallOptions,
+  type KvDeleteOptions,
+  type KvEntry,
+  type KvIncrOptions,
+  type KvKey,
+  type KvPutOptions,
+  type KvTouchOptions,
+  type KvWriteResult,
+} from './kv-shared.js';
+import { beginTxn, quietNotFound, runTransaction, type KvTxn, type KvTxnBody, type KvTxnResult } from './kv-txn.js';
 
-/** `flo.kv`: every method returns a cold Observable. (Being built.) */
+export type {
+  Int64Like,
+  KvCallOptions,
+  KvDeleteOptions,
+  KvEntry,
+  KvIncrOptions,
+  KvKey,
+  KvPutOptions,
+  KvTouchOptions,
+  KvWriteResult,
+} from './kv-shared.js';
+export type { KvTxn, KvTxnBody, KvTxnCallOptions, KvTxnOps, KvTxnResult, KvTxnState } from './kv-txn.js';
+
+/** Options of `kv.get`. */
+export interface KvGetOptions extends KvCallOptions {
+  /**
+   * Wait up to this many ms for the key to exist (a long-poll; the request deadline adds it).
+   * 0 or absent = answer at once. At most 300 000 (DECISIONS #14); 0 is never sent on the wire.
+   */
+  readonly blockMs?: number;
+}
+
+/** Options of `kv.watch`. */
+export interface KvWatchOptions extends KvCallOptions {
+  /** The long-poll of each watch request, 1 to 300 000 ms. Default 30 000. */
+  readonly pollMs?: number;
+}
+
+/** One entry of `kv.mget`, in the order of the keys asked for. */
+export interface MGetEntry {
+  readonly key: string;
+  readonly found: boolean;
+  /** 0 when not found. */
+  readonly version: bigint;
+  /** Empty when not found. */
+  readonly value: Uint8Array;
+  data<T = unknown>(): T;
+  text(): string;
+}
+
+/** One entry of a scan (no version on the wire). `value` is empty for `keysOnly` scans. */
+export interface KvScanEntry {
+  readonly key: string;
+  readonly value: Uint8Array;
+  data<T = unknown>(): T;
+  text(): string;
+}
+
+/** One page of `kv.scanPage`. */
+export interface KvScanPage {
+  readonly entries: readonly KvScanEntry[];
+  /** Pass to the next `scanPage` call; present exactly when `hasMore` (on the embedded server). */
+  readonly cursor?: Uint8Array;
+  readonly hasMore: boolean;
+}
+
+/** Options of `kv.scan`. */
+export interface KvScanOptions extends KvCallOptions {
+  /** Entries asked for per request, 1 to 1024. Default 100. */
+  readonly pageSize?: number;
+  /** Only keys (values come back empty). */
+  readonly keysOnly?: boolean;
+}
+
+/** Options of `kv.scanPage`. */
+export interface KvScanPageOptions extends KvCallOptions {
+  /** The cursor of the previous page; absent for the first page. */
+  readonly cursor?: Uint8Array;
+  /** 1 to 1024; absent = the server's default (1024). */
+  readonly limit?: number;
+  readonly keysOnly?: boolean;
+}
+
+/** One version of a key, newest first. */
+export interface VersionEntry {
+  readonly version: bigint;
+  /** Write time in ns since the epoch (absent from the newest Flo server's layout). */
+  readonly timestampNs?: bigint;
+  /** The value (empty for a deletion). */
+  readonly value: Uint8Array;
+  data<T = unknown>(): T;
+  text(): string;
+}
+
+/** Options of `kv.history`. */
+export interface KvHistoryOptions extends KvCallOptions {
+  /** Most versions returned; absent = everything kept. */
+  readonly limit?: number;
+}
+
+/** A JSON node read by `kv.json.get`: `value` is compact JSON text, `data<T>()` parses it. */
+export interface KvJsonEntry {
+  readonly value: Uint8Array;
+  /** The version of the whole document. */
+  readonly version: bigint;
+  data<T = unknown>(): T;
+}
+
+/** `flo.kv.json`: server-side JSON documents addressed by JSONPath (`$`, `$.a.b`, `$.a[0]`). */
+export interface KvJsonApi {
+  /** The node at `path`, or `null` when the key or the path is missing. */
+  get(key: KvKey, path?: string, options?: KvCallOptions): Observable<KvJsonEntry | null>;
+  /**
+   * Sets the node at `path` (`$` replaces/creates the document). `value`: a `Uint8Array` is sent as
+   * JSON text as is; anything else (strings included) is `JSON.stringify`-ed.
+   */
+  set(key: KvKey, path: string, value: unknown, options?: KvCallOptions): Observable<KvWriteResult>;
+  /** Removes the node at `path` (`$` deletes the key). A missing key or path completes quietly. */
+  del(key: KvKey, path: string, options?: KvCallOptions): Observable<void>;
+}
+
+const DEFAULT_SCAN_PAGE = 100;
+
+/** Pick the request options (namespace, timeout) out of a wider options object. */
+function req(o: KvCallOptions | undefined): KvCallOptions {
+  if (!o) return {};
+  return {
+    ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  };
+}
+
+function pageLimit(name: string, v: number | undefined, fallback: number | undefined): number | undefined {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 1 || v > KV_SCAN_MAX_LIMIT) {
+    throw new InvalidArgumentError(`${name} must be an integer from 1 to ${KV_SCAN_MAX_LIMIT}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function jsonText(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value === undefined) throw new InvalidArgumentError('json.set: value must not be undefined');
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (text === undefined) throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded (${typeof value})`);
+  return utf8(text);
+}
+
+/** `flo.kv`: every method returns a cold Observable. */
 export class KvApi {
-  constructor(protected readonly core: ClientCore) {}
+  /** Server-side JSON documents. */
+  readonly json: KvJsonApi;
+
+  constructor(protected readonly core: ClientCore) {
+    this.json = {
+      get: (key, path = '$', options) => this.jsonGet(key, path, options),
+      set: (key, path, value, options) => this.jsonSet(key, path, value, options),
+      del: (key, path, options) => this.jsonDel(key, path, options),
+    };
+  }
+
+  private entry(key: KvKey, value: Uint8Array, version: bigint): KvEntry {
+    return kvEntry(keyText(key), value, version, this.core.codec);
+  }
+
+  /** The key's entry, or `null` if it does not exist. With `blockMs`, waits for it to appear. */
+  get(key: KvKey, options: KvGetOptions = {}): Observable<KvEntry | null> {
+    return lazy(() => {
+      const k = keyBytes(key);
+      const blockMs = checkBlockMs(options.blockMs, { fallback: 0, allowZero: true });
+      const body = encodeKvGet(blockMs > 0 ? { key: k, blockMs } : { key: k });
+      const spec = this.core.spec(Op.KvGet, body, blockMs > 0 ? { ...req(options), blockMs } : req(options));
+      return this.core
+        .call(spec, decodeKvGetReply, { notFound: 'null' })
+        .pipe(map((r) => (r ? this.entry(key, r.value, r.version) : null)));
+    });
+  }
+
+  /**
+   * The current entry (if any), then every newer version, forever; `null` once when the key goes
+   * away after an entry was emitted. Never emits a version twice (nor an older one).
+   *
+   * Each round sends a watch (a get with WaitMS = `pollMs`, answered when the version moves) and,
+   * right behind it on the same connection, a plain get: the get catches a write that landed
+   * between two rounds, the watch every write after it. Versions that follow each other faster
+   * than a round trip may be coalesced (the newest is emitted). Rounds resume after a reconnect
+   * (`poll`). A round that learns nothing twice in a row (e.g. the server's waiter pool is full and
+   * it answers at once) waits a little before the next (50 ms doubling up to 1 s).
+   *
+   * ```
+   * round:   (watch+get)----v2|(watch+get)--------v3|(watch+get)...
+   * output:  v1-------------v2--------------------v3
+   * ```
+   */
+  watch(key: KvKey, options: KvWatchOptions = {}): Observable<KvEntry | null> {
+    return defer(() => {
+      const k = keyBytes(key);
+      const pollMs = checkBlockMs(options.pollMs);
+      const opts = req(options);
+      /** Version last emitted; undefined when nothing or `null` was last emitted. */
+      let last: bigint | undefined;
+      let idleRounds = 0;
+
+      const get$ = () =>
+        this.core.call(this.core.spec(Op.KvGet, encodeKvGet({ key: k }), opts), decodeKvGetReply, { notFound: 'null' });
+      const watch$ = (waitMs: number) =>
+        this.core.call(this.core.spec(Op.KvGet, encodeKvWatch({ key: k, waitMs }), { ...opts, blockMs: waitMs }), decodeKvWatchReply, {
+          notFound: 'null',
+        });
+
+      /** What to emit for a reply (if anything); a watch's NOT_FOUND (timeout or delete) says nothing. */
+      const step = (from: 'get' | 'watch', r: { version: bigint; value: Uint8Array } | null): Array<KvEntry | null> => {
+        if (r === null) {
+          if (from === 'get' && last !== undefined) {
+            last = undefined;
+            return [null];
+          }
+          return [];
+        }
+        if (last !== undefined && r.version <= last) return [];
+        last = r.version;
+        return [this.entry(key, r.value, r.version)];
+      };
+
+      // One round: the watch is sent first, then the get; the get's answer is handled before the
+      // watch's, so a stale get can never follow a newer watch answer.
+      const round = (waitMs: number) =>
+        new Observable<KvEntry | null>((subscriber) => {
+          let emitted = false;
+          let watchAnswer: { version: bigint; value: Uint8Array } | null | undefined;
+          let getDone = false;
+          let watchDone = false;
+          const emit = (items: Array<KvEntry | null>) => {
+            for (const item of items) {
+              emitted = true;
+              subscriber.next(item);
+            }
+          };
+          const finish = () => {
+            if (!getDone || !watchDone) return;
+            if (watchAnswer !== undefined) emit(step('watch', watchAnswer));
+            idleRounds = emitted || watchAnswer ? 0 : idleRounds + 1;
+            subscriber.complete();
+          };
+          const delay = idleRounds >= 2 ? Math.min(50 * 2 ** (idleRounds - 2), 1000) : 0;
+          const sub = new Subscription();
+          const send = () => {
+            sub.add(
+              watch$(waitMs).subscribe({
+                next: (r) => (watchAnswer = r),
+                error: (e: unknown) => subscriber.error(e),
+                complete: () => {
+                  watchDone = true;
+                  finish();
+                },
+              }),
+            );
+            sub.add(
+              get$().subscribe({
+                next: (r) => emit(step('get', r)),
+                error: (e: unknown) => subscriber.error(e),
+                complete: () => {
+                  getDone = true;
+                  finish();
+                },
+              }),
+            );
+          };
+          if (delay > 0) sub.add(timer(delay).subscribe(send));
+          else send();
+          return sub;
+        });
+
+      return poll(this.core.channel, round, { blockMs: pollMs });
+    });
+  }
+
+  /** Writes `value` (bytes as is, strings as UTF-8, anything else via the codec); emits `{ version }`. */
+  put(key: KvKey, value: unknown, options: KvPutOptions = {}): Observable<KvWriteResult> {
+    return lazy(() => {
+      const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
+      const casVersion = u64('casVersion', options.casVersion);
+      const body = encodeKvPut({
+        key: keyBytes(key),
+        value: payloadOf(value, this.core.codec),
+        ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
+        ...(casVersion !== undefined ? { casVersion } : {}),
+        ...(options.ifNotExists ? { ifNotExists: true } : {}),
+        ...(options.ifExists ? { ifExists: true } : {}),
+      });
+      return this.core.call(this.core.spec(Op.KvPut, body, req(options)), decodeKvPutReply).pipe(map((r) => ({ version: r.version })));
+    });
+  }
+
+  /** Deletes the key; emits `undefined` once. Idempotent unless `ifMatch` is given. */
+  delete(key: KvKey, options: KvDeleteOptions = {}): Observable<void> {
+    return lazy(() => {
+      const ifMatch = u64('ifMatch', options.ifMatch);
+      const body = encodeKvDelete({ key: keyBytes(key), ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      const call$ = this.core.call(this.core.spec(Op.KvDelete, body, req(options)), ignorePayload);
+      return ifMatch === undefined ? call$.pipe(quietNotFound()) : call$;
+    });
+  }
+
+  /** Up to 256 keys in one round trip, in order, each with `found`. An empty list sends nothing. */
+  mget(keys: readonly KvKey[], options: KvCallOptions = {}): Observable<MGetEntry[]> {
+    return lazy(() => {
+      if (!Array.isArray(keys)) throw new InvalidArgumentError('mget: keys must be an array');
+      if (keys.length > KV_MGET_MAX_KEYS) {
+        throw new InvalidArgumentError(`mget: at most ${KV_MGET_MAX_KEYS} keys per call, got ${keys.length}`);
+      }
+      if (keys.length === 0) return of<MGetEntry[]>([]);
+      const bytes = keys.map((k) => keyBytes(k));
+      return this.core.call(this.core.spec(Op.KvMGet, encodeKvMGet({ keys: bytes }), req(options)), decodeKvMGetReply).pipe(
+        map((entries) =>
+          entries.map((e) => withText(withData({ key: fromUtf8(e.key), found: e.found, version: e.version, value: e.value }, 'value', this.core.codec)) as MGetEntry),
+        ),
+      );
+    });
+  }
+
+  /** Adds `delta` (default 1) to a 64-bit counter (a missing key counts as 0); emits the new value. */
+  incr(key: KvKey, options: KvIncrOptions = {}): Observable<bigint> {
+    return lazy(() => {
+      const delta = i64('delta', options.delta);
+      const body = encodeKvIncr({ key: keyBytes(key), ...(delta !== undefined ? { delta } : {}) });
+      return this.core.call(this.core.spec(Op.KvIncr, body, req(options)), decodeKvIncrReply).pipe(map((r) => r.value));
+    });
+  }
+
+  /** Sets the TTL to `ttlSeconds` from now (0 = permanent). A missing key: `NotFoundError`. */
+  touch(key: KvKey, ttlSeconds: Int64Like, options: KvTouchOptions = {}): Observable<void> {
+    return lazy(() => {
+      const ttl = u64('ttlSeconds', ttlSeconds);
+      if (ttl === undefined) throw new InvalidArgumentError('touch: ttlSeconds is required');
+      const ifMatch = u64('ifMatch', options.ifMatch);
+      const body = encodeKvTouch({ key: keyBytes(key), ttlSeconds: ttl, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      return this.core.call(this.core.spec(Op.KvTouch, body, req(options)), ignorePayload);
+    });
+  }
+
+  /** Clears the TTL. A missing key: `NotFoundError`. */
+  persist(key: KvKey, options: KvTouchOptions = {}): Observable<void> {
+    return lazy(() => {
+      const ifMatch = u64('ifMatch', options.ifMatch);
+      const body = encodeKvPersist({ key: keyBytes(key), ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      return this.core.call(this.core.spec(Op.KvPersist, body, req(options)), ignorePayload);
+    });
+  }
+
+  /** Whether the key exists (live: not deleted, not expired). */
+  exists(key: KvKey, options: KvCallOptions = {}): Observable<boolean> {
+    return lazy(() => {
+      const spec = this.core.spec(Op.KvExists, encodeKvExists({ key: keyBytes(key) }), req(options));
+      return this.core.call(spec, decodeKvExistsReply).pipe(map((r) => r.present));
+    });
+  }
+
+  /**
+   * One page of keys under `prefix` (in byte order), for manual paging: pass the returned `cursor`
+   * to the next call while `hasMore`.
+   */
+  scanPage(prefix: KvKey, options: KvScanPageOptions = {}): Observable<KvScanPage> {
+    return lazy(() => {
+      const limit = pageLimit('limit', options.limit, undefined);
+      return this.page(prefix, limit, options.cursor, options.keysOnly ?? false, req(options));
+    });
+  }
+
+  private page(prefix: KvKey, limit: number | undefined, cursor: Uint8Array | undefined, keysOnly: boolean, opts: KvCallOptions) {
+    const p = typeof prefix === 'string' ? utf8(prefix) : prefix;
+    const body = encodeKvScan({
+      prefix: p,
+      ...(limit !== undefined ? { limit } : {}),
+      ...(cursor && cursor.length ? { cursor } : {}),
+      ...(keysOnly ? { keysOnly: true } : {}),
+    });
+    return this.core.call(this.core.spec(Op.KvScan, body, opts), decodeKvScanReply).pipe(
+      map((r): KvScanPage => {
+        const entries = r.entries.map(
+          (e) => withText(withData({ key: fromUtf8(e.key), value: e.value }, 'value', this.core.codec)) as KvScanEntry,
+        );
+        return r.cursor ? { entries, cursor: r.cursor, hasMore: r.hasMore } : { entries, hasMore: r.hasMore };
+      }),
+    );
+  }
+
+  /**
+   * Every entry under `prefix`, one by one, in byte order. A page (`pageSize`, default 100) is
+   * fetched only when the previous one has been emitted and the subscriber is still there, so
+   * `scan(p).pipe(take(10))` sends one request; unsubscribing cancels the page in flight. A server
+   * that says "more" without a cursor cannot be paged: `ProtocolError`.
+   */
+  scan(prefix: KvKey, options: KvScanOptions = {}): Observable<KvScanEntry> {
+    return new Observable<KvScanEntry>((subscriber) => {
+      let limit: number;
+      try {
+        limit = pageLimit('pageSize', options.pageSize, DEFAULT_SCAN_PAGE) as number;
+      } catch (e) {
+        subscriber.error(e);
+        return;
+      }
+      const opts = req(options);
+      const keysOnly = options.keysOnly ?? false;
+      let current: { unsubscribe(): void } | undefined;
+      const fetch = (cursor: Uint8Array | undefined): void => {
+        current = this.page(prefix, limit, cursor, keysOnly, opts).subscribe({
+          next: (page) => {
+            for (const e of page.entries) {
+              if (subscriber.closed) return;
+              subscriber.next(e);
+            }
+            if (subscriber.closed) return;
+            if (!page.hasMore) subscriber.complete();
+            else if (!page.cursor) subscriber.error(new ProtocolError('flo: kv scan: the server reported more entries but sent no cursor'));
+            else fetch(page.cursor);
+          },
+          error: (e: unknown) => subscriber.error(e),
+        });
+      };
+      fetch(undefined);
+      return () => current?.unsubscribe();
+    });
+  }
+
+  /** The key's versions, newest first (the current state first; a deletion has an empty value). */
+  history(key: KvKey, options: KvHistoryOptions = {}): Observable<VersionEntry[]> {
+    return lazy(() => {
+      const limit = options.limit;
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 0xffffffff)) {
+        throw new InvalidArgumentError(`history: limit must be a positive integer, got ${String(limit)}`);
+      }
+      const body = encodeKvHistory({ key: keyBytes(key), ...(limit !== undefined ? { limit } : {}) });
+      return this.core.call(this.core.spec(Op.KvHistory, body, req(options)), decodeKvHistoryReply, { notFound: 'null' }).pipe(
+        map((entries) =>
+          (entries ?? []).map((e) => {
+            const v = e.timestampNs !== undefined ? { version: e.version, timestampNs: e.timestampNs, value: e.value } : { version: e.version, value: e.value };
+            return withText(withData(v, 'value', this.core.codec)) as VersionEntry;
+          }),
+        ),
+      );
+    });
+  }
+
+  private jsonGet(key: KvKey, path: string, options?: KvCallOptions): Observable<KvJsonEntry | null> {
+    return lazy(() => {
+      const spec = this.core.spec(Op.KvJsonGet, encodeKvJsonGet({ key: keyBytes(key), path }), req(options));
+      return this.core
+        .call(spec, decodeKvJsonGetReply, { notFound: 'null' })
+        .pipe(map((r) => (r ? (withData({ value: r.value, version: r.version }, 'value', jsonCodec) as KvJsonEntry) : null)));
+    });
+  }
+
+  private jsonSet(key: KvKey, path: string, value: unknown, options?: KvCallOptions): Observable<KvWriteResult> {
+    return lazy(() => {
+      const body = encodeKvJsonSet({ key: keyBytes(key), path, value: jsonText(value) });
+      return this.core.call(this.core.spec(Op.KvJsonSet, body, req(options)), decodeKvJsonSetReply).pipe(map((r) => ({ version: r.version })));
+    });
+  }
+
+  private jsonDel(key: KvKey, path: string, options?: KvCallOptions): Observable<void> {
+    return lazy(() => {
+      const spec = this.core.spec(Op.KvJsonDel, encodeKvJsonDel({ key: keyBytes(key), path }), req(options));
+      return this.core.call(spec, ignorePayload).pipe(quietNotFound());
+    });
+  }
+
+  /**
+   * Runs `body` in a transaction pinned to `routingKey`: BEGIN on subscribe, then `body(txn)`,
+   * whose returned Observable / Promise (or nothing) says when it is done; COMMIT then, and emit
+   * `{ opCount, commitIndex }`. An error rolls back and is re-thrown; unsubscribing before COMMIT
+   * rolls back. `txn` offers put/get/delete/incr/touch/persist/exists; each op is cold like
+   * everything else, so it must be returned (e.g. `concat(txn.put(...), txn.incr(...))`) or
+   * awaited: an op created but never subscribed fails the transaction (rolled back).
+   */
+  transaction(routingKey: KvKey, body: KvTxnBody, options: KvCallOptions = {}): Observable<KvTxnResult> {
+    return runTransaction(this.core, routingKey, body, req(options));
+  }
+
+  /**
+   * The Go SDK's `Begin`: emits an open `KvTxn` (commit/rollback are yours to call). If the
+   * subscriber leaves before BEGIN is answered, the transaction is rolled back when the reply comes.
+   */
+  begin(routingKey: KvKey, options: KvCallOptions = {}): Observable<KvTxn> {
+    return beginTxn(this.core, routingKey, req(options));
+  }
 }
