@@ -2,7 +2,16 @@
 export { connect, connectWith, type ConnectOptions, type Address } from './client/connect.js';
 export { FloClient, type FloClientOptions, type ClientChannel } from './client/client.js';
 export { KvApi } from './client/kv.js';
-export { QueueApi } from './client/queue.js';
+export type {
+  KvEntry, KvKey, Int64Like, KvCallOptions, KvGetOptions, KvWatchOptions, KvPutOptions, KvDeleteOptions, KvIncrOptions,
+  KvTouchOptions, KvWriteResult, MGetEntry, KvScanEntry, KvScanPage, KvScanOptions, KvScanPageOptions, VersionEntry,
+  KvHistoryOptions, KvJsonEntry, KvJsonApi, KvTxn, KvTxnOps, KvTxnBody, KvTxnResult, KvTxnState, KvTxnCallOptions,
+} from './client/kv.js';
+export { QueueApi, QueueDlqApi } from './client/queue.js';
+export type {
+  QueueEntry, QueueMessage, DlqEntry, QueueStats, DlqStats, EnqueueOptions, DequeueOptions, MessagesOptions,
+  QueueNackOptions, QueueTouchOptions, DlqListOptions, Seqs,
+} from './client/queue.js';
 export { StreamApi } from './client/stream.js';
 export { ActionsApi } from './client/actions.js';
 export { WorkflowApi } from './client/workflow.js';
@@ -44,3 +53,4 @@ export {
 export { Status, statusText } from './protocol/status.js';
 export type { StreamId } from './protocol/options.js';
 export { formatStreamId, parseStreamId, compareStreamIds, streamId } from './protocol/stream.js';
+export * from './projection/index.js';
