@@ -12,7 +12,13 @@ export type {
   QueueEntry, QueueMessage, DlqEntry, QueueStats, DlqStats, EnqueueOptions, DequeueOptions, MessagesOptions,
   QueueNackOptions, QueueTouchOptions, DlqListOptions, Seqs,
 } from './client/queue.js';
-export { StreamApi } from './client/stream.js';
+export { StreamApi, newConsumerId } from './client/stream.js';
+export type {
+  StreamRecord, GroupRecord, StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply, StreamAppendOptions,
+  StreamReadOptions, StreamTailOptions, StreamGroupOptions, StreamGroupReadOptions, StreamTrimOptions,
+  StreamGroupIdsOptions, StreamGroupNackOptions, StreamGroupTouchOptions, StreamGroupCreateOptions,
+} from './client/stream.js';
+export { streamWorker, type StreamWorkerOptions } from './client/stream-worker.js';
 export { ActionsApi } from './client/actions.js';
 export { WorkflowApi } from './client/workflow.js';
 export * from './operators/index.js';

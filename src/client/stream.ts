@@ -1,6 +1,670 @@
-import type { ClientCore } from './core/index.js';
+import {
+  concat,
+  defer,
+  finalize,
+  ignoreElements,
+  map,
+  mergeMap,
+  Observable,
+  of,
+  repeat,
+  retry,
+  tap,
+  throwError,
+} from 'rxjs';
+import { toPayload, withData } from '../codec/payload.js';
+import { InvalidArgumentError, isConnectionLost } from '../protocol/errors.js';
+import { Op } from '../protocol/opcodes.js';
+import type { StreamId } from '../protocol/options.js';
+import { Status } from '../protocol/status.js';
+import {
+  compareStreamIds,
+  decodeStreamAppendReply,
+  decodeStreamEmptyReply,
+  decodeStreamGroupInfoReply,
+  decodeStreamGroupJoinReply,
+  decodeStreamGroupReadReply,
+  decodeStreamGroupTouchReply,
+  decodeStreamInfoReply,
+  decodeStreamReadReply,
+  decodeStreamTrimReply,
+  encodeStreamAppend,
+  encodeStreamGroupAck,
+  encodeStreamGroupCreate,
+  encodeStreamGroupInfo,
+  encodeStreamGroupJoin,
+  encodeStreamGroupLeave,
+  encodeStreamGroupNack,
+  encodeStreamGroupRead,
+  encodeStreamGroupTouch,
+  encodeStreamInfo,
+  encodeStreamRead,
+  encodeStreamTrim,
+  STREAM_DEFAULT_READ_COUNT,
+  STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS,
+  STREAM_MAX_READ_COUNT,
+  type StreamGroupInfo,
+  type StreamGroupJoinReply,
+  type StreamHeadersInit,
+  type StreamInfo,
+  type StreamRecord as WireRecord,
+  type StreamTrimReply,
+} from '../protocol/stream.js';
+import {
+  checkBlockMs,
+  createLease,
+  handBack,
+  leasingSource,
+  poll,
+  waitForReconnect,
+  type ClientCore,
+  type Lease,
+  type Leased,
+  type RequestOptions,
+  type Settler,
+} from './core/index.js';
+import { ReadCursor } from './stream-cursor.js';
 
-/** `flo.stream`: every method returns a cold Observable. (Being built.) */
+export type { StreamId } from '../protocol/options.js';
+export type { StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply } from '../protocol/stream.js';
+
+// ---------------------------------------------------------------------------------------------
+// records
+
+/** One record of a stream, as `read` and `tail` emit it. */
+export interface StreamRecord {
+  /** The stream name (the request's when the server leaves it out). */
+  readonly stream: string;
+  readonly id: StreamId;
+  readonly payload: Uint8Array;
+  /** The record's headers (on the wire an ordered list; a repeated key keeps its last value). */
+  readonly headers: Record<string, string>;
+  /** The partition the record was appended to (0 unless the stream has several). */
+  readonly partition: number;
+  /** The payload decoded with the client's codec (JSON by default); memoised, non-enumerable. */
+  data<T = unknown>(): T;
+}
+
+/**
+ * A record leased from a consumer group (`group`, `groupRead`): settle it with `ack()`, `nack()`,
+ * `settle(handler)` or its `lease`. Its fields are the Go SDK's `StreamContext` accessors:
+ * `payload`, `id` (`StreamID()`), `stream`, `headers`, `namespace`, `group`, `consumer`,
+ * `data<T>()` (`Into(&v)`), and the record itself (`Record()`).
+ */
+export interface GroupRecord extends StreamRecord, Leased {
+  readonly namespace: string;
+  readonly group: string;
+  /** The consumer the record was delivered to. */
+  readonly consumer: string;
+  /** Delivery count, when the server reports it (group reads do not: undefined). */
+  readonly deliveryCount?: number;
+  /** Ack (group ack), nack (group nack, `delayMs` = redelivery delay) or touch (group touch). */
+  readonly lease: Lease;
+}
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+export interface StreamAppendOptions extends RequestOptions {
+  /** Record headers, sent in insertion order (DECISIONS #2). */
+  readonly headers?: Record<string, string> | StreamHeadersInit;
+  /** Partition key, hashed by the server to choose the partition. */
+  readonly partitionKey?: string | Uint8Array;
+  /** Explicit partition (wins over `partitionKey`). */
+  readonly partition?: number;
+}
+
+export interface StreamReadOptions extends RequestOptions {
+  /** First id to read (inclusive), or `'start'` (default). */
+  readonly from?: StreamId | 'start';
+  /** Last id to read (inclusive); default: up to the end of the stream as it is when the pages are read. */
+  readonly to?: StreamId;
+  /** Records per request, 1 to 1000. Default 100. */
+  readonly pageSize?: number;
+  /** Only records of this partition. Default: all. */
+  readonly partition?: number;
+}
+
+export interface StreamTailOptions extends RequestOptions {
+  /**
+   * Where to begin: `'end'` (default: only records appended after the subscription), `'start'`
+   * (the whole stream, then new records), or an id (inclusive).
+   */
+  readonly from?: 'start' | 'end' | StreamId;
+  /** Records per request, 1 to 1000. Default 100. */
+  readonly pageSize?: number;
+  /** Long-poll of each request, 1 to 300 000 ms. Default 30 000. */
+  readonly blockMs?: number;
+  /** Only records of this partition. Default: all. */
+  readonly partition?: number;
+}
+
+export interface StreamGroupOptions extends RequestOptions {
+  /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
+  readonly consumer?: string;
+  /** Most records asked for by one group read. Default 10. */
+  readonly batch?: number;
+  /** Most unsettled records held at once. Default: `batch`. */
+  readonly maxInFlight?: number;
+  /** Long-poll of each group read, 1 to 300 000 ms. Default 30 000. */
+  readonly blockMs?: number;
+  /**
+   * The group's ack timeout, i.e. each record's lease length (`lease.leaseMs`, what `renewLease`
+   * paces its touches by). It must match the group's setting on the server (default 30 000 there
+   * too; see `groupCreate`). Default 30 000.
+   */
+  readonly ackTimeoutMs?: number;
+}
+
+export interface StreamGroupReadOptions extends RequestOptions {
+  /** Most records to return. Default: the server's (100). */
+  readonly count?: number;
+  /** Wait up to this long for records, 0 to 300 000 ms. Default: do not wait. */
+  readonly blockMs?: number;
+  /** Lease length given to the records (`lease.leaseMs`). Default 30 000. */
+  readonly ackTimeoutMs?: number;
+}
+
+export interface StreamTrimOptions extends RequestOptions {
+  /** Keep at most the newest N records. */
+  readonly maxLen?: number | bigint;
+  /** Remove records older than this many seconds. */
+  readonly maxAgeSeconds?: number | bigint;
+  /** Remove the oldest records until the payloads total at most N bytes. */
+  readonly maxBytes?: number | bigint;
+  /** Report what would be removed without removing it. */
+  readonly dryRun?: boolean;
+}
+
+export interface StreamGroupIdsOptions extends RequestOptions {
+  /** Sent in the request; the server ignores it (the Go worker sends `""`). Default `""`. */
+  readonly consumer?: string;
+}
+
+export interface StreamGroupNackOptions extends StreamGroupIdsOptions {
+  /** Redeliver no sooner than this many ms from now. Default: at once, to any consumer (DECISIONS #23). */
+  readonly delayMs?: number;
+}
+
+export interface StreamGroupTouchOptions extends StreamGroupIdsOptions {
+  /** New ack deadline = now + this; default now + the group's ack timeout. */
+  readonly extendMs?: number;
+}
+
+export interface StreamGroupCreateOptions extends RequestOptions {
+  /** Redeliver records not acked within this many ms (server default 30 000; 0 = never). */
+  readonly ackTimeoutMs?: number;
+  /** Drop a record from the pending list after this many deliveries (server default 10; 0 = never). */
+  readonly maxDeliver?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+function requireName(what: string, name: string): void {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+}
+
+function checkCount(what: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > STREAM_MAX_READ_COUNT) {
+    throw new InvalidArgumentError(`${what} must be an integer from 1 to ${STREAM_MAX_READ_COUNT}, got ${String(value)}`);
+  }
+  return n;
+}
+
+function checkPositiveInt(what: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${what} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function toU64(what: string, v: number | bigint | undefined): bigint | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0)) throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${v}`);
+  const b = BigInt(v);
+  if (b < 0n) throw new InvalidArgumentError(`${what} must be non-negative, got ${v}`);
+  return b;
+}
+
+/** `flo-rx-<12 hex>`, the default consumer id (the Go worker's is `<hostname>-<8 hex>`). */
+export function newConsumerId(): string {
+  const bytes = new Uint8Array(6);
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (c?.getRandomValues) c.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return `flo-rx-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Emits each item of each batch; the items of a batch its subscriber left before seeing are handed back. */
+function emitLeased<T extends Leased>(batches: Observable<readonly T[]>): Observable<T> {
+  return new Observable<T>((subscriber) =>
+    batches.subscribe({
+      next: (items) => {
+        for (let i = 0; i < items.length; i++) {
+          if (subscriber.closed) {
+            handBack(items.slice(i));
+            return;
+          }
+          subscriber.next(items[i]);
+        }
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `flo.stream`: append-only streams and consumer groups. Every method returns a cold Observable
+ * (nothing is sent before subscription; each subscription sends again); every options object
+ * takes `namespace` and `timeoutMs`.
+ *
+ * - `append` emits the new record's id once.
+ * - `read` is finite: pages through the stream on demand (`take(n)` fetches only the pages needed).
+ * - `tail` is infinite: long-polls for new records and resumes after the last id it emitted when
+ *   the connection comes back (no gap, no duplicate).
+ * - `group` leases records of a consumer group forever (joins on subscribe, leaves on unsubscribe);
+ *   settle them with `ack()`, `nack()`, `settle(handler)`; see also `streamWorker`.
+ */
 export class StreamApi {
+  private readonly settlers = new Map<string, Settler<StreamId>>();
+
   constructor(protected readonly core: ClientCore) {}
+
+  // -------------------------------------------------------------------------------------------
+  // records
+
+  /**
+   * Appends one record (sent as a batch frame of one, headers in insertion order: DECISIONS #2).
+   * `payload`: bytes as is, a string as UTF-8, anything else through the client's codec.
+   * Emits the record's id, then completes.
+   */
+  append(stream: string, payload: unknown, options: StreamAppendOptions = {}): Observable<StreamId> {
+    return defer(() => {
+      requireName('stream', stream);
+      const body = encodeStreamAppend({
+        stream,
+        payload: toPayload(payload, this.core.codec),
+        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        ...(options.partition !== undefined ? { partition: options.partition } : {}),
+        ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
+      });
+      return this.core.call(this.core.spec(Op.StreamAppend, body, options), decodeStreamAppendReply);
+    });
+  }
+
+  /**
+   * Reads `[from, to]` and completes: emits records one by one, fetching `pageSize` records per
+   * request and the next page only once the previous one has been consumed and the subscriber is
+   * still there. It stops after `to`, or when a page comes back short (the end of the stream as it
+   * was then). Pages resume with `start = lastId` and drop ids ≤ lastId (DECISIONS #13); a lost
+   * connection is waited out and the read resumes where it was.
+   */
+  read(stream: string, options: StreamReadOptions = {}): Observable<StreamRecord> {
+    return defer(() => {
+      requireName('stream', stream);
+      const pageSize = checkCount('pageSize', options.pageSize, STREAM_DEFAULT_READ_COUNT);
+      const from = options.from === undefined || options.from === 'start' ? undefined : options.from;
+      const to = options.to;
+      if (from && to && compareStreamIds(from, to) > 0) return of<StreamRecord>();
+      const cursor = new ReadCursor(from);
+      let done = false;
+      const page$ = defer(() => {
+        const sent = cursor.next(pageSize);
+        return this.readOnce(stream, { ...options, ...sent, ...(to ? { end: to } : {}) }).pipe(
+          map((records) => {
+            const fresh = cursor.accept(records, sent);
+            const inRange = to ? fresh.filter((r) => compareStreamIds(r.id, to) <= 0) : fresh;
+            const last = cursor.lastId;
+            done =
+              records.length < sent.count ||
+              fresh.length === 0 || // a full page with nothing new: a server that does not move; stop
+              (to !== undefined && last !== undefined && compareStreamIds(last, to) >= 0);
+            return inRange;
+          }),
+        );
+      }).pipe(retry({ delay: (e: unknown) => (isConnectionLost(e) ? waitForReconnect(this.core.channel, e) : throwError(() => e)) }));
+      return page$.pipe(
+        repeat({ delay: () => (done ? of<never>() : of(0)) }),
+        mergeMap((records) => records),
+      );
+    });
+  }
+
+  /**
+   * Emits the stream's records forever: from `from` (`'end'` by default), then every record
+   * appended, by long-polling (`blockMs`, never 0: DECISIONS #14).
+   *
+   * `'end'` is resolved with `info(stream)` on subscribe: its last id becomes the exclusive start
+   * position, so a record appended after the subscription is never missed (a read with the `tail`
+   * flag would only give "after the end as of this request", and lose what is appended between two
+   * polls). Every poll resumes with `start = lastId` and drops ids ≤ lastId (DECISIONS #13, see
+   * `ReadCursor`), so after a reconnect the tail continues with no gap and no duplicate.
+   */
+  tail(stream: string, options: StreamTailOptions = {}): Observable<StreamRecord> {
+    return defer(() => {
+      requireName('stream', stream);
+      const pageSize = checkCount('pageSize', options.pageSize, STREAM_DEFAULT_READ_COUNT);
+      const from = options.from ?? 'end';
+      const cursor = new ReadCursor(typeof from === 'object' ? from : undefined);
+      let positioned = from !== 'end';
+      const readNext = (blockMs: number) =>
+        defer(() => {
+          const sent = cursor.next(pageSize);
+          return this.readOnce(stream, { ...options, ...sent, blockMs }).pipe(map((records) => cursor.accept(records, sent)));
+        });
+      const request = (blockMs: number): Observable<StreamRecord[]> =>
+        positioned
+          ? readNext(blockMs)
+          : this.info(stream, options).pipe(
+              tap((info) => {
+                if (info.lastId.timestampMs > 0n || info.lastId.sequence > 0n) cursor.resumeAfter(info.lastId);
+                positioned = true;
+              }),
+              mergeMap(() => readNext(blockMs)),
+            );
+      return poll(this.core.channel, request, {
+        ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
+        onReconnect: () => {
+          cursor.forgetEchoes();
+          return of<never>();
+        },
+      }).pipe(mergeMap((records) => records));
+    });
+  }
+
+  /** Stream metadata: first and last ids, record count, bytes, partitions, retention. */
+  info(stream: string, options: RequestOptions = {}): Observable<StreamInfo> {
+    return defer(() => {
+      requireName('stream', stream);
+      return this.core.call(this.core.spec(Op.StreamInfo, encodeStreamInfo({ stream }), options), decodeStreamInfoReply);
+    });
+  }
+
+  /**
+   * Removes old records: keep the newest `maxLen`, drop those older than `maxAgeSeconds`, or the
+   * oldest until at most `maxBytes` remain (several bounds combine). `dryRun` reports only.
+   * Emits `{ removed, firstSeq }`. At least one bound is required (else `BadRequestError`).
+   */
+  trim(stream: string, options: StreamTrimOptions = {}): Observable<StreamTrimReply> {
+    return defer(() => {
+      requireName('stream', stream);
+      const maxLen = toU64('maxLen', options.maxLen);
+      const maxAgeSeconds = toU64('maxAgeSeconds', options.maxAgeSeconds);
+      const maxBytes = toU64('maxBytes', options.maxBytes);
+      const body = encodeStreamTrim({
+        stream,
+        ...(maxLen !== undefined ? { maxLen } : {}),
+        ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
+        ...(maxBytes !== undefined ? { maxBytes } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      });
+      return this.core.call(this.core.spec(Op.StreamTrim, body, options), decodeStreamTrimReply);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // consumer groups
+
+  /**
+   * Leases the group's records forever, as `GroupRecord`s (each record reaches one consumer of the
+   * group). On subscribe it joins the group (the server creates it if needed, reading from the
+   * stream's beginning), then long-polls group reads, never holding more than `maxInFlight`
+   * unsettled records (`leasingSource`). After a reconnect it joins again before the next read.
+   * On unsubscribe it cancels the read in flight (a late reply's records are nacked back at once,
+   * DECISIONS #5) and leaves the group; records already emitted stay the subscriber's to settle.
+   *
+   * @example
+   * flo.stream.group('orders', 'billing').pipe(settle((rec) => bill(rec.data<Order>()), { concurrency: 5 }))
+   */
+  group(stream: string, group: string, options: StreamGroupOptions = {}): Observable<GroupRecord> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      const consumer = options.consumer ?? newConsumerId();
+      requireName('consumer', consumer);
+      const leaseMs = checkPositiveInt('ackTimeoutMs', options.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS);
+      const req: RequestOptions = { namespace: this.core.ns(options), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
+      const toRecords = this.groupRecordFactory(stream, group, consumer, leaseMs, req);
+
+      let joined = false;
+      let joinSent = false;
+      const join$ = defer(() => {
+        joinSent = true;
+        return this.groupJoin(stream, group, consumer, req);
+      }).pipe(tap({ complete: () => (joined = true) }));
+      const fetch = (n: number, blockMs: number): Observable<readonly GroupRecord[]> => {
+        const read$ = this.groupReadRaw(stream, group, consumer, { ...req, count: n, blockMs }, toRecords);
+        return joined ? read$ : concat(join$.pipe(ignoreElements()), read$);
+      };
+      return leasingSource<GroupRecord>({
+        signals: this.core.channel,
+        fetch,
+        ...(options.batch !== undefined ? { batch: options.batch } : {}),
+        ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+        ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
+        onReconnect: () => join$,
+      }).pipe(
+        finalize(() => {
+          if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });
+        }),
+      );
+    });
+  }
+
+  /**
+   * One group read (the seed's `GroupRead`): emits the leased records, then completes. Records the
+   * subscriber leaves before seeing (e.g. `take(1)`) are nacked back at once. `blockMs` 0 or
+   * absent: do not wait.
+   */
+  groupRead(stream: string, group: string, consumer: string, options: StreamGroupReadOptions = {}): Observable<GroupRecord> {
+    return emitLeased(
+      defer(() => {
+        requireName('stream', stream);
+        requireName('group', group);
+        const count = options.count === undefined ? undefined : checkCount('count', options.count, STREAM_DEFAULT_READ_COUNT);
+        const blockMs = options.blockMs === undefined ? undefined : checkBlockMs(options.blockMs, { allowZero: true });
+        const leaseMs = checkPositiveInt('ackTimeoutMs', options.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS);
+        const toRecords = this.groupRecordFactory(stream, group, consumer, leaseMs, options);
+        return this.groupReadRaw(
+          stream,
+          group,
+          consumer,
+          { ...options, ...(count !== undefined ? { count } : {}), ...(blockMs ? { blockMs } : {}) },
+          toRecords,
+        );
+      }),
+    );
+  }
+
+  /** Acknowledges records of a group (an empty list sends nothing). Emits once, completes. */
+  groupAck(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupIdsOptions = {}): Observable<void> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      if (ids.length === 0) return of(undefined);
+      const body = encodeStreamGroupAck({ stream, group, consumer: options.consumer ?? '', ids });
+      return this.core.call(this.core.spec(Op.StreamGroupAck, body, options), decodeStreamEmptyReply);
+    });
+  }
+
+  /**
+   * Gives records back to the group: redelivered (to any consumer) after `delayMs`, or at once
+   * (DECISIONS #23). An empty list sends nothing. Emits once, completes.
+   */
+  groupNack(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupNackOptions = {}): Observable<void> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      if (ids.length === 0) return of(undefined);
+      const body = encodeStreamGroupNack({
+        stream,
+        group,
+        consumer: options.consumer ?? '',
+        ids,
+        ...(options.delayMs !== undefined ? { redeliveryDelayMs: options.delayMs } : {}),
+      });
+      return this.core.call(this.core.spec(Op.StreamGroupNack, body, options), decodeStreamEmptyReply);
+    });
+  }
+
+  /** Extends the ack deadline of pending records. Emits how many were touched. */
+  groupTouch(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupTouchOptions = {}): Observable<number> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      const body = encodeStreamGroupTouch({
+        stream,
+        group,
+        consumer: options.consumer ?? '',
+        ids,
+        ...(options.extendMs !== undefined ? { extendMs: options.extendMs } : {}),
+      });
+      return this.core.call(this.core.spec(Op.StreamGroupTouch, body, options), decodeStreamGroupTouchReply);
+    });
+  }
+
+  /** Joins a group as `consumer` (creating the group if needed). Idempotent. `group()` does it for you. */
+  groupJoin(stream: string, group: string, consumer: string, options: RequestOptions = {}): Observable<StreamGroupJoinReply> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      return this.core.call(this.core.spec(Op.StreamGroupJoin, encodeStreamGroupJoin({ stream, group, consumer }), options), decodeStreamGroupJoinReply);
+    });
+  }
+
+  /** Leaves a group (its pending records stay pending). `NotFoundError` for an unknown group. */
+  groupLeave(stream: string, group: string, consumer: string, options: RequestOptions = {}): Observable<void> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      return this.core.call(this.core.spec(Op.StreamGroupLeave, encodeStreamGroupLeave({ stream, group, consumer }), options), decodeStreamEmptyReply);
+    });
+  }
+
+  /** Creates a group with its settings; `ConflictError` if it exists (joining creates one with the defaults). */
+  groupCreate(stream: string, group: string, options: StreamGroupCreateOptions = {}): Observable<void> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      const body = encodeStreamGroupCreate({
+        stream,
+        group,
+        ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+        ...(options.maxDeliver !== undefined ? { maxDeliver: options.maxDeliver } : {}),
+      });
+      return this.core.call(this.core.spec(Op.StreamGroupCreate, body, options), decodeStreamEmptyReply);
+    });
+  }
+
+  /** Pending count, member count and creation time of a group. `NotFoundError` for an unknown group. */
+  groupInfo(stream: string, group: string, options: RequestOptions = {}): Observable<StreamGroupInfo> {
+    return defer(() => {
+      requireName('stream', stream);
+      requireName('group', group);
+      return this.core.call(this.core.spec(Op.StreamGroupInfo, encodeStreamGroupInfo({ stream, group }), options), decodeStreamGroupInfoReply);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // internals
+
+  /** One STREAM_READ, decoded into records. */
+  private readOnce(
+    stream: string,
+    q: RequestOptions & { start?: StreamId; end?: StreamId; count: number; blockMs?: number; partition?: number },
+  ): Observable<StreamRecord[]> {
+    const body = encodeStreamRead({
+      stream,
+      ...(q.start ? { start: q.start } : {}),
+      ...(q.end ? { end: q.end } : {}),
+      ...(q.partition !== undefined ? { partition: q.partition } : {}),
+      count: q.count,
+      ...(q.blockMs !== undefined ? { blockMs: q.blockMs } : {}),
+    });
+    const spec = this.core.spec(Op.StreamRead, body, { namespace: q.namespace, timeoutMs: q.timeoutMs, ...(q.blockMs !== undefined ? { blockMs: q.blockMs } : {}) });
+    return this.core.call(spec, (payload) => decodeStreamReadReply(payload).map((r) => this.toRecord(stream, r)));
+  }
+
+  /** One STREAM_GROUP_READ; a reply that arrives after its subscriber left is handed back. */
+  private groupReadRaw(
+    stream: string,
+    group: string,
+    consumer: string,
+    q: RequestOptions & { count?: number; blockMs?: number },
+    toRecords: (wire: readonly WireRecord[]) => GroupRecord[],
+  ): Observable<GroupRecord[]> {
+    const body = encodeStreamGroupRead({
+      stream,
+      group,
+      consumer,
+      ...(q.count !== undefined ? { count: q.count } : {}),
+      ...(q.blockMs !== undefined ? { blockMs: q.blockMs } : {}),
+    });
+    const spec = this.core.spec(Op.StreamGroupRead, body, {
+      namespace: q.namespace,
+      timeoutMs: q.timeoutMs,
+      ...(q.blockMs ? { blockMs: q.blockMs } : {}),
+      onLateReply: (reply) => {
+        if (reply.status !== Status.OK) return;
+        let wire: WireRecord[];
+        try {
+          wire = decodeStreamGroupReadReply(reply.payload);
+        } catch {
+          return; // undecodable: the records come back after their ack timeout
+        }
+        handBack(toRecords(wire));
+      },
+    });
+    return this.core.call(spec, (payload) => toRecords(decodeStreamGroupReadReply(payload)));
+  }
+
+  private toRecord(stream: string, r: WireRecord): StreamRecord {
+    const rec = {
+      stream: r.stream ?? stream,
+      id: r.id,
+      payload: r.payload,
+      headers: Object.fromEntries(r.headers) as Record<string, string>,
+      partition: r.partition,
+    };
+    return withData(rec, 'payload', this.core.codec) as StreamRecord;
+  }
+
+  private groupRecordFactory(
+    stream: string,
+    group: string,
+    consumer: string,
+    leaseMs: number,
+    req: RequestOptions,
+  ): (wire: readonly WireRecord[]) => GroupRecord[] {
+    const namespace = this.core.ns(req);
+    const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
+    const coalescer = this.core.settles;
+    return (wire) =>
+      wire.map((r) => {
+        const rec = this.toRecord(stream, r);
+        const lease = createLease(r.id, settler, { leaseMs, coalescer });
+        Object.assign(rec, { namespace, group, consumer, lease });
+        return rec as GroupRecord;
+      });
+  }
+
+  /** One settler per (namespace, stream, group, timeout), so the settles of a tick coalesce per group. */
+  private settlerFor(namespace: string, stream: string, group: string, timeoutMs: number | undefined): Settler<StreamId> {
+    const key = JSON.stringify([namespace, stream, group, timeoutMs ?? null]);
+    let settler = this.settlers.get(key);
+    if (!settler) {
+      const req: RequestOptions = { namespace, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+      settler = {
+        ack: (ids) => this.groupAck(stream, group, ids, req),
+        // Streams have no DLQ: `toDlq` is ignored (the group drops a record after max_deliver).
+        nack: (ids, o) => this.groupNack(stream, group, ids, { ...req, ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}) }),
+        touch: (ids, o) => this.groupTouch(stream, group, ids, { ...req, ...(o.extendMs !== undefined ? { extendMs: o.extendMs } : {}) }),
+      };
+      this.settlers.set(key, settler);
+    }
+    return settler;
+  }
 }

@@ -1,0 +1,85 @@
+import type { StreamId } from '../protocol/options.js';
+import { compareStreamIds, STREAM_MAX_READ_COUNT, streamIdEquals } from '../protocol/stream.js';
+
+const U64_MAX = 0xffffffffffffffffn;
+
+/** The id right after `id` (`ts-(seq+1)`, or `(ts+1)-0` when the sequence is at its maximum). */
+export function successorId(id: StreamId): StreamId {
+  if (id.sequence < U64_MAX) return { timestampMs: id.timestampMs, sequence: id.sequence + 1n };
+  return { timestampMs: id.timestampMs + 1n, sequence: 0n };
+}
+
+/** What one page request sends: its start (absent: from the beginning) and its count. */
+export interface PageRequest {
+  readonly start?: StreamId;
+  readonly count: number;
+}
+
+/**
+ * Where the next read of a stream starts, and which records of its reply are new: the resume rule
+ * of `DECISIONS.md` #13, shared by `stream.read` (pages) and `stream.tail` (long-polls).
+ *
+ * Servers disagree on whether a read's `start` is inclusive (the embedded server, Go, JS) or
+ * exclusive (the newest server). Once a record has been seen, the next read is sent with
+ * `start = lastId` and every id ≤ lastId in the reply is dropped: correct against both, no gap and
+ * no duplicate. The page asks for one record more than the page size, because an inclusive server
+ * sends `lastId` back and that record must not use up the page (with a page size of 1 the read
+ * would otherwise never move).
+ *
+ * One refinement keeps a tail from spinning: a blocking read parks only when nothing matches, and
+ * on an inclusive server `lastId` itself always matches, so `start = lastId` would be answered at
+ * once, forever. When a reply carries `lastId` back, the server has shown it reads `start`
+ * inclusively, and only then does the cursor send `start = successor(lastId)` (exactly "after
+ * lastId" on such a server; never sent to a server that has not shown it). `forgetEchoes()` (called
+ * after a reconnect, which may have reached another server) goes back to the safe form.
+ */
+export class ReadCursor {
+  private last: StreamId | undefined;
+  private echoes = false;
+
+  /**
+   * @param from inclusive start of the first read (undefined: the beginning)
+   * @param after exclusive position: records up to and including it are never emitted (`'end'`)
+   */
+  constructor(
+    private readonly from?: StreamId,
+    after?: StreamId,
+  ) {
+    this.last = after;
+  }
+
+  /** The highest id seen (or the exclusive position given), if any. */
+  get lastId(): StreamId | undefined {
+    return this.last;
+  }
+
+  /** Positions the cursor after `id` (nothing at or before it will be emitted). */
+  resumeAfter(id: StreamId): void {
+    if (!this.last || compareStreamIds(id, this.last) > 0) this.last = id;
+  }
+
+  /** The next page request for `pageSize` new records. */
+  next(pageSize: number): PageRequest {
+    if (!this.last) return { ...(this.from ? { start: this.from } : {}), count: pageSize };
+    if (this.echoes) return { start: successorId(this.last), count: pageSize };
+    return { start: this.last, count: Math.min(pageSize + 1, STREAM_MAX_READ_COUNT) };
+  }
+
+  /** Takes a reply to `sent`: returns its records newer than the last id seen, and moves past them. */
+  accept<R extends { readonly id: StreamId }>(records: readonly R[], sent: PageRequest): R[] {
+    const last = this.last;
+    if (!last) {
+      for (const r of records) this.resumeAfter(r.id);
+      return [...records];
+    }
+    if (sent.start && streamIdEquals(sent.start, last) && records.some((r) => streamIdEquals(r.id, last))) this.echoes = true;
+    const fresh = records.filter((r) => compareStreamIds(r.id, last) > 0);
+    for (const r of fresh) this.resumeAfter(r.id);
+    return fresh;
+  }
+
+  /** After a reconnect: resume with `start = lastId` again until the server shows how it reads. */
+  forgetEchoes(): void {
+    this.echoes = false;
+  }
+}
