@@ -20,7 +20,20 @@ export type {
 } from './client/stream.js';
 export { streamWorker, type StreamWorkerOptions } from './client/stream-worker.js';
 export { ActionsApi } from './client/actions.js';
+export type {
+  ActionRunStatusName, ActionRunStatus, ActionInfo, ActionRunSummary, ActionRegisterOptions, ActionInvokeOptions,
+  ActionListRunsOptions,
+} from './client/actions.js';
+export {
+  NonRetryableError, ActionResultTooLargeError, ActionTimeoutError, ActionResult, actionResult, MAX_ACTION_RESULT_BYTES,
+  type ActionTask, type ActionHandler, type ActionDefinition, type ActionHandlers, type ActionWorkerOptions,
+  type DrainReason, type WorkerEvent,
+} from './client/action-worker.js';
 export { WorkflowApi } from './client/workflow.js';
+export type {
+  WorkflowHistoryEventType, WorkflowRunStatusName, WorkflowSyncResult, RunStatus, HistoryEvent, WorkflowRunSummary,
+  WorkflowDefinitionSummary, WorkflowStartOptions, WorkflowWatchOptions, WorkflowListRunsOptions,
+} from './client/workflow.js';
 export * from './operators/index.js';
 export * from './codec/index.js';
 export { Connection, type ConnectionOptions, type ReconnectOptions } from './connection/connection.js';

@@ -1,6 +1,255 @@
-import type { ClientCore } from './core/index.js';
+import { defer, map, type Observable } from 'rxjs';
+import { lazyData, toPayload } from '../codec/payload.js';
+import {
+  actionRunStatusName,
+  decodeActionInvokeReply,
+  decodeActionListReply,
+  decodeActionListRunsReply,
+  decodeActionStatusReply,
+  encodeActionDelete,
+  encodeActionInvoke,
+  encodeActionList,
+  encodeActionListRuns,
+  encodeActionRegister,
+  encodeActionStatus,
+  InvalidArgumentError,
+  Op,
+  type ActionRunSummary as WireRunSummary,
+} from '../protocol/index.js';
+import { ignorePayload, type ClientCore, type NamespaceOption, type RequestOptions } from './core/index.js';
+import { actionWorker, type ActionHandlers, type ActionWorkerOptions, type WorkerEvent } from './action-worker.js';
 
-/** `flo.actions`: every method returns a cold Observable. (Being built.) */
+export {
+  NonRetryableError,
+  ActionResultTooLargeError,
+  ActionTimeoutError,
+  ActionResult,
+  actionResult,
+  MAX_ACTION_RESULT_BYTES,
+  type ActionTask,
+  type ActionHandler,
+  type ActionDefinition,
+  type ActionHandlers,
+  type ActionWorkerOptions,
+  type WorkerEvent,
+  type DrainReason,
+} from './action-worker.js';
+
+/** Lowercase action run status names (§3.1). */
+export type ActionRunStatusName = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'unknown';
+
+/** ACTION_STATUS, typed. Timestamps are Unix ms. */
+export interface ActionRunStatus {
+  readonly runId: string;
+  readonly status: ActionRunStatusName;
+  /** The wire status byte (0 pending … 5 timed_out). */
+  readonly statusCode: number;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly completedAt?: number;
+  /** The result bytes of the COMPLETE that finished a completed run (DECISIONS #25). */
+  readonly output?: Uint8Array;
+  /** The error text of a failed (or re-pending) run. */
+  readonly error?: string;
+  /** attempt − 1 (0 before the first claim). */
+  readonly retryCount: number;
+  /** `output` decoded by the client's codec; `undefined` when the run has no output. Non-enumerable. */
+  data<T = unknown>(): T | undefined;
+}
+
+/** One entry of ACTION_LIST. */
+export interface ActionInfo {
+  readonly name: string;
+  /** 0 user (worker-hosted), 1 WASM. */
+  readonly actionType: number;
+  /** 1 on first register, +1 on each re-register. */
+  readonly version: number;
+  readonly enabled: boolean;
+}
+
+/** One entry of ACTION_LIST_RUNS (newest first). */
+export interface ActionRunSummary {
+  readonly runId: string;
+  readonly action: string;
+  readonly status: ActionRunStatusName;
+  readonly statusCode: number;
+  readonly createdAt: number;
+  readonly startedAt?: number;
+  readonly completedAt?: number;
+}
+
+export interface ActionRegisterOptions extends NamespaceOption {
+  /** The action's lease: a claimed run not completed, failed or touched within it is redelivered. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Total deliveries allowed when handlers keep failing retryably. Default 3. */
+  readonly maxRetries?: number;
+  readonly description?: string;
+  /** Request timeout of this call (the action's own timeout is `timeoutMs`). */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface ActionInvokeOptions extends RequestOptions {
+  /** A second invoke with the same key (same action) returns the first run's id and creates nothing. */
+  readonly idempotencyKey?: string;
+  /** Worker labels the run needs (a worker's `labels` must hold each with an equal value). */
+  readonly labels?: Readonly<Record<string, string | number | boolean | null>> | string;
+  /** 0-255, higher claimed first (DECISIONS #26). Default 10. */
+  readonly priority?: number;
+  /** Not claimable before this many ms from now. Default 0. */
+  readonly delayMs?: number;
+}
+
+export interface ActionListRunsOptions extends RequestOptions {
+  /** Default 100. */
+  readonly limit?: number;
+}
+
+const ms = (v: bigint | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+
+function summary(r: WireRunSummary): ActionRunSummary {
+  return {
+    runId: r.runId,
+    action: r.action,
+    status: actionRunStatusName(r.status) as ActionRunStatusName,
+    statusCode: r.status,
+    createdAt: Number(r.createdAt),
+    ...(r.startedAt !== undefined ? { startedAt: Number(r.startedAt) } : {}),
+    ...(r.completedAt !== undefined ? { completedAt: Number(r.completedAt) } : {}),
+  };
+}
+
+function checkName(what: string, name: string): void {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+}
+
+/** `flo.actions`: every method returns a cold Observable. */
 export class ActionsApi {
   constructor(protected readonly core: ClientCore) {}
+
+  /** ACTION_REGISTER: creates or replaces the action (its version is bumped). Emits once, completes. */
+  register(name: string, options: ActionRegisterOptions = {}): Observable<void> {
+    return defer(() => {
+      checkName('action name', name);
+      const spec = this.core.spec(
+        Op.ActionRegister,
+        encodeActionRegister({
+          name,
+          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+          ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+          ...(options.description !== undefined ? { description: options.description } : {}),
+        }),
+        { ...(options.namespace !== undefined ? { namespace: options.namespace } : {}), ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}) },
+      );
+      return this.core.call(spec, ignorePayload);
+    });
+  }
+
+  /**
+   * ACTION_INVOKE: creates a run of `name` with `input` (bytes and strings as they are, anything
+   * else through the client's codec). Emits the run id. `NotFoundError` for an unknown action.
+   */
+  invoke(name: string, input?: unknown, options: ActionInvokeOptions = {}): Observable<string> {
+    return defer(() => {
+      checkName('action name', name);
+      const { priority, delayMs, labels } = options;
+      if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 255)) {
+        throw new InvalidArgumentError(`priority must be an integer from 0 to 255, got ${priority}`);
+      }
+      if (delayMs !== undefined && !(Number.isInteger(delayMs) && delayMs >= 0)) throw new InvalidArgumentError(`delayMs must be a non-negative integer, got ${delayMs}`);
+      const spec = this.core.spec(
+        Op.ActionInvoke,
+        encodeActionInvoke({
+          name,
+          input: toPayload(input, this.core.codec),
+          ...(priority !== undefined ? { priority } : {}),
+          ...(delayMs !== undefined ? { delayMs } : {}),
+          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+          ...(labels !== undefined ? { labels: typeof labels === 'string' ? labels : JSON.stringify(labels) } : {}),
+        }),
+        options,
+      );
+      return this.core.call(spec, (p) => decodeActionInvokeReply(p).runId);
+    });
+  }
+
+  /** ACTION_STATUS of a run (`NotFoundError` when unknown), with its output once completed. */
+  status(runId: string, options: RequestOptions = {}): Observable<ActionRunStatus> {
+    return defer(() => {
+      checkName('run id', runId);
+      return this.core.call(this.core.spec(Op.ActionStatus, encodeActionStatus({ runId }), options), decodeActionStatusReply).pipe(
+        map((s) => {
+          const out = {
+            runId: s.runId,
+            status: actionRunStatusName(s.status) as ActionRunStatusName,
+            statusCode: s.status,
+            createdAt: Number(s.createdAt),
+            retryCount: s.retryCount,
+            ...(s.startedAt !== undefined ? { startedAt: ms(s.startedAt) } : {}),
+            ...(s.completedAt !== undefined ? { completedAt: ms(s.completedAt) } : {}),
+            ...(s.output !== undefined ? { output: s.output } : {}),
+            ...(s.errorMessage !== undefined ? { error: s.errorMessage } : {}),
+          } as ActionRunStatus;
+          const data = s.output !== undefined ? lazyData(s.output, this.core.codec) : () => undefined;
+          Object.defineProperty(out, 'data', { value: data, enumerable: false, configurable: true });
+          return out;
+        }),
+      );
+    });
+  }
+
+  /** ACTION_LIST: the actions of the namespace, by name. */
+  list(options: RequestOptions & { readonly prefix?: string; readonly limit?: number } = {}): Observable<ActionInfo[]> {
+    return defer(() =>
+      this.core
+        .call(
+          this.core.spec(Op.ActionList, encodeActionList({ ...(options.prefix !== undefined ? { prefix: options.prefix } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) }), options),
+          decodeActionListReply,
+        )
+        .pipe(map((r) => r.actions.map((a) => ({ ...a })))),
+    );
+  }
+
+  /** ACTION_LIST_RUNS: runs of one action (or of all), newest first. */
+  listRuns(name?: string, options: ActionListRunsOptions = {}): Observable<ActionRunSummary[]> {
+    return defer(() =>
+      this.core
+        .call(
+          this.core.spec(Op.ActionListRuns, encodeActionListRuns({ ...(name ? { action: name } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) }), options),
+          decodeActionListRunsReply,
+        )
+        .pipe(map((runs) => runs.map(summary))),
+    );
+  }
+
+  /** ACTION_DELETE: OK also for unknown names; existing runs are kept. */
+  delete(name: string, options: RequestOptions = {}): Observable<void> {
+    return defer(() => {
+      checkName('action name', name);
+      return this.core.call(this.core.spec(Op.ActionDelete, encodeActionDelete({ name }), options), ignorePayload);
+    });
+  }
+
+  /**
+   * A reactive action worker. Subscribing registers the actions (with each definition's options)
+   * and the worker, then runs tasks: at most `concurrency` at once, one parked ACTION_AWAIT per free
+   * slot. A handler's value (or its Promise's, or its Observable's last) is the COMPLETE result; a
+   * throw is a FAIL, retried unless it is a `NonRetryableError` or not an `Error` at all. The lease
+   * of a running task is touched every `touchFraction × timeoutMs`. After a lost connection the
+   * worker re-registers and resumes.
+   *
+   * Unsubscribing drains in the background: no new awaits (a task whose await reply arrives later
+   * is failed at once with retry=1, DECISIONS #5), running tasks finish and settle, then the worker
+   * deregisters. `until` (or a server-side drain) does the same while still emitting, and completes
+   * after `deregistered`.
+   *
+   * ```ts
+   * flo.actions.worker({
+   *   'process-order': async (task) => ({ status: 'done', id: task.data<Order>().id }),
+   *   'charge': { handler: charge, timeoutMs: 60_000, maxRetries: 5 },
+   * }, { concurrency: 5 }).subscribe((e) => e.type === 'task-failed' && log.warn(e.error));
+   * ```
+   */
+  worker(handlers: ActionHandlers, options: ActionWorkerOptions = {}): Observable<WorkerEvent> {
+    return actionWorker(this.core, handlers, options);
+  }
 }
