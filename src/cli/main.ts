@@ -1,6 +1,7 @@
 /**
  * The `flo-rx` command: `flo-rx serve` runs the embedded server in the foreground, `flo-rx demo`
- * runs the demo program.
+ * runs the demo program, `flo-rx ui` (or `flo-rx demo --ui`) serves the event-sourced board page
+ * next to an embedded server (from the source tree: `npm run ui`).
  */
 import { createRequire } from 'node:module';
 import { startServer } from '../server.js';
@@ -53,6 +54,99 @@ async function demo(args: readonly string[]): Promise<void> {
   if (typeof mod.main === 'function') await mod.main(args);
 }
 
+const UI_USAGE = `Usage: flo-rx ui [options]    (also: flo-rx demo --ui [options])
+
+Serves the event-sourced board (examples/event-sourced-ui) next to an embedded Flo server.
+
+Options:
+  --port <n>        HTTP port of the page (0 = any free port) [default: 8080]
+  --flo-port <n>    Port of the embedded Flo server (0 = any free port) [default: 9000]
+  --flo-url <url>   Use this Flo server (ws://host:port) instead of starting one
+  --host <address>  Interface to bind [default: 127.0.0.1]
+`;
+
+interface UiArgs {
+  port: number;
+  floPort: number;
+  floUrl?: string;
+  host: string;
+}
+
+function parseUiArgs(args: readonly string[]): UiArgs | 'help' | string {
+  const out: UiArgs = { port: 8080, floPort: 9000, host: '127.0.0.1' };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--ui') continue;
+    if (arg === '-h' || arg === '--help') return 'help';
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const v = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i];
+    const port = () => (v !== undefined && /^\d+$/.test(v) && Number(v) <= 65535 ? Number(v) : undefined);
+    switch (name) {
+      case '--port':
+      case '--flo-port': {
+        const n = port();
+        if (n === undefined) return `${name} needs a number from 0 to 65535, got ${v ?? 'nothing'}`;
+        if (name === '--port') out.port = n;
+        else out.floPort = n;
+        break;
+      }
+      case '--flo-url':
+        if (!v) return '--flo-url needs a ws:// address';
+        out.floUrl = v;
+        break;
+      case '--host':
+        if (!v) return '--host needs an address';
+        out.host = v;
+        break;
+      default:
+        return `unknown option for ui: ${arg}`;
+    }
+  }
+  return out;
+}
+
+async function ui(args: readonly string[]): Promise<void> {
+  const parsed = parseUiArgs(args);
+  if (parsed === 'help') {
+    process.stdout.write(UI_USAGE);
+    return;
+  }
+  if (typeof parsed === 'string') {
+    console.error(`flo-rx: ${parsed}\n`);
+    process.stderr.write(UI_USAGE);
+    process.exit(2);
+  }
+  // A variable specifier: the example lives outside src/ (run from the source tree, e.g. `npm run ui`).
+  const specifier = '../../examples/event-sourced-ui/serve.js';
+  let mod: typeof import('../../examples/event-sourced-ui/serve.js');
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (err) {
+    const code = (err as { code?: string })?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      console.error('flo-rx: the ui needs the source tree (examples/event-sourced-ui); run it with `npm run ui`');
+      process.exit(1);
+    }
+    throw err;
+  }
+  const served = await mod.serveUi({
+    port: parsed.port,
+    host: parsed.host,
+    ...(parsed.floUrl ? { floUrl: parsed.floUrl } : { floPort: parsed.floPort }),
+  });
+  info(`flo-rx board: open ${served.url}  (Flo server ${served.floUrl}${served.server ? ', embedded' : ''})`);
+  const stop = (signal: NodeJS.Signals) => {
+    info(`${signal}: shutting down`);
+    served.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 function version(): string {
   try {
     const require = createRequire(import.meta.url);
@@ -70,6 +164,10 @@ function version(): string {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'ui' || (argv[0] === 'demo' && argv.includes('--ui'))) {
+    await ui(argv.slice(1));
+    return;
+  }
   const cmd = parseArgs(argv);
   switch (cmd.kind) {
     case 'help':

@@ -2,7 +2,7 @@
  * The universal entry bundles for browsers: no Node builtin, and `ws` reached only through the
  * lazy dynamic import that a browser never executes (it has a global WebSocket).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -11,21 +11,9 @@ import { bundleForBrowser, type BrowserBundle } from './build.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const universalEntry = `${root}src/index.ts`;
 
-/**
- * The universal entry `src/index.ts` (client, codecs, errors, WebSocket transport). Until it exists,
- * the parts of it that are already there stand in for it.
- * TODO: drop the fallback once src/index.ts lands (the test then always bundles src/index.ts).
- */
+/** The universal entry `src/index.ts` (client, codecs, errors, WebSocket transport, projections). */
 function entry(): { label: string; bundle: () => Promise<BrowserBundle> } {
-  if (existsSync(universalEntry)) return { label: 'src/index.ts', bundle: () => bundleForBrowser({ file: universalEntry }) };
-  return {
-    label: 'src/connection/websocket.ts + src/protocol/index.ts (src/index.ts does not exist yet)',
-    bundle: () =>
-      bundleForBrowser({
-        contents: ["export * from './src/connection/websocket.js';", "export * from './src/protocol/index.js';"].join('\n'),
-        resolveDir: root,
-      }),
-  };
+  return { label: 'src/index.ts', bundle: () => bundleForBrowser({ file: universalEntry }) };
 }
 
 /** Node builtins as a bundle would reference them: `from "node:x"`, `import("fs")`, `require("net")`. */
@@ -55,6 +43,16 @@ describe('browser bundle of the universal entry', () => {
     mkdirSync(`${root}test-output/browser`, { recursive: true });
     writeFileSync(`${root}test-output/browser/bundle-size.json`, `${JSON.stringify(report, null, 2)}\n`);
     expect(min).toBeGreaterThan(0);
+  });
+
+  it('bundles the event-sourced board page (rxjs inside) with no Node builtin', async () => {
+    const b = await bundleForBrowser({ file: `${root}examples/event-sourced-ui/main.ts` }, { external: ['ws'] });
+    expect(b.nodeBuiltins).toEqual([]);
+    expect(b.code).not.toMatch(NODE_BUILTIN_REFERENCE);
+    expect(Object.keys(b.metafile.inputs).some((f) => /node_modules[\\/]rxjs[\\/]/.test(f))).toBe(true);
+    expect(Object.keys(b.metafile.inputs).some((f) => /src[\\/]projection[\\/]project\.ts$/.test(f))).toBe(true);
+    const gz = gzipSync(b.code, { level: 9 }).length;
+    console.log(`browser bundle (examples/event-sourced-ui, rxjs included): ${(b.code.length / 1024).toFixed(1)} KiB min, ${(gz / 1024).toFixed(1)} KiB min+gzip`);
   });
 
   it('would fail on a static ws import (the check has teeth)', async () => {

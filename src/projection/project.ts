@@ -1,0 +1,293 @@
+/**
+ * `project()`: a live read model folded from a stream. It replays the stream (from the start, or
+ * from a snapshot kept in KV), then tails it, applying each record once with a reducer, and shares
+ * the result between all its subscribers. Universal: no `node:` import.
+ */
+import {
+  concat,
+  defer,
+  distinctUntilChanged,
+  EMPTY,
+  filter,
+  ignoreElements,
+  map,
+  Observable,
+  of,
+  ReplaySubject,
+  retry,
+  share,
+  Subscription,
+  switchMap,
+  take,
+  tap,
+  throwError,
+  timer,
+  type SchedulerLike,
+} from 'rxjs';
+import { InvalidArgumentError, isRetryable } from '../protocol/errors.js';
+import type { StreamId } from '../protocol/options.js';
+import { compareStreamIds, formatStreamId, parseStreamId } from '../protocol/stream.js';
+import type { ProjectionClient, ProjectionKvApi, ProjectionRecord, ReplayFrom } from './types.js';
+
+/** `'replaying'` while catching up with a finite read (at the start and after a lost connection), `'live'` while tailing. */
+export type ProjectionStatus = 'replaying' | 'live';
+
+export interface ProjectionState<S> {
+  /** The folded state. */
+  readonly state: S;
+  /** Id of the last record applied (or the snapshot's), `null` before any. */
+  readonly lastId: StreamId | null;
+  /** Records applied so far, counting those folded into the snapshot it started from. */
+  readonly applied: number;
+  readonly status: ProjectionStatus;
+}
+
+export interface ProjectionSnapshotOptions<S> {
+  /** KV key of the snapshot: JSON `{ format, stream, lastId, applied, state }`. */
+  readonly key: string;
+  /** Writes a snapshot after every `everyN` records applied. Default 100. */
+  readonly everyN?: number;
+  /** Namespace of the snapshot key. Default: the projection's `namespace` (else the client's). */
+  readonly namespace?: string;
+  /** State → JSON-serialisable value. Default: the state itself (it must then be JSON-serialisable). */
+  readonly encode?: (state: S) => unknown;
+  /** The parsed JSON value → state. Default: the value itself. */
+  readonly decode?: (json: unknown) => S;
+  /**
+   * Told about a snapshot that could not be read or written (the projection goes on: an unreadable
+   * snapshot means a replay from the start). Default: ignored.
+   */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface ProjectOptions<S, R extends ProjectionRecord = ProjectionRecord> {
+  /** Folds one record into the state. Must not mutate `state` if subscribers keep old states. */
+  readonly reducer: (state: S, event: R) => S;
+  /** The state before the first record. */
+  readonly initial: S;
+  /** Where the replay starts when there is no snapshot. Default `'start'`. */
+  readonly from?: ReplayFrom;
+  /** Start from (and keep) a snapshot in KV instead of replaying everything. */
+  readonly snapshot?: ProjectionSnapshotOptions<S>;
+  /** Namespace of the stream. Default: the client's. */
+  readonly namespace?: string;
+  /** Page size of the replay reads. Default: `stream.read`'s. */
+  readonly pageSize?: number;
+  /**
+   * First wait before catching up again after a retryable error (lost connection, timeout, overload);
+   * doubles with each failure in a row, up to 5 s, then the projection also waits for the connection
+   * to be `connected`. Default 250 ms.
+   */
+  readonly retryDelayMs?: number;
+  /** Scheduler of the retry waits (tests). */
+  readonly scheduler?: SchedulerLike;
+}
+
+export const SNAPSHOT_FORMAT = 'flo-rx.projection/1';
+
+interface StoredSnapshot {
+  readonly format: typeof SNAPSHOT_FORMAT;
+  readonly stream: string;
+  readonly lastId: string;
+  readonly applied: number;
+  readonly state: unknown;
+}
+
+const MAX_RETRY_DELAY_MS = 5000;
+const decoder = new TextDecoder();
+
+/**
+ * A shared, live projection of `stream`: emits `{ state, lastId, applied, status }` once when it
+ * starts (the initial or snapshot state, `'replaying'`), after each record applied, and when it goes
+ * `'live'`. Late subscribers get the latest state at once. The first subscriber starts it (one
+ * replay, one tail, whatever the number of subscribers); the last one to leave stops it, and the
+ * next subscriber starts over.
+ *
+ * Records are applied in id order and at most once: a record whose id is not after the last one
+ * applied is skipped, so a tail that re-delivers records after a reconnect, or a replay resumed from
+ * the last id, never applies a record twice. A retryable error (lost connection, timeout) makes the
+ * projection catch up again with a read from its last id (status `'replaying'`), then tail again;
+ * any other error (including one thrown by the reducer) ends it with that error.
+ */
+export function project<S, R extends ProjectionRecord = ProjectionRecord>(
+  flo: ProjectionClient<R>,
+  stream: string,
+  options: ProjectOptions<S, R>,
+): Observable<ProjectionState<S>> {
+  if (typeof stream !== 'string' || stream.length === 0) throw new InvalidArgumentError('project: stream must be a non-empty string');
+  if (typeof options?.reducer !== 'function') throw new InvalidArgumentError('project: a reducer is required');
+  const snapshot = options.snapshot;
+  const everyN = snapshot?.everyN ?? 100;
+  if (snapshot) {
+    if (!flo.kv) throw new InvalidArgumentError('project: snapshots need a client with kv');
+    if (typeof snapshot.key !== 'string' || snapshot.key.length === 0) throw new InvalidArgumentError('project: snapshot.key must be a non-empty string');
+    if (!Number.isInteger(everyN) || everyN < 1) throw new InvalidArgumentError(`project: snapshot.everyN must be a positive integer, got ${everyN}`);
+  }
+  const baseDelay = options.retryDelayMs ?? 250;
+  if (!(Number.isFinite(baseDelay) && baseDelay >= 0)) throw new InvalidArgumentError(`project: retryDelayMs must be >= 0, got ${baseDelay}`);
+  const ns = options.namespace !== undefined ? { namespace: options.namespace } : {};
+  const snapshotNs =
+    snapshot?.namespace !== undefined ? { namespace: snapshot.namespace } : options.namespace !== undefined ? { namespace: options.namespace } : {};
+
+  const run = new Observable<ProjectionState<S>>((subscriber) => {
+    // One run per share connection: the fold lives here, and dies with the last subscriber.
+    let state = options.initial;
+    let lastId: StreamId | null = null;
+    let applied = 0;
+    let status: ProjectionStatus = 'replaying';
+    let loaded = snapshot === undefined;
+    let failures = 0;
+    let savedAt = 0;
+    const saves = new Subscription();
+    const saver = snapshot ? snapshotSaver(flo.kv!, snapshot, snapshotNs, saves) : undefined;
+
+    const current = (): ProjectionState<S> => ({ state, lastId, applied, status });
+
+    /** Applies `r` unless it is not after the last id; true when applied. */
+    const apply = (r: R): boolean => {
+      if (lastId !== null && compareStreamIds(r.id, lastId) <= 0) return false;
+      state = options.reducer(state, r);
+      lastId = r.id;
+      applied++;
+      failures = 0;
+      if (saver && applied - savedAt >= everyN) {
+        savedAt = applied;
+        saver({ format: SNAPSHOT_FORMAT, stream, lastId: formatStreamId(r.id), applied, state: (snapshot!.encode ?? identity)(state) });
+      }
+      return true;
+    };
+
+    const load$ = defer(() => {
+      if (loaded) return EMPTY;
+      return flo.kv!.get(snapshot!.key, snapshotNs).pipe(
+        tap((entry) => {
+          loaded = true;
+          if (entry === null) return;
+          try {
+            const snap = parseSnapshot(entry.value, stream);
+            state = (snapshot!.decode ?? (identity as (json: unknown) => S))(snap.state);
+            lastId = parseStreamId(snap.lastId);
+            applied = savedAt = snap.applied;
+          } catch (err) {
+            snapshot!.onError?.(err);
+          }
+        }),
+        ignoreElements(),
+        // A snapshot that cannot be read for good is not fatal: replay from the start instead.
+        retryableOr(() => {
+          loaded = true;
+          return EMPTY;
+        }, snapshot!.onError),
+      );
+    });
+
+    const catchUp$ = defer(() => {
+      status = 'replaying';
+      const from: ReplayFrom = lastId ?? options.from ?? 'start';
+      const read$ = flo.stream.read(stream, { from, ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}), ...ns });
+      const live$ = defer(() => {
+        status = 'live';
+        failures = 0;
+        const tailFrom: 'start' | StreamId = lastId ?? (options.from === undefined || options.from === 'start' ? 'start' : options.from);
+        return concat(of(current()), flo.stream.tail(stream, { from: tailFrom, ...ns }).pipe(filter(apply), map(current)));
+      });
+      return concat(of(current()), read$.pipe(filter(apply), map(current)), live$);
+    });
+
+    const waitForRetry = (err: unknown): Observable<unknown> => {
+      if (!isRetryable(err)) return throwError(() => err);
+      failures++;
+      const wait = Math.min(baseDelay * 2 ** (failures - 1), MAX_RETRY_DELAY_MS);
+      const connected$ = flo.state$ ? flo.state$.pipe(filter((s) => s === 'connected' || s === 'closed'), take(1)) : of(undefined);
+      return timer(wait, options.scheduler).pipe(switchMap(() => connected$));
+    };
+
+    const sub = concat(load$, catchUp$)
+      .pipe(
+        retry({ delay: waitForRetry }),
+        distinctUntilChanged((a, b) => a.status === b.status && a.applied === b.applied && a.lastId === b.lastId),
+      )
+      .subscribe(subscriber);
+    return () => {
+      sub.unsubscribe();
+      saves.unsubscribe();
+    };
+  });
+
+  return run.pipe(share({ connector: () => new ReplaySubject(1), resetOnError: true, resetOnComplete: true, resetOnRefCountZero: true }));
+}
+
+const identity = <T>(x: T): T => x;
+
+/** Passes retryable errors on (so the whole projection waits and retries), turns others into `fallback()`. */
+function retryableOr<T>(fallback: () => Observable<T>, onError?: (err: unknown) => void) {
+  return (source: Observable<T>): Observable<T> =>
+    new Observable<T>((subscriber) =>
+      source.subscribe({
+        next: (v) => subscriber.next(v),
+        complete: () => subscriber.complete(),
+        error: (err: unknown) => {
+          if (isRetryable(err)) {
+            subscriber.error(err);
+            return;
+          }
+          onError?.(err);
+          fallback().subscribe(subscriber);
+        },
+      }),
+    );
+}
+
+function parseSnapshot(value: Uint8Array, stream: string): StoredSnapshot {
+  const json = JSON.parse(decoder.decode(value)) as Partial<StoredSnapshot> | null;
+  if (!json || typeof json !== 'object' || json.format !== SNAPSHOT_FORMAT) throw new InvalidArgumentError(`projection snapshot: not a ${SNAPSHOT_FORMAT} snapshot`);
+  if (json.stream !== stream) throw new InvalidArgumentError(`projection snapshot: it is of stream ${JSON.stringify(json.stream)}, not ${JSON.stringify(stream)}`);
+  if (typeof json.lastId !== 'string' || typeof json.applied !== 'number' || !Number.isInteger(json.applied) || json.applied < 0) {
+    throw new InvalidArgumentError('projection snapshot: bad lastId or applied');
+  }
+  return json as StoredSnapshot;
+}
+
+/**
+ * Writes snapshots one at a time: while one is being written, only the newest of those that come in
+ * meanwhile is kept, and written next.
+ */
+function snapshotSaver(
+  kv: ProjectionKvApi,
+  options: Pick<ProjectionSnapshotOptions<unknown>, 'key' | 'onError'>,
+  ns: { namespace?: string },
+  subscriptions: Subscription,
+): (snap: StoredSnapshot) => void {
+  let writing = false;
+  let next: StoredSnapshot | undefined;
+  const write = (snap: StoredSnapshot): void => {
+    if (writing) {
+      next = snap;
+      return;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(snap);
+    } catch (err) {
+      options.onError?.(err);
+      return;
+    }
+    writing = true;
+    const done = () => {
+      writing = false;
+      const pending = next;
+      next = undefined;
+      if (pending && !subscriptions.closed) write(pending);
+    };
+    subscriptions.add(
+      kv.put(options.key, text, ns).subscribe({
+        error: (err: unknown) => {
+          options.onError?.(err);
+          done();
+        },
+        complete: done,
+      }),
+    );
+  };
+  return write;
+}

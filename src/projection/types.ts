@@ -1,0 +1,40 @@
+/**
+ * The structural view of a client that the projection helpers need. A `FloClient` satisfies it;
+ * so does a small fake in tests. Universal: no `node:` import.
+ */
+import type { Observable } from 'rxjs';
+import type { ConnectionState } from '../connection/types.js';
+import type { StreamId } from '../protocol/options.js';
+
+/** What a projection folds: the fields of `StreamRecord` it relies on. */
+export interface ProjectionRecord {
+  readonly stream: string;
+  readonly id: StreamId;
+  readonly payload: Uint8Array;
+  readonly headers: Record<string, string>;
+  data<T = unknown>(): T;
+}
+
+/** The start of a replay: a stream id, or the very start. */
+export type ReplayFrom = StreamId | 'start';
+
+/** The part of `flo.stream` a projection uses. */
+export interface ProjectionStreamApi<R extends ProjectionRecord> {
+  read(stream: string, options?: { from?: StreamId | 'start'; to?: StreamId; pageSize?: number; namespace?: string }): Observable<R>;
+  tail(stream: string, options?: { from?: 'start' | 'end' | StreamId; namespace?: string }): Observable<R>;
+}
+
+/** The part of `flo.kv` a projection snapshot uses. */
+export interface ProjectionKvApi {
+  get(key: string, options?: { namespace?: string }): Observable<{ readonly value: Uint8Array } | null>;
+  put(key: string, value: string, options?: { namespace?: string }): Observable<unknown>;
+}
+
+/** A client as `project()` needs it (a `FloClient` is one). */
+export interface ProjectionClient<R extends ProjectionRecord = ProjectionRecord> {
+  readonly stream: ProjectionStreamApi<R>;
+  /** Needed only for snapshots. */
+  readonly kv?: ProjectionKvApi;
+  /** Used to wait for the connection before retrying after a lost connection. */
+  readonly state$?: Observable<ConnectionState>;
+}
