@@ -37,21 +37,12 @@ async function serve(port: number, host: string, profile: 'go' | 'flo'): Promise
 }
 
 async function demo(args: readonly string[]): Promise<void> {
-  // A variable specifier: the demo may not exist yet, and neither tsc nor the bundler must need it.
-  const specifier = '../demo/main.js';
-  let mod: { main?: (args: readonly string[]) => unknown };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    const code = (err as { code?: string })?.code;
-    const message = (err as Error)?.message ?? '';
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes('demo')) {
-      console.error('flo-rx: the demo is not built yet (src/demo/main.ts is missing)');
-      process.exit(1);
-    }
-    throw err;
-  }
-  if (typeof mod.main === 'function') await mod.main(args);
+  // A literal specifier, so that tsup bundles the demo into dist/cli.js (loaded only when asked for).
+  const { main: runDemo } = await import('../demo/main.js');
+  const result = await runDemo(args);
+  process.exitCode = result.exitCode;
+  // The client and the server are closed; should anything still hold the event loop, exit anyway.
+  setTimeout(() => process.exit(result.exitCode), 2000).unref();
 }
 
 const UI_USAGE = `Usage: flo-rx ui [options]    (also: flo-rx demo --ui [options])
