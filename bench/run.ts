@@ -4,6 +4,8 @@
  */
 const benches: Array<{ name: string; load: () => Promise<{ main: () => Promise<unknown> }> }> = [
   { name: 'roundtrip', load: () => import('./roundtrip.js') },
+  { name: 'consume', load: () => import('./consume.js') },
+  { name: 'queue-memory', load: () => import('./queue-memory.js') },
 ];
 
 for (const bench of benches) {

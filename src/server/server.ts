@@ -44,6 +44,24 @@ export interface FloServer {
   readonly connections: number;
   /** Aborts parked requests, closes every connection and the subsystems' timers; resolves when the listener is closed. */
   close(): Promise<void>;
+  /**
+   * Restarts the server in place, as a durable Flo server coming back after a restart: every
+   * connection is dropped (parked requests are aborted and dropped unanswered, replies already due
+   * are flushed first, sockets still sniffing or in a handshake are destroyed), the listener is
+   * closed, then the server listens again on the same host and port with the same subsystem state
+   * (keys, queues with their leases, streams, groups with their pending lists, actions, workflows).
+   *
+   * The subsystems are not closed, so their timers (TTLs, visibility and ack timeouts, delayed
+   * messages, workflow timers) keep running through the restart, and leases granted before it
+   * still expire or can still be settled after it. Connection ids keep counting. Clients see their
+   * connection lost and reconnect; connection attempts made while the port is closed are refused.
+   *
+   * Resolves once the server accepts connections again. Rejects if the server is closed or closing,
+   * if `close()` is called before the restart has bound the port again (the server then stays
+   * closed), or if the port cannot be bound again (the server is then closed). Restarts do not
+   * overlap: a call made during a restart waits for it, then restarts again.
+   */
+  restart(): Promise<void>;
 }
 
 const DEFAULT_PORT = 9000;
@@ -184,17 +202,22 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   };
 
   // Half-open sockets let a peer that shuts down its sending side still receive the replies due.
-  const listener: Server = createServer({ allowHalfOpen: true }, onSocket);
-  listener.on('error', (err) => log(`listener error: ${err.message}`));
-  try {
+  const listen = async (at: number): Promise<Server> => {
+    const server: Server = createServer({ allowHalfOpen: true }, onSocket);
+    server.on('error', (err) => log(`listener error: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      listener.once('error', onError);
-      listener.listen({ port, host }, () => {
-        listener.off('error', onError);
+      server.once('error', onError);
+      server.listen({ port: at, host }, () => {
+        server.off('error', onError);
         resolve();
       });
     });
+    return server;
+  };
+  let listener: Server;
+  try {
+    listener = await listen(port);
   } catch (err) {
     closeSubsystems();
     throw err;
@@ -202,19 +225,57 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   const address = listener.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
 
+  /** Drops every connection and closes the listener; resolves when all of them are gone. */
+  const disconnectAll = async (): Promise<void> => {
+    stopping = true;
+    const current = listener;
+    const closed = new Promise<void>((resolve) => current.close(() => resolve()));
+    const conns = [...connections];
+    for (const conn of conns) conn.shutdown();
+    for (const socket of [...loose]) socket.destroy();
+    await Promise.all([closed, ...conns.map((c) => c.closed)]);
+  };
+
   let closing: Promise<void> | undefined;
+  /** The restart under way, if any (restarts and close() are serialised behind it). */
+  let restarting: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // Let a restart under way finish (or fail) first, so that its new listener is closed too.
+      while (restarting) await restarting.catch(() => undefined);
       stopping = true;
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      const conns = [...connections];
-      for (const conn of conns) conn.shutdown();
-      for (const socket of [...loose]) socket.destroy();
+      const done = disconnectAll();
       closeSubsystems();
       wss.close();
-      await Promise.all([closed, ...conns.map((c) => c.closed)]);
+      await done;
     })();
     return closing;
+  };
+
+  const restartOnce = async (): Promise<void> => {
+    if (closing) throw new Error('server closed');
+    log(`restart: dropping ${connections.size} connection(s)`);
+    await disconnectAll();
+    if (closing) throw new Error('server closed');
+    try {
+      listener = await listen(boundPort);
+    } catch (err) {
+      log(`restart: cannot listen again on port ${boundPort}: ${(err as Error)?.message ?? String(err)}`);
+      void close();
+      throw err;
+    }
+    stopping = false;
+    log(`restart: listening again on port ${boundPort}`);
+  };
+  const restart = (): Promise<void> => {
+    if (closing) return Promise.reject(new Error('server closed'));
+    // Starts at once when no restart is under way, else right after the one under way.
+    const started = restarting ? restarting.catch(() => undefined).then(restartOnce) : restartOnce();
+    const run: Promise<void> = started.finally(() => {
+      if (restarting === run) restarting = undefined;
+    });
+    restarting = run;
+    return run;
   };
 
   return {
@@ -228,5 +289,6 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       return connections.size;
     },
     close,
+    restart,
   };
 }
