@@ -1,14 +1,25 @@
-import type { Observable, SchedulerLike } from 'rxjs';
+import { take, type Observable, type SchedulerLike } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
 import type { ConnectionState, RequestChannel } from '../connection/types.js';
-import { InvalidArgumentError } from '../protocol/errors.js';
-import { SettleCoalescer } from './core/coalescer.js';
+import { InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
+import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
+import { waitForReconnect } from './core/poll.js';
 import { KvApi } from './kv.js';
 import { QueueApi } from './queue.js';
 import { StreamApi } from './stream.js';
 import { ActionsApi } from './actions.js';
 import { WorkflowApi } from './workflow.js';
 import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
+
+/** Settles lost with the connection are sent again once it is back, up to this many times. */
+const SETTLE_RESENDS = 3;
+
+function resendAfterReconnect(channel: RequestChannel, scheduler?: SchedulerLike): ResendPolicy {
+  return (error, attempt) =>
+    attempt <= SETTLE_RESENDS && (isConnectionLost(error) || isTimeout(error))
+      ? waitForReconnect(channel, error, scheduler).pipe(take(1))
+      : undefined;
+}
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
 export type ClientChannel = RequestChannel & {
@@ -72,7 +83,10 @@ export class FloClient {
       codec: this.codec,
       namespace,
       timeoutMs: options.timeoutMs,
-      settles: new SettleCoalescer(options.scheduler ? { scheduler: options.scheduler } : {}),
+      settles: new SettleCoalescer({
+        ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+        resend: resendAfterReconnect(channel, options.scheduler),
+      }),
     });
     this.kv = new KvApi(this.core);
     this.queue = new QueueApi(this.core);

@@ -1,5 +1,11 @@
-import { asapScheduler, AsyncSubject, Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asapScheduler, AsyncSubject, Observable, Subject, takeUntil, type SchedulerLike, type Subscription } from 'rxjs';
 import type { NackOptions, SettleOp, Settler, TouchOptions } from './settler.js';
+
+/**
+ * Decides whether a failed settle request is sent again: an Observable that emits when it may be
+ * resent (e.g. once the connection is back), or `undefined` to report the error to the callers.
+ */
+export type ResendPolicy = (error: unknown, attempt: number) => Observable<unknown> | undefined;
 
 interface Batch<Id> {
   readonly settler: Settler<Id>;
@@ -35,8 +41,13 @@ export class SettleCoalescer {
   /** Requests sent and not yet answered. */
   private readonly inFlight = new Set<AsyncSubject<void>>();
 
-  constructor(options: { scheduler?: SchedulerLike } = {}) {
+  private readonly resend: ResendPolicy | undefined;
+  /** Emits when `flush()` starts: settles waiting to be resent give up (the client is closing). */
+  private readonly flushing = new Subject<void>();
+
+  constructor(options: { scheduler?: SchedulerLike; resend?: ResendPolicy } = {}) {
     this.scheduler = options.scheduler ?? asapScheduler;
+    this.resend = options.resend;
   }
 
   ack<Id>(settler: Settler<Id>, id: Id): Observable<void> {
@@ -60,9 +71,11 @@ export class SettleCoalescer {
 
   /**
    * Sends every waiting batch now and resolves when all settle requests sent so far have been
-   * answered (failures included: they were reported to their callers). `client.close()` uses it.
+   * answered (failures included: they were reported to their callers). Settles waiting for the
+   * connection to come back to be resent give up with their error. `client.close()` uses it.
    */
   async flush(): Promise<void> {
+    this.flushing.next();
     for (const batches of [...this.open.values()]) for (const b of [...batches.values()]) this.send(b);
     const waiting = [...this.inFlight].map(
       (done) =>
@@ -108,7 +121,7 @@ export class SettleCoalescer {
     batch.action?.unsubscribe();
     const ids = [...batch.ids];
     const { settler, done } = batch;
-    const request =
+    const request = () =>
       batch.op === 'ack'
         ? settler.ack(ids)
         : batch.op === 'nack'
@@ -116,16 +129,42 @@ export class SettleCoalescer {
           : settler.touch(ids, batch.options as TouchOptions);
     this.inFlight.add(done);
     const finish = () => this.inFlight.delete(done);
-    request.subscribe({
-      error: (e: unknown) => {
-        finish();
-        done.error(e);
-      },
-      complete: () => {
-        finish();
-        done.next(undefined);
-        done.complete();
-      },
-    });
+    // A settle is a promise made to the server: one lost with the connection is sent again once
+    // the connection is back (the resend policy decides), instead of failing the pipeline.
+    const attempt = (n: number): void => {
+      request().subscribe({
+        error: (e: unknown) => {
+          const again = this.resend?.(e, n);
+          if (!again) {
+            finish();
+            done.error(e);
+            return;
+          }
+          let resent = false;
+          again.pipe(takeUntil(this.flushing)).subscribe({
+            next: () => {
+              if (resent) return;
+              resent = true;
+              attempt(n + 1);
+            },
+            error: () => {
+              finish();
+              done.error(e);
+            },
+            complete: () => {
+              if (resent) return;
+              finish();
+              done.error(e);
+            },
+          });
+        },
+        complete: () => {
+          finish();
+          done.next(undefined);
+          done.complete();
+        },
+      });
+    };
+    attempt(1);
   }
 }
