@@ -10,11 +10,9 @@
  *
  * It invokes a few actions directly, waits for their runs to end and prints their outputs.
  */
-import { pathToFileURL } from 'node:url';
 import { filter, firstValueFrom, ReplaySubject, Subject, take } from 'rxjs';
-import { connect } from '../src/node.js';
 import { NonRetryableError, type ActionHandlers, type ActionRunStatus, type WorkerEvent } from '../src/client/actions.js';
-import { startServer, type FloServer } from '../src/server.js';
+import { runIfMain, withFlo } from './support.js';
 
 interface Order {
   readonly orderId: string;
@@ -47,19 +45,10 @@ export interface ExampleResult {
 }
 
 export async function main(log: (line: string) => void = console.log): Promise<ExampleResult> {
-  let server: FloServer | undefined;
-  let addr = process.env.FLO_ADDR;
-  if (!addr) {
-    server = await startServer({ port: 0 });
-    addr = `127.0.0.1:${server.port}`;
-    log(`embedded Flo server on ${addr}`);
-  }
-  const namespace = `example-${Date.now().toString(36)}`;
-  const flo = connect(addr, { namespace });
-  const stop = new Subject<void>();
-  const events = new ReplaySubject<WorkerEvent>();
-  const seen: string[] = [];
-  try {
+  return withFlo({ log }, async (flo) => {
+    const stop = new Subject<void>();
+    const events = new ReplaySubject<WorkerEvent>();
+    const seen: string[] = [];
     // w := client.NewActionWorker(...); w.MustRegisterAction(...); w.Start(ctx)
     flo.actions.worker(handlers, { concurrency: 5, until: stop }).subscribe({
       next: (e) => {
@@ -113,18 +102,7 @@ export async function main(log: (line: string) => void = console.log): Promise<E
     stop.next(); // drain: the worker finishes, deregisters and completes
     await firstValueFrom(events.pipe(filter((e) => e.type === 'deregistered')));
     return { runs, events: seen };
-  } finally {
-    await flo.close();
-    await server?.close();
-  }
+  });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

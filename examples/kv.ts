@@ -4,23 +4,14 @@
  *   npx tsx examples/kv.ts                       # starts an embedded server in-process
  *   FLO_ADDR=localhost:9000 npx tsx examples/kv.ts   # or talks to a running Flo / `flo-rx serve`
  */
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EMPTY, concat, concatMap, firstValueFrom, ignoreElements, lastValueFrom, of, take, toArray } from 'rxjs';
-import { connect, isConflict } from '../src/node.js';
-import { startServer, type FloServer } from '../src/server.js';
+import { isConflict } from '../src/node.js';
+import { runIfMain, withFlo } from './support.js';
 
 export async function main(log: (line: string) => void = console.log): Promise<void> {
-  const addr = process.env.FLO_ADDR;
-  let server: FloServer | undefined;
-  if (!addr) {
-    server = await startServer({ port: 0 });
-    log(`embedded server on ${server.host}:${server.port}`);
-  }
-  const flo = connect(addr ?? `${server!.host}:${server!.port}`, { namespace: 'myapp', timeoutMs: 5000 });
-  // A fresh prefix per run, so the program can run against a long-lived server too.
-  const p = `example:${Date.now().toString(36)}:`;
-  try {
+  await withFlo({ log, label: 'embedded server', connect: { namespace: 'myapp', timeoutMs: 5000 } }, async (flo) => {
+    // A fresh prefix per run, so the program can run against a long-lived server too.
+    const p = `example:${Date.now().toString(36)}:`;
     // Put / Get
     await firstValueFrom(flo.kv.put(`${p}user:123`, 'John Doe'));
     const user = await firstValueFrom(flo.kv.get(`${p}user:123`));
@@ -82,20 +73,8 @@ export async function main(log: (line: string) => void = console.log): Promise<v
       ),
     );
     log(`watch: ${seen.join(' -> ')}`);
-  } finally {
-    await flo.close();
-    await server?.close();
-  }
+  });
   log('done');
 }
 
-const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -15,10 +15,9 @@
  *   npx tsx examples/pipeline.ts                 # starts an embedded server in-process
  *   FLO_ADDR=localhost:9000 npx tsx examples/pipeline.ts
  */
-import { pathToFileURL } from 'node:url';
 import { concatMap, filter, firstValueFrom, from, ignoreElements, lastValueFrom, map, merge, mergeMap, take, timer, toArray } from 'rxjs';
 import { ack, connect, settle, type GroupRecord, type QueueMessage } from '../src/node.js';
-import { startServer, type FloServer } from '../src/server.js';
+import { runIfMain, withFlo } from './support.js';
 
 interface Signup {
   readonly user: string;
@@ -40,16 +39,7 @@ export interface ExampleResult {
 const USERS = ['ada', 'grace', 'linus', 'barbara', 'ken', 'margaret', 'dennis', 'frances', 'alan', 'radia', 'edsger', 'donald'];
 
 export async function main(log: (line: string) => void = console.log): Promise<ExampleResult> {
-  let server: FloServer | undefined;
-  let addr = process.env.FLO_ADDR;
-  if (!addr) {
-    server = await startServer({ port: 0 });
-    addr = `127.0.0.1:${server.port}`;
-    log(`embedded Flo server on ${addr}`);
-  }
-  const namespace = `example-${Date.now().toString(36)}`; // a fresh namespace: a real server keeps old runs
-  const flo = connect(addr, { namespace });
-  try {
+  return withFlo({ log }, async (flo) => {
     // 1. Produce: one append per signup, in order (concatMap), each with headers.
     const signups: Signup[] = USERS.map((user, i) => ({ user, plan: i % 3 === 0 ? 'pro' : 'free' }));
     await lastValueFrom(
@@ -100,18 +90,7 @@ export async function main(log: (line: string) => void = console.log): Promise<E
     );
     log(`sent ${sent.length} welcome emails for ${signups.length} signups`);
     return { appended: signups.length, sent };
-  } finally {
-    await flo.close();
-    await server?.close();
-  }
+  });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

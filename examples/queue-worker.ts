@@ -12,11 +12,10 @@
  * embedded server does with `profile: 'flo'`). Against a server that does not send it, the nacks
  * are plain ones and the server itself dead-letters the task after its own limit (5 deliveries).
  */
-import { pathToFileURL } from 'node:url';
 import { firstValueFrom, lastValueFrom, takeWhile, tap, toArray } from 'rxjs';
-import { connect, settle, type SettleResult } from '../src/node.js';
+import { settle, type SettleResult } from '../src/node.js';
 import type { QueueMessage } from '../src/client/queue.js';
-import { startServer, type FloServer } from '../src/server.js';
+import { runIfMain, withFlo } from './support.js';
 
 interface Task {
   readonly id: string;
@@ -38,17 +37,8 @@ export interface ExampleResult {
 }
 
 export async function main(log: (line: string) => void = console.log): Promise<ExampleResult> {
-  let server: FloServer | undefined;
-  let addr = process.env.FLO_ADDR;
-  if (!addr) {
-    server = await startServer({ port: 0, profile: 'flo' });
-    addr = `127.0.0.1:${server.port}`;
-    log(`embedded Flo server on ${addr}`);
-  }
-  const namespace = `example-${Date.now().toString(36)}`; // a fresh namespace: a real server keeps old runs
-  const flo = connect(addr, { namespace });
-  const queue = 'tasks';
-  try {
+  return withFlo({ log, server: { profile: 'flo' } }, async (flo) => {
+    const queue = 'tasks';
     // client.Queue.Enqueue("tasks", payload, &flo.EnqueueOptions{Priority: p, DedupKey: id})
     const tasks: Array<[Task, number]> = [
       [{ id: 'report-1', work: 'report' }, 50],
@@ -103,18 +93,7 @@ export async function main(log: (line: string) => void = console.log): Promise<E
     log(`failed deliveries: ${failures}; in the DLQ: ${deadLettered.join(', ') || 'nothing'}`);
     log(`queue stats: enqueued ${stats.enqueued}, dequeued ${stats.dequeued}, acked ${stats.acked}, nacked ${stats.nacked}, DLQ ${stats.dlqCurrent}`);
     return { processed, failures, deadLettered };
-  } finally {
-    await flo.close();
-    await server?.close();
-  }
+  });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -6,11 +6,10 @@
  *   npx tsx examples/stream-worker.ts                 # starts an embedded server in-process
  *   FLO_ADDR=localhost:9000 npx tsx examples/stream-worker.ts
  */
-import { pathToFileURL } from 'node:url';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
-import { connect, formatStreamId } from '../src/node.js';
-import { startServer, type FloServer } from '../src/server.js';
+import { formatStreamId } from '../src/node.js';
 import { streamWorker } from '../src/client/stream-worker.js';
+import { runIfMain, withFlo } from './support.js';
 
 interface OrderEvent {
   readonly order: number;
@@ -25,16 +24,7 @@ export interface ExampleResult {
 }
 
 export async function main(log: (line: string) => void = console.log): Promise<ExampleResult> {
-  let server: FloServer | undefined;
-  let addr = process.env.FLO_ADDR;
-  if (!addr) {
-    server = await startServer({ port: 0 });
-    addr = `127.0.0.1:${server.port}`;
-    log(`embedded Flo server on ${addr}`);
-  }
-  const namespace = `example-${Date.now().toString(36)}`; // a fresh namespace: a real server keeps old runs
-  const flo = connect(addr, { namespace });
-  try {
+  return withFlo({ log }, async (flo) => {
     // client.Stream.Append(stream, payload, &StreamAppendOptions{Headers: ...})
     const events: Array<[string, OrderEvent]> = [
       ['orders', { order: 1, kind: 'created' }],
@@ -69,18 +59,7 @@ export async function main(log: (line: string) => void = console.log): Promise<E
     const retried = results.filter((r) => r.outcome === 'nacked').length;
     log(`processed ${processed.length} records (${retried} retried): ${processed.join(', ')}`);
     return { processed, retried };
-  } finally {
-    await flo.close();
-    await server?.close();
-  }
+  });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

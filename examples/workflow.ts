@@ -7,85 +7,13 @@
  *   npx tsx examples/workflow.ts                    # starts an embedded server in-process
  *   FLO_ADDR=localhost:9000 npx tsx examples/workflow.ts
  */
-import { pathToFileURL } from 'node:url';
 import { filter, firstValueFrom, lastValueFrom, ReplaySubject, Subject, tap } from 'rxjs';
-import { connect } from '../src/node.js';
 import { NonRetryableError, type ActionHandlers, type WorkerEvent } from '../src/client/actions.js';
 import type { RunStatus } from '../src/client/workflow.js';
-import { startServer, type FloServer } from '../src/server.js';
+import { runIfMain, withFlo } from './support.js';
+import { EXPENSE_WORKFLOW, ORDER_WORKFLOW } from './workflows/definitions.js';
 
-export const ORDER_WORKFLOW = `kind: Workflow
-name: order-processing
-version: "1.4.0"
-description: Order pipeline with a payment failover plan
-
-plans:
-  payment:
-    selection: health-weighted
-    executors:
-      - name: stripe
-        run: "@actions/process-payment"
-        retry:
-          maxAttempts: 3
-          backoffMs: 250
-      - name: paypal
-        run: "@actions/process-payment-fallback"
-        retry:
-          maxAttempts: 2
-
-start:
-  run: "@actions/validate-payment"
-  transitions:
-    success: charge
-    failure: rejected
-
-steps:
-  charge:
-    run: "@plan/payment"
-    transitions:
-      success: fulfill
-      failure: rejected
-  fulfill:
-    run: "@actions/fulfill-order"
-    transitions:
-      success: notify
-      failure: rejected
-  notify:
-    run: "@actions/send-confirmation"
-    transitions:
-      success: flo.Completed
-      failure: flo.Failed
-  rejected:
-    run: "@actions/send-rejection"
-    transitions:
-      success: flo.Completed
-      failure: flo.Failed
-`;
-
-export const EXPENSE_WORKFLOW = `kind: Workflow
-name: expense-approval
-version: "1.0.0"
-description: Expense approval with a human decision
-
-start:
-  run: "@actions/validate-expense"
-  transitions:
-    success: wait_for_approval
-    failure: flo.Failed
-
-steps:
-  wait_for_approval:
-    waitForSignal:
-      type: approval_decision
-      timeoutMs: 86400000
-      onTimeout: flo.Failed
-    transitions:
-      success: process_expense
-  process_expense:
-    run: "@actions/process-expense"
-    transitions:
-      success: flo.Completed
-`;
+export { EXPENSE_WORKFLOW, ORDER_WORKFLOW };
 
 interface Order {
   readonly orderId: string;
@@ -118,18 +46,9 @@ export interface ExampleResult {
 const describe = (s: RunStatus) => `${s.status} step=${s.currentStep}${s.waitSignal ? ` waiting for signal ${s.waitSignal}` : s.waitingOn ? ` waiting on ${s.waitingOn.kind} ${s.waitingOn.runId}` : ''}`;
 
 export async function main(log: (line: string) => void = console.log): Promise<ExampleResult> {
-  let server: FloServer | undefined;
-  let addr = process.env.FLO_ADDR;
-  if (!addr) {
-    server = await startServer({ port: 0 });
-    addr = `127.0.0.1:${server.port}`;
-    log(`embedded Flo server on ${addr}`);
-  }
-  const namespace = `example-${Date.now().toString(36)}`;
-  const flo = connect(addr, { namespace });
-  const stop = new Subject<void>();
-  const events = new ReplaySubject<WorkerEvent>();
-  try {
+  return withFlo({ log }, async (flo) => {
+    const stop = new Subject<void>();
+    const events = new ReplaySubject<WorkerEvent>();
     // client.Workflow.SyncBytes(yaml) → created / updated / unchanged
     for (const yaml of [ORDER_WORKFLOW, EXPENSE_WORKFLOW, ORDER_WORKFLOW]) {
       const r = await firstValueFrom(flo.workflow.sync(yaml));
@@ -172,18 +91,7 @@ export async function main(log: (line: string) => void = console.log): Promise<E
     stop.next();
     await lastValueFrom(events, { defaultValue: undefined });
     return { order, orderHistory, expense, expenseHistory };
-  } finally {
-    await flo.close();
-    await server?.close();
-  }
+  });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -47,6 +47,7 @@ import { Status } from '../protocol/status.js';
 import {
   checkBlockMs,
   createLease,
+  eachLeased,
   handBack,
   leasingSource,
   type ClientCore,
@@ -194,25 +195,6 @@ function requestOpts(opts: RequestOptions): RequestOptions {
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
   };
-}
-
-/** Emits the items of each batch one by one; hands back the rest of a batch its subscriber left in the middle of. */
-function eachLeased<T extends Leased>(batches: Observable<readonly T[]>): Observable<T> {
-  return new Observable<T>((subscriber) =>
-    batches.subscribe({
-      next: (items) => {
-        for (let i = 0; i < items.length; i++) {
-          if (subscriber.closed) {
-            handBack(items.slice(i));
-            return;
-          }
-          subscriber.next(items[i]!);
-        }
-      },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ import {
 import {
   checkBlockMs,
   createLease,
+  eachLeased,
   handBack,
   leasingSource,
   poll,
@@ -233,25 +234,6 @@ export function newConsumerId(): string {
   if (c?.getRandomValues) c.getRandomValues(bytes);
   else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
   return `flo-rx-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
-/** Emits each item of each batch; the items of a batch its subscriber left before seeing are handed back. */
-function emitLeased<T extends Leased>(batches: Observable<readonly T[]>): Observable<T> {
-  return new Observable<T>((subscriber) =>
-    batches.subscribe({
-      next: (items) => {
-        for (let i = 0; i < items.length; i++) {
-          if (subscriber.closed) {
-            handBack(items.slice(i));
-            return;
-          }
-          subscriber.next(items[i]);
-        }
-      },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    }),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,7 +442,7 @@ export class StreamApi {
    * absent: do not wait.
    */
   groupRead(stream: string, group: string, consumer: string, options: StreamGroupReadOptions = {}): Observable<GroupRecord> {
-    return emitLeased(
+    return eachLeased(
       defer(() => {
         requireName('stream', stream);
         requireName('group', group);

@@ -1,17 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TimeoutError, fromUtf8, type ResponseFrame } from '../../src/protocol/index.js';
-import { FakeServer, deadPort } from '../support/fake-server.js';
+import { deadPort, type FakeServer } from '../support/fake-server.js';
 import { outcome, sleep, until } from '../support/transport.js';
-import { closeAll, connection, get } from './helpers.js';
+import { connection, fakeServerPerTest, get } from './helpers.js';
 
 let server: FakeServer;
-beforeEach(async () => {
-  server = await FakeServer.start({ handler: () => 'hang' });
-});
-afterEach(async () => {
-  await closeAll();
-  await server.stop();
-});
+fakeServerPerTest((s) => (server = s), { handler: () => 'hang' });
 
 describe('Connection: deadlines', () => {
   it('fails with TimeoutError naming the opcode and the deadline', async () => {

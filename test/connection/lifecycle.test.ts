@@ -1,19 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lastValueFrom, toArray } from 'rxjs';
 import { ClientClosedError, InvalidArgumentError, Op } from '../../src/protocol/index.js';
 import type { ConnectionState } from '../../src/connection/types.js';
-import { FakeServer, deadPort } from '../support/fake-server.js';
+import { deadPort, type FakeServer } from '../support/fake-server.js';
 import { outcome, until } from '../support/transport.js';
-import { closeAll, connection, get } from './helpers.js';
+import { connection, fakeServerPerTest, get } from './helpers.js';
 
 let server: FakeServer;
-beforeEach(async () => {
-  server = await FakeServer.start();
-});
-afterEach(async () => {
-  await closeAll();
-  await server.stop();
-});
+fakeServerPerTest((s) => (server = s));
 
 describe('Connection: lifecycle', () => {
   it('replays the current state to each subscriber', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BadRequestError,
   ConnectionLostError,
@@ -7,18 +7,12 @@ import {
   encodeResponseFrame,
   fromUtf8,
 } from '../../src/protocol/index.js';
-import { FakeServer } from '../support/fake-server.js';
+import type { FakeServer } from '../support/fake-server.js';
 import { outcome, until } from '../support/transport.js';
-import { closeAll, connection, get } from './helpers.js';
+import { connection, fakeServerPerTest, get } from './helpers.js';
 
 let server: FakeServer;
-beforeEach(async () => {
-  server = await FakeServer.start({ handler: () => 'hang' });
-});
-afterEach(async () => {
-  await closeAll();
-  await server.stop();
-});
+fakeServerPerTest((s) => (server = s), { handler: () => 'hang' });
 
 describe('Connection: bad replies', () => {
   it('fails every in-flight request with the reject frame (id 0) and reconnects', async () => {

@@ -1,19 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionLostError, fromUtf8 } from '../../src/protocol/index.js';
 import type { ConnectionState } from '../../src/connection/types.js';
 import { tcpTransport } from '../../src/connection/tcp.js';
 import { FakeServer, deadPort } from '../support/fake-server.js';
 import { outcome, recording, until } from '../support/transport.js';
-import { closeAll, connection, get } from './helpers.js';
+import { closeAll, connection, fakeServerPerTest, get } from './helpers.js';
 
 let server: FakeServer;
-beforeEach(async () => {
-  server = await FakeServer.start();
-});
-afterEach(async () => {
-  await closeAll();
-  await server.stop();
-});
+fakeServerPerTest((s) => (server = s));
 
 describe('Connection: losing and re-establishing the socket', () => {
   it('fails in-flight requests with ConnectionLostError, reconnects and emits reconnected$', async () => {

@@ -1,19 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Op, fromUtf8 } from '../../src/protocol/index.js';
 import type { ResponseFrame } from '../../src/protocol/index.js';
-import { FakeServer } from '../support/fake-server.js';
+import type { FakeServer } from '../support/fake-server.js';
 import { countFrames, outcome, recording, tick } from '../support/transport.js';
 import { tcpTransport } from '../../src/connection/tcp.js';
-import { closeAll, connection, get } from './helpers.js';
+import { connection, fakeServerPerTest, get } from './helpers.js';
 
 let server: FakeServer;
-beforeEach(async () => {
-  server = await FakeServer.start();
-});
-afterEach(async () => {
-  await closeAll();
-  await server.stop();
-});
+fakeServerPerTest((s) => (server = s));
 
 describe('Connection: routing', () => {
   it('routes replies answered out of order to their own requests', async () => {

@@ -140,3 +140,22 @@ export function createLease<Id>(id: Id, settler: Settler<Id>, init: LeaseInit): 
 export function handBack(items: Iterable<Leased>): void {
   for (const item of items) item.lease.nack().subscribe({ error: () => undefined });
 }
+
+/** Emits the items of each batch one by one; hands back the rest of a batch its subscriber left in the middle of. */
+export function eachLeased<T extends Leased>(batches: Observable<readonly T[]>): Observable<T> {
+  return new Observable<T>((subscriber) =>
+    batches.subscribe({
+      next: (items) => {
+        for (let i = 0; i < items.length; i++) {
+          if (subscriber.closed) {
+            handBack(items.slice(i));
+            return;
+          }
+          subscriber.next(items[i]!);
+        }
+      },
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    }),
+  );
+}
