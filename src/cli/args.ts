@@ -4,7 +4,8 @@ export const USAGE = `Usage: flo-rx <command> [options]
 
 Commands:
   serve      Run the embedded Flo-compatible server in the foreground
-  demo       Run the demo program
+  demo       Run the demo program (--events N, --quiet; --ui: same as ui)
+  ui         Serve the event-sourced board page next to an embedded server (from the source tree: npm run ui)
   help       Show this help
 
 Options for serve:
