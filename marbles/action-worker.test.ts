@@ -3,8 +3,9 @@ import { defer, finalize, map, tap, type Observable } from 'rxjs';
 import { jsonCodec } from '../src/codec/index.js';
 import { SettleCoalescer } from '../src/client/core/coalescer.js';
 import { createClientCore } from '../src/client/core/context.js';
-import { ActionsApi, type WorkerEvent } from '../src/client/actions.js';
-import { decodeActionComplete, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../src/protocol/index.js';
+import { ActionsApi, ActionTimeoutError, type WorkerEvent } from '../src/client/actions.js';
+import type { RequestSpec } from '../src/connection/types.js';
+import { decodeActionComplete, decodeActionFail, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../src/protocol/index.js';
 import { fakeChannel, newScheduler, ok } from './helpers.js';
 
 const task = (id: string) => ok(encodeActionAwaitReply({ taskId: id, taskType: 'job', createdAt: 1n, attempt: 1, payload: utf8(`"${id}"`) }));
@@ -121,6 +122,71 @@ describe('actions.worker slot accounting', () => {
       // a single await (the slot was busy until the drain), and the deregister after the COMPLETE
       expect(channel.sent.filter((s) => s.spec.opcode === Op.ActionAwait)).toHaveLength(1);
       expect(channel.sent.map((s) => s.spec.opcode).slice(-2)).toEqual([Op.ActionComplete, Op.WorkerDeregister]);
+    });
+  });
+});
+
+/** The FAIL requests sent: [virtual time, task, retry, message]. */
+function fails(sent: readonly { spec: RequestSpec; at: number }[]): [number, string, boolean, string][] {
+  return sent
+    .filter((s) => s.spec.opcode === Op.ActionFail)
+    .map((s) => {
+      const f = decodeActionFail({ key: s.spec.body.key!, value: s.spec.body.value!, options: new Uint8Array(0) } as never);
+      return [s.at, f.taskId, f.retry, f.error];
+    });
+}
+
+describe('actions.worker time limits (virtual time)', () => {
+  const failed = (e: WorkerEvent) => (e.type === 'task-failed' ? 'F' : code(e));
+
+  it('handlerTimeoutMs defaults to 5 minutes: a handler still running then is failed without retry (ActionTimeoutError)', () => {
+    const ts = newScheduler();
+    const events: WorkerEvent[] = [];
+    let channel!: ReturnType<typeof setup>['channel'];
+    ts.run(({ cold, expectSubscriptions }) => {
+      const a0 = cold('--(t|)', { t: task('A') });
+      const handler = cold('-'); // never ends
+      const s = setup(ts, cold, [a0] as Observable<ResponseFrame>[], 1);
+      channel = s.channel;
+      const sub = s.actions.worker({ job: () => handler }, { concurrency: 1, heartbeatMs: 1_000_000, workerId: 'w' }).subscribe((e) => events.push(e));
+      ts.schedule(() => sub.unsubscribe(), 400_000);
+      expectSubscriptions(handler.subscriptions).toBe('----^ 299999ms !'); // started at 4, stopped at 300 004
+    });
+    expect(fails(channel.sent)).toEqual([[300_004, 'A', false, 'action timed out after 300000 ms']]);
+    const f = events.find((e) => e.type === 'task-failed');
+    expect(f).toMatchObject({ retry: false, error: { timeoutMs: 300_000, limit: 'handler' } });
+    expect((f as { error: unknown }).error).toBeInstanceOf(ActionTimeoutError);
+    expect(channel.sent.at(-1)).toMatchObject({ at: 400_000, spec: { opcode: Op.WorkerDeregister } });
+  });
+
+  it('drainTimeoutMs: a handler still running when it runs out is abandoned (FAIL retry=1), then the worker deregisters', () => {
+    const ts = newScheduler();
+    let channel!: ReturnType<typeof setup>['channel'];
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const a0 = cold('--(t|)', { t: task('A') });
+      const handler = cold('-'); // never ends
+      const s = setup(ts, cold, [a0] as Observable<ResponseFrame>[], 1);
+      channel = s.channel;
+      const until = hot('----------s');
+      const worker$ = s.actions.worker({ job: () => handler }, { concurrency: 1, heartbeatMs: 1_000_000, until, drainTimeoutMs: 50, handlerTimeoutMs: Infinity });
+      // draining at 10; at 60 the FAIL goes out, answered at 61; the deregister is answered at 62
+      expectObservable(worker$.pipe(map(failed))).toBe('--r-a-----d 50ms F(x|)');
+      expectSubscriptions(handler.subscriptions).toBe('----^ 55ms !');
+    });
+    expect(fails(channel.sent)).toEqual([[60, 'A', true, 'action abandoned: still running 50 ms after the worker began draining']]);
+    expect(channel.sent.map((s) => s.spec.opcode).slice(-2)).toEqual([Op.ActionFail, Op.WorkerDeregister]);
+  });
+
+  it('handlerTimeoutMs and drainTimeoutMs Infinity: a draining worker waits for its handler however long it takes', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, hot, expectObservable }) => {
+      const a0 = cold('--(t|)', { t: task('A') });
+      const handler = cold('500000ms (y|)', { y: 1 });
+      const s = setup(ts, cold, [a0] as Observable<ResponseFrame>[], 1);
+      const until = hot('----------s');
+      const worker$ = s.actions.worker({ job: () => handler }, { concurrency: 1, heartbeatMs: 1_000_000, until, drainTimeoutMs: Infinity, handlerTimeoutMs: Infinity, touchFraction: false });
+      // the handler ends at 500 004, its COMPLETE is answered at 500 005
+      expectObservable(worker$.pipe(map(failed))).toBe('--r-a-----d 499994ms A(x|)');
     });
   });
 });

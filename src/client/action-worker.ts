@@ -7,7 +7,13 @@
  * defined but nothing implements it), so `awaits in flight + tasks running <= concurrency` always
  * holds. Each task runs its handler (a value, a Promise or an Observable), touches its lease while
  * the handler runs, then settles with COMPLETE (the result encoded by the client's codec) or FAIL.
- * Unsubscribing drains: no new awaits, running tasks finish and settle, then WORKER_DEREGISTER.
+ * Unsubscribing drains: no new awaits, running tasks finish and settle (those still running after
+ * `drainTimeoutMs` are failed with retry=1), then WORKER_DEREGISTER.
+ *
+ * The awaits run on a connection of their own (as the Go worker's, §4.13 / §13): `awaitClient` when
+ * given, else a sibling of the client's connection opened for the worker and closed after it
+ * deregistered (`dedicatedAwaitConnection`), else the client's own. Everything else (registration,
+ * heartbeats, COMPLETE / FAIL / TOUCH, deregistration) uses the client's connection.
  */
 import {
   catchError,
@@ -15,6 +21,7 @@ import {
   defer,
   EMPTY,
   exhaustMap,
+  filter,
   from,
   ignoreElements,
   isObservable,
@@ -27,6 +34,7 @@ import {
   race,
   retry,
   share,
+  Subject,
   Subscription,
   take,
   tap,
@@ -68,7 +76,7 @@ import {
   type TaskAssignment,
 } from '../protocol/index.js';
 import { call, ignorePayload } from './core/call.js';
-import type { ClientCore, NamespaceOption } from './core/context.js';
+import type { ClientCore, ForkedClient, NamespaceOption } from './core/context.js';
 import { checkBlockMs, createResumer, waitForReconnect } from './core/poll.js';
 import type { Settler } from './core/settler.js';
 
@@ -95,11 +103,30 @@ export class ActionResultTooLargeError extends NonRetryableError {
   }
 }
 
-/** A handler that ran longer than the worker's `handlerTimeoutMs` (failed without retry, as Go). */
-export class ActionTimeoutError extends NonRetryableError {
+/** The handler timeout of a worker unless `handlerTimeoutMs` says otherwise: 5 minutes, as Go's `ActionWorker`. */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 300_000;
+/** How long a draining worker waits for running handlers unless `drainTimeoutMs` says otherwise. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** The longest finite time limit a worker accepts (a JavaScript timer's maximum). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A handler still running when a time limit ran out: the worker's `handlerTimeoutMs`
+ * (`limit: 'handler'`: the task is failed without retry, as the Go worker does), or its
+ * `drainTimeoutMs` after it began draining (`limit: 'drain'`: the task is abandoned and failed with
+ * retry=1, so the server delivers it again while attempts remain).
+ */
+export class ActionTimeoutError extends FloError {
   override name = 'ActionTimeoutError';
-  constructor(readonly timeoutMs: number) {
-    super(`action timed out after ${timeoutMs} ms`);
+  constructor(
+    readonly timeoutMs: number,
+    readonly limit: 'handler' | 'drain' = 'handler',
+  ) {
+    super(
+      limit === 'handler'
+        ? `action timed out after ${timeoutMs} ms`
+        : `action abandoned: still running ${timeoutMs} ms after the worker began draining`,
+    );
   }
 }
 
@@ -172,8 +199,19 @@ export interface ActionWorkerOptions extends NamespaceOption {
    * timeout and the run is redelivered, DECISIONS #27). Default 0.5.
    */
   readonly touchFraction?: number | false;
-  /** Fail a handler still running after this many ms, without retry (`action timed out`). Default: none. */
+  /**
+   * Fail a handler still running after this many ms, without retry as Go does (`ActionTimeoutError`,
+   * `action timed out`); the handler's Observable is unsubscribed (a Promise cannot be stopped and is
+   * ignored). `Infinity` sets no limit. Default 300 000 (5 minutes, as Go's `ActionWorker`).
+   */
   readonly handlerTimeoutMs?: number;
+  /**
+   * After the worker began draining (unsubscribe, `until`, a server drain), handlers still running
+   * after this many ms are abandoned: their tasks are failed with retry=1 (`ActionTimeoutError` with
+   * `limit: 'drain'`), so the server delivers them again, then the worker deregisters. `0` abandons
+   * them at once, `Infinity` waits for them however long they take. Default 30 000.
+   */
+  readonly drainTimeoutMs?: number;
   /** Worker labels (sent as the registry metadata JSON): runs invoked with `labels` need them all. */
   readonly labels?: Readonly<Record<string, string | number | boolean | null>>;
   /** Registry machine id. Default: none. */
@@ -183,14 +221,22 @@ export interface ActionWorkerOptions extends NamespaceOption {
   /** When this emits (or completes), the worker drains gracefully and the Observable completes. */
   readonly until?: ObservableInput<unknown>;
   /**
-   * Run the ACTION_AWAIT long-polls on another client's connection (e.g. a second
-   * `connect(sameAddress)`), as the reference SDKs do, keeping settles and heartbeats on this one.
-   * Default: this client's connection (replies are multiplexed, so a parked await blocks nothing).
+   * Run the ACTION_AWAIT long-polls on this client's connection (e.g. a second
+   * `connect(sameAddress)`) instead, keeping registration, heartbeats and settles on this one.
+   * Overrides `dedicatedAwaitConnection`; the worker does not close it.
    */
   readonly awaitClient?: { readonly core: ClientCore };
+  /**
+   * Without `awaitClient`, run the long-polls on a connection of their own, as the reference SDKs
+   * do: a sibling of this client's connection (same endpoints and options), opened when the worker
+   * is subscribed and closed after it deregistered or failed. `false` keeps them on this client's
+   * connection (replies are multiplexed, so a parked await blocks nothing). A client not built by
+   * `connect()` (e.g. over a channel of your own) cannot open one and uses its own. Default true.
+   */
+  readonly dedicatedAwaitConnection?: boolean;
   /** Pause after an await failed with an unexpected error, before awaiting again. Default 1000. */
   readonly retryDelayMs?: number;
-  /** Scheduler of the heartbeat, touch, timeout and retry timers (virtual time in tests). */
+  /** Scheduler of the heartbeat, touch, handler and drain timeout and retry timers (virtual time in tests). */
   readonly scheduler?: SchedulerLike;
 }
 
@@ -233,7 +279,10 @@ interface Resolved {
   readonly blockMs: number;
   readonly heartbeatMs: number;
   readonly touchFraction: number | false;
-  readonly handlerTimeoutMs: number | undefined;
+  /** Infinity: no limit. */
+  readonly handlerTimeoutMs: number;
+  /** Infinity: wait for running handlers however long they take. */
+  readonly drainTimeoutMs: number;
   readonly retryDelayMs: number;
   readonly scheduler: SchedulerLike | undefined;
   readonly definitions: ReadonlyMap<string, ActionDefinition>;
@@ -244,6 +293,18 @@ function positive(name: string, v: number | undefined, fallback: number, integer
   const x = v ?? fallback;
   if (!(Number.isFinite(x) && x > 0) || (integer && !Number.isInteger(x))) {
     throw new InvalidArgumentError(`worker ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`);
+  }
+  return x;
+}
+
+/** A time limit in ms: `Infinity` (none), or finite up to a timer's maximum, > 0 (or >= 0 with `allowZero`). */
+function timeLimit(name: string, v: number | undefined, fallback: number, allowZero: boolean): number {
+  const x = v ?? fallback;
+  if (x === Infinity) return x;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || (x === 0 && !allowZero) || x > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `worker ${name} must be ${allowZero ? 'from 0' : 'above 0'} to ${MAX_TIMER_MS} ms, or Infinity for no limit, got ${String(v)}`,
+    );
   }
   return x;
 }
@@ -274,7 +335,8 @@ function resolve(core: ClientCore, handlers: ActionHandlers, o: ActionWorkerOpti
     blockMs: checkBlockMs(o.blockMs),
     heartbeatMs: positive('heartbeatMs', o.heartbeatMs, 30_000, false),
     touchFraction,
-    handlerTimeoutMs: o.handlerTimeoutMs === undefined ? undefined : positive('handlerTimeoutMs', o.handlerTimeoutMs, 0, false),
+    handlerTimeoutMs: timeLimit('handlerTimeoutMs', o.handlerTimeoutMs, DEFAULT_HANDLER_TIMEOUT_MS, false),
+    drainTimeoutMs: timeLimit('drainTimeoutMs', o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, true),
     retryDelayMs: o.retryDelayMs === undefined ? 1000 : Math.max(0, o.retryDelayMs),
     scheduler: o.scheduler,
     definitions,
@@ -302,6 +364,9 @@ type Done = { readonly ok: true; readonly value: unknown } | { readonly ok: fals
 /** Maps a handler failure to the FAIL's retry flag and message (§4.13, DECISIONS #29). */
 function failureOf(error: unknown): { retry: boolean; message: string } {
   if (error instanceof NonRetryableError) return { retry: false, message: error.message };
+  // A handler past its own deadline is failed without retry, as the Go worker does (protocol notes
+  // §4.13); a task abandoned by a drain is handed back for another worker.
+  if (error instanceof ActionTimeoutError) return { retry: error.limit === 'drain', message: error.message };
   if (error instanceof Error) return { retry: true, message: error.message || error.name };
   return { retry: false, message: `action panicked: ${describeError(error)}` };
 }
@@ -327,7 +392,11 @@ class WorkerRun {
   private paused = false;
   private pumping = false;
   private pumpAgain = false;
+  /** Emits once when the drain timeout runs out: the handlers still running are abandoned. */
+  private readonly abandon$ = new Subject<void>();
   private readonly awaitChannel: RequestChannel;
+  /** The sibling client opened for the awaits (dedicated await connection); closed when the worker ends. */
+  private readonly forked: ForkedClient | undefined;
   private readonly resumer: ReturnType<typeof createResumer>;
   private readonly reregister$: Observable<void>;
 
@@ -337,7 +406,14 @@ class WorkerRun {
     private readonly options: ActionWorkerOptions,
     private readonly subscriber: Subscriber<WorkerEvent>,
   ) {
-    this.awaitChannel = options.awaitClient?.core.channel ?? core.channel;
+    if (options.awaitClient) {
+      this.awaitChannel = options.awaitClient.core.channel;
+    } else if (options.dedicatedAwaitConnection !== false && core.fork) {
+      this.forked = core.fork(); // lazy, as the client's: it connects with the first await
+      this.awaitChannel = this.forked.core.channel;
+    } else {
+      this.awaitChannel = core.channel;
+    }
     // Re-registration after the await connection came back, shared by the slots resuming together.
     this.reregister$ = defer(() => this.registerWorker()).pipe(
       tap({ complete: () => this.emit({ type: 'registered', workerId: r.workerId, actions: r.names, reregistered: true }) }),
@@ -450,6 +526,12 @@ class WorkerRun {
         down = s === 'reconnecting' || s === 'connecting';
       }),
     );
+    if (this.awaitChannel !== this.core.channel) {
+      // The awaits would outlive a closed client on their own connection: end as they would on it.
+      this.polling.add(
+        this.core.channel.state$.pipe(filter((s) => s === 'closed'), take(1)).subscribe(() => this.clientClosed()),
+      );
+    }
     this.pump();
   }
 
@@ -517,6 +599,17 @@ class WorkerRun {
         },
       }),
     );
+  }
+
+  /**
+   * The client's connection closed for good (`close()`, or lost without reconnect) while the awaits
+   * ran elsewhere: end with the error its requests now fail with, as a shared connection would.
+   */
+  private clientClosed(): void {
+    this.request(Op.WorkerHeartbeat, encodeWorkerHeartbeat({ workerId: this.r.workerId, currentLoad: this.running.size })).subscribe({
+      error: (e: unknown) => this.fatal(e),
+      complete: () => this.fatal(new ClientClosedError('flo: the client is closed')),
+    });
   }
 
   private awaitFailed(e: unknown): void {
@@ -590,10 +683,13 @@ class WorkerRun {
         last(null, undefined),
         map((value): Done => ({ ok: true, value })),
       );
+      // The handler races its time limits (a limit that ends without a value must never win the race).
       const limit = this.r.handlerTimeoutMs;
-      if (limit !== undefined) {
-        work$ = race(work$, this.timer(limit).pipe(map((): Done => ({ ok: false, error: new ActionTimeoutError(limit) }))));
-      }
+      const drainLimit = this.r.drainTimeoutMs;
+      const limits: Observable<Done>[] = [];
+      if (limit !== Infinity) limits.push(this.timer(limit).pipe(map((): Done => ({ ok: false, error: new ActionTimeoutError(limit) }))));
+      if (drainLimit !== Infinity) limits.push(this.abandon$.pipe(map((): Done => ({ ok: false, error: new ActionTimeoutError(drainLimit, 'drain') }))));
+      if (limits.length > 0) work$ = race(work$, ...limits);
       work$ = work$.pipe(catchError((error: unknown) => of<Done>({ ok: false, error })));
       const fraction = this.r.touchFraction;
       if (fraction !== false) {
@@ -686,6 +782,11 @@ class WorkerRun {
     this.emit({ type: 'draining', reason });
     this.polling.unsubscribe(); // parked awaits are cancelled: their late replies are handed back
     this.awaits.clear();
+    const limit = this.r.drainTimeoutMs;
+    if (limit !== Infinity) {
+      // Handlers still running then are abandoned: failed with retry=1, then the worker deregisters.
+      this.life.add(this.timer(limit).subscribe(() => this.abandon$.next()));
+    }
     if (wasRunning) this.maybeFinish();
     // else: registration still in flight; `registered()` finishes the drain.
   }
@@ -701,6 +802,7 @@ class WorkerRun {
             this.phase = 'done';
             this.emit({ type: 'deregistered', workerId: this.r.workerId });
             this.life.unsubscribe();
+            this.closeFork();
             if (!this.subscriber.closed) this.subscriber.complete();
           },
         }),
@@ -712,7 +814,13 @@ class WorkerRun {
     this.phase = 'done';
     this.polling.unsubscribe();
     this.life.unsubscribe();
+    this.closeFork();
     if (!this.subscriber.closed) this.subscriber.error(e);
+  }
+
+  /** Closes the sibling client of the awaits, if the worker opened one. */
+  private closeFork(): void {
+    this.forked?.close().catch(() => undefined);
   }
 
 }

@@ -233,12 +233,15 @@ export class ActionsApi {
    * A reactive action worker. Subscribing registers the actions (with each definition's options)
    * and the worker, then runs tasks: at most `concurrency` at once, one parked ACTION_AWAIT per free
    * slot. A handler's value (or its Promise's, or its Observable's last) is the COMPLETE result; a
-   * throw is a FAIL, retried unless it is a `NonRetryableError` or not an `Error` at all. The lease
-   * of a running task is touched every `touchFraction × timeoutMs`. After a lost connection the
-   * worker re-registers and resumes.
+   * throw is a FAIL, retried unless it is a `NonRetryableError` or not an `Error` at all; a handler
+   * still running after `handlerTimeoutMs` (default 5 minutes) is failed with retry=1. The lease
+   * of a running task is touched every `touchFraction × timeoutMs`. The awaits run on a connection
+   * of their own, opened for the worker (`dedicatedAwaitConnection`, or `awaitClient`). After a
+   * lost connection the worker re-registers and resumes.
    *
    * Unsubscribing drains in the background: no new awaits (a task whose await reply arrives later
-   * is failed at once with retry=1, DECISIONS #5), running tasks finish and settle, then the worker
+   * is failed at once with retry=1, DECISIONS #5), running tasks finish and settle (those still
+   * running after `drainTimeoutMs`, default 30 s, are failed with retry=1), then the worker
    * deregisters. `until` (or a server-side drain) does the same while still emitting, and completes
    * after `deregistered`.
    *

@@ -1,7 +1,7 @@
 import { take, type Observable, type SchedulerLike } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
 import type { ConnectionState, RequestChannel } from '../connection/types.js';
-import { InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
+import { ClientClosedError, InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
 import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
 import { waitForReconnect } from './core/poll.js';
 import { KvApi } from './kv.js';
@@ -66,7 +66,11 @@ export class FloClient {
   private readonly channel: ClientChannel;
   private closing: Promise<void> | undefined;
 
-  constructor(channel: ClientChannel, options: FloClientOptions = {}) {
+  /**
+   * @param fork @internal Opens a sibling client (same endpoints and options, its own connection);
+   * given by `connect()` / `connectWith()`, used by the action worker for its long-polls.
+   */
+  constructor(channel: ClientChannel, options: FloClientOptions = {}, fork?: () => FloClient) {
     const namespace = options.namespace ?? 'default';
     if (typeof namespace !== 'string' || namespace.length === 0) {
       throw new InvalidArgumentError('namespace must be a non-empty string');
@@ -87,6 +91,14 @@ export class FloClient {
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
         resend: resendAfterReconnect(channel, options.scheduler),
       }),
+      ...(fork
+        ? {
+            fork: () => {
+              if (this.closing) throw new ClientClosedError('flo: the client is closed');
+              return fork();
+            },
+          }
+        : {}),
     });
     this.kv = new KvApi(this.core);
     this.queue = new QueueApi(this.core);

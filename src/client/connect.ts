@@ -59,7 +59,8 @@ export function connectWith(address: Address, transport: TransportFactory, optio
     ...(onFrame ? { onFrame } : {}),
     lazy: !options.eager,
   });
-  return new FloClient(connection, options);
+  // The sibling (e.g. the action worker's await connection): same endpoints, transport and options.
+  return new FloClient(connection, options, () => connectWith(address, transport, options));
 }
 
 /**

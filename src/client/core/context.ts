@@ -17,6 +17,12 @@ export interface RequestOptions extends NamespaceOption {
   readonly timeoutMs?: number;
 }
 
+/** A sibling client opened by `ClientCore.fork`: its own connection, closed by its user. */
+export interface ForkedClient {
+  readonly core: ClientCore;
+  close(): Promise<void>;
+}
+
 /**
  * What a subsystem API (`kv`, `queue`, `stream`, `actions`, `workflow`) is built from: the client's
  * channel, codec, namespace resolution and settle coalescer. Internal: not part of the public API.
@@ -30,6 +36,12 @@ export interface ClientCore {
   readonly timeoutMs: number | undefined;
   /** Coalesces the settles (ack/nack/touch) of one tick; flushed by `close()`. */
   readonly settles: SettleCoalescer;
+  /**
+   * Opens a sibling client: the same endpoints and options on a connection of its own (lazy, as
+   * the client's). Present on clients built by `connect()` / `connectWith()` only; throws
+   * `ClientClosedError` once the client is closing. The caller closes the sibling.
+   */
+  readonly fork?: () => ForkedClient;
   /** The namespace of a call: `opts.namespace` if given, else the client's. */
   ns(opts?: NamespaceOption): string;
   /** A `RequestSpec` for `opcode` with the resolved namespace and timeout. */
@@ -49,6 +61,7 @@ export function createClientCore(init: {
   namespace: string;
   timeoutMs: number | undefined;
   settles: SettleCoalescer;
+  fork?: () => ForkedClient;
 }): ClientCore {
   const { channel, namespace, timeoutMs } = init;
   const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;

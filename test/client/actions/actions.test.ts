@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, Subject } from 'rxjs';
 import { ManualClock } from '../../../src/server.js';
 import { isNotFound, NotFoundError, InvalidArgumentError, BadRequestError } from '../../../src/node.js';
-import type { ActionTask } from '../../../src/client/actions.js';
+import { ActionTimeoutError, type ActionTask } from '../../../src/client/actions.js';
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
 import { eventually, record, workers } from './support.js';
 
@@ -312,6 +312,65 @@ describe('flo.actions.worker', () => {
     expect(await workers(flo)).toEqual([]);
   });
 
+  it('drainTimeoutMs: a handler that never finishes is abandoned (FAIL retry=1), the worker deregisters, the run is delivered again', async () => {
+    const { flo, clock, env: e } = await setup();
+    const stop = new Subject<void>();
+    const w = record(flo.actions.worker({ hang: () => new Promise<never>(() => undefined) }, { until: stop, drainTimeoutMs: 50, workerId: 'hung' }));
+    await w.next('registered');
+    const runId = await firstValueFrom(flo.actions.invoke('hang', 'x'));
+    await w.next('task-started');
+    stop.next();
+    const failed = await w.next('task-failed');
+    expect(failed.retry).toBe(true);
+    expect(failed.error).toBeInstanceOf(ActionTimeoutError);
+    expect(failed.error).toMatchObject({ limit: 'drain', timeoutMs: 50 });
+    expect(failed.settleError).toBeUndefined();
+    await w.ended;
+    expect(w.types()).toEqual(['registered', 'task-started', 'draining', 'task-failed', 'deregistered']);
+    expect(await workers(flo)).toEqual([]);
+    expect(await firstValueFrom(flo.actions.status(runId))).toMatchObject({
+      status: 'pending',
+      retryCount: 0,
+      error: 'action abandoned: still running 50 ms after the worker began draining',
+    });
+
+    const b = record(e.newClient().actions.worker({ hang: (t) => t.attempt }, { workerId: 'next' }));
+    await b.next('registered');
+    clock.advance(1000); // server-side retry backoff
+    const done = await b.next('task-completed');
+    expect(done.task).toMatchObject({ taskId: runId, attempt: 2 });
+    expect(await firstValueFrom(flo.actions.status(runId))).toMatchObject({ status: 'completed', retryCount: 1 });
+    b.sub.unsubscribe();
+  });
+
+  it('unsubscribing bounds the drain too: the abandoned task is failed with retry=1, then the worker deregisters', async () => {
+    const { flo } = await setup();
+    const w = record(flo.actions.worker({ hang: () => new Subject<never>() }, { drainTimeoutMs: 50, workerId: 'gone' }));
+    await w.next('registered');
+    const runId = await firstValueFrom(flo.actions.invoke('hang', 'x'));
+    await w.next('task-started');
+    w.sub.unsubscribe();
+    const s = await eventually(async () => {
+      const st = await firstValueFrom(flo.actions.status(runId));
+      return st.error ? st : undefined;
+    });
+    expect(s).toMatchObject({ status: 'pending', retryCount: 0, error: expect.stringMatching(/^action abandoned/) });
+    await eventually(async () => (await workers(flo)).length === 0);
+  });
+
+  it('handlerTimeoutMs: a handler still running then is failed without retry, as the Go worker does', async () => {
+    const { flo } = await setup();
+    const w = record(flo.actions.worker({ slow: () => new Promise<never>(() => undefined) }, { handlerTimeoutMs: 50 }));
+    await w.next('registered');
+    const runId = await firstValueFrom(flo.actions.invoke('slow', {}));
+    const failed = await w.next('task-failed');
+    expect(failed).toMatchObject({ retry: false, error: { limit: 'handler', timeoutMs: 50, message: 'action timed out after 50 ms' } });
+    expect(failed.error).toBeInstanceOf(ActionTimeoutError);
+    expect(await firstValueFrom(flo.actions.status(runId))).toMatchObject({ status: 'failed', error: 'action timed out after 50 ms' });
+    w.sub.unsubscribe();
+    await eventually(async () => (await workers(flo)).length === 0);
+  });
+
   it('drains when the server says so (WORKER_DRAIN)', async () => {
     const { flo } = await setup();
     const w = record(flo.actions.worker({ job: () => 1 }, { workerId: 'w-d', heartbeatMs: 20 }));
@@ -330,6 +389,12 @@ describe('flo.actions.worker', () => {
     await expect(lastValueFrom(flo.actions.worker({ a: () => 1 }, { concurrency: 0 }))).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lastValueFrom(flo.actions.worker({ a: () => 1 }, { blockMs: 0 }))).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lastValueFrom(flo.actions.worker({ a: () => 1 }, { touchFraction: 1 }))).rejects.toBeInstanceOf(InvalidArgumentError);
+    for (const handlerTimeoutMs of [0, -1, NaN, 2 ** 31]) {
+      await expect(lastValueFrom(flo.actions.worker({ a: () => 1 }, { handlerTimeoutMs }))).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    for (const drainTimeoutMs of [-1, NaN, -Infinity]) {
+      await expect(lastValueFrom(flo.actions.worker({ a: () => 1 }, { drainTimeoutMs }))).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
     // a registration the server refuses ends the worker with that error
     await expect(lastValueFrom(flo.actions.worker({ ['x'.repeat(300)]: () => 1 }))).rejects.toBeInstanceOf(BadRequestError);
   });
