@@ -234,7 +234,7 @@ export class ActionsApi {
    * and the worker, then runs tasks: at most `concurrency` at once, one parked ACTION_AWAIT per free
    * slot. A handler's value (or its Promise's, or its Observable's last) is the COMPLETE result; a
    * throw is a FAIL, retried unless it is a `NonRetryableError` or not an `Error` at all; a handler
-   * still running after `handlerTimeoutMs` (default 5 minutes) is failed with retry=1. The lease
+   * still running after `handlerTimeoutMs` (default 5 minutes) is failed without retry (as Go). The lease
    * of a running task is touched every `touchFraction × timeoutMs`. The awaits run on a connection
    * of their own, opened for the worker (`dedicatedAwaitConnection`, or `awaitClient`). After a
    * lost connection the worker re-registers and resumes.
