@@ -23,9 +23,12 @@ import {
   ResponseFrameDecoder,
   Status,
   TimeoutError,
+  concatBytes,
   encodeRequest,
+  encodeRequestInto,
   fromUtf8,
   opcodeName,
+  requestFrameSize,
   serverErrorFor,
   utf8,
   type RequestFrame,
@@ -85,6 +88,14 @@ const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_ABANDONED = 65536;
 /** setTimeout fires at once for delays above this. */
 const MAX_TIMER_MS = 0x7fffffff;
+/**
+ * Request frames are encoded back to back into slabs of this size, so that a flush finds them
+ * contiguous and sends one view without copying. A slab is never written again where a frame was
+ * handed to the transport; a full one is simply left to the garbage collector.
+ */
+const SLAB_SIZE = 64 * 1024;
+/** Larger frames get a buffer of their own. */
+const SLAB_MAX_FRAME = 4096;
 
 /** What a PendingRequest needs from its connection (keeps the connection's methods private). */
 interface RequestOwner {
@@ -96,8 +107,10 @@ interface RequestOwner {
  * and as its own node in the deadline list, so a request costs no closures or timers of its own.
  */
 class PendingRequest implements Unsubscribable, DeadlineItem {
-  /** The encoded frame until it is handed to the transport. */
-  frame: Uint8Array | undefined;
+  /** The encoded frame is `frameBuf[frameStart, frameEnd)` until it is handed to the transport. */
+  frameBuf: Uint8Array | undefined;
+  frameStart: number;
+  frameEnd: number;
   sent = false;
   /** Settled, timed out or unsubscribed: nothing more goes to the subscriber. */
   done = false;
@@ -108,13 +121,18 @@ class PendingRequest implements Unsubscribable, DeadlineItem {
 
   constructor(
     readonly owner: RequestOwner,
-    readonly id: bigint,
+    /** The request id (< 2^53: the wire carries it as u64). */
+    readonly id: number,
     readonly spec: RequestSpec,
     public subscriber: Subscriber<ResponseFrame> | undefined,
-    frame: Uint8Array,
+    frameBuf: Uint8Array,
+    frameStart: number,
+    frameEnd: number,
     readonly deadlineMs: number,
   ) {
-    this.frame = frame;
+    this.frameBuf = frameBuf;
+    this.frameStart = frameStart;
+    this.frameEnd = frameEnd;
   }
 
   unsubscribe(): void {
@@ -145,9 +163,14 @@ export class Connection implements RequestChannel {
   readonly state$: Observable<ConnectionState> = this.stateSubject.asObservable();
   readonly reconnected$: Observable<void> = this.reconnectedSubject.asObservable();
 
-  private nextId = 1n;
-  private readonly pending = new Map<bigint, PendingRequest>();
-  private readonly abandoned = new Map<bigint, PendingRequest>();
+  /** Ids are numbers (cheaper to route by than bigints); they would need 2^53 requests to run out. */
+  private nextId = 1;
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly abandoned = new Map<number, PendingRequest>();
+  /** Where request frames are encoded (see SLAB_SIZE); `slabAt` is the first free byte. */
+  private slab = new Uint8Array(0);
+  private slabView = new DataView(this.slab.buffer);
+  private slabAt = 0;
   private queue: PendingRequest[] = [];
   /** Entries in `queue` that were abandoned before being sent (skipped by flush). */
   private queueDead = 0;
@@ -257,25 +280,43 @@ export class Connection implements RequestChannel {
       return undefined;
     }
     const id = this.nextId++;
-    let frame: Uint8Array;
+    let buf: Uint8Array;
+    let start: number;
+    let end: number;
     try {
-      frame = encodeRequest(id, spec.opcode, this.namespaceBytes(spec.namespace), spec.body);
+      const ns = this.namespaceBytes(spec.namespace);
+      const size = requestFrameSize(ns, spec.body);
+      if (size <= SLAB_MAX_FRAME) {
+        if (!(size <= this.slab.length - this.slabAt)) {
+          this.slab = new Uint8Array(SLAB_SIZE);
+          this.slabView = new DataView(this.slab.buffer);
+          this.slabAt = 0;
+        }
+        buf = this.slab;
+        start = this.slabAt;
+        end = encodeRequestInto(buf, this.slabView, start, id, spec.opcode, ns, spec.body);
+      } else {
+        buf = encodeRequest(BigInt(id), spec.opcode, ns, spec.body);
+        start = 0;
+        end = buf.length;
+      }
     } catch (err) {
       subscriber.error(
         new InvalidArgumentError(`flo: cannot encode ${opcodeName(spec.opcode)}: ${(err as Error).message}`, { cause: err }),
       );
       return undefined;
     }
-    if (frame.length - HEADER_SIZE > this.maxPayload) {
+    if (end - start - HEADER_SIZE > this.maxPayload) {
       subscriber.error(
         new InvalidArgumentError(
-          `flo: ${opcodeName(spec.opcode)} request of ${frame.length - HEADER_SIZE} bytes exceeds the limit of ${this.maxPayload}`,
+          `flo: ${opcodeName(spec.opcode)} request of ${end - start - HEADER_SIZE} bytes exceeds the limit of ${this.maxPayload}`,
         ),
       );
       return undefined;
     }
+    if (buf === this.slab) this.slabAt = end;
     const deadlineMs = (spec.timeoutMs ?? this.timeoutMs) + (spec.blockMs ?? 0);
-    const entry = new PendingRequest(this.owner, id, spec, subscriber, frame, deadlineMs);
+    const entry = new PendingRequest(this.owner, id, spec, subscriber, buf, start, end, deadlineMs);
     this.pending.set(id, entry);
     this.queue.push(entry);
     if (deadlineMs < Infinity) this.deadlines.add(entry, Math.max(deadlineMs, 0));
@@ -320,7 +361,7 @@ export class Connection implements RequestChannel {
       }
     } else {
       // Never left: it will not be sent at all.
-      entry.frame = undefined;
+      entry.frameBuf = undefined;
       if (++this.queueDead > 1024 && this.queueDead * 2 > this.queue.length) {
         this.queue = this.queue.filter((e) => !e.done);
         this.queueDead = 0;
@@ -333,7 +374,11 @@ export class Connection implements RequestChannel {
     }
   }
 
-  /** Sends every queued frame in one `transport.send`. */
+  /**
+   * Sends every queued frame in one `transport.send`. Frames encoded back to back (the usual case)
+   * go out as one view of their slab, without copying; otherwise the contiguous runs go to
+   * `transport.sendMany` if the transport has it, else are concatenated into one buffer.
+   */
   private flush(): void {
     this.flushScheduled = false;
     const transport = this.transport;
@@ -341,40 +386,44 @@ export class Connection implements RequestChannel {
     const queue = this.queue;
     this.queue = [];
     this.queueDead = 0;
-    let total = 0;
-    let live = 0;
-    let last: Uint8Array | undefined;
-    for (let i = 0; i < queue.length; i++) {
-      const e = queue[i];
-      if (e.done) continue;
-      last = e.frame!;
-      total += last.length;
-      live++;
-    }
-    if (live === 0) return;
-    let bytes: Uint8Array;
-    if (live === 1) {
-      bytes = last!;
-    } else {
-      bytes = new Uint8Array(total);
-      let at = 0;
-      for (let i = 0; i < queue.length; i++) {
-        const e = queue[i];
-        if (e.done) continue;
-        bytes.set(e.frame!, at);
-        at += e.frame!.length;
-      }
-    }
     const onFrame = this.onFrame;
+    let runs: Uint8Array[] | undefined;
+    let runBuf: Uint8Array | undefined;
+    let runStart = 0;
+    let runEnd = 0;
     for (let i = 0; i < queue.length; i++) {
       const e = queue[i];
       if (e.done) continue;
+      const buf = e.frameBuf!;
       e.sent = true;
-      if (onFrame !== undefined) this.reportFrame('out', { requestId: e.id, opcode: e.spec.opcode, flags: 0, payload: e.frame!.subarray(HEADER_SIZE) });
-      e.frame = undefined;
+      if (onFrame !== undefined) {
+        this.reportFrame('out', {
+          requestId: BigInt(e.id),
+          opcode: e.spec.opcode,
+          flags: 0,
+          payload: buf.subarray(e.frameStart + HEADER_SIZE, e.frameEnd),
+        });
+      }
+      e.frameBuf = undefined;
+      if (buf === runBuf && e.frameStart === runEnd) {
+        runEnd = e.frameEnd;
+        continue;
+      }
+      if (runBuf !== undefined) (runs ??= []).push(runBuf.subarray(runStart, runEnd));
+      runBuf = buf;
+      runStart = e.frameStart;
+      runEnd = e.frameEnd;
     }
+    if (runBuf === undefined) return;
+    const last = runStart === 0 && runEnd === runBuf.length ? runBuf : runBuf.subarray(runStart, runEnd);
     try {
-      transport.send(bytes);
+      if (runs === undefined) {
+        transport.send(last);
+      } else {
+        runs.push(last);
+        if (transport.sendMany !== undefined) transport.sendMany(runs);
+        else transport.send(concatBytes(runs));
+      }
     } catch (err) {
       this.dropLink(this.link!, err as Error);
     }
@@ -400,10 +449,11 @@ export class Connection implements RequestChannel {
 
   private onReply(link: Link, frame: ResponseFrame & { readonly checksumOk: boolean }): void {
     if (this.onFrame !== undefined) this.reportFrame('in', frame);
-    const id = frame.requestId;
+    // Our ids are below 2^53; a larger one read back as a number matches none of them.
+    const id = Number(frame.requestId);
     const entry = this.pending.get(id);
     if (entry === undefined) {
-      if (id === 0n) {
+      if (id === 0) {
         if (frame.status !== Status.OK) this.onReject(link, frame);
         return;
       }
@@ -624,7 +674,7 @@ export class Connection implements RequestChannel {
   private settleWithError(entry: PendingRequest, error: Error): void {
     this.pending.delete(entry.id);
     entry.done = true;
-    entry.frame = undefined;
+    entry.frameBuf = undefined;
     if (entry.deadlineList !== undefined) entry.deadlineList.remove(entry);
     const subscriber = entry.subscriber;
     entry.subscriber = undefined;

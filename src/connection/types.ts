@@ -47,6 +47,11 @@ export interface RequestChannel {
 export interface Transport {
   /** Sends bytes (one or many whole frames). */
   send(bytes: Uint8Array): void;
+  /**
+   * Optional: sends several buffers of whole frames, in order, as `send` would their
+   * concatenation (one write), without the caller having to concatenate them first.
+   */
+  sendMany?(chunks: readonly Uint8Array[]): void;
   /** Closes the pipe; `onClose` fires once afterwards. */
   close(): void;
 }

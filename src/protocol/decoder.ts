@@ -15,7 +15,7 @@ import {
   type FrameKind,
   type RequestFrame,
   type ResponseFrame,
-  verifyChecksum,
+  checksumOkAt,
 } from './frame.js';
 import { FrameTooLargeError } from './errors.js';
 
@@ -32,8 +32,15 @@ export interface FrameDecoderOptions {
 }
 
 abstract class BaseDecoder<F> {
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  /**
+   * The start of a frame that is not complete yet: private copies of its bytes, in order. Once
+   * `partialBytes` reaches HEADER_SIZE they are merged into one validated header (`partialSize`
+   * then holds the whole frame's size), and payload pieces are appended until the frame completes.
+   */
+  private partial: Uint8Array[] = [];
+  private partialBytes = 0;
+  /** Size of the partial frame once its header is known and validated, else 0. */
+  private partialSize = 0;
   private failed: Error | undefined;
   protected readonly maxPayload: number;
 
@@ -43,54 +50,100 @@ abstract class BaseDecoder<F> {
 
   /** Bytes buffered and not yet part of a whole frame. */
   get buffered(): number {
-    return this.pendingBytes;
+    return this.partialBytes;
   }
 
   /** Feeds a chunk and returns every frame it completes. Throws a `ProtocolError` on a bad header. */
   push(chunk: Uint8Array): F[] {
     if (this.failed) throw this.failed;
     if (chunk.length === 0) return [];
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
     const out: F[] = [];
-    let buf = this.pending.length === 1 ? this.pending[0] : concatBytes(this.pending);
     let at = 0;
     try {
-      while (buf.length - at >= HEADER_SIZE) {
-        const view = new DataView(buf.buffer, buf.byteOffset + at, HEADER_SIZE);
-        this.checkHeader(buf, at, view);
-        const length = view.getUint32(4, true);
-        if (buf.length - at < HEADER_SIZE + length) break;
-        const frame = buf.subarray(at, at + HEADER_SIZE + length);
-        out.push(this.build(frame, view));
-        at += HEADER_SIZE + length;
+      // Frames wholly inside the chunk are decoded in place; only a frame split across chunks is
+      // assembled (once, when its last byte arrives).
+      if (this.partialBytes > 0) at = this.completePartial(chunk, out);
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      while (chunk.length - at >= HEADER_SIZE) {
+        this.checkHeader(chunk, at, view);
+        const end = at + HEADER_SIZE + view.getUint32(at + 4, true);
+        if (end > chunk.length) {
+          this.partialSize = end - at;
+          break;
+        }
+        out.push(this.build(chunk, view, at, end));
+        at = end;
       }
     } catch (err) {
       this.failed = err as Error;
-      this.pending = [];
-      this.pendingBytes = 0;
+      this.partial = [];
+      this.partialBytes = 0;
+      this.partialSize = 0;
       throw err;
     }
-    // Keep the remainder; copy it so the caller's chunk buffer can be reused.
-    const rest = buf.subarray(at);
-    this.pending = rest.length ? [rest.slice()] : [];
-    this.pendingBytes = rest.length;
+    if (at < chunk.length) {
+      // Keep the remainder; copy it so the caller's chunk buffer can be reused.
+      this.partial.push(chunk.slice(at));
+      this.partialBytes += chunk.length - at;
+    }
     return out;
   }
 
-  protected abstract checkHeader(buf: Uint8Array, at: number, view: DataView): void;
-  protected abstract build(frame: Uint8Array, view: DataView): F;
-
-  protected checkCommon(view: DataView, versionOffset: number): void {
-    if (view.getUint32(0, true) !== MAGIC) {
-      throw new InvalidFrameError(`invalid frame: bad magic 0x${view.getUint32(0, true).toString(16).padStart(8, '0')}`, 'magic');
+  /**
+   * Feeds the chunk's first bytes to the partial frame; decodes the frame into `out` if they
+   * complete it. Returns how many bytes of `chunk` were used (all of them if still incomplete).
+   */
+  private completePartial(chunk: Uint8Array, out: F[]): number {
+    let used = 0;
+    if (this.partialSize === 0) {
+      // The header is not complete yet.
+      used = Math.min(HEADER_SIZE - this.partialBytes, chunk.length);
+      this.partial.push(chunk.slice(0, used));
+      this.partialBytes += used;
+      if (this.partialBytes < HEADER_SIZE) return used;
+      const header = concatBytes(this.partial);
+      this.partial = [header];
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+      this.checkHeader(header, 0, view);
+      this.partialSize = HEADER_SIZE + view.getUint32(4, true);
     }
-    const version = view.getUint8(versionOffset);
+    const take = Math.min(this.partialSize - this.partialBytes, chunk.length - used);
+    if (this.partialBytes + take < this.partialSize) {
+      if (take > 0) {
+        this.partial.push(chunk.slice(used, used + take));
+        this.partialBytes += take;
+      }
+      return used + take;
+    }
+    const frame = new Uint8Array(this.partialSize);
+    let at = 0;
+    for (const piece of this.partial) {
+      frame.set(piece, at);
+      at += piece.length;
+    }
+    frame.set(chunk.subarray(used, used + take), at);
+    this.partial = [];
+    this.partialBytes = 0;
+    this.partialSize = 0;
+    out.push(this.build(frame, new DataView(frame.buffer), 0, frame.length));
+    return used + take;
+  }
+
+  /** Validates the header at `buf[at, at + HEADER_SIZE)`; `view` is a DataView over exactly `buf`. */
+  protected abstract checkHeader(buf: Uint8Array, at: number, view: DataView): void;
+  /** Builds the frame occupying `buf[at, end)`; `view` is a DataView over exactly `buf`. */
+  protected abstract build(buf: Uint8Array, view: DataView, at: number, end: number): F;
+
+  protected checkCommon(view: DataView, at: number, versionOffset: number): void {
+    if (view.getUint32(at, true) !== MAGIC) {
+      throw new InvalidFrameError(`invalid frame: bad magic 0x${view.getUint32(at, true).toString(16).padStart(8, '0')}`, 'magic');
+    }
+    const version = view.getUint8(at + versionOffset);
     if (version !== PROTOCOL_VERSION) throw new InvalidFrameError(`invalid frame: unsupported version ${version}`, 'version');
   }
 
-  protected checkSize(view: DataView): void {
-    const length = view.getUint32(4, true);
+  protected checkSize(view: DataView, at: number): void {
+    const length = view.getUint32(at + 4, true);
     if (length > this.maxPayload) {
       throw new FrameTooLargeError(`frame payload of ${length} bytes exceeds the limit of ${this.maxPayload}`);
     }
@@ -99,37 +152,37 @@ abstract class BaseDecoder<F> {
 
 export class RequestFrameDecoder extends BaseDecoder<DecodedRequest> {
   protected checkHeader(buf: Uint8Array, at: number, view: DataView): void {
-    this.checkCommon(view, 22);
+    this.checkCommon(view, at, 22);
     for (let i = 24; i < 32; i++) {
       if (buf[at + i] !== 0) throw new InvalidFrameError('invalid frame: non-zero reserved bytes', 'reserved');
     }
-    this.checkSize(view);
+    this.checkSize(view, at);
   }
 
-  protected build(frame: Uint8Array, view: DataView): DecodedRequest {
+  protected build(buf: Uint8Array, view: DataView, at: number, end: number): DecodedRequest {
     return {
-      requestId: view.getBigUint64(8, true),
-      opcode: view.getUint16(20, true),
-      flags: view.getUint8(23),
-      payload: frame.subarray(HEADER_SIZE),
-      checksumOk: verifyChecksum(frame),
+      requestId: view.getBigUint64(at + 8, true),
+      opcode: view.getUint16(at + 20, true),
+      flags: buf[at + 23],
+      payload: buf.subarray(at + HEADER_SIZE, end),
+      checksumOk: checksumOkAt(buf, view, at, end),
     };
   }
 }
 
 export class ResponseFrameDecoder extends BaseDecoder<DecodedResponse> {
-  protected checkHeader(_buf: Uint8Array, _at: number, view: DataView): void {
-    this.checkCommon(view, 20);
-    this.checkSize(view);
+  protected checkHeader(_buf: Uint8Array, at: number, view: DataView): void {
+    this.checkCommon(view, at, 20);
+    this.checkSize(view, at);
   }
 
-  protected build(frame: Uint8Array, view: DataView): DecodedResponse {
+  protected build(buf: Uint8Array, view: DataView, at: number, end: number): DecodedResponse {
     return {
-      requestId: view.getBigUint64(8, true),
-      status: view.getUint8(21),
-      flags: view.getUint8(22),
-      payload: frame.subarray(HEADER_SIZE),
-      checksumOk: verifyChecksum(frame),
+      requestId: view.getBigUint64(at + 8, true),
+      status: buf[at + 21],
+      flags: buf[at + 22],
+      payload: buf.subarray(at + HEADER_SIZE, end),
+      checksumOk: checksumOkAt(buf, view, at, end),
     };
   }
 }
