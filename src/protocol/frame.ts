@@ -6,6 +6,7 @@
  *
  * The CRC (IEEE) covers header bytes 0..15, then 20..31, then the payload.
  */
+import { crc32Update } from './crc32.js';
 import { EMPTY, ByteReader, utf8 } from './bytes.js';
 import { ProtocolError } from './errors.js';
 
@@ -48,51 +49,10 @@ function frameCrc(frame: Uint8Array): number {
   return frameCrcAt(frame, 0, frame.length);
 }
 
-/**
- * Slicing-by-8 tables for the frame CRC (the same IEEE CRC-32 as `crc32Update`, eight bytes per
- * step): `CRC8[k * 256 + n]` is the CRC state contribution of byte n followed by k zero bytes.
- */
-const CRC8 = (() => {
-  const t = new Uint32Array(8 * 256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 8; k++) {
-      const prev = t[(k - 1) * 256 + n];
-      t[k * 256 + n] = (prev >>> 8) ^ t[prev & 0xff];
-    }
-  }
-  return t;
-})();
-
-/** `crc32Update` eight bytes at a time (frames are hashed on every send and every receive). */
-function crcUpdate8(state: number, b: Uint8Array, start: number, end: number): number {
-  const t = CRC8;
-  let c = state;
-  let i = start;
-  for (; i + 8 <= end; i += 8) {
-    const a = c ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
-    c =
-      t[1792 + (a & 0xff)] ^
-      t[1536 + ((a >>> 8) & 0xff)] ^
-      t[1280 + ((a >>> 16) & 0xff)] ^
-      t[1024 + (a >>> 24)] ^
-      t[768 + b[i + 4]] ^
-      t[512 + b[i + 5]] ^
-      t[256 + b[i + 6]] ^
-      t[b[i + 7]];
-  }
-  for (; i < end; i++) c = t[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return c;
-}
-
 /** The CRC of the frame occupying `bytes[start, end)`. */
 function frameCrcAt(bytes: Uint8Array, start: number, end: number): number {
-  let c = crcUpdate8(0xffffffff, bytes, start, start + 16);
-  c = crcUpdate8(c, bytes, start + 20, end);
+  let c = crc32Update(0xffffffff, bytes, start, start + 16);
+  c = crc32Update(c, bytes, start + 20, end);
   return (c ^ 0xffffffff) >>> 0;
 }
 
@@ -115,9 +75,41 @@ export function encodeRequestFrame(requestId: bigint, opcode: number, payload: U
   return frame;
 }
 
-/** Encodes a request frame with its four sections written straight into the frame (one allocation). */
-export function encodeRequest(requestId: bigint, opcode: number, namespace: Uint8Array | string, body: OpPayload): Uint8Array {
-  const ns = utf8(namespace);
+/** Writes the four request sections at `at`; returns the end offset. */
+function writeSections(
+  target: Uint8Array,
+  view: DataView,
+  at: number,
+  ns: Uint8Array,
+  key: Uint8Array,
+  value: Uint8Array,
+  options: Uint8Array,
+): number {
+  view.setUint16(at, ns.length, true);
+  target.set(ns, at + 2);
+  at += 2 + ns.length;
+  view.setUint16(at, key.length, true);
+  target.set(key, at + 2);
+  at += 2 + key.length;
+  view.setUint32(at, value.length, true);
+  target.set(value, at + 4);
+  at += 4 + value.length;
+  view.setUint16(at, options.length, true);
+  target.set(options, at + 2);
+  return at + 2 + options.length;
+}
+
+/** Header and sections of one request frame at `offset`, the id given as its two u32 halves. */
+function writeRequest(
+  target: Uint8Array,
+  view: DataView,
+  offset: number,
+  idLow: number,
+  idHigh: number,
+  opcode: number,
+  ns: Uint8Array,
+  body: OpPayload,
+): number {
   const key = body.key ?? EMPTY;
   const value = body.value ?? EMPTY;
   const options = body.options ?? EMPTY;
@@ -125,24 +117,27 @@ export function encodeRequest(requestId: bigint, opcode: number, namespace: Uint
   if (key.length > 0xffff) throw new RangeError(`key too long: ${key.length} bytes (max 65535)`);
   if (options.length > 0xffff) throw new RangeError(`options too long: ${options.length} bytes`);
   const payloadLength = 2 + ns.length + 2 + key.length + 4 + value.length + 2 + options.length;
-  const frame = new Uint8Array(HEADER_SIZE + payloadLength);
-  const view = new DataView(frame.buffer);
-  writeHeaderCommon(frame, view, payloadLength, requestId);
-  view.setUint16(20, opcode, true);
-  frame[22] = PROTOCOL_VERSION;
-  let at = HEADER_SIZE;
-  view.setUint16(at, ns.length, true);
-  frame.set(ns, at + 2);
-  at += 2 + ns.length;
-  view.setUint16(at, key.length, true);
-  frame.set(key, at + 2);
-  at += 2 + key.length;
-  view.setUint32(at, value.length, true);
-  frame.set(value, at + 4);
-  at += 4 + value.length;
-  view.setUint16(at, options.length, true);
-  frame.set(options, at + 2);
-  view.setUint32(16, frameCrc(frame), true);
+  const end = offset + HEADER_SIZE + payloadLength;
+  if (end > target.length) throw new RangeError('encodeRequestInto: target too small');
+  view.setUint32(offset, MAGIC, true);
+  view.setUint32(offset + 4, payloadLength, true);
+  view.setUint32(offset + 8, idLow, true);
+  view.setUint32(offset + 12, idHigh, true);
+  view.setUint16(offset + 20, opcode, true);
+  target[offset + 22] = PROTOCOL_VERSION;
+  target[offset + 23] = 0;
+  for (let i = offset + 24; i < offset + HEADER_SIZE; i++) target[i] = 0;
+  writeSections(target, view, offset + HEADER_SIZE, ns, key, value, options);
+  view.setUint32(offset + 16, frameCrcAt(target, offset, end), true);
+  return end;
+}
+
+/** Encodes a request frame with its four sections written straight into the frame (one allocation). */
+export function encodeRequest(requestId: bigint, opcode: number, namespace: Uint8Array | string, body: OpPayload): Uint8Array {
+  const ns = utf8(namespace);
+  const frame = new Uint8Array(requestFrameSize(ns, body));
+  const id = BigInt.asUintN(64, requestId);
+  writeRequest(frame, new DataView(frame.buffer), 0, Number(id & 0xffffffffn), Number(id >> 32n), opcode, ns, body);
   return frame;
 }
 
@@ -176,38 +171,7 @@ export function encodeRequestInto(
   namespace: Uint8Array,
   body: OpPayload,
 ): number {
-  const ns = namespace;
-  const key = body.key ?? EMPTY;
-  const value = body.value ?? EMPTY;
-  const options = body.options ?? EMPTY;
-  if (ns.length > 0xffff) throw new RangeError(`namespace too long: ${ns.length} bytes`);
-  if (key.length > 0xffff) throw new RangeError(`key too long: ${key.length} bytes (max 65535)`);
-  if (options.length > 0xffff) throw new RangeError(`options too long: ${options.length} bytes`);
-  const payloadLength = 2 + ns.length + 2 + key.length + 4 + value.length + 2 + options.length;
-  const end = offset + HEADER_SIZE + payloadLength;
-  if (end > target.length) throw new RangeError('encodeRequestInto: target too small');
-  view.setUint32(offset, MAGIC, true);
-  view.setUint32(offset + 4, payloadLength, true);
-  view.setUint32(offset + 8, requestId >>> 0, true);
-  view.setUint32(offset + 12, Math.floor(requestId / 0x100000000), true);
-  view.setUint16(offset + 20, opcode, true);
-  target[offset + 22] = PROTOCOL_VERSION;
-  target[offset + 23] = 0;
-  for (let i = offset + 24; i < offset + HEADER_SIZE; i++) target[i] = 0;
-  let at = offset + HEADER_SIZE;
-  view.setUint16(at, ns.length, true);
-  target.set(ns, at + 2);
-  at += 2 + ns.length;
-  view.setUint16(at, key.length, true);
-  target.set(key, at + 2);
-  at += 2 + key.length;
-  view.setUint32(at, value.length, true);
-  target.set(value, at + 4);
-  at += 4 + value.length;
-  view.setUint16(at, options.length, true);
-  target.set(options, at + 2);
-  view.setUint32(offset + 16, frameCrcAt(target, offset, end), true);
-  return end;
+  return writeRequest(target, view, offset, requestId >>> 0, Math.floor(requestId / 0x100000000), opcode, namespace, body);
 }
 
 export function encodeResponseFrame(requestId: bigint, status: number, payload: Uint8Array = EMPTY, flags = 0): Uint8Array {
@@ -235,19 +199,7 @@ export function encodeRequestBody(body: Partial<RequestBody>): Uint8Array {
   const value = body.value ?? EMPTY;
   const options = body.options ?? EMPTY;
   const out = new Uint8Array(10 + ns.length + key.length + value.length + options.length);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  view.setUint16(at, ns.length, true);
-  out.set(ns, at + 2);
-  at += 2 + ns.length;
-  view.setUint16(at, key.length, true);
-  out.set(key, at + 2);
-  at += 2 + key.length;
-  view.setUint32(at, value.length, true);
-  out.set(value, at + 4);
-  at += 4 + value.length;
-  view.setUint16(at, options.length, true);
-  out.set(options, at + 2);
+  writeSections(out, new DataView(out.buffer), 0, ns, key, value, options);
   return out;
 }
 
