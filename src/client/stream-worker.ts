@@ -71,11 +71,11 @@ export function workerStreams(options: Pick<StreamWorkerOptions, 'stream' | 'str
  *   await process(rec.data<Event>());
  * }).subscribe();
  */
-export function streamWorker<R>(
+export function streamWorker<R, T = unknown>(
   flo: { readonly stream: StreamApi },
   options: StreamWorkerOptions,
-  handler: (record: GroupRecord) => HandlerResult<R>,
-): Observable<SettleResult<GroupRecord, R>> {
+  handler: (record: GroupRecord<T>) => HandlerResult<R>,
+): Observable<SettleResult<GroupRecord<T>, R>> {
   return defer(() => {
     const streams = workerStreams(options);
     const {
@@ -94,7 +94,7 @@ export function streamWorker<R>(
     };
     const maxInFlight = Math.max(concurrency, batchSize);
     return merge(
-      ...streams.map((s) => flo.stream.group(s, group, { ...common, consumer, batch: batchSize, maxInFlight, blockMs })),
+      ...streams.map((s) => flo.stream.group<T>(s, group, { ...common, consumer, batch: batchSize, maxInFlight, blockMs })),
     ).pipe(
       settle(handler, {
         concurrency,

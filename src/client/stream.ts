@@ -73,7 +73,8 @@ export type { StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply
 // records
 
 /** One record of a stream, as `read` and `tail` emit it. */
-export interface StreamRecord {
+/** A stream record; `T` is the type `data()` decodes to by default (`flo.stream.tail<Order>('orders')`). */
+export interface StreamRecord<T = unknown> {
   /** The stream name (the request's when the server leaves it out). */
   readonly stream: string;
   readonly id: StreamId;
@@ -83,7 +84,7 @@ export interface StreamRecord {
   /** The partition the record was appended to (0 unless the stream has several). */
   readonly partition: number;
   /** The payload decoded with the client's codec (JSON by default); memoised, non-enumerable. */
-  data<T = unknown>(): T;
+  data<U = T>(): U;
 }
 
 /**
@@ -92,7 +93,7 @@ export interface StreamRecord {
  * `payload`, `id` (`StreamID()`), `stream`, `headers`, `namespace`, `group`, `consumer`,
  * `data<T>()` (`Into(&v)`), and the record itself (`Record()`).
  */
-export interface GroupRecord extends StreamRecord, Leased {
+export interface GroupRecord<T = unknown> extends StreamRecord<T>, Leased {
   readonly namespace: string;
   readonly group: string;
   /** The consumer the record was delivered to. */
@@ -284,7 +285,7 @@ export class StreamApi {
    * was then). Pages resume with `start = lastId` and drop ids ≤ lastId (DECISIONS #13); a lost
    * connection is waited out and the read resumes where it was.
    */
-  read(stream: string, options: StreamReadOptions = {}): Observable<StreamRecord> {
+  read<T = unknown>(stream: string, options: StreamReadOptions = {}): Observable<StreamRecord<T>> {
     return defer(() => {
       requireName('stream', stream);
       const pageSize = checkCount('pageSize', options.pageSize, STREAM_DEFAULT_READ_COUNT);
@@ -325,7 +326,7 @@ export class StreamApi {
    * polls). Every poll resumes with `start = lastId` and drops ids ≤ lastId (DECISIONS #13, see
    * `ReadCursor`), so after a reconnect the tail continues with no gap and no duplicate.
    */
-  tail(stream: string, options: StreamTailOptions = {}): Observable<StreamRecord> {
+  tail<T = unknown>(stream: string, options: StreamTailOptions = {}): Observable<StreamRecord<T>> {
     return defer(() => {
       requireName('stream', stream);
       const pageSize = checkCount('pageSize', options.pageSize, STREAM_DEFAULT_READ_COUNT);
@@ -401,7 +402,7 @@ export class StreamApi {
    * @example
    * flo.stream.group('orders', 'billing').pipe(settle((rec) => bill(rec.data<Order>()), { concurrency: 5 }))
    */
-  group(stream: string, group: string, options: StreamGroupOptions = {}): Observable<GroupRecord> {
+  group<T = unknown>(stream: string, group: string, options: StreamGroupOptions = {}): Observable<GroupRecord<T>> {
     return defer(() => {
       requireName('stream', stream);
       requireName('group', group);
@@ -441,7 +442,7 @@ export class StreamApi {
    * subscriber leaves before seeing (e.g. `take(1)`) are nacked back at once. `blockMs` 0 or
    * absent: do not wait.
    */
-  groupRead(stream: string, group: string, consumer: string, options: StreamGroupReadOptions = {}): Observable<GroupRecord> {
+  groupRead<T = unknown>(stream: string, group: string, consumer: string, options: StreamGroupReadOptions = {}): Observable<GroupRecord<T>> {
     return eachLeased(
       defer(() => {
         requireName('stream', stream);
