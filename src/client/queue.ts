@@ -9,7 +9,7 @@
  * this counts one delivery attempt).
  */
 import { defer, Observable, type SchedulerLike } from 'rxjs';
-import { toPayload, withData, type DataAccessor } from '../codec/index.js';
+import { toPayload, withData } from '../codec/index.js';
 import type { ResponseFrame } from '../protocol/frame.js';
 import { utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
@@ -65,8 +65,8 @@ const U32_MAX = 0xffff_ffff;
 // ---------------------------------------------------------------------------------------------
 // Types
 
-/** A message as read without a lease: a peek or DLQ-list entry. */
-export interface QueueEntry {
+/** A message as read without a lease: a peek or DLQ-list entry; `T` is what `data()` decodes to by default. */
+export interface QueueEntry<T = unknown> {
   /** The queue it was read from. */
   readonly queue: string;
   /** Its sequence number (one counter per queue, from 1). */
@@ -74,7 +74,7 @@ export interface QueueEntry {
   /** The payload bytes, as enqueued. */
   readonly payload: Uint8Array;
   /** The payload decoded with the client's codec (memoised; not enumerable). */
-  readonly data: DataAccessor;
+  data<U = T>(): U;
   /** Deliveries so far, this one included for a dequeue (only from servers that send it: profile `'flo'`). */
   readonly deliveryCount?: number;
   /** Enqueue time in ms since the epoch (only from servers that send it). */
@@ -84,10 +84,10 @@ export interface QueueEntry {
 }
 
 /** A DLQ entry (same shape as a peeked message). */
-export type DlqEntry = QueueEntry;
+export type DlqEntry<T = unknown> = QueueEntry<T>;
 
 /** A dequeued message: leased until acked, nacked, or its visibility timeout runs out. */
-export interface QueueMessage extends QueueEntry, Leased {
+export interface QueueMessage<T = unknown> extends QueueEntry<T>, Leased {
   /** Settles the message (`ack()`, `nack({ toDlq })`, `touch({ extendMs })`); what the operators use. */
   readonly lease: Lease;
 }
@@ -243,7 +243,7 @@ export class QueueApi {
    * subscriber leaves in the middle of the batch, or before a parked dequeue is answered, the
    * messages it did not see are handed back at once.
    */
-  dequeue(queue: string, n: number, opts: DequeueOptions = {}): Observable<QueueMessage> {
+  dequeue<T = unknown>(queue: string, n: number, opts: DequeueOptions = {}): Observable<QueueMessage<T>> {
     return defer(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
@@ -262,7 +262,7 @@ export class QueueApi {
    * @example
    * flo.queue.messages('tasks', { maxInFlight: 8 }).pipe(settle(handle, { concurrency: 8 })).subscribe();
    */
-  messages(queue: string, opts: MessagesOptions = {}): Observable<QueueMessage> {
+  messages<T = unknown>(queue: string, opts: MessagesOptions = {}): Observable<QueueMessage<T>> {
     return defer(() => {
       checkQueueName(queue);
       const visibility = checkVisibility(opts.visibilityTimeoutMs);
@@ -313,7 +313,7 @@ export class QueueApi {
   }
 
   /** The first `n` ready messages in dequeue order, without leasing them: emits each, then completes. */
-  peek(queue: string, n: number, opts: RequestOptions = {}): Observable<QueueEntry> {
+  peek<T = unknown>(queue: string, n: number, opts: RequestOptions = {}): Observable<QueueEntry<T>> {
     return defer(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
@@ -445,7 +445,7 @@ export class QueueDlqApi {
   ) {}
 
   /** The queue's DLQ entries, oldest first (at most `limit`, default 100): emits each, then completes. */
-  list(queue: string, opts: DlqListOptions = {}): Observable<DlqEntry> {
+  list<T = unknown>(queue: string, opts: DlqListOptions = {}): Observable<DlqEntry<T>> {
     return defer(() => {
       checkQueueName(queue);
       const limit = opts.limit === undefined ? undefined : intIn('limit', opts.limit, 1, U32_MAX);
