@@ -408,7 +408,8 @@ export function encodeKvMGetReply(reply: KvMGetReply): Uint8Array {
 // DELETE 0x103
 // ---------------------------------------------------------------------------------------------
 
-export function encodeKvDelete(req: KvDeleteRequest): OpPayload {
+/** Delete and persist carry the same request: a key, an optional IfMatch guard, an optional txn. */
+function encodeGuardedKey(req: KvDeleteRequest | KvPersistRequest): OpPayload {
   return payload(
     req.key,
     undefined,
@@ -419,12 +420,19 @@ export function encodeKvDelete(req: KvDeleteRequest): OpPayload {
   );
 }
 
-export function decodeKvDelete(body: RequestBody): KvDeleteRequest {
+function decodeGuardedKey(body: RequestBody): KvDeleteRequest & KvPersistRequest {
   const o = opts(body);
-  const req: KvDeleteRequest = { key: body.key };
+  const req: KvDeleteRequest & KvPersistRequest = { key: body.key };
   withOptional(req, 'txn', readTxn(o));
-  withOptional(req, 'ifMatch', o.u64(Opt.CASVersion));
-  return req;
+  return withOptional(req, 'ifMatch', o.u64(Opt.CASVersion));
+}
+
+export function encodeKvDelete(req: KvDeleteRequest): OpPayload {
+  return encodeGuardedKey(req);
+}
+
+export function decodeKvDelete(body: RequestBody): KvDeleteRequest {
+  return decodeGuardedKey(body);
 }
 
 /** Empty reply; any payload is ignored (as the SDKs do). */
@@ -845,22 +853,12 @@ export function encodeKvTouchReply(): Uint8Array {
 }
 
 export function encodeKvPersist(req: KvPersistRequest): OpPayload {
-  return payload(
-    req.key,
-    undefined,
-    options((b) => {
-      addTxn(b, req.txn);
-      if (req.ifMatch !== undefined) b.u64(Opt.CASVersion, req.ifMatch);
-    }),
-  );
+  return encodeGuardedKey(req);
 }
 
 /** The value is ignored (as Flo does). */
 export function decodeKvPersist(body: RequestBody): KvPersistRequest {
-  const o = opts(body);
-  const req: KvPersistRequest = { key: body.key };
-  withOptional(req, 'txn', readTxn(o));
-  return withOptional(req, 'ifMatch', o.u64(Opt.CASVersion));
+  return decodeGuardedKey(body);
 }
 
 export function decodeKvPersistReply(_p: Uint8Array): void {}
