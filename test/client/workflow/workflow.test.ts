@@ -4,7 +4,7 @@ import { ManualClock } from '../../../src/server.js';
 import { BadRequestError, ConflictError, InvalidArgumentError, NotFoundError } from '../../../src/node.js';
 import type { RunStatus } from '../../../src/client/workflow.js';
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
-import { EXPENSE_YAML, ORDER_YAML } from '../../server/workflows/fixtures.js';
+import { EXPENSE_YAML, ORDER_YAML, expenseApprovedHistory, orderHappyHistory, orderRejectedHistory } from '../../server/workflows/fixtures.js';
 import { eventually, record, type Recorded } from '../actions/support.js';
 import { expenseHandlers, orderHandlers } from './handlers.js';
 
@@ -91,27 +91,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
     expect(seen.slice(0, -1).every((s) => !s.terminal)).toBe(true);
     const keys = seen.map((s) => `${steps([s])[0]}/${s.waitingOn?.runId ?? ''}`);
     for (let i = 1; i < keys.length; i++) expect(keys[i]).not.toBe(keys[i - 1]); // never the same progress twice in a row
-    expect(await history(flo, runId)).toEqual([
-      `workflow_started(${INPUT_TEXT})`,
-      'step_started(start)',
-      'awaiting_action(validate-payment)',
-      'action_completed(success)',
-      'step_completed(start)',
-      'step_started(charge)',
-      'plan_executor_start(stripe)',
-      'awaiting_action(process-payment)',
-      'action_completed(success)',
-      'step_completed(charge)',
-      'step_started(fulfill)',
-      'awaiting_action(fulfill-order)',
-      'action_completed(success)',
-      'step_completed(fulfill)',
-      'step_started(notify)',
-      'awaiting_action(send-confirmation)',
-      'action_completed(success)',
-      'step_completed(notify)',
-      'workflow_completed(flo.Completed)',
-    ]);
+    expect(await history(flo, runId)).toEqual(orderHappyHistory(INPUT_TEXT));
     const tasks = worker!.events.flatMap((e) => (e.type === 'task-completed' ? [e.task] : []));
     expect(tasks.map((t) => t.action)).toEqual(['validate-payment', 'process-payment', 'fulfill-order', 'send-confirmation']);
     for (const t of tasks) {
@@ -131,18 +111,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
     const runId = await firstValueFrom(flo.workflow.start('order-processing', { amount: 0, customerId: 'C-1', orderId: 'ORD-0' }));
     const last = await lastValueFrom(flo.workflow.watch(runId, { pollMs: 5 }));
     expect(last).toMatchObject({ status: 'completed', currentStep: 'rejected' });
-    expect(await history(flo, runId)).toEqual([
-      'workflow_started({"amount":0,"customerId":"C-1","orderId":"ORD-0"})',
-      'step_started(start)',
-      'awaiting_action(validate-payment)',
-      'action_completed(failure)',
-      'step_completed(start)',
-      'step_started(rejected)',
-      'awaiting_action(send-rejection)',
-      'action_completed(success)',
-      'step_completed(rejected)',
-      'workflow_completed(flo.Completed)',
-    ]);
+    expect(await history(flo, runId)).toEqual(orderRejectedHistory('{"amount":0,"customerId":"C-1","orderId":"ORD-0"}'));
     const failed = await worker!.next('task-failed');
     expect(failed).toMatchObject({ retry: false });
     expect(failed.task.action).toBe('validate-payment');
@@ -225,23 +194,7 @@ describe('expense approval run by a flo-rx action worker (§8.5)', () => {
     expect(waits).toHaveLength(1); // emitted once, not on every poll
     expect(waits[0]).toMatchObject({ status: 'waiting', currentStep: 'wait_for_approval' });
     expect(seen.at(-1)).toMatchObject({ status: 'completed', currentStep: 'process_expense' });
-    expect(await history(flo, runId)).toEqual([
-      'workflow_started({"amount":500,"expense":"Travel"})',
-      'step_started(start)',
-      'awaiting_action(validate-expense)',
-      'action_completed(success)',
-      'step_completed(start)',
-      'waiting_for_signal(approval_decision)',
-      'signal_received(approval_decision)',
-      'signal_matched(approval_decision)',
-      'waiting_for_signal(approval_decision)',
-      'step_completed(wait_for_approval)',
-      'step_started(process_expense)',
-      'awaiting_action(process-expense)',
-      'action_completed(success)',
-      'step_completed(process_expense)',
-      'workflow_completed(flo.Completed)',
-    ]);
+    expect(await history(flo, runId)).toEqual(expenseApprovedHistory('{"amount":500,"expense":"Travel"}'));
     const processed = await worker!.next('task-completed', (e) => e.task.action === 'process-expense');
     expect(processed.task.data()).toEqual(EXPENSE); // the workflow input, not the signal payload
   });
