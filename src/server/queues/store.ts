@@ -308,26 +308,30 @@ export class QueueStore {
 
   /** Each listed DLQ seq back to ready, same seq, attempts 0 (#22); returns how many. */
   dlqRequeue(namespace: string, name: string, seqs: readonly bigint[]): number {
-    const q = this.queue(namespace, name, false);
-    if (!q) return 0;
-    this.refresh(q, false);
-    let n = 0;
-    for (const seq of seqs) {
-      const msg = q.dlq.get(seq);
-      if (!msg) continue;
-      q.dlq.delete(seq);
+    return this.takeFromDlq(namespace, name, seqs, true, (q, msg) => {
       msg.attempts = 0;
-      q.live.set(seq, msg);
+      q.live.set(msg.seq, msg);
       this.move(q, msg, 'ready');
       q.ready.push({ msg, token: msg.token, at: 0 });
-      n++;
-    }
-    this.finish(q, n > 0);
-    return n;
+    });
   }
 
   /** Drops each listed DLQ seq; returns how many. */
   dlqDelete(namespace: string, name: string, seqs: readonly bigint[]): number {
+    return this.takeFromDlq(namespace, name, seqs, false, (_q, msg) => {
+      msg.state = 'removed';
+      msg.token++;
+    });
+  }
+
+  /** Takes each listed seq out of the DLQ and hands it to `then`; unknown seqs are ignored. */
+  private takeFromDlq(
+    namespace: string,
+    name: string,
+    seqs: readonly bigint[],
+    wakesReaders: boolean,
+    then: (q: Queue, msg: Msg) => void,
+  ): number {
     const q = this.queue(namespace, name, false);
     if (!q) return 0;
     this.refresh(q, false);
@@ -336,11 +340,10 @@ export class QueueStore {
       const msg = q.dlq.get(seq);
       if (!msg) continue;
       q.dlq.delete(seq);
-      msg.state = 'removed';
-      msg.token++;
+      then(q, msg);
       n++;
     }
-    this.finish(q, false);
+    this.finish(q, wakesReaders && n > 0);
     return n;
   }
 
