@@ -1,6 +1,16 @@
 // Loads the Go SDK's golden vectors (copied from ../shared/vectors so the repo stands alone).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import {
+  decodeRequestBody,
+  encodeRequest,
+  fromHex,
+  HEADER_SIZE,
+  toHex,
+  type OpPayload,
+  type RequestBody,
+} from '../src/protocol/index.js';
 
 export interface Vector {
   name: string;
@@ -39,3 +49,15 @@ export function vector(name: string): Vector {
   if (!v) throw new Error(`no vector named ${name}`);
   return v;
 }
+
+/**
+ * Encodes a request as the client does and checks the whole frame against the vector's bytes;
+ * returns the four sections the server sees.
+ */
+export function checkRequest(v: Vector, payload: OpPayload): RequestBody {
+  expect(toHex(encodeRequest(BigInt(v.request_id), v.opcode, v.namespace, payload))).toBe(v.frame_hex);
+  return decodeRequestBody(fromHex(v.frame_hex).subarray(HEADER_SIZE));
+}
+
+/** The vector's reply payload bytes. */
+export const reply = (v: Vector): Uint8Array => fromHex(v.response.payload_hex);

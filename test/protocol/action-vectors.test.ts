@@ -7,7 +7,6 @@ import {
   decodeActionRegisterReply,
   decodeActionStatus,
   decodeActionStatusReply,
-  decodeRequestBody,
   encodeActionDelete,
   encodeActionInvoke,
   encodeActionInvokeReply,
@@ -15,24 +14,12 @@ import {
   encodeActionRegisterReply,
   encodeActionStatus,
   encodeActionStatusReply,
-  encodeRequest,
-  fromHex,
   fromUtf8,
-  HEADER_SIZE,
-  type OpPayload,
-  type RequestBody,
   toHex,
   utf8,
 } from '../../src/protocol/index.js';
-import { vector, type Vector } from '../vectors.js';
+import { checkRequest, reply, vector } from '../vectors.js';
 
-/** Encodes the request as the client does and checks the frame; returns the body the server sees. */
-function checkRequest(v: Vector, payload: OpPayload): RequestBody {
-  expect(toHex(encodeRequest(BigInt(v.request_id), v.opcode, v.namespace, payload))).toBe(v.frame_hex);
-  return decodeRequestBody(fromHex(v.frame_hex).subarray(HEADER_SIZE));
-}
-
-const reply = (v: Vector) => fromHex(v.response.payload_hex);
 
 describe('action vectors', () => {
   it('action_register_defaults', () => {

@@ -12,7 +12,6 @@ import {
   decodeProcessingStop,
   decodeProcessingSubmit,
   decodeProcessingSubmitReply,
-  decodeRequestBody,
   encodeProcessingCancel,
   encodeProcessingList,
   encodeProcessingListReply,
@@ -25,21 +24,12 @@ import {
   encodeProcessingStop,
   encodeProcessingSubmit,
   encodeProcessingSubmitReply,
-  encodeRequest,
   fromHex,
-  HEADER_SIZE,
-  type OpPayload,
   processingJobStatusName,
-  type RequestBody,
   toHex,
 } from '../../src/protocol/index.js';
-import { vector, type Vector } from '../vectors.js';
+import { checkRequest, reply, vector } from '../vectors.js';
 
-function checkRequest(v: Vector, payload: OpPayload): RequestBody {
-  expect(toHex(encodeRequest(BigInt(v.request_id), v.opcode, v.namespace, payload))).toBe(v.frame_hex);
-  return decodeRequestBody(fromHex(v.frame_hex).subarray(HEADER_SIZE));
-}
-const reply = (v: Vector) => fromHex(v.response.payload_hex);
 const job = { jobId: 'job-1f2e3d' };
 
 describe('processing vectors', () => {

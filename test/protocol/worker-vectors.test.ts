@@ -5,7 +5,6 @@ import {
   decodeActionComplete,
   decodeActionFail,
   decodeActionTouch,
-  decodeRequestBody,
   decodeWorkerDeregister,
   decodeWorkerDrain,
   decodeWorkerHeartbeat,
@@ -16,27 +15,17 @@ import {
   encodeActionComplete,
   encodeActionFail,
   encodeActionTouch,
-  encodeRequest,
   encodeWorkerDeregister,
   encodeWorkerDrain,
   encodeWorkerHeartbeat,
   encodeWorkerHeartbeatReply,
   encodeWorkerRegister,
-  fromHex,
   fromUtf8,
-  HEADER_SIZE,
-  type OpPayload,
-  type RequestBody,
   toHex,
   utf8,
 } from '../../src/protocol/index.js';
-import { vector, type Vector } from '../vectors.js';
+import { checkRequest, reply, vector } from '../vectors.js';
 
-function checkRequest(v: Vector, payload: OpPayload): RequestBody {
-  expect(toHex(encodeRequest(BigInt(v.request_id), v.opcode, v.namespace, payload))).toBe(v.frame_hex);
-  return decodeRequestBody(fromHex(v.frame_hex).subarray(HEADER_SIZE));
-}
-const reply = (v: Vector) => fromHex(v.response.payload_hex);
 
 describe('worker registry vectors', () => {
   it('worker_register_defaults', () => {

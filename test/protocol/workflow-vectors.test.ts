@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  decodeRequestBody,
   decodeWorkflowCancel,
   decodeWorkflowCreate,
   decodeWorkflowCreateReply,
@@ -19,7 +18,6 @@ import {
   decodeWorkflowStartReply,
   decodeWorkflowStatus,
   decodeWorkflowStatusReply,
-  encodeRequest,
   encodeWorkflowCancel,
   encodeWorkflowCreate,
   encodeWorkflowCreateReply,
@@ -40,22 +38,14 @@ import {
   encodeWorkflowStatusReply,
   fromHex,
   fromUtf8,
-  HEADER_SIZE,
-  type OpPayload,
-  type RequestBody,
   scanWorkflowDefinitionHeader,
   toHex,
   utf8,
   workflowRunStatusName,
   workflowSyncAction,
 } from '../../src/protocol/index.js';
-import { vector, type Vector } from '../vectors.js';
+import { checkRequest, reply, vector } from '../vectors.js';
 
-function checkRequest(v: Vector, payload: OpPayload): RequestBody {
-  expect(toHex(encodeRequest(BigInt(v.request_id), v.opcode, v.namespace, payload))).toBe(v.frame_hex);
-  return decodeRequestBody(fromHex(v.frame_hex).subarray(HEADER_SIZE));
-}
-const reply = (v: Vector) => fromHex(v.response.payload_hex);
 const n = (x: bigint | undefined) => (x === undefined ? null : Number(x));
 
 describe('workflow definition vectors', () => {
