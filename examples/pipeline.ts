@@ -16,7 +16,7 @@
  *   FLO_ADDR=localhost:9000 npx tsx examples/pipeline.ts
  */
 import { concatMap, filter, firstValueFrom, from, ignoreElements, lastValueFrom, map, merge, mergeMap, take, timer, toArray } from 'rxjs';
-import { ack, connect, settle, type GroupRecord, type QueueMessage } from '../src/node.js';
+import { ack, settle, type GroupRecord, type QueueMessage } from '../src/node.js';
 import { runIfMain, withFlo } from './support.js';
 
 interface Signup {

@@ -56,7 +56,7 @@ function frameCrcAt(bytes: Uint8Array, start: number, end: number): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function writeHeaderCommon(frame: Uint8Array, view: DataView, payloadLength: number, requestId: bigint): void {
+function writeHeaderCommon(view: DataView, payloadLength: number, requestId: bigint): void {
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, payloadLength, true);
   view.setBigUint64(8, requestId, true);
@@ -66,7 +66,7 @@ function writeHeaderCommon(frame: Uint8Array, view: DataView, payloadLength: num
 export function encodeRequestFrame(requestId: bigint, opcode: number, payload: Uint8Array, flags = 0): Uint8Array {
   const frame = new Uint8Array(HEADER_SIZE + payload.length);
   const view = new DataView(frame.buffer);
-  writeHeaderCommon(frame, view, payload.length, requestId);
+  writeHeaderCommon(view, payload.length, requestId);
   view.setUint16(20, opcode, true);
   frame[22] = PROTOCOL_VERSION;
   frame[23] = flags;
@@ -177,7 +177,7 @@ export function encodeRequestInto(
 export function encodeResponseFrame(requestId: bigint, status: number, payload: Uint8Array = EMPTY, flags = 0): Uint8Array {
   const frame = new Uint8Array(HEADER_SIZE + payload.length);
   const view = new DataView(frame.buffer);
-  writeHeaderCommon(frame, view, payload.length, requestId);
+  writeHeaderCommon(view, payload.length, requestId);
   frame[20] = PROTOCOL_VERSION;
   frame[21] = status;
   frame[22] = flags;

@@ -4,7 +4,6 @@ import { firstValueFrom, lastValueFrom, take, toArray, VirtualAction, VirtualTim
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
 import { ManualClock } from '../../../src/server.js';
 import { ack, renewLease, settle } from '../../../src/operators/index.js';
-import type { FloClient } from '../../../src/node.js';
 import type { QueueMessage } from '../../../src/client/queue.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
