@@ -2,7 +2,24 @@ import { BadRequestError, ConflictError, NotFoundError, Status, UnauthorizedErro
 import type { Reply } from './types.js';
 
 export const ok = (payload: Uint8Array = EMPTY): Reply => ({ status: Status.OK, payload });
-export const notFound = (message = ''): NotFoundError => new NotFoundError(Status.NotFound, message);
-export const badRequest = (message: string): BadRequestError => new BadRequestError(Status.BadRequest, message);
-export const conflict = (message = ''): ConflictError => new ConflictError(Status.Conflict, message);
-export const unauthorized = (message: string): UnauthorizedError => new UnauthorizedError(Status.Unauthorized, message);
+
+/**
+ * These errors are ordinary replies (a missing key, a failed CAS), thrown by handlers on the hot
+ * path and read by the dispatcher only for their status and message: building them without a
+ * stack trace saves the trace capture on every such request.
+ */
+function replyError<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+export const notFound = (message = ''): NotFoundError => replyError(() => new NotFoundError(Status.NotFound, message));
+export const badRequest = (message: string): BadRequestError => replyError(() => new BadRequestError(Status.BadRequest, message));
+export const conflict = (message = ''): ConflictError => replyError(() => new ConflictError(Status.Conflict, message));
+export const unauthorized = (message: string): UnauthorizedError =>
+  replyError(() => new UnauthorizedError(Status.Unauthorized, message));
