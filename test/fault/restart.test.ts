@@ -157,6 +157,12 @@ describe('server restart with state kept', () => {
           confirmed++;
           if (RESTART_AT.includes(confirmed)) {
             const chained = (restarts.at(-1) ?? Promise.resolve()).then(async () => {
+              // Each restart hits connected clients: one that starts while they are still
+              // reconnecting from the previous one would merge two outages into one.
+              await waitFor(
+                () => consumerStates.at(-1) === 'connected' && producerStates.at(-1) === 'connected',
+                () => `both clients connected again (consumer ${consumerStates.at(-1)}, producer ${producerStates.at(-1)})`,
+              );
               await server.restart();
               return { tail: tailed.length, group: groupAcked.size, queue: queueAcked.size };
             });
