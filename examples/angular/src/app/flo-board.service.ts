@@ -1,117 +1,111 @@
 /**
- * The event-sourced board the Angular way: a `FloBoardService` that turns flo-rx Observables into
- * signals, with Angular owning the lifetimes.
- *
- * - The `FloClient` comes from DI: `inject(FLO_CLIENT)` (an `InjectionToken`), provided once for the
- *   app with `provideFloClient(() => connect('ws://…'))` — the client is closed when its injector is
- *   destroyed.
- * - `board` and `connection` are `toSignal(...)` of `project(...)` and `connectionStatus(...)`:
- *   `toSignal` subscribes in the injection context and unsubscribes when the injector (or the
- *   component that owns the service) is destroyed, which stops the shared projection's tail.
- * - `errors` is fed by a subscription torn down with `takeUntilDestroyed(inject(DestroyRef))`.
- *
- * Why no `@Injectable()` decorator: a decorated class needs Angular's compiler — AOT (the Angular
- * CLI / `ngc`) or, without it, the JIT compiler (`@angular/compiler`) at run time. This example is
- * type-checked by plain `tsc` and run by vitest in Node with `@angular/core` alone, so it is
- * provided with a factory provider instead (`provideFloBoard()`): the class uses only `inject()` in
- * its field initializers, which works in any injection context. In an Angular CLI app you may add
- * `@Injectable({ providedIn: 'root' })` to the class and drop the provider; nothing else changes.
+ * The event-sourced board as Angular signals. The board is `project()` of the board stream over the
+ * app's `FloClient`; the connection is `connectionStatus()`; both subscriptions end with the
+ * service's injector. Errors are shown (`error`), never swallowed, and cleared once the connection
+ * is back or the next write succeeds. In server rendering (no client) nothing is opened and the
+ * signals keep their initial values.
  */
-import { DestroyRef, inject, InjectionToken, signal, type Provider, type Signal } from '@angular/core';
-import { takeUntilDestroyed, toSignal } from '@angular/core/rxjs-interop';
-import { catchError, EMPTY, firstValueFrom, map, Subject } from 'rxjs';
-import {
-  connectionStatus,
-  project,
-  type ConnectionStatus,
-  type FloClient,
-  type ProjectionState,
-  type StreamId,
-} from '../../src/index.js';
-import { addCard, boardReducer, BOARD_STREAM, cardsIn, COLUMNS, emptyBoard, moveCard, type Board, type Card, type Column } from '../event-sourced-ui/board.js';
-
-/** The app's `FloClient`. */
-export const FLO_CLIENT = new InjectionToken<FloClient>('flo-rx FloClient');
+import { computed, DestroyRef, inject, Injectable, InjectionToken, signal } from '@angular/core';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
+import { distinctUntilChanged, filter, firstValueFrom, map, retry, timer, type Observable } from 'rxjs';
+import { connectionStatus, project, type ConnectionStatus, type ProjectionState, type StreamId } from 'flo-rx';
+import { BOARD_STREAM, boardReducer, cardAdded, cardMoved, cardsIn, COLUMNS, emptyBoard, type Board, type BoardEvent, type Card, type Column } from '../../../event-sourced-ui/board';
+import { errorText, resetText, statusText } from '../../../event-sourced-ui/board-text';
+import { FLO_CLIENT, FLO_URL } from './flo.providers';
 
 /** The stream the board is folded from. Default `'board'`. */
 export const FLO_BOARD_STREAM = new InjectionToken<string>('flo-rx board stream', { factory: () => BOARD_STREAM });
 
-/** Provides `FLO_CLIENT` from a factory, and closes the client when the injector is destroyed. */
-export function provideFloClient(create: () => FloClient): Provider[] {
-  return [
-    {
-      provide: FLO_CLIENT,
-      useFactory: () => {
-        const flo = create();
-        inject(DestroyRef).onDestroy(() => void flo.close());
-        return flo;
-      },
-    },
-  ];
-}
+const initialConnection: ConnectionStatus = { state: 'idle', label: 'Not connected', online: false, lastError: null, reconnects: 0, since: 0 };
+const initialProjection: ProjectionState<Board> = { state: emptyBoard, lastId: null, applied: 0, status: 'replaying', reset: null };
 
-/** Provides `FloBoardService` (a factory provider: see the file comment for why no decorator). */
-export function provideFloBoard(): Provider[] {
-  return [{ provide: FloBoardService, useFactory: () => new FloBoardService() }];
-}
-
-const initialStatus: ConnectionStatus = { state: 'idle', label: 'Not connected', online: false, lastError: null, reconnects: 0, since: 0 };
-const initialProjection: ProjectionState<Board> = { state: emptyBoard, lastId: null, applied: 0, status: 'replaying' };
-
+@Injectable({ providedIn: 'root' })
 export class FloBoardService {
   private readonly flo = inject(FLO_CLIENT);
   private readonly stream = inject(FLO_BOARD_STREAM);
   private readonly destroyRef = inject(DestroyRef);
-  private readonly failures = new Subject<unknown>();
+  /** The server URL, for the status line. */
+  readonly url = inject(FLO_URL);
 
-  /** The shared projection (replay, then live), as an Observable for those who want one. */
-  readonly projection$ = project(this.flo, this.stream, { reducer: boardReducer, initial: emptyBoard });
+  /** The whole projection: board, last id, count, status, latest reset. */
+  readonly projection = signal<ProjectionState<Board>>(initialProjection);
+  /** The connection as a badge shows it. */
+  readonly connection = signal<ConnectionStatus>(initialConnection);
+  /** What went wrong last, in words; `null` once it no longer applies. */
+  readonly error = signal<string | null>(null);
+  /** The stream's record count at the last (re)connection: the replay's progress. */
+  readonly total = signal<number | undefined>(undefined);
 
-  /** The whole projection: board, last id, count, `'replaying' | 'live'`. */
-  readonly projection: Signal<ProjectionState<Board>> = toSignal(
-    this.projection$.pipe(
-      catchError((err: unknown) => {
-        this.failures.next(err);
-        return EMPTY;
-      }),
-    ),
-    { initialValue: initialProjection },
-  );
-
-  /** The board alone. */
-  readonly board: Signal<Board> = toSignal(this.projection$.pipe(map((p) => p.state), catchError(() => EMPTY)), { initialValue: emptyBoard });
-
-  /** The connection as a badge shows it, with the last error (lost connection, failed write, ...). */
-  readonly connection: Signal<ConnectionStatus> = toSignal(connectionStatus(this.flo, { errors: this.failures }), { initialValue: initialStatus });
-
-  /** The last error message, or null. */
-  readonly lastError = signal<string | null>(null);
+  readonly board = computed(() => this.projection().state);
+  readonly online = computed(() => this.connection().online);
+  readonly columns = computed((): { column: Column; cards: Card[] }[] => COLUMNS.map((column) => ({ column, cards: cardsIn(this.board(), column) })));
+  readonly status = computed(() => statusText(this.projection(), this.connection(), this.url, this.total()));
+  /** The reset notice to show (until dismissed), or `null`. */
+  readonly resetNotice = computed(() => {
+    const p = this.projection();
+    return p.reset && p.reset.nth > this.dismissedReset() ? { reason: p.reset.reason, text: resetText(p.reset, p.applied) } : null;
+  });
+  private readonly dismissedReset = signal(0);
 
   constructor() {
-    this.failures.pipe(takeUntilDestroyed(this.destroyRef)).subscribe((err) => this.lastError.set(err instanceof Error ? err.message : String(err)));
-    this.destroyRef.onDestroy(() => this.failures.complete());
+    const flo = this.flo;
+    if (!flo) return; // server rendering: no connection, nothing to fold
+
+    project(flo, this.stream, { reducer: boardReducer, initial: emptyBoard })
+      .pipe(
+        // A lost connection is ridden out inside project(); anything else is shown, then retried.
+        retry({
+          delay: (err: unknown) => {
+            this.error.set(errorText(err, 'read the board'));
+            return timer(2000);
+          },
+        }),
+        takeUntilDestroyed(this.destroyRef),
+      )
+      .subscribe((p) => this.projection.set(p));
+
+    const connection$ = connectionStatus(flo).pipe(takeUntilDestroyed(this.destroyRef));
+    connection$.subscribe((c) => this.connection.set(c));
+    // Back online: an old error no longer applies, and the replay's total is read again.
+    connection$
+      .pipe(
+        map((c) => c.state),
+        distinctUntilChanged(),
+        filter((s) => s === 'connected'),
+      )
+      .subscribe(() => {
+        this.error.set(null);
+        flo.stream.info(this.stream).pipe(takeUntilDestroyed(this.destroyRef)).subscribe({
+          next: (info) => this.total.set(Number(info.count)),
+          error: () => this.total.set(undefined),
+        });
+      });
   }
 
-  /** The cards of each column (compute it in a `computed()` in a component). */
-  columns(board: Board = this.board()): { column: Column; cards: Card[] }[] {
-    return COLUMNS.map((column) => ({ column, cards: cardsIn(board, column) }));
-  }
-
-  /** Appends a `card-added`; resolves with its id (a failure also goes to `lastError`). */
-  add(title: string, column: Column = 'todo', cardId?: string): Promise<StreamId> {
-    return this.write(addCard(this.flo, title, column, cardId, this.stream));
+  /** Appends a `card-added`; resolves with its id. A failure is shown in `error`, and rejects. */
+  add(title: string, column: Column = 'todo'): Promise<StreamId> {
+    return this.write('add the card', cardAdded(title, column));
   }
 
   /** Appends a `card-moved`. */
   move(cardId: string, to: Column): Promise<StreamId> {
-    return this.write(moveCard(this.flo, cardId, to, this.stream));
+    return this.write('move the card', cardMoved(cardId, to));
   }
 
-  private async write(op: ReturnType<typeof addCard>): Promise<StreamId> {
+  /** Hides the current reset notice. */
+  dismissReset(): void {
+    this.dismissedReset.set(this.projection().reset?.nth ?? 0);
+  }
+
+  private async write(doing: string, event: BoardEvent): Promise<StreamId> {
+    if (!this.flo) throw new Error('flo-rx: no client (not in a browser)');
+    const append$: Observable<StreamId> = this.flo.stream.append(this.stream, event);
     try {
-      return await firstValueFrom(op.pipe(takeUntilDestroyed(this.destroyRef)));
+      const id = await firstValueFrom(append$.pipe(takeUntilDestroyed(this.destroyRef)));
+      this.error.set(null);
+      return id;
     } catch (err) {
-      this.failures.next(err);
+      this.error.set(errorText(err, doing));
       throw err;
     }
   }
