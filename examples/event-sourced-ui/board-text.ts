@@ -4,18 +4,21 @@
  * `ProjectionState`, `ProjectionReset` and `ConnectionStatus` that the words need.
  */
 
+/** What the words need of a `ProjectionState`. */
 export interface ProjectionView {
   readonly status: 'replaying' | 'live' | 'stale';
   readonly applied: number;
   readonly reset: ResetView | null;
 }
 
+/** What the words need of a `ProjectionReset`. */
 export interface ResetView {
   readonly reason: 'missing' | 'shorter' | 'trimmed';
   readonly previousApplied: number;
   readonly nth: number;
 }
 
+/** What the words need of a `ConnectionStatus`. */
 export interface ConnectionView {
   readonly state: 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 }

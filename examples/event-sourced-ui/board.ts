@@ -4,16 +4,22 @@
  * (whatever its copy of rxjs or flo-rx) can compile it.
  */
 
+/** The stream the board is folded from. */
 export const BOARD_STREAM = 'board';
 
+/** The board's columns, left to right. */
 export const COLUMNS = ['todo', 'doing', 'done'] as const;
+/** A column id. */
 export type Column = (typeof COLUMNS)[number];
+/** Column headings. */
 export const COLUMN_TITLES: Record<Column, string> = { todo: 'To do', doing: 'Doing', done: 'Done' };
 
+/** What the board stream holds (as JSON). */
 export type BoardEvent =
   | { readonly type: 'card-added'; readonly cardId: string; readonly title: string; readonly column?: Column }
   | { readonly type: 'card-moved'; readonly cardId: string; readonly to: Column };
 
+/** A card as folded from its events. */
 export interface Card {
   readonly id: string;
   readonly title: string;
@@ -36,6 +42,7 @@ export interface LogEntry {
   readonly problem?: string;
 }
 
+/** The folded board. */
 export interface Board {
   /** Cards by id. */
   readonly cards: Readonly<Record<string, Card>>;
@@ -50,6 +57,7 @@ export interface Board {
 /** How many records the event log keeps. */
 export const LOG_SIZE = 50;
 
+/** The board before any event. */
 export const emptyBoard: Board = { cards: {}, order: [], log: [], ignored: 0 };
 
 /** What the reducer reads of a record (a flo-rx `StreamRecord` is one). */

@@ -7,6 +7,7 @@ function floUrl(): string {
   return fromQuery ?? `ws://${typeof location === 'undefined' ? '127.0.0.1' : location.hostname}:9000`;
 }
 
+/** The app's providers: zoneless change detection, global error listeners, the flo-rx client. */
 export const appConfig: ApplicationConfig = {
   providers: [
     provideZonelessChangeDetection(),

@@ -19,6 +19,7 @@ export const FLO_BOARD_STREAM = new InjectionToken<string>('flo-rx board stream'
 const initialConnection: ConnectionStatus = { state: 'idle', label: 'Not connected', online: false, lastError: null, reconnects: 0, since: 0 };
 const initialProjection: ProjectionState<Board> = { state: emptyBoard, lastId: null, applied: 0, status: 'replaying', reset: null };
 
+/** The board's state and writes as signals and promises, for components (`inject(FloBoardService)`). */
 @Injectable({ providedIn: 'root' })
 export class FloBoardService {
   private readonly flo = inject(FLO_CLIENT);
