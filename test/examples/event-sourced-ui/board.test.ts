@@ -4,10 +4,10 @@
  * counted, never fatal) and the texts (no protocol words in errors, the URL while connecting).
  */
 import { describe, expect, it } from 'vitest';
-import { ClientClosedError, ConnectionLostError, OverloadedError, TimeoutError } from '../../src/protocol/errors.js';
-import { Status } from '../../src/protocol/status.js';
-import { boardReducer, cardAdded, cardMoved, cardsIn, emptyBoard, LOG_SIZE, type Board, type BoardRecord } from '../../examples/event-sourced-ui/board.js';
-import { errorText, resetText, statusText } from '../../examples/event-sourced-ui/board-text.js';
+import { ClientClosedError, ConnectionLostError, OverloadedError, TimeoutError } from '../../../src/protocol/errors.js';
+import { Status } from '../../../src/protocol/status.js';
+import { boardReducer, cardAdded, cardMoved, cardsIn, emptyBoard, LOG_SIZE, type Board, type BoardRecord } from '../../../examples/event-sourced-ui/board.js';
+import { errorText, resetText, statusText } from '../../../examples/event-sourced-ui/board-text.js';
 
 const enc = new TextEncoder();
 let seq = 0;
