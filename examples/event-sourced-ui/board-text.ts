@@ -32,6 +32,9 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export function statusText(p: ProjectionView, c: ConnectionView, url: string, total?: number): string {
   if (c.state === 'idle' || c.state === 'connecting') return `Connecting to ${url}…`;
   if (c.state === 'closed') return 'Disconnected.';
+  if (c.state === 'connected' && p.status === 'stale') {
+    return `The server did not answer; retrying. Showing the last board seen (${plural(p.applied, 'event')}).`;
+  }
   if (c.state === 'reconnecting' || p.status === 'stale') {
     return `Server unreachable at ${url}; retrying. Showing the last board seen (${plural(p.applied, 'event')}).`;
   }

@@ -77,6 +77,7 @@ describe('board texts', () => {
     expect(statusText({ ...live, status: 'stale' }, { state: 'reconnecting' }, url)).toBe(
       'Server unreachable at ws://127.0.0.1:9000; retrying. Showing the last board seen (3 events).',
     );
+    expect(statusText({ ...live, status: 'stale' }, { state: 'connected' }, url)).toBe('The server did not answer; retrying. Showing the last board seen (3 events).');
     expect(statusText({ ...live, status: 'replaying', applied: 40 }, { state: 'connected' }, url, 120)).toBe('Replaying 40 of 120 events…');
     expect(statusText({ ...live, applied: 1 }, { state: 'connected' }, url)).toBe('Live · 1 event folded');
   });
