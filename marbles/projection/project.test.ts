@@ -13,6 +13,7 @@ import { formatStreamId } from '../../src/protocol/stream.js';
 import { Status } from '../../src/protocol/status.js';
 import {
   project,
+  projectionResets,
   SNAPSHOT_FORMAT,
   type ProjectionClient,
   type ProjectionRecord,
@@ -431,6 +432,23 @@ describe('project()', () => {
           { reason: 'shorter', previousLastId: id(2), previousApplied: 2, stream: { firstId: id(1), lastId: id(1), count: 1 }, nth: 1 },
           { reason: 'trimmed', previousLastId: id(1), previousApplied: 1, stream: { firstId: id(5), lastId: id(6), count: 2 }, nth: 2 },
         ]);
+      });
+    });
+
+    it('projectionResets() emits each new reset once', () => {
+      const s = newScheduler();
+      s.run(({ cold, hot, expectObservable }) => {
+        const flo = fake(s, {
+          read: (i) => [cold('-ab|', R), cold('-a|', R), cold('-ef|', R)][i]!,
+          tail: () => cold('-'),
+          info: (i) => of([extent(1, 1, 1), extent(5, 6, 2)][i]!),
+        });
+        hot('-----r--c---r-c', states).subscribe((st) => flo.state.next(st));
+        const resets$ = project(flo, 's', { reducer: sum, initial: 0, retryDelayMs: 1 }).pipe(
+          projectionResets(),
+          map((r) => `${r.reason}#${r.nth}`),
+        );
+        expectObservable(resets$, '^ 20ms !').toBe('--------a-----b', { a: 'shorter#1', b: 'trimmed#2' });
       });
     });
 

@@ -2,6 +2,7 @@
  * Reset detection for `project()`: does the stream still hold the records a projection was folded
  * from? Universal: no `node:` import.
  */
+import { distinctUntilChanged, filter, map, type OperatorFunction } from 'rxjs';
 import type { StreamId } from '../protocol/options.js';
 import { compareStreamIds } from '../protocol/stream.js';
 
@@ -47,4 +48,20 @@ export function resetReason(extent: StreamExtent | null, lastId: StreamId): Proj
   if (compareStreamIds(extent.lastId, lastId) < 0) return 'shorter';
   if (compareStreamIds(extent.firstId, lastId) > 0) return 'trimmed';
   return null;
+}
+
+/**
+ * Each new reset of a projection, once: `board$.pipe(projectionResets())` emits a `ProjectionReset`
+ * when one appears in the values (`reset` stays on every later value; this picks out the changes).
+ *
+ * @example
+ * project(flo, 'board', { reducer, initial }).pipe(projectionResets()).subscribe((r) => toast(`board rebuilt: ${r.reason}`));
+ */
+export function projectionResets(): OperatorFunction<{ readonly reset: ProjectionReset | null }, ProjectionReset> {
+  return (source) =>
+    source.pipe(
+      map((p) => p.reset),
+      distinctUntilChanged(),
+      filter((r): r is ProjectionReset => r !== null),
+    );
 }
