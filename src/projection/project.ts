@@ -4,6 +4,7 @@
  * the result between all its subscribers. Universal: no `node:` import.
  */
 import {
+  catchError,
   concat,
   defer,
   EMPTY,
@@ -21,7 +22,6 @@ import {
   tap,
   throwError,
   timer,
-  catchError,
   type SchedulerLike,
 } from 'rxjs';
 import { ConnectionLostError, InvalidArgumentError, isNotFound, isRetryable } from '../protocol/errors.js';
