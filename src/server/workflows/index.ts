@@ -28,6 +28,7 @@ import {
 import { badRequest, conflict, notFound, ok } from '../reply.js';
 import type { Handler, RequestContext, ServerEnv } from '../types.js';
 import type { ActionStore } from '../actions/store.js';
+import type { StreamPort } from '../ports.js';
 import { decodeOrBadRequest } from '../actions/util.js';
 import { DefinitionError, parseWorkflowDefinition } from './definition.js';
 import { WorkflowEngine, type WorkflowRun } from './engine.js';
@@ -45,7 +46,11 @@ function searchable(run: WorkflowRun): string {
   return [run.id, run.workflow, run.currentStep, fromUtf8(run.input), run.searchAttributes ?? ''].join('\n').toLowerCase();
 }
 
-export function createWorkflowHandlers(env: ServerEnv, store: ActionStore): { handlers: Map<number, Handler>; engine: WorkflowEngine; close(): void } {
+export function createWorkflowHandlers(
+  env: ServerEnv,
+  store: ActionStore,
+  streams?: StreamPort,
+): { handlers: Map<number, Handler>; engine: WorkflowEngine; close(): void } {
   const engine = new WorkflowEngine(env, store);
   const h = new Map<number, Handler>();
 
