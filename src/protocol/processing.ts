@@ -3,14 +3,37 @@
  * Binary layouts as the Go SDK parses them (the embedded server has no processing engine yet).
  */
 import { ByteReader, ByteWriter, fromUtf8, utf8 } from './bytes.js';
+import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
+import { scanField } from './workflow.js';
 
 /** Job status byte. */
 export const ProcessingJobStatus = { Running: 0, Stopped: 1, Cancelled: 2, Failed: 3, Completed: 4 } as const;
 const PROCESSING_STATUS_NAMES = ['running', 'stopped', 'cancelled', 'failed', 'completed'] as const;
 
+/** A job status byte's lowercase name (`running`, `stopped`, ...); `unknown` for any other byte. */
 export function processingJobStatusName(status: number): string {
   return PROCESSING_STATUS_NAMES[status] ?? 'unknown';
+}
+
+/** Lowercase names of the job states. */
+export type ProcessingJobStatusName = (typeof PROCESSING_STATUS_NAMES)[number];
+
+/** Cancelled, failed and completed jobs never run again (a stopped one can be restored). */
+export function isTerminalProcessingStatus(status: number): boolean {
+  return status === ProcessingJobStatus.Cancelled || status === ProcessingJobStatus.Failed || status === ProcessingJobStatus.Completed;
+}
+
+/**
+ * The job name of a processing definition, as Sync needs it: the first top-level `name:` line
+ * (so a source's or sink's nested `name:` is never taken), else the first such line at any depth
+ * (JSON text). `ProtocolError` when there is none.
+ */
+export function scanProcessingDefinitionName(text: string | Uint8Array): string {
+  const lines = (typeof text === 'string' ? text : fromUtf8(text)).split(/\r?\n/);
+  const name = scanField(lines.filter((l) => !/^\s/.test(l)), 'name') || scanField(lines, 'name');
+  if (!name) throw new ProtocolError('processing definition has no name');
+  return name;
 }
 
 function keyText(body: RequestBody): string {
