@@ -19,6 +19,8 @@ export interface StreamPort {
   read(ns: string, stream: string, from: bigint, count: number, partition?: number): PortRecord[];
   /** Appends one record (partition 0, or the one its key hashes to); wakes parked readers. */
   append(ns: string, stream: string, payload: Uint8Array, key?: Uint8Array): void;
+  /** Key just past the last record ever appended (0 for a stream never written): where a tail read starts. */
+  tail(ns: string, stream: string): bigint;
   /** Partitions of a stream (1 when it does not exist). */
   partitionCount(ns: string, stream: string): number;
   /** Calls `listener` after every append; returns the unsubscribe. */

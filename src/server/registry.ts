@@ -16,6 +16,7 @@ export function createPorts(streams: StreamSubsystem, kv: KvSubsystem, queues: Q
         const partition = key && partitions > 1 ? partitionFor(key, partitions) : 0;
         streams.append(ns, stream, [{ payload, headers: [] }], partition);
       },
+      tail: (ns, stream) => streams.store.tailFrom(ns, stream),
       partitionCount: (ns, stream) => streams.store.partitionCount(ns, stream),
       onAppend: (listener) => streams.onAppend(listener),
     },
