@@ -333,7 +333,7 @@ function parseOperator(raw: unknown, i: number, jobNs: string): OperatorDef {
   }
 }
 
-/** Parses and validates a definition submitted to namespace `namespace`. */
+/** Parses and validates a definition submitted to `namespace`; `DefinitionError` names the bad field. */
 export function parseProcessingDefinition(text: string, namespace: string): ProcessingDefinition {
   let doc: unknown;
   try {

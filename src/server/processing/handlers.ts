@@ -53,6 +53,7 @@ function transition(fn: () => void): void {
   }
 }
 
+/** One handler per processing opcode over `store`; `now` is the server clock. */
 export function createProcessingHandlers(store: ProcessingStore, now: () => number): Map<number, Handler> {
   const h = new Map<number, Handler>();
 

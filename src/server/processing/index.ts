@@ -22,6 +22,7 @@ export interface ProcessingSubsystem extends Subsystem {
   restore(snapshot: ReturnType<ProcessingStore['snapshot']>): void;
 }
 
+/** Builds the processing subsystem over the other subsystems' data (`ports`). */
 export function createProcessingSubsystem(env: ServerEnv, ports: ServerPorts): ProcessingSubsystem {
   const store = new ProcessingStore();
   const runner = new ProcessingRunner(store, env.clock, ports);

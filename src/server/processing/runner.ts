@@ -36,6 +36,7 @@ function sinkAccepts(sink: SinkDef, rec: ProcessingRecord): boolean {
   return true;
 }
 
+/** Polls the running jobs of a store on the server clock (see the file header). */
 export class ProcessingRunner {
   private readonly running = new Map<string, Running>();
   private readonly unsubscribe: () => void;

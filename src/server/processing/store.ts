@@ -80,6 +80,7 @@ const STATUS_BYTE: Record<JobPhase['kind'], number> = {
   completed: ProcessingJobStatus.Completed,
 };
 
+/** The wire status byte of a phase. */
 export function statusByte(phase: JobPhase): number {
   return STATUS_BYTE[phase.kind];
 }
@@ -98,6 +99,7 @@ export class JobStateError extends Error {
 const clone = <T>(v: T): T => structuredClone(v);
 const hex = (n: number) => n.toString(16).padStart(8, '0');
 
+/** The jobs and savepoints of every namespace (see the file header for the transitions). */
 export class ProcessingStore {
   private jobs = new Map<string, JobRecord>();
   private savepoints = new Map<string, SavepointRecord>();

@@ -69,6 +69,7 @@ interface Armed {
 
 const key = (ns: string, wf: string) => `${ns}\u0000${wf}`;
 
+/** One timer per active schedule; `update` follows definition changes. */
 export class WorkflowSchedules {
   private readonly armed = new Map<string, Armed>();
 

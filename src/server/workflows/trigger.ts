@@ -100,6 +100,7 @@ function batchInput(records: readonly PortRecord[]): Uint8Array {
   return encoder.encode(`[${parts.join(',')}]`);
 }
 
+/** One cursor per triggered workflow; wakes on appends to its stream. */
 export class WorkflowTriggers {
   /** Workflow (namespace, name) → its cursor. */
   private readonly cursors = new Map<string, Cursor>();
