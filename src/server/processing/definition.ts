@@ -26,6 +26,8 @@ export const DEFAULT_KV_SEPARATOR = ':';
 /** Most tag names one job may use (Flo's bitfield width). */
 export const MAX_TAGS = 32;
 const MAX_PARALLELISM = 1024;
+/** KV key prefixes the server keeps for itself (a KV sink may not write under them). */
+const RESERVED_KV_PREFIXES = ['_action:', '_worker:', '_sys:', '_internal:', '_flo:'];
 const MAX_BATCH = 10_000;
 const MAX_PARTITIONS = 1024;
 
@@ -211,6 +213,13 @@ function parseSink(raw: unknown, i: number, jobNs: string): SinkDef {
     const o = normalise(body, ['key_prefix', 'write_mode', 'ttl_ms']);
     const mode = str(o, 'write_mode', bat) ?? 'upsert';
     if (mode !== 'upsert' && mode !== 'if_absent' && mode !== 'versioned') return fail(`${bat}write_mode`, `must be upsert, if_absent or versioned, not "${mode}"`);
+    const keyPrefix = str(o, 'key_prefix', bat) ?? '';
+    const separator = str(o, 'separator', bat) ?? DEFAULT_KV_SEPARATOR;
+    if (keyPrefix !== '') {
+      const start = `${keyPrefix}${separator}`;
+      const clash = RESERVED_KV_PREFIXES.find((r) => start.startsWith(r) || r.startsWith(start));
+      if (clash) return fail(`${bat}key_prefix`, `keys starting with "${clash}" are reserved`);
+    }
     const ttl = o.ttl_ms === undefined || o.ttl_ms === null ? undefined : int(o, 'ttl_ms', bat, 0, 1, Number.MAX_SAFE_INTEGER);
     return {
       name,
@@ -218,8 +227,8 @@ function parseSink(raw: unknown, i: number, jobNs: string): SinkDef {
       target: {
         kind: 'kv',
         namespace: sinkNamespace(o, bat, jobNs),
-        keyPrefix: str(o, 'key_prefix', bat) ?? '',
-        separator: str(o, 'separator', bat) ?? DEFAULT_KV_SEPARATOR,
+        keyPrefix,
+        separator,
         writeMode: mode,
         ...(ttl !== undefined ? { ttlMs: ttl } : {}),
       },

@@ -75,7 +75,9 @@ export function createProcessingHandlers(store: ProcessingStore, now: () => numb
       if (e instanceof DefinitionError) throw badRequest(`invalid processing definition: ${e.message}`);
       throw e;
     }
-    return ok(encodeProcessingSubmitReply(store.submit(ctx.namespace, text, def, now()).id));
+    let id = '';
+    transition(() => (id = store.submit(ctx.namespace, text, def, now()).id));
+    return ok(encodeProcessingSubmitReply(id));
   });
 
   h.set(Op.ProcessingStop, (ctx) => {

@@ -85,6 +85,8 @@ export function statusByte(phase: JobPhase): number {
   return STATUS_BYTE[phase.kind];
 }
 
+/** Most jobs the server keeps (Flo's limit); a submit beyond it is refused. */
+export const MAX_JOBS = 100_000;
 /** Most savepoints kept per job (the oldest goes first). */
 export const MAX_SAVEPOINTS_PER_JOB = 32;
 
@@ -127,6 +129,7 @@ export class ProcessingStore {
   }
 
   submit(namespace: string, text: string, definition: ProcessingDefinition, now: number): JobRecord {
+    if (this.jobs.size >= MAX_JOBS) throw new JobStateError(`too many processing jobs (max ${MAX_JOBS})`);
     const job: JobRecord = {
       id: this.newId('job'),
       namespace,

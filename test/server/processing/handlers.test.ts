@@ -143,3 +143,28 @@ describe('job lifecycle', () => {
     expect((await f.status(id)).recordsProcessed).toBe(2n);
   });
 });
+
+describe('a job whose sink write fails', () => {
+  it('is failed, keeps its position after the last record written, and can be restored', async () => {
+    const id = await f.submitOk(job('kvfail', 'operators:\n  - type: keyby\n    key_expression: "$.k"\n', 'sinks:\n  - kv: { key_prefix: ok }\n'));
+    const sp = okText(await f.call('savepoint', id));
+    await f.append('in', { k: 'a' });
+    await f.append('in', { k: 'x'.repeat(5000) }); // a key longer than KV allows
+    await f.append('in', { k: 'c' });
+    await f.poll();
+    const s = await f.status(id);
+    expect(s.status).toBe(ProcessingJobStatus.Failed);
+    expect(s.recordsProcessed).toBe(1n);
+    expect(await f.kvGet('ok:a')).toEqual({ k: 'a' });
+    expect(await f.kvGet('ok:c')).toBeUndefined();
+    expect((await f.list()).jobs[0].status).toBe('failed');
+    okText(await f.restore(id, sp));
+    expect((await f.status(id)).status).toBe(ProcessingJobStatus.Running);
+  });
+
+  it('a KV sink under a reserved prefix is refused at submit', async () => {
+    const r = await f.submit(job('reserved', '', 'sinks:\n  - kv: { key_prefix: _sys }\n'));
+    expect(r.status).toBe(Status.BadRequest);
+    expect(fromUtf8(r.payload)).toMatch(/sinks\[0\]\.kv\.key_prefix: keys starting with "_sys:" are reserved/);
+  });
+});
