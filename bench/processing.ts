@@ -12,7 +12,7 @@ import { ManualClock } from '../src/server/clock.js';
 import { createKvSubsystem } from '../src/server/kv/index.js';
 import { createProcessingSubsystem, parseProcessingDefinition } from '../src/server/processing/index.js';
 import { createQueueSubsystem } from '../src/server/queues/index.js';
-import { createPorts } from '../src/server/registry.js';
+import { createPorts } from '../src/server/ports.js';
 import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { parseCron } from '../src/server/workflows/cron.js';
 

@@ -1,9 +1,12 @@
 /**
  * What one subsystem may use of another's data, as narrow interfaces. Processing jobs read streams
- * and write streams, KV and queues; workflow triggers read streams and wake on appends. The
- * registry (`registry.ts`) wires these ports from the stream, KV and queue subsystems, so the
- * subsystem folders never import each other.
+ * and write streams, KV and queues; workflow triggers read streams and wake on appends.
+ * `createPorts` builds them over the stream, KV and queue subsystems (the registry calls it), so
+ * the subsystem folders never import each other.
  */
+import type { KvSubsystem } from './kv/index.js';
+import type { QueueSubsystem } from './queues/index.js';
+import { partitionFor, type StreamSubsystem } from './streams/index.js';
 
 /** One stream record as a server-side reader sees it. */
 export interface PortRecord {
@@ -45,4 +48,38 @@ export interface ServerPorts {
   readonly streams: StreamPort;
   readonly kv: KvPort;
   readonly queues: QueuePort;
+}
+
+/** The ports other subsystems use to read and write streams, KV and queues. */
+export function createPorts(streams: StreamSubsystem, kv: KvSubsystem, queues: QueueSubsystem): ServerPorts {
+  return {
+    streams: {
+      read: (ns, stream, from, count, partition) => streams.store.read(ns, stream, { from, count, ...(partition !== undefined ? { partition } : {}) }),
+      append: (ns, stream, payload, key) => {
+        const partitions = streams.store.partitionCount(ns, stream);
+        const partition = key && partitions > 1 ? partitionFor(key, partitions) : 0;
+        streams.append(ns, stream, [{ payload, headers: [] }], partition);
+      },
+      tail: (ns, stream) => streams.store.tailFrom(ns, stream),
+      partitionCount: (ns, stream) => streams.store.partitionCount(ns, stream),
+      onAppend: (listener) => streams.onAppend(listener),
+    },
+    kv: {
+      get: (ns, key) => {
+        try {
+          return kv.store.get(ns, key)?.value;
+        } catch {
+          return undefined; // a key the store refuses (reserved, too long) is simply not there
+        }
+      },
+      put: (ns, key, value, mode, ttlMs) => {
+        if (mode === 'if_absent' && kv.store.get(ns, key) !== undefined) return false;
+        kv.store.put(ns, key, value, ttlMs !== undefined ? { ttlSeconds: BigInt(Math.ceil(ttlMs / 1000)) } : {});
+        return true;
+      },
+    },
+    queues: {
+      enqueue: (ns, queue, payload, priority, delayMs) => void queues.store.enqueue(ns, queue, payload, { priority, delayMs }),
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { createKvSubsystem } from '../../../src/server/kv/index.js';
 import { createProcessingSubsystem, parseProcessingDefinition } from '../../../src/server/processing/index.js';
 import { statusByte } from '../../../src/server/processing/store.js';
 import { createQueueSubsystem } from '../../../src/server/queues/index.js';
-import { createPorts } from '../../../src/server/registry.js';
+import { createPorts } from '../../../src/server/ports.js';
 import { createStreamSubsystem } from '../../../src/server/streams/index.js';
 
 const YAML = 'kind: Processing\nname: copy\nsources:\n  - stream: { name: in }\nsinks:\n  - stream: { name: out }\noperators:\n  - type: aggregate\n    function: count\n';
