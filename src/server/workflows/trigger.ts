@@ -78,6 +78,16 @@ export interface TriggerHost {
   startTriggeredRun(namespace: string, workflow: string, input: Uint8Array, idempotencyKey: string): void;
 }
 
+/** A trigger's place in its stream, as plain data. */
+export interface TriggerCursor {
+  readonly namespace: string;
+  readonly workflow: string;
+  readonly sourceNs: string;
+  readonly stream: string;
+  /** Key (`ts << 64 | seq`) of the next record to read. */
+  readonly next: bigint;
+}
+
 interface Cursor {
   readonly sourceNs: string;
   readonly stream: string;
@@ -130,6 +140,19 @@ export class WorkflowTriggers {
       this.cursors.set(k, { sourceNs, stream: t.def.stream, next: this.streams.tail(sourceNs, t.def.stream) });
     }
     this.pass(namespace, workflow);
+  }
+
+  /** Every trigger's cursor, as plain data (for persistence). */
+  snapshot(): TriggerCursor[] {
+    return [...this.cursors].map(([k, c]) => {
+      const sep = k.indexOf('\u0000');
+      return { namespace: k.slice(0, sep), workflow: k.slice(sep + 1), sourceNs: c.sourceNs, stream: c.stream, next: c.next };
+    });
+  }
+
+  /** Puts cursors back (before the definitions are replayed through `update`, which keeps them). */
+  restore(cursors: readonly TriggerCursor[]): void {
+    for (const c of cursors) this.cursors.set(key(c.namespace, c.workflow), { sourceNs: c.sourceNs, stream: c.stream, next: c.next });
   }
 
   /** The cursor of a workflow's trigger (tests, diagnostics, snapshots). */

@@ -69,3 +69,30 @@ describe('workflow stream triggers', () => {
     });
   }
 });
+
+describe('WorkflowTriggers snapshot / restore', () => {
+  it('cursors are plain data; a restored cursor is kept by the definition replay', async () => {
+    const { ManualClock } = await import('../../../src/server/clock.js');
+    const { WorkflowTriggers } = await import('../../../src/server/workflows/trigger.js');
+    const clock = new ManualClock();
+    const started: string[] = [];
+    const records = [10n, 11n, 12n].map((k) => ({ key: (BigInt(clock.now()) << 64n) + k, partition: 0, payload: new TextEncoder().encode(`{"k":${k}}`), headers: [] }));
+    const streams = {
+      read: (_ns: string, _s: string, from: bigint) => records.filter((r) => r.key >= from),
+      append: () => undefined,
+      tail: () => records[2].key + 1n,
+      partitionCount: () => 1,
+      onAppend: () => () => undefined,
+    };
+    const host = {
+      trigger: () => ({ def: { stream: 's', mode: 'shared' as const, batchSize: 1, batchTimeoutMs: 5000 }, enabled: true }),
+      startTriggeredRun: (_ns: string, _wf: string, input: Uint8Array) => void started.push(new TextDecoder().decode(input)),
+    };
+    const a = new WorkflowTriggers(clock, streams, host);
+    a.restore([{ namespace: 'n', workflow: 'w', sourceNs: 'n', stream: 's', next: records[1].key }]);
+    a.update('n', 'w'); // the definition replayed: the restored cursor is kept, not moved to the tail
+    expect(started).toEqual(['{"k":11}', '{"k":12}']);
+    expect(structuredClone(a.snapshot())).toEqual([{ namespace: 'n', workflow: 'w', sourceNs: 'n', stream: 's', next: records[2].key + 1n }]);
+    a.close();
+  });
+});
