@@ -1,6 +1,7 @@
 /**
  * Payload codecs for stream-processing jobs (0x360-0x367), `protocol-actions-workflows.md` §9.
- * Binary layouts as the Go SDK parses them (the embedded server has no processing engine yet).
+ * Binary layouts as the Go SDK parses them (the opcodes it sends, not the 0xC0-0xD1 of the server's
+ * handler comments); LIST's trailer carries `has_more` and a cursor, which the Go SDK skips.
  */
 import { ByteReader, ByteWriter, fromUtf8, utf8 } from './bytes.js';
 import { ProtocolError } from './errors.js';
