@@ -99,7 +99,7 @@ describe('flo.processing', () => {
     const done = lastValueFrom(flo.processing.watch(jobId, { pollMs: 1 }).pipe(toArray()));
     const sub = flo.processing.watch(jobId, { pollMs: 1 }).subscribe((s) => seen.push(`${s.status}:${s.recordsProcessed}`));
     const until = async (what: string) => {
-      for (let i = 0; i < 500 && !seen.includes(what); i++) await new Promise((r) => setTimeout(r, 2));
+      for (let i = 0; i < 5000 && !seen.includes(what); i++) await new Promise((r) => setTimeout(r, 2));
       expect(seen).toContain(what);
     };
     await until('running:0');
