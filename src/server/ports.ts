@@ -20,8 +20,11 @@ export interface PortRecord {
 export interface StreamPort {
   /** Up to `count` records with key ≥ `from`, in id order (one partition when given). */
   read(ns: string, stream: string, from: bigint, count: number, partition?: number): PortRecord[];
-  /** Appends one record (partition 0, or the one its key hashes to); wakes parked readers. */
-  append(ns: string, stream: string, payload: Uint8Array, key?: Uint8Array): void;
+  /**
+   * Appends records in order, each to partition 0 or the one its key hashes to (consecutive records
+   * of one partition in one batch); wakes parked readers once per batch.
+   */
+  append(ns: string, stream: string, records: ReadonlyArray<{ readonly payload: Uint8Array; readonly key?: Uint8Array }>): void;
   /** Key just past the last record ever appended (0 for a stream never written): where a tail read starts. */
   tail(ns: string, stream: string): bigint;
   /** Partitions of a stream (1 when it does not exist). */
@@ -55,10 +58,20 @@ export function createPorts(streams: StreamSubsystem, kv: KvSubsystem, queues: Q
   return {
     streams: {
       read: (ns, stream, from, count, partition) => streams.store.read(ns, stream, { from, count, ...(partition !== undefined ? { partition } : {}) }),
-      append: (ns, stream, payload, key) => {
+      append: (ns, stream, records) => {
         const partitions = streams.store.partitionCount(ns, stream);
-        const partition = key && partitions > 1 ? partitionFor(key, partitions) : 0;
-        streams.append(ns, stream, [{ payload, headers: [] }], partition);
+        let run: Array<{ payload: Uint8Array; headers: [] }> = [];
+        let runPartition = 0;
+        for (const r of records) {
+          const partition = r.key && r.key.length > 0 && partitions > 1 ? partitionFor(r.key, partitions) : 0;
+          if (run.length > 0 && partition !== runPartition) {
+            streams.append(ns, stream, run, runPartition);
+            run = [];
+          }
+          runPartition = partition;
+          run.push({ payload: r.payload, headers: [] });
+        }
+        if (run.length > 0) streams.append(ns, stream, run, runPartition);
       },
       tail: (ns, stream) => streams.store.tailFrom(ns, stream),
       partitionCount: (ns, stream) => streams.store.partitionCount(ns, stream),

@@ -49,8 +49,18 @@ export function makeRecord(init: RecordInit): ProcessingRecord {
   };
 }
 
-/** A copy of `rec` with some fields replaced (tags and source carried over). */
+/** A copy of `rec` with some fields replaced (tags and source carried over; the parsed JSON too when the value is kept). */
 export function withRecord(rec: ProcessingRecord, change: Partial<RecordInit>): ProcessingRecord {
+  if (change.value === undefined) {
+    return {
+      key: change.key ?? rec.key,
+      value: rec.value,
+      eventTimeMs: change.eventTimeMs ?? rec.eventTimeMs,
+      tags: change.tags ?? rec.tags,
+      sourceId: change.sourceId ?? rec.sourceId,
+      json: () => rec.json(),
+    };
+  }
   return makeRecord({
     key: change.key ?? rec.key,
     value: change.value ?? rec.value,
