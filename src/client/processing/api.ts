@@ -124,6 +124,7 @@ function sameProgress(a: ProcessingJobInfo, b: ProcessingJobInfo): boolean {
 
 /** `flo.processing`: every method returns a cold Observable. */
 export class ProcessingApi {
+  /** Built by `FloClient`; use `flo.processing`. */
   constructor(protected readonly core: ClientCore) {}
 
   /**
