@@ -55,6 +55,7 @@ export {
   FrameTooLargeError,
   InvalidArgumentError,
   TimeoutError,
+  ConnectionError,
   ConnectionLostError,
   ClientClosedError,
   TxnUnsupportedOpError,
@@ -67,6 +68,7 @@ export {
   isInternal,
   isTimeout,
   isConnectionLost,
+  isConnectionError,
   isRetryable,
 } from './protocol/errors.js';
 export { Status, statusText } from './protocol/status.js';

@@ -1,6 +1,7 @@
-import { take, type Observable, type SchedulerLike } from 'rxjs';
+import { map, take, type Observable, type SchedulerLike } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
-import type { ConnectionState, RequestChannel } from '../connection/types.js';
+import type { ConnectionInfo, ConnectionState, RequestChannel } from '../connection/types.js';
+import { EventHub, type FloEvent } from '../observability/events.js';
 import { ClientClosedError, InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
 import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
 import { waitForReconnect } from './core/poll.js';
@@ -25,6 +26,8 @@ function resendAfterReconnect(channel: RequestChannel, scheduler?: SchedulerLike
 export type ClientChannel = RequestChannel & {
   connect?(): Promise<void>;
   close?(): Promise<void>;
+  /** The current state with its endpoint and last error. */
+  readonly info?: ConnectionInfo;
 };
 
 export interface FloClientOptions {
@@ -49,6 +52,16 @@ export class FloClient {
   readonly codec: ValueCodec;
   /** Connection state: replayed, then every change. */
   readonly state$: Observable<ConnectionState>;
+  /**
+   * The connection state with the endpoint tried and the last error (ECONNREFUSED, ENOTFOUND...):
+   * replayed, then every change.
+   */
+  readonly connection$: Observable<ConnectionInfo>;
+  /**
+   * What the client does, as typed events: connecting / connected / disconnected, reconnect
+   * scheduled, retried requests, handed-back items, settle resends, drains. Hot (no replay).
+   */
+  readonly events$: Observable<FloEvent>;
   /** @internal The machinery the subsystem APIs are built on. */
   readonly core: ClientCore;
 
@@ -64,13 +77,15 @@ export class FloClient {
   readonly workflow: WorkflowApi;
 
   private readonly channel: ClientChannel;
+  private readonly hub: EventHub;
   private closing: Promise<void> | undefined;
 
   /**
    * @param fork @internal Opens a sibling client (same endpoints and options, its own connection);
    * given by `connect()` / `connectWith()`, used by the action worker for its long-polls.
+   * @param hub @internal Where the client's events go (`connect()` shares it with the connection).
    */
-  constructor(channel: ClientChannel, options: FloClientOptions = {}, fork?: () => FloClient) {
+  constructor(channel: ClientChannel, options: FloClientOptions = {}, fork?: () => FloClient, hub?: EventHub) {
     const namespace = options.namespace ?? 'default';
     if (typeof namespace !== 'string' || namespace.length === 0) {
       throw new InvalidArgumentError('namespace must be a non-empty string');
@@ -82,6 +97,13 @@ export class FloClient {
     this.namespace = namespace;
     this.codec = options.codec ?? jsonCodec;
     this.state$ = channel.state$;
+    this.hub = hub ?? new EventHub();
+    this.events$ = this.hub.events$;
+    this.connection$ =
+      channel.info$ ??
+      channel.state$.pipe(
+        map((state): ConnectionInfo => ({ state, endpoint: undefined, failedAttempts: 0, lastError: undefined })),
+      );
     this.core = createClientCore({
       channel,
       codec: this.codec,
@@ -107,9 +129,18 @@ export class FloClient {
     this.workflow = new WorkflowApi(this.core);
   }
 
-  /** Opens the connection now instead of on first use. Resolves once connected. */
+  /**
+   * Opens the connection now instead of on first use. Resolves once connected; rejects with a
+   * `ConnectionError` whose `cause` is the last socket error after `connectTimeoutMs` (default
+   * 10 s; attempts go on in the background, and requests wait for them up to their own timeout).
+   */
   async connect(): Promise<void> {
     await this.channel.connect?.();
+  }
+
+  /** The connection state now, with the endpoint tried and the last error. */
+  connectionInfo(): ConnectionInfo {
+    return this.channel.info ?? { state: 'idle', endpoint: undefined, failedAttempts: 0, lastError: undefined };
   }
 
   /**
@@ -121,6 +152,7 @@ export class FloClient {
     this.closing ??= (async () => {
       await this.core.settles.flush();
       await this.channel.close?.();
+      this.hub.complete();
     })();
     return this.closing;
   }

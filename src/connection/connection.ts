@@ -17,6 +17,7 @@ import { Observable, ReplaySubject, Subject, type Subscriber, type Unsubscribabl
 import pRetry, { AbortError } from 'p-retry';
 import {
   ClientClosedError,
+  ConnectionError,
   ConnectionLostError,
   HEADER_SIZE,
   InvalidArgumentError,
@@ -35,7 +36,10 @@ import {
 import { Deadlines } from './deadlines.js';
 import { Outbox, type EncodedFrame } from './outbox.js';
 import { PendingRequest, PendingTable, type RequestOwner } from './pending.js';
+import { defaultTracing, type ClientTracing, type ConnectTraceContext, type RequestTraceContext, type TraceChannel } from './tracing.js';
 import type {
+  ConnectionEvent,
+  ConnectionInfo,
   ConnectionState,
   RequestChannel,
   RequestSpec,
@@ -82,9 +86,23 @@ export interface ConnectionOptions {
    * `onLateReply`; beyond it the oldest are forgotten and their replies dropped. Default 65536.
    */
   readonly maxAbandoned?: number;
+  /**
+   * With reconnect on, `connect()` rejects with a `ConnectionError` (its `cause` the last attempt's
+   * error) when not connected after this many ms, while attempts go on in the background. Default
+   * 10 000. With `reconnect: false` it rejects once every endpoint failed.
+   */
+  readonly connectTimeoutMs?: number;
+  /** Sees every connection event (attempts, failures, scheduled retries, drops). */
+  readonly onEvent?: (event: ConnectionEvent) => void;
+  /**
+   * The diagnostics_channel TracingChannels to publish on, or `false` for none. Default: the
+   * runtime's `flo-rx:request` / `flo-rx:connect` (none in browsers).
+   */
+  readonly tracing?: ClientTracing | false;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ABANDONED = 65536;
 /** setTimeout fires at once for delays above this. */
 const MAX_TIMER_MS = 0x7fffffff;
@@ -120,12 +138,23 @@ export class Connection implements RequestChannel {
   private readonly reconnect: Required<ReconnectOptions> | false;
   private readonly maxPayload: number;
   private readonly onFrame: ConnectionOptions['onFrame'];
+  private readonly onEvent: ConnectionOptions['onEvent'];
+  private readonly connectTimeoutMs: number;
+  private readonly requestTrace: TraceChannel | undefined;
+  private readonly connectTrace: TraceChannel | undefined;
 
   private phase: Phase = { kind: 'idle' };
   private readonly stateSubject = new ReplaySubject<ConnectionState>(1);
   private readonly reconnectedSubject = new Subject<void>();
   readonly state$: Observable<ConnectionState> = this.stateSubject.asObservable();
   readonly reconnected$: Observable<void> = this.reconnectedSubject.asObservable();
+  private readonly infoSubject = new ReplaySubject<ConnectionInfo>(1);
+  /** The state with the endpoint and the last error: replayed, then every change. */
+  readonly info$: Observable<ConnectionInfo> = this.infoSubject.asObservable();
+  /** Endpoint of the current or last attempt. */
+  private endpoint: string | undefined;
+  private lastError: Error | undefined;
+  private failedAttempts = 0;
 
   /** Ids are numbers (cheaper to route by than bigints); they would need 2^53 requests to run out. */
   private nextId = 1;
@@ -145,7 +174,7 @@ export class Connection implements RequestChannel {
   private cursor = 0;
   private everConnected = false;
   private readonly abort = new AbortController();
-  private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  private waiters: Waiter[] = [];
   private closePromise: Promise<void> | undefined;
 
   constructor(options: ConnectionOptions) {
@@ -167,7 +196,14 @@ export class Connection implements RequestChannel {
     this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
     this.pending = new PendingTable(options.maxAbandoned ?? DEFAULT_MAX_ABANDONED);
     this.onFrame = options.onFrame;
+    this.onEvent = options.onEvent;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const tracing = options.tracing === false ? undefined : (options.tracing ?? defaultTracing());
+    this.requestTrace = tracing?.request;
+    this.connectTrace = tracing?.connect;
+    this.pending.trace = this.requestTrace;
     this.stateSubject.next('idle');
+    this.publishInfo();
     if (options.lazy === false) this.connect().catch(() => undefined);
   }
 
@@ -176,23 +212,47 @@ export class Connection implements RequestChannel {
     return this.phase.kind;
   }
 
+  /** The state with its endpoint and last error (what `info$` last emitted). */
+  get info(): ConnectionInfo {
+    return { state: this.phase.kind, endpoint: this.endpoint, failedAttempts: this.failedAttempts, lastError: this.lastError };
+  }
+
   /** Requests sent and not answered yet, plus those queued to be sent. */
   get pendingCount(): number {
     return this.pending.size;
   }
 
   /**
-   * Opens the connection now (it otherwise opens on first use). Resolves once connected; rejects
-   * with `ConnectionLostError` if connecting gives up, `ClientClosedError` after `close()`.
+   * Opens the connection now (it otherwise opens on first use). Resolves once connected. Rejects
+   * with a `ConnectionError` (its `cause` the last attempt's error) after `connectTimeoutMs` while
+   * attempts go on in the background; with `reconnect: false`, with `ConnectionLostError` once
+   * every endpoint failed; with `ClientClosedError` after `close()`.
    */
   connect(): Promise<void> {
     const phase = this.phase;
     if (phase.kind === 'connected') return Promise.resolve();
     if (phase.kind === 'closed') return Promise.reject(phase.error);
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (this.reconnect !== false && this.connectTimeoutMs < Infinity) {
+        waiter.timer = setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(this.connectTimedOut());
+        }, Math.min(this.connectTimeoutMs, MAX_TIMER_MS));
+      }
+      this.waiters.push(waiter);
       if (phase.kind === 'idle') this.startEstablish('connecting');
     });
+  }
+
+  private connectTimedOut(): ConnectionError {
+    const endpoint = this.endpoint ?? this.endpoints[0];
+    const why = this.lastError ? `: ${describeError(this.lastError, endpoint)}` : '';
+    return new ConnectionError(
+      `flo: could not connect to ${endpoint} within ${this.connectTimeoutMs} ms${why} (still retrying in the background)`,
+      { ...(this.lastError ? { cause: this.lastError } : {}), endpoint },
+    );
   }
 
   request(spec: RequestSpec): Observable<ResponseFrame> {
@@ -251,6 +311,8 @@ export class Connection implements RequestChannel {
     }
     const deadlineMs = (spec.timeoutMs ?? this.timeoutMs) + (spec.blockMs ?? 0);
     const entry = new PendingRequest(this.owner, id, spec, subscriber, buf, start, end, deadlineMs);
+    const trace = this.requestTrace;
+    if (trace !== undefined && trace.hasSubscribers) this.traceStart(trace, entry, end - start);
     this.outbox.commit(entry);
     this.pending.add(entry);
     if (deadlineMs < Infinity) this.deadlines.add(entry, Math.max(deadlineMs, 0));
@@ -266,7 +328,24 @@ export class Connection implements RequestChannel {
     } else if (phase.kind === 'idle') {
       this.startEstablish('connecting');
     }
+    if (entry.trace !== undefined) this.requestTrace!.end.publish(entry.trace);
     return entry;
+  }
+
+  private traceStart(trace: TraceChannel, entry: PendingRequest, bytesOut: number): void {
+    const { spec } = entry;
+    const key = spec.body.key;
+    const ctx: RequestTraceContext = {
+      operation: opcodeName(spec.opcode),
+      opcode: spec.opcode,
+      namespace: spec.namespace,
+      key: key === undefined ? undefined : fromUtf8(key),
+      requestId: entry.id,
+      bytesOut,
+    };
+    if (this.phase.kind === 'connected') ctx.endpoint = this.phase.link.endpoint;
+    entry.trace = ctx;
+    trace.start.publish(ctx);
   }
 
   private namespaceBytes(namespace: string): Uint8Array {
@@ -288,11 +367,23 @@ export class Connection implements RequestChannel {
       entry.frameBuf = undefined;
       this.outbox.dropped();
     }
-    if (timedOut && subscriber) {
-      subscriber.error(
-        new TimeoutError(`flo: ${opcodeName(entry.spec.opcode)} request timed out after ${entry.deadlineMs} ms`),
-      );
+    if (timedOut) {
+      const error = this.timeoutError(entry);
+      if (entry.trace !== undefined) traceFailed(this.requestTrace!, entry.trace, error);
+      subscriber?.error(error);
+    } else if (entry.trace !== undefined) {
+      entry.trace.cancelled = true;
+      this.requestTrace!.asyncEnd.publish(entry.trace);
     }
+  }
+
+  /** A request's TimeoutError; one never sent for want of a connection says why it was not. */
+  private timeoutError(entry: PendingRequest): TimeoutError {
+    const what = `flo: ${opcodeName(entry.spec.opcode)} request timed out after ${entry.deadlineMs} ms`;
+    if (entry.sent || this.phase.kind === 'connected') return new TimeoutError(what);
+    const endpoint = this.endpoint ?? this.endpoints[0];
+    const why = this.lastError ? describeError(this.lastError, endpoint) : `still connecting to ${endpoint}`;
+    return new TimeoutError(`${what}: not connected: ${why}`, this.lastError ? { cause: this.lastError } : undefined);
   }
 
   /** Sends every queued frame (see `Outbox.flush`); a failing send drops the socket. */
@@ -350,8 +441,25 @@ export class Connection implements RequestChannel {
       return;
     }
     const subscriber = entry.finish()!;
+    const trace = entry.trace;
     if (!frame.checksumOk) {
-      subscriber.error(new ProtocolError(`flo: reply to ${opcodeName(entry.spec.opcode)} request ${id} failed its checksum`));
+      const error = new ProtocolError(`flo: reply to ${opcodeName(entry.spec.opcode)} request ${id} failed its checksum`);
+      if (trace !== undefined) traceFailed(this.requestTrace!, trace, error);
+      subscriber.error(error);
+      return;
+    }
+    if (trace !== undefined) {
+      const channel = this.requestTrace!;
+      trace.status = frame.status;
+      trace.bytesIn = frame.payload.length;
+      if (frame.status !== Status.OK) {
+        trace.error = serverErrorFor(frame.status, fromUtf8(frame.payload), entry.spec.opcode);
+        channel.error.publish(trace);
+      }
+      channel.asyncStart.publish(trace);
+      subscriber.next(frame);
+      subscriber.complete();
+      channel.asyncEnd.publish(trace);
       return;
     }
     subscriber.next(frame);
@@ -375,11 +483,28 @@ export class Connection implements RequestChannel {
 
   // ---- connection lifecycle -------------------------------------------------------------------
 
-  /** The one place the phase changes; emits `state$` when the state does. */
+  /** The one place the phase changes; emits `state$` and `info$` when the state does. */
   private enter(phase: Phase): void {
     const was = this.phase.kind;
     this.phase = phase;
-    if (was !== phase.kind) this.stateSubject.next(phase.kind);
+    if (was !== phase.kind) {
+      this.stateSubject.next(phase.kind);
+      this.publishInfo();
+    }
+  }
+
+  private publishInfo(): void {
+    this.infoSubject.next(this.info);
+  }
+
+  private event(event: ConnectionEvent): void {
+    const onEvent = this.onEvent;
+    if (onEvent === undefined) return;
+    try {
+      onEvent(event);
+    } catch (err) {
+      reportLater(err);
+    }
   }
 
   private startEstablish(kind: 'connecting' | 'reconnecting'): void {
@@ -394,15 +519,39 @@ export class Connection implements RequestChannel {
     );
   }
 
-  /** Tries the endpoints in turn (one per attempt) with exponential backoff and jitter. */
+  /**
+   * Tries the endpoints in turn (one per attempt) with exponential backoff and jitter. `p-retry`
+   * runs the loop; the wait between attempts is ours (in `onFailedAttempt`, which p-retry awaits),
+   * so that the `reconnect-scheduled` event can say how long it is.
+   */
   private establish(): Promise<Link> {
+    let attemptNo = 0;
     const attempt = async (): Promise<Link> => {
       const endpoint = this.endpoints[this.cursor % this.endpoints.length];
+      const n = ++attemptNo;
+      this.endpoint = endpoint;
+      this.event({ type: 'connecting', endpoint, attempt: n });
+      const trace = this.connectTrace;
+      const ctx: ConnectTraceContext | undefined = trace?.hasSubscribers ? { endpoint, attempt: n } : undefined;
+      if (ctx) trace!.start.publish(ctx);
       try {
-        return await this.open(endpoint);
-      } catch (err) {
+        const opening = this.open(endpoint);
+        if (ctx) trace!.end.publish(ctx);
+        const link = await opening;
+        if (ctx) {
+          trace!.asyncStart.publish(ctx);
+          trace!.asyncEnd.publish(ctx);
+        }
+        return link;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
         this.cursor = (this.cursor + 1) % this.endpoints.length;
+        if (ctx) traceFailed(trace!, ctx, err);
         if (this.abort.signal.aborted) throw new AbortError(this.abort.signal.reason as Error);
+        this.failedAttempts++;
+        this.lastError = err;
+        this.publishInfo();
+        this.event({ type: 'connect-failed', endpoint, attempt: n, error: err });
         throw err;
       }
     };
@@ -413,11 +562,16 @@ export class Connection implements RequestChannel {
     }
     return pRetry(attempt, {
       retries: r.retries,
-      minTimeout: r.minTimeoutMs,
-      maxTimeout: r.maxTimeoutMs,
-      factor: r.factor,
-      randomize: r.randomize,
+      minTimeout: 0,
+      randomize: false,
       signal,
+      onFailedAttempt: ({ error, retriesLeft, retriesConsumed }) => {
+        // p-retry gives up at once on a TypeError (a bad address): no wait, no event.
+        if (retriesLeft <= 0 || signal.aborted || error instanceof TypeError) return undefined;
+        const delayMs = backoffDelay(r, retriesConsumed);
+        this.event({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
+        return sleep(delayMs, signal);
+      },
     });
   }
 
@@ -481,6 +635,7 @@ export class Connection implements RequestChannel {
     }
     const reconnected = this.everConnected;
     this.everConnected = true;
+    this.failedAttempts = 0;
     const connected: Phase = {
       kind: 'connected',
       link,
@@ -488,18 +643,25 @@ export class Connection implements RequestChannel {
       decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload }),
     };
     this.enter(connected);
+    this.event({ type: 'connected', endpoint: link.endpoint, reconnected });
     this.flush(); // requests queued while (re)connecting
     if (this.phase !== connected) return;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.resolve();
+    for (const w of waiters) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
     if (reconnected && this.phase === connected) this.reconnectedSubject.next();
   }
 
   private onEstablishFailed(err: Error): void {
     if (this.phase.kind === 'closed') return; // closed meanwhile
     this.terminate(
-      new ConnectionLostError(`flo: could not connect to ${this.endpoints.join(', ')}: ${err.message}`, { cause: err }),
+      new ConnectionLostError(`flo: could not connect to ${this.endpoints.join(', ')}: ${err.message}`, {
+        cause: err,
+        ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+      }),
     );
   }
 
@@ -521,10 +683,12 @@ export class Connection implements RequestChannel {
 
   /** The socket is gone: fail what was in flight, then reconnect (or give up). */
   private lost(link: Link, cause: Error | undefined): void {
-    const error = new ConnectionLostError(
-      `flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`,
-      cause === undefined ? undefined : { cause },
-    );
+    const error = new ConnectionLostError(`flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`, {
+      ...(cause === undefined ? {} : { cause }),
+      endpoint: link.endpoint,
+    });
+    this.lastError = error;
+    this.event({ type: 'disconnected', endpoint: link.endpoint, error: cause });
     if (this.reconnect === false) {
       this.terminate(error);
       return;
@@ -545,10 +709,57 @@ export class Connection implements RequestChannel {
     this.deadlines.clear();
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.reject(error);
+    for (const w of waiters) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.event({ type: 'closed', error });
     this.stateSubject.complete();
     this.reconnectedSubject.complete();
+    this.infoSubject.complete();
   }
+}
+
+/** A `connect()` call waiting for the connection (bounded by `connectTimeoutMs`). */
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** p-retry's backoff formula, with its jitter: the wait before retry number `retriesConsumed + 1`. */
+function backoffDelay(r: Required<ReconnectOptions>, retriesConsumed: number): number {
+  const random = r.randomize ? Math.random() + 1 : 1;
+  return Math.min(Math.round(random * r.minTimeoutMs * r.factor ** retriesConsumed), r.maxTimeoutMs);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (ms <= 0) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.min(ms, MAX_TIMER_MS));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A socket error as a short phrase: `ECONNREFUSED 127.0.0.1:9`, naming the endpoint if the message does not. */
+function describeError(err: Error, endpoint: string): string {
+  const text = (err.message || err.name).replace(/^connect /, '');
+  return text.includes(endpoint) ? text : `${text} (${endpoint})`;
+}
+
+/** Publishes a failure on a TracingChannel: error, then the end of the async part. */
+function traceFailed(channel: TraceChannel, ctx: { error?: Error }, error: Error): void {
+  ctx.error = error;
+  channel.error.publish(ctx);
+  channel.asyncStart.publish(ctx);
+  channel.asyncEnd.publish(ctx);
 }
 
 /** Rethrows a user callback's error outside our call stack (as RxJS does for unhandled errors). */

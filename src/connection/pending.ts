@@ -11,6 +11,7 @@
 import type { Subscriber, Unsubscribable } from 'rxjs';
 import type { ResponseFrame } from '../protocol/index.js';
 import type { DeadlineItem, DeadlineList } from './deadlines.js';
+import type { RequestTraceContext, TraceChannel } from './tracing.js';
 import type { RequestSpec } from './types.js';
 
 /** What a PendingRequest needs from its connection (keeps the connection's methods private). */
@@ -34,6 +35,8 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
   deadlineNext: DeadlineItem | undefined = undefined;
   deadlineList: DeadlineList | undefined = undefined;
   expiresAt = 0;
+  /** The `flo-rx:request` context, when someone listened as the request started. */
+  trace: RequestTraceContext | undefined = undefined;
 
   constructor(
     readonly owner: RequestOwner,
@@ -68,6 +71,8 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
 export class PendingTable {
   private readonly pending = new Map<number, PendingRequest>();
   private readonly abandoned = new Map<number, PendingRequest>();
+  /** Where a traced request's failure is published. */
+  trace: TraceChannel | undefined;
 
   constructor(private readonly maxAbandoned: number) {}
 
@@ -128,6 +133,16 @@ export class PendingTable {
   private settleWithError(entry: PendingRequest, error: Error): void {
     this.pending.delete(entry.id);
     entry.frameBuf = undefined;
-    entry.finish()?.error(error);
+    const subscriber = entry.finish();
+    const ctx = entry.trace;
+    if (ctx !== undefined && this.trace !== undefined) {
+      ctx.error = error;
+      this.trace.error.publish(ctx);
+      this.trace.asyncStart.publish(ctx);
+      subscriber?.error(error);
+      this.trace.asyncEnd.publish(ctx);
+      return;
+    }
+    subscriber?.error(error);
   }
 }
