@@ -34,8 +34,6 @@ export interface DiagnosticsChannelModule {
 export const REQUEST_CHANNEL = 'flo-rx:request';
 /** Name of the TracingChannel of every connection attempt. */
 export const CONNECT_CHANNEL = 'flo-rx:connect';
-/** Name of the embedded server's TracingChannel of every request it handles. */
-export const SERVER_REQUEST_CHANNEL = 'flo-rx:server:request';
 
 /**
  * The context object published on `flo-rx:request`. The same object goes through every event of
