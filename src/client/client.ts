@@ -4,6 +4,7 @@ import type { ConnectionInfo, ConnectionState, RequestChannel } from '../connect
 import { EventHub, type FloEvent } from '../observability/events.js';
 import { ClientClosedError, InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
 import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
+import { resolveRetry, type RetryOptions } from './core/retry.js';
 import { waitForReconnect } from './core/poll.js';
 import { KvApi } from './kv.js';
 import { QueueApi } from './queue.js';
@@ -39,6 +40,15 @@ export interface FloClientOptions {
   readonly timeoutMs?: number;
   /** Scheduler of the settle coalescer's end-of-tick flush. Default `asapScheduler`; tests only. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Retries of single requests answered `OVERLOADED`, `RATE_LIMITED` or `UNAVAILABLE` (Flo's "not
+   * leader"): jittered exponential backoff, up to `retries` resends. (A lost connection is ridden
+   * out by the read loops and the settle resends, not by this.)
+   * Only operations safe to send twice (reads, acks/nacks/touches, CAS writes) unless
+   * `nonIdempotent: true`; `OVERLOADED`/`RATE_LIMITED` (the server did nothing) are always
+   * retried. `false` turns retries off. Default `{ retries: 3, minDelayMs: 50, maxDelayMs: 2000 }`.
+   */
+  readonly retry?: RetryOptions | false;
 }
 
 /**
@@ -109,6 +119,9 @@ export class FloClient {
       codec: this.codec,
       namespace,
       timeoutMs: options.timeoutMs,
+      emit: this.hub.emit,
+      ...(resolveRetry(options.retry) ? { retry: resolveRetry(options.retry)! } : {}),
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       settles: new SettleCoalescer({
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
         resend: resendAfterReconnect(channel, options.scheduler),

@@ -51,6 +51,8 @@ export interface RequestSpec {
    * reply carrying leased items can be handed back instead of waiting out a lease.
    */
   readonly onLateReply?: (reply: ResponseFrame) => void;
+  /** Safe to send twice (a CAS write, say): retried like a read. Default: by opcode. */
+  readonly idempotent?: boolean;
 }
 
 export interface RequestChannel {
