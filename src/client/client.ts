@@ -157,9 +157,28 @@ export class FloClient {
   }
 
   /**
+   * Graceful stop of every leasing pipeline of this client (`queue.messages`, `stream.group`,
+   * `streamWorker`, action workers): each stops leasing (the long-poll in flight is cancelled and
+   * whatever it brings is handed back), lets running handlers finish for up to `timeoutMs`
+   * (default 30 000; a pipeline's own `drainTimeoutMs` wins), settles them, hands back the items
+   * still unsettled at the deadline (their `settle()` handlers' signals abort), and completes.
+   * Resolves once every pipeline has completed and the settles are sent. Pipelines started after
+   * a drain complete at once. The connection stays open: `await flo.drain(); await flo.close()`
+   * is the graceful shutdown (`close()` alone ends live reads with `ClientClosedError` and leaves
+   * leased items to their lease timeout).
+   */
+  async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const deadlineMs = options.timeoutMs ?? 30_000;
+    if (!(deadlineMs >= 0)) throw new InvalidArgumentError(`drain timeoutMs must be >= 0, got ${deadlineMs}`);
+    await this.core.drain.drain({ deadlineMs });
+    await this.core.settles.flush();
+  }
+
+  /**
    * Sends the settles (acks, nacks, touches) still waiting for the end of the tick, waits for the
    * settle requests in flight, then closes the connection (which ends every read with
-   * `ClientClosedError`). Idempotent: later calls return the same promise.
+   * `ClientClosedError`). Does not drain: call `drain()` first for a graceful stop. Idempotent:
+   * later calls return the same promise.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -63,6 +63,7 @@ import {
   type Leased,
   type RequestOptions,
   type Settler,
+  type DrainOptions,
 } from './core/index.js';
 import { ReadCursor } from './stream-cursor.js';
 
@@ -141,7 +142,7 @@ export interface StreamTailOptions extends RequestOptions {
   readonly partition?: number;
 }
 
-export interface StreamGroupOptions extends RequestOptions {
+export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
   readonly consumer?: string;
   /** Most records asked for by one group read. Default 10. */
@@ -429,6 +430,7 @@ export class StreamApi {
         ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
         ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
         onReconnect: () => join$,
+        ...this.core.drainOptions<GroupRecord>(`group:${stream}/${group}`, options),
       }).pipe(
         finalize(() => {
           if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });

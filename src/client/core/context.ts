@@ -6,6 +6,9 @@ import type { OpPayload } from '../../protocol/index.js';
 import { call, type CallOptions } from './call.js';
 import type { SettleCoalescer } from './coalescer.js';
 import { retryRequest, type RetryOptions } from './retry.js';
+import { DrainControl, untilOf, type DrainOptions } from './drain.js';
+import type { LeasingSourceOptions } from './leasing-source.js';
+import type { Leased } from './lease.js';
 
 /** The per-call option every options object accepts. */
 export interface NamespaceOption {
@@ -46,6 +49,10 @@ export interface ClientCore {
   readonly fork?: () => ForkedClient;
   /** Reports a client event (`flo.events$`, the logger). */
   readonly emit: (event: FloEvent) => void;
+  /** The client-wide drain (`flo.drain()`). */
+  readonly drain: DrainControl;
+  /** The drain-related options of a leasing source of this client, from a pipeline's own options. */
+  drainOptions<T extends Leased>(name: string, opts: DrainOptions): Partial<LeasingSourceOptions<T>>;
   /** The namespace of a call: `opts.namespace` if given, else the client's. */
   ns(opts?: NamespaceOption): string;
   /** A `RequestSpec` for `opcode` with the resolved namespace and timeout. */
@@ -74,9 +81,21 @@ export function createClientCore(init: {
   const { channel, namespace, timeoutMs, retry, scheduler } = init;
   const emit = init.emit ?? (() => undefined);
   const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;
+  const drain = new DrainControl();
   return {
     ...init,
     emit,
+    drain,
+    drainOptions(name: string, opts: DrainOptions) {
+      const until = untilOf(opts.until);
+      return {
+        drain,
+        name,
+        emit,
+        ...(until !== undefined ? { until } : {}),
+        ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
+      };
+    },
     ns,
     spec(opcode, body, opts = {}) {
       const timeout = opts.timeoutMs ?? timeoutMs;
