@@ -47,6 +47,9 @@ export {
 } from './connection/tracing.js';
 export type { FloEvent, FloEventType, HandBackReason } from './observability/events.js';
 export { consoleLogger, type FloLogger, type LogLevel, type ConsoleLike } from './observability/logger.js';
+export type { ClientTelemetry, DeliveredItem } from './observability/telemetry.js';
+export type { RetryOptions } from './client/core/retry.js';
+export type { DrainOptions } from './client/core/drain.js';
 export {
   FloError,
   ServerError,

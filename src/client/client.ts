@@ -2,6 +2,7 @@ import { map, take, type Observable, type SchedulerLike } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
 import type { ConnectionInfo, ConnectionState, RequestChannel } from '../connection/types.js';
 import { EventHub, type FloEvent } from '../observability/events.js';
+import type { ClientTelemetry } from '../observability/telemetry.js';
 import { ClientClosedError, InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
 import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
 import { resolveRetry, type RetryOptions } from './core/retry.js';
@@ -49,6 +50,11 @@ export interface FloClientOptions {
    * retried. `false` turns retries off. Default `{ retries: 3, minDelayMs: 50, maxDelayMs: 2000 }`.
    */
   readonly retry?: RetryOptions | false;
+  /**
+   * A tracing integration, e.g. `floOtel()` from `flo-rx/otel`: it injects trace context into the
+   * headers of appended records and starts a consumer span for each delivered item.
+   */
+  readonly telemetry?: ClientTelemetry;
 }
 
 /**
@@ -122,6 +128,7 @@ export class FloClient {
       emit: this.hub.emit,
       ...(resolveRetry(options.retry) ? { retry: resolveRetry(options.retry)! } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       settles: new SettleCoalescer({
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
         resend: resendAfterReconnect(channel, options.scheduler),

@@ -276,6 +276,12 @@ export class QueueApi {
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
         ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
         ...this.core.drainOptions<QueueMessage>(`queue:${queue}`, opts),
+        ...(this.core.telemetry?.onDelivered
+          ? {
+              onDeliver: (m: QueueMessage) =>
+                this.core.telemetry!.onDelivered!({ system: 'queue', destination: queue, namespace: this.core.ns(opts), lease: m.lease }),
+            }
+          : {}),
       });
     });
   }

@@ -49,6 +49,7 @@ import {
   type StreamInfo,
   type StreamRecord as WireRecord,
   type StreamTrimReply,
+  normalizeStreamHeaders,
 } from '../protocol/stream.js';
 import {
   checkBlockMs,
@@ -268,10 +269,15 @@ export class StreamApi {
   append(stream: string, payload: unknown, options: StreamAppendOptions = {}): Observable<StreamId> {
     return defer(() => {
       requireName('stream', stream);
+      const inject = this.core.telemetry?.injectHeaders;
+      const headers =
+        inject !== undefined
+          ? inject('stream_append', stream, Object.fromEntries(normalizeStreamHeaders(options.headers)))
+          : options.headers;
       const body = encodeStreamAppend({
         stream,
         payload: toPayload(payload, this.core.codec),
-        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        ...(headers !== undefined ? { headers } : {}),
         ...(options.partition !== undefined ? { partition: options.partition } : {}),
         ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
       });
@@ -431,6 +437,19 @@ export class StreamApi {
         ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
         onReconnect: () => join$,
         ...this.core.drainOptions<GroupRecord>(`group:${stream}/${group}`, options),
+        ...(this.core.telemetry?.onDelivered
+          ? {
+              onDeliver: (r: GroupRecord) =>
+                this.core.telemetry!.onDelivered!({
+                  system: 'stream',
+                  destination: stream,
+                  namespace: r.namespace,
+                  group,
+                  headers: r.headers,
+                  lease: r.lease,
+                }),
+            }
+          : {}),
       }).pipe(
         finalize(() => {
           if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });

@@ -1,5 +1,6 @@
 import type { Observable, SchedulerLike } from 'rxjs';
 import type { FloEvent } from '../../observability/events.js';
+import type { ClientTelemetry } from '../../observability/telemetry.js';
 import type { ValueCodec } from '../../codec/index.js';
 import type { RequestChannel, RequestSpec } from '../../connection/types.js';
 import type { OpPayload } from '../../protocol/index.js';
@@ -51,6 +52,8 @@ export interface ClientCore {
   readonly emit: (event: FloEvent) => void;
   /** The client-wide drain (`flo.drain()`). */
   readonly drain: DrainControl;
+  /** The tracing integration's hooks (`telemetry` option), if any. */
+  readonly telemetry: ClientTelemetry | undefined;
   /** The drain-related options of a leasing source of this client, from a pipeline's own options. */
   drainOptions<T extends Leased>(name: string, opts: DrainOptions): Partial<LeasingSourceOptions<T>>;
   /** The namespace of a call: `opts.namespace` if given, else the client's. */
@@ -77,6 +80,7 @@ export function createClientCore(init: {
   /** Retry policy of `call` (undefined: no retries). */
   retry?: Required<RetryOptions>;
   scheduler?: SchedulerLike;
+  telemetry?: ClientTelemetry;
 }): ClientCore {
   const { channel, namespace, timeoutMs, retry, scheduler } = init;
   const emit = init.emit ?? (() => undefined);
@@ -86,6 +90,7 @@ export function createClientCore(init: {
     ...init,
     emit,
     drain,
+    telemetry: init.telemetry,
     drainOptions(name: string, opts: DrainOptions) {
       const until = untilOf(opts.until);
       return {

@@ -42,6 +42,8 @@ export interface LeasingSourceOptions<T extends Leased> {
   readonly name?: string;
   /** Where drain and hand-back events go. */
   readonly emit?: (event: FloEvent) => void;
+  /** Sees each item as it is emitted (the tracing integration's consumer spans). */
+  readonly onDeliver?: (item: T) => void;
 }
 
 /** How long a draining source waits for its unsettled items unless told otherwise. */
@@ -93,6 +95,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     let draining = false;
     const name = options.name ?? 'source';
     const emit = options.emit;
+    const onDeliver = options.onDeliver;
     const registration = options.drain?.register();
     teardown.add(() => registration?.done());
     let current: Subscription | undefined;
@@ -134,6 +137,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
           emit?.({ type: 'handed-back', source: name, count: items.length - i, reason: 'unsubscribed' });
           return;
         }
+        if (onDeliver !== undefined) onDeliver(items[i]);
         subscriber.next(items[i]);
       }
     };
