@@ -17,11 +17,12 @@ import { createClientCore, type ClientCore, type NamespaceOption } from './core/
 /** Settles lost with the connection are sent again once it is back, up to this many times. */
 const SETTLE_RESENDS = 3;
 
-function resendAfterReconnect(channel: RequestChannel, scheduler?: SchedulerLike): ResendPolicy {
-  return (error, attempt) =>
-    attempt <= SETTLE_RESENDS && (isConnectionLost(error) || isTimeout(error))
-      ? waitForReconnect(channel, error, scheduler).pipe(take(1))
-      : undefined;
+function resendAfterReconnect(channel: RequestChannel, emit: (event: FloEvent) => void, scheduler?: SchedulerLike): ResendPolicy {
+  return (error, attempt, batch) => {
+    if (!(attempt <= SETTLE_RESENDS && (isConnectionLost(error) || isTimeout(error)))) return undefined;
+    emit({ type: 'settle-resent', op: batch.op, count: batch.count, attempt, error: error as Error });
+    return waitForReconnect(channel, error, scheduler).pipe(take(1));
+  };
 }
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
@@ -131,7 +132,7 @@ export class FloClient {
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       settles: new SettleCoalescer({
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
-        resend: resendAfterReconnect(channel, options.scheduler),
+        resend: resendAfterReconnect(channel, this.hub.emit, options.scheduler),
       }),
       ...(fork
         ? {

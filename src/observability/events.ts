@@ -26,9 +26,7 @@ export type FloEvent =
   /** A drain began: `flo.drain()` or a pipeline's `until`. */
   | { readonly type: 'draining'; readonly source: string; readonly deadlineMs: number }
   /** A drain ended: every item leased by `source` was settled or handed back. */
-  | { readonly type: 'drained'; readonly source: string; readonly handedBack: number; readonly timedOut: boolean }
-  /** A handler still running after its time limit (its item is nacked, its signal aborted). */
-  | { readonly type: 'slow-handler'; readonly source: string; readonly timeoutMs: number };
+  | { readonly type: 'drained'; readonly source: string; readonly handedBack: number; readonly timedOut: boolean };
 
 /** Why items were handed back. */
 export type HandBackReason = 'unsubscribed' | 'late-reply' | 'drain-deadline';

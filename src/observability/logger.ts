@@ -111,8 +111,6 @@ export function logEvent(logger: FloLogger, event: FloEvent): void {
           { source: event.source, handedBack: event.handedBack, timedOut: event.timedOut },
           'drained',
         );
-      case 'slow-handler':
-        return logger.warn({ source: event.source, timeoutMs: event.timeoutMs }, 'handler exceeded its time limit');
     }
   } catch {
     // a logger that throws must not break the client

@@ -8,7 +8,7 @@ import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
-import { ServerMetrics } from './metrics.js';
+import { ServerMetrics, type QueueFigures, type StreamFigures } from './metrics.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
 import { sniffProtocol } from './sniff.js';
 import { formatAddress, TcpTransport } from './transport.js';
@@ -98,7 +98,17 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     }
   };
   const connections = new Set<ServerConnection>();
-  const metrics = new ServerMetrics({ connections: () => connections.size });
+  // Subsystems whose `store` reports figures (queues, streams) feed the per-queue/stream gauges.
+  const storeFigures = (): Array<QueueFigures | StreamFigures> =>
+    subsystems.flatMap((s) => {
+      const store = (s as unknown as { store?: { figures?: () => Array<QueueFigures | StreamFigures> } }).store;
+      return store?.figures ? store.figures() : [];
+    });
+  const metrics = new ServerMetrics({
+    connections: () => connections.size,
+    queues: () => storeFigures().filter((f): f is QueueFigures => 'queue' in f),
+    streams: () => storeFigures().filter((f): f is StreamFigures => 'stream' in f),
+  });
   let dispatcher: Dispatcher;
   try {
     dispatcher = new Dispatcher(collectHandlers(subsystems), log, metrics);

@@ -1,7 +1,7 @@
 // GET /metrics on the server's port: Prometheus text, parsed, with a counter seen to increase; the
 // JSON status page carries the same counts.
 import { afterEach, describe, expect, it } from 'vitest';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { startEmbedded, type Embedded } from '../support/embedded.js';
 
 /** Parses the Prometheus text format into `name{labels}` → value. */
@@ -64,5 +64,21 @@ describe('GET /metrics', () => {
     } finally {
       sub.unsubscribe();
     }
+  });
+
+  it('reports per-queue ready/leased/DLQ counts, stream lengths and group lag', async () => {
+    env = await startEmbedded();
+    const flo = env.client;
+    for (let i = 0; i < 3; i++) await firstValueFrom(flo.queue.enqueue('jobs', `j${i}`));
+    for (let i = 0; i < 4; i++) await firstValueFrom(flo.stream.append('events', `e${i}`));
+    await lastValueFrom(flo.queue.dequeue('jobs', 1).pipe(toArray()));
+    await lastValueFrom(flo.stream.groupRead('events', 'billing', 'w1', { count: 1 }).pipe(toArray()));
+    const m = parseProm(await (await fetch(`http://127.0.0.1:${env.server.port}/metrics`)).text());
+    expect(m.get('flo_rx_server_queue_ready{namespace="test",queue="jobs"}')).toBe(2);
+    expect(m.get('flo_rx_server_queue_leased{namespace="test",queue="jobs"}')).toBe(1);
+    expect(m.get('flo_rx_server_queue_dlq{namespace="test",queue="jobs"}')).toBe(0);
+    expect(m.get('flo_rx_server_stream_length{namespace="test",stream="events"}')).toBe(4);
+    expect(m.get('flo_rx_server_stream_group_lag{namespace="test",stream="events",group="billing"}')).toBe(3);
+    expect(m.get('flo_rx_server_stream_group_pending{namespace="test",stream="events",group="billing"}')).toBe(1);
   });
 });
