@@ -99,8 +99,3 @@ export function defaultTracing(): ClientTracing | undefined {
   }
   return cached ?? undefined;
 }
-
-/** Remembers the channels handed in by the Node entry (for runtimes without getBuiltinModule). */
-export function installTracing(dc: DiagnosticsChannelModule): void {
-  if (!cached) cached = tracingFrom(dc);
-}
