@@ -370,6 +370,7 @@ export class QueueApi {
         return; // undecodable: nothing to hand back, the leases run out on the server
       }
       handBack(late);
+      if (late.length > 0) this.core.emit({ type: 'handed-back', source: `queue:${queue}`, count: late.length, reason: 'late-reply' });
     };
     const body = encodeQueueDequeue({
       queue,

@@ -620,6 +620,7 @@ export class StreamApi {
           return; // undecodable: the records come back after their ack timeout
         }
         handBack(toRecords(wire));
+        if (wire.length > 0) this.core.emit({ type: 'handed-back', source: `group:${stream}/${group}`, count: wire.length, reason: 'late-reply' });
       },
     });
     return this.core.call(spec, (payload) => toRecords(decodeStreamGroupReadReply(payload)));
