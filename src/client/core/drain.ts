@@ -17,6 +17,7 @@ export interface DrainRegistration {
   done(): void;
 }
 
+/** The client-wide drain: registrants, the replayed request, and the wait for all of them. */
 export class DrainControl {
   private readonly requested = new ReplaySubject<DrainRequest>(1);
   /** Emits once when a drain starts (replayed). */
