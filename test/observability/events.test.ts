@@ -43,3 +43,38 @@ describe('events$', () => {
     expect(seen[seen.length - 1]).toMatchObject({ type: 'closed' });
   });
 });
+
+describe('events$: settle-resent', () => {
+  it('reports an ack lost with the connection, sent again after the reconnect', async () => {
+    const { FakeServer } = await import('../support/fake-server.js');
+    const { connect, settle } = await import('../../src/node.js');
+    const { Op, Status, encodeQueueDequeueReply, utf8 } = await import('../../src/protocol/index.js');
+    const server = await FakeServer.start();
+    const flo = connect(server.endpoint, { reconnect: { minTimeoutMs: 5, maxTimeoutMs: 20, randomize: false } });
+    try {
+      let dequeues = 0;
+      let acks = 0;
+      server.handler = (req) => {
+        if (req.opcode === Op.QueueDequeue) {
+          // one message, then nothing (answered after a while, like an expired long-poll)
+          if (++dequeues === 1) return { status: Status.OK, payload: encodeQueueDequeueReply({ messages: [{ seq: 1n, payload: utf8('m') }] }) };
+          return { status: Status.OK, payload: encodeQueueDequeueReply({ messages: [] }), delayMs: 50 };
+        }
+        if (req.opcode === Op.QueueComplete) return ++acks === 1 ? 'drop' : { status: Status.OK };
+        return { status: Status.OK };
+      };
+      const seen: FloEvent[] = [];
+      flo.events$.subscribe((e) => seen.push(e));
+      const result = await firstValueFrom(flo.queue.messages('jobs', { blockMs: 100 }).pipe(settle(() => 'done')));
+      expect(result.outcome).toBe('acked');
+      expect(result.settleError).toBeUndefined();
+      expect(acks).toBe(2);
+      const resent = seen.filter((e) => e.type === 'settle-resent');
+      expect(resent).toHaveLength(1);
+      expect(resent[0]).toMatchObject({ type: 'settle-resent', op: 'ack', count: 1, attempt: 1 });
+    } finally {
+      await flo.close();
+      await server.stop();
+    }
+  });
+});
