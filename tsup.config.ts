@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', node: 'src/node.ts', server: 'src/server.ts', msgpack: 'src/msgpack.ts' },
+    entry: { index: 'src/index.ts', node: 'src/node.ts', server: 'src/server.ts', msgpack: 'src/msgpack.ts', otel: 'src/otel.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

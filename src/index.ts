@@ -43,7 +43,18 @@ export * from './operators/index.js';
 export * from './codec/index.js';
 export { Connection, type ConnectionOptions, type ReconnectOptions } from './connection/connection.js';
 export { webSocketTransport, type WebSocketTransportOptions, type WebSocketConstructor } from './connection/websocket.js';
-export type { ConnectionState, RequestChannel, RequestSpec, Transport, TransportFactory } from './connection/types.js';
+export type {
+  ConnectionState, ConnectionInfo, ConnectionEvent, RequestChannel, RequestSpec, Transport, TransportFactory,
+} from './connection/types.js';
+export {
+  REQUEST_CHANNEL, CONNECT_CHANNEL, type RequestTraceContext, type ConnectTraceContext, type TraceChannel,
+  type TraceEventChannel, type ClientTracing, type DiagnosticsChannelModule,
+} from './connection/tracing.js';
+export type { FloEvent, FloEventType, HandBackReason } from './observability/events.js';
+export { consoleLogger, type FloLogger, type LogLevel, type ConsoleLike } from './observability/logger.js';
+export type { ClientTelemetry, DeliveredItem } from './observability/telemetry.js';
+export type { RetryOptions } from './client/core/retry.js';
+export type { DrainOptions } from './client/core/drain.js';
 export {
   FloError,
   ServerError,
@@ -60,6 +71,7 @@ export {
   FrameTooLargeError,
   InvalidArgumentError,
   TimeoutError,
+  ConnectionError,
   ConnectionLostError,
   ClientClosedError,
   TxnUnsupportedOpError,
@@ -72,6 +84,7 @@ export {
   isInternal,
   isTimeout,
   isConnectionLost,
+  isConnectionError,
   isRetryable,
 } from './protocol/errors.js';
 export { Status, statusText } from './protocol/status.js';

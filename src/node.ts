@@ -2,7 +2,9 @@
 // speaks TCP; `connect('ws://host:port')` speaks WebSocket.
 import { connect as connectUniversal, connectWith, endpointsOf, isWebSocketAddress, type Address, type ConnectOptions } from './client/connect.js';
 import type { FloClient } from './client/client.js';
+import * as diagnostics from 'node:diagnostics_channel';
 import { tcpTransport } from './connection/tcp.js';
+import { tracingFrom } from './connection/tracing.js';
 
 export * from './index.js';
 export { tcpTransport, parseEndpoint, DEFAULT_PORT } from './connection/tcp.js';
@@ -13,5 +15,5 @@ export { syncProcessingFile, syncProcessingDir } from './client/processing/file.
 export function connect(address: Address = 'localhost:9000', options: ConnectOptions = {}): FloClient {
   const endpoints = endpointsOf(address);
   if (endpoints.every(isWebSocketAddress)) return connectUniversal(endpoints, options);
-  return connectWith(endpoints, tcpTransport, options);
+  return connectWith(endpoints, tcpTransport, options, tracingFrom(diagnostics));
 }

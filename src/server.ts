@@ -4,3 +4,4 @@ export { ManualClock, systemClock, type Clock, type TimerHandle } from './server
 export { Waiters } from './server/waiters.js';
 export { ok, badRequest, notFound, conflict, unauthorized } from './server/reply.js';
 export type { Handler, Reply, ReplyProfile, RequestContext, ServerEnv, Subsystem } from './server/types.js';
+export { SERVER_REQUEST_CHANNEL, type ServerRequestTraceContext } from './server/dispatcher.js';

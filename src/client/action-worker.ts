@@ -38,6 +38,7 @@ import {
   Subscription,
   take,
   tap,
+  finalize,
   throwError,
   timer,
   type ObservableInput,
@@ -167,6 +168,12 @@ export interface ActionTask {
   readonly namespace: string;
   /** Extends the task's lease now to `extendMs` from now (default: the action's timeout). */
   touch(extendMs?: number): Observable<void>;
+  /**
+   * Aborts when the handler's result no longer counts: its time limit passed
+   * (`handlerTimeoutMs`), the drain deadline passed, or the worker was torn down. Pass it to
+   * `fetch`, database drivers and the like so the work stops too.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A handler: returns a value, a Promise or an Observable (its last value is the result). */
@@ -490,6 +497,10 @@ class WorkerRun {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   start(): void {
+    // `flo.drain()` drains every worker of the client.
+    const registration = this.core.drain.register();
+    this.life.add(() => registration.done());
+    this.life.add(this.core.drain.requested$.pipe(take(1)).subscribe(() => this.drain('requested')));
     if (this.options.until !== undefined) {
       this.life.add(
         from(this.options.until)
@@ -647,7 +658,7 @@ class WorkerRun {
 
   // ---- tasks ---------------------------------------------------------------------------------
 
-  private makeTask(a: TaskAssignment): ActionTask {
+  private makeTask(a: TaskAssignment, signal: AbortSignal): ActionTask {
     const touch = (extendMs?: number): Observable<void> => {
       const def = this.r.definitions.get(a.taskType);
       const ms = extendMs ?? def?.timeoutMs ?? ACTION_DEFAULT_TIMEOUT_MS;
@@ -664,15 +675,18 @@ class WorkerRun {
       workerId: this.r.workerId,
       namespace: this.r.ns,
       touch,
+      signal,
     };
     Object.defineProperty(task, 'data', { enumerable: false });
     Object.defineProperty(task, 'touch', { enumerable: false });
+    Object.defineProperty(task, 'signal', { enumerable: false });
     return task;
   }
 
   private startTask(a: TaskAssignment): void {
     this.running.add(a.taskId);
-    const task = this.makeTask(a);
+    const abort = new AbortController();
+    const task = this.makeTask(a, abort.signal);
     this.emit({ type: 'task-started', task });
     const def = this.r.definitions.get(a.taskType);
     let work$: Observable<Done>;
@@ -707,6 +721,16 @@ class WorkerRun {
         work$ = merge(touches$, work$).pipe(take(1));
       }
     }
+    let finished = false;
+    work$ = work$.pipe(
+      tap((done) => {
+        finished = true;
+        if (!done.ok && done.error instanceof ActionTimeoutError) abort.abort(done.error);
+      }),
+      finalize(() => {
+        if (!finished) abort.abort(new Error('flo: action task abandoned: the worker was torn down'));
+      }),
+    );
     const sub = work$.pipe(mergeMap((done) => this.settle(task, done))).subscribe({
       complete: () => {
         this.life.remove(sub);

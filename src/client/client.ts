@@ -1,8 +1,11 @@
-import { take, type Observable, type SchedulerLike } from 'rxjs';
+import { map, take, type Observable, type SchedulerLike } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
-import type { ConnectionState, RequestChannel } from '../connection/types.js';
+import type { ConnectionInfo, ConnectionState, RequestChannel } from '../connection/types.js';
+import { EventHub, type FloEvent } from '../observability/events.js';
+import type { ClientTelemetry } from '../observability/telemetry.js';
 import { ClientClosedError, InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
 import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
+import { resolveRetry, type RetryOptions } from './core/retry.js';
 import { waitForReconnect } from './core/poll.js';
 import { KvApi } from './kv.js';
 import { QueueApi } from './queue.js';
@@ -15,17 +18,20 @@ import { createClientCore, type ClientCore, type NamespaceOption } from './core/
 /** Settles lost with the connection are sent again once it is back, up to this many times. */
 const SETTLE_RESENDS = 3;
 
-function resendAfterReconnect(channel: RequestChannel, scheduler?: SchedulerLike): ResendPolicy {
-  return (error, attempt) =>
-    attempt <= SETTLE_RESENDS && (isConnectionLost(error) || isTimeout(error))
-      ? waitForReconnect(channel, error, scheduler).pipe(take(1))
-      : undefined;
+function resendAfterReconnect(channel: RequestChannel, emit: (event: FloEvent) => void, scheduler?: SchedulerLike): ResendPolicy {
+  return (error, attempt, batch) => {
+    if (!(attempt <= SETTLE_RESENDS && (isConnectionLost(error) || isTimeout(error)))) return undefined;
+    emit({ type: 'settle-resent', op: batch.op, count: batch.count, attempt, error: error as Error });
+    return waitForReconnect(channel, error, scheduler).pipe(take(1));
+  };
 }
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
 export type ClientChannel = RequestChannel & {
   connect?(): Promise<void>;
   close?(): Promise<void>;
+  /** The current state with its endpoint and last error. */
+  readonly info?: ConnectionInfo;
 };
 
 export interface FloClientOptions {
@@ -37,6 +43,20 @@ export interface FloClientOptions {
   readonly timeoutMs?: number;
   /** Scheduler of the settle coalescer's end-of-tick flush. Default `asapScheduler`; tests only. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Retries of single requests answered `OVERLOADED`, `RATE_LIMITED` or `UNAVAILABLE` (Flo's "not
+   * leader"): jittered exponential backoff, up to `retries` resends. (A lost connection is ridden
+   * out by the read loops and the settle resends, not by this.)
+   * Only operations safe to send twice (reads, acks/nacks/touches, CAS writes) unless
+   * `nonIdempotent: true`; `OVERLOADED`/`RATE_LIMITED` (the server did nothing) are always
+   * retried. `false` turns retries off. Default `{ retries: 3, minDelayMs: 50, maxDelayMs: 2000 }`.
+   */
+  readonly retry?: RetryOptions | false;
+  /**
+   * A tracing integration, e.g. `floOtel()` from `flo-rx/otel`: it injects trace context into the
+   * headers of appended records and starts a consumer span for each delivered item.
+   */
+  readonly telemetry?: ClientTelemetry;
 }
 
 /**
@@ -50,6 +70,16 @@ export class FloClient {
   readonly codec: ValueCodec;
   /** Connection state: replayed, then every change. */
   readonly state$: Observable<ConnectionState>;
+  /**
+   * The connection state with the endpoint tried and the last error (ECONNREFUSED, ENOTFOUND...):
+   * replayed, then every change.
+   */
+  readonly connection$: Observable<ConnectionInfo>;
+  /**
+   * What the client does, as typed events: connecting / connected / disconnected, reconnect
+   * scheduled, retried requests, handed-back items, settle resends, drains. Hot (no replay).
+   */
+  readonly events$: Observable<FloEvent>;
   /** @internal The machinery the subsystem APIs are built on. */
   readonly core: ClientCore;
 
@@ -67,13 +97,15 @@ export class FloClient {
   readonly processing: ProcessingApi;
 
   private readonly channel: ClientChannel;
+  private readonly hub: EventHub;
   private closing: Promise<void> | undefined;
 
   /**
    * @param fork @internal Opens a sibling client (same endpoints and options, its own connection);
    * given by `connect()` / `connectWith()`, used by the action worker for its long-polls.
+   * @param hub @internal Where the client's events go (`connect()` shares it with the connection).
    */
-  constructor(channel: ClientChannel, options: FloClientOptions = {}, fork?: () => FloClient) {
+  constructor(channel: ClientChannel, options: FloClientOptions = {}, fork?: () => FloClient, hub?: EventHub) {
     const namespace = options.namespace ?? 'default';
     if (typeof namespace !== 'string' || namespace.length === 0) {
       throw new InvalidArgumentError('namespace must be a non-empty string');
@@ -85,14 +117,25 @@ export class FloClient {
     this.namespace = namespace;
     this.codec = options.codec ?? jsonCodec;
     this.state$ = channel.state$;
+    this.hub = hub ?? new EventHub();
+    this.events$ = this.hub.events$;
+    this.connection$ =
+      channel.info$ ??
+      channel.state$.pipe(
+        map((state): ConnectionInfo => ({ state, endpoint: undefined, failedAttempts: 0, lastError: undefined })),
+      );
     this.core = createClientCore({
       channel,
       codec: this.codec,
       namespace,
       timeoutMs: options.timeoutMs,
+      emit: this.hub.emit,
+      ...(resolveRetry(options.retry) ? { retry: resolveRetry(options.retry)! } : {}),
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       settles: new SettleCoalescer({
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
-        resend: resendAfterReconnect(channel, options.scheduler),
+        resend: resendAfterReconnect(channel, this.hub.emit, options.scheduler),
       }),
       ...(fork
         ? {
@@ -111,20 +154,49 @@ export class FloClient {
     this.processing = new ProcessingApi(this.core);
   }
 
-  /** Opens the connection now instead of on first use. Resolves once connected. */
+  /**
+   * Opens the connection now instead of on first use. Resolves once connected; rejects with a
+   * `ConnectionError` whose `cause` is the last socket error after `connectTimeoutMs` (default
+   * 10 s; attempts go on in the background, and requests wait for them up to their own timeout).
+   */
   async connect(): Promise<void> {
     await this.channel.connect?.();
+  }
+
+  /** The connection state now, with the endpoint tried and the last error. */
+  connectionInfo(): ConnectionInfo {
+    return this.channel.info ?? { state: 'idle', endpoint: undefined, failedAttempts: 0, lastError: undefined };
+  }
+
+  /**
+   * Graceful stop of every leasing pipeline of this client (`queue.messages`, `stream.group`,
+   * `streamWorker`, action workers): each stops leasing (the long-poll in flight is cancelled and
+   * whatever it brings is handed back), lets running handlers finish for up to `timeoutMs`
+   * (default 30 000; a pipeline's own `drainTimeoutMs` wins), settles them, hands back the items
+   * still unsettled at the deadline (their `settle()` handlers' signals abort), and completes.
+   * Resolves once every pipeline has completed and the settles are sent. Pipelines started after
+   * a drain complete at once. The connection stays open: `await flo.drain(); await flo.close()`
+   * is the graceful shutdown (`close()` alone ends live reads with `ClientClosedError` and leaves
+   * leased items to their lease timeout).
+   */
+  async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const deadlineMs = options.timeoutMs ?? 30_000;
+    if (!(deadlineMs >= 0)) throw new InvalidArgumentError(`drain timeoutMs must be >= 0, got ${deadlineMs}`);
+    await this.core.drain.drain({ deadlineMs });
+    await this.core.settles.flush();
   }
 
   /**
    * Sends the settles (acks, nacks, touches) still waiting for the end of the tick, waits for the
    * settle requests in flight, then closes the connection (which ends every read with
-   * `ClientClosedError`). Idempotent: later calls return the same promise.
+   * `ClientClosedError`). Does not drain: call `drain()` first for a graceful stop. Idempotent:
+   * later calls return the same promise.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.core.settles.flush();
       await this.channel.close?.();
+      this.hub.complete();
     })();
     return this.closing;
   }

@@ -6,7 +6,10 @@
 import { Connection, type ReconnectOptions } from '../connection/connection.js';
 import type { TransportFactory } from '../connection/types.js';
 import { webSocketTransport, type WebSocketConstructor } from '../connection/websocket.js';
+import type { ClientTracing } from '../connection/tracing.js';
 import { InvalidArgumentError, opcodeName, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
+import { EventHub } from '../observability/events.js';
+import { lineLogger, toFloLogger, type ConsoleLike, type FloLogger, type LogLevel } from '../observability/logger.js';
 import { FloClient, type FloClientOptions } from './client.js';
 
 export interface ConnectOptions extends FloClientOptions {
@@ -14,8 +17,23 @@ export interface ConnectOptions extends FloClientOptions {
   readonly timeoutMs?: number;
   /** Reconnect backoff (exponential with jitter and a cap), or `false` to make a lost connection final. */
   readonly reconnect?: ReconnectOptions | false;
-  /** Logs every frame (to `console.debug`, or to the function given). */
+  /**
+   * Logs every frame and every connection attempt (to `console.debug`, or to the function given),
+   * besides what `logger` gets.
+   */
   readonly debug?: boolean | ((line: string) => void);
+  /**
+   * With reconnect on, `connect()` rejects with a `ConnectionError` (its `cause` the last socket
+   * error) when not connected after this many ms; attempts go on in the background. Default 10 000.
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Structured logs of reconnects, retries, hand-backs, settle resends, drains and slow handlers:
+   * a pino-style logger (`(fields, message)`), or `console`. Default: none.
+   */
+  readonly logger?: FloLogger | ConsoleLike;
+  /** Least level logged when `logger` is `console`. Default `'info'`. */
+  readonly logLevel?: LogLevel;
   /** Open the socket at once instead of on first use. Default false (lazy). */
   readonly eager?: boolean;
   /** A transport of your own (tests, proxies). Overrides the choice made from the address. */
@@ -47,20 +65,52 @@ function frameLogger(debug: ConnectOptions['debug']) {
   };
 }
 
-/** Builds a client on a given transport (the entries choose the transport). */
-export function connectWith(address: Address, transport: TransportFactory, options: ConnectOptions = {}): FloClient {
+function eventLogger(options: ConnectOptions): FloLogger | undefined {
+  const { debug, logger } = options;
+  const user = logger === undefined ? undefined : toFloLogger(logger, options.logLevel);
+  if (!debug) return user;
+  const debugLog = lineLogger(typeof debug === 'function' ? debug : (line) => console.debug(line));
+  if (user === undefined) return debugLog;
+  const both =
+    (level: keyof FloLogger) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      debugLog[level](fields, message);
+      user[level](fields, message);
+    };
+  return { debug: both('debug'), info: both('info'), warn: both('warn'), error: both('error') };
+}
+
+/**
+ * Builds a client on a given transport (the entries choose the transport).
+ *
+ * @param tracing @internal diagnostics channels handed in by the Node entry
+ */
+export function connectWith(
+  address: Address,
+  transport: TransportFactory,
+  options: ConnectOptions = {},
+  tracing?: ClientTracing,
+): FloClient {
+  const cto = options.connectTimeoutMs;
+  if (cto !== undefined && !(typeof cto === 'number' && cto > 0)) {
+    throw new InvalidArgumentError(`connectTimeoutMs must be a positive number, got ${String(cto)}`);
+  }
   const onFrame = frameLogger(options.debug);
+  const hub = new EventHub(eventLogger(options));
   const connection = new Connection({
     endpoints: endpointsOf(address),
     transport: options.transport ?? transport,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
     ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     ...(onFrame ? { onFrame } : {}),
+    ...(tracing ? { tracing } : {}),
+    onEvent: hub.emit,
     lazy: !options.eager,
   });
   // The sibling (e.g. the action worker's await connection): same endpoints, transport and options.
-  return new FloClient(connection, options, () => connectWith(address, transport, options));
+  return new FloClient(connection, options, () => connectWith(address, transport, options, tracing), hub);
 }
 
 /**

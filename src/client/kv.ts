@@ -354,7 +354,8 @@ export class KvApi {
         ...(options.ifNotExists ? { ifNotExists: true } : {}),
         ...(options.ifExists ? { ifExists: true } : {}),
       });
-      return this.core.call(this.core.spec(Op.KvPut, body, req(options)), decodeKvPutReply).pipe(map((r) => ({ version: r.version })));
+      const spec = this.core.spec(Op.KvPut, body, { ...req(options), ...(casVersion !== undefined ? { idempotent: true } : {}) });
+      return this.core.call(spec, decodeKvPutReply).pipe(map((r) => ({ version: r.version })));
     });
   }
 

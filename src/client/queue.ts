@@ -55,6 +55,7 @@ import {
   type Leased,
   type RequestOptions,
   type Settler,
+  type DrainOptions,
 } from './core/index.js';
 
 /** The visibility timeout the server applies when a dequeue does not give one (DECISIONS #12). */
@@ -122,7 +123,7 @@ export interface DequeueOptions extends RequestOptions, LeaseRequestOptions {
   readonly blockMs?: number;
 }
 
-export interface MessagesOptions extends RequestOptions, LeaseRequestOptions {
+export interface MessagesOptions extends RequestOptions, LeaseRequestOptions, DrainOptions {
   /** Most messages asked for by one dequeue. Default 10 (a server caps it at 100). */
   readonly batch?: number;
   /** Most unsettled messages held at once: the source asks for more only as messages are settled. Default: `batch`. */
@@ -274,6 +275,13 @@ export class QueueApi {
         ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
         ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
+        ...this.core.drainOptions<QueueMessage>(`queue:${queue}`, opts),
+        ...(this.core.telemetry?.onDelivered
+          ? {
+              onDeliver: (m: QueueMessage) =>
+                this.core.telemetry!.onDelivered!({ system: 'queue', destination: queue, namespace: this.core.ns(opts), lease: m.lease }),
+            }
+          : {}),
       });
     });
   }
@@ -362,6 +370,7 @@ export class QueueApi {
         return; // undecodable: nothing to hand back, the leases run out on the server
       }
       handBack(late);
+      if (late.length > 0) this.core.emit({ type: 'handed-back', source: `queue:${queue}`, count: late.length, reason: 'late-reply' });
     };
     const body = encodeQueueDequeue({
       queue,

@@ -1,10 +1,11 @@
 import { defer, merge, type Observable } from 'rxjs';
 import { settle, type HandlerResult, type SettleResult } from '../operators/settle.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
-import type { RequestOptions } from './core/index.js';
+import type { DrainOptions, RequestOptions } from './core/index.js';
+import type { HandlerContext } from '../operators/types.js';
 import { newConsumerId, type GroupRecord, type StreamApi } from './stream.js';
 
-export interface StreamWorkerOptions extends RequestOptions {
+export interface StreamWorkerOptions extends RequestOptions, DrainOptions {
   /** Stream(s) to consume; merged with `stream`, duplicates dropped. At least one is required. */
   readonly streams?: readonly string[] | string;
   /** A single stream (shorthand, as Go's `Stream`). */
@@ -74,7 +75,7 @@ export function workerStreams(options: Pick<StreamWorkerOptions, 'stream' | 'str
 export function streamWorker<R, T = unknown>(
   flo: { readonly stream: StreamApi },
   options: StreamWorkerOptions,
-  handler: (record: GroupRecord<T>) => HandlerResult<R>,
+  handler: (record: GroupRecord<T>, context: HandlerContext) => HandlerResult<R>,
 ): Observable<SettleResult<GroupRecord<T>, R>> {
   return defer(() => {
     const streams = workerStreams(options);
@@ -91,6 +92,9 @@ export function streamWorker<R, T = unknown>(
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
+      // Each group drains on `until`; their hand-backs at the deadline abort the handlers' signals.
+      ...(options.until !== undefined ? { until: options.until } : {}),
+      ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
     };
     const maxInFlight = Math.max(concurrency, batchSize);
     return merge(

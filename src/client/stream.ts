@@ -55,6 +55,7 @@ import {
   type StreamInfo,
   type StreamRecord as WireRecord,
   type StreamTrimReply,
+  normalizeStreamHeaders,
 } from '../protocol/stream.js';
 import {
   checkBlockMs,
@@ -69,6 +70,7 @@ import {
   type Leased,
   type RequestOptions,
   type Settler,
+  type DrainOptions,
 } from './core/index.js';
 import { ReadCursor } from './stream-cursor.js';
 
@@ -147,7 +149,7 @@ export interface StreamTailOptions extends RequestOptions {
   readonly partition?: number;
 }
 
-export interface StreamGroupOptions extends RequestOptions {
+export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
   readonly consumer?: string;
   /** Most records asked for by one group read. Default 10. */
@@ -280,10 +282,15 @@ export class StreamApi {
   append(stream: string, payload: unknown, options: StreamAppendOptions = {}): Observable<StreamId> {
     return defer(() => {
       requireName('stream', stream);
+      const inject = this.core.telemetry?.injectHeaders;
+      const headers =
+        inject !== undefined
+          ? inject('stream_append', stream, Object.fromEntries(normalizeStreamHeaders(options.headers)))
+          : options.headers;
       const body = encodeStreamAppend({
         stream,
         payload: toPayload(payload, this.core.codec),
-        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        ...(headers !== undefined ? { headers } : {}),
         ...(options.partition !== undefined ? { partition: options.partition } : {}),
         ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
       });
@@ -451,6 +458,20 @@ export class StreamApi {
           if (claimPending) claimer.start();
           return join$;
         },
+        ...this.core.drainOptions<GroupRecord>(`group:${stream}/${group}`, options),
+        ...(this.core.telemetry?.onDelivered
+          ? {
+              onDeliver: (r: GroupRecord) =>
+                this.core.telemetry!.onDelivered!({
+                  system: 'stream',
+                  destination: stream,
+                  namespace: r.namespace,
+                  group,
+                  headers: r.headers,
+                  lease: r.lease,
+                }),
+            }
+          : {}),
       }).pipe(
         finalize(() => {
           if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });
@@ -651,6 +672,7 @@ export class StreamApi {
           return; // undecodable: the records come back after their ack timeout
         }
         handBack(toRecords(wire));
+        if (wire.length > 0) this.core.emit({ type: 'handed-back', source: `group:${stream}/${group}`, count: wire.length, reason: 'late-reply' });
       },
     });
     return this.core.call(spec, (payload) => toRecords(decodeStreamGroupReadReply(payload)));

@@ -1,10 +1,12 @@
 /**
- * One multiplexed connection to a Flo server: request ids, reply routing, deadlines, write
- * coalescing, reconnect with backoff, and the connection state as an Observable.
+ * One multiplexed connection to a Flo server: request ids, reply routing, deadlines, reconnect with
+ * backoff, and the connection state as an Observable. The write path (slabs, one send per tick)
+ * is `outbox.ts`; the books of pending and abandoned requests are `pending.ts`; deadlines are
+ * `deadlines.ts`. The phase is one field (`Phase`, drawn below), changed only by `enter()`.
  *
  * Life of a request: `request(spec)` returns a cold Observable; each subscription takes the next id,
- * encodes its frame, registers a `PendingRequest` (keyed by id) and queues the frame. The queue is
- * flushed in one `transport.send` per tick once a transport is open. The reply with that id
+ * encodes its frame (outbox), registers a `PendingRequest` (keyed by id) and queues the frame. The
+ * queue is flushed in one `transport.send` per tick once connected. The reply with that id
  * completes the subscription; a deadline timer, an unsubscribe, a lost socket or `close()` ends it
  * otherwise. A request whose subscriber left after its frame was sent stays known as "abandoned"
  * until its reply arrives (handed to `spec.onLateReply`) or the socket drops.
@@ -15,6 +17,7 @@ import { Observable, ReplaySubject, Subject, type Subscriber, type Unsubscribabl
 import pRetry, { AbortError } from 'p-retry';
 import {
   ClientClosedError,
+  ConnectionError,
   ConnectionLostError,
   HEADER_SIZE,
   InvalidArgumentError,
@@ -23,19 +26,20 @@ import {
   ResponseFrameDecoder,
   Status,
   TimeoutError,
-  concatBytes,
-  encodeRequest,
-  encodeRequestInto,
   fromUtf8,
   opcodeName,
-  requestFrameSize,
   serverErrorFor,
   utf8,
   type RequestFrame,
   type ResponseFrame,
 } from '../protocol/index.js';
-import { Deadlines, type DeadlineItem, type DeadlineList } from './deadlines.js';
+import { Deadlines } from './deadlines.js';
+import { Outbox, type EncodedFrame } from './outbox.js';
+import { PendingRequest, PendingTable, type RequestOwner } from './pending.js';
+import { defaultTracing, type ClientTracing, type ConnectTraceContext, type RequestTraceContext, type TraceChannel } from './tracing.js';
 import type {
+  ConnectionEvent,
+  ConnectionInfo,
   ConnectionState,
   RequestChannel,
   RequestSpec,
@@ -82,63 +86,26 @@ export interface ConnectionOptions {
    * `onLateReply`; beyond it the oldest are forgotten and their replies dropped. Default 65536.
    */
   readonly maxAbandoned?: number;
+  /**
+   * With reconnect on, `connect()` rejects with a `ConnectionError` (its `cause` the last attempt's
+   * error) when not connected after this many ms, while attempts go on in the background. Default
+   * 10 000. With `reconnect: false` it rejects once every endpoint failed.
+   */
+  readonly connectTimeoutMs?: number;
+  /** Sees every connection event (attempts, failures, scheduled retries, drops). */
+  readonly onEvent?: (event: ConnectionEvent) => void;
+  /**
+   * The diagnostics_channel TracingChannels to publish on, or `false` for none. Default: the
+   * runtime's `flo-rx:request` / `flo-rx:connect` (none in browsers).
+   */
+  readonly tracing?: ClientTracing | false;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ABANDONED = 65536;
 /** setTimeout fires at once for delays above this. */
 const MAX_TIMER_MS = 0x7fffffff;
-/**
- * Request frames are encoded back to back into slabs of this size, so that a flush finds them
- * contiguous and sends one view without copying. A slab is never written again where a frame was
- * handed to the transport; a full one is simply left to the garbage collector.
- */
-const SLAB_SIZE = 64 * 1024;
-/** Larger frames get a buffer of their own. */
-const SLAB_MAX_FRAME = 4096;
-
-/** What a PendingRequest needs from its connection (keeps the connection's methods private). */
-interface RequestOwner {
-  abandon(entry: PendingRequest, timedOut: boolean): void;
-}
-
-/**
- * One subscription to `request(spec)`. It doubles as the subscription's teardown (`unsubscribe`)
- * and as its own node in the deadline list, so a request costs no closures or timers of its own.
- */
-class PendingRequest implements Unsubscribable, DeadlineItem {
-  /** The encoded frame is `frameBuf[frameStart, frameEnd)` until it is handed to the transport. */
-  frameBuf: Uint8Array | undefined;
-  frameStart: number;
-  frameEnd: number;
-  sent = false;
-  /** Settled, timed out or unsubscribed: nothing more goes to the subscriber. */
-  done = false;
-  deadlinePrev: DeadlineItem | undefined = undefined;
-  deadlineNext: DeadlineItem | undefined = undefined;
-  deadlineList: DeadlineList | undefined = undefined;
-  expiresAt = 0;
-
-  constructor(
-    readonly owner: RequestOwner,
-    /** The request id (< 2^53: the wire carries it as u64). */
-    readonly id: number,
-    readonly spec: RequestSpec,
-    public subscriber: Subscriber<ResponseFrame> | undefined,
-    frameBuf: Uint8Array,
-    frameStart: number,
-    frameEnd: number,
-    readonly deadlineMs: number,
-  ) {
-    this.frameBuf = frameBuf;
-    this.frameStart = frameStart;
-    this.frameEnd = frameEnd;
-  }
-
-  unsubscribe(): void {
-    if (!this.done) this.owner.abandon(this, false);
-  }
-}
 
 /** One opened transport; handlers compare links so that a stale socket's events are ignored. */
 class Link {
@@ -148,34 +115,54 @@ class Link {
   constructor(readonly endpoint: string) {}
 }
 
+/**
+ * The connection's phase. `connecting`/`reconnecting` run one establish loop (`establish()`), and
+ * hold the link it opened until `onEstablished` installs it (`close()` closes it meanwhile).
+ *
+ * ```
+ * idle ──request/connect──▶ connecting ──opened──▶ connected ──socket lost──▶ reconnecting ──opened──▶ connected
+ *                               │                      │                          │
+ *                               └──gave up / close()───┴────close() / no reconnect┴──────▶ closed (final)
+ * ```
+ */
+type Phase =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'connecting' | 'reconnecting'; opening: Link | undefined }
+  | { readonly kind: 'connected'; readonly link: Link; readonly transport: Transport; readonly decoder: ResponseFrameDecoder }
+  | { readonly kind: 'closed'; readonly error: Error };
+
 export class Connection implements RequestChannel {
   private readonly endpoints: readonly string[];
   private readonly transportFactory: TransportFactory;
   private readonly timeoutMs: number;
   private readonly reconnect: Required<ReconnectOptions> | false;
   private readonly maxPayload: number;
-  private readonly maxAbandoned: number;
   private readonly onFrame: ConnectionOptions['onFrame'];
+  private readonly onEvent: ConnectionOptions['onEvent'];
+  private readonly connectTimeoutMs: number;
+  private readonly requestTrace: TraceChannel | undefined;
+  private readonly connectTrace: TraceChannel | undefined;
 
-  private stateValue: ConnectionState = 'idle';
+  private phase: Phase = { kind: 'idle' };
   private readonly stateSubject = new ReplaySubject<ConnectionState>(1);
   private readonly reconnectedSubject = new Subject<void>();
   readonly state$: Observable<ConnectionState> = this.stateSubject.asObservable();
   readonly reconnected$: Observable<void> = this.reconnectedSubject.asObservable();
+  private readonly infoSubject = new ReplaySubject<ConnectionInfo>(1);
+  /** The state with the endpoint and the last error: replayed, then every change. */
+  readonly info$: Observable<ConnectionInfo> = this.infoSubject.asObservable();
+  /** Endpoint of the current or last attempt. */
+  private endpoint: string | undefined;
+  private lastError: Error | undefined;
+  private failedAttempts = 0;
 
   /** Ids are numbers (cheaper to route by than bigints); they would need 2^53 requests to run out. */
   private nextId = 1;
-  private readonly pending = new Map<number, PendingRequest>();
-  private readonly abandoned = new Map<number, PendingRequest>();
-  /** Where request frames are encoded (see SLAB_SIZE); `slabAt` is the first free byte. */
-  private slab = new Uint8Array(0);
-  private slabView = new DataView(this.slab.buffer);
-  private slabAt = 0;
-  private queue: PendingRequest[] = [];
-  /** Entries in `queue` that were abandoned before being sent (skipped by flush). */
-  private queueDead = 0;
+  private readonly pending: PendingTable;
+  private readonly outbox = new Outbox();
   private flushScheduled = false;
   private readonly flushBound = () => this.flush();
+  private readonly reportOut = (frame: RequestFrame) => this.reportFrame('out', frame);
   private readonly owner: RequestOwner = { abandon: (entry, timedOut) => this.abandon(entry, timedOut) };
   private readonly namespaces = new Map<string, Uint8Array>();
   private readonly deadlines = new Deadlines((item) => {
@@ -183,19 +170,11 @@ export class Connection implements RequestChannel {
     if (!entry.done) this.abandon(entry, true);
   });
 
-  private link: Link | undefined;
-  private transport: Transport | undefined;
-  private decoder: ResponseFrameDecoder | undefined;
   /** Index into `endpoints` of the next attempt (the last good endpoint is tried first). */
   private cursor = 0;
-  private establishing = false;
   private everConnected = false;
-  /** The link a connection attempt opened and that is not installed yet (closed by `close()`). */
-  private opening: Link | undefined;
   private readonly abort = new AbortController();
-  private waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  /** Set once the state is `closed`: every later request fails with it. */
-  private terminalError: Error | undefined;
+  private waiters: Waiter[] = [];
   private closePromise: Promise<void> | undefined;
 
   constructor(options: ConnectionOptions) {
@@ -215,15 +194,27 @@ export class Connection implements RequestChannel {
             randomize: r?.randomize ?? true,
           };
     this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
-    this.maxAbandoned = options.maxAbandoned ?? DEFAULT_MAX_ABANDONED;
+    this.pending = new PendingTable(options.maxAbandoned ?? DEFAULT_MAX_ABANDONED);
     this.onFrame = options.onFrame;
+    this.onEvent = options.onEvent;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const tracing = options.tracing === false ? undefined : (options.tracing ?? defaultTracing());
+    this.requestTrace = tracing?.request;
+    this.connectTrace = tracing?.connect;
+    this.pending.trace = this.requestTrace;
     this.stateSubject.next('idle');
+    this.publishInfo();
     if (options.lazy === false) this.connect().catch(() => undefined);
   }
 
   /** The current state (what `state$` last emitted). */
   get state(): ConnectionState {
-    return this.stateValue;
+    return this.phase.kind;
+  }
+
+  /** The state with its endpoint and last error (what `info$` last emitted). */
+  get info(): ConnectionInfo {
+    return { state: this.phase.kind, endpoint: this.endpoint, failedAttempts: this.failedAttempts, lastError: this.lastError };
   }
 
   /** Requests sent and not answered yet, plus those queued to be sent. */
@@ -232,16 +223,36 @@ export class Connection implements RequestChannel {
   }
 
   /**
-   * Opens the connection now (it otherwise opens on first use). Resolves once connected; rejects
-   * with `ConnectionLostError` if connecting gives up, `ClientClosedError` after `close()`.
+   * Opens the connection now (it otherwise opens on first use). Resolves once connected. Rejects
+   * with a `ConnectionError` (its `cause` the last attempt's error) after `connectTimeoutMs` while
+   * attempts go on in the background; with `reconnect: false`, with `ConnectionLostError` once
+   * every endpoint failed; with `ClientClosedError` after `close()`.
    */
   connect(): Promise<void> {
-    if (this.stateValue === 'connected') return Promise.resolve();
-    if (this.terminalError) return Promise.reject(this.terminalError);
+    const phase = this.phase;
+    if (phase.kind === 'connected') return Promise.resolve();
+    if (phase.kind === 'closed') return Promise.reject(phase.error);
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (this.stateValue === 'idle') this.startEstablish('connecting');
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (this.reconnect !== false && this.connectTimeoutMs < Infinity) {
+        waiter.timer = setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(this.connectTimedOut());
+        }, Math.min(this.connectTimeoutMs, MAX_TIMER_MS));
+      }
+      this.waiters.push(waiter);
+      if (phase.kind === 'idle') this.startEstablish('connecting');
     });
+  }
+
+  private connectTimedOut(): ConnectionError {
+    const endpoint = this.endpoint ?? this.endpoints[0];
+    const why = this.lastError ? `: ${describeError(this.lastError, endpoint)}` : '';
+    return new ConnectionError(
+      `flo: could not connect to ${endpoint} within ${this.connectTimeoutMs} ms${why} (still retrying in the background)`,
+      { ...(this.lastError ? { cause: this.lastError } : {}), endpoint },
+    );
   }
 
   request(spec: RequestSpec): Observable<ResponseFrame> {
@@ -256,11 +267,10 @@ export class Connection implements RequestChannel {
     if (this.closePromise) return this.closePromise;
     const err = new ClientClosedError('flo: client closed');
     this.abort.abort(err);
-    const link = this.link;
-    this.detach();
-    const opening = this.opening;
-    this.opening = undefined;
-    if (opening && opening !== link) opening.transport?.close();
+    const phase = this.phase;
+    const link = phase.kind === 'connected' ? phase.link : undefined;
+    const opening = phase.kind === 'connecting' || phase.kind === 'reconnecting' ? phase.opening : undefined;
+    if (opening) opening.transport?.close();
     this.terminate(err);
     this.closePromise =
       link && !link.closed
@@ -275,37 +285,22 @@ export class Connection implements RequestChannel {
   // ---- requests -------------------------------------------------------------------------------
 
   private start(spec: RequestSpec, subscriber: Subscriber<ResponseFrame>): Unsubscribable | undefined {
-    if (this.terminalError) {
-      subscriber.error(this.terminalError);
+    const phase = this.phase;
+    if (phase.kind === 'closed') {
+      subscriber.error(phase.error);
       return undefined;
     }
     const id = this.nextId++;
-    let buf: Uint8Array;
-    let start: number;
-    let end: number;
+    let frame: EncodedFrame;
     try {
-      const ns = this.namespaceBytes(spec.namespace);
-      const size = requestFrameSize(ns, spec.body);
-      if (size <= SLAB_MAX_FRAME) {
-        if (!(size <= this.slab.length - this.slabAt)) {
-          this.slab = new Uint8Array(SLAB_SIZE);
-          this.slabView = new DataView(this.slab.buffer);
-          this.slabAt = 0;
-        }
-        buf = this.slab;
-        start = this.slabAt;
-        end = encodeRequestInto(buf, this.slabView, start, id, spec.opcode, ns, spec.body);
-      } else {
-        buf = encodeRequest(BigInt(id), spec.opcode, ns, spec.body);
-        start = 0;
-        end = buf.length;
-      }
+      frame = this.outbox.encode(id, spec.opcode, this.namespaceBytes(spec.namespace), spec.body);
     } catch (err) {
       subscriber.error(
         new InvalidArgumentError(`flo: cannot encode ${opcodeName(spec.opcode)}: ${(err as Error).message}`, { cause: err }),
       );
       return undefined;
     }
+    const { buf, start, end } = frame;
     if (end - start - HEADER_SIZE > this.maxPayload) {
       subscriber.error(
         new InvalidArgumentError(
@@ -314,13 +309,14 @@ export class Connection implements RequestChannel {
       );
       return undefined;
     }
-    if (buf === this.slab) this.slabAt = end;
     const deadlineMs = (spec.timeoutMs ?? this.timeoutMs) + (spec.blockMs ?? 0);
     const entry = new PendingRequest(this.owner, id, spec, subscriber, buf, start, end, deadlineMs);
-    this.pending.set(id, entry);
-    this.queue.push(entry);
+    const trace = this.requestTrace;
+    if (trace !== undefined && trace.hasSubscribers) this.traceStart(trace, entry, end - start);
+    this.outbox.commit(entry);
+    this.pending.add(entry);
     if (deadlineMs < Infinity) this.deadlines.add(entry, Math.max(deadlineMs, 0));
-    if (this.transport !== undefined) {
+    if (phase.kind === 'connected') {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // queueMicrotask rather than setImmediate: it exists in browsers too (this file is
@@ -329,10 +325,27 @@ export class Connection implements RequestChannel {
         // follow-up requests issued while one socket chunk full of replies is being routed.
         queueMicrotask(this.flushBound);
       }
-    } else if (this.stateValue === 'idle') {
+    } else if (phase.kind === 'idle') {
       this.startEstablish('connecting');
     }
+    if (entry.trace !== undefined) this.requestTrace!.end.publish(entry.trace);
     return entry;
+  }
+
+  private traceStart(trace: TraceChannel, entry: PendingRequest, bytesOut: number): void {
+    const { spec } = entry;
+    const key = spec.body.key;
+    const ctx: RequestTraceContext = {
+      operation: opcodeName(spec.opcode),
+      opcode: spec.opcode,
+      namespace: spec.namespace,
+      key: key === undefined ? undefined : fromUtf8(key),
+      requestId: entry.id,
+      bytesOut,
+    };
+    if (this.phase.kind === 'connected') ctx.endpoint = this.phase.link.endpoint;
+    entry.trace = ctx;
+    trace.start.publish(ctx);
   }
 
   private namespaceBytes(namespace: string): Uint8Array {
@@ -347,102 +360,59 @@ export class Connection implements RequestChannel {
 
   /** Deadline passed (`timedOut`) or the subscriber unsubscribed. */
   private abandon(entry: PendingRequest, timedOut: boolean): void {
-    entry.done = true;
-    this.pending.delete(entry.id);
-    if (entry.deadlineList !== undefined) entry.deadlineList.remove(entry);
-    const subscriber = entry.subscriber;
-    entry.subscriber = undefined;
-    if (entry.sent) {
-      // The reply is still due: remember the id so the reply is recognised as late.
-      this.abandoned.set(entry.id, entry);
-      if (this.abandoned.size > this.maxAbandoned) {
-        const oldest = this.abandoned.keys().next().value;
-        if (oldest !== undefined) this.abandoned.delete(oldest);
-      }
-    } else {
+    const subscriber = entry.finish();
+    this.pending.forget(entry);
+    if (!entry.sent) {
       // Never left: it will not be sent at all.
       entry.frameBuf = undefined;
-      if (++this.queueDead > 1024 && this.queueDead * 2 > this.queue.length) {
-        this.queue = this.queue.filter((e) => !e.done);
-        this.queueDead = 0;
-      }
+      this.outbox.dropped();
     }
-    if (timedOut && subscriber) {
-      subscriber.error(
-        new TimeoutError(`flo: ${opcodeName(entry.spec.opcode)} request timed out after ${entry.deadlineMs} ms`),
-      );
+    if (timedOut) {
+      const error = this.timeoutError(entry);
+      if (entry.trace !== undefined) traceFailed(this.requestTrace!, entry.trace, error);
+      subscriber?.error(error);
+    } else if (entry.trace !== undefined) {
+      entry.trace.cancelled = true;
+      this.requestTrace!.asyncEnd.publish(entry.trace);
     }
   }
 
-  /**
-   * Sends every queued frame in one `transport.send`. Frames encoded back to back (the usual case)
-   * go out as one view of their slab, without copying; otherwise the contiguous runs go to
-   * `transport.sendMany` if the transport has it, else are concatenated into one buffer.
-   */
+  /** A request's TimeoutError; one never sent for want of a connection says why it was not. */
+  private timeoutError(entry: PendingRequest): TimeoutError {
+    const what = `flo: ${opcodeName(entry.spec.opcode)} request timed out after ${entry.deadlineMs} ms`;
+    if (entry.sent || this.phase.kind === 'connected') return new TimeoutError(what);
+    const endpoint = this.endpoint ?? this.endpoints[0];
+    const why = this.lastError ? describeError(this.lastError, endpoint) : `still connecting to ${endpoint}`;
+    return new TimeoutError(`${what}: not connected: ${why}`, this.lastError ? { cause: this.lastError } : undefined);
+  }
+
+  /** Sends every queued frame (see `Outbox.flush`); a failing send drops the socket. */
   private flush(): void {
     this.flushScheduled = false;
-    const transport = this.transport;
-    if (transport === undefined || this.queue.length === 0) return;
-    const queue = this.queue;
-    this.queue = [];
-    this.queueDead = 0;
-    const onFrame = this.onFrame;
-    let runs: Uint8Array[] | undefined;
-    let runBuf: Uint8Array | undefined;
-    let runStart = 0;
-    let runEnd = 0;
-    for (let i = 0; i < queue.length; i++) {
-      const e = queue[i];
-      if (e.done) continue;
-      const buf = e.frameBuf!;
-      e.sent = true;
-      if (onFrame !== undefined) {
-        this.reportFrame('out', {
-          requestId: BigInt(e.id),
-          opcode: e.spec.opcode,
-          flags: 0,
-          payload: buf.subarray(e.frameStart + HEADER_SIZE, e.frameEnd),
-        });
-      }
-      e.frameBuf = undefined;
-      if (buf === runBuf && e.frameStart === runEnd) {
-        runEnd = e.frameEnd;
-        continue;
-      }
-      if (runBuf !== undefined) (runs ??= []).push(runBuf.subarray(runStart, runEnd));
-      runBuf = buf;
-      runStart = e.frameStart;
-      runEnd = e.frameEnd;
-    }
-    if (runBuf === undefined) return;
-    const last = runStart === 0 && runEnd === runBuf.length ? runBuf : runBuf.subarray(runStart, runEnd);
+    const phase = this.phase;
+    if (phase.kind !== 'connected') return;
     try {
-      if (runs === undefined) {
-        transport.send(last);
-      } else {
-        runs.push(last);
-        if (transport.sendMany !== undefined) transport.sendMany(runs);
-        else transport.send(concatBytes(runs));
-      }
+      this.outbox.flush(phase.transport, this.onFrame !== undefined ? this.reportOut : undefined);
     } catch (err) {
-      this.dropLink(this.link!, err as Error);
+      this.dropLink(phase.link, err as Error);
     }
   }
 
   // ---- replies --------------------------------------------------------------------------------
 
   private onData(link: Link, chunk: Uint8Array): void {
-    if (link !== this.link) return;
+    const phase = this.phase;
+    if (phase.kind !== 'connected' || phase.link !== link) return;
     let frames;
     try {
-      frames = this.decoder!.push(chunk);
+      frames = phase.decoder.push(chunk);
     } catch (err) {
       // Bad magic / version / size: the byte stream cannot be re-framed.
       this.dropLink(link, err as Error);
       return;
     }
     for (let i = 0; i < frames.length; i++) {
-      if (link !== this.link) return; // a reject frame (or a callback) dropped the link
+      if (this.phase !== phase) return; // a reject frame (or a callback) dropped the link
       this.onReply(link, frames[i]);
     }
   }
@@ -451,15 +421,14 @@ export class Connection implements RequestChannel {
     if (this.onFrame !== undefined) this.reportFrame('in', frame);
     // Our ids are below 2^53; a larger one read back as a number matches none of them.
     const id = Number(frame.requestId);
-    const entry = this.pending.get(id);
+    const entry = this.pending.take(id);
     if (entry === undefined) {
       if (id === 0) {
         if (frame.status !== Status.OK) this.onReject(link, frame);
         return;
       }
-      const late = this.abandoned.get(id);
+      const late = this.pending.takeLate(id);
       if (late !== undefined) {
-        this.abandoned.delete(id);
         const onLate = late.spec.onLateReply;
         if (onLate !== undefined && frame.checksumOk) {
           try {
@@ -471,13 +440,26 @@ export class Connection implements RequestChannel {
       }
       return;
     }
-    this.pending.delete(id);
-    entry.done = true;
-    if (entry.deadlineList !== undefined) entry.deadlineList.remove(entry);
-    const subscriber = entry.subscriber!;
-    entry.subscriber = undefined;
+    const subscriber = entry.finish()!;
+    const trace = entry.trace;
     if (!frame.checksumOk) {
-      subscriber.error(new ProtocolError(`flo: reply to ${opcodeName(entry.spec.opcode)} request ${id} failed its checksum`));
+      const error = new ProtocolError(`flo: reply to ${opcodeName(entry.spec.opcode)} request ${id} failed its checksum`);
+      if (trace !== undefined) traceFailed(this.requestTrace!, trace, error);
+      subscriber.error(error);
+      return;
+    }
+    if (trace !== undefined) {
+      const channel = this.requestTrace!;
+      trace.status = frame.status;
+      trace.bytesIn = frame.payload.length;
+      if (frame.status !== Status.OK) {
+        trace.error = serverErrorFor(frame.status, fromUtf8(frame.payload), entry.spec.opcode);
+        channel.error.publish(trace);
+      }
+      channel.asyncStart.publish(trace);
+      subscriber.next(frame);
+      subscriber.complete();
+      channel.asyncEnd.publish(trace);
       return;
     }
     subscriber.next(frame);
@@ -487,7 +469,7 @@ export class Connection implements RequestChannel {
   /** A reply with id 0: the server could not parse a frame of ours and is closing the connection. */
   private onReject(link: Link, frame: ResponseFrame): void {
     const error = serverErrorFor(frame.status, fromUtf8(frame.payload));
-    this.failSent(error);
+    this.pending.failSent(error);
     this.dropLink(link, error);
   }
 
@@ -501,31 +483,75 @@ export class Connection implements RequestChannel {
 
   // ---- connection lifecycle -------------------------------------------------------------------
 
-  private setState(state: ConnectionState): void {
-    if (this.stateValue === state) return;
-    this.stateValue = state;
-    this.stateSubject.next(state);
+  /** The one place the phase changes; emits `state$` and `info$` when the state does. */
+  private enter(phase: Phase): void {
+    const was = this.phase.kind;
+    this.phase = phase;
+    if (was !== phase.kind) {
+      this.stateSubject.next(phase.kind);
+      this.publishInfo();
+    }
   }
 
-  private startEstablish(state: 'connecting' | 'reconnecting'): void {
-    this.setState(state);
-    if (this.establishing) return;
-    this.establishing = true;
+  private publishInfo(): void {
+    this.infoSubject.next(this.info);
+  }
+
+  private event(event: ConnectionEvent): void {
+    const onEvent = this.onEvent;
+    if (onEvent === undefined) return;
+    try {
+      onEvent(event);
+    } catch (err) {
+      reportLater(err);
+    }
+  }
+
+  private startEstablish(kind: 'connecting' | 'reconnecting'): void {
+    this.enter({ kind, opening: undefined });
+    this.runEstablish();
+  }
+
+  private runEstablish(): void {
     this.establish().then(
       (link) => this.onEstablished(link),
       (err: unknown) => this.onEstablishFailed(err as Error),
     );
   }
 
-  /** Tries the endpoints in turn (one per attempt) with exponential backoff and jitter. */
+  /**
+   * Tries the endpoints in turn (one per attempt) with exponential backoff and jitter. `p-retry`
+   * runs the loop; the wait between attempts is ours (in `onFailedAttempt`, which p-retry awaits),
+   * so that the `reconnect-scheduled` event can say how long it is.
+   */
   private establish(): Promise<Link> {
+    let attemptNo = 0;
     const attempt = async (): Promise<Link> => {
       const endpoint = this.endpoints[this.cursor % this.endpoints.length];
+      const n = ++attemptNo;
+      this.endpoint = endpoint;
+      this.event({ type: 'connecting', endpoint, attempt: n });
+      const trace = this.connectTrace;
+      const ctx: ConnectTraceContext | undefined = trace?.hasSubscribers ? { endpoint, attempt: n } : undefined;
+      if (ctx) trace!.start.publish(ctx);
       try {
-        return await this.open(endpoint);
-      } catch (err) {
+        const opening = this.open(endpoint);
+        if (ctx) trace!.end.publish(ctx);
+        const link = await opening;
+        if (ctx) {
+          trace!.asyncStart.publish(ctx);
+          trace!.asyncEnd.publish(ctx);
+        }
+        return link;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
         this.cursor = (this.cursor + 1) % this.endpoints.length;
+        if (ctx) traceFailed(trace!, ctx, err);
         if (this.abort.signal.aborted) throw new AbortError(this.abort.signal.reason as Error);
+        this.failedAttempts++;
+        this.lastError = err;
+        this.publishInfo();
+        this.event({ type: 'connect-failed', endpoint, attempt: n, error: err });
         throw err;
       }
     };
@@ -536,11 +562,16 @@ export class Connection implements RequestChannel {
     }
     return pRetry(attempt, {
       retries: r.retries,
-      minTimeout: r.minTimeoutMs,
-      maxTimeout: r.maxTimeoutMs,
-      factor: r.factor,
-      randomize: r.randomize,
+      minTimeout: 0,
+      randomize: false,
       signal,
+      onFailedAttempt: ({ error, retriesLeft, retriesConsumed }) => {
+        // p-retry gives up at once on a TypeError (a bad address): no wait, no event.
+        if (retriesLeft <= 0 || signal.aborted || error instanceof TypeError) return undefined;
+        const delayMs = backoffDelay(r, retriesConsumed);
+        this.event({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
+        return sleep(delayMs, signal);
+      },
     });
   }
 
@@ -576,7 +607,8 @@ export class Connection implements RequestChannel {
           }
           settled = true;
           clearTimeout(timer);
-          this.opening = link;
+          const phase = this.phase;
+          if (phase.kind === 'connecting' || phase.kind === 'reconnecting') phase.opening = link;
           resolve(link);
         },
         (err: unknown) => {
@@ -590,112 +622,144 @@ export class Connection implements RequestChannel {
   }
 
   private onEstablished(link: Link): void {
-    this.establishing = false;
-    if (this.opening === link) this.opening = undefined;
-    if (this.terminalError) {
+    const phase = this.phase;
+    if (phase.kind === 'closed') {
       link.transport!.close();
       return;
     }
+    if (phase.kind === 'connecting' || phase.kind === 'reconnecting') phase.opening = undefined;
     if (link.closed) {
       // Closed between opening and now: try again.
       this.startEstablish(this.everConnected ? 'reconnecting' : 'connecting');
       return;
     }
-    this.link = link;
-    this.transport = link.transport;
-    this.decoder = new ResponseFrameDecoder({ maxPayload: this.maxPayload });
     const reconnected = this.everConnected;
     this.everConnected = true;
+    this.failedAttempts = 0;
+    const connected: Phase = {
+      kind: 'connected',
+      link,
+      transport: link.transport!,
+      decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload }),
+    };
+    this.enter(connected);
+    this.event({ type: 'connected', endpoint: link.endpoint, reconnected });
     this.flush(); // requests queued while (re)connecting
-    if (this.link !== link) return;
-    this.setState('connected');
+    if (this.phase !== connected) return;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.resolve();
-    if (reconnected && this.link === link) this.reconnectedSubject.next();
+    for (const w of waiters) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    if (reconnected && this.phase === connected) this.reconnectedSubject.next();
   }
 
   private onEstablishFailed(err: Error): void {
-    this.establishing = false;
-    if (this.terminalError) return; // closed meanwhile
+    if (this.phase.kind === 'closed') return; // closed meanwhile
     this.terminate(
-      new ConnectionLostError(`flo: could not connect to ${this.endpoints.join(', ')}: ${err.message}`, { cause: err }),
+      new ConnectionLostError(`flo: could not connect to ${this.endpoints.join(', ')}: ${err.message}`, {
+        cause: err,
+        ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+      }),
     );
   }
 
   private onTransportClose(link: Link, error: Error | undefined): void {
     link.closed = true;
     link.onClosed?.();
-    if (link !== this.link) return;
+    const phase = this.phase;
+    if (phase.kind !== 'connected' || phase.link !== link) return;
     this.lost(link, error);
   }
 
   /** Drops the current socket on our initiative (protocol violation, send failure). */
   private dropLink(link: Link, cause: Error): void {
-    if (link !== this.link) return;
-    const transport = this.transport;
-    this.detach();
-    transport?.close();
-    this.lost(link, cause);
-  }
-
-  private detach(): void {
-    this.link = undefined;
-    this.transport = undefined;
-    this.decoder = undefined;
+    const phase = this.phase;
+    if (phase.kind !== 'connected' || phase.link !== link) return;
+    this.lost(link, cause); // leaves the connected phase first, so the close below is ignored
+    phase.transport.close();
   }
 
   /** The socket is gone: fail what was in flight, then reconnect (or give up). */
   private lost(link: Link, cause: Error | undefined): void {
-    this.detach();
-    const error = new ConnectionLostError(
-      `flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`,
-      cause === undefined ? undefined : { cause },
-    );
-    if (this.terminalError) return;
+    const error = new ConnectionLostError(`flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`, {
+      ...(cause === undefined ? {} : { cause }),
+      endpoint: link.endpoint,
+    });
+    this.lastError = error;
+    this.event({ type: 'disconnected', endpoint: link.endpoint, error: cause });
     if (this.reconnect === false) {
       this.terminate(error);
       return;
     }
-    this.setState('reconnecting');
-    this.failSent(error);
-    this.abandoned.clear();
-    if (!this.terminalError && this.link === undefined) this.startEstablish('reconnecting');
-  }
-
-  /** Fails every request whose frame went out on the current socket. */
-  private failSent(error: Error): void {
-    for (const entry of this.pending.values()) {
-      if (!entry.sent) continue;
-      this.settleWithError(entry, error);
-    }
-  }
-
-  private settleWithError(entry: PendingRequest, error: Error): void {
-    this.pending.delete(entry.id);
-    entry.done = true;
-    entry.frameBuf = undefined;
-    if (entry.deadlineList !== undefined) entry.deadlineList.remove(entry);
-    const subscriber = entry.subscriber;
-    entry.subscriber = undefined;
-    subscriber?.error(error);
+    this.enter({ kind: 'reconnecting', opening: undefined });
+    this.pending.failSent(error);
+    this.pending.clearAbandoned();
+    // A subscriber may have closed the client meanwhile.
+    if (this.phase.kind === 'reconnecting') this.runEstablish();
   }
 
   /** Final state: everything pending fails with `error`, and so will every later request. */
   private terminate(error: Error): void {
-    this.terminalError = error;
-    this.queue = [];
-    this.queueDead = 0;
-    this.abandoned.clear();
-    for (const entry of this.pending.values()) this.settleWithError(entry, error);
+    this.enter({ kind: 'closed', error });
+    this.outbox.clear();
+    this.pending.clearAbandoned();
+    this.pending.failAll(error);
     this.deadlines.clear();
-    this.setState('closed');
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w.reject(error);
+    for (const w of waiters) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.event({ type: 'closed', error });
     this.stateSubject.complete();
     this.reconnectedSubject.complete();
+    this.infoSubject.complete();
   }
+}
+
+/** A `connect()` call waiting for the connection (bounded by `connectTimeoutMs`). */
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** p-retry's backoff formula, with its jitter: the wait before retry number `retriesConsumed + 1`. */
+function backoffDelay(r: Required<ReconnectOptions>, retriesConsumed: number): number {
+  const random = r.randomize ? Math.random() + 1 : 1;
+  return Math.min(Math.round(random * r.minTimeoutMs * r.factor ** retriesConsumed), r.maxTimeoutMs);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (ms <= 0) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.min(ms, MAX_TIMER_MS));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A socket error as a short phrase: `ECONNREFUSED 127.0.0.1:9`, naming the endpoint if the message does not. */
+function describeError(err: Error, endpoint: string): string {
+  const text = (err.message || err.name).replace(/^connect /, '');
+  return text.includes(endpoint) ? text : `${text} (${endpoint})`;
+}
+
+/** Publishes a failure on a TracingChannel: error, then the end of the async part. */
+function traceFailed(channel: TraceChannel, ctx: { error?: Error }, error: Error): void {
+  ctx.error = error;
+  channel.error.publish(ctx);
+  channel.asyncStart.publish(ctx);
+  channel.asyncEnd.publish(ctx);
 }
 
 /** Rethrows a user callback's error outside our call stack (as RxJS does for unhandled errors). */

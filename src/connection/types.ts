@@ -6,7 +6,34 @@
 import type { Observable } from 'rxjs';
 import type { OpPayload, ResponseFrame } from '../protocol/index.js';
 
+/** The connection's lifecycle: `idle` until first use, `closed` is final. */
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** The connection state with what a user needs to see why it is not connected. */
+export interface ConnectionInfo {
+  readonly state: ConnectionState;
+  /** The endpoint connected to, or being (or last) tried; undefined before the first attempt. */
+  readonly endpoint: string | undefined;
+  /** Failed attempts since the last successful connect (0 while connected). */
+  readonly failedAttempts: number;
+  /**
+   * The last error: the last failed attempt's (ECONNREFUSED, ENOTFOUND, a TLS error...), or why
+   * the last connection dropped. Kept after recovery; undefined until the first.
+   */
+  readonly lastError: Error | undefined;
+}
+
+/**
+ * What the connection reports as it goes (the client's `events$` re-emits these). `attempt`
+ * counts the attempts of one (re)connect from 1.
+ */
+export type ConnectionEvent =
+  | { readonly type: 'connecting'; readonly endpoint: string; readonly attempt: number }
+  | { readonly type: 'connect-failed'; readonly endpoint: string; readonly attempt: number; readonly error: Error }
+  | { readonly type: 'reconnect-scheduled'; readonly attempt: number; readonly delayMs: number; readonly error: Error }
+  | { readonly type: 'connected'; readonly endpoint: string; readonly reconnected: boolean }
+  | { readonly type: 'disconnected'; readonly endpoint: string; readonly error: Error | undefined }
+  | { readonly type: 'closed'; readonly error: Error };
 
 export interface RequestSpec {
   readonly opcode: number;
@@ -24,6 +51,8 @@ export interface RequestSpec {
    * reply carrying leased items can be handed back instead of waiting out a lease.
    */
   readonly onLateReply?: (reply: ResponseFrame) => void;
+  /** Safe to send twice (a CAS write, say): retried like a read. Default: by opcode. */
+  readonly idempotent?: boolean;
 }
 
 export interface RequestChannel {
@@ -41,6 +70,8 @@ export interface RequestChannel {
    * infinite read paths can re-join groups and resume.
    */
   readonly reconnected$: Observable<void>;
+  /** Optional: the state with its endpoint and last error, replayed, then every change. */
+  readonly info$?: Observable<ConnectionInfo>;
 }
 
 /** A byte pipe to one server: TCP in Node, WebSocket anywhere. */

@@ -1,7 +1,13 @@
 import {
   catchError,
   defer,
+  finalize,
   from,
+  share,
+  switchMap,
+  take,
+  takeUntil,
+  tap,
   isObservable,
   last,
   map,
@@ -10,7 +16,7 @@ import {
   of,
   race,
   timer,
-  type Observable,
+  Observable,
   type OperatorFunction,
   type SchedulerLike,
 } from 'rxjs';
@@ -18,12 +24,14 @@ import type { Leased } from '../client/core/lease.js';
 import type { NackOptions } from '../client/core/settler.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { checkFraction, keepAlive } from './renewLease.js';
-import { HandlerTimeoutError } from './types.js';
+import { HandlerAbandonedError, HandlerTimeoutError, type HandlerContext } from './types.js';
+import { untilOf, type DrainOptions } from '../client/core/drain.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../client/core/leasing-source.js';
 
 /** A handler's result: a value, a Promise of one, or an Observable (its last value counts). */
 export type HandlerResult<R> = R | PromiseLike<R> | Observable<R>;
 
-export interface SettleOptions {
+export interface SettleOptions extends DrainOptions {
   /** Items handled at once (`mergeMap` concurrency). Default 1. */
   readonly concurrency?: number;
   /** A handler still running after this many ms fails with `HandlerTimeoutError` (its item is nacked). Default: none. */
@@ -93,10 +101,11 @@ function deliveryCountOf(item: Leased): number | undefined {
  *   .subscribe((r) => r.outcome === 'nacked' && log.warn(r.error));
  */
 export function settle<T extends Leased, R>(
-  handler: (item: T) => HandlerResult<R>,
+  handler: (item: T, context: HandlerContext) => HandlerResult<R>,
   options: SettleOptions = {},
 ): OperatorFunction<T, SettleResult<T, R>> {
-  const { concurrency = 1, timeoutMs, toDlqAfter, nackDelayMs, scheduler } = options;
+  const { concurrency = 1, timeoutMs, toDlqAfter, nackDelayMs, scheduler, drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS } = options;
+  const until = untilOf(options.until);
   if (!(Number.isInteger(concurrency) && concurrency >= 1) && concurrency !== Infinity) {
     throw new InvalidArgumentError(`settle concurrency must be a positive integer, got ${concurrency}`);
   }
@@ -104,18 +113,63 @@ export function settle<T extends Leased, R>(
   const renew = options.renewLease === true ? { fraction: 0.5 } : options.renewLease || undefined;
   if (renew) checkFraction(renew.fraction ?? 0.5);
 
-  const runOne = (item: T): Observable<SettleResult<T, R>> => {
+  /** Per subscription: whether a drain began, and the abort controllers of the running handlers. */
+  interface Run {
+    draining: boolean;
+    readonly running: Set<AbortController>;
+  }
+
+  const runOne = (item: T, run: Run): Observable<SettleResult<T, R>> => {
     type Done = { ok: true; result: R } | { ok: false; error: unknown };
-    let work$: Observable<Done> = defer(() => toObservable(handler(item))).pipe(
+    if (run.draining) {
+      // Buffered when the drain began: hand it back unrun.
+      const error = new HandlerAbandonedError('draining');
+      return item.lease.nack().pipe(
+        last(null, undefined),
+        map((): SettleResult<T, R> => ({ item, outcome: 'nacked', error })),
+        catchError((settleError: unknown) => of<SettleResult<T, R>>({ item, outcome: 'nacked', error, settleError })),
+      );
+    }
+    const abort = new AbortController();
+    let finished = false;
+    let work$: Observable<Done> = defer(() => {
+      run.running.add(abort);
+      return toObservable(handler(item, { signal: abort.signal }));
+    }).pipe(
       last(null, undefined as R),
       map((result): Done => ({ ok: true, result })),
     );
+    const limits: Observable<Done>[] = [
+      // The drain deadline, or the lease handed back by its source while the handler runs.
+      new Observable<Done>((s) => {
+        const onAbort = () => {
+          s.next({ ok: false, error: abort.signal.reason });
+          s.complete();
+        };
+        abort.signal.addEventListener('abort', onAbort, { once: true });
+        const handedBack = item.lease.settled$.subscribe(() => {
+          if (!finished) abort.abort(new HandlerAbandonedError('handed-back'));
+        });
+        return () => {
+          abort.signal.removeEventListener('abort', onAbort);
+          handedBack.unsubscribe();
+        };
+      }),
+    ];
     if (timeoutMs !== undefined) {
-      work$ = race(
-        work$,
-        timer(timeoutMs, scheduler).pipe(map((): Done => ({ ok: false, error: new HandlerTimeoutError(timeoutMs) }))),
-      );
+      limits.push(timer(timeoutMs, scheduler).pipe(map((): Done => ({ ok: false, error: new HandlerTimeoutError(timeoutMs) }))));
     }
+    work$ = race(work$, ...limits).pipe(
+      tap((done) => {
+        finished = true;
+        run.running.delete(abort);
+        if (!done.ok && !abort.signal.aborted && done.error instanceof HandlerTimeoutError) abort.abort(done.error);
+      }),
+      finalize(() => {
+        run.running.delete(abort);
+        if (!finished && !abort.signal.aborted) abort.abort(new HandlerAbandonedError('unsubscribed'));
+      }),
+    );
     const outcome$ = work$.pipe(
       catchError((error: unknown) => of<Done>({ ok: false, error })),
       mergeMap((done) => {
@@ -143,5 +197,37 @@ export function settle<T extends Leased, R>(
     return renew ? merge(keepAlive(item.lease, { ...renew, ...(scheduler ? { scheduler } : {}) }), outcome$) : outcome$;
   };
 
-  return mergeMap(runOne, concurrency);
+  if (until === undefined) {
+    return (source) =>
+      defer(() => {
+        const run: Run = { draining: false, running: new Set() };
+        return source.pipe(mergeMap((item) => runOne(item, run), concurrency));
+      });
+  }
+  return (source) =>
+    defer(() => {
+      const run: Run = { draining: false, running: new Set() };
+      const stop$ = new Observable<void>((s) =>
+        from(until).subscribe({ next: () => s.next(), complete: () => s.next(), error: () => s.next() }),
+      ).pipe(take(1), share());
+      // At the drain deadline the handlers still running are aborted; their items are nacked.
+      const deadline$ = stop$.pipe(
+        tap(() => (run.draining = true)),
+        switchMap(() => timer(drainTimeoutMs, scheduler)),
+        tap(() => {
+          for (const abort of [...run.running]) abort.abort(new HandlerAbandonedError('drain-deadline'));
+        }),
+      );
+      return new Observable<SettleResult<T, R>>((subscriber) => {
+        const deadlineSub = deadline$.subscribe();
+        const sub = source
+          .pipe(
+            takeUntil(stop$),
+            mergeMap((item) => runOne(item, run), concurrency),
+          )
+          .subscribe(subscriber);
+        sub.add(deadlineSub);
+        return sub;
+      });
+    });
 }

@@ -3,7 +3,7 @@
  * Universal: no `node:` import.
  */
 import { asyncScheduler, map, merge, Observable, scan, type SchedulerLike } from 'rxjs';
-import type { ConnectionState } from '../connection/types.js';
+import type { ConnectionInfo, ConnectionState } from '../connection/types.js';
 
 /** The connection as a UI shows it: what `connectionStatus()` emits. */
 export interface ConnectionStatus {
@@ -19,6 +19,12 @@ export interface ConnectionStatus {
    * (it is the last error, not a current one); `null` until the first.
    */
   readonly lastError: string | null;
+  /**
+   * The endpoint connected to or being tried, when the client reports it (`flo.connection$`);
+   * `null` otherwise. While not connected, `lastError` then carries the last attempt's error
+   * (e.g. `connect ECONNREFUSED 127.0.0.1:9`).
+   */
+  readonly endpoint?: string | null;
   /** How many times the connection came back after being lost. */
   readonly reconnects: number;
   /** When `state` last changed (the scheduler's clock, ms since the epoch by default). */
@@ -44,7 +50,10 @@ const LABELS: Record<ConnectionState, string> = {
 /** The badge text of a connection state. */
 export const connectionLabel = (state: ConnectionState): string => LABELS[state] ?? String(state);
 
-type Input = { readonly kind: 'state'; readonly state: ConnectionState } | { readonly kind: 'error'; readonly error: unknown };
+type Input =
+  | { readonly kind: 'state'; readonly state: ConnectionState }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'info'; readonly info: ConnectionInfo };
 
 /**
  * Emits a `ConnectionStatus` for each state of `flo.state$` (which replays the current one, so the
@@ -52,17 +61,24 @@ type Input = { readonly kind: 'state'; readonly state: ConnectionState } | { rea
  * own count of reconnects from the moment it subscribed.
  */
 export function connectionStatus(
-  flo: { readonly state$: Observable<ConnectionState> },
+  flo: { readonly state$: Observable<ConnectionState>; readonly connection$?: Observable<ConnectionInfo> },
   options: ConnectionStatusOptions = {},
 ): Observable<ConnectionStatus> {
   const scheduler = options.scheduler ?? asyncScheduler;
   const inputs: Observable<Input> = merge(
     flo.state$.pipe(map((state): Input => ({ kind: 'state', state }))),
+    ...(flo.connection$ ? [flo.connection$.pipe(map((info): Input => ({ kind: 'info', info })))] : []),
     ...(options.errors ? [options.errors.pipe(map((error): Input => ({ kind: 'error', error })))] : []),
   );
   const start: ConnectionStatus | undefined = undefined;
   return inputs.pipe(
     scan<Input, ConnectionStatus | undefined>((prev, input) => {
+      if (input.kind === 'info') {
+        const base = prev ?? initialStatus(scheduler.now());
+        const { endpoint, lastError } = input.info;
+        const next = { ...base, endpoint: endpoint ?? null, lastError: lastError ? errorText(lastError) : base.lastError };
+        return next.endpoint === base.endpoint && next.lastError === base.lastError ? base : next;
+      }
       if (input.kind === 'error') {
         const base = prev ?? initialStatus(scheduler.now());
         return { ...base, lastError: errorText(input.error) };
@@ -74,14 +90,15 @@ export function connectionStatus(
       if (state === 'reconnecting' && was === 'connected') lastError = 'connection lost';
       if (state === 'closed' && was !== undefined && was !== 'closed') lastError = lastError ?? 'connection closed';
       const reconnects = (prev?.reconnects ?? 0) + (state === 'connected' && was === 'reconnecting' ? 1 : 0);
-      return { state, label: connectionLabel(state), online: state === 'connected', lastError, reconnects, since: scheduler.now() };
+      const endpoint = prev?.endpoint ?? null;
+      return { state, label: connectionLabel(state), online: state === 'connected', lastError, endpoint, reconnects, since: scheduler.now() };
     }, start),
     map((s) => s!),
   );
 }
 
 function initialStatus(now: number): ConnectionStatus {
-  return { state: 'idle', label: connectionLabel('idle'), online: false, lastError: null, reconnects: 0, since: now };
+  return { state: 'idle', label: connectionLabel('idle'), online: false, lastError: null, endpoint: null, reconnects: 0, since: now };
 }
 
 function errorText(error: unknown): string {

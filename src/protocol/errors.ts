@@ -79,8 +79,24 @@ export class TimeoutError extends FloError {
   override name = 'TimeoutError';
 }
 
+/**
+ * The client could not reach a server: `connect()` gave up waiting (`connectTimeoutMs`), or every
+ * attempt failed. `cause` is the last socket error (ECONNREFUSED, ENOTFOUND, a TLS failure...);
+ * `endpoint` the address last tried.
+ */
+export class ConnectionError extends FloError {
+  override name = 'ConnectionError';
+  /** The endpoint of the last attempt, when there was one. */
+  readonly endpoint: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; endpoint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.endpoint = options?.endpoint;
+  }
+}
+
 /** The socket dropped (or was closed) while the request was in flight. */
-export class ConnectionLostError extends FloError {
+export class ConnectionLostError extends ConnectionError {
   override name = 'ConnectionLostError';
 }
 
@@ -130,6 +146,8 @@ export const isRateLimited = (err: unknown): err is RateLimitedError => hasStatu
 export const isInternal = (err: unknown): err is InternalServerError => hasStatus(err, Status.InternalError);
 export const isTimeout = (err: unknown): err is TimeoutError => err instanceof TimeoutError;
 export const isConnectionLost = (err: unknown): err is ConnectionLostError => err instanceof ConnectionLostError;
+/** A `ConnectionError` (could not connect) or its subclass `ConnectionLostError`. */
+export const isConnectionError = (err: unknown): err is ConnectionError => err instanceof ConnectionError;
 /** Errors worth retrying: overload, rate limit, unavailable, timeouts and lost connections. */
 export const isRetryable = (err: unknown): boolean =>
   isOverloaded(err) || isRateLimited(err) || hasStatus(err, Status.Unavailable) || isTimeout(err) || isConnectionLost(err);

@@ -3,20 +3,54 @@
  * a `Reply`: the handler's own reply, its `ServerError` (status and message), a `ProtocolError` from a
  * payload codec (BAD_REQUEST), or anything else (INTERNAL_ERROR, logged). It never throws and the
  * promise it may return never rejects, so one bad handler cannot take a connection down.
+ *
+ * Every request is counted for `/metrics` (`ServerMetrics`) and, when someone subscribes,
+ * published on the `flo-rx:server:request` TracingChannel: `start` → [`error`] → `end` for an
+ * answer ready at once; `start` → `end` → [`error`] → `asyncStart` → `asyncEnd` for a parked one.
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import {
   FloError,
   OptionsReader,
+  fromUtf8,
+  opcodeName,
   Op,
   ProtocolError,
   ServerError,
   Status,
+  statusText,
   utf8,
   type RequestBody,
 } from '../protocol/index.js';
 import { normaliseNamespace } from './namespace.js';
 import { ok } from './reply.js';
 import type { Handler, Reply, RequestContext, Subsystem } from './types.js';
+
+/** Name of the server's TracingChannel: one event set per request handled. */
+export const SERVER_REQUEST_CHANNEL = 'flo-rx:server:request';
+
+/** The context published on `flo-rx:server:request` (one object through every event of a request). */
+export interface ServerRequestTraceContext {
+  readonly operation: string;
+  readonly opcode: number;
+  readonly namespace: string;
+  readonly requestId: bigint;
+  readonly connectionId: number;
+  /** The key, queue or stream name (UTF-8 text), when the request has one. */
+  readonly key: string | undefined;
+  /** Set once answered. */
+  status?: number;
+  /** Set for a non-OK answer: its status text and message. */
+  error?: Error;
+}
+
+const serverTrace = tracingChannel<unknown, ServerRequestTraceContext & object>(SERVER_REQUEST_CHANNEL);
+
+/** What the dispatcher reports per request (the server's metrics). */
+export interface DispatchObserver {
+  record(opcode: number, status: number, seconds: number): void;
+  parked(delta: 1 | -1): void;
+}
 
 /** What the dispatcher needs to know about one decoded request. */
 export interface DispatchInput {
@@ -57,10 +91,58 @@ export class Dispatcher {
   constructor(
     private readonly handlers: ReadonlyMap<number, Handler>,
     private readonly log: (line: string) => void = () => {},
+    private readonly observer?: DispatchObserver,
   ) {}
 
   /** Runs the handler. Returns the answer, or a promise of it (never rejected) for parked requests. */
   dispatch(input: DispatchInput): Answer | Promise<Answer> {
+    const observer = this.observer;
+    const traced = serverTrace.hasSubscribers;
+    if (observer === undefined && !traced) return this.run(input);
+    const t0 = performance.now();
+    let ctx: ServerRequestTraceContext | undefined;
+    if (traced) {
+      const key = input.body.key;
+      ctx = {
+        operation: opcodeName(input.opcode),
+        opcode: input.opcode,
+        namespace: normaliseNamespace(input.body.namespace),
+        requestId: input.requestId,
+        connectionId: input.connectionId,
+        key: key && key.length > 0 ? fromUtf8(key) : undefined,
+      };
+      serverTrace.start.publish(ctx);
+    }
+    const done = (answer: Answer): void => {
+      observer?.record(input.opcode, answer.status, (performance.now() - t0) / 1000);
+      if (ctx !== undefined) {
+        ctx.status = answer.status;
+        if (answer.status !== Status.OK) {
+          ctx.error = new Error(`${statusText(answer.status)}${answer.payload.length ? `: ${fromUtf8(answer.payload)}` : ''}`);
+          serverTrace.error.publish(ctx);
+        }
+      }
+    };
+    const answer = this.run(input);
+    if (!(answer instanceof Promise)) {
+      done(answer);
+      if (ctx !== undefined) serverTrace.end.publish(ctx);
+      return answer;
+    }
+    if (ctx !== undefined) serverTrace.end.publish(ctx);
+    observer?.parked(1);
+    return answer.then((a) => {
+      observer?.parked(-1);
+      done(a);
+      if (ctx !== undefined) {
+        serverTrace.asyncStart.publish(ctx);
+        serverTrace.asyncEnd.publish(ctx);
+      }
+      return a;
+    });
+  }
+
+  private run(input: DispatchInput): Answer | Promise<Answer> {
     const handler = this.handlers.get(input.opcode);
     if (!handler) {
       return { status: Status.BadRequest, payload: utf8(`unknown opcode ${formatOpcode(input.opcode)}`) };

@@ -59,6 +59,7 @@ const REASONS: Record<number, string> = {
   200: 'OK',
   400: 'Bad Request',
   405: 'Method Not Allowed',
+  500: 'Internal Server Error',
   431: 'Request Header Fields Too Large',
 };
 
@@ -86,10 +87,30 @@ export interface StatusPage {
   readonly profile: string;
   readonly connections: number;
   readonly uptimeMs: number;
+  /** Requests waiting for something to happen (long polls). */
+  readonly parkedRequests?: number;
+  /** Requests answered, by operation and status text (what `/metrics` counts). */
+  readonly requests?: Record<string, Record<string, number>>;
 }
 
-/** Answers a non-upgrade HTTP request: GET/HEAD get the status page, anything else 405. */
-export function answerPlainHttp(socket: Socket, head: HttpHead, status: () => StatusPage): void {
+/** `GET /metrics`: Prometheus text. */
+export interface MetricsEndpoint {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
+
+/**
+ * Answers a non-upgrade HTTP request: `GET /metrics` gets Prometheus text (when `metrics` is
+ * given), other GET/HEAD the status page, anything else 405.
+ */
+export function answerPlainHttp(socket: Socket, head: HttpHead, status: () => StatusPage, metrics?: MetricsEndpoint): void {
+  if (metrics && (head.method === 'GET' || head.method === 'HEAD') && head.url.split('?')[0] === '/metrics') {
+    metrics.text().then(
+      (text) => respond(socket, 200, text, { contentType: metrics.contentType, headOnly: head.method === 'HEAD' }),
+      (err: unknown) => respond(socket, 500, `metrics failed: ${(err as Error)?.message ?? String(err)}\n`),
+    );
+    return;
+  }
   if (head.method === 'GET' || head.method === 'HEAD') {
     respond(socket, 200, JSON.stringify(status()) + '\n', { contentType: 'application/json', headOnly: head.method === 'HEAD' });
   } else {

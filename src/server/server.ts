@@ -8,6 +8,7 @@ import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
+import { ServerMetrics, type QueueFigures, type StreamFigures } from './metrics.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
 import { sniffProtocol } from './sniff.js';
 import { formatAddress, TcpTransport } from './transport.js';
@@ -96,16 +97,27 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       }
     }
   };
+  const connections = new Set<ServerConnection>();
+  // Subsystems whose `store` reports figures (queues, streams) feed the per-queue/stream gauges.
+  const storeFigures = (): Array<QueueFigures | StreamFigures> =>
+    subsystems.flatMap((s) => {
+      const store = (s as unknown as { store?: { figures?: () => Array<QueueFigures | StreamFigures> } }).store;
+      return store?.figures ? store.figures() : [];
+    });
+  const metrics = new ServerMetrics({
+    connections: () => connections.size,
+    queues: () => storeFigures().filter((f): f is QueueFigures => 'queue' in f),
+    streams: () => storeFigures().filter((f): f is StreamFigures => 'stream' in f),
+  });
   let dispatcher: Dispatcher;
   try {
-    dispatcher = new Dispatcher(collectHandlers(subsystems), log);
+    dispatcher = new Dispatcher(collectHandlers(subsystems), log, metrics);
   } catch (err) {
     closeSubsystems();
     throw err;
   }
 
   const wss = createWebSocketServer(maxFramePayload);
-  const connections = new Set<ServerConnection>();
   /** Sockets not (yet) owned by a connection: sniffing, HTTP, WebSocket handshake. */
   const loose = new Set<Socket>();
   const startedAt = clock.now();
@@ -117,6 +129,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     profile,
     connections: connections.size,
     uptimeMs: Math.max(0, clock.now() - startedAt),
+    parkedRequests: metrics.parkedRequests,
+    requests: metrics.requestCounts(),
   });
 
   const open = (conn: ServerConnection, initial?: Uint8Array, note = '') => {
@@ -181,7 +195,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
         const { head, rest } = parsed;
         if (!isWebSocketUpgrade(head)) {
           log(`http ${remote}: ${head.method} ${head.url}`);
-          answerPlainHttp(socket, head, statusPage);
+          answerPlainHttp(socket, head, statusPage, metrics);
           return;
         }
         upgradeToWebSocket(wss, socket, head, rest, (transport: WsTransport) => {

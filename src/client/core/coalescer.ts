@@ -5,7 +5,7 @@ import type { NackOptions, SettleOp, Settler, TouchOptions } from './settler.js'
  * Decides whether a failed settle request is sent again: an Observable that emits when it may be
  * resent (e.g. once the connection is back), or `undefined` to report the error to the callers.
  */
-export type ResendPolicy = (error: unknown, attempt: number) => Observable<unknown> | undefined;
+export type ResendPolicy = (error: unknown, attempt: number, batch: { readonly op: SettleOp; readonly count: number }) => Observable<unknown> | undefined;
 
 interface Batch<Id> {
   readonly settler: Settler<Id>;
@@ -134,7 +134,7 @@ export class SettleCoalescer {
     const attempt = (n: number): void => {
       request().subscribe({
         error: (e: unknown) => {
-          const again = this.resend?.(e, n);
+          const again = this.resend?.(e, n, { op: batch.op, count: ids.length });
           if (!again) {
             finish();
             done.error(e);

@@ -1,9 +1,15 @@
-import type { Observable } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { FloEvent } from '../../observability/events.js';
+import type { ClientTelemetry } from '../../observability/telemetry.js';
 import type { ValueCodec } from '../../codec/index.js';
 import type { RequestChannel, RequestSpec } from '../../connection/types.js';
 import type { OpPayload } from '../../protocol/index.js';
 import { call, type CallOptions } from './call.js';
 import type { SettleCoalescer } from './coalescer.js';
+import { retryRequest, type RetryOptions } from './retry.js';
+import { DrainControl, untilOf, type DrainOptions } from './drain.js';
+import type { LeasingSourceOptions } from './leasing-source.js';
+import type { Leased } from './lease.js';
 
 /** The per-call option every options object accepts. */
 export interface NamespaceOption {
@@ -42,13 +48,21 @@ export interface ClientCore {
    * `ClientClosedError` once the client is closing. The caller closes the sibling.
    */
   readonly fork?: () => ForkedClient;
+  /** Reports a client event (`flo.events$`, the logger). */
+  readonly emit: (event: FloEvent) => void;
+  /** The client-wide drain (`flo.drain()`). */
+  readonly drain: DrainControl;
+  /** The tracing integration's hooks (`telemetry` option), if any. */
+  readonly telemetry: ClientTelemetry | undefined;
+  /** The drain-related options of a leasing source of this client, from a pipeline's own options. */
+  drainOptions<T extends Leased>(name: string, opts: DrainOptions): Partial<LeasingSourceOptions<T>>;
   /** The namespace of a call: `opts.namespace` if given, else the client's. */
   ns(opts?: NamespaceOption): string;
   /** A `RequestSpec` for `opcode` with the resolved namespace and timeout. */
   spec(
     opcode: number,
     body: OpPayload,
-    opts?: RequestOptions & { blockMs?: number; onLateReply?: RequestSpec['onLateReply'] },
+    opts?: RequestOptions & { blockMs?: number; onLateReply?: RequestSpec['onLateReply']; idempotent?: boolean },
   ): RequestSpec;
   /** `call(channel, spec, decode, options)` on this client's channel. */
   call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options: CallOptions & { notFound: 'null' }): Observable<T | null>;
@@ -62,11 +76,31 @@ export function createClientCore(init: {
   timeoutMs: number | undefined;
   settles: SettleCoalescer;
   fork?: () => ForkedClient;
+  emit?: (event: FloEvent) => void;
+  /** Retry policy of `call` (undefined: no retries). */
+  retry?: Required<RetryOptions>;
+  scheduler?: SchedulerLike;
+  telemetry?: ClientTelemetry;
 }): ClientCore {
-  const { channel, namespace, timeoutMs } = init;
+  const { channel, namespace, timeoutMs, retry, scheduler } = init;
+  const emit = init.emit ?? (() => undefined);
   const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;
+  const drain = new DrainControl();
   return {
     ...init,
+    emit,
+    drain,
+    telemetry: init.telemetry,
+    drainOptions(name: string, opts: DrainOptions) {
+      const until = untilOf(opts.until);
+      return {
+        drain,
+        name,
+        emit,
+        ...(until !== undefined ? { until } : {}),
+        ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
+      };
+    },
     ns,
     spec(opcode, body, opts = {}) {
       const timeout = opts.timeoutMs ?? timeoutMs;
@@ -77,10 +111,12 @@ export function createClientCore(init: {
         ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
         ...(opts.onLateReply ? { onLateReply: opts.onLateReply } : {}),
+        ...(opts.idempotent ? { idempotent: true } : {}),
       };
     },
     call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T | null> {
-      return call(channel, spec, decode, options);
+      const once = call(channel, spec, decode, options);
+      return retry === undefined || retry.retries === 0 ? once : once.pipe(retryRequest(spec, retry, emit, scheduler));
     },
   } as ClientCore;
 }

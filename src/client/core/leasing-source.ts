@@ -1,4 +1,6 @@
-import { Observable, Subscription, type ObservableInput, type SchedulerLike } from 'rxjs';
+import { from, merge, Observable, Subscription, take, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
+import type { FloEvent } from '../../observability/events.js';
+import type { DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { handBack as nackAtOnce, type Leased } from './lease.js';
 import { checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
@@ -27,7 +29,25 @@ export interface LeasingSourceOptions<T extends Leased> {
    */
   readonly handBack?: (items: readonly T[]) => void;
   readonly scheduler?: SchedulerLike;
+  /**
+   * Stop signal of this pipeline: when it emits or completes, the source drains (see below).
+   * Also anything with an AbortSignal's shape is accepted by the callers and turned into this.
+   */
+  readonly until?: ObservableInput<unknown>;
+  /** The client's drain (`flo.drain()`): a drain it starts drains this source too. */
+  readonly drain?: DrainControl;
+  /** How long a draining source waits for its items to be settled before handing them back. Default 30 000. */
+  readonly drainTimeoutMs?: number;
+  /** Names the source in events (`queue:jobs`, `group:orders/billing`). */
+  readonly name?: string;
+  /** Where drain and hand-back events go. */
+  readonly emit?: (event: FloEvent) => void;
+  /** Sees each item as it is emitted (the tracing integration's consumer spans). */
+  readonly onDeliver?: (item: T) => void;
 }
+
+/** How long a draining source waits for its unsettled items unless told otherwise. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
@@ -48,6 +68,11 @@ function positiveInt(name: string, value: number): number {
  * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends
  * nothing more; items already emitted stay the subscriber's to settle.
  *
+ * Draining (`until` fires, or the client's `flo.drain()`): no new request; the one in flight is
+ * cancelled (its late reply is handed back); the source completes once every item it emitted is
+ * settled, or when the drain deadline passes, handing back (nack without delay) those still
+ * unsettled. So `source.pipe(settle(work))` ends with nothing left leased.
+ *
  * ```
  * fetch(n):   --[a,b]|  (n = 2)        --[c]|  (n = 1)
  * settles:                 ----a-----
@@ -64,8 +89,15 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const teardown = new Subscription();
     teardown.add(watch.subscribe({ error: (e: unknown) => subscriber.error(e) }));
 
+    const held = new Set<T>();
     let unsettled = 0;
     let fetching = false;
+    let draining = false;
+    const name = options.name ?? 'source';
+    const emit = options.emit;
+    const onDeliver = options.onDeliver;
+    const registration = options.drain?.register();
+    teardown.add(() => registration?.done());
     let current: Subscription | undefined;
     teardown.add(() => current?.unsubscribe());
     let pumping = false;
@@ -74,12 +106,15 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const track = (item: T): void => {
       if (item.lease.settled) return;
       unsettled++;
+      held.add(item);
       let counted = true;
       const release = () => {
         if (!counted) return;
         counted = false;
         unsettled--;
-        pump();
+        held.delete(item);
+        if (draining) maybeDrained(false);
+        else pump();
       };
       const sub = item.lease.settled$.subscribe({ complete: release });
       if (!sub.closed) {
@@ -89,14 +124,51 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     };
 
     const deliver = (items: readonly T[]): void => {
+      if (draining) {
+        // Arrived after the drain began (a request that could not be cancelled in time).
+        giveBack(items);
+        if (items.length) emit?.({ type: 'handed-back', source: name, count: items.length, reason: 'unsubscribed' });
+        return;
+      }
       for (const item of items) track(item);
       for (let i = 0; i < items.length; i++) {
         if (subscriber.closed) {
           giveBack(items.slice(i));
+          emit?.({ type: 'handed-back', source: name, count: items.length - i, reason: 'unsubscribed' });
           return;
         }
+        if (onDeliver !== undefined) onDeliver(items[i]);
         subscriber.next(items[i]);
       }
+    };
+
+    let handedBackAtDeadline = 0;
+    let timedOutDrain = false;
+    const maybeDrained = (timedOut: boolean): void => {
+      if (subscriber.closed) return;
+      if (timedOut && held.size > 0) {
+        const rest = [...held];
+        handedBackAtDeadline += rest.length;
+        emit?.({ type: 'handed-back', source: name, count: rest.length, reason: 'drain-deadline' });
+        timedOutDrain = true;
+        giveBack(rest); // settles their leases: `release` runs for each, and the last one completes
+        return;
+      }
+      if (unsettled > 0 || subscriber.closed) return;
+      emit?.({ type: 'drained', source: name, handedBack: handedBackAtDeadline, timedOut: timedOut || timedOutDrain });
+      registration?.done();
+      subscriber.complete();
+    };
+
+    const startDrain = (deadlineMs: number): void => {
+      if (draining || subscriber.closed) return;
+      draining = true;
+      emit?.({ type: 'draining', source: name, deadlineMs });
+      // Cancelling the long-poll makes its reply late: the subsystem's onLateReply hands it back.
+      current?.unsubscribe();
+      fetching = false;
+      if (unsettled > 0) teardown.add(timer(deadlineMs, options.scheduler).subscribe(() => maybeDrained(true)));
+      maybeDrained(false);
     };
 
     // Trampolined so that a fetch completing synchronously does not recurse.
@@ -109,7 +181,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       try {
         do {
           again = false;
-          if (fetching || subscriber.closed) break;
+          if (fetching || draining || subscriber.closed) break;
           const n = Math.min(batch, maxInFlight - unsettled);
           if (n <= 0) break;
           fetching = true;
@@ -127,7 +199,19 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       }
     };
 
-    pump();
+    const ownDeadline = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    const stops: Observable<number>[] = [];
+    if (options.until !== undefined) {
+      const until$ = from(options.until);
+      stops.push(new Observable<number>((s) => until$.subscribe({ next: () => s.next(ownDeadline), complete: () => s.next(ownDeadline), error: () => s.next(ownDeadline) })));
+    }
+    if (options.drain !== undefined) {
+      const control = options.drain;
+      stops.push(new Observable<number>((s) => control.requested$.subscribe((r) => s.next(options.drainTimeoutMs ?? r.deadlineMs))));
+    }
+    if (stops.length > 0) teardown.add(merge(...stops).pipe(take(1)).subscribe((ms) => startDrain(ms)));
+
+    if (!draining) pump();
     return teardown;
   });
 }

@@ -371,6 +371,18 @@ export class QueueStore {
     return { ...q.counters, ...q.counts, dlqCurrent: q.dlq.size };
   }
 
+  /** Ready / leased / DLQ counts of every queue (for `/metrics`). */
+  figures(): Array<{ namespace: string; queue: string; ready: number; leased: number; dlq: number }> {
+    const out: Array<{ namespace: string; queue: string; ready: number; leased: number; dlq: number }> = [];
+    for (const [namespace, queues] of this.namespaces) {
+      for (const [queue, q] of queues) {
+        this.refresh(q, true);
+        out.push({ namespace, queue, ready: q.counts.ready, leased: q.counts.leased, dlq: q.dlq.size });
+      }
+    }
+    return out;
+  }
+
   /** Queues of a namespace in name order, after `cursor` (exclusive). */
   list(namespace: string, limit: number, after?: string): { queues: QueueListItem[]; hasMore: boolean } {
     const ns = this.namespaces.get(namespace);

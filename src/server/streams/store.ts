@@ -361,6 +361,26 @@ export class StreamStore {
     };
   }
 
+  /**
+   * Length of every stream and, per group, its lag (live records past the group's cursor) and
+   * pending count (for `/metrics`).
+   */
+  figures(): Array<{ namespace: string; stream: string; length: number; groups: Array<{ group: string; lag: number; pending: number }> }> {
+    const out: Array<{ namespace: string; stream: string; length: number; groups: Array<{ group: string; lag: number; pending: number }> }> = [];
+    for (const [k, log] of this.streams) {
+      const namespace = k.slice(0, k.indexOf('\u0000'));
+      const groups: Array<{ group: string; lag: number; pending: number }> = [];
+      for (const g of this.groups.get(k)?.values() ?? []) {
+        // Records are in key order: count those past the cursor from the end.
+        let lag = 0;
+        for (let i = log.records.length - 1; i >= log.head && log.records[i].key > g.cursor; i--) lag++;
+        groups.push({ group: g.name, lag, pending: g.pel.size });
+      }
+      out.push({ namespace, stream: log.name, length: log.records.length - log.head, groups });
+    }
+    return out;
+  }
+
   /** #24: a missing stream is fine; a non-empty one needs `force` (else CONFLICT); groups go too. */
   delete(ns: string, stream: string, force: boolean): void {
     const k = sk(ns, stream);

@@ -116,7 +116,10 @@ describe('HTTP on the same port', () => {
     const res = await httpGet(ts.server.port, 'GET', '/status');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toEqual({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234 });
+    const page = JSON.parse(res.body);
+    expect(page).toMatchObject({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, parkedRequests: 0 });
+    // the counts of /metrics: the one echo request, answered OK
+    expect(Object.values(page.requests as Record<string, Record<string, number>>).map((byStatus) => byStatus.OK)).toEqual([1]);
     b.close();
   });
 

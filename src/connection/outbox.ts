@@ -1,0 +1,139 @@
+/**
+ * The connection's write path: encodes request frames into slabs and sends everything queued in
+ * one tick with one `transport.send`. Owns the slabs and the send queue; reads the entries'
+ * `done`/`frameBuf` (set by the connection and `pending.ts`). Knows nothing of replies or sockets
+ * beyond the `Transport` handed to `flush`.
+ */
+import {
+  HEADER_SIZE,
+  concatBytes,
+  encodeRequest,
+  encodeRequestInto,
+  requestFrameSize,
+  type OpPayload,
+  type RequestFrame,
+} from '../protocol/index.js';
+import type { PendingRequest } from './pending.js';
+import type { Transport } from './types.js';
+
+/**
+ * Request frames are encoded back to back into slabs of this size, so that a flush finds them
+ * contiguous and sends one view without copying. A slab is never written again where a frame was
+ * handed to the transport; a full one is simply left to the garbage collector.
+ */
+const SLAB_SIZE = 64 * 1024;
+/** Larger frames get a buffer of their own. */
+const SLAB_MAX_FRAME = 4096;
+
+/** Where `encode` put a frame: `buf[start, end)`. */
+export interface EncodedFrame {
+  readonly buf: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+}
+
+export class Outbox {
+  /** Where request frames are encoded (see SLAB_SIZE); `slabAt` is the first free byte. */
+  private slab = new Uint8Array(0);
+  private slabView = new DataView(this.slab.buffer);
+  private slabAt = 0;
+  private queue: PendingRequest[] = [];
+  /** Entries in `queue` that were abandoned before being sent (skipped by flush). */
+  private queueDead = 0;
+  /** Reused result of `encode` (read at once by the caller). */
+  private readonly encoded: { buf: Uint8Array; start: number; end: number } = { buf: this.slab, start: 0, end: 0 };
+
+  /**
+   * Encodes one frame (into the current slab when small). The slab space is only taken by
+   * `commit`, so a frame the caller then refuses (too large) costs nothing. Throws what the
+   * encoder throws. The result is reused by the next call.
+   */
+  encode(id: number, opcode: number, namespace: Uint8Array, body: OpPayload): EncodedFrame {
+    const out = this.encoded;
+    const size = requestFrameSize(namespace, body);
+    if (size <= SLAB_MAX_FRAME) {
+      if (!(size <= this.slab.length - this.slabAt)) {
+        this.slab = new Uint8Array(SLAB_SIZE);
+        this.slabView = new DataView(this.slab.buffer);
+        this.slabAt = 0;
+      }
+      out.buf = this.slab;
+      out.start = this.slabAt;
+      out.end = encodeRequestInto(this.slab, this.slabView, out.start, id, opcode, namespace, body);
+    } else {
+      out.buf = encodeRequest(BigInt(id), opcode, namespace, body);
+      out.start = 0;
+      out.end = out.buf.length;
+    }
+    return out;
+  }
+
+  /** Keeps the frame `encode` just returned and queues its entry for the next flush. */
+  commit(entry: PendingRequest): void {
+    if (entry.frameBuf === this.slab) this.slabAt = entry.frameEnd;
+    this.queue.push(entry);
+  }
+
+  /** A queued entry was abandoned before being sent; compacts the queue once mostly dead. */
+  dropped(): void {
+    if (++this.queueDead > 1024 && this.queueDead * 2 > this.queue.length) {
+      this.queue = this.queue.filter((e) => !e.done);
+      this.queueDead = 0;
+    }
+  }
+
+  /** Forgets every queued frame. */
+  clear(): void {
+    this.queue = [];
+    this.queueDead = 0;
+  }
+
+  /**
+   * Sends every queued frame in one `transport.send`. Frames encoded back to back (the usual case)
+   * go out as one view of their slab, without copying; otherwise the contiguous runs go to
+   * `transport.sendMany` if the transport has it, else are concatenated into one buffer. Throws
+   * what the transport throws (the frames count as sent).
+   */
+  flush(transport: Transport, onFrame: ((frame: RequestFrame) => void) | undefined): void {
+    if (this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.queueDead = 0;
+    let runs: Uint8Array[] | undefined;
+    let runBuf: Uint8Array | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const e = queue[i];
+      if (e.done) continue;
+      const buf = e.frameBuf!;
+      e.sent = true;
+      if (onFrame !== undefined) {
+        onFrame({
+          requestId: BigInt(e.id),
+          opcode: e.spec.opcode,
+          flags: 0,
+          payload: buf.subarray(e.frameStart + HEADER_SIZE, e.frameEnd),
+        });
+      }
+      e.frameBuf = undefined;
+      if (buf === runBuf && e.frameStart === runEnd) {
+        runEnd = e.frameEnd;
+        continue;
+      }
+      if (runBuf !== undefined) (runs ??= []).push(runBuf.subarray(runStart, runEnd));
+      runBuf = buf;
+      runStart = e.frameStart;
+      runEnd = e.frameEnd;
+    }
+    if (runBuf === undefined) return;
+    const last = runStart === 0 && runEnd === runBuf.length ? runBuf : runBuf.subarray(runStart, runEnd);
+    if (runs === undefined) {
+      transport.send(last);
+    } else {
+      runs.push(last);
+      if (transport.sendMany !== undefined) transport.sendMany(runs);
+      else transport.send(concatBytes(runs));
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The requests a connection knows about, by id: those waiting for their reply (`pending`) and those
+ * whose subscriber left after the frame was sent (`abandoned`: their reply is still due, and goes to
+ * `spec.onLateReply` when it comes). Owns `PendingRequest` and both tables; the connection decides
+ * when a request settles, this file only keeps the books.
+ *
+ * Life of an entry: `add` (pending) → `take` (its reply came) | `settleWithError` (socket lost, closed)
+ * | `forget` (deadline or unsubscribe; if its frame went out it becomes abandoned, bounded by
+ * `maxAbandoned`, oldest forgotten first) → `takeLate` (its late reply came) or dropped with the socket.
+ */
+import type { Subscriber, Unsubscribable } from 'rxjs';
+import type { ResponseFrame } from '../protocol/index.js';
+import type { DeadlineItem, DeadlineList } from './deadlines.js';
+import type { RequestTraceContext, TraceChannel } from './tracing.js';
+import type { RequestSpec } from './types.js';
+
+/** What a PendingRequest needs from its connection (keeps the connection's methods private). */
+export interface RequestOwner {
+  abandon(entry: PendingRequest, timedOut: boolean): void;
+}
+
+/**
+ * One subscription to `request(spec)`. It doubles as the subscription's teardown (`unsubscribe`)
+ * and as its own node in the deadline list, so a request costs no closures or timers of its own.
+ */
+export class PendingRequest implements Unsubscribable, DeadlineItem {
+  /** The encoded frame is `frameBuf[frameStart, frameEnd)` until it is handed to the transport. */
+  frameBuf: Uint8Array | undefined;
+  frameStart: number;
+  frameEnd: number;
+  sent = false;
+  /** Settled, timed out or unsubscribed: nothing more goes to the subscriber. */
+  done = false;
+  deadlinePrev: DeadlineItem | undefined = undefined;
+  deadlineNext: DeadlineItem | undefined = undefined;
+  deadlineList: DeadlineList | undefined = undefined;
+  expiresAt = 0;
+  /** The `flo-rx:request` context, when someone listened as the request started. */
+  trace: RequestTraceContext | undefined = undefined;
+
+  constructor(
+    readonly owner: RequestOwner,
+    /** The request id (< 2^53: the wire carries it as u64). */
+    readonly id: number,
+    readonly spec: RequestSpec,
+    public subscriber: Subscriber<ResponseFrame> | undefined,
+    frameBuf: Uint8Array,
+    frameStart: number,
+    frameEnd: number,
+    readonly deadlineMs: number,
+  ) {
+    this.frameBuf = frameBuf;
+    this.frameStart = frameStart;
+    this.frameEnd = frameEnd;
+  }
+
+  unsubscribe(): void {
+    if (!this.done) this.owner.abandon(this, false);
+  }
+
+  /** Marks the entry done and detaches it from its deadline; returns the subscriber it had. */
+  finish(): Subscriber<ResponseFrame> | undefined {
+    this.done = true;
+    if (this.deadlineList !== undefined) this.deadlineList.remove(this);
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    return subscriber;
+  }
+}
+
+export class PendingTable {
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly abandoned = new Map<number, PendingRequest>();
+  /** Where a traced request's failure is published. */
+  trace: TraceChannel | undefined;
+
+  constructor(private readonly maxAbandoned: number) {}
+
+  /** Requests waiting for their reply, sent or queued. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  add(entry: PendingRequest): void {
+    this.pending.set(entry.id, entry);
+  }
+
+  /** The pending request with this id, removed from the table; undefined if there is none. */
+  take(id: number): PendingRequest | undefined {
+    const entry = this.pending.get(id);
+    if (entry !== undefined) this.pending.delete(id);
+    return entry;
+  }
+
+  /**
+   * The subscriber left (deadline or unsubscribe). If the frame went out the reply is still due:
+   * the entry is remembered as abandoned so the reply is recognised as late.
+   */
+  forget(entry: PendingRequest): void {
+    this.pending.delete(entry.id);
+    if (!entry.sent) return;
+    this.abandoned.set(entry.id, entry);
+    if (this.abandoned.size > this.maxAbandoned) {
+      const oldest = this.abandoned.keys().next().value;
+      if (oldest !== undefined) this.abandoned.delete(oldest);
+    }
+  }
+
+  /** The abandoned request with this id (its reply came late), removed; undefined if unknown. */
+  takeLate(id: number): PendingRequest | undefined {
+    const late = this.abandoned.get(id);
+    if (late !== undefined) this.abandoned.delete(id);
+    return late;
+  }
+
+  /** Forgets every abandoned request (their socket is gone: no reply will come). */
+  clearAbandoned(): void {
+    this.abandoned.clear();
+  }
+
+  /** Fails every request whose frame went out (on the socket that was just lost). */
+  failSent(error: Error): void {
+    for (const entry of this.pending.values()) {
+      if (entry.sent) this.settleWithError(entry, error);
+    }
+  }
+
+  /** Fails every pending request, sent or not. */
+  failAll(error: Error): void {
+    for (const entry of this.pending.values()) this.settleWithError(entry, error);
+  }
+
+  private settleWithError(entry: PendingRequest, error: Error): void {
+    this.pending.delete(entry.id);
+    entry.frameBuf = undefined;
+    const subscriber = entry.finish();
+    const ctx = entry.trace;
+    if (ctx !== undefined && this.trace !== undefined) {
+      ctx.error = error;
+      this.trace.error.publish(ctx);
+      this.trace.asyncStart.publish(ctx);
+      subscriber?.error(error);
+      this.trace.asyncEnd.publish(ctx);
+      return;
+    }
+    subscriber?.error(error);
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The embedded server's metrics: plain counters updated on the request path (cheap: two clock
+ * reads, one map update and one histogram bucket per request), turned into Prometheus text by
+ * `prom-client` only when `/metrics` is scraped. Owns `ServerMetrics`; reads the counts the server
+ * hands it at scrape time (connections, per-queue and per-stream figures, memory).
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import { opcodeName } from '../protocol/index.js';
+import { statusText } from '../protocol/status.js';
+
+/** Upper bounds (seconds) of the request latency histogram. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Point-in-time figures of one queue. */
+export interface QueueFigures {
+  readonly namespace: string;
+  readonly queue: string;
+  readonly ready: number;
+  readonly leased: number;
+  readonly dlq: number;
+}
+
+/** Point-in-time figures of one stream and its groups. */
+export interface StreamFigures {
+  readonly namespace: string;
+  readonly stream: string;
+  readonly length: number;
+  /** Records not yet delivered to each group, and records delivered but not acknowledged. */
+  readonly groups: ReadonlyArray<{ readonly group: string; readonly lag: number; readonly pending: number }>;
+}
+
+/** What the server reports at scrape time. */
+export interface ServerFigures {
+  connections(): number;
+  queues?(): readonly QueueFigures[];
+  streams?(): readonly StreamFigures[];
+}
+
+/** Per-request counts, kept as plain numbers; read by prom-client collectors at scrape time. */
+export class ServerMetrics {
+  /** (opcode << 8 | status) → count. */
+  private readonly counts = new Map<number, number>();
+  /** Per-opcode latency: bucket counts, then sum (seconds). */
+  private readonly latency = new Map<number, { buckets: Float64Array; count: number; sum: number }>();
+  private parkedNow = 0;
+  readonly registry = new Registry();
+
+  constructor(figures: ServerFigures) {
+    const self = this;
+    // Not prom-client's default metrics: those start process-wide observers that outlive a server.
+    new Gauge({
+      name: 'flo_rx_server_memory_bytes',
+      help: 'Process memory (process.memoryUsage()), by kind.',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const m = process.memoryUsage();
+        for (const kind of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) this.set({ kind }, m[kind]);
+      },
+    });
+    new Counter({
+      name: 'flo_rx_server_requests_total',
+      help: 'Requests answered, by operation and status.',
+      labelNames: ['operation', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [k, n] of self.counts) this.inc({ operation: opcodeName(k >> 8), status: statusText(k & 0xff) }, n);
+      },
+    });
+    // Our own buckets, exposed as a histogram at scrape time (prom-client's `observe()` would hash
+    // labels on every request).
+    this.registry.registerMetric({
+      name: 'flo_rx_server_request_duration_seconds',
+      get: async () => ({
+        name: 'flo_rx_server_request_duration_seconds',
+        help: 'Time from a request being decoded to its answer being ready, by operation.',
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [...self.latency].flatMap(([op, h]) => {
+          const operation = opcodeName(op);
+          const metric = 'flo_rx_server_request_duration_seconds';
+          return [
+            ...LATENCY_BUCKETS.map((le, i) => ({ metricName: `${metric}_bucket`, labels: { operation, le }, value: h.buckets[i] })),
+            { metricName: `${metric}_bucket`, labels: { operation, le: '+Inf' }, value: h.count },
+            { metricName: `${metric}_sum`, labels: { operation }, value: h.sum },
+            { metricName: `${metric}_count`, labels: { operation }, value: h.count },
+          ];
+        }),
+      }),
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
+    new Gauge({
+      name: 'flo_rx_server_connections',
+      help: 'Open binary and WebSocket connections.',
+      registers: [this.registry],
+      collect() {
+        this.set(figures.connections());
+      },
+    });
+    new Gauge({
+      name: 'flo_rx_server_parked_requests',
+      help: 'Requests waiting (long polls, blocking reads) for something to happen.',
+      registers: [this.registry],
+      collect() {
+        this.set(self.parkedNow);
+      },
+    });
+    const queueGauge = (name: string, help: string, pick: (q: QueueFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['namespace', 'queue'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const q of figures.queues?.() ?? []) this.set({ namespace: q.namespace, queue: q.queue }, pick(q));
+        },
+      });
+    queueGauge('flo_rx_server_queue_ready', 'Messages ready to be leased.', (q) => q.ready);
+    queueGauge('flo_rx_server_queue_leased', 'Messages leased and not settled.', (q) => q.leased);
+    queueGauge('flo_rx_server_queue_dlq', 'Messages in the dead-letter queue.', (q) => q.dlq);
+    new Gauge({
+      name: 'flo_rx_server_stream_length',
+      help: 'Records in a stream.',
+      labelNames: ['namespace', 'stream'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of figures.streams?.() ?? []) this.set({ namespace: s.namespace, stream: s.stream }, s.length);
+      },
+    });
+    const groupGauge = (name: string, help: string, pick: (g: { lag: number; pending: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['namespace', 'stream', 'group'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of figures.streams?.() ?? []) {
+            for (const g of s.groups) this.set({ namespace: s.namespace, stream: s.stream, group: g.group }, pick(g));
+          }
+        },
+      });
+    groupGauge('flo_rx_server_stream_group_lag', 'Records a consumer group has not been delivered yet.', (g) => g.lag);
+    groupGauge('flo_rx_server_stream_group_pending', 'Records delivered to a group and not acknowledged.', (g) => g.pending);
+  }
+
+  /** One answered request. */
+  record(opcode: number, status: number, seconds: number): void {
+    const key = (opcode << 8) | (status & 0xff);
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    let h = this.latency.get(opcode);
+    if (h === undefined) {
+      h = { buckets: new Float64Array(LATENCY_BUCKETS.length), count: 0, sum: 0 };
+      this.latency.set(opcode, h);
+    }
+    h.count++;
+    h.sum += seconds;
+    // Cumulative buckets, as Prometheus wants them.
+    for (let i = LATENCY_BUCKETS.length - 1; i >= 0 && seconds <= LATENCY_BUCKETS[i]; i--) h.buckets[i]++;
+  }
+
+  parked(delta: 1 | -1): void {
+    this.parkedNow += delta;
+  }
+
+  /** Requests answered so far, by operation name and status text (for the JSON status page). */
+  requestCounts(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [k, n] of this.counts) {
+      const op = opcodeName(k >> 8);
+      (out[op] ??= {})[statusText(k & 0xff)] = n;
+    }
+    return out;
+  }
+
+  get parkedRequests(): number {
+    return this.parkedNow;
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of `text()`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
