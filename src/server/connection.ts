@@ -27,6 +27,7 @@ import {
   type RequestBody,
 } from '../protocol/index.js';
 import type { Answer, Dispatcher } from './dispatcher.js';
+import type { CommitGate } from './storage/disk-storage.js';
 import { FrameReader } from './framing.js';
 import type { FrameTransport } from './transport.js';
 
@@ -39,6 +40,8 @@ export interface ConnectionOptions {
   /** Unanswered requests allowed per connection. Default 4096. */
   readonly maxInFlight?: number;
   readonly log?: (line: string) => void;
+  /** With a data directory: replies wait until the changes made before them are committed. */
+  readonly commitGate?: CommitGate;
   /** Called once when the connection is gone. */
   readonly onClose?: (conn: ServerConnection) => void;
 }
@@ -58,6 +61,9 @@ export class ServerConnection {
   private readonly maxInFlight: number;
   private readonly log: (line: string) => void;
   private outbox: Uint8Array[] = [];
+  /** Replies waiting for the storage's commit of this turn (durable servers only). */
+  private held: Array<{ requestId: bigint; answer: Answer }> = [];
+  private endPending = false;
   private flushScheduled = false;
   private inFlight = 0;
   private paused = false;
@@ -142,7 +148,7 @@ export class ServerConnection {
     if (this.state === 'open') {
       this.state = 'closing';
       this.flush();
-      this.transport.end('shutdown');
+      this.endAfterHeld('shutdown');
     }
   }
 
@@ -194,6 +200,13 @@ export class ServerConnection {
   }
 
   private queue(requestId: bigint, answer: Answer): void {
+    const gate = this.options.commitGate;
+    if (gate && (this.held.length > 0 || gate.pending)) {
+      // Nothing leaves before the changes it may reveal are in the log (group commit).
+      this.held.push({ requestId, answer });
+      if (this.held.length === 1) gate.afterCommit((error) => this.release(error));
+      return;
+    }
     this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -201,6 +214,29 @@ export class ServerConnection {
         this.flushScheduled = false;
         if (this.state === 'open') this.flush();
       });
+    }
+  }
+
+  /** Ends the transport once replies waiting for a commit are out. */
+  private endAfterHeld(reason: 'shutdown'): void {
+    if (this.held.length === 0) this.transport.end(reason);
+    else this.endPending = true;
+  }
+
+  /** The turn's commit is done: held replies go out, or, when it failed, its error instead of each. */
+  private release(error?: Error): void {
+    const held = this.held;
+    this.held = [];
+    if (this.state === 'closed' || (this.state === 'closing' && !this.endPending)) return;
+    for (const { requestId, answer } of held) {
+      this.outbox.push(
+        error ? encodeResponseFrame(requestId, Status.Unavailable, utf8(error.message)) : encodeResponseFrame(requestId, answer.status, answer.payload),
+      );
+    }
+    this.flush();
+    if (this.endPending) {
+      this.endPending = false;
+      this.transport.end('shutdown');
     }
   }
 
@@ -241,7 +277,7 @@ export class ServerConnection {
     this.state = 'closing';
     this.abort.abort(new Error('peer closed'));
     this.flush();
-    this.transport.end('shutdown');
+    this.endAfterHeld('shutdown');
   }
 
   private onTransportClosed(): void {

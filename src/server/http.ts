@@ -86,6 +86,8 @@ export interface StatusPage {
   readonly profile: string;
   readonly connections: number;
   readonly uptimeMs: number;
+  /** `in-memory: data is lost on exit`, or the data directory and fsync mode. */
+  readonly storage: string;
 }
 
 /** Answers a non-upgrade HTTP request: GET/HEAD get the status page, anything else 405. */

@@ -10,6 +10,8 @@ import { ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
 import { sniffProtocol } from './sniff.js';
+import { DiskStorage } from './storage/disk-storage.js';
+import type { FsyncMode } from './storage/types.js';
 import { formatAddress, TcpTransport } from './transport.js';
 import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
 import { createWebSocketServer, upgradeToWebSocket, type WsTransport } from './websocket.js';
@@ -29,7 +31,18 @@ export interface StartServerOptions {
   readonly subsystems?: (env: ServerEnv) => Subsystem[];
   /** Largest request payload accepted; a larger frame is rejected. Default 100 MiB (Flo's limit). */
   readonly maxFramePayload?: number;
+  /**
+   * Keep the data in this directory (which must exist): every write is answered only after its
+   * change is in the log there, and a restart finds everything again. Default: in memory only.
+   */
+  readonly dataDir?: string;
+  /** With `dataDir`: `always` (default) fsyncs each turn's changes before replying; `everysec` once a second. */
+  readonly fsync?: FsyncMode;
+  /** With `dataDir`: compact the log into a snapshot once it holds this many bytes. Default 64 MiB. */
+  readonly compactAfterBytes?: number;
 }
+
+export const IN_MEMORY_NOTE = 'in-memory: data is lost on exit';
 
 export interface FloServer {
   readonly port: number;
@@ -40,6 +53,8 @@ export interface FloServer {
   readonly wsUrl: string;
   readonly clock: Clock;
   readonly profile: ReplyProfile;
+  /** `in-memory: data is lost on exit`, or `data directory DIR (fsync MODE)`. */
+  readonly storage: string;
   /** Open binary and WebSocket connections. */
   readonly connections: number;
   /** Aborts parked requests, closes every connection and the subsystems' timers; resolves when the listener is closed. */
@@ -83,10 +98,28 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? (() => {});
 
-  const env: ServerEnv = { clock, profile };
+  if (opts.fsync !== undefined && opts.dataDir === undefined) throw new RangeError('fsync needs a dataDir');
+  const storage =
+    opts.dataDir === undefined
+      ? undefined
+      : DiskStorage.open({
+          dir: opts.dataDir,
+          log,
+          ...(opts.fsync ? { fsync: opts.fsync } : {}),
+          ...(opts.compactAfterBytes !== undefined ? { compactAfterBytes: opts.compactAfterBytes } : {}),
+        });
+  const storageNote = storage ? storage.description : IN_MEMORY_NOTE;
+  const env: ServerEnv = storage ? { clock, profile, persistence: storage } : { clock, profile };
   // Loaded on demand: a server built from custom subsystems does not load (or depend on) the real ones.
-  const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
-  const subsystems = build(env);
+  let subsystems: Subsystem[];
+  try {
+    const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
+    subsystems = build(env);
+    storage?.restore();
+  } catch (err) {
+    await storage?.close();
+    throw err;
+  }
   const closeSubsystems = () => {
     for (const s of subsystems) {
       try {
@@ -101,6 +134,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     dispatcher = new Dispatcher(collectHandlers(subsystems), log);
   } catch (err) {
     closeSubsystems();
+    await storage?.close();
     throw err;
   }
 
@@ -117,6 +151,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     profile,
     connections: connections.size,
     uptimeMs: Math.max(0, clock.now() - startedAt),
+    storage: storageNote,
   });
 
   const open = (conn: ServerConnection, initial?: Uint8Array, note = '') => {
@@ -129,6 +164,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     dispatcher,
     maxFramePayload,
     log,
+    ...(storage ? { commitGate: storage } : {}),
     onClose: (conn: ServerConnection) => {
       connections.delete(conn);
       log(`conn #${conn.id} close ${conn.protocol} ${conn.remoteAddress}`);
@@ -220,6 +256,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     listener = await listen(port);
   } catch (err) {
     closeSubsystems();
+    await storage?.close();
     throw err;
   }
   const address = listener.address();
@@ -248,6 +285,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       closeSubsystems();
       wss.close();
       await done;
+      await storage?.close();
     })();
     return closing;
   };
@@ -285,6 +323,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     wsUrl: `ws://${hostForUrl(host)}:${boundPort}`,
     clock,
     profile,
+    storage: storageNote,
     get connections() {
       return connections.size;
     },

@@ -7,6 +7,7 @@
  */
 import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
+import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
 
@@ -168,18 +169,79 @@ export interface TxnUse {
 export interface KvStoreOptions {
   /** Called after every change of a key's version (put, incr, delete, json set/del, commit). */
   readonly onChange?: (ns: string, key: string) => void;
+  /** With a data directory: entries (value, version, TTL deadline, history) are persisted as table `kv`. */
+  readonly persistence?: Persistence;
 }
+
+/** An entry as stored: `older` as [version, value, timestampNs] tuples, newest first. */
+interface StoredKvEntry {
+  readonly value: Uint8Array;
+  readonly version: bigint;
+  readonly deleted: boolean;
+  readonly expiresAtMs: number | null;
+  readonly timestampNs: bigint;
+  readonly older: Array<[bigint, Uint8Array, bigint]>;
+}
+
+const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
 
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, Entry>>();
   private readonly txns = new Map<bigint, Txn>();
   private nextTxnId = 1n;
   private index = 0n;
+  /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
+  private readonly willChange: (entity: string) => void;
+  private readonly willChangeIndex: (entity: string) => void;
 
   constructor(
     private readonly clock: Clock,
     private readonly options: KvStoreOptions = {},
-  ) {}
+  ) {
+    const p = options.persistence;
+    this.willChange = p ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v) }) : NO_CHANGE_LOG;
+    this.willChangeIndex = p
+      ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
+      : NO_CHANGE_LOG;
+  }
+
+  // ----- persistence -------------------------------------------------------------------------
+
+  private splitEntity(entity: string): [string, string] {
+    const at = entity.indexOf('\u0000');
+    return [entity.slice(0, at), entity.slice(at + 1)];
+  }
+
+  private saveEntry(entity: string): StoredKvEntry | undefined {
+    const [ns, key] = this.splitEntity(entity);
+    const e = this.spaces.get(ns)?.get(key);
+    if (!e) return undefined;
+    return {
+      value: e.value,
+      version: e.version,
+      deleted: e.deleted,
+      expiresAtMs: e.expiresAtMs ?? null,
+      timestampNs: e.timestampNs,
+      older: e.older.map((o) => [o.version, o.value, o.timestampNs]),
+    };
+  }
+
+  private loadEntry(entity: string, stored: unknown): void {
+    const [ns, key] = this.splitEntity(entity);
+    if (stored === undefined) {
+      this.spaces.get(ns)?.delete(key);
+      return;
+    }
+    const v = stored as StoredKvEntry;
+    this.space(ns, true)!.set(key, {
+      value: v.value,
+      version: v.version,
+      deleted: v.deleted,
+      expiresAtMs: v.expiresAtMs ?? undefined,
+      timestampNs: v.timestampNs,
+      older: v.older.map(([version, value, timestampNs]) => ({ version, value, timestampNs })),
+    });
+  }
 
   // ----- internals -------------------------------------------------------------------------
 
@@ -228,6 +290,7 @@ export class KvStore {
 
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
+    this.willChange(entityKey(nsId(ns), key));
     const space = this.space(ns, true)!;
     const ts = this.nowNs();
     const e = space.get(key);
@@ -282,6 +345,7 @@ export class KvStore {
 
   /** Counts a replicated write (the commit index reported by COMMIT). */
   private logged(): void {
+    this.willChangeIndex('');
     this.index += 1n;
   }
 
@@ -371,6 +435,7 @@ export class KvStore {
     const key = this.checkKey(ns, keyBytes);
     const e = this.checkLiveAndMatch(ns, key, ifMatch);
     this.logged();
+    this.willChange(entityKey(nsId(ns), key));
     e.expiresAtMs = this.expiry(ttlSeconds);
   }
 
@@ -583,6 +648,7 @@ export class KvStore {
         case 'touch':
         case 'persist': {
           const e = this.liveEntry(ns, op.key);
+          if (e) this.willChange(entityKey(nsId(ns), op.key));
           if (e) e.expiresAtMs = this.expiry(op.kind === 'touch' ? op.ttlSeconds : 0n);
           break;
         }
