@@ -89,12 +89,14 @@ export function createWorkflowHandlers(env: ServerEnv, store: ActionStore): { ha
   h.set(Op.WorkflowDisable, (ctx) => {
     const rec = engine.getDefinition(ctx.namespace, decodeWorkflowDisable(ctx.body).name);
     if (!rec) throw notFound('workflow not found');
+    engine.definitionWillChange(rec.namespace, rec.name);
     rec.disabled = true;
     return ok();
   });
 
   h.set(Op.WorkflowEnable, (ctx) => {
     const rec = engine.getDefinition(ctx.namespace, decodeWorkflowEnable(ctx.body).name);
+    if (rec) engine.definitionWillChange(rec.namespace, rec.name);
     if (rec) rec.disabled = false;
     return ok();
   });
