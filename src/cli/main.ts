@@ -4,15 +4,26 @@
  * next to an embedded server (from the source tree: `npm run ui`).
  */
 import { createRequire } from 'node:module';
-import { startServer } from '../server.js';
-import { parseArgs, USAGE } from './args.js';
+import { IN_MEMORY_NOTE, isStorageStartError, startServer } from '../server.js';
+import { parseArgs, USAGE, type Command } from './args.js';
 
 const stamp = () => new Date().toISOString();
 const info = (line: string) => console.log(`${stamp()} ${line}`);
 
-async function serve(port: number, host: string, profile: 'go' | 'flo'): Promise<void> {
-  const server = await startServer({ port, host, profile, logger: info });
+async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<void> {
+  const { port, host, profile, dataDir, fsync } = cmd;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ port, host, profile, logger: info, ...(dataDir !== undefined ? { dataDir } : {}), ...(fsync ? { fsync } : {}) });
+  } catch (err) {
+    if (isStorageStartError(err)) {
+      console.error(`flo-rx: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
   info(`flo-rx embedded server listening on ${server.url} (WebSocket ${server.wsUrl}, HTTP status http://${server.url.slice('flo://'.length)}/), profile ${server.profile}`);
+  info(server.storage === IN_MEMORY_NOTE ? `${IN_MEMORY_NOTE} (use --data-dir DIR to keep it)` : `storage: ${server.storage}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -159,7 +170,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await ui(argv.slice(1));
     return;
   }
-  const cmd = parseArgs(argv);
+  const cmd = parseArgs(argv, process.env);
   switch (cmd.kind) {
     case 'help':
       process.stdout.write(USAGE);
@@ -176,7 +187,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await demo(cmd.args);
       return;
     case 'serve':
-      await serve(cmd.port, cmd.host, cmd.profile);
+      await serve(cmd);
       return;
   }
 }
