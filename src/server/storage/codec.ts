@@ -4,10 +4,13 @@
  */
 import { Packr } from 'msgpackr';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
+// copyBuffers: byte strings come back as copies, so a restored value never pins a whole file read.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true, copyBuffers: true });
 
 export const packValue = (value: unknown): Uint8Array => packr.pack(value);
-export const unpackValue = (bytes: Uint8Array): unknown => packr.unpack(bytes);
+/** Byte strings come back as plain `Uint8Array`s (not Buffers, whose `slice()` would not copy). */
+export const unpackValue = (bytes: Uint8Array): unknown =>
+  packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
 /** One change in a log batch or one entity in a snapshot: [table, key, packed value | null (removed)]. */
 export type StoredEntry = [table: string, key: string, value: Uint8Array | null];
