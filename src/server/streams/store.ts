@@ -159,6 +159,19 @@ interface StreamChanges {
 
 const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, group() {}, pel() {} };
 
+/** A record's entity key: the stream key, NUL, the id in base 36 (records are most of a stream's bytes: keep it short). */
+const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(36)}`;
+
+function parseRecordEntity(entity: string): [string, bigint] {
+  const at = entity.lastIndexOf('\u0000');
+  let key = 0n;
+  for (const ch of entity.slice(at + 1)) key = key * 36n + BigInt(Number.parseInt(ch, 36));
+  return [entity.slice(0, at), key];
+}
+
+/** A record as stored: [partition, payload, headers] (its id is in the entity key). */
+type StoredRecordValue = [number, Uint8Array, StreamHeaders];
+
 function sk(ns: string, stream: string): string {
   return `${ns}\u0000${stream}`;
 }
@@ -200,7 +213,7 @@ export class StreamStore {
     const pel = p.table({ name: 'stream.pel', save: (k) => this.savePel(k), load: (k, v) => this.loadPel(k, v), loaded });
     return {
       meta: (k) => meta(k),
-      rec: (k, key) => rec(JSON.stringify([k, String(key)])),
+      rec: (k, key) => rec(recordEntity(k, key)),
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };
@@ -233,25 +246,29 @@ export class StreamStore {
     return log;
   }
 
-  private saveRec(entity: string): Omit<StoredRecord, 'id'> | undefined {
-    const [k, key] = JSON.parse(entity) as [string, string];
-    const r = this.find(this.streams.get(k), BigInt(key));
-    return r ? { key: r.key, partition: r.partition, payload: r.payload, headers: r.headers } : undefined;
+  private saveRec(entity: string): StoredRecordValue | undefined {
+    const [k, key] = parseRecordEntity(entity);
+    const r = this.find(this.streams.get(k), key);
+    return r ? [r.partition, r.payload, r.headers.map(([hk, hv]) => [hk, hv] as const)] : undefined;
   }
 
   private loadRec(entity: string, stored: unknown): void {
-    const [k, keyText] = JSON.parse(entity) as [string, string];
-    const key = BigInt(keyText);
-    const log = this.ensureLog(k);
-    const i = this.lowerBound(log, key);
-    const present = log.records[i]?.key === key;
+    const [k, key] = parseRecordEntity(entity);
     if (stored === undefined) {
-      if (present) log.records.splice(i, 1);
+      const log = this.streams.get(k);
+      if (!log) return;
+      this.loadedStreams.add(k);
+      const i = this.lowerBound(log, key);
+      if (log.records[i]?.key === key) log.records.splice(i, 1);
       return;
     }
-    const v = stored as Omit<StoredRecord, 'id'>;
-    const rec: StoredRecord = { key, id: streamIdFromBigInt(key), partition: v.partition, payload: v.payload, headers: v.headers };
+    const log = this.ensureLog(k);
+    const last = log.records[log.records.length - 1];
     // Recovery loads records in (mostly) id order: appending and sorting once in loaded() is the fast path.
+    const i = last && last.key >= key ? this.lowerBound(log, key) : log.records.length;
+    const present = log.records[i]?.key === key;
+    const [partition, payload, headers] = stored as StoredRecordValue;
+    const rec: StoredRecord = { key, id: streamIdFromBigInt(key), partition, payload, headers };
     if (present) log.records[i] = rec;
     else log.records.push(rec);
   }
