@@ -2,7 +2,7 @@
 // test file with esbuild (so each start takes a fraction of a second) next to the sources, where
 // Node finds the dependencies in node_modules.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -26,6 +26,7 @@ export async function bundleCli(): Promise<CliBundle> {
     packages: 'external',
     logLevel: 'silent',
   });
+  chmodSync(dir, 0o755); // readable by a server started as another user
   return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -34,6 +35,8 @@ export interface ServeProcess {
   readonly port: number;
   /** Everything written to stdout and stderr so far. */
   output(): string;
+  /** Resolves with the output once it matches `pattern` (rejects if the process exits first). */
+  waitForOutput(pattern: RegExp): Promise<string>;
   /** Resolves with the exit code (or signal) once the process is gone. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -63,6 +66,20 @@ export function startServe(cli: CliBundle, args: readonly string[], opts: { env?
         child,
         port,
         output: () => out,
+        waitForOutput: (pattern) =>
+          new Promise<string>((res, rej) => {
+            const check = () => {
+              if (!pattern.test(out)) return false;
+              child.stdout!.off('data', check);
+              child.stderr!.off('data', check);
+              res(out);
+              return true;
+            };
+            if (check()) return;
+            child.stdout!.on('data', check);
+            child.stderr!.on('data', check);
+            void exited.then(() => rej(new ServeExit(child.exitCode, child.signalCode, out)));
+          }),
         exited,
         kill(signal = 'SIGKILL') {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
