@@ -61,8 +61,9 @@ export class ServerConnection {
   private readonly maxInFlight: number;
   private readonly log: (line: string) => void;
   private outbox: Uint8Array[] = [];
-  /** Replies waiting for the storage's commit of this turn (durable servers only). */
-  private held: Array<{ requestId: bigint; answer: Answer }> = [];
+  /** Replies waiting until the changes before them are durable (servers with a data directory). */
+  private held = 0;
+  private releaseScheduled = false;
   private endPending = false;
   private flushScheduled = false;
   private inFlight = 0;
@@ -201,10 +202,10 @@ export class ServerConnection {
 
   private queue(requestId: bigint, answer: Answer): void {
     const gate = this.options.commitGate;
-    if (gate && (this.held.length > 0 || gate.pending)) {
+    if (gate?.pending) {
       // Nothing leaves before the changes it may reveal are in the log (group commit).
-      this.held.push({ requestId, answer });
-      if (this.held.length === 1) gate.afterCommit((error) => this.release(error));
+      this.held++;
+      gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer));
       return;
     }
     this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
@@ -219,25 +220,26 @@ export class ServerConnection {
 
   /** Ends the transport once replies waiting for a commit are out. */
   private endAfterHeld(reason: 'shutdown'): void {
-    if (this.held.length === 0) this.transport.end(reason);
+    if (this.held === 0) this.transport.end(reason);
     else this.endPending = true;
   }
 
-  /** The turn's commit is done: held replies go out, or, when it failed, its error instead of each. */
-  private release(error?: Error): void {
-    const held = this.held;
-    this.held = [];
+  /** A held reply is durable (or its commit failed: then the error goes instead); flushed with the others released now. */
+  private release(requestId: bigint, answer: Answer): void {
+    this.held--;
     if (this.state === 'closed' || (this.state === 'closing' && !this.endPending)) return;
-    for (const { requestId, answer } of held) {
-      this.outbox.push(
-        error ? encodeResponseFrame(requestId, Status.Unavailable, utf8(error.message)) : encodeResponseFrame(requestId, answer.status, answer.payload),
-      );
-    }
-    this.flush();
-    if (this.endPending) {
-      this.endPending = false;
-      this.transport.end('shutdown');
-    }
+    this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    queueMicrotask(() => {
+      this.releaseScheduled = false;
+      if (this.state === 'closed') return;
+      this.flush();
+      if (this.endPending && this.held === 0) {
+        this.endPending = false;
+        this.transport.end('shutdown');
+      }
+    });
   }
 
   private flush(): void {

@@ -5,10 +5,12 @@
  * Life of a change:
  *   a store calls `willChange(key)` → the entity's before-image is kept and a commit is scheduled
  *   for the end of this event-loop turn → `commit()` saves every changed entity, frames them as one
- *   batch record (length, inverted length, CRC32, MessagePack) and appends it; with fsync `always`
- *   the batch is fdatasynced before anything else happens (group commit) → replies held by the
- *   connections (`afterCommit`) are released. With `everysec` the batch is written (so a process
- *   crash loses nothing) and fdatasynced within about a second.
+ *   batch record (length, inverted length, CRC32, MessagePack) and appends it → with fsync `always`
+ *   an fdatasync runs in the background (off the event loop) while the next turns are served and
+ *   written; when it returns, the replies held for the batches it covers (`afterCommit`) are
+ *   released, and the next fdatasync covers every batch written meanwhile (group commit). With
+ *   `everysec` the replies go as soon as the batch is written (so a process crash loses nothing)
+ *   and an fdatasync runs about once a second.
  *
  * A failed write (disk full, I/O error) cuts the log back to where the batch began, loads every
  * entity's before-image back into its table (the changes are not applied) and fails the held
@@ -18,6 +20,8 @@
  * Phases: open ──close()──▶ closed;  open ──write failure without cut-back──▶ broken ──close()──▶ closed
  */
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
+
+type CommitCallback = (error?: StorageWriteError) => void;
 import { packValue, unpackValue, type StoredEntry } from './codec.js';
 import { writeCompactedSnapshot } from './compaction.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
@@ -32,10 +36,10 @@ export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 /** The file calls a write goes through; tests swap them to simulate a full disk. */
 export interface StorageIo {
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
-  fdatasyncSync(fd: number): void;
+  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
 }
 
-const nodeIo: StorageIo = { writeSync, fdatasyncSync };
+const nodeIo: StorageIo = { writeSync, fdatasync };
 
 export interface DiskStorageOptions {
   readonly dir: string;
@@ -74,8 +78,14 @@ export class DiskStorage implements Persistence, CommitGate {
   private readonly tables = new Map<string, PersistedTable>();
   /** Changed entities of the turn, with their before-images. */
   private dirty = new Map<PersistedTable, Map<string, unknown>>();
-  private waiting: Array<(error?: StorageWriteError) => void> = [];
+  /** Callbacks of this turn's batch (not yet written). */
+  private waiting: CommitCallback[] = [];
   private scheduled = false;
+  /** `always`: callbacks of batches written but not covered by an fdatasync started yet. */
+  private written: CommitCallback[] = [];
+  private writtenSinceSync = false;
+  /** `always`: callbacks released when the fdatasync in flight returns. */
+  private syncing: CommitCallback[] | undefined;
   private fd: number;
   private logSeq: number;
   private firstLogSeq: number;
@@ -203,16 +213,17 @@ export class DiskStorage implements Persistence, CommitGate {
 
   // ----- CommitGate ------------------------------------------------------------------------------
 
+  /** True while some change is not yet durable: a reply now must wait (`afterCommit`). */
   get pending(): boolean {
-    return this.scheduled;
+    return this.scheduled || this.writtenSinceSync || this.syncing !== undefined;
   }
 
-  afterCommit(callback: (error?: StorageWriteError) => void): void {
-    if (!this.scheduled) {
-      callback();
-      return;
-    }
-    this.waiting.push(callback);
+  /** Calls back once every change made so far is durable (at once when it already is). */
+  afterCommit(callback: CommitCallback): void {
+    if (this.scheduled) this.waiting.push(callback);
+    else if (this.writtenSinceSync) this.written.push(callback);
+    else if (this.syncing) this.syncing.push(callback);
+    else callback();
   }
 
   // ----- commit ------------------------------------------------------------------------------------
@@ -233,8 +244,55 @@ export class DiskStorage implements Persistence, CommitGate {
         this.rollBack(dirty);
       }
     }
-    for (const cb of waiting) cb(error);
+    if (error || this.fsync === 'everysec') {
+      for (const cb of waiting) cb(error);
+    } else {
+      for (const cb of waiting) this.written.push(cb);
+      this.startSync();
+    }
     if (!error) this.maybeCompact();
+  }
+
+  /** `always`: one fdatasync in flight at a time, covering every batch written before it started. */
+  private startSync(): void {
+    if (this.syncing || !this.writtenSinceSync || this.phase.kind !== 'open') return;
+    this.syncing = this.written;
+    this.written = [];
+    this.writtenSinceSync = false;
+    this.io.fdatasync(this.fd, (err) => {
+      const released = this.syncing ?? [];
+      this.syncing = undefined;
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const error = new StorageWriteError(`storage fsync failed (${code ?? err.message}): the server refuses further writes`, code, { cause: err });
+        // After a failed fsync the kernel's page cache can no longer be trusted: stop writing.
+        this.phase = { kind: 'broken', error };
+        this.log(`storage: ${error.message}`);
+        const all = [...released, ...this.written];
+        this.written = [];
+        for (const cb of all) cb(error);
+        return;
+      }
+      for (const cb of released) cb();
+      this.startSync();
+      this.maybeCompact();
+    });
+  }
+
+  /** Makes everything written durable now (synchronously) and releases what waited for it. */
+  private syncNow(): void {
+    if (this.syncing) throw new Error('syncNow during an fdatasync in flight');
+    if (this.phase.kind === 'open') fdatasyncSync(this.fd);
+    this.writtenSinceSync = false;
+    this.unsynced = false;
+    const released = this.written;
+    this.written = [];
+    for (const cb of released) cb();
+  }
+
+  /** Resolves once no fdatasync is in flight (more may start later). */
+  private async syncIdle(): Promise<void> {
+    while (this.syncing) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private append(dirty: Map<PersistedTable, Map<string, unknown>>): void {
@@ -262,22 +320,8 @@ export class DiskStorage implements Persistence, CommitGate {
       const what = code === 'ENOSPC' ? 'disk full' : (code ?? (err as Error)?.message ?? String(err));
       throw new StorageWriteError(`storage write failed (${what}): the write was not applied`, code, { cause: err });
     }
-    if (this.fsync === 'always') {
-      try {
-        this.io.fdatasyncSync(this.fd);
-      } catch (err) {
-        // After a failed fsync the kernel's page cache can no longer be trusted: stop writing.
-        const code = (err as NodeJS.ErrnoException).code;
-        const error = new StorageWriteError(`storage fsync failed (${code ?? String(err)}): the write was not applied; the server refuses further writes`, code, { cause: err });
-        this.phase = { kind: 'broken', error };
-        try {
-          ftruncateSync(this.fd, start);
-        } catch {
-          // nothing more to do: broken already
-        }
-        throw error;
-      }
-    } else this.unsynced = true;
+    if (this.fsync === 'always') this.writtenSinceSync = true;
+    else this.unsynced = true;
     this.logBytes = start + frame.length;
     this.batches++;
   }
@@ -300,26 +344,27 @@ export class DiskStorage implements Persistence, CommitGate {
   // ----- compaction --------------------------------------------------------------------------------
 
   private maybeCompact(): void {
-    if (this.compaction || this.phase.kind !== 'open') return;
+    if (this.compaction || this.syncing || this.phase.kind !== 'open') return;
     if (this.logBytes < this.compactAfterBytes || this.logBytes < this.snapshotBytes) return;
     void this.compact();
   }
 
   /** Rotates the log and folds everything before the new segment into a snapshot, in the background. */
-  compact(): Promise<void> {
+  async compact(): Promise<void> {
+    await this.syncIdle();
     if (this.compaction) return this.compaction;
-    if (this.phase.kind !== 'open') return Promise.resolve();
+    if (this.phase.kind !== 'open' || this.syncing) return;
     if (this.scheduled) this.commit();
+    if (this.syncing) return; // the commit started one: the next commit will try again
     const upTo = this.logSeq;
     const next = upTo + 1;
     const fd = openSync(pathIn(this.dir, logName(next)), 'a+');
     fsyncDir(this.dir);
-    fdatasyncSync(this.fd);
+    this.syncNow();
     closeSync(this.fd);
     this.fd = fd;
     this.logSeq = next;
     this.logBytes = 0;
-    this.unsynced = false;
     const run = writeCompactedSnapshot(this.dir, this.snapshotSeq, this.firstLogSeq, upTo).then(
       (result) => {
         this.snapshotSeq = result.snapshotSeq;
@@ -344,12 +389,13 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.scheduled) this.commit();
     if (this.syncTimer) clearInterval(this.syncTimer);
     await this.compaction;
-    if (this.phase.kind === 'open') {
-      try {
-        fdatasyncSync(this.fd);
-      } catch (err) {
-        this.log(`storage: final fsync failed: ${(err as Error).message}`);
-      }
+    await this.syncIdle();
+    if (this.scheduled) this.commit();
+    await this.syncIdle();
+    try {
+      this.syncNow();
+    } catch (err) {
+      this.log(`storage: final fsync failed: ${(err as Error).message}`);
     }
     this.phase = { kind: 'closed' };
     closeSync(this.fd);

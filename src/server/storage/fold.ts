@@ -1,25 +1,35 @@
 /**
  * Folds snapshots and log batches into "the latest value of every entity": what a snapshot holds
- * and what recovery loads. Values stay packed; only the entity's identity is looked at.
+ * and what recovery loads. Values stay packed (views into the files read); only the entity's
+ * identity is looked at.
  */
-import { unpackValue, type SnapshotFooter, type StoredEntry } from './codec.js';
+import { unpackFrame, type SnapshotFooter, type StoredEntry } from './codec.js';
 
 export class Fold {
-  private readonly entities = new Map<string, StoredEntry>();
+  /** table → entity key → packed value */
+  private readonly tables = new Map<string, Map<string, Uint8Array>>();
+  private count = 0;
 
   get size(): number {
-    return this.entities.size;
+    return this.count;
   }
 
   apply(entry: StoredEntry): void {
-    const id = `${entry[0]}\u0001${entry[1]}`;
-    if (entry[2] === null) this.entities.delete(id);
-    else this.entities.set(id, entry);
+    const [table, key, value] = entry;
+    let entities = this.tables.get(table);
+    if (value === null) {
+      if (entities?.delete(key)) this.count--;
+      return;
+    }
+    if (!entities) this.tables.set(table, (entities = new Map()));
+    const before = entities.size;
+    entities.set(key, value);
+    this.count += entities.size - before;
   }
 
   /** Applies one log batch record (throws on a payload that is not a batch). */
   applyBatch(payload: Uint8Array): number {
-    const entries = unpackValue(payload);
+    const entries = unpackFrame(payload);
     if (!Array.isArray(entries)) throw new Error('log record is not a batch');
     for (const e of entries as StoredEntry[]) this.apply(e);
     return entries.length;
@@ -27,7 +37,7 @@ export class Fold {
 
   /** Applies one snapshot record; returns the footer when it is the last one. */
   applySnapshotRecord(payload: Uint8Array): SnapshotFooter | undefined {
-    const value = unpackValue(payload);
+    const value = unpackFrame(payload);
     if (Array.isArray(value)) {
       for (const e of value as StoredEntry[]) this.apply(e);
       return undefined;
@@ -36,7 +46,7 @@ export class Fold {
     throw new Error('unknown snapshot record');
   }
 
-  values(): IterableIterator<StoredEntry> {
-    return this.entities.values();
+  *values(): IterableIterator<StoredEntry> {
+    for (const [table, entities] of this.tables) for (const [key, value] of entities) yield [table, key, value];
   }
 }

@@ -159,14 +159,12 @@ interface StreamChanges {
 
 const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, group() {}, pel() {} };
 
-/** A record's entity key: the stream key, NUL, the id in base 36 (records are most of a stream's bytes: keep it short). */
-const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(36)}`;
+/** A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes: keep it short). */
+const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(16)}`;
 
 function parseRecordEntity(entity: string): [string, bigint] {
   const at = entity.lastIndexOf('\u0000');
-  let key = 0n;
-  for (const ch of entity.slice(at + 1)) key = key * 36n + BigInt(Number.parseInt(ch, 36));
-  return [entity.slice(0, at), key];
+  return [entity.slice(0, at), BigInt(`0x${entity.slice(at + 1)}`)];
 }
 
 /** A record as stored: [partition, payload, headers] (its id is in the entity key). */

@@ -102,7 +102,7 @@ describe('failed writes', () => {
         if (afterBytes > 0 && offset === 0) return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, 0, Math.min(afterBytes, length), position);
         throw Object.assign(new Error(`${code}: simulated`), { code });
       },
-      fdatasyncSync: (fd: number) => (require('node:fs') as typeof import('node:fs')).fdatasyncSync(fd),
+      fdatasync: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
     };
     return io;
   };
@@ -189,7 +189,7 @@ describe('compaction', () => {
       await nextTurn();
     }
     await s.storage.compact();
-    expect(s.storage.stats.compactions).toBeGreaterThan(1);
+    expect(s.storage.stats.compactions).toBeGreaterThanOrEqual(1);
     expect(lines.some((l) => l.startsWith('storage: compacted'))).toBe(true);
     const files = readdirSync(dir).filter((f) => f !== 'flo-rx.lock');
     expect(files.filter((f) => f.startsWith('snapshot-'))).toHaveLength(1);
