@@ -65,6 +65,7 @@ Options:
   --flo-port <n>    Port of the embedded Flo server (0 = any free port) [default: 9000]
   --flo-url <url>   Use this Flo server (ws://host:port) instead of starting one
   --host <address>  Interface to bind [default: 127.0.0.1]
+  --data-dir <dir>  Keep the embedded server's data there (created if missing) [env: FLO_DATA_DIR; default: in memory]
 `;
 
 interface UiArgs {
@@ -72,10 +73,11 @@ interface UiArgs {
   floPort: number;
   floUrl?: string;
   host: string;
+  dataDir?: string;
 }
 
 function parseUiArgs(args: readonly string[]): UiArgs | 'help' | string {
-  const out: UiArgs = { port: 8080, floPort: 9000, host: '127.0.0.1' };
+  const out: UiArgs = { port: 8080, floPort: 9000, host: '127.0.0.1', ...(process.env.FLO_DATA_DIR ? { dataDir: process.env.FLO_DATA_DIR } : {}) };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--ui') continue;
@@ -100,6 +102,10 @@ function parseUiArgs(args: readonly string[]): UiArgs | 'help' | string {
       case '--host':
         if (!v) return '--host needs an address';
         out.host = v;
+        break;
+      case '--data-dir':
+        if (!v) return '--data-dir needs a directory';
+        out.dataDir = v;
         break;
       default:
         return `unknown option for ui: ${arg}`;
@@ -136,8 +142,9 @@ async function ui(args: readonly string[]): Promise<void> {
     port: parsed.port,
     host: parsed.host,
     ...(parsed.floUrl ? { floUrl: parsed.floUrl } : { floPort: parsed.floPort }),
+    ...(parsed.dataDir !== undefined ? { dataDir: parsed.dataDir } : {}),
   });
-  info(`flo-rx board: open ${served.url}  (Flo server ${served.floUrl}${served.server ? ', embedded' : ''})`);
+  info(`flo-rx board: open ${served.url}  (Flo server ${served.floUrl}${served.server ? `, embedded, ${served.server.storage}` : ''})`);
   const stop = (signal: NodeJS.Signals) => {
     info(`${signal}: shutting down`);
     served.close().then(
