@@ -116,7 +116,7 @@ describe('HTTP on the same port', () => {
     const res = await httpGet(ts.server.port, 'GET', '/status');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toEqual({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234 });
+    expect(JSON.parse(res.body)).toEqual({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, storage: 'in-memory: data is lost on exit' });
     b.close();
   });
 
