@@ -169,21 +169,27 @@ export interface TxnUse {
 export interface KvStoreOptions {
   /** Called after every change of a key's version (put, incr, delete, json set/del, commit). */
   readonly onChange?: (ns: string, key: string) => void;
-  /** With a data directory: entries (value, version, TTL deadline, history) are persisted as table `kv`. */
+  /**
+   * With a data directory: entries (value, version, TTL deadline) are persisted as table `kv`, and
+   * each kept older version as an entity of `kv.old` (so a write stores one version, not the history).
+   */
   readonly persistence?: Persistence;
 }
 
-/** An entry as stored: `older` as [version, value, timestampNs] tuples, newest first. */
+/** An entry as stored (its older versions are `kv.old` entities). */
 interface StoredKvEntry {
   readonly value: Uint8Array;
   readonly version: bigint;
   readonly deleted: boolean;
   readonly expiresAtMs: number | null;
   readonly timestampNs: bigint;
-  readonly older: Array<[bigint, Uint8Array, bigint]>;
 }
 
+/** An older version as stored: [value, timestampNs]. */
+type StoredKvVersion = [Uint8Array, bigint];
+
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
+const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000${key}\u0000${version.toString(16)}`;
 
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, Entry>>();
@@ -193,6 +199,9 @@ export class KvStore {
   /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
   private readonly willChange: (entity: string) => void;
   private readonly willChangeIndex: (entity: string) => void;
+  private readonly willChangeVersion: (entity: string) => void;
+  /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
+  private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
 
   constructor(
     private readonly clock: Clock,
@@ -202,6 +211,9 @@ export class KvStore {
     this.willChange = p ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v) }) : NO_CHANGE_LOG;
     this.willChangeIndex = p
       ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
+      : NO_CHANGE_LOG;
+    this.willChangeVersion = p
+      ? p.table({ name: 'kv.old', save: (k) => this.saveVersion(k), load: (k, v) => this.loadVersion(k, v), loaded: () => this.attachVersions() })
       : NO_CHANGE_LOG;
   }
 
@@ -222,8 +234,44 @@ export class KvStore {
       deleted: e.deleted,
       expiresAtMs: e.expiresAtMs ?? null,
       timestampNs: e.timestampNs,
-      older: e.older.map((o) => [o.version, o.value, o.timestampNs]),
     };
+  }
+
+  private splitVersion(entity: string): [string, string, bigint] {
+    const last = entity.lastIndexOf('\u0000');
+    const [ns, key] = this.splitEntity(entity.slice(0, last));
+    return [ns, key, BigInt(`0x${entity.slice(last + 1)}`)];
+  }
+
+  private saveVersion(entity: string): StoredKvVersion | undefined {
+    const [ns, key, version] = this.splitVersion(entity);
+    const old = this.spaces.get(ns)?.get(key)?.older.find((o) => o.version === version);
+    return old ? [old.value, old.timestampNs] : undefined;
+  }
+
+  private loadVersion(entity: string, stored: unknown): void {
+    const [ns, key, version] = this.splitVersion(entity);
+    const id = entityKey(ns, key);
+    let staged = this.stagedVersions.get(id);
+    if (!staged) this.stagedVersions.set(id, (staged = new Map()));
+    const v = stored as StoredKvVersion | undefined;
+    staged.set(version, v ? { version, value: v[0], timestampNs: v[1] } : undefined);
+  }
+
+  /** Puts loaded older versions into their entries, newest first. */
+  private attachVersions(): void {
+    for (const [id, staged] of this.stagedVersions) {
+      const [ns, key] = this.splitEntity(id);
+      const e = this.spaces.get(ns)?.get(key);
+      if (!e) continue;
+      const byVersion = new Map(e.older.map((o) => [o.version, o]));
+      for (const [version, old] of staged) {
+        if (old) byVersion.set(version, old);
+        else byVersion.delete(version);
+      }
+      e.older = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0)).slice(0, KV_HISTORY_DEPTH);
+    }
+    this.stagedVersions.clear();
   }
 
   private loadEntry(entity: string, stored: unknown): void {
@@ -233,13 +281,14 @@ export class KvStore {
       return;
     }
     const v = stored as StoredKvEntry;
-    this.space(ns, true)!.set(key, {
+    const space = this.space(ns, true)!;
+    space.set(key, {
       value: v.value,
       version: v.version,
       deleted: v.deleted,
       expiresAtMs: v.expiresAtMs ?? undefined,
       timestampNs: v.timestampNs,
-      older: v.older.map(([version, value, timestampNs]) => ({ version, value, timestampNs })),
+      older: space.get(key)?.older ?? [],
     });
   }
 
@@ -299,6 +348,8 @@ export class KvStore {
       this.changed(ns, key);
       return 1n;
     }
+    this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
+    if (e.older.length >= KV_HISTORY_DEPTH) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[e.older.length - 1].version));
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
     if (e.older.length > KV_HISTORY_DEPTH) e.older.length = KV_HISTORY_DEPTH;
     e.value = deleted ? EMPTY : value;

@@ -93,6 +93,31 @@ describe('recovery', () => {
   });
 });
 
+describe('KV history', () => {
+  it('keeps the 64 older versions across restarts, one stored version per write', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    let s = openStores(dir, clock);
+    for (let i = 1; i <= 70; i++) {
+      s.kv.put(NS, utf8('h'), utf8(`v${i}`));
+      clock.advance(1);
+      await nextTurn();
+      if (i === 30) {
+        await s.close();
+        s = openStores(dir, clock);
+      }
+    }
+    const before = s.kv.history(NS, utf8('h'));
+    expect(before).toHaveLength(65);
+    expect(text(before![0].value)).toBe('v70');
+    expect(text(before![64].value)).toBe('v6');
+    await s.close();
+    const again = openStores(dir, clock);
+    expect(again.kv.history(NS, utf8('h'))).toEqual(before);
+    await again.close();
+  });
+});
+
 describe('failed writes', () => {
   const failing = (code: string, afterBytes = 0): StorageIo & { fail: boolean } => {
     const io = {
