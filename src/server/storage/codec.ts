@@ -4,17 +4,18 @@
  */
 import { Packr } from 'msgpackr';
 
-// copyBuffers: byte strings come back as copies, so a restored value never pins a whole file read.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true, copyBuffers: true });
+// Restored byte strings are views into the file read at start (no copy per value): that buffer
+// stays as large as the state it holds, and server code copies bytes it keeps from requests anyway.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
 
-// Batches and snapshot chunks are read as views into the file just read (only their values are kept, as copies).
-const framePackr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
+// Batches and snapshot chunks are read as views into the file just read.
+const framePackr = packr;
 
 export const packValue = (value: unknown): Uint8Array => packr.pack(value);
 /** Unpacks a batch or snapshot chunk: its byte strings are views into `bytes`. */
 export const unpackFrame = (bytes: Uint8Array): unknown =>
   framePackr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
-/** Byte strings come back as plain `Uint8Array`s (not Buffers, whose `slice()` would not copy). */
+/** Byte strings come back as plain `Uint8Array` views (not Buffers, whose `slice()` would not copy). */
 export const unpackValue = (bytes: Uint8Array): unknown =>
   packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
