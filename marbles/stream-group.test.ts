@@ -50,7 +50,7 @@ describe('stream.group (marbles)', () => {
       hot(/*                      */ '-----r-c', { r: 'reconnecting', c: 'connected' } as const).subscribe((s) => ch.stateSubject.next(s));
       hot(/*                      */ '-------x').subscribe(() => ch.reconnectedSubject.next());
       const flo = new FloClient(ch, { namespace: 'ns' });
-      const group$ = flo.stream.group('s', 'g', { consumer: 'c1', batch: 5 }).pipe(map((r) => `${formatStreamId(r.id)}@${r.consumer}`));
+      const group$ = flo.stream.group('s', 'g', { consumer: 'c1', batch: 5, claimPending: false }).pipe(map((r) => `${formatStreamId(r.id)}@${r.consumer}`));
       expectObservable(group$, '^-----------!').toBe('---(ab)--c---', { a: '1-0@c1', b: '2-0@c1', c: '3-0@c1' });
       expectSubscriptions(script.join[0]!.subscriptions).toBe('^!');
       expectSubscriptions(script.read[0]!.subscriptions).toBe('-^-!');

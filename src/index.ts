@@ -34,6 +34,11 @@ export type {
   WorkflowHistoryEventType, WorkflowRunStatusName, WorkflowSyncResult, RunStatus, HistoryEvent, WorkflowRunSummary,
   WorkflowDefinitionSummary, WorkflowStartOptions, WorkflowWatchOptions, WorkflowListRunsOptions,
 } from './client/workflow.js';
+export { ProcessingApi } from './client/processing/index.js';
+export type {
+  ProcessingJobInfo, ProcessingJobSummary, ProcessingJobPage, ProcessingSyncResult, ProcessingListOptions, ProcessingWatchOptions,
+  ProcessingJobStatusName,
+} from './client/processing/index.js';
 export * from './operators/index.js';
 export * from './codec/index.js';
 export { Connection, type ConnectionOptions, type ReconnectOptions } from './connection/connection.js';

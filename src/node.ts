@@ -7,6 +7,7 @@ import { tcpTransport } from './connection/tcp.js';
 export * from './index.js';
 export { tcpTransport, parseEndpoint, DEFAULT_PORT } from './connection/tcp.js';
 export { syncFile, syncDir } from './client/workflow-file.js';
+export { syncProcessingFile, syncProcessingDir } from './client/processing/file.js';
 
 /** Connects to Flo: TCP for `host:port` (default port 9000), WebSocket for `ws://` / `wss://` URLs. */
 export function connect(address: Address = 'localhost:9000', options: ConnectOptions = {}): FloClient {

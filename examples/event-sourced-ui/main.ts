@@ -1,11 +1,29 @@
 /**
  * The event-sourced board in the browser: plain TypeScript and DOM. The board is a projection of
- * the `board` stream (replayed, then tailed over one WebSocket), buttons append events, and a badge
- * shows the connection state. Bundled with rxjs by `serve.ts`.
+ * the `board` stream (replayed, then tailed over one WebSocket); buttons append events; the page
+ * shows the connection, the replay, the event log, resets and errors in words. Bundled with rxjs by
+ * `serve.ts`.
  */
-import { animationFrameScheduler, auditTime, catchError, EMPTY, retry, Subject, timer } from 'rxjs';
-import { connect, connectionStatus, formatStreamId, project, type ConnectionStatus, type ProjectionState } from '../../src/index.js';
-import { addCard, boardReducer, BOARD_STREAM, cardsIn, COLUMN_TITLES, COLUMNS, emptyBoard, moveCard, neighbour, type Board, type Column } from './board.js';
+import {
+  animationFrameScheduler,
+  auditTime,
+  catchError,
+  combineLatest,
+  distinctUntilChanged,
+  EMPTY,
+  filter,
+  map,
+  of,
+  retry,
+  shareReplay,
+  startWith,
+  switchMap,
+  timer,
+  type Observable,
+} from 'rxjs';
+import { connect, connectionStatus, project, type ConnectionStatus, type ProjectionState, type StreamId } from '../../src/index.js';
+import { BOARD_STREAM, boardReducer, cardAdded, cardMoved, cardsIn, COLUMN_TITLES, COLUMNS, emptyBoard, neighbour, type Board, type BoardEvent, type Column } from './board.js';
+import { clockTime, errorText, resetText, statusText } from './board-text.js';
 
 function floUrl(): string {
   const fromQuery = new URLSearchParams(location.search).get('flo');
@@ -16,65 +34,139 @@ function floUrl(): string {
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
-const badge = $('badge');
-const stats = $('stats');
-const errorBox = $('error');
-const boardEl = $('board');
-const form = $<HTMLFormElement>('add-form');
-const titleInput = $<HTMLInputElement>('title');
+const ui = {
+  badge: $('badge'),
+  statusbar: $('statusbar'),
+  status: $('status'),
+  progress: $('progress'),
+  resetNotice: $('reset-notice'),
+  error: $('error'),
+  form: $<HTMLFormElement>('add-form'),
+  title: $<HTMLInputElement>('title'),
+  add: $<HTMLButtonElement>('add'),
+  empty: $('empty'),
+  board: $('board'),
+  log: $('log'),
+  logCount: $('log-count'),
+};
+$<HTMLAnchorElement>('second-tab').href = location.href;
 
+const url = floUrl();
 // Short backoff: a page should come back quickly once the server is there again.
-const flo = connect(floUrl(), { timeoutMs: 5000, reconnect: { minTimeoutMs: 100, maxTimeoutMs: 1000 } });
-const errors = new Subject<unknown>();
+const flo = connect(url, { timeoutMs: 5000, reconnect: { minTimeoutMs: 100, maxTimeoutMs: 1000 } });
 
-// ---- connection badge ---------------------------------------------------------------------------
-connectionStatus(flo, { errors }).subscribe((s: ConnectionStatus) => {
-  badge.dataset.state = s.state;
-  badge.textContent = s.label;
-  badge.title = s.lastError ? `last error: ${s.lastError}` : '';
-});
+const connection$ = connectionStatus(flo).pipe(shareReplay({ bufferSize: 1, refCount: true }));
 
-// ---- the board ----------------------------------------------------------------------------------
-const board$ = project(flo, BOARD_STREAM, { reducer: boardReducer, initial: emptyBoard });
+const projection$: Observable<ProjectionState<Board>> = project(flo, BOARD_STREAM, { reducer: boardReducer, initial: emptyBoard }).pipe(
+  catchError((err: unknown) => {
+    // Not a lost connection (the projection rides those out itself): say so, start over soon.
+    showError(errorText(err, 'read the board'));
+    throw err;
+  }),
+  retry({ delay: () => timer(2000) }),
+);
 
-board$
+/** The stream's record count, read at each (re)connection: the replay's progress bar. */
+const total$ = connection$.pipe(
+  map((c) => c.online),
+  distinctUntilChanged(),
+  switchMap((online) =>
+    online
+      ? flo.stream.info(BOARD_STREAM).pipe(
+          map((info) => Number(info.count)),
+          catchError(() => of(undefined)),
+        )
+      : EMPTY,
+  ),
+  startWith(undefined),
+);
+
+// The projection emits once per record: render at most once per animation frame (a long replay
+// would otherwise redraw the board for every record).
+combineLatest([projection$, connection$, total$])
+  .pipe(auditTime(0, animationFrameScheduler))
+  .subscribe(([p, c, total]) => render(p, c, total));
+
+// Errors belong to the moment: once the connection is back, an old one no longer applies.
+connection$
   .pipe(
-    catchError((err: unknown) => {
-      errors.next(err);
-      showError(err);
-      throw err;
-    }),
-    // A projection that failed for good (not a lost connection: that is retried inside) starts over.
-    retry({ delay: () => timer(2000) }),
-    // The projection emits once per record: render at most once per animation frame (a long replay
-    // would otherwise redraw the board for every record).
-    auditTime(0, animationFrameScheduler),
+    map((c) => c.state),
+    distinctUntilChanged(),
+    filter((s, i) => s === 'connected' && i > 0),
   )
-  .subscribe((p) => render(p));
+  .subscribe(() => clearError());
 
-function render(p: ProjectionState<Board>): void {
-  stats.dataset.status = p.status;
-  stats.dataset.applied = String(p.applied);
-  stats.textContent = `${p.status} · ${p.applied} events · last ${p.lastId ? formatStreamId(p.lastId) : '–'}`;
-  const columns = COLUMNS.map((column) => renderColumn(p.state, column));
-  boardEl.replaceChildren(...columns);
+// ---- rendering ----------------------------------------------------------------------------------
+let dismissedReset = 0;
+let lastReset: ProjectionState<Board>['reset'] = null;
+
+function render(p: ProjectionState<Board>, c: ConnectionStatus, total: number | undefined): void {
+  ui.badge.dataset.state = c.state;
+  ui.badge.textContent = c.label;
+
+  ui.statusbar.dataset.status = p.status;
+  ui.status.dataset.status = p.status;
+  ui.status.dataset.applied = String(p.applied);
+  ui.status.textContent = statusText(p, c, url, total);
+  const showProgress = p.status === 'replaying' && c.online && total !== undefined && total > 0;
+  ui.progress.hidden = !showProgress;
+  if (showProgress) (ui.progress.firstElementChild as HTMLElement).style.width = `${Math.min(100, (100 * p.applied) / total!)}%`;
+
+  lastReset = p.reset;
+  const reset = p.reset && p.reset.nth > dismissedReset ? p.reset : null;
+  ui.resetNotice.hidden = reset === null;
+  if (reset) {
+    ui.resetNotice.dataset.reason = reset.reason;
+    ui.resetNotice.firstElementChild!.textContent = resetText(reset, p.applied);
+  }
+
+  ui.add.disabled = !c.online;
+  ui.add.title = c.online ? '' : 'Waiting for the server';
+  ui.empty.hidden = !(p.status === 'live' && p.state.order.length === 0);
+  ui.board.replaceChildren(...COLUMNS.map((column) => renderColumn(p.state, column, c.online)));
+  renderLog(p.state);
 }
 
-function renderColumn(board: Board, column: Column): HTMLElement {
-  const section = el('section', { 'data-column': column });
-  section.append(el('h2', {}, COLUMN_TITLES[column]));
+function renderColumn(board: Board, column: Column, online: boolean): HTMLElement {
+  const cards = cardsIn(board, column);
+  const section = el('section', { class: 'lane', 'data-column': column });
+  const heading = el('h2', {}, COLUMN_TITLES[column]);
+  heading.append(el('span', {}, String(cards.length)));
+  section.append(heading);
   const list = el('ul');
-  for (const card of cardsIn(board, column)) {
+  for (const card of cards) {
     const li = el('li', { 'data-card-id': card.id, 'data-title': card.title });
     const prev = neighbour(column, -1);
     const next = neighbour(column, 1);
-    if (prev) li.append(el('button', { class: 'move', 'data-to': prev, title: `Move to ${COLUMN_TITLES[prev]}` }, '←'));
+    if (prev) li.append(moveButton(prev, '←', online));
     li.append(el('span', { class: 'title' }, card.title));
-    if (next) li.append(el('button', { class: 'move', 'data-to': next, title: `Move to ${COLUMN_TITLES[next]}` }, '→'));
+    if (card.moves > 0) li.append(el('span', { class: 'moves', title: 'times moved' }, `↔${card.moves}`));
+    if (next) li.append(moveButton(next, '→', online));
     list.append(li);
   }
   section.append(list);
   return section;
+}
+
+function moveButton(to: Column, arrow: string, online: boolean): HTMLElement {
+  const b = el('button', { type: 'button', class: 'move', 'data-to': to, title: `Move to ${COLUMN_TITLES[to]}`, 'aria-label': `Move to ${COLUMN_TITLES[to]}` }, arrow);
+  (b as HTMLButtonElement).disabled = !online;
+  return b;
+}
+
+function renderLog(board: Board): void {
+  const shown = board.log.length;
+  ui.logCount.textContent = shown === 0 ? 'no events yet' : `${shown === 50 ? 'last 50' : shown} · ${board.ignored} not understood`;
+  ui.log.replaceChildren(
+    ...board.log.map((entry) => {
+      const li = el('li', { 'data-id': entry.id, 'data-type': entry.type, ...(entry.problem ? { class: 'bad' } : {}) });
+      li.append(el('span', { class: 'type', 'data-type': entry.type }, entry.type));
+      li.append(el('code', { class: 'payload' }, entry.payload));
+      li.append(el('span', { class: 'meta' }, `${clockTime(entry.at)} · id ${entry.id}`));
+      if (entry.problem) li.append(el('span', { class: 'problem' }, `not applied: ${entry.problem}`));
+      return li;
+    }),
+  );
 }
 
 function el(tag: string, attrs: Record<string, string> = {}, text?: string): HTMLElement {
@@ -84,38 +176,47 @@ function el(tag: string, attrs: Record<string, string> = {}, text?: string): HTM
   return e;
 }
 
-// ---- writes -------------------------------------------------------------------------------------
-function write(what: string, op: ReturnType<typeof addCard>): void {
-  op.pipe(
-    catchError((err: unknown) => {
-      errors.next(err);
-      showError(err, what);
-      return EMPTY;
-    }),
-  ).subscribe(() => clearError());
+function showError(message: string): void {
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+}
+function clearError(): void {
+  ui.error.textContent = '';
+  ui.error.hidden = true;
 }
 
-form.addEventListener('submit', (e) => {
+// ---- writes -------------------------------------------------------------------------------------
+function write(doing: string, event: BoardEvent): void {
+  flo.stream
+    .append(BOARD_STREAM, event)
+    .pipe(
+      catchError((err: unknown) => {
+        showError(errorText(err, doing));
+        return EMPTY;
+      }),
+    )
+    .subscribe((_id: StreamId) => clearError());
+}
+
+ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
-  const title = titleInput.value.trim() || `Card ${new Date().toLocaleTimeString()}`;
-  titleInput.value = '';
-  write('add card', addCard(flo, title));
+  if (ui.add.disabled) return;
+  const title = ui.title.value.trim() || `Card ${new Date().toLocaleTimeString()}`;
+  ui.title.value = '';
+  write('add the card', cardAdded(title));
 });
 
-boardEl.addEventListener('click', (e) => {
+ui.board.addEventListener('click', (e) => {
   const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button.move');
   const cardId = button?.closest<HTMLElement>('li')?.dataset.cardId;
   const to = button?.dataset.to as Column | undefined;
-  if (cardId && to) write('move card', moveCard(flo, cardId, to));
+  if (button && !button.disabled && cardId && to) write('move the card', cardMoved(cardId, to));
 });
 
-function showError(err: unknown, what?: string): void {
-  const message = err instanceof Error ? err.message : String(err);
-  errorBox.textContent = what ? `${what} failed: ${message}` : message;
-}
-function clearError(): void {
-  errorBox.textContent = '';
-}
+$('dismiss-reset').addEventListener('click', () => {
+  dismissedReset = lastReset?.nth ?? dismissedReset;
+  ui.resetNotice.hidden = true;
+});
 
 // For tests and the console.
 (globalThis as { flo?: unknown }).flo = flo;

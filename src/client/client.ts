@@ -9,6 +9,7 @@ import { QueueApi } from './queue.js';
 import { StreamApi } from './stream.js';
 import { ActionsApi } from './actions.js';
 import { WorkflowApi } from './workflow.js';
+import { ProcessingApi } from './processing/index.js';
 import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
 
 /** Settles lost with the connection are sent again once it is back, up to this many times. */
@@ -62,6 +63,8 @@ export class FloClient {
   readonly actions: ActionsApi;
   /** Durable workflows. */
   readonly workflow: WorkflowApi;
+  /** Stream-processing jobs: submit, status, stop, savepoints, watch, ... */
+  readonly processing: ProcessingApi;
 
   private readonly channel: ClientChannel;
   private closing: Promise<void> | undefined;
@@ -105,6 +108,7 @@ export class FloClient {
     this.stream = new StreamApi(this.core);
     this.actions = new ActionsApi(this.core);
     this.workflow = new WorkflowApi(this.core);
+    this.processing = new ProcessingApi(this.core);
   }
 
   /** Opens the connection now instead of on first use. Resolves once connected. */

@@ -1,5 +1,6 @@
 import {
   concat,
+  concatMap,
   defer,
   finalize,
   ignoreElements,
@@ -13,6 +14,7 @@ import {
   throwError,
 } from 'rxjs';
 import { toPayload, withData } from '../codec/payload.js';
+import { ownPendingClaimer } from './stream-claim.js';
 import { InvalidArgumentError, isConnectionLost } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
 import type { StreamId } from '../protocol/options.js';
@@ -21,8 +23,10 @@ import {
   compareStreamIds,
   decodeStreamAppendReply,
   decodeStreamEmptyReply,
+  decodeStreamGroupClaimReply,
   decodeStreamGroupInfoReply,
   decodeStreamGroupJoinReply,
+  decodeStreamGroupPendingReply,
   decodeStreamGroupReadReply,
   decodeStreamGroupTouchReply,
   decodeStreamInfoReply,
@@ -30,11 +34,13 @@ import {
   decodeStreamTrimReply,
   encodeStreamAppend,
   encodeStreamGroupAck,
+  encodeStreamGroupClaim,
   encodeStreamGroupCreate,
   encodeStreamGroupInfo,
   encodeStreamGroupJoin,
   encodeStreamGroupLeave,
   encodeStreamGroupNack,
+  encodeStreamGroupPending,
   encodeStreamGroupRead,
   encodeStreamGroupTouch,
   encodeStreamInfo,
@@ -156,6 +162,13 @@ export interface StreamGroupOptions extends RequestOptions {
    * too; see `groupCreate`). Default 30 000.
    */
   readonly ackTimeoutMs?: number;
+  /**
+   * After every reconnect, claim this consumer's own pending records that this subscription never
+   * emitted (e.g. those of a group read whose reply was lost with the connection) before reading new
+   * ones, so they come back at once instead of after the ack timeout, as Redis's `XAUTOCLAIM` does.
+   * Default true.
+   */
+  readonly claimPending?: boolean;
 }
 
 export interface StreamGroupReadOptions extends RequestOptions {
@@ -418,9 +431,15 @@ export class StreamApi {
         joinSent = true;
         return this.groupJoin(stream, group, consumer, req);
       }).pipe(tap({ complete: () => (joined = true) }));
+      const claimPending = options.claimPending ?? true;
+      const claimer = ownPendingClaimer({
+        pending: () => this.ownPendingRaw(stream, group, consumer, req),
+        claimAt: (id) => this.claimAtRaw(stream, group, consumer, id, req, toRecords),
+      });
       const fetch = (n: number, blockMs: number): Observable<readonly GroupRecord[]> => {
-        const read$ = this.groupReadRaw(stream, group, consumer, { ...req, count: n, blockMs }, toRecords);
-        return joined ? read$ : concat(join$.pipe(ignoreElements()), read$);
+        const read$ = this.groupReadRaw(stream, group, consumer, { ...req, count: n, blockMs }, toRecords).pipe(map(claimer.hold));
+        const next$ = claimer.active ? claimer.fetch(n).pipe(concatMap((claimed) => (claimed.length > 0 ? of(claimed) : read$))) : read$;
+        return joined ? next$ : concat(join$.pipe(ignoreElements()), next$);
       };
       return leasingSource<GroupRecord>({
         signals: this.core.channel,
@@ -428,7 +447,10 @@ export class StreamApi {
         ...(options.batch !== undefined ? { batch: options.batch } : {}),
         ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
         ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
-        onReconnect: () => join$,
+        onReconnect: () => {
+          if (claimPending) claimer.start();
+          return join$;
+        },
       }).pipe(
         finalize(() => {
           if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });
@@ -569,6 +591,36 @@ export class StreamApi {
     });
     const spec = this.core.spec(Op.StreamRead, body, { namespace: q.namespace, timeoutMs: q.timeoutMs, ...(q.blockMs !== undefined ? { blockMs: q.blockMs } : {}) });
     return this.core.call(spec, (payload) => decodeStreamReadReply(payload).map((r) => this.toRecord(stream, r)));
+  }
+
+  /** This consumer's pending entry ids (STREAM_GROUP_PENDING with the consumer filter). */
+  private ownPendingRaw(stream: string, group: string, consumer: string, req: RequestOptions): Observable<StreamId[]> {
+    const spec = this.core.spec(Op.StreamGroupPending, encodeStreamGroupPending({ stream, group, consumer }), req);
+    return this.core.call(spec, (payload) => decodeStreamGroupPendingReply(payload).filter((e) => e.consumer === consumer).map((e) => e.id));
+  }
+
+  /** STREAM_GROUP_CLAIM of one entry (start = `id`, count 1, min idle 0); a late reply's records are handed back. */
+  private claimAtRaw(
+    stream: string,
+    group: string,
+    consumer: string,
+    id: StreamId,
+    req: RequestOptions,
+    toRecords: (wire: readonly WireRecord[]) => GroupRecord[],
+  ): Observable<GroupRecord[]> {
+    const body = encodeStreamGroupClaim({ stream, group, consumer, minIdleMs: 0, start: id, count: 1 });
+    const spec = this.core.spec(Op.StreamGroupClaim, body, {
+      ...req,
+      onLateReply: (reply) => {
+        if (reply.status !== Status.OK) return;
+        try {
+          handBack(toRecords(decodeStreamGroupClaimReply(reply.payload).records));
+        } catch {
+          // undecodable: the records come back after their ack timeout
+        }
+      },
+    });
+    return this.core.call(spec, (payload) => toRecords(decodeStreamGroupClaimReply(payload).records));
   }
 
   /** One STREAM_GROUP_READ; a reply that arrives after its subscriber left is handed back. */

@@ -4,13 +4,13 @@
  * the result between all its subscribers. Universal: no `node:` import.
  */
 import {
+  catchError,
   concat,
   defer,
-  distinctUntilChanged,
   EMPTY,
   filter,
   ignoreElements,
-  map,
+  mergeMap,
   Observable,
   of,
   ReplaySubject,
@@ -24,14 +24,20 @@ import {
   timer,
   type SchedulerLike,
 } from 'rxjs';
-import { InvalidArgumentError, isRetryable } from '../protocol/errors.js';
+import { ConnectionLostError, InvalidArgumentError, isNotFound, isRetryable } from '../protocol/errors.js';
 import type { StreamId } from '../protocol/options.js';
 import { compareStreamIds, formatStreamId, parseStreamId } from '../protocol/stream.js';
+import { resetReason, type ProjectionReset, type ProjectionResetReason, type StreamExtent } from './reset.js';
 import type { ProjectionClient, ProjectionKvApi, ProjectionRecord, ReplayFrom } from './types.js';
 
-/** `'replaying'` while catching up with a finite read (at the start and after a lost connection), `'live'` while tailing. */
-export type ProjectionStatus = 'replaying' | 'live';
+/**
+ * `'replaying'` while catching up with a finite read (at the start, after a lost connection, after
+ * a reset); `'live'` while tailing; `'stale'` while it waits to catch up again after a lost
+ * connection or another retryable error (the state is the last one folded, and may be behind).
+ */
+export type ProjectionStatus = 'replaying' | 'live' | 'stale';
 
+/** The value `project()` emits. */
 export interface ProjectionState<S> {
   /** The folded state. */
   readonly state: S;
@@ -40,8 +46,15 @@ export interface ProjectionState<S> {
   /** Records applied so far, counting those folded into the snapshot it started from. */
   readonly applied: number;
   readonly status: ProjectionStatus;
+  /**
+   * The latest reset of this run (the stream no longer held what had been folded, so the state was
+   * rebuilt from the stream as it is now), or `null` if there was none. It stays on every later
+   * value; compare `reset.nth` to tell a new one.
+   */
+  readonly reset: ProjectionReset | null;
 }
 
+/** Where `project()` keeps its snapshot, and how it (de)serialises the state. */
 export interface ProjectionSnapshotOptions<S> {
   /** KV key of the snapshot: JSON `{ format, stream, lastId, applied, state }`. */
   readonly key: string;
@@ -60,12 +73,13 @@ export interface ProjectionSnapshotOptions<S> {
   readonly onError?: (error: unknown) => void;
 }
 
+/** Options of `project()`. */
 export interface ProjectOptions<S, R extends ProjectionRecord = ProjectionRecord> {
   /** Folds one record into the state. Must not mutate `state` if subscribers keep old states. */
   readonly reducer: (state: S, event: R) => S;
-  /** The state before the first record. */
+  /** The state before the first record (and after a reset). */
   readonly initial: S;
-  /** Where the replay starts when there is no snapshot. Default `'start'`. */
+  /** Where the replay starts when there is no snapshot (and after a reset). Default `'start'`. */
   readonly from?: ReplayFrom;
   /** Start from (and keep) a snapshot in KV instead of replaying everything. */
   readonly snapshot?: ProjectionSnapshotOptions<S>;
@@ -83,6 +97,7 @@ export interface ProjectOptions<S, R extends ProjectionRecord = ProjectionRecord
   readonly scheduler?: SchedulerLike;
 }
 
+/** The `format` field of the snapshots `project()` writes to KV. */
 export const SNAPSHOT_FORMAT = 'flo-rx.projection/1';
 
 interface StoredSnapshot {
@@ -97,17 +112,27 @@ const MAX_RETRY_DELAY_MS = 5000;
 const decoder = new TextDecoder();
 
 /**
- * A shared, live projection of `stream`: emits `{ state, lastId, applied, status }` once when it
- * starts (the initial or snapshot state, `'replaying'`), after each record applied, and when it goes
- * `'live'`. Late subscribers get the latest state at once. The first subscriber starts it (one
- * replay, one tail, whatever the number of subscribers); the last one to leave stops it, and the
- * next subscriber starts over.
+ * A shared, live projection of `stream`: emits `{ state, lastId, applied, status, reset }` once when
+ * it starts (the initial or snapshot state, `'replaying'`), after each record applied, and on each
+ * change of status. Late subscribers get the latest value at once. The first subscriber starts it
+ * (one replay, one tail, whatever the number of subscribers); the last one to leave stops it, and
+ * the next subscriber starts over.
  *
  * Records are applied in id order and at most once: a record whose id is not after the last one
  * applied is skipped, so a tail that re-delivers records after a reconnect, or a replay resumed from
- * the last id, never applies a record twice. A retryable error (lost connection, timeout) makes the
- * projection catch up again with a read from its last id (status `'replaying'`), then tail again;
- * any other error (including one thrown by the reducer) ends it with that error.
+ * the last id, never applies a record twice. When the connection is lost (or on another retryable
+ * error: timeout, overload) the projection stops tailing and goes `'stale'`; once the connection is
+ * back it catches up with a read from its last id (`'replaying'`), then tails again. Any other error
+ * (including one thrown by the reducer) ends it with that error.
+ *
+ * Each catch-up that follows applied records first checks that the stream still holds them
+ * (`stream.info`: the stream exists, its last id is not before the last one applied and its first
+ * id is not after it). If not (the stream was deleted, trimmed past the projection, or is shorter
+ * than what was folded, as after a server that came back empty) the projection starts again from
+ * `initial`, replays the stream as it is now, and every value from then on carries a
+ * `ProjectionReset` in `reset`, so a UI can say so. The check runs at the start (when resuming from
+ * a snapshot) and after every lost connection; a stream deleted and rewritten while the projection
+ * stays connected and tailing is not noticed until the next catch-up.
  */
 export function project<S, R extends ProjectionRecord = ProjectionRecord>(
   flo: ProjectionClient<R>,
@@ -135,17 +160,25 @@ export function project<S, R extends ProjectionRecord = ProjectionRecord>(
     let lastId: StreamId | null = null;
     let applied = 0;
     let status: ProjectionStatus = 'replaying';
+    let reset: ProjectionReset | null = null;
     let loaded = snapshot === undefined;
     let failures = 0;
     let savedAt = 0;
+    let emitted: ProjectionState<S> | undefined;
     const saves = new Subscription();
     const saver = snapshot ? snapshotSaver(flo.kv!, snapshot, snapshotNs, saves) : undefined;
 
-    const current = (): ProjectionState<S> => ({ state, lastId, applied, status });
+    /** Emits the current value unless it is the one emitted last. */
+    const emit = (): void => {
+      const e = emitted;
+      if (e && e.status === status && e.applied === applied && e.lastId === lastId && e.reset === reset && e.state === state) return;
+      emitted = { state, lastId, applied, status, reset };
+      subscriber.next(emitted);
+    };
 
-    /** Applies `r` unless it is not after the last id; true when applied. */
-    const apply = (r: R): boolean => {
-      if (lastId !== null && compareStreamIds(r.id, lastId) <= 0) return false;
+    /** Applies `r` unless it is not after the last id. */
+    const apply = (r: R): void => {
+      if (lastId !== null && compareStreamIds(r.id, lastId) <= 0) return;
       state = options.reducer(state, r);
       lastId = r.id;
       applied++;
@@ -154,7 +187,24 @@ export function project<S, R extends ProjectionRecord = ProjectionRecord>(
         savedAt = applied;
         saver({ format: SNAPSHOT_FORMAT, stream, lastId: formatStreamId(r.id), applied, state: (snapshot!.encode ?? identity)(state) });
       }
-      return true;
+      emit();
+    };
+
+    /** Throws the folded state away: the stream no longer holds it. */
+    const startOver = (reason: ProjectionResetReason, extent: StreamExtent | null, previousLastId: StreamId): void => {
+      const empty = extent === null || extent.count === 0n;
+      reset = {
+        reason,
+        previousLastId,
+        previousApplied: applied,
+        stream: { firstId: empty ? null : extent.firstId, lastId: empty ? null : extent.lastId, count: empty ? 0 : Number(extent.count) },
+        nth: (reset?.nth ?? 0) + 1,
+      };
+      state = options.initial;
+      lastId = null;
+      applied = 0;
+      savedAt = 0;
+      emit();
     };
 
     const load$ = defer(() => {
@@ -181,33 +231,67 @@ export function project<S, R extends ProjectionRecord = ProjectionRecord>(
       );
     });
 
+    /** Checks that the stream still holds the last record applied; starts over if not. */
+    const verify$ = defer(() => {
+      const at = lastId;
+      if (at === null) return EMPTY;
+      return flo.stream.info(stream, ns).pipe(
+        catchError((err: unknown) => (isNotFound(err) ? of(null) : throwError(() => err))),
+        tap((extent) => {
+          const reason = resetReason(extent, at);
+          if (reason) startOver(reason, extent, at);
+        }),
+        ignoreElements(),
+      );
+    });
+
     const catchUp$ = defer(() => {
       status = 'replaying';
-      const from: ReplayFrom = lastId ?? options.from ?? 'start';
-      const read$ = flo.stream.read(stream, { from, ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}), ...ns });
+      emit();
+      const read$ = defer(() => {
+        const from: ReplayFrom = lastId ?? options.from ?? 'start';
+        return flo.stream.read(stream, { from, ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}), ...ns });
+      });
       const live$ = defer(() => {
         status = 'live';
         failures = 0;
+        emit();
         const tailFrom: 'start' | StreamId = lastId ?? (options.from === undefined || options.from === 'start' ? 'start' : options.from);
-        return concat(of(current()), flo.stream.tail(stream, { from: tailFrom, ...ns }).pipe(filter(apply), map(current)));
+        return flo.stream.tail(stream, { from: tailFrom, ...ns });
       });
-      return concat(of(current()), read$.pipe(filter(apply), map(current)), live$);
+      return concat(verify$, read$, live$).pipe(tap(apply), ignoreElements());
+    });
+
+    // The client's own requests wait out a lost connection and resume, possibly on a server that
+    // came back empty: stop at once instead, so that the catch-up after it checks the stream first.
+    const lost$: Observable<never> = flo.state$
+      ? flo.state$.pipe(
+          filter((s) => s === 'reconnecting'),
+          take(1),
+          mergeMap(() => throwError(() => new ConnectionLostError('connection lost'))),
+        )
+      : EMPTY;
+
+    const attempt$ = new Observable<never>((inner) => {
+      const watch = lost$.subscribe(inner);
+      if (inner.closed) return watch;
+      watch.add(catchUp$.subscribe(inner));
+      return watch;
     });
 
     const waitForRetry = (err: unknown): Observable<unknown> => {
       if (!isRetryable(err)) return throwError(() => err);
       failures++;
+      status = 'stale';
+      emit();
       const wait = Math.min(baseDelay * 2 ** (failures - 1), MAX_RETRY_DELAY_MS);
       const connected$ = flo.state$ ? flo.state$.pipe(filter((s) => s === 'connected' || s === 'closed'), take(1)) : of(undefined);
       return timer(wait, options.scheduler).pipe(switchMap(() => connected$));
     };
 
-    const sub = concat(load$, catchUp$)
-      .pipe(
-        retry({ delay: waitForRetry }),
-        distinctUntilChanged((a, b) => a.status === b.status && a.applied === b.applied && a.lastId === b.lastId),
-      )
-      .subscribe(subscriber);
+    const sub = concat(load$, attempt$)
+      .pipe(retry({ delay: waitForRetry }))
+      .subscribe({ error: (err: unknown) => subscriber.error(err), complete: () => subscriber.complete() });
     return () => {
       sub.unsubscribe();
       saves.unsubscribe();

@@ -22,6 +22,8 @@ export type ReplayFrom = StreamId | 'start';
 export interface ProjectionStreamApi<R extends ProjectionRecord> {
   read(stream: string, options?: { from?: StreamId | 'start'; to?: StreamId; pageSize?: number; namespace?: string }): Observable<R>;
   tail(stream: string, options?: { from?: 'start' | 'end' | StreamId; namespace?: string }): Observable<R>;
+  /** First and last ids and record count: how a projection checks that its stream still holds what it folded. */
+  info(stream: string, options?: { namespace?: string }): Observable<{ readonly firstId: StreamId; readonly lastId: StreamId; readonly count: bigint }>;
 }
 
 /** The part of `flo.kv` a projection snapshot uses. */

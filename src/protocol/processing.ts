@@ -1,16 +1,40 @@
 /**
  * Payload codecs for stream-processing jobs (0x360-0x367), `protocol-actions-workflows.md` §9.
- * Binary layouts as the Go SDK parses them (the embedded server has no processing engine yet).
+ * Binary layouts as the Go SDK parses them (the opcodes it sends, not the 0xC0-0xD1 of the server's
+ * handler comments); LIST's trailer carries `has_more` and a cursor, which the Go SDK skips.
  */
 import { ByteReader, ByteWriter, fromUtf8, utf8 } from './bytes.js';
+import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
+import { scanField } from './workflow.js';
 
 /** Job status byte. */
 export const ProcessingJobStatus = { Running: 0, Stopped: 1, Cancelled: 2, Failed: 3, Completed: 4 } as const;
 const PROCESSING_STATUS_NAMES = ['running', 'stopped', 'cancelled', 'failed', 'completed'] as const;
 
+/** A job status byte's lowercase name (`running`, `stopped`, ...); `unknown` for any other byte. */
 export function processingJobStatusName(status: number): string {
   return PROCESSING_STATUS_NAMES[status] ?? 'unknown';
+}
+
+/** Lowercase names of the job states. */
+export type ProcessingJobStatusName = (typeof PROCESSING_STATUS_NAMES)[number];
+
+/** Cancelled, failed and completed jobs never run again (a stopped one can be restored). */
+export function isTerminalProcessingStatus(status: number): boolean {
+  return status === ProcessingJobStatus.Cancelled || status === ProcessingJobStatus.Failed || status === ProcessingJobStatus.Completed;
+}
+
+/**
+ * The job name of a processing definition, as Sync needs it: the first top-level `name:` line
+ * (so a source's or sink's nested `name:` is never taken), else the first such line at any depth
+ * (JSON text). `ProtocolError` when there is none.
+ */
+export function scanProcessingDefinitionName(text: string | Uint8Array): string {
+  const lines = (typeof text === 'string' ? text : fromUtf8(text)).split(/\r?\n/);
+  const name = scanField(lines.filter((l) => !/^\s/.test(l)), 'name') || scanField(lines, 'name');
+  if (!name) throw new ProtocolError('processing definition has no name');
+  return name;
 }
 
 function keyText(body: RequestBody): string {
@@ -154,24 +178,44 @@ export interface ProcessingJobSummary {
   readonly createdAt: bigint;
 }
 
-/** `[n:u32]([name:str16][job_id:str16][status:str16][par:u32][created:i64])*[has_more:u8][cursor:str16]` */
-export function encodeProcessingListReply(jobs: readonly ProcessingJobSummary[]): Uint8Array {
+/** One page of LIST: the jobs, whether more follow, and the cursor to ask for them with. */
+export interface ProcessingListPage {
+  readonly jobs: readonly ProcessingJobSummary[];
+  readonly hasMore: boolean;
+  /** Empty when there is no next page. */
+  readonly cursor: string;
+}
+
+/**
+ * `[n:u32]([name:str16][job_id:str16][status:str16][par:u32][created:i64])*[has_more:u8][cursor:str16]`.
+ * Without `page` the trailer says "no more" (the Go SDK's vectors).
+ */
+export function encodeProcessingListReply(jobs: readonly ProcessingJobSummary[], page?: { readonly hasMore: boolean; readonly cursor: string }): Uint8Array {
   const w = new ByteWriter(128).u32(jobs.length);
   for (const j of jobs) w.bytes16(j.name).bytes16(j.jobId).bytes16(j.status).u32(j.parallelism).i64(j.createdAt);
-  return w.u8(0).u16(0).finish();
+  return w.u8(page?.hasMore ? 1 : 0).bytes16(page?.cursor ?? '').finish();
 }
-export function decodeProcessingListReply(payload: Uint8Array): ProcessingJobSummary[] {
-  if (payload.length === 0) return [];
+
+/** LIST reply with its paging trailer (absent trailer = no more pages). */
+export function decodeProcessingListPage(payload: Uint8Array): ProcessingListPage {
+  if (payload.length === 0) return { jobs: [], hasMore: false, cursor: '' };
   const r = new ByteReader(payload, 'processing list reply');
   const n = r.u32('count');
   const jobs: ProcessingJobSummary[] = [];
   for (let i = 0; i < n; i++) {
     jobs.push({ name: r.string16('name'), jobId: r.string16('job_id'), status: r.string16('status'), parallelism: r.u32('parallelism'), createdAt: r.i64('created_at') });
   }
+  let hasMore = false;
+  let cursor = '';
   if (!r.done) {
-    r.u8('has_more');
-    r.bytes16('cursor');
+    hasMore = r.u8('has_more') !== 0;
+    cursor = r.string16('cursor');
   }
   r.end();
-  return jobs;
+  return { jobs, hasMore, cursor };
+}
+
+/** LIST reply, jobs only (the Go SDK's `List`). */
+export function decodeProcessingListReply(payload: Uint8Array): ProcessingJobSummary[] {
+  return [...decodeProcessingListPage(payload).jobs];
 }

@@ -109,7 +109,8 @@ export interface WorkflowDefinitionHeader {
   readonly description: string;
 }
 
-function scanField(lines: readonly string[], field: string): string | undefined {
+/** The Go SDK's definition line scanner: the value of the first `field:` / `"field":` line (trimmed, unquoted). */
+export function scanField(lines: readonly string[], field: string): string | undefined {
   for (const raw of lines) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;

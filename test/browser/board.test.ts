@@ -1,21 +1,23 @@
 /**
  * The event-sourced board (examples/event-sourced-ui) in headless Chromium against the embedded
- * server: the page replays and tails the `board` stream over its own WebSocket, shows what a Node
- * client appends, appends what its buttons say (read back from Node), and rides out a server
- * restart on the same port (badge: reconnecting, then connected again).
+ * server, as a person would use it: the empty state, what Node appends showing up live in the board
+ * and the event log (a malformed record marked, not applied), the page's own writes (read back
+ * from Node), a second tab that replays the same events and follows, a server that goes away (the
+ * page says so in words and holds writes back) and comes back empty on the same port (the page
+ * says the stream was reset and rebuilds), and a page opened with no server at all (it names the URL).
  *
- * The embedded server keeps everything in memory, so the restarted server starts empty: the page
- * keeps the board it had folded (its projection state lives in the page) and the test checks that
- * events appended after the restart show up on top of it and that the page's writes reach the new
- * server. Screenshots: test-output/browser/board.png, reconnecting.png, board-after-restart.png.
+ * Screenshots under test-output/browser/: board-desktop.png, board-390.png, board-reconnecting.png,
+ * board-reset.png, board-no-server.png.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { connect, type FloClient } from '../../src/node.js';
 import { startServer, type FloServer } from '../../src/server.js';
-import { addCard, BOARD_STREAM, moveCard, type BoardEvent } from '../../examples/event-sourced-ui/board.js';
+import { BOARD_STREAM, cardAdded, cardMoved, type BoardEvent } from '../../examples/event-sourced-ui/board.js';
 import { serveUi, type ServedUi } from '../../examples/event-sourced-ui/serve.js';
 import { browserSkipReason, launchChromium, type LaunchedBrowser } from './launch.js';
 
@@ -26,6 +28,8 @@ if (skipReason) console.warn(skipReason);
 
 /** Generous: a bound for the test's patience, not a performance assertion. */
 const WAIT_MS = 20_000;
+const DESKTOP = { width: 1280, height: 820 };
+const PHONE = { width: 390, height: 844 };
 
 /** Polls `probe` until it returns something other than undefined (or the wait runs out). */
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = WAIT_MS): Promise<T> {
@@ -49,12 +53,26 @@ async function boardEvents(flo: FloClient): Promise<BoardEvent[]> {
   return records.map((r) => r.data<BoardEvent>());
 }
 
+const append = (flo: FloClient, payload: unknown) => firstValueFrom(flo.stream.append(BOARD_STREAM, payload));
+
+/** A port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const card = (title: string, column?: string) => `#board section${column ? `[data-column="${column}"]` : ''} li[data-title="${title}"]`;
+
 describe.skipIf(skipReason !== undefined)('event-sourced board in headless Chromium', () => {
   let server: FloServer;
   let port: number;
   let ui: ServedUi;
   let node: FloClient;
   let browser: LaunchedBrowser | undefined;
+  let second: Page | undefined;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -75,26 +93,36 @@ describe.skipIf(skipReason !== undefined)('event-sourced board in headless Chrom
     await server?.close();
   });
 
-  const card = (title: string, column?: string) =>
-    `#board section${column ? `[data-column="${column}"]` : ''} li[data-title="${title}"]`;
-
-  it('replays, goes live, shows what Node appends and appends what its buttons say', async () => {
+  it('starts empty with hints, shows what Node appends in the board and the event log, and appends what its buttons say', async () => {
     const page = browser!.page;
-    // Before the page exists: these come through the replay.
-    await firstValueFrom(addCard(node, 'Write the docs', 'todo', 'docs'));
-    await firstValueFrom(addCard(node, 'Ship it', 'doing', 'ship'));
-    await firstValueFrom(moveCard(node, 'ship', 'done'));
-
+    await page.setViewportSize(DESKTOP);
     await page.goto(ui.url);
     await page.waitForSelector('#badge[data-state="connected"]', { timeout: WAIT_MS });
-    await page.waitForSelector('#stats[data-status="live"]', { timeout: WAIT_MS });
+    await page.waitForSelector('#status[data-status="live"]', { timeout: WAIT_MS });
+    // The empty state says what to try.
+    await page.waitForSelector('#empty:not([hidden])', { timeout: WAIT_MS });
+    expect(await page.textContent('#empty')).toMatch(/second tab/);
+    expect(await page.isEnabled('#add')).toBe(true);
+
+    // Live from Node, including one record the board cannot understand.
+    await append(node, cardAdded('Write the docs', 'todo', 'docs'));
+    await append(node, cardAdded('Ship it', 'doing', 'ship'));
+    await append(node, cardMoved('ship', 'done'));
+    await append(node, { type: 'card-exploded', cardId: 'ship' });
     await page.waitForSelector(card('Write the docs', 'todo'), { timeout: WAIT_MS });
     await page.waitForSelector(card('Ship it', 'done'), { timeout: WAIT_MS });
-    expect(await page.getAttribute('#stats', 'data-applied')).toBe('3');
+    await page.waitForSelector('#status[data-applied="4"]', { timeout: WAIT_MS });
+    expect(await page.isHidden('#empty')).toBe(true);
+    expect(await page.textContent('#status')).toBe('Live · 4 events folded');
 
-    // Live: appended from Node while the page tails.
-    await firstValueFrom(addCard(node, 'From Node, live', 'doing', 'live-1'));
-    await page.waitForSelector(card('From Node, live', 'doing'), { timeout: WAIT_MS });
+    // The event log, newest first: types, payloads, the malformed one marked and explained.
+    const log = page.locator('#log li');
+    expect(await log.count()).toBe(4);
+    expect(await log.evaluateAll((lis) => lis.map((li) => li.getAttribute('data-type')))).toEqual(['card-exploded', 'card-moved', 'card-added', 'card-added']);
+    expect(await page.textContent('#log li.bad')).toMatch(/not applied: unknown event type "card-exploded"/);
+    expect(await page.locator('#log li.bad').count()).toBe(1);
+    expect(await log.nth(1).textContent()).toMatch(/{"cardId":"ship","to":"done"}/);
+    expect(await page.textContent('#log-count')).toMatch(/1 not understood/);
 
     // The page's button appends; Node reads it back.
     await page.fill('#title', 'Added in the browser');
@@ -111,38 +139,95 @@ describe.skipIf(skipReason !== undefined)('event-sourced board in headless Chrom
       (await boardEvents(node)).find((e) => e.type === 'card-moved' && e.cardId === added.cardId && e.to === 'doing'),
     );
     await page.waitForSelector(card('Added in the browser', 'doing'), { timeout: WAIT_MS });
+    await page.waitForSelector('#status[data-applied="6"]', { timeout: WAIT_MS });
+    expect(await page.locator('#board li').count()).toBe(3);
+    expect(await page.isHidden('#error')).toBe(true);
+    await page.screenshot({ path: `${outputDir}/board-desktop.png`, fullPage: true });
 
-    // Each event applied once: 3 replayed + 1 live + add + move.
-    await page.waitForSelector('#stats[data-applied="6"]', { timeout: WAIT_MS });
-    expect(await page.locator('#board li').count()).toBe(4);
-    expect(await page.textContent('#error')).toBe('');
-    await page.screenshot({ path: `${outputDir}/board.png`, fullPage: true });
+    // 390 px wide: one column of lanes, the header on one line, nothing wider than the screen.
+    await page.setViewportSize(PHONE);
+    const layout = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      headerHeight: document.querySelector('header')!.getBoundingClientRect().height,
+      h1Height: document.querySelector('h1')!.getBoundingClientRect().height,
+      lanes: Array.from(document.querySelectorAll('#board section')).map((s) => Math.round(s.getBoundingClientRect().left)),
+    }));
+    expect(layout.scrollWidth).toBeLessThanOrEqual(PHONE.width);
+    expect(layout.headerHeight).toBeLessThan(layout.h1Height * 4); // title + subtitle, not four wrapped lines
+    expect(new Set(layout.lanes).size).toBe(1); // stacked
+    await page.screenshot({ path: `${outputDir}/board-390.png`, fullPage: true });
+    await page.setViewportSize(DESKTOP);
   }, 60_000);
 
-  it('shows reconnecting while the server is down, then connected again, and keeps working', async () => {
+  it('a second tab replays the same events and follows what the first one does', async () => {
+    const page = browser!.page;
+    second = await browser!.context.newPage();
+    second.on('pageerror', (e) => pageErrors.push(e.message));
+    await second.goto(ui.url);
+    await second.waitForSelector('#status[data-status="live"][data-applied="6"]', { timeout: WAIT_MS });
+    await second.waitForSelector(card('Added in the browser', 'doing'), { timeout: WAIT_MS });
+    expect(await second.locator('#log li').count()).toBe(6);
+
+    await page.fill('#title', 'From the first tab');
+    await page.click('#add');
+    await second.waitForSelector(card('From the first tab', 'todo'), { timeout: WAIT_MS });
+    await second.click(`${card('From the first tab', 'todo')} button[data-to="doing"]`);
+    await page.waitForSelector(card('From the first tab', 'doing'), { timeout: WAIT_MS });
+    await page.waitForSelector('#status[data-applied="8"]', { timeout: WAIT_MS });
+  }, 60_000);
+
+  it('says the server is unreachable and holds writes back; when it comes back empty, says the stream was reset and rebuilds', async () => {
     const page = browser!.page;
     await server.close();
     await page.waitForSelector('#badge[data-state="reconnecting"]', { timeout: WAIT_MS });
+    await page.waitForSelector('#status[data-status="stale"]', { timeout: WAIT_MS });
     expect(await page.textContent('#badge')).toBe('Reconnecting…');
-    await page.screenshot({ path: `${outputDir}/reconnecting.png`, fullPage: true });
+    expect(await page.textContent('#status')).toBe(`Server unreachable at ${server.wsUrl}; retrying. Showing the last board seen (8 events).`);
+    expect(await page.isDisabled('#add')).toBe(true);
+    expect(await page.locator('#board li button.move:enabled').count()).toBe(0);
+    // The last board seen stays on screen.
+    expect(await page.locator('#board li').count()).toBe(4);
+    await page.screenshot({ path: `${outputDir}/board-reconnecting.png`, fullPage: true });
 
     server = await startServer({ port });
     await page.waitForSelector('#badge[data-state="connected"]', { timeout: WAIT_MS });
+    // Nothing was kept: the stream is gone, the page says so and shows the board as it is now.
+    await page.waitForSelector('#reset-notice:not([hidden])[data-reason="missing"]', { timeout: WAIT_MS });
+    expect(await page.textContent('#reset-notice')).toMatch(/board stream is gone from the server.*8 events shown before were dropped.*rebuilt/);
+    await page.waitForSelector('#status[data-status="live"][data-applied="0"]', { timeout: WAIT_MS });
+    expect(await page.locator('#board li').count()).toBe(0);
+    expect(await page.isHidden('#error')).toBe(true);
+    expect(await page.isEnabled('#add')).toBe(true);
+    // The second tab noticed too.
+    await second!.waitForSelector('#reset-notice:not([hidden])', { timeout: WAIT_MS });
 
-    // The new server is empty: the page keeps its folded board, and new events land on top of it.
-    expect(await page.locator('#board li').count()).toBe(4);
-    await firstValueFrom(addCard(node, 'After the restart', 'todo', 'after-1'));
-    await page.waitForSelector(card('After the restart', 'todo'), { timeout: WAIT_MS });
-
-    await page.fill('#title', 'Browser after restart');
+    // New events land on the new server, and in both tabs.
+    await page.fill('#title', 'After the restart');
     await page.click('#add');
-    await waitFor('the browser card on the new server', async () =>
-      (await boardEvents(node)).find((e) => e.type === 'card-added' && e.title === 'Browser after restart'),
-    );
-    await page.waitForSelector(card('Browser after restart', 'todo'), { timeout: WAIT_MS });
-    await page.waitForSelector('#stats[data-applied="8"]', { timeout: WAIT_MS });
-    expect(await page.locator('#board li').count()).toBe(6);
+    await waitFor('the card on the new server', async () => (await boardEvents(node)).find((e) => e.type === 'card-added' && e.title === 'After the restart'));
+    await page.waitForSelector(card('After the restart', 'todo'), { timeout: WAIT_MS });
+    await second!.waitForSelector(card('After the restart', 'todo'), { timeout: WAIT_MS });
+    expect(await page.locator('#board li').count()).toBe(1);
+    await page.screenshot({ path: `${outputDir}/board-reset.png`, fullPage: true });
+
+    // The notice goes when dismissed.
+    await page.click('#dismiss-reset');
+    expect(await page.isHidden('#reset-notice')).toBe(true);
     expect(pageErrors).toEqual([]);
-    await page.screenshot({ path: `${outputDir}/board-after-restart.png`, fullPage: true });
+  }, 60_000);
+
+  it('names the server it is trying to reach when there is none', async () => {
+    const nowhere = `ws://127.0.0.1:${await closedPort()}`;
+    const page = await browser!.context.newPage();
+    try {
+      await page.setViewportSize(DESKTOP);
+      await page.goto(`${ui.url}?flo=${encodeURIComponent(nowhere)}`);
+      await waitFor('the URL in the status', async () => ((await page.textContent('#status'))?.includes(nowhere) ? true : undefined));
+      expect(await page.isDisabled('#add')).toBe(true);
+      expect(await page.getAttribute('#badge', 'data-state')).not.toBe('connected');
+      await page.screenshot({ path: `${outputDir}/board-no-server.png`, fullPage: true });
+    } finally {
+      await page.close();
+    }
   }, 60_000);
 });

@@ -1,7 +1,9 @@
 /**
  * `project()` against the embedded server over real sockets: paged replay then live tail, one read
- * for many subscribers, KV snapshots, and exactly-once application across connections cut in the
- * middle (through a TCP proxy that the test severs).
+ * for many subscribers, KV snapshots, exactly-once application across connections cut in the
+ * middle (through a TCP proxy that the test severs), and resets: a server that restarts empty on
+ * the same port, a stream trimmed past the projection while it was away, a snapshot of a deleted
+ * stream.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { filter, finalize, firstValueFrom, type Observable } from 'rxjs';
@@ -26,10 +28,15 @@ async function appendAll(flo: FloClient, stream: string, from: number, to: numbe
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/** A TCP proxy to `port` whose live connections can be cut. */
-async function startProxy(port: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+/** A TCP proxy to `port` whose live connections can be cut, and which can refuse new ones for a while. */
+async function startProxy(port: number): Promise<{ port: number; cut(): void; refuse(on: boolean): void; close(): Promise<void> }> {
   const pairs = new Set<[Socket, Socket]>();
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = netConnect(port, '127.0.0.1');
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -46,6 +53,9 @@ async function startProxy(port: number): Promise<{ port: number; cut(): void; cl
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
+    refuse(on: boolean) {
+      refusing = on;
+    },
     cut() {
       for (const [a, b] of pairs) {
         a.destroy();
@@ -169,7 +179,7 @@ describe('project() against the embedded server', () => {
       await until(p$, (p) => p.applied >= 310);
       proxy.cut();
       await appendAll(writer, 's3', 311, 320);
-      const end = await until(p$, (p) => p.applied === 320);
+      const end = await until(p$, (p) => p.applied === 320 && p.status === 'live');
       expect(end.state).toEqual(range(1, 320));
       expect(end.status).toBe('live');
       expect(drops).toBe(3); // each cut was seen as a lost connection
@@ -181,6 +191,125 @@ describe('project() against the embedded server', () => {
     } finally {
       await proxy.close();
     }
+  }, 60_000);
+});
+
+describe('project() resets', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  });
+  const connectTo = (port: number) => {
+    const c = connect(`127.0.0.1:${port}`, { namespace: 'reset', timeoutMs: 5000, reconnect: { minTimeoutMs: 20, maxTimeoutMs: 200 } });
+    cleanups.push(() => c.close());
+    return c;
+  };
+
+  it('rebuilds from the new server when the server restarts empty on the same port, and says so', async () => {
+    let server = await startServer({ port: 0 });
+    const port = server.port;
+    cleanups.push(() => server.close());
+    const writer = connectTo(port);
+    await appendAll(writer, 'r1', 1, 5);
+
+    const p$ = project(connectTo(port), 'r1', { reducer: collect, initial: [] as number[], retryDelayMs: 10 });
+    const seen: ProjectionState<number[]>[] = [];
+    const sub = p$.subscribe({ next: (p) => seen.push(p), error: (e) => seen.push(e as never) });
+    cleanups.push(async () => sub.unsubscribe());
+    await until(p$, (p) => p.status === 'live' && p.applied === 5);
+
+    await server.close();
+    await until(p$, (p) => p.status === 'stale');
+    server = await startServer({ port });
+    const reset = await until(p$, (p) => p.reset !== null);
+    expect(reset.reset).toMatchObject({ reason: 'missing', previousApplied: 5, stream: { firstId: null, lastId: null, count: 0 }, nth: 1 });
+    expect(reset.state).toEqual([]);
+    expect(reset.applied).toBe(0);
+
+    // The new server's records are all the board holds now.
+    await appendAll(writer, 'r1', 100, 102);
+    const after = await until(p$, (p) => p.applied === 3);
+    expect(after.state).toEqual([100, 101, 102]);
+    expect(after.status).toBe('live');
+    expect(after.reset?.nth).toBe(1);
+    // Before the reset: 1..5, never more; after it: only the new records.
+    expect(seen.every((p) => typeof p === 'object' && 'state' in p)).toBe(true);
+    const resetAt = seen.findIndex((p) => p.reset !== null);
+    expect(seen.slice(0, resetAt).at(-1)!.state).toEqual([1, 2, 3, 4, 5]);
+    expect(seen.slice(resetAt).every((p) => p.state.every((n) => n >= 100))).toBe(true);
+  }, 60_000);
+
+  it('rebuilds when the stream was trimmed past the projection while it was away', async () => {
+    const server = await startServer({ port: 0 });
+    cleanups.push(() => server.close());
+    const proxy = await startProxy(server.port);
+    cleanups.push(() => proxy.close());
+    const writer = connectTo(server.port);
+    await appendAll(writer, 'r2', 1, 10);
+
+    const p$ = project(connectTo(proxy.port), 'r2', { reducer: collect, initial: [] as number[], retryDelayMs: 10 });
+    const sub = p$.subscribe();
+    cleanups.push(async () => sub.unsubscribe());
+    await until(p$, (p) => p.status === 'live' && p.applied === 10);
+
+    // Away: the connection is cut and refused while 11..20 are appended and all but 3 trimmed.
+    proxy.refuse(true);
+    proxy.cut();
+    await until(p$, (p) => p.status === 'stale');
+    await appendAll(writer, 'r2', 11, 20);
+    await firstValueFrom(writer.stream.trim('r2', { maxLen: 3 }));
+    proxy.refuse(false);
+
+    const after = await until(p$, (p) => p.status === 'live' && p.reset !== null);
+    expect(after.reset).toMatchObject({ reason: 'trimmed', previousApplied: 10, stream: { count: 3 }, nth: 1 });
+    expect(after.state).toEqual([18, 19, 20]);
+    expect(after.applied).toBe(3);
+  }, 60_000);
+
+  it('keeps its state across a reconnect when the stream is intact', async () => {
+    const server = await startServer({ port: 0 });
+    cleanups.push(() => server.close());
+    const proxy = await startProxy(server.port);
+    cleanups.push(() => proxy.close());
+    const writer = connectTo(server.port);
+    await appendAll(writer, 'r3', 1, 4);
+    const p$ = project(connectTo(proxy.port), 'r3', { reducer: collect, initial: [] as number[], retryDelayMs: 10 });
+    const sub = p$.subscribe();
+    cleanups.push(async () => sub.unsubscribe());
+    await until(p$, (p) => p.status === 'live' && p.applied === 4);
+    proxy.refuse(true);
+    proxy.cut();
+    await until(p$, (p) => p.status === 'stale');
+    await appendAll(writer, 'r3', 5, 6);
+    proxy.refuse(false);
+    const after = await until(p$, (p) => p.status === 'live' && p.applied === 6);
+    expect(after.state).toEqual(range(1, 6));
+    expect(after.reset).toBeNull();
+  }, 60_000);
+
+  it('drops a snapshot of a stream that was emptied since, and starts from the stream as it is', async () => {
+    const server = await startServer({ port: 0 });
+    cleanups.push(() => server.close());
+    const writer = connectTo(server.port);
+    await appendAll(writer, 'r4', 1, 6);
+    const snapshot = { key: 'snap:r4', everyN: 3 };
+    const first = project(connectTo(server.port), 'r4', { reducer: collect, initial: [] as number[], snapshot });
+    const sub = first.subscribe();
+    await until(first, (p) => p.status === 'live' && p.applied === 6);
+    await waitForSnapshot(writer, 'snap:r4', 6);
+    sub.unsubscribe();
+
+    // The client has no stream delete: trimming every record leaves the same nothing behind.
+    await firstValueFrom(writer.stream.trim('r4', { maxLen: 0 }));
+    expect((await firstValueFrom(writer.stream.info('r4'))).count).toBe(0n);
+    const second = project(connectTo(server.port), 'r4', { reducer: collect, initial: [] as number[], snapshot });
+    const sub2 = second.subscribe();
+    cleanups.push(async () => sub2.unsubscribe());
+    const live = await until(second, (p) => p.status === 'live');
+    expect(live.reset).toMatchObject({ reason: 'missing', previousApplied: 6, nth: 1 });
+    expect(live.state).toEqual([]);
+    await appendAll(writer, 'r4', 50, 50);
+    expect((await until(second, (p) => p.applied === 1)).state).toEqual([50]);
   }, 60_000);
 });
 

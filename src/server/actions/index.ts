@@ -43,6 +43,7 @@ import {
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
 import type { Handler, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import type { ServerPorts } from '../ports.js';
 import { createWorkflowHandlers } from '../workflows/index.js';
 import { ActionStore, awaitKey, type ActionRun, type WorkerState } from './store.js';
 import { decodeOrBadRequest, isPlainObject, tryParseJson } from './util.js';
@@ -281,10 +282,11 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
 }
 
 /** Actions, workers and workflows over one shared store. */
-export function createActionSubsystem(env: ServerEnv): Subsystem & { readonly store: ActionStore } {
+/** `ports.streams` lets workflow stream triggers read their streams; without it triggers never fire. */
+export function createActionSubsystem(env: ServerEnv, ports?: Pick<ServerPorts, 'streams'>): Subsystem & { readonly store: ActionStore } {
   const store = new ActionStore(env.clock, env.persistence);
   const handlers = createActionHandlers(env, store);
-  const workflows = createWorkflowHandlers(env, store);
+  const workflows = createWorkflowHandlers(env, store, ports?.streams);
   for (const [op, fn] of workflows.handlers) handlers.set(op, fn);
   return {
     handlers,

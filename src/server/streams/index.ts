@@ -61,6 +61,8 @@ import {
   STREAM_MAX_BLOCK_MS,
   STREAM_MAX_READ_COUNT,
   utf8,
+  type StreamBatchRecord,
+  type StreamId,
   type StreamRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
@@ -82,6 +84,13 @@ export interface StreamSubsystemOptions {
 export interface StreamSubsystem extends Subsystem {
   readonly store: StreamStore;
   readonly waiters: Waiters;
+  /**
+   * Appends as the APPEND handler does (wakes parked reads, tells `onAppend` listeners): for
+   * server-side producers such as processing sinks. Returns the first id.
+   */
+  append(ns: string, stream: string, records: readonly StreamBatchRecord[], partition?: number): StreamId;
+  /** Calls `listener` after every append (from a client or a server-side producer); returns the unsubscribe. */
+  onAppend(listener: (ns: string, stream: string) => void): () => void;
 }
 
 const MAX_WAITER_KEY_BYTES = 256;
@@ -137,6 +146,13 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
   const maxAppend = options.maxAppendRecords ?? 1000;
   const handlers = new Map<number, Handler>();
   const on = (op: number, fn: Handler, badBytesMessage?: string) => handlers.set(op, guard(fn, badBytesMessage));
+  const appendListeners = new Set<(ns: string, stream: string) => void>();
+  const append = (ns: string, stream: string, records: readonly StreamBatchRecord[], partition = 0): StreamId => {
+    const id = store.append(ns, stream, records, partition);
+    waiters.wake(waitKey(ns, stream));
+    for (const listener of [...appendListeners]) listener(ns, stream);
+    return id;
+  };
 
   let closed = false;
   const canPark = (stream: string) => !closed && waiters.count() < maxWaiters && utf8(stream).length <= MAX_WAITER_KEY_BYTES;
@@ -180,9 +196,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
       if (req.partition >= partitions) throw badRequest(`partition ${req.partition} out of range (partition_count ${partitions})`);
       partition = req.partition;
     } else if (req.partitionKey !== undefined) partition = partitionFor(req.partitionKey, partitions);
-    const id = store.append(ctx.namespace, req.stream, req.records, partition);
-    waiters.wake(waitKey(ctx.namespace, req.stream));
-    return ok(encodeStreamAppendReply(id));
+    return ok(encodeStreamAppendReply(append(ctx.namespace, req.stream, req.records, partition)));
   });
 
   on(Op.StreamRead, (ctx) => {
@@ -367,9 +381,15 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
     handlers,
     store,
     waiters,
+    append,
+    onAppend(listener) {
+      appendListeners.add(listener);
+      return () => void appendListeners.delete(listener);
+    },
     close() {
       closed = true;
       waiters.clear();
+      appendListeners.clear();
     },
   };
 }

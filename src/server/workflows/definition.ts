@@ -4,6 +4,8 @@
  * Unknown keys are ignored; both camelCase and snake_case spellings are accepted.
  */
 import { parse as parseYaml } from 'yaml';
+import { parseScheduleDef, type ScheduleDef } from './schedule.js';
+import { parseTriggerDef, type TriggerDef } from './trigger.js';
 
 export type Backoff = 'constant' | 'linear' | 'exponential' | 'exponential_jitter';
 export type TerminalStatus = 'completed' | 'failed' | 'cancelled' | 'timed_out';
@@ -88,6 +90,10 @@ export interface WorkflowDefinition {
   /** Custom terminals (built-ins are resolved by `terminalStatus`). */
   readonly terminals: ReadonlyMap<string, TerminalStatus>;
   readonly output?: string;
+  /** Starts runs on a cron or interval schedule. */
+  readonly schedule?: ScheduleDef;
+  /** Starts runs from records appended to a stream. */
+  readonly trigger?: TriggerDef;
 }
 
 export const START_STEP = 'start';
@@ -340,6 +346,8 @@ export function parseWorkflowDefinition(text: string): WorkflowDefinition {
   }
 
   const output = typeof doc.output === 'string' ? doc.output : isObj(doc.output) ? JSON.stringify(doc.output) : undefined;
+  const schedule = parseScheduleDef(doc.schedule, (msg) => fail('', msg));
+  const trigger = parseTriggerDef(doc.trigger, (msg) => fail('', msg));
   return {
     name,
     version,
@@ -350,5 +358,7 @@ export function parseWorkflowDefinition(text: string): WorkflowDefinition {
     steps,
     terminals,
     ...(output !== undefined ? { output } : {}),
+    ...(schedule ? { schedule } : {}),
+    ...(trigger ? { trigger } : {}),
   };
 }

@@ -164,6 +164,9 @@ export class WorkflowEngine {
   private readonly unsubscribe: () => void;
   private readonly changes = { def: NO_CHANGE_LOG, run: NO_CHANGE_LOG, meta: NO_CHANGE_LOG };
   private readonly loadedRuns = new Set<string>();
+  private readonly loadedDefs: Array<[string, string]> = [];
+  /** Called for each definition the storage loads (start-up, rolled-back write): schedules and triggers follow it. */
+  onDefinitionLoaded: ((namespace: string, name: string) => void) | undefined;
 
   constructor(
     private readonly env: ServerEnv,
@@ -183,7 +186,17 @@ export class WorkflowEngine {
         const d = this.defs.get(k);
         return d ? toStoredDefinition(d) : undefined;
       },
-      load: (k, v) => (v === undefined ? this.defs.delete(k) : this.defs.set(k, fromStoredDefinition(v))),
+      load: (k, v) => {
+        const old = this.defs.get(k);
+        if (v === undefined) this.defs.delete(k);
+        else this.defs.set(k, fromStoredDefinition(v));
+        const rec = this.defs.get(k) ?? old;
+        if (rec) this.loadedDefs.push([rec.namespace, rec.name]);
+      },
+      loaded: () => {
+        const defs = this.loadedDefs.splice(0);
+        for (const [ns, name] of defs) this.onDefinitionLoaded?.(ns, name);
+      },
     });
     this.changes.run = p.table({
       name: 'workflow.run',

@@ -23,14 +23,18 @@ import {
   encodeWorkflowStartReply,
   encodeWorkflowStatusReply,
   fromUtf8,
+  utf8,
   workflowRunStatusName,
 } from '../../protocol/index.js';
 import { badRequest, conflict, notFound, ok } from '../reply.js';
 import type { Handler, RequestContext, ServerEnv } from '../types.js';
 import type { ActionStore } from '../actions/store.js';
+import type { StreamPort } from '../ports.js';
 import { decodeOrBadRequest } from '../actions/util.js';
 import { DefinitionError, parseWorkflowDefinition } from './definition.js';
-import { WorkflowEngine, type WorkflowRun } from './engine.js';
+import { isTerminalRun, WorkflowEngine, type WorkflowRun } from './engine.js';
+import { WorkflowSchedules } from './schedule.js';
+import { WorkflowTriggers } from './trigger.js';
 
 export { WorkflowEngine } from './engine.js';
 export { parseWorkflowDefinition, DefinitionError } from './definition.js';
@@ -45,9 +49,53 @@ function searchable(run: WorkflowRun): string {
   return [run.id, run.workflow, run.currentStep, fromUtf8(run.input), run.searchAttributes ?? ''].join('\n').toLowerCase();
 }
 
-export function createWorkflowHandlers(env: ServerEnv, store: ActionStore): { handlers: Map<number, Handler>; engine: WorkflowEngine; close(): void } {
+/**
+ * Schedules and stream triggers over the engine: `producersChanged` follows a definition's
+ * create/replace/disable/enable. Without a stream port there are no triggers.
+ */
+function createProducers(env: ServerEnv, engine: WorkflowEngine, streams: StreamPort | undefined) {
+  const schedules = new WorkflowSchedules(env.clock, {
+    activeSchedule(ns, wf) {
+      const rec = engine.getDefinition(ns, wf);
+      const schedule = rec?.def.schedule;
+      return rec && !rec.disabled && schedule && !schedule.paused ? schedule : undefined;
+    },
+    activeRuns: (ns, wf) => engine.listRuns(ns).filter((r) => r.workflow === wf && !isTerminalRun(r)).length,
+    startScheduledRun: (ns, wf, input) => void engine.startRun({ namespace: ns, workflow: wf, version: 'latest', input: utf8(input), firstEvent: 'schedule_started' }),
+  });
+  const triggers = streams
+    ? new WorkflowTriggers(env.clock, streams, {
+        trigger(ns, wf) {
+          const rec = engine.getDefinition(ns, wf);
+          return rec?.def.trigger ? { def: rec.def.trigger, enabled: !rec.disabled } : undefined;
+        },
+        startTriggeredRun(ns, wf, input, idempotencyKey) {
+          if (engine.findByIdempotencyKey(ns, wf, idempotencyKey)) return;
+          engine.startRun({ namespace: ns, workflow: wf, version: 'latest', input, idempotencyKey, firstEvent: 'trigger_started' });
+        },
+      })
+    : undefined;
+  return {
+    producersChanged(ns: string, wf: string) {
+      schedules.update(ns, wf);
+      triggers?.update(ns, wf);
+    },
+    closeProducers() {
+      schedules.close();
+      triggers?.close();
+    },
+  };
+}
+
+export function createWorkflowHandlers(
+  env: ServerEnv,
+  store: ActionStore,
+  streams?: StreamPort,
+): { handlers: Map<number, Handler>; engine: WorkflowEngine; close(): void } {
   const engine = new WorkflowEngine(env, store);
   const h = new Map<number, Handler>();
+  const { producersChanged, closeProducers } = createProducers(env, engine, streams);
+  engine.onDefinitionLoaded = producersChanged;
 
   h.set(Op.WorkflowCreate, (ctx) => {
     const { name, definition } = decodeWorkflowCreate(ctx.body);
@@ -62,6 +110,7 @@ export function createWorkflowHandlers(env: ServerEnv, store: ActionStore): { ha
       throw e;
     }
     engine.putDefinition(ctx.namespace, name, definition.slice(), def);
+    producersChanged(ctx.namespace, name);
     return ok(encodeWorkflowCreateReply(name));
   });
 
@@ -91,13 +140,17 @@ export function createWorkflowHandlers(env: ServerEnv, store: ActionStore): { ha
     if (!rec) throw notFound('workflow not found');
     engine.definitionWillChange(rec.namespace, rec.name);
     rec.disabled = true;
+    producersChanged(ctx.namespace, rec.name);
     return ok();
   });
 
   h.set(Op.WorkflowEnable, (ctx) => {
     const rec = engine.getDefinition(ctx.namespace, decodeWorkflowEnable(ctx.body).name);
-    if (rec) engine.definitionWillChange(rec.namespace, rec.name);
-    if (rec) rec.disabled = false;
+    if (rec) {
+      engine.definitionWillChange(rec.namespace, rec.name);
+      rec.disabled = false;
+      producersChanged(ctx.namespace, rec.name);
+    }
     return ok();
   });
 
@@ -205,5 +258,12 @@ export function createWorkflowHandlers(env: ServerEnv, store: ActionStore): { ha
     );
   });
 
-  return { handlers: h, engine, close: () => engine.close() };
+  return {
+    handlers: h,
+    engine,
+    close: () => {
+      closeProducers();
+      engine.close();
+    },
+  };
 }
