@@ -1,6 +1,7 @@
 // Actions and workflows across a stop and a start on the same data directory: runs, leases and
 // workflow timers come back with their absolute deadlines; what came due meanwhile happens at start.
 import { describe, expect, it } from 'vitest';
+import { decodeWorkflowListRunsReply, encodeWorkflowCreate, encodeWorkflowListRuns } from '../../../src/protocol/index.js';
 import { ActionRunStatus, Op, WorkflowRunStatus, decodeActionStatusReply, encodeActionInvoke, encodeActionStatus, encodeWorkflowDisable, encodeWorkflowSignal, decodeActionInvokeReply } from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/server/clock.js';
 import { DiskStorage } from '../../../src/server/storage/index.js';
@@ -103,6 +104,23 @@ describe('actions and workflows persist', () => {
     expect(w.seen[0].taskId).toBe(runId);
     const done = decodeActionStatusReply(await b.h.okCall(Op.ActionStatus, NS, encodeActionStatus({ runId })));
     expect(done.status).toBe(ActionRunStatus.Completed);
+    await b.close();
+  });
+
+  it('a scheduled workflow keeps firing after a restart (schedules follow the definitions loaded)', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const a = open(dir, clock);
+    const yaml = `kind: Workflow\nname: tick\nversion: "1"\nschedule:\n  interval: 1000\n  maxConcurrent: 10\nstart:\n  waitForSignal: { type: go }\n  transitions: { go: flo.Completed }\n`;
+    await a.h.okCall(Op.WorkflowCreate, NS, encodeWorkflowCreate({ name: 'tick', definition: yaml }));
+    clock.advance(1000);
+    const runsBefore = decodeWorkflowListRunsReply(await a.h.okCall(Op.WorkflowListRuns, NS, encodeWorkflowListRuns({}))).runs.length;
+    expect(runsBefore).toBe(1);
+    await a.close();
+    const b = open(dir, new ManualClock(clock.now()));
+    b.h.clock.advance(1000);
+    const runs = decodeWorkflowListRunsReply(await b.h.okCall(Op.WorkflowListRuns, NS, encodeWorkflowListRuns({}))).runs;
+    expect(runs).toHaveLength(2);
     await b.close();
   });
 });
