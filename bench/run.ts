@@ -6,6 +6,7 @@ const benches: Array<{ name: string; load: () => Promise<{ main: () => Promise<u
   { name: 'roundtrip', load: () => import('./roundtrip.js') },
   { name: 'consume', load: () => import('./consume.js') },
   { name: 'queue-memory', load: () => import('./queue-memory.js') },
+  { name: 'durability', load: () => import('./durability.js') },
   { name: 'processing', load: () => import('./processing.js') },
 ];
 

@@ -1,5 +1,14 @@
 // The embedded Flo-compatible server (`flo-rx/server`). Node only.
-export { startServer, type FloServer, type StartServerOptions } from './server/server.js';
+export { startServer, IN_MEMORY_NOTE, type FloServer, type StartServerOptions } from './server/server.js';
+export {
+  StorageStartError,
+  StorageWriteError,
+  isStorageStartError,
+  isStorageWriteError,
+  type FsyncMode,
+  type PersistedTable,
+  type Persistence,
+} from './server/storage/index.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './server/clock.js';
 export { Waiters } from './server/waiters.js';
 export { ok, badRequest, notFound, conflict, unauthorized } from './server/reply.js';

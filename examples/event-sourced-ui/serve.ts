@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { mkdirSync } from 'node:fs';
 import { startServer, type FloServer } from '../../src/server.js';
 
 export interface ServeUiOptions {
@@ -25,6 +26,8 @@ export interface ServeUiOptions {
   readonly minify?: boolean;
   /** Receives the embedded server's log lines. */
   readonly logger?: (line: string) => void;
+  /** Keep the embedded server's data in this directory (created if missing), so the board survives a restart. */
+  readonly dataDir?: string;
 }
 
 export interface ServedUi {
@@ -66,7 +69,12 @@ export async function serveUi(options: ServeUiOptions = {}): Promise<ServedUi> {
 
   const server = options.floUrl
     ? undefined
-    : await startServer({ port: options.floPort ?? 0, host, ...(options.logger ? { logger: options.logger } : {}) });
+    : await startServer({
+        port: options.floPort ?? 0,
+        host,
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.dataDir !== undefined ? { dataDir: (mkdirSync(options.dataDir, { recursive: true }), options.dataDir) } : {}),
+      });
   const floUrl = options.floUrl ?? server!.wsUrl;
   const html = template.replace('%FLO_URL%', escapeAttr(floUrl));
 

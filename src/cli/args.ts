@@ -12,6 +12,8 @@ Options for serve:
   --port <n>          TCP port (binary protocol, WebSocket and HTTP status on one port; 0 = any free port) [default: 9000]
   --host <address>    Interface to bind [default: 127.0.0.1]
   --profile <go|flo>  Reply layouts: the Go SDK's (go) or the newest Flo server's (flo) [default: go]
+  --data-dir <dir>    Keep the data in this (existing) directory; without it data lives in memory [env: FLO_DATA_DIR]
+  --fsync <mode>      With --data-dir: always (fsync before each reply batch) or everysec [default: always]
 
 Options:
   -h, --help          Show this help
@@ -22,10 +24,17 @@ export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
   | { readonly kind: 'demo'; readonly args: readonly string[] }
-  | { readonly kind: 'serve'; readonly port: number; readonly host: string; readonly profile: 'go' | 'flo' }
+  | {
+      readonly kind: 'serve';
+      readonly port: number;
+      readonly host: string;
+      readonly profile: 'go' | 'flo';
+      readonly dataDir?: string;
+      readonly fsync?: 'always' | 'everysec';
+    }
   | { readonly kind: 'error'; readonly message: string };
 
-export function parseArgs(argv: readonly string[]): Command {
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Command {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '-h' || command === '--help') return { kind: 'help' };
   if (command === '-v' || command === '--version') return { kind: 'version' };
@@ -35,6 +44,8 @@ export function parseArgs(argv: readonly string[]): Command {
   let port = 9000;
   let host = '127.0.0.1';
   let profile: 'go' | 'flo' = 'go';
+  let dataDir: string | undefined = env.FLO_DATA_DIR || undefined;
+  let fsync: 'always' | 'everysec' | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (arg === '-h' || arg === '--help') return { kind: 'help' };
@@ -62,9 +73,22 @@ export function parseArgs(argv: readonly string[]): Command {
         profile = v;
         break;
       }
+      case '--data-dir': {
+        const v = value();
+        if (!v) return { kind: 'error', message: '--data-dir needs a directory' };
+        dataDir = v;
+        break;
+      }
+      case '--fsync': {
+        const v = value();
+        if (v !== 'always' && v !== 'everysec') return { kind: 'error', message: `--fsync must be always or everysec, got ${v ?? 'nothing'}` };
+        fsync = v;
+        break;
+      }
       default:
         return { kind: 'error', message: `unknown option for serve: ${arg}` };
     }
   }
-  return { kind: 'serve', port, host, profile };
+  if (fsync !== undefined && dataDir === undefined) return { kind: 'error', message: '--fsync needs --data-dir (or FLO_DATA_DIR)' };
+  return { kind: 'serve', port, host, profile, ...(dataDir !== undefined ? { dataDir } : {}), ...(fsync !== undefined ? { fsync } : {}) };
 }

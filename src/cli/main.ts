@@ -4,15 +4,26 @@
  * next to an embedded server (from the source tree: `npm run ui`).
  */
 import { createRequire } from 'node:module';
-import { startServer } from '../server.js';
-import { parseArgs, USAGE } from './args.js';
+import { IN_MEMORY_NOTE, isStorageStartError, startServer } from '../server.js';
+import { parseArgs, USAGE, type Command } from './args.js';
 
 const stamp = () => new Date().toISOString();
 const info = (line: string) => console.log(`${stamp()} ${line}`);
 
-async function serve(port: number, host: string, profile: 'go' | 'flo'): Promise<void> {
-  const server = await startServer({ port, host, profile, logger: info });
+async function serve(cmd: Extract<Command, { kind: 'serve' }>): Promise<void> {
+  const { port, host, profile, dataDir, fsync } = cmd;
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ port, host, profile, logger: info, ...(dataDir !== undefined ? { dataDir } : {}), ...(fsync ? { fsync } : {}) });
+  } catch (err) {
+    if (isStorageStartError(err)) {
+      console.error(`flo-rx: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
   info(`flo-rx embedded server listening on ${server.url} (WebSocket ${server.wsUrl}, HTTP status http://${server.url.slice('flo://'.length)}/), profile ${server.profile}`);
+  info(server.storage === IN_MEMORY_NOTE ? `${IN_MEMORY_NOTE} (use --data-dir DIR to keep it)` : `storage: ${server.storage}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -54,6 +65,7 @@ Options:
   --flo-port <n>    Port of the embedded Flo server (0 = any free port) [default: 9000]
   --flo-url <url>   Use this Flo server (ws://host:port) instead of starting one
   --host <address>  Interface to bind [default: 127.0.0.1]
+  --data-dir <dir>  Keep the embedded server's data there (created if missing) [env: FLO_DATA_DIR; default: in memory]
 `;
 
 interface UiArgs {
@@ -61,10 +73,11 @@ interface UiArgs {
   floPort: number;
   floUrl?: string;
   host: string;
+  dataDir?: string;
 }
 
 function parseUiArgs(args: readonly string[]): UiArgs | 'help' | string {
-  const out: UiArgs = { port: 8080, floPort: 9000, host: '127.0.0.1' };
+  const out: UiArgs = { port: 8080, floPort: 9000, host: '127.0.0.1', ...(process.env.FLO_DATA_DIR ? { dataDir: process.env.FLO_DATA_DIR } : {}) };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--ui') continue;
@@ -89,6 +102,10 @@ function parseUiArgs(args: readonly string[]): UiArgs | 'help' | string {
       case '--host':
         if (!v) return '--host needs an address';
         out.host = v;
+        break;
+      case '--data-dir':
+        if (!v) return '--data-dir needs a directory';
+        out.dataDir = v;
         break;
       default:
         return `unknown option for ui: ${arg}`;
@@ -125,8 +142,9 @@ async function ui(args: readonly string[]): Promise<void> {
     port: parsed.port,
     host: parsed.host,
     ...(parsed.floUrl ? { floUrl: parsed.floUrl } : { floPort: parsed.floPort }),
+    ...(parsed.dataDir !== undefined ? { dataDir: parsed.dataDir } : {}),
   });
-  info(`flo-rx board: open ${served.url}  (Flo server ${served.floUrl}${served.server ? ', embedded' : ''})`);
+  info(`flo-rx board: open ${served.url}  (Flo server ${served.floUrl}${served.server ? `, embedded, ${served.server.storage}` : ''})`);
   const stop = (signal: NodeJS.Signals) => {
     info(`${signal}: shutting down`);
     served.close().then(
@@ -159,7 +177,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await ui(argv.slice(1));
     return;
   }
-  const cmd = parseArgs(argv);
+  const cmd = parseArgs(argv, process.env);
   switch (cmd.kind) {
     case 'help':
       process.stdout.write(USAGE);
@@ -176,7 +194,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await demo(cmd.args);
       return;
     case 'serve':
-      await serve(cmd.port, cmd.host, cmd.profile);
+      await serve(cmd);
       return;
   }
 }

@@ -36,6 +36,9 @@ import {
   type Observable,
 } from 'rxjs';
 import { connect, isConflict, settle, type FloClient, type GroupRecord, type QueueMessage } from '../node.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startServer, type FloServer } from '../server.js';
 import { DEMO_USAGE, parseDemoArgs, type DemoOptions } from './args.js';
 import {
@@ -158,10 +161,12 @@ async function runDemo(options: DemoOptions, out: DemoOutput): Promise<DemoResul
   const expected = expectationOf(events);
 
   // The profile 'flo' sends each message's delivery count, which `settle({ toDlqAfter })` reads.
-  const server: FloServer = await startServer({ port: 0, profile: 'flo' });
+  // A durable server, as a user runs it (`flo-rx serve --data-dir`), on a directory of its own.
+  const dataDir = await mkdtemp(join(tmpdir(), 'flo-rx-demo-'));
+  const server: FloServer = await startServer({ port: 0, profile: 'flo', dataDir });
   const flo: FloClient = connect(`127.0.0.1:${server.port}`, { namespace: 'demo' });
   try {
-    say(`flo-rx demo: embedded Flo server on 127.0.0.1:${server.port}, namespace "demo"`);
+    say(`flo-rx demo: embedded Flo server on 127.0.0.1:${server.port}, namespace "demo", ${server.storage} (a temporary one)`);
     say(`  producer   ${events.length} order events → stream "${STREAM}" (${PRODUCER_CONCURRENCY} appends in flight)`);
     say(`  projector  group "${GROUP}": ${CONSUMERS.length} consumers × settle concurrency ${PROJECTOR_CONCURRENCY} → kv.incr, kv.put (CAS), queue "${QUEUE}"`);
     say(`  worker     queue "${QUEUE}": settle concurrency ${WORKER_CONCURRENCY}, failures retried, DLQ after ${MAX_DELIVERIES} deliveries`);
@@ -375,5 +380,6 @@ async function runDemo(options: DemoOptions, out: DemoOutput): Promise<DemoResul
   } finally {
     await flo.close();
     await server.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -27,6 +27,7 @@ import {
   type RequestBody,
 } from '../protocol/index.js';
 import type { Answer, Dispatcher } from './dispatcher.js';
+import type { CommitGate } from './storage/disk-storage.js';
 import { FrameReader } from './framing.js';
 import type { FrameTransport } from './transport.js';
 
@@ -39,6 +40,8 @@ export interface ConnectionOptions {
   /** Unanswered requests allowed per connection. Default 4096. */
   readonly maxInFlight?: number;
   readonly log?: (line: string) => void;
+  /** With a data directory: replies wait until the changes made before them are committed. */
+  readonly commitGate?: CommitGate;
   /** Called once when the connection is gone. */
   readonly onClose?: (conn: ServerConnection) => void;
 }
@@ -58,6 +61,10 @@ export class ServerConnection {
   private readonly maxInFlight: number;
   private readonly log: (line: string) => void;
   private outbox: Uint8Array[] = [];
+  /** Replies waiting until the changes before them are durable (servers with a data directory). */
+  private held = 0;
+  private releaseScheduled = false;
+  private endPending = false;
   private flushScheduled = false;
   private inFlight = 0;
   private paused = false;
@@ -142,7 +149,7 @@ export class ServerConnection {
     if (this.state === 'open') {
       this.state = 'closing';
       this.flush();
-      this.transport.end('shutdown');
+      this.endAfterHeld('shutdown');
     }
   }
 
@@ -194,6 +201,13 @@ export class ServerConnection {
   }
 
   private queue(requestId: bigint, answer: Answer): void {
+    const gate = this.options.commitGate;
+    if (gate?.pending) {
+      // Nothing leaves before the changes it may reveal are in the log (group commit).
+      this.held++;
+      gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer));
+      return;
+    }
     this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -202,6 +216,30 @@ export class ServerConnection {
         if (this.state === 'open') this.flush();
       });
     }
+  }
+
+  /** Ends the transport once replies waiting for a commit are out. */
+  private endAfterHeld(reason: 'shutdown'): void {
+    if (this.held === 0) this.transport.end(reason);
+    else this.endPending = true;
+  }
+
+  /** A held reply is durable (or its commit failed: then the error goes instead); flushed with the others released now. */
+  private release(requestId: bigint, answer: Answer): void {
+    this.held--;
+    if (this.state === 'closed' || (this.state === 'closing' && !this.endPending)) return;
+    this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    queueMicrotask(() => {
+      this.releaseScheduled = false;
+      if (this.state === 'closed') return;
+      this.flush();
+      if (this.endPending && this.held === 0) {
+        this.endPending = false;
+        this.transport.end('shutdown');
+      }
+    });
   }
 
   private flush(): void {
@@ -241,7 +279,7 @@ export class ServerConnection {
     this.state = 'closing';
     this.abort.abort(new Error('peer closed'));
     this.flush();
-    this.transport.end('shutdown');
+    this.endAfterHeld('shutdown');
   }
 
   private onTransportClosed(): void {

@@ -87,6 +87,8 @@ export interface StatusPage {
   readonly profile: string;
   readonly connections: number;
   readonly uptimeMs: number;
+  /** `in-memory: data is lost on exit`, or the data directory and fsync mode. */
+  readonly storage: string;
   /** Requests waiting for something to happen (long polls). */
   readonly parkedRequests?: number;
   /** Requests answered, by operation and status text (what `/metrics` counts). */

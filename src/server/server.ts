@@ -11,6 +11,8 @@ import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { ServerMetrics, type QueueFigures, type StreamFigures } from './metrics.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
 import { sniffProtocol } from './sniff.js';
+import { DiskStorage } from './storage/disk-storage.js';
+import type { FsyncMode } from './storage/types.js';
 import { formatAddress, TcpTransport } from './transport.js';
 import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
 import { createWebSocketServer, upgradeToWebSocket, type WsTransport } from './websocket.js';
@@ -30,7 +32,18 @@ export interface StartServerOptions {
   readonly subsystems?: (env: ServerEnv) => Subsystem[];
   /** Largest request payload accepted; a larger frame is rejected. Default 100 MiB (Flo's limit). */
   readonly maxFramePayload?: number;
+  /**
+   * Keep the data in this directory (which must exist): every write is answered only after its
+   * change is in the log there, and a restart finds everything again. Default: in memory only.
+   */
+  readonly dataDir?: string;
+  /** With `dataDir`: `always` (default) fsyncs each turn's changes before replying; `everysec` once a second. */
+  readonly fsync?: FsyncMode;
+  /** With `dataDir`: compact the log into a snapshot once it holds this many bytes. Default 64 MiB. */
+  readonly compactAfterBytes?: number;
 }
+
+export const IN_MEMORY_NOTE = 'in-memory: data is lost on exit';
 
 export interface FloServer {
   readonly port: number;
@@ -41,6 +54,8 @@ export interface FloServer {
   readonly wsUrl: string;
   readonly clock: Clock;
   readonly profile: ReplyProfile;
+  /** `in-memory: data is lost on exit`, or `data directory DIR (fsync MODE)`. */
+  readonly storage: string;
   /** Open binary and WebSocket connections. */
   readonly connections: number;
   /** Aborts parked requests, closes every connection and the subsystems' timers; resolves when the listener is closed. */
@@ -84,10 +99,28 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? (() => {});
 
-  const env: ServerEnv = { clock, profile };
+  if (opts.fsync !== undefined && opts.dataDir === undefined) throw new RangeError('fsync needs a dataDir');
+  const storage =
+    opts.dataDir === undefined
+      ? undefined
+      : DiskStorage.open({
+          dir: opts.dataDir,
+          log,
+          ...(opts.fsync ? { fsync: opts.fsync } : {}),
+          ...(opts.compactAfterBytes !== undefined ? { compactAfterBytes: opts.compactAfterBytes } : {}),
+        });
+  const storageNote = storage ? storage.description : IN_MEMORY_NOTE;
+  const env: ServerEnv = storage ? { clock, profile, persistence: storage } : { clock, profile };
   // Loaded on demand: a server built from custom subsystems does not load (or depend on) the real ones.
-  const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
-  const subsystems = build(env);
+  let subsystems: Subsystem[];
+  try {
+    const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
+    subsystems = build(env);
+    storage?.restore();
+  } catch (err) {
+    await storage?.close();
+    throw err;
+  }
   const closeSubsystems = () => {
     for (const s of subsystems) {
       try {
@@ -114,6 +147,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     dispatcher = new Dispatcher(collectHandlers(subsystems), log, metrics);
   } catch (err) {
     closeSubsystems();
+    await storage?.close();
     throw err;
   }
 
@@ -129,6 +163,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     profile,
     connections: connections.size,
     uptimeMs: Math.max(0, clock.now() - startedAt),
+    storage: storageNote,
     parkedRequests: metrics.parkedRequests,
     requests: metrics.requestCounts(),
   });
@@ -143,6 +178,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     dispatcher,
     maxFramePayload,
     log,
+    ...(storage ? { commitGate: storage } : {}),
     onClose: (conn: ServerConnection) => {
       connections.delete(conn);
       log(`conn #${conn.id} close ${conn.protocol} ${conn.remoteAddress}`);
@@ -234,6 +270,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     listener = await listen(port);
   } catch (err) {
     closeSubsystems();
+    await storage?.close();
     throw err;
   }
   const address = listener.address();
@@ -262,6 +299,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       closeSubsystems();
       wss.close();
       await done;
+      await storage?.close();
     })();
     return closing;
   };
@@ -299,6 +337,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     wsUrl: `ws://${hostForUrl(host)}:${boundPort}`,
     clock,
     profile,
+    storage: storageNote,
     get connections() {
       return connections.size;
     },

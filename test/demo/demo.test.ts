@@ -41,7 +41,7 @@ describe('flo-rx demo, in-process', () => {
     const out = buffer();
     const result = await main(['--events=40'], { out });
     expect(result.exitCode).toBe(0);
-    expect(out.text()).toMatch(/^flo-rx demo: embedded Flo server on 127\.0\.0\.1:\d+, namespace "demo"$/m);
+    expect(out.text()).toMatch(/^flo-rx demo: embedded Flo server on 127\.0\.0\.1:\d+, namespace "demo", data directory \S+flo-rx-demo-\S+ \(fsync always\) \(a temporary one\)$/m);
     expect(out.text()).toContain('  producer   40 order events → stream "orders"');
     expect(out.text()).toMatch(/^demo OK: 40 events processed/m);
   });

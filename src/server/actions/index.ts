@@ -244,6 +244,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
     const req = decodeWorkerHeartbeat(ctx.body);
     const w = store.getWorker(ctx.namespace, req.workerId);
     if (!w) throw notFound('worker not found');
+    store.workerWillChange(ctx.namespace, req.workerId);
     w.lastHeartbeat = now();
     w.currentLoad = req.currentLoad;
     if (w.status !== WorkerStatus.Draining) w.status = WorkerStatus.Active;
@@ -258,6 +259,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
   h.set(Op.WorkerDrain, (ctx) => {
     const w = store.getWorker(ctx.namespace, decodeWorkerDrain(ctx.body).workerId);
     if (!w) throw notFound('worker not found');
+    store.workerWillChange(ctx.namespace, w.id);
     w.status = WorkerStatus.Draining;
     store.waiters.wake(awaitKey(ctx.namespace)); // parked awaits of that worker end empty
     return ok();
@@ -282,7 +284,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
 /** Actions, workers and workflows over one shared store. */
 /** `ports.streams` lets workflow stream triggers read their streams; without it triggers never fire. */
 export function createActionSubsystem(env: ServerEnv, ports?: Pick<ServerPorts, 'streams'>): Subsystem & { readonly store: ActionStore } {
-  const store = new ActionStore(env.clock);
+  const store = new ActionStore(env.clock, env.persistence);
   const handlers = createActionHandlers(env, store);
   const workflows = createWorkflowHandlers(env, store, ports?.streams);
   for (const [op, fn] of workflows.handlers) handlers.set(op, fn);

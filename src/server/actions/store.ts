@@ -4,10 +4,16 @@
  * listens for their end). Plain state machine: time from the clock, parks through `Waiters`.
  *
  * Semantics: `protocol-actions-workflows.md` §3-§4 with DECISIONS #25-#28 and #30.
+ *
+ * Persistence (with a data directory): tables `action.def`, `action.run` (lease end absolute),
+ * `action.worker` and `action.meta` (run counter). Changes are announced before they are made; the
+ * pending sets, idempotency index and lease timers are rebuilt by `loaded()` (a lease that ran out
+ * while the server was down expires at start).
  */
 import { ActionRunStatus, type ActionCaller, WorkerStatus } from '../../protocol/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { Waiters } from '../waiters.js';
+import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 import { RunIdGenerator } from './ids.js';
 import { isPlainObject, tryParseJson } from './util.js';
 
@@ -146,10 +152,92 @@ export class ActionStore {
   private readonly timers = new Set<TimerHandle>();
   private readonly ids: RunIdGenerator;
   private seq = 0;
+  private readonly changes = { def: NO_CHANGE_LOG, run: NO_CHANGE_LOG, worker: NO_CHANGE_LOG, meta: NO_CHANGE_LOG };
 
-  constructor(readonly clock: Clock) {
+  constructor(
+    readonly clock: Clock,
+    persistence?: Persistence,
+  ) {
     this.waiters = new Waiters(clock);
     this.ids = new RunIdGenerator(clock, 'act-');
+    if (persistence) this.persistTo(persistence);
+  }
+
+  // ---- persistence ---------------------------------------------------------------------------
+
+  private persistTo(p: Persistence): void {
+    const loaded = () => this.loaded();
+    this.changes.def = p.table({
+      name: 'action.def',
+      save: (k) => {
+        const a = this.actions.get(k);
+        return a ? { ...a } : undefined;
+      },
+      load: (k, v) => (v === undefined ? this.actions.delete(k) : this.actions.set(k, v as ActionRecord)),
+    });
+    this.changes.run = p.table({
+      name: 'action.run',
+      save: (id) => {
+        const run = this.runs.get(id);
+        if (!run) return undefined;
+        const { leaseTimer: _timer, ...rest } = run;
+        return rest;
+      },
+      load: (id, v) => {
+        const old = this.runs.get(id);
+        if (old) {
+          this.unmarkPending(old);
+          this.clearLease(old);
+        }
+        if (v === undefined) this.runs.delete(id);
+        else this.runs.set(id, { ...(v as ActionRun) });
+        this.loadedRuns.add(id);
+      },
+      loaded,
+    });
+    this.changes.worker = p.table({
+      name: 'action.worker',
+      save: (k) => {
+        const w = this.workers.get(k);
+        return w ? { ...w, processes: [...w.processes.values()].map((p) => ({ ...p })) } : undefined;
+      },
+      load: (k, v) => {
+        if (v === undefined) {
+          this.workers.delete(k);
+          return;
+        }
+        const w = v as Omit<WorkerState, 'processes'> & { processes: WorkerProcessState[] };
+        this.workers.set(k, { ...w, processes: new Map(w.processes.map((p) => [p.name, p])) });
+      },
+    });
+    this.changes.meta = p.table({ name: 'action.meta', save: () => this.seq, load: (_k, v) => void (this.seq = typeof v === 'number' ? v : 0) });
+  }
+
+  private readonly loadedRuns = new Set<string>();
+
+  /** After loads: pending sets, idempotency index and lease timers of the loaded runs. */
+  private loaded(): void {
+    const ids = [...this.loadedRuns];
+    this.loadedRuns.clear();
+    for (const id of ids) {
+      const run = this.runs.get(id);
+      if (!run) continue;
+      if (run.idempotencyKey !== undefined) this.idempotency.set(`${nsKey(run.namespace, run.action)}${sep}${run.idempotencyKey}`, run.id);
+      if (run.status === ActionRunStatus.Pending) this.markPending(run);
+      else if (run.status === ActionRunStatus.Running) {
+        const attempt = run.attempt;
+        run.leaseTimer = this.timer(Math.max(0, (run.leaseEnd ?? 0) - this.clock.now()), () => this.leaseExpired(run, attempt));
+      }
+    }
+  }
+
+  /** Announces a change of a worker's state made outside the store (heartbeat, drain). */
+  workerWillChange(namespace: string, id: string): void {
+    this.changes.worker(nsKey(namespace, id));
+  }
+
+  private runWillChange(run: ActionRun): void {
+    this.changes.run(run.id);
   }
 
   onRunFinished(fn: RunListener): () => void {
@@ -163,6 +251,7 @@ export class ActionStore {
     const key = nsKey(a.namespace, a.name);
     const prev = this.actions.get(key);
     const rec: ActionRecord = { ...a, version: (prev?.version ?? 0) + 1, enabled: true, createdAt: this.clock.now() };
+    this.changes.def(key);
     this.actions.set(key, rec);
     return rec;
   }
@@ -172,6 +261,7 @@ export class ActionStore {
   }
 
   deleteAction(namespace: string, name: string): void {
+    this.changes.def(nsKey(namespace, name));
     this.actions.delete(nsKey(namespace, name));
   }
 
@@ -193,6 +283,8 @@ export class ActionStore {
     const delay = Math.max(0, o.delayMs ?? 0);
     let id = this.ids.next();
     while (this.runs.has(id)) id = this.ids.next();
+    this.changes.run(id);
+    this.changes.meta('');
     const run: ActionRun = {
       id,
       namespace: o.namespace,
@@ -272,6 +364,8 @@ export class ActionStore {
     }
     if (!best) return undefined;
     const run = best;
+    this.runWillChange(run);
+    if (worker) this.workerWillChange(namespace, workerId);
     this.unmarkPending(run);
     run.status = ActionRunStatus.Running;
     run.startedAt = now;
@@ -283,6 +377,7 @@ export class ActionStore {
   }
 
   private setLease(run: ActionRun, ms: number): void {
+    this.runWillChange(run);
     run.leaseTimer?.cancel();
     if (run.leaseTimer) this.timers.delete(run.leaseTimer);
     run.leaseEnd = this.clock.now() + ms;
@@ -302,6 +397,7 @@ export class ActionStore {
   /** DECISIONS #27: a lease that runs out is a retryable failure; visible again at once. */
   private leaseExpired(run: ActionRun, attempt: number): void {
     if (run.status !== ActionRunStatus.Running || run.attempt !== attempt) return;
+    this.runWillChange(run);
     run.leaseTimer = undefined;
     run.leaseEnd = undefined;
     this.releaseLoad(run.namespace, run.workerId);
@@ -321,12 +417,16 @@ export class ActionStore {
   private releaseLoad(namespace: string, workerId: string | undefined): void {
     if (workerId === undefined) return;
     const w = this.workers.get(nsKey(namespace, workerId));
-    if (w && w.currentLoad > 0) w.currentLoad -= 1;
+    if (w && w.currentLoad > 0) {
+      this.workerWillChange(namespace, workerId);
+      w.currentLoad -= 1;
+    }
   }
 
   private settleStats(namespace: string, workerId: string, action: string, ok: boolean): void {
     const w = this.workers.get(nsKey(namespace, workerId));
     if (!w) return;
+    this.workerWillChange(namespace, workerId);
     if (ok) w.tasksCompleted += 1n;
     else w.tasksFailed += 1n;
     const p = w.processes.get(action);
@@ -342,6 +442,7 @@ export class ActionStore {
     const run = this.getRun(namespace, taskId);
     if (!run) return 'not_found';
     if (run.status !== ActionRunStatus.Running) return 'not_running';
+    this.runWillChange(run);
     this.clearLease(run);
     this.releaseLoad(namespace, run.workerId);
     run.status = ActionRunStatus.Completed;
@@ -363,6 +464,7 @@ export class ActionStore {
     const run = this.getRun(namespace, taskId);
     if (!run) return 'not_found';
     if (run.status !== ActionRunStatus.Running) return 'not_running';
+    this.runWillChange(run);
     this.clearLease(run);
     this.releaseLoad(namespace, run.workerId);
     run.error = error;
@@ -394,6 +496,7 @@ export class ActionStore {
   cancelPending(namespace: string, id: string): boolean {
     const run = this.getRun(namespace, id);
     if (!run || run.status !== ActionRunStatus.Pending) return false;
+    this.runWillChange(run);
     this.unmarkPending(run);
     run.status = ActionRunStatus.Cancelled;
     run.completedAt = this.clock.now();
@@ -435,6 +538,7 @@ export class ActionStore {
       ...(isPlainObject(parsed) ? { labels: parsed } : {}),
       ...(w.machineId !== undefined ? { machineId: w.machineId } : {}),
     };
+    this.workerWillChange(w.namespace, w.id);
     this.workers.set(nsKey(w.namespace, w.id), state);
     return state;
   }
@@ -444,6 +548,7 @@ export class ActionStore {
   }
 
   deregisterWorker(namespace: string, id: string): void {
+    this.workerWillChange(namespace, id);
     this.workers.delete(nsKey(namespace, id));
   }
 

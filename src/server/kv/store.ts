@@ -7,6 +7,7 @@
  */
 import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
+import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
 
@@ -168,18 +169,128 @@ export interface TxnUse {
 export interface KvStoreOptions {
   /** Called after every change of a key's version (put, incr, delete, json set/del, commit). */
   readonly onChange?: (ns: string, key: string) => void;
+  /**
+   * With a data directory: entries (value, version, TTL deadline) are persisted as table `kv`, and
+   * each kept older version as an entity of `kv.old` (so a write stores one version, not the history).
+   */
+  readonly persistence?: Persistence;
 }
+
+/** An entry as stored (its older versions are `kv.old` entities). */
+interface StoredKvEntry {
+  readonly value: Uint8Array;
+  readonly version: bigint;
+  readonly deleted: boolean;
+  readonly expiresAtMs: number | null;
+  readonly timestampNs: bigint;
+}
+
+/** An older version as stored: [value, timestampNs]. */
+type StoredKvVersion = [Uint8Array, bigint];
+
+const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
+const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000${key}\u0000${version.toString(16)}`;
 
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, Entry>>();
   private readonly txns = new Map<bigint, Txn>();
   private nextTxnId = 1n;
   private index = 0n;
+  /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
+  private readonly willChange: (entity: string) => void;
+  private readonly willChangeIndex: (entity: string) => void;
+  private readonly willChangeVersion: (entity: string) => void;
+  /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
+  private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
 
   constructor(
     private readonly clock: Clock,
     private readonly options: KvStoreOptions = {},
-  ) {}
+  ) {
+    const p = options.persistence;
+    this.willChange = p ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v) }) : NO_CHANGE_LOG;
+    this.willChangeIndex = p
+      ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
+      : NO_CHANGE_LOG;
+    this.willChangeVersion = p
+      ? p.table({ name: 'kv.old', save: (k) => this.saveVersion(k), load: (k, v) => this.loadVersion(k, v), loaded: () => this.attachVersions() })
+      : NO_CHANGE_LOG;
+  }
+
+  // ----- persistence -------------------------------------------------------------------------
+
+  private splitEntity(entity: string): [string, string] {
+    const at = entity.indexOf('\u0000');
+    return [entity.slice(0, at), entity.slice(at + 1)];
+  }
+
+  private saveEntry(entity: string): StoredKvEntry | undefined {
+    const [ns, key] = this.splitEntity(entity);
+    const e = this.spaces.get(ns)?.get(key);
+    if (!e) return undefined;
+    return {
+      value: e.value,
+      version: e.version,
+      deleted: e.deleted,
+      expiresAtMs: e.expiresAtMs ?? null,
+      timestampNs: e.timestampNs,
+    };
+  }
+
+  private splitVersion(entity: string): [string, string, bigint] {
+    const last = entity.lastIndexOf('\u0000');
+    const [ns, key] = this.splitEntity(entity.slice(0, last));
+    return [ns, key, BigInt(`0x${entity.slice(last + 1)}`)];
+  }
+
+  private saveVersion(entity: string): StoredKvVersion | undefined {
+    const [ns, key, version] = this.splitVersion(entity);
+    const old = this.spaces.get(ns)?.get(key)?.older.find((o) => o.version === version);
+    return old ? [old.value, old.timestampNs] : undefined;
+  }
+
+  private loadVersion(entity: string, stored: unknown): void {
+    const [ns, key, version] = this.splitVersion(entity);
+    const id = entityKey(ns, key);
+    let staged = this.stagedVersions.get(id);
+    if (!staged) this.stagedVersions.set(id, (staged = new Map()));
+    const v = stored as StoredKvVersion | undefined;
+    staged.set(version, v ? { version, value: v[0], timestampNs: v[1] } : undefined);
+  }
+
+  /** Puts loaded older versions into their entries, newest first. */
+  private attachVersions(): void {
+    for (const [id, staged] of this.stagedVersions) {
+      const [ns, key] = this.splitEntity(id);
+      const e = this.spaces.get(ns)?.get(key);
+      if (!e) continue;
+      const byVersion = new Map(e.older.map((o) => [o.version, o]));
+      for (const [version, old] of staged) {
+        if (old) byVersion.set(version, old);
+        else byVersion.delete(version);
+      }
+      e.older = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0)).slice(0, KV_HISTORY_DEPTH);
+    }
+    this.stagedVersions.clear();
+  }
+
+  private loadEntry(entity: string, stored: unknown): void {
+    const [ns, key] = this.splitEntity(entity);
+    if (stored === undefined) {
+      this.spaces.get(ns)?.delete(key);
+      return;
+    }
+    const v = stored as StoredKvEntry;
+    const space = this.space(ns, true)!;
+    space.set(key, {
+      value: v.value,
+      version: v.version,
+      deleted: v.deleted,
+      expiresAtMs: v.expiresAtMs ?? undefined,
+      timestampNs: v.timestampNs,
+      older: space.get(key)?.older ?? [],
+    });
+  }
 
   // ----- internals -------------------------------------------------------------------------
 
@@ -228,6 +339,7 @@ export class KvStore {
 
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
+    this.willChange(entityKey(nsId(ns), key));
     const space = this.space(ns, true)!;
     const ts = this.nowNs();
     const e = space.get(key);
@@ -236,6 +348,8 @@ export class KvStore {
       this.changed(ns, key);
       return 1n;
     }
+    this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
+    if (e.older.length >= KV_HISTORY_DEPTH) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[e.older.length - 1].version));
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
     if (e.older.length > KV_HISTORY_DEPTH) e.older.length = KV_HISTORY_DEPTH;
     e.value = deleted ? EMPTY : value;
@@ -282,6 +396,7 @@ export class KvStore {
 
   /** Counts a replicated write (the commit index reported by COMMIT). */
   private logged(): void {
+    this.willChangeIndex('');
     this.index += 1n;
   }
 
@@ -371,6 +486,7 @@ export class KvStore {
     const key = this.checkKey(ns, keyBytes);
     const e = this.checkLiveAndMatch(ns, key, ifMatch);
     this.logged();
+    this.willChange(entityKey(nsId(ns), key));
     e.expiresAtMs = this.expiry(ttlSeconds);
   }
 
@@ -583,6 +699,7 @@ export class KvStore {
         case 'touch':
         case 'persist': {
           const e = this.liveEntry(ns, op.key);
+          if (e) this.willChange(entityKey(nsId(ns), op.key));
           if (e) e.expiresAtMs = this.expiry(op.kind === 'touch' ? op.ttlSeconds : 0n);
           break;
         }

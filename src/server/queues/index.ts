@@ -79,7 +79,7 @@ const waiterKey = (namespace: string, name: string) => `queue:${namespace.length
 export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOptions = {}): QueueSubsystem {
   const { maxWaiters = DEFAULT_MAX_QUEUE_WAITERS, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
   const waiters = new Waiters(env.clock);
-  const store = new QueueStore(env.clock, storeConfig, (ns, name) => waiters.wake(waiterKey(ns, name)));
+  const store = new QueueStore(env.clock, storeConfig, (ns, name) => waiters.wake(waiterKey(ns, name)), env.persistence);
   const profile = env.profile;
 
   const messages = (list: readonly QueueMessage[]): Reply => ok(encodeQueueDequeueReply({ messages: list }, profile));

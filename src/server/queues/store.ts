@@ -25,6 +25,12 @@
  * - Dedup: within 5 minutes of the first enqueue with a key, the same key returns the original
  *   seq and stores nothing (even if that message was acked meanwhile).
  *
+ * Persistence (with a data directory): tables `queue.msg` (one entity per live or dead-lettered
+ * message, deadlines as absolute times), `queue.meta` (next seq and counters per queue) and
+ * `queue.dedup` (one entity per remembered dedup key). Every change is announced before it is made
+ * (`markMsg`, `markMeta`, `markDedup`); heaps, counts and timers are rebuilt by `loaded()`, which also
+ * applies what came due while the server was down (an expired lease is redelivered at start).
+ *
  * Time: delayed messages and lease expiries are applied lazily before every operation on the
  * queue, and by one clock timer per queue set at the queue's next due instant, so that blocked
  * dequeuers are woken (`onReady`) as soon as something becomes ready.
@@ -32,6 +38,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { QueueMessage } from '../../protocol/index.js';
 import { Heap } from './heap.js';
+import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 
 export type QueueMessageState = 'ready' | 'delayed' | 'leased' | 'dlq';
 
@@ -66,6 +73,8 @@ interface Msg {
   visibleAt: number;
   leaseMs: number;
   leaseEnd: number;
+  /** Order of arrival in the DLQ (the queue's dlqTotal when it arrived); 0 elsewhere. */
+  dlqOrder: number;
   /** Bumped on every state change or lease change; heap entries carrying an older token are stale. */
   token: number;
 }
@@ -146,18 +155,189 @@ function toMs(v: bigint | number | undefined): number {
 
 const clampTime = (t: number) => Math.min(t, Number.MAX_SAFE_INTEGER);
 
+/** A message as stored (`queue.msg`). */
+interface StoredMsg {
+  readonly seq: bigint;
+  readonly payload: Uint8Array;
+  readonly priority: number;
+  readonly enqueuedAt: number;
+  readonly state: QueueMessageState;
+  readonly attempts: number;
+  readonly visibleAt: number;
+  readonly leaseMs: number;
+  readonly leaseEnd: number;
+  readonly dlqOrder: number;
+}
+
+/** A queue's own state as stored (`queue.meta`). */
+interface StoredQueueMeta {
+  readonly nextSeq: bigint;
+  readonly counters: QueueCounters;
+}
+
+const queueEntity = (namespace: string, name: string) => JSON.stringify([namespace, name]);
+const itemEntity = (q: Queue, item: string) => JSON.stringify([q.namespace, q.name, item]);
+
 export class QueueStore {
   readonly config: QueueStoreConfig;
   private readonly namespaces = new Map<string, Map<string, Queue>>();
   private closed = false;
+  private readonly willChangeMsg: (entity: string) => void = NO_CHANGE_LOG;
+  private readonly willChangeMeta: (entity: string) => void = NO_CHANGE_LOG;
+  private readonly willChangeDedup: (entity: string) => void = NO_CHANGE_LOG;
+  /** Set while the storage loads entities back: loading is not a change. */
+  private loading = false;
+  private readonly loadedQueues = new Set<Queue>();
 
   constructor(
     private readonly clock: Clock,
     config: Partial<QueueStoreConfig> = {},
     /** Called (synchronously) whenever messages of a queue become ready. */
     private readonly onReady: (namespace: string, name: string) => void = () => {},
+    persistence?: Persistence,
   ) {
     this.config = { ...DEFAULT_QUEUE_STORE_CONFIG, ...config };
+    if (persistence) {
+      const loaded = () => this.loaded();
+      this.willChangeMsg = persistence.table({ name: 'queue.msg', save: (k) => this.saveMsg(k), load: (k, v) => this.loadMsg(k, v), loaded });
+      this.willChangeMeta = persistence.table({ name: 'queue.meta', save: (k) => this.saveMeta(k), load: (k, v) => this.loadMeta(k, v), loaded });
+      this.willChangeDedup = persistence.table({ name: 'queue.dedup', save: (k) => this.saveDedup(k), load: (k, v) => this.loadDedup(k, v), loaded });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Persistence
+
+  private markMsg(q: Queue, msg: Msg): void {
+    if (!this.loading) this.willChangeMsg(itemEntity(q, String(msg.seq)));
+  }
+
+  private markMeta(q: Queue): void {
+    if (!this.loading) this.willChangeMeta(queueEntity(q.namespace, q.name));
+  }
+
+  private markDedup(q: Queue, id: string): void {
+    if (!this.loading) this.willChangeDedup(itemEntity(q, id));
+  }
+
+  private findQueue(entity: string): [Queue | undefined, string, string, string] {
+    const [namespace, name, item] = JSON.parse(entity) as [string, string, string?];
+    return [this.namespaces.get(namespace)?.get(name), namespace, name, item ?? ''];
+  }
+
+  private saveMsg(entity: string): StoredMsg | undefined {
+    const [q, , , item] = this.findQueue(entity);
+    const seq = BigInt(item);
+    const m = q?.live.get(seq) ?? q?.dlq.get(seq);
+    if (!m || m.state === 'removed') return undefined;
+    return {
+      seq: m.seq,
+      payload: m.payload,
+      priority: m.priority,
+      enqueuedAt: m.enqueuedAt,
+      state: m.state,
+      attempts: m.attempts,
+      visibleAt: m.visibleAt,
+      leaseMs: m.leaseMs,
+      leaseEnd: m.leaseEnd,
+      dlqOrder: m.dlqOrder,
+    };
+  }
+
+  private saveMeta(entity: string): StoredQueueMeta | undefined {
+    const [q] = this.findQueue(entity);
+    return q ? { nextSeq: q.nextSeq, counters: { ...q.counters } } : undefined;
+  }
+
+  private saveDedup(entity: string): { seq: bigint; until: number } | undefined {
+    const [q, , , id] = this.findQueue(entity);
+    const d = q?.dedup.get(id);
+    return d ? { ...d } : undefined;
+  }
+
+  private withLoading(fn: () => void): void {
+    this.loading = true;
+    try {
+      fn();
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  private loadMsg(entity: string, stored: unknown): void {
+    this.withLoading(() => {
+      const [, namespace, name, item] = this.findQueue(entity);
+      const q = this.queue(namespace, name, true);
+      this.loadedQueues.add(q);
+      const seq = BigInt(item);
+      const old = q.live.get(seq) ?? q.dlq.get(seq);
+      if (old) {
+        q.dlq.delete(seq);
+        this.move(q, old, 'removed');
+      }
+      if (stored === undefined) return;
+      const v = stored as StoredMsg;
+      const msg: Msg = { ...v, state: 'removed', token: 0 };
+      if (v.state === 'dlq') {
+        this.move(q, msg, 'dlq');
+        q.dlq.set(seq, msg);
+        return;
+      }
+      q.live.set(seq, msg);
+      this.move(q, msg, v.state);
+      if (v.state === 'ready') q.ready.push({ msg, token: msg.token, at: 0 });
+      else if (v.state === 'delayed') q.delayed.push({ msg, token: msg.token, at: msg.visibleAt });
+      else q.leased.push({ msg, token: msg.token, at: msg.leaseEnd });
+    });
+  }
+
+  private loadMeta(entity: string, stored: unknown): void {
+    this.withLoading(() => this.loadMetaNow(entity, stored));
+  }
+
+  private loadMetaNow(entity: string, stored: unknown): void {
+    const [q, namespace, name] = this.findQueue(entity);
+    if (stored === undefined) {
+      // Only a rolled-back creation removes a queue: its messages went with it.
+      if (q && q.live.size === 0 && q.dlq.size === 0) {
+        q.timer?.cancel();
+        this.namespaces.get(namespace)?.delete(name);
+      }
+      return;
+    }
+    const v = stored as StoredQueueMeta;
+    const target = q ?? this.queue(namespace, name, true);
+    target.nextSeq = v.nextSeq;
+    Object.assign(target.counters, v.counters);
+    this.loadedQueues.add(target);
+  }
+
+  private loadDedup(entity: string, stored: unknown): void {
+    this.withLoading(() => this.loadDedupNow(entity, stored));
+  }
+
+  private loadDedupNow(entity: string, stored: unknown): void {
+    const [, namespace, name, id] = this.findQueue(entity);
+    const q = this.queue(namespace, name, true);
+    q.dedup.delete(id);
+    if (stored !== undefined) q.dedup.set(id, stored as { seq: bigint; until: number });
+    this.loadedQueues.add(q);
+  }
+
+  /** After loads: DLQ and dedup back in their orders, what came due applied, timers armed, readers woken. */
+  private loaded(): void {
+    const queues = [...this.loadedQueues];
+    this.loadedQueues.clear();
+    for (const q of queues) {
+      const dlq = [...q.dlq.values()].sort((a, b) => a.dlqOrder - b.dlqOrder);
+      q.dlq.clear();
+      for (const m of dlq) q.dlq.set(m.seq, m);
+      const dedup = [...q.dedup].sort((a, b) => a[1].until - b[1].until);
+      q.dedup.clear();
+      for (const [k, d] of dedup) q.dedup.set(k, d);
+      this.refresh(q, true);
+      if (q.counts.ready > 0) this.onReady(q.namespace, q.name);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -176,6 +356,7 @@ export class QueueStore {
         this.schedule(q);
         return { seq: hit.seq, duplicate: true };
       }
+      this.markDedup(q, dedupId);
       q.dedup.delete(dedupId);
     }
     const seq = this.insert(q, payload, opts.priority ?? 0, toMs(opts.delayMs), now);
@@ -207,6 +388,7 @@ export class QueueStore {
     while (out.length < count) {
       const msg = this.popValid(q.ready, 'ready');
       if (!msg) break;
+      this.markMsg(q, msg);
       msg.attempts++;
       msg.leaseMs = leaseMs;
       msg.leaseEnd = clampTime(now + leaseMs);
@@ -265,6 +447,7 @@ export class QueueStore {
     for (const seq of seqs) {
       const msg = q.live.get(seq);
       if (!msg || msg.state !== 'leased') continue;
+      this.markMeta(q);
       q.counters.nacked++;
       n++;
       if (toDlq) this.toDlq(q, msg);
@@ -284,6 +467,7 @@ export class QueueStore {
     for (const seq of seqs) {
       const msg = q.live.get(seq);
       if (!msg || msg.state !== 'leased') continue;
+      this.markMsg(q, msg);
       msg.leaseEnd = clampTime(now + (extendMs && extendMs > 0 ? extendMs : msg.leaseMs));
       msg.token++;
       q.leased.push({ msg, token: msg.token, at: msg.leaseEnd });
@@ -309,6 +493,7 @@ export class QueueStore {
   /** Each listed DLQ seq back to ready, same seq, attempts 0 (#22); returns how many. */
   dlqRequeue(namespace: string, name: string, seqs: readonly bigint[]): number {
     return this.takeFromDlq(namespace, name, seqs, true, (q, msg) => {
+      this.markMsg(q, msg);
       msg.attempts = 0;
       q.live.set(msg.seq, msg);
       this.move(q, msg, 'ready');
@@ -318,7 +503,8 @@ export class QueueStore {
 
   /** Drops each listed DLQ seq; returns how many. */
   dlqDelete(namespace: string, name: string, seqs: readonly bigint[]): number {
-    return this.takeFromDlq(namespace, name, seqs, false, (_q, msg) => {
+    return this.takeFromDlq(namespace, name, seqs, false, (q, msg) => {
+      this.markMsg(q, msg);
       msg.state = 'removed';
       msg.token++;
     });
@@ -339,6 +525,7 @@ export class QueueStore {
     for (const seq of seqs) {
       const msg = q.dlq.get(seq);
       if (!msg) continue;
+      this.markMsg(q, msg);
       q.dlq.delete(seq);
       then(q, msg);
       n++;
@@ -445,6 +632,7 @@ export class QueueStore {
     }
     let q = ns.get(name);
     if (!q && create) {
+      if (!this.loading) this.willChangeMeta(queueEntity(namespace, name));
       q = new Queue(namespace, name);
       ns.set(name, q);
     }
@@ -452,6 +640,8 @@ export class QueueStore {
   }
 
   private insert(q: Queue, payload: Uint8Array, priority: number, delayMs: number, now: number): bigint {
+    this.markMeta(q);
+    this.willChangeMsg(itemEntity(q, String(q.nextSeq)));
     const seq = q.nextSeq++;
     const msg: Msg = {
       seq,
@@ -463,6 +653,7 @@ export class QueueStore {
       visibleAt: clampTime(now + delayMs),
       leaseMs: 0,
       leaseEnd: 0,
+      dlqOrder: 0,
       token: 0,
     };
     q.live.set(seq, msg);
@@ -479,6 +670,8 @@ export class QueueStore {
 
   /** Changes a message's state, keeping the counts, the live map and the tokens right. */
   private move(q: Queue, msg: Msg, to: Msg['state']): void {
+    this.markMsg(q, msg);
+    this.markMeta(q);
     const from = msg.state;
     if (from === 'ready' || from === 'delayed' || from === 'leased') q.counts[from]--;
     if (to === 'ready' || to === 'delayed' || to === 'leased') q.counts[to]++;
@@ -502,8 +695,10 @@ export class QueueStore {
     this.move(q, msg, 'dlq');
     q.dlq.set(msg.seq, msg);
     q.counters.dlqTotal++;
+    msg.dlqOrder = q.counters.dlqTotal;
     while (q.dlq.size > this.config.dlqCapacity) {
       const oldest = q.dlq.values().next().value as Msg;
+      this.markMsg(q, oldest);
       q.dlq.delete(oldest.seq);
       oldest.state = 'removed';
       oldest.token++;
@@ -547,6 +742,7 @@ export class QueueStore {
     }
     for (const [key, d] of q.dedup) {
       if (d.until > now) break;
+      this.markDedup(q, key);
       q.dedup.delete(key);
     }
     if (reschedule) this.finish(q, readied);

@@ -140,7 +140,7 @@ function guard(fn: Handler, badBytesMessage?: string): Handler {
 
 export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOptions = {}): StreamSubsystem {
   const clock = env.clock;
-  const store = new StreamStore(clock);
+  const store = new StreamStore(clock, env.persistence);
   const waiters = new Waiters(clock);
   const maxWaiters = options.maxWaiters ?? 256;
   const maxAppend = options.maxAppendRecords ?? 1000;

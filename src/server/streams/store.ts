@@ -7,6 +7,11 @@
  * Ids are kept as one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`): it sorts like the
  * id, and `last + 1` is the next id of the same millisecond, a sequence wrap carrying into the
  * timestamp (§4.2).
+ *
+ * Persistence (with a data directory): tables `stream.meta` (last id, partitions, retention),
+ * `stream.rec` (one entity per live record), `stream.group` (settings, cursor, members, dead ids)
+ * and `stream.pel` (one entity per pending entry, its due time absolute). Changes are announced
+ * before they are made; record order, byte counts and pending-list order are rebuilt by `loaded()`.
  */
 import {
   streamIdFromBigInt,
@@ -25,6 +30,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
+import type { Persistence } from '../storage/types.js';
 
 export interface StoredRecord {
   readonly key: bigint;
@@ -42,6 +48,8 @@ export interface Retention {
 }
 
 interface StreamLog {
+  /** `namespace ‖ 0x00 ‖ name`: the key of the stream (and of its groups) in the store's maps. */
+  readonly key: string;
   readonly name: string;
   /** Live records are `records[head..]`, in id order. */
   records: StoredRecord[];
@@ -71,6 +79,8 @@ interface Member {
 }
 
 interface GroupState {
+  /** Key of the group's stream (`namespace ‖ 0x00 ‖ name`). */
+  readonly stream: string;
   readonly name: string;
   readonly createdAtMs: number;
   ackTimeoutMs: number;
@@ -121,6 +131,45 @@ export interface GroupSnapshot {
 const DEAD_KEPT = 1000;
 const NONE = -1n;
 
+interface StoredStreamMeta {
+  readonly last: bigint | null;
+  readonly partitionCount: number;
+  readonly retention: Retention;
+}
+
+interface StoredGroup {
+  readonly createdAtMs: number;
+  readonly ackTimeoutMs: number;
+  readonly maxDeliver: number;
+  readonly cursor: bigint;
+  readonly members: Array<[name: string, joinedAt: number, leaving: boolean, lastActiveAt: number]>;
+  readonly dead: bigint[];
+  readonly deadTotal: number;
+}
+
+type StoredPel = Omit<PelEntry, 'key'>;
+
+/** Announces changes to the storage layer; all no-ops without persistence. */
+interface StreamChanges {
+  meta(k: string): void;
+  rec(k: string, key: bigint): void;
+  group(k: string, group: string): void;
+  pel(k: string, group: string, key: bigint): void;
+}
+
+const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, group() {}, pel() {} };
+
+/** A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes: keep it short). */
+const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(16)}`;
+
+function parseRecordEntity(entity: string): [string, bigint] {
+  const at = entity.lastIndexOf('\u0000');
+  return [entity.slice(0, at), BigInt(`0x${entity.slice(at + 1)}`)];
+}
+
+/** A record as stored: [partition, payload, headers] (its id is in the entity key). */
+type StoredRecordValue = [number, Uint8Array, StreamHeaders];
+
 function sk(ns: string, stream: string): string {
   return `${ns}\u0000${stream}`;
 }
@@ -141,8 +190,174 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 export class StreamStore {
   private readonly streams = new Map<string, StreamLog>();
   private readonly groups = new Map<string, Map<string, GroupState>>();
+  private readonly changes: StreamChanges = NO_CHANGES;
+  private readonly loadedStreams = new Set<string>();
 
-  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+  constructor(
+    private readonly clock: Pick<Clock, 'now'>,
+    persistence?: Persistence,
+  ) {
+    if (persistence) this.changes = this.persistTo(persistence);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // persistence
+
+  private persistTo(p: Persistence): StreamChanges {
+    const loaded = () => this.loaded();
+    const meta = p.table({ name: 'stream.meta', save: (k) => this.saveMeta(k), load: (k, v) => this.loadMeta(k, v), loaded });
+    const rec = p.table({ name: 'stream.rec', save: (k) => this.saveRec(k), load: (k, v) => this.loadRec(k, v), loaded });
+    const group = p.table({ name: 'stream.group', save: (k) => this.saveGroup(k), load: (k, v) => this.loadGroup(k, v), loaded });
+    const pel = p.table({ name: 'stream.pel', save: (k) => this.savePel(k), load: (k, v) => this.loadPel(k, v), loaded });
+    return {
+      meta: (k) => meta(k),
+      rec: (k, key) => rec(recordEntity(k, key)),
+      group: (k, g) => group(JSON.stringify([k, g])),
+      pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
+    };
+  }
+
+  private saveMeta(k: string): StoredStreamMeta | undefined {
+    const log = this.streams.get(k);
+    return log ? { last: log.last, partitionCount: log.partitionCount, retention: { ...log.retention } } : undefined;
+  }
+
+  private loadMeta(k: string, stored: unknown): void {
+    if (stored === undefined) {
+      this.streams.delete(k);
+      return;
+    }
+    const v = stored as StoredStreamMeta;
+    const log = this.ensureLog(k);
+    log.last = v.last;
+    log.partitionCount = v.partitionCount;
+    log.retention = v.retention;
+  }
+
+  private ensureLog(k: string): StreamLog {
+    this.loadedStreams.add(k);
+    let log = this.streams.get(k);
+    if (!log) {
+      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), records: [], head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      this.streams.set(k, log);
+    }
+    return log;
+  }
+
+  private saveRec(entity: string): StoredRecordValue | undefined {
+    const [k, key] = parseRecordEntity(entity);
+    const r = this.find(this.streams.get(k), key);
+    return r ? [r.partition, r.payload, r.headers.map(([hk, hv]) => [hk, hv] as const)] : undefined;
+  }
+
+  private loadRec(entity: string, stored: unknown): void {
+    const [k, key] = parseRecordEntity(entity);
+    if (stored === undefined) {
+      const log = this.streams.get(k);
+      if (!log) return;
+      this.loadedStreams.add(k);
+      const i = this.lowerBound(log, key);
+      if (log.records[i]?.key === key) log.records.splice(i, 1);
+      return;
+    }
+    const log = this.ensureLog(k);
+    const last = log.records[log.records.length - 1];
+    // Recovery loads records in (mostly) id order: appending and sorting once in loaded() is the fast path.
+    const i = last && last.key >= key ? this.lowerBound(log, key) : log.records.length;
+    const present = log.records[i]?.key === key;
+    const [partition, payload, headers] = stored as StoredRecordValue;
+    const rec: StoredRecord = { key, id: streamIdFromBigInt(key), partition, payload, headers };
+    if (present) log.records[i] = rec;
+    else log.records.push(rec);
+  }
+
+  private saveGroup(entity: string): StoredGroup | undefined {
+    const [k, name] = JSON.parse(entity) as [string, string];
+    const g = this.groups.get(k)?.get(name);
+    if (!g) return undefined;
+    return {
+      createdAtMs: g.createdAtMs,
+      ackTimeoutMs: g.ackTimeoutMs,
+      maxDeliver: g.maxDeliver,
+      cursor: g.cursor,
+      members: [...g.members].map(([n, m]) => [n, m.joinedAt, m.leaving, m.lastActiveAt]),
+      dead: [...g.dead],
+      deadTotal: g.deadTotal,
+    };
+  }
+
+  private loadGroup(entity: string, stored: unknown): void {
+    const [k, name] = JSON.parse(entity) as [string, string];
+    const byName = this.groups.get(k);
+    if (stored === undefined) {
+      byName?.delete(name);
+      return;
+    }
+    const v = stored as StoredGroup;
+    const existing = byName?.get(name);
+    const g: GroupState = {
+      stream: k,
+      name,
+      createdAtMs: v.createdAtMs,
+      ackTimeoutMs: v.ackTimeoutMs,
+      maxDeliver: v.maxDeliver,
+      cursor: v.cursor,
+      members: new Map(v.members.map(([n, joinedAt, leaving, lastActiveAt]) => [n, { joinedAt, leaving, lastActiveAt }])),
+      pel: existing?.pel ?? new Map(),
+      dead: [...v.dead],
+      deadTotal: v.deadTotal,
+    };
+    if (byName) byName.set(name, g);
+    else this.groups.set(k, new Map([[name, g]]));
+    this.loadedStreams.add(k);
+  }
+
+  private savePel(entity: string): StoredPel | undefined {
+    const [k, name, key] = JSON.parse(entity) as [string, string, string];
+    const e = this.groups.get(k)?.get(name)?.pel.get(BigInt(key));
+    if (!e) return undefined;
+    return { consumer: e.consumer, deliveryCount: e.deliveryCount, lastDeliveryAt: e.lastDeliveryAt, dueAt: e.dueAt, nacked: e.nacked };
+  }
+
+  private loadPel(entity: string, stored: unknown): void {
+    const [k, name, keyText] = JSON.parse(entity) as [string, string, string];
+    const key = BigInt(keyText);
+    let byName = this.groups.get(k);
+    if (!byName) this.groups.set(k, (byName = new Map()));
+    let g = byName.get(name);
+    if (!g) {
+      // The group's own entity may load after its pending entries: a placeholder it will replace (keeping the pel).
+      g = { stream: k, name, createdAtMs: 0, ackTimeoutMs: 0, maxDeliver: 0, cursor: NONE, members: new Map(), pel: new Map(), dead: [], deadTotal: 0 };
+      byName.set(name, g);
+    }
+    if (stored === undefined) g.pel.delete(key);
+    else g.pel.set(key, { key, ...(stored as StoredPel) });
+    this.loadedStreams.add(k);
+  }
+
+  /** After loads: records in id order with their byte count, pending lists in id order. */
+  private loaded(): void {
+    for (const k of this.loadedStreams) {
+      const log = this.streams.get(k);
+      if (log) {
+        if (log.head > 0) {
+          log.records = log.records.slice(log.head);
+          log.head = 0;
+        }
+        let sorted = true;
+        for (let i = 1; i < log.records.length && sorted; i++) if (log.records[i - 1].key >= log.records[i].key) sorted = false;
+        if (!sorted) log.records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        log.bytes = 0;
+        for (const r of log.records) log.bytes += r.payload.length;
+      }
+      for (const g of this.groups.get(k)?.values() ?? []) {
+        const entries = [...g.pel.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        g.pel.clear();
+        for (const e of entries) g.pel.set(e.key, e);
+      }
+    }
+    this.loadedStreams.clear();
+  }
 
   private now(): number {
     return Math.max(0, Math.floor(this.clock.now()));
@@ -159,7 +374,8 @@ export class StreamStore {
     const k = sk(ns, stream);
     let log = this.streams.get(k);
     if (!log) {
-      log = { name: stream, records: [], head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      this.changes.meta(k);
+      log = { key: k, name: stream, records: [], head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
       this.streams.set(k, log);
     }
     return log;
@@ -198,7 +414,11 @@ export class StreamStore {
 
   private removePrefix(log: StreamLog, n: number): void {
     if (n <= 0) return;
-    for (let i = log.head; i < log.head + n; i++) log.bytes -= log.records[i].payload.length;
+    const k = log.key;
+    for (let i = log.head; i < log.head + n; i++) {
+      this.changes.rec(k, log.records[i].key);
+      log.bytes -= log.records[i].payload.length;
+    }
     log.head += n;
     if (log.head > 1024 && log.head * 2 > log.records.length) {
       log.records = log.records.slice(log.head);
@@ -248,10 +468,13 @@ export class StreamStore {
    */
   append(ns: string, stream: string, records: readonly StreamBatchRecord[], partition: number): StreamId {
     const log = this.ensure(ns, stream);
+    const k = sk(ns, stream);
+    this.changes.meta(k);
     const nowTs = BigInt(this.now());
     const first = log.last === null || nowTs > log.last >> 64n ? nowTs << 64n : log.last + 1n;
     records.forEach((rec, j) => {
       const key = first + BigInt(j);
+      this.changes.rec(k, key);
       const payload = rec.payload.slice();
       log.records.push({ key, id: streamIdFromBigInt(key), partition, payload, headers: rec.headers.map(([k, v]) => [k, v] as const) });
       log.bytes += payload.length;
@@ -322,6 +545,7 @@ export class StreamStore {
       }
     }
     const log = existing ?? this.ensure(ns, stream);
+    this.changes.meta(sk(ns, stream));
     log.partitionCount = count;
     log.retention = retention;
     this.enforce(log);
@@ -331,6 +555,7 @@ export class StreamStore {
   alter(ns: string, stream: string, retention: Partial<Retention>): boolean {
     const log = this.log(ns, stream);
     if (!log) return false;
+    this.changes.meta(sk(ns, stream));
     const r = log.retention;
     log.retention = {
       count: retention.count ? retention.count : r.count,
@@ -388,8 +613,11 @@ export class StreamStore {
     if (log) {
       this.enforce(log);
       if (this.live(log) > 0 && !force) throw conflict('stream is not empty (use force)');
+      this.changes.meta(k);
+      for (let i = log.head; i < log.records.length; i++) this.changes.rec(k, log.records[i].key);
       this.streams.delete(k);
     }
+    for (const g of this.groups.get(k)?.values() ?? []) this.forgetGroup(k, g);
     this.groups.delete(k);
   }
 
@@ -406,11 +634,19 @@ export class StreamStore {
     return g;
   }
 
+  /** Announces the removal of a group and its pending entries. */
+  private forgetGroup(k: string, g: GroupState): void {
+    this.changes.group(k, g.name);
+    for (const key of g.pel.keys()) this.changes.pel(k, g.name, key);
+  }
+
   private newGroup(ns: string, stream: string, group: string, settings: GroupSettings): GroupState {
     const k = sk(ns, stream);
+    this.changes.group(k, group);
     let byName = this.groups.get(k);
     if (!byName) this.groups.set(k, (byName = new Map()));
     const g: GroupState = {
+      stream: k,
       name: group,
       createdAtMs: this.now(),
       ackTimeoutMs: settings.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS,
@@ -430,6 +666,7 @@ export class StreamStore {
   }
 
   private join(g: GroupState, consumer: string): void {
+    this.changes.group(g.stream, g.name);
     const now = this.now();
     const m = g.members.get(consumer);
     if (m) {
@@ -444,10 +681,15 @@ export class StreamStore {
     if (!leaving.length) return;
     const owners = new Set<string>();
     for (const e of g.pel.values()) owners.add(e.consumer);
-    for (const name of leaving) if (!owners.has(name)) g.members.delete(name);
+    for (const name of leaving) {
+      if (owners.has(name)) continue;
+      this.changes.group(g.stream, g.name);
+      g.members.delete(name);
+    }
   }
 
   private deliver(g: GroupState, e: PelEntry, consumer: string, now: number): void {
+    this.changes.pel(g.stream, g.name, e.key);
     e.consumer = consumer;
     e.deliveryCount += 1;
     e.lastDeliveryAt = now;
@@ -456,6 +698,8 @@ export class StreamStore {
   }
 
   private markDead(g: GroupState, key: bigint): void {
+    this.changes.group(g.stream, g.name);
+    this.changes.pel(g.stream, g.name, key);
     g.pel.delete(key);
     g.dead.push(key);
     g.deadTotal += 1;
@@ -470,6 +714,7 @@ export class StreamStore {
   /** 0x157: an absent setting stays as it is. */
   groupConfigure(ns: string, stream: string, group: string, settings: GroupSettings): void {
     const g = this.mustGroup(ns, stream, group);
+    this.changes.group(g.stream, g.name);
     if (settings.ackTimeoutMs !== undefined) g.ackTimeoutMs = settings.ackTimeoutMs;
     if (settings.maxDeliver !== undefined) g.maxDeliver = settings.maxDeliver;
   }
@@ -484,6 +729,7 @@ export class StreamStore {
     const g = this.mustGroup(ns, stream, group);
     const m = g.members.get(consumer);
     if (!m) return;
+    this.changes.group(g.stream, g.name);
     m.leaving = true;
     this.pruneLeaving(g);
   }
@@ -506,6 +752,7 @@ export class StreamStore {
       if (e.dueAt > now) continue;
       const rec = this.find(log, e.key);
       if (!rec) {
+        this.changes.pel(g.stream, g.name, e.key);
         g.pel.delete(e.key);
         continue;
       }
@@ -519,6 +766,7 @@ export class StreamStore {
     if (log && out.length < count) {
       for (let i = this.lowerBound(log, g.cursor + 1n); i < log.records.length && out.length < count; i++) {
         const rec = log.records[i];
+        this.changes.group(g.stream, g.name);
         g.cursor = rec.key;
         if (!noAck) {
           const e: PelEntry = { key: rec.key, consumer, deliveryCount: 0, lastDeliveryAt: now, dueAt: Infinity, nacked: false };
@@ -545,7 +793,13 @@ export class StreamStore {
   groupAck(ns: string, stream: string, group: string, ids: readonly StreamId[]): number {
     const g = this.mustGroup(ns, stream, group);
     let n = 0;
-    for (const id of ids) if (g.pel.delete(streamIdToBigInt(id))) n++;
+    for (const id of ids) {
+      const key = streamIdToBigInt(id);
+      if (!g.pel.has(key)) continue;
+      this.changes.pel(g.stream, g.name, key);
+      g.pel.delete(key);
+      n++;
+    }
     this.pruneLeaving(g);
     return n;
   }
@@ -558,6 +812,7 @@ export class StreamStore {
     for (const id of ids) {
       const e = g.pel.get(streamIdToBigInt(id));
       if (!e) continue;
+      this.changes.pel(g.stream, g.name, e.key);
       e.dueAt = now + delayMs;
       e.nacked = true;
       n++;
@@ -574,6 +829,7 @@ export class StreamStore {
     for (const id of ids) {
       const e = g.pel.get(streamIdToBigInt(id));
       if (!e) continue;
+      this.changes.pel(g.stream, g.name, e.key);
       e.dueAt = span > 0 ? now + span : Infinity;
       e.nacked = false;
       e.lastDeliveryAt = now;
@@ -613,6 +869,7 @@ export class StreamStore {
       if (now - e.lastDeliveryAt < minIdleMs) continue;
       const rec = this.find(log, e.key);
       if (!rec) {
+        this.changes.pel(g.stream, g.name, e.key);
         g.pel.delete(e.key);
         continue;
       }
@@ -641,7 +898,10 @@ export class StreamStore {
 
   groupDelete(ns: string, stream: string, group: string): void {
     const k = sk(ns, stream);
-    if (!this.groups.get(k)?.delete(group)) throw notFound('consumer group not found');
+    const g = this.groups.get(k)?.get(group);
+    if (!g) throw notFound('consumer group not found');
+    this.forgetGroup(k, g);
+    this.groups.get(k)!.delete(group);
   }
 
   /** Internal state of a group, for tests and diagnostics. */

@@ -7,6 +7,11 @@
  * Every entry point (wire handler, timer, action-run listener) goes through `run(fn)`, a trampoline,
  * so work triggered while advancing (a child run starting, a cancelled action run reporting back) is
  * done after the current advance instead of re-entering it.
+ *
+ * Persistence (with a data directory): tables `workflow.def`, `workflow.run` and `workflow.meta`
+ * (see `stored.ts`). A run is announced as changing at each entry point and with every history
+ * event; its timer is stored as what it wakes for and when (`RunWake`, absolute), so it is re-armed
+ * at start (at once when it came due while the server was down).
  */
 import { ActionRunStatus, WorkflowRunStatus, fromUtf8, utf8, workflowRunStatusName } from '../../protocol/index.js';
 import type { TimerHandle } from '../clock.js';
@@ -27,6 +32,8 @@ import {
   type WorkflowDefinition,
 } from './definition.js';
 import { applyMapping, evaluateOutput, searchAttributesJson, type PathScope } from './paths.js';
+import { NO_CHANGE_LOG } from '../storage/types.js';
+import { fromStoredDefinition, fromStoredRun, toStoredDefinition, toStoredRun } from './stored.js';
 
 export interface HistoryEvent {
   readonly type: string;
@@ -82,9 +89,13 @@ export interface WorkflowRun {
   plan?: PlanState;
   pollAttempt: number;
   timer?: TimerHandle;
+  /** What the armed timer wakes the run for, and when (absolute); kept with the run. */
+  wake?: RunWake;
   output?: Uint8Array;
   searchAttributes?: string;
 }
+
+export type RunWake = { readonly kind: 'signal_timeout'; readonly step: string; readonly at: number } | { readonly kind: 'retry'; readonly at: number };
 
 interface ExecutorHealth {
   apiOk: number;
@@ -151,6 +162,11 @@ export class WorkflowEngine {
   private draining = false;
   private seq = 0;
   private readonly unsubscribe: () => void;
+  private readonly changes = { def: NO_CHANGE_LOG, run: NO_CHANGE_LOG, meta: NO_CHANGE_LOG };
+  private readonly loadedRuns = new Set<string>();
+  private readonly loadedDefs: Array<[string, string]> = [];
+  /** Called for each definition the storage loads (start-up, rolled-back write): schedules and triggers follow it. */
+  onDefinitionLoaded: ((namespace: string, name: string) => void) | undefined;
 
   constructor(
     private readonly env: ServerEnv,
@@ -158,6 +174,71 @@ export class WorkflowEngine {
   ) {
     this.ids = new RunIdGenerator(env.clock, 'wfr-');
     this.unsubscribe = store.onRunFinished((r) => this.run(() => this.onActionFinished(r)));
+    if (env.persistence) this.persistTo(env.persistence);
+  }
+
+  // ---- persistence ---------------------------------------------------------------------------
+
+  private persistTo(p: NonNullable<ServerEnv['persistence']>): void {
+    this.changes.def = p.table({
+      name: 'workflow.def',
+      save: (k) => {
+        const d = this.defs.get(k);
+        return d ? toStoredDefinition(d) : undefined;
+      },
+      load: (k, v) => {
+        const old = this.defs.get(k);
+        if (v === undefined) this.defs.delete(k);
+        else this.defs.set(k, fromStoredDefinition(v));
+        const rec = this.defs.get(k) ?? old;
+        if (rec) this.loadedDefs.push([rec.namespace, rec.name]);
+      },
+      loaded: () => {
+        const defs = this.loadedDefs.splice(0);
+        for (const [ns, name] of defs) this.onDefinitionLoaded?.(ns, name);
+      },
+    });
+    this.changes.run = p.table({
+      name: 'workflow.run',
+      save: (id) => {
+        const r = this.runs.get(id);
+        return r ? toStoredRun(r) : undefined;
+      },
+      load: (id, v) => {
+        const old = this.runs.get(id);
+        if (old) {
+          this.clearTimer(old);
+          if (old.pendingActionRunId !== undefined) this.byActionRun.delete(old.pendingActionRunId);
+        }
+        if (v === undefined) this.runs.delete(id);
+        else this.runs.set(id, fromStoredRun(v));
+        this.loadedRuns.add(id);
+      },
+      loaded: () => this.loaded(),
+    });
+    this.changes.meta = p.table({ name: 'workflow.meta', save: () => this.seq, load: (_k, v) => void (this.seq = typeof v === 'number' ? v : 0) });
+  }
+
+  /** After loads: indexes of the loaded runs rebuilt, their timers re-armed. */
+  private loaded(): void {
+    const ids = [...this.loadedRuns];
+    this.loadedRuns.clear();
+    for (const id of ids) {
+      const run = this.runs.get(id);
+      if (!run) continue;
+      if (run.idempotencyKey !== undefined) this.idempotency.set(key(run.namespace, run.workflow, run.idempotencyKey), run.id);
+      if (run.pendingActionRunId !== undefined && !isTerminalRun(run)) this.byActionRun.set(run.pendingActionRunId, run.id);
+      if (run.wake && !isTerminalRun(run)) this.armTimer(run, run.wake);
+    }
+  }
+
+  /** Announces a change of a definition made outside the engine (enable, disable). */
+  definitionWillChange(namespace: string, name: string): void {
+    this.changes.def(key(namespace, name));
+  }
+
+  private runWillChange(run: WorkflowRun): void {
+    this.changes.run(run.id);
   }
 
   private now(): number {
@@ -187,6 +268,7 @@ export class WorkflowEngine {
     const k = key(namespace, name);
     const prev = this.defs.get(k);
     const rec: DefinitionRecord = { namespace, name, version: def.version, text, createdAt: this.now(), def, disabled: prev?.disabled ?? false };
+    this.changes.def(k);
     this.defs.set(k, rec);
     return rec;
   }
@@ -240,6 +322,8 @@ export class WorkflowEngine {
     }
     const now = this.now();
     const input = o.input.length > 0 ? o.input : utf8('{}');
+    this.changes.run(id);
+    this.changes.meta('');
     const run: WorkflowRun = {
       id,
       namespace: o.namespace,
@@ -274,6 +358,7 @@ export class WorkflowEngine {
   /** DECISIONS #32: recorded in every state; resumes a run waiting for exactly this name. */
   signal(run: WorkflowRun, name: string, payload: Uint8Array): void {
     this.run(() => {
+      this.runWillChange(run);
       run.signals.push({ name, payload, time: this.now(), consumed: false });
       if (isTerminalRun(run)) return;
       this.event(run, 'signal_received', name);
@@ -291,6 +376,7 @@ export class WorkflowEngine {
   cancel(run: WorkflowRun, reason: string | undefined): void {
     this.run(() => {
       if (isTerminalRun(run)) return;
+      this.runWillChange(run);
       const pending = run.pendingActionRunId;
       if (pending !== undefined) this.store.cancelPending(run.namespace, pending);
       this.finish(run, WorkflowRunStatus.Cancelled, reason || 'cancelled by user');
@@ -300,6 +386,7 @@ export class WorkflowEngine {
   // ---- internals -----------------------------------------------------------------------------
 
   private event(run: WorkflowRun, type: string, detail: string): void {
+    this.runWillChange(run);
     run.history.push({ type, detail, timestamp: this.now() });
   }
 
@@ -310,16 +397,34 @@ export class WorkflowEngine {
   private clearTimer(run: WorkflowRun): void {
     run.timer?.cancel();
     run.timer = undefined;
+    if (run.wake) {
+      this.runWillChange(run);
+      run.wake = undefined;
+    }
   }
 
-  private armTimer(run: WorkflowRun, ms: number, fn: () => void): void {
+  private armTimer(run: WorkflowRun, wake: RunWake): void {
     this.clearTimer(run);
-    const handle = this.env.clock.setTimer(ms, () => {
+    this.runWillChange(run);
+    const handle = this.env.clock.setTimer(Math.max(0, wake.at - this.now()), () => {
       if (run.timer !== handle) return;
       run.timer = undefined;
-      this.run(fn);
+      this.runWillChange(run);
+      run.wake = undefined;
+      this.run(() => this.onWake(run, wake));
     });
     run.timer = handle;
+    run.wake = wake;
+  }
+
+  private onWake(run: WorkflowRun, wake: RunWake): void {
+    if (wake.kind === 'signal_timeout') {
+      this.signalTimeout(run, wake.step);
+      return;
+    }
+    if (isTerminalRun(run)) return;
+    run.status = WorkflowRunStatus.Running;
+    this.advance(run);
   }
 
   private advance(run: WorkflowRun): void {
@@ -360,7 +465,7 @@ export class WorkflowEngine {
     }
     run.status = WorkflowRunStatus.Waiting;
     run.waitSignal = step.signal;
-    if (step.timeoutMs !== undefined) this.armTimer(run, step.timeoutMs, () => this.signalTimeout(run, step.name));
+    if (step.timeoutMs !== undefined) this.armTimer(run, { kind: 'signal_timeout', step: step.name, at: this.now() + step.timeoutMs });
     return 'stop';
   }
 
@@ -457,6 +562,7 @@ export class WorkflowEngine {
     this.byActionRun.delete(ar.id);
     const run = this.runs.get(wfId);
     if (!run || isTerminalRun(run) || run.pendingActionRunId !== ar.id) return;
+    this.runWillChange(run);
     const outcome = ar.status === ActionRunStatus.Completed ? ar.outcome || 'success' : 'failure';
     const output = ar.status === ActionRunStatus.Completed && ar.result && ar.result.length > 0 ? fromUtf8(ar.result) : '{}';
     run.pendingActionRunId = undefined;
@@ -469,6 +575,7 @@ export class WorkflowEngine {
   private onChildFinished(child: WorkflowRun): void {
     const parent = child.parentRunId !== undefined ? this.runs.get(child.parentRunId) : undefined;
     if (!parent || isTerminalRun(parent) || parent.pendingChildRunId !== child.id) return;
+    this.runWillChange(parent);
     const outcome = child.status === WorkflowRunStatus.Completed ? 'success' : 'failure';
     parent.pendingChildRunId = undefined;
     parent.waitSignal = undefined;
@@ -535,11 +642,7 @@ export class WorkflowEngine {
       return 'continue';
     }
     run.status = WorkflowRunStatus.Waiting;
-    this.armTimer(run, delay, () => {
-      if (isTerminalRun(run)) return;
-      run.status = WorkflowRunStatus.Running;
-      this.advance(run);
-    });
+    this.armTimer(run, { kind: 'retry', at: this.now() + delay });
     return 'stop';
   }
 
@@ -570,6 +673,7 @@ export class WorkflowEngine {
   }
 
   private finish(run: WorkflowRun, status: number, detail: string): void {
+    this.runWillChange(run);
     this.clearTimer(run);
     run.status = status;
     run.completedAt = this.now();

@@ -95,6 +95,7 @@ export function createWorkflowHandlers(
   const engine = new WorkflowEngine(env, store);
   const h = new Map<number, Handler>();
   const { producersChanged, closeProducers } = createProducers(env, engine, streams);
+  engine.onDefinitionLoaded = producersChanged;
 
   h.set(Op.WorkflowCreate, (ctx) => {
     const { name, definition } = decodeWorkflowCreate(ctx.body);
@@ -137,6 +138,7 @@ export function createWorkflowHandlers(
   h.set(Op.WorkflowDisable, (ctx) => {
     const rec = engine.getDefinition(ctx.namespace, decodeWorkflowDisable(ctx.body).name);
     if (!rec) throw notFound('workflow not found');
+    engine.definitionWillChange(rec.namespace, rec.name);
     rec.disabled = true;
     producersChanged(ctx.namespace, rec.name);
     return ok();
@@ -145,6 +147,7 @@ export function createWorkflowHandlers(
   h.set(Op.WorkflowEnable, (ctx) => {
     const rec = engine.getDefinition(ctx.namespace, decodeWorkflowEnable(ctx.body).name);
     if (rec) {
+      engine.definitionWillChange(rec.namespace, rec.name);
       rec.disabled = false;
       producersChanged(ctx.namespace, rec.name);
     }

@@ -13,6 +13,7 @@ import {
 import { ManualClock } from '../../../src/server/clock.js';
 import { createActionSubsystem } from '../../../src/server/actions/index.js';
 import type { ReplyProfile, RequestContext } from '../../../src/server/types.js';
+import type { Persistence } from '../../../src/server/storage/types.js';
 
 export interface TestReply {
   readonly status: number;
@@ -39,9 +40,9 @@ export function makeCtx(opcode: number, namespace: string, payload: OpPayload, s
   };
 }
 
-export function createHarness(profile: ReplyProfile = 'go') {
-  const clock = new ManualClock();
-  const sub = createActionSubsystem({ clock, profile });
+export function createHarness(profile: ReplyProfile = 'go', opts: { clock?: ManualClock; persistence?: Persistence } = {}) {
+  const clock = opts.clock ?? new ManualClock();
+  const sub = createActionSubsystem(opts.persistence ? { clock, profile, persistence: opts.persistence } : { clock, profile });
   async function call(opcode: number, namespace: string, payload: OpPayload, signal?: AbortSignal): Promise<TestReply> {
     const handler = sub.handlers.get(opcode);
     if (!handler) throw new Error(`no handler for 0x${opcode.toString(16)}`);

@@ -25,4 +25,14 @@ describe('flo-rx arguments', () => {
     expect(parseArgs(['serve', '--profile', 'zig']).kind).toBe('error');
     expect(parseArgs(['serve', '--verbose']).kind).toBe('error');
   });
+  it('data directory and fsync mode (flag or FLO_DATA_DIR)', () => {
+    expect(parseArgs(['serve', '--data-dir', '/d', '--fsync', 'everysec'])).toMatchObject({ kind: 'serve', dataDir: '/d', fsync: 'everysec' });
+    expect(parseArgs(['serve', '--data-dir=/d'])).toEqual({ kind: 'serve', port: 9000, host: '127.0.0.1', profile: 'go', dataDir: '/d' });
+    expect(parseArgs(['serve'], { FLO_DATA_DIR: '/env' })).toMatchObject({ dataDir: '/env' });
+    expect(parseArgs(['serve', '--data-dir', '/flag'], { FLO_DATA_DIR: '/env' })).toMatchObject({ dataDir: '/flag' });
+    expect(parseArgs(['serve'], { FLO_DATA_DIR: '' })).not.toHaveProperty('dataDir');
+    expect(parseArgs(['serve', '--fsync', 'always'])).toEqual({ kind: 'error', message: '--fsync needs --data-dir (or FLO_DATA_DIR)' });
+    expect(parseArgs(['serve', '--data-dir', '/d', '--fsync', 'never'])).toEqual({ kind: 'error', message: '--fsync must be always or everysec, got never' });
+    expect(parseArgs(['serve', '--data-dir']).kind).toBe('error');
+  });
 });

@@ -117,7 +117,7 @@ describe('HTTP on the same port', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
     const page = JSON.parse(res.body);
-    expect(page).toMatchObject({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, parkedRequests: 0 });
+    expect(page).toMatchObject({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, parkedRequests: 0, storage: 'in-memory: data is lost on exit' });
     // the counts of /metrics: the one echo request, answered OK
     expect(Object.values(page.requests as Record<string, Record<string, number>>).map((byStatus) => byStatus.OK)).toEqual([1]);
     b.close();

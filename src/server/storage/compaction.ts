@@ -1,0 +1,87 @@
+/**
+ * Background compaction: folds the newest snapshot and the closed log segments up to `upTo` into
+ * `snapshot-(upTo+1)`, written to a temporary file, fsynced, then renamed into place (atomic), and
+ * only then removes what it replaces. Reads and folds in slices, yielding to the event loop between
+ * them, so requests keep being served; the live log is a newer segment and is never touched.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { packValue, type StoredEntry } from './codec.js';
+import { fsyncDir, logName, pathIn, snapshotName } from './files.js';
+import { Fold } from './fold.js';
+import { frameRecord, scanRecords } from './record-frame.js';
+
+const SLICE = 4096;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface CompactionResult {
+  readonly snapshotSeq: number;
+  readonly snapshotBytes: number;
+  readonly entities: number;
+}
+
+/** Folds `snapshot-fromSnapshot` (0: none) and segments `firstLog..upTo` into `snapshot-(upTo+1)`. */
+export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, firstLog: number, upTo: number): Promise<CompactionResult> {
+  const fold = new Fold();
+  const foldFile = async (name: string, apply: (payload: Uint8Array) => void) => {
+    const bytes = await readFile(pathIn(dir, name));
+    const payloads: Uint8Array[] = [];
+    const end = scanRecords(bytes, (p) => payloads.push(p));
+    if (end.kind !== 'clean') throw new Error(`${name} is not clean (${end.kind})`);
+    for (let i = 0; i < payloads.length; i++) {
+      apply(payloads[i]);
+      if (i % SLICE === SLICE - 1) await yieldToLoop();
+    }
+  };
+  if (fromSnapshot > 0) await foldFile(snapshotName(fromSnapshot), (p) => void fold.applySnapshotRecord(p));
+  for (let seq = firstLog; seq <= upTo; seq++) await foldFile(logName(seq), (p) => void fold.applyBatch(p));
+
+  const seq = upTo + 1;
+  const final = pathIn(dir, snapshotName(seq));
+  const tmp = `${final}.tmp`;
+  const file = await open(tmp, 'w', 0o644);
+  let bytes = 0;
+  try {
+    let chunk: StoredEntry[] = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flushChunk = async (force: boolean) => {
+      if (chunk.length) {
+        const framed = frameRecord(packValue(chunk));
+        pending.push(framed);
+        pendingBytes += framed.length;
+        chunk = [];
+      }
+      if (pendingBytes >= 1 << 20 || (force && pendingBytes > 0)) {
+        const buf = Buffer.concat(pending);
+        await file.write(buf, 0, buf.length);
+        bytes += buf.length;
+        pending = [];
+        pendingBytes = 0;
+      }
+    };
+    for (const entry of fold.values()) {
+      chunk.push(entry);
+      if (chunk.length >= SLICE) {
+        await flushChunk(false);
+        await yieldToLoop();
+      }
+    }
+    await flushChunk(false);
+    const footer = frameRecord(packValue({ end: fold.size }));
+    pending.push(footer);
+    pendingBytes += footer.length;
+    await flushChunk(true);
+    await file.datasync();
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await file.close();
+  await rename(tmp, final);
+  fsyncDir(dir);
+  // Replaced files go only once the snapshot is durable.
+  if (fromSnapshot > 0) await rm(pathIn(dir, snapshotName(fromSnapshot)), { force: true });
+  for (let s = firstLog; s <= upTo; s++) await rm(pathIn(dir, logName(s)), { force: true });
+  return { snapshotSeq: seq, snapshotBytes: bytes, entities: fold.size };
+}

@@ -1,0 +1,404 @@
+/**
+ * The durable storage of the embedded server: one data directory, one append-only log of batches,
+ * snapshots written by background compaction.
+ *
+ * Life of a change:
+ *   a store calls `willChange(key)` → the entity's before-image is kept and a commit is scheduled
+ *   for the end of this event-loop turn → `commit()` saves every changed entity, frames them as one
+ *   batch record (length, inverted length, CRC32, MessagePack) and appends it → with fsync `always`
+ *   an fdatasync runs in the background (off the event loop) while the next turns are served and
+ *   written; when it returns, the replies held for the batches it covers (`afterCommit`) are
+ *   released, and the next fdatasync covers every batch written meanwhile (group commit). With
+ *   `everysec` the replies go as soon as the batch is written (so a process crash loses nothing)
+ *   and an fdatasync runs about once a second.
+ *
+ * A failed write (disk full, I/O error) cuts the log back to where the batch began, loads every
+ * entity's before-image back into its table (the changes are not applied) and fails the held
+ * replies with `StorageWriteError`; reads keep working. If the log cannot be cut back, the storage
+ * turns `broken` and refuses every later write.
+ *
+ * Phases: open ──close()──▶ closed;  open ──write failure without cut-back──▶ broken ──close()──▶ closed
+ */
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
+
+type CommitCallback = (error?: StorageWriteError) => void;
+import { packValue, unpackValue, type StoredEntry } from './codec.js';
+import { writeCompactedSnapshot } from './compaction.js';
+import { StorageStartError, StorageWriteError } from './errors.js';
+import { fsyncDir, logName, pathIn } from './files.js';
+import { lockDataDir, type DirLock } from './lock.js';
+import { frameRecord } from './record-frame.js';
+import { recoverDataDir, type Recovered } from './recovery.js';
+import { FSYNC_MODES, type FsyncMode, type PersistedTable, type Persistence } from './types.js';
+
+export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+
+/** The file calls a write goes through; tests swap them to simulate a full disk. */
+export interface StorageIo {
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
+  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
+}
+
+const nodeIo: StorageIo = { writeSync, fdatasync };
+
+export interface DiskStorageOptions {
+  readonly dir: string;
+  readonly fsync?: FsyncMode;
+  readonly log?: (line: string) => void;
+  /** Compact once the live log holds this many bytes (and more than the last snapshot). Default 64 MiB. */
+  readonly compactAfterBytes?: number;
+  readonly io?: StorageIo;
+}
+
+/** What the server's reply path needs: is a commit due, and a call once it is done (or failed). */
+export interface CommitGate {
+  readonly pending: boolean;
+  afterCommit(callback: (error?: StorageWriteError) => void): void;
+}
+
+export interface StorageStats {
+  readonly dir: string;
+  readonly fsync: FsyncMode;
+  readonly logBytes: number;
+  readonly snapshotBytes: number;
+  readonly batches: number;
+  readonly compactions: number;
+  readonly entitiesRestored: number;
+}
+
+type Phase = { kind: 'open' } | { kind: 'broken'; error: StorageWriteError } | { kind: 'closed' };
+
+export class DiskStorage implements Persistence, CommitGate {
+  readonly dir: string;
+  readonly fsync: FsyncMode;
+  private phase: Phase = { kind: 'open' };
+  private readonly log: (line: string) => void;
+  private readonly io: StorageIo;
+  private readonly compactAfterBytes: number;
+  private readonly tables = new Map<string, PersistedTable>();
+  /** Changed entities of the turn, with their before-images. */
+  private dirty = new Map<PersistedTable, Map<string, unknown>>();
+  /** Callbacks of this turn's batch (not yet written). */
+  private waiting: CommitCallback[] = [];
+  private scheduled = false;
+  /** `always`: callbacks of batches written but not covered by an fdatasync started yet. */
+  private written: CommitCallback[] = [];
+  private writtenSinceSync = false;
+  /** `always`: callbacks released when the fdatasync in flight returns. */
+  private syncing: CommitCallback[] | undefined;
+  private fd: number;
+  private logSeq: number;
+  private firstLogSeq: number;
+  private logBytes: number;
+  private snapshotSeq: number;
+  private snapshotBytes: number;
+  private unsynced = false;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private compaction: Promise<void> | undefined;
+  private recovered: Recovered | undefined;
+  private batches = 0;
+  private compactions = 0;
+  private entitiesRestored = 0;
+
+  private constructor(
+    opts: DiskStorageOptions,
+    private readonly lock: DirLock,
+    recovered: Recovered,
+  ) {
+    this.dir = opts.dir;
+    this.fsync = opts.fsync ?? 'always';
+    this.log = opts.log ?? (() => {});
+    this.io = opts.io ?? nodeIo;
+    this.compactAfterBytes = opts.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES;
+    this.recovered = recovered;
+    this.logSeq = recovered.logSeq;
+    this.firstLogSeq = Math.max(1, recovered.snapshotSeq);
+    this.logBytes = recovered.logBytes;
+    this.snapshotSeq = recovered.snapshotSeq;
+    this.snapshotBytes = recovered.snapshotBytes;
+    this.fd = openSync(pathIn(this.dir, logName(this.logSeq)), 'a+');
+    if (fstatSync(this.fd).size !== this.logBytes) throw new StorageStartError(`log ${logName(this.logSeq)} changed during start`);
+    if (this.fsync === 'everysec') {
+      this.syncTimer = setInterval(() => this.syncInBackground(), 1000);
+      this.syncTimer.unref();
+    }
+  }
+
+  /**
+   * Checks the directory, takes its lock and reads what it holds (tables are loaded later, by
+   * `restore()`, once the subsystems have registered them). Throws `StorageStartError`.
+   */
+  static open(opts: DiskStorageOptions): DiskStorage {
+    const { dir } = opts;
+    const fsync = opts.fsync ?? 'always';
+    if (!FSYNC_MODES.includes(fsync)) throw new StorageStartError(`invalid fsync mode: ${String(fsync)} (expected always or everysec)`);
+    let isDir: boolean;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new StorageStartError(code === 'ENOENT' ? `data directory ${dir} does not exist` : `data directory ${dir}: ${code ?? String(err)}`, { cause: err });
+    }
+    if (!isDir) throw new StorageStartError(`data directory ${dir} is not a directory`);
+    const lock = lockDataDir(dir);
+    try {
+      const recovered = recoverDataDir(dir, opts.log ?? (() => {}));
+      // A fresh directory gets its first segment now, so that an unwritable one fails here.
+      closeSync(openSync(pathIn(dir, logName(recovered.logSeq)), 'a'));
+      fsyncDir(dir);
+      return new DiskStorage(opts, lock, recovered);
+    } catch (err) {
+      lock.release();
+      if (err instanceof StorageStartError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new StorageStartError(`data directory ${dir}: ${code === 'EACCES' || code === 'EROFS' ? `not writable (${code})` : (err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** `data directory DIR (fsync always)` */
+  get description(): string {
+    return `data directory ${this.dir} (fsync ${this.fsync})`;
+  }
+
+  get stats(): StorageStats {
+    return {
+      dir: this.dir,
+      fsync: this.fsync,
+      logBytes: this.logBytes,
+      snapshotBytes: this.snapshotBytes,
+      batches: this.batches,
+      compactions: this.compactions,
+      entitiesRestored: this.entitiesRestored,
+    };
+  }
+
+  // ----- Persistence ---------------------------------------------------------------------------
+
+  table(table: PersistedTable): (key: string) => void {
+    if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
+    this.tables.set(table.name, table);
+    return (key) => this.willChange(table, key);
+  }
+
+  private willChange(table: PersistedTable, key: string): void {
+    let changed = this.dirty.get(table);
+    if (!changed) this.dirty.set(table, (changed = new Map()));
+    if (!changed.has(key)) changed.set(key, table.save(key));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.commit());
+    }
+  }
+
+  /** Loads what recovery read into the registered tables. Entities of unknown tables are kept as they are. */
+  restore(): void {
+    const recovered = this.recovered;
+    if (!recovered) return;
+    this.recovered = undefined;
+    const touched = new Set<PersistedTable>();
+    const orphans: StoredEntry[] = [];
+    for (const entry of recovered.fold.values()) {
+      const table = this.tables.get(entry[0]);
+      if (!table) {
+        orphans.push(entry);
+        continue;
+      }
+      table.load(entry[1], unpackValue(entry[2]!));
+      touched.add(table);
+      this.entitiesRestored++;
+    }
+    if (orphans.length) this.log(`storage: ${orphans.length} stored record(s) of tables this server does not know were skipped`);
+    for (const table of this.tables.values()) table.loaded?.();
+  }
+
+  // ----- CommitGate ------------------------------------------------------------------------------
+
+  /** True while some change is not yet durable: a reply now must wait (`afterCommit`). */
+  get pending(): boolean {
+    return this.scheduled || this.writtenSinceSync || this.syncing !== undefined;
+  }
+
+  /** Calls back once every change made so far is durable (at once when it already is). */
+  afterCommit(callback: CommitCallback): void {
+    if (this.scheduled) this.waiting.push(callback);
+    else if (this.writtenSinceSync) this.written.push(callback);
+    else if (this.syncing) this.syncing.push(callback);
+    else callback();
+  }
+
+  // ----- commit ------------------------------------------------------------------------------------
+
+  /** Writes the turn's changes as one batch (run at the end of the turn; `close()` runs it too). */
+  commit(): void {
+    this.scheduled = false;
+    const dirty = this.dirty;
+    const waiting = this.waiting;
+    this.dirty = new Map();
+    this.waiting = [];
+    let error: StorageWriteError | undefined;
+    if (dirty.size > 0) {
+      try {
+        this.append(dirty);
+      } catch (err) {
+        error = err instanceof StorageWriteError ? err : new StorageWriteError(`storage write failed: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err });
+        this.rollBack(dirty);
+      }
+    }
+    if (error || this.fsync === 'everysec') {
+      for (const cb of waiting) cb(error);
+    } else {
+      for (const cb of waiting) this.written.push(cb);
+      this.startSync();
+    }
+    if (!error) this.maybeCompact();
+  }
+
+  /** `always`: one fdatasync in flight at a time, covering every batch written before it started. */
+  private startSync(): void {
+    if (this.syncing || !this.writtenSinceSync || this.phase.kind !== 'open') return;
+    this.syncing = this.written;
+    this.written = [];
+    this.writtenSinceSync = false;
+    this.io.fdatasync(this.fd, (err) => {
+      const released = this.syncing ?? [];
+      this.syncing = undefined;
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const error = new StorageWriteError(`storage fsync failed (${code ?? err.message}): the server refuses further writes`, code, { cause: err });
+        // After a failed fsync the kernel's page cache can no longer be trusted: stop writing.
+        this.phase = { kind: 'broken', error };
+        this.log(`storage: ${error.message}`);
+        const all = [...released, ...this.written];
+        this.written = [];
+        for (const cb of all) cb(error);
+        return;
+      }
+      for (const cb of released) cb();
+      this.startSync();
+      this.maybeCompact();
+    });
+  }
+
+  /** Makes everything written durable now (synchronously) and releases what waited for it. */
+  private syncNow(): void {
+    if (this.syncing) throw new Error('syncNow during an fdatasync in flight');
+    if (this.phase.kind === 'open') fdatasyncSync(this.fd);
+    this.writtenSinceSync = false;
+    this.unsynced = false;
+    const released = this.written;
+    this.written = [];
+    for (const cb of released) cb();
+  }
+
+  /** Resolves once no fdatasync is in flight (more may start later). */
+  private async syncIdle(): Promise<void> {
+    while (this.syncing) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private append(dirty: Map<PersistedTable, Map<string, unknown>>): void {
+    if (this.phase.kind === 'broken') throw this.phase.error;
+    if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
+    const entries: StoredEntry[] = [];
+    for (const [table, changed] of dirty) {
+      for (const key of changed.keys()) {
+        const value = table.save(key);
+        entries.push([table.name, key, value === undefined ? null : packValue(value)]);
+      }
+    }
+    const frame = frameRecord(packValue(entries));
+    const start = this.logBytes;
+    try {
+      let done = 0;
+      while (done < frame.length) done += this.io.writeSync(this.fd, frame, done, frame.length - done, start + done);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      try {
+        ftruncateSync(this.fd, start);
+      } catch {
+        this.phase = { kind: 'broken', error: new StorageWriteError(`storage unusable: the log could not be cut back after a failed write (${code ?? String(err)})`, code) };
+      }
+      const what = code === 'ENOSPC' ? 'disk full' : (code ?? (err as Error)?.message ?? String(err));
+      throw new StorageWriteError(`storage write failed (${what}): the write was not applied`, code, { cause: err });
+    }
+    if (this.fsync === 'always') this.writtenSinceSync = true;
+    else this.unsynced = true;
+    this.logBytes = start + frame.length;
+    this.batches++;
+  }
+
+  private rollBack(dirty: Map<PersistedTable, Map<string, unknown>>): void {
+    for (const [table, changed] of dirty) {
+      for (const [key, before] of changed) table.load(key, before);
+      table.loaded?.();
+    }
+  }
+
+  private syncInBackground(): void {
+    if (!this.unsynced || this.phase.kind !== 'open') return;
+    this.unsynced = false;
+    fdatasync(this.fd, (err) => {
+      if (err) this.log(`storage: background fsync failed: ${err.message}`);
+    });
+  }
+
+  // ----- compaction --------------------------------------------------------------------------------
+
+  private maybeCompact(): void {
+    if (this.compaction || this.syncing || this.phase.kind !== 'open') return;
+    if (this.logBytes < this.compactAfterBytes || this.logBytes < this.snapshotBytes) return;
+    void this.compact();
+  }
+
+  /** Rotates the log and folds everything before the new segment into a snapshot, in the background. */
+  async compact(): Promise<void> {
+    await this.syncIdle();
+    if (this.compaction) return this.compaction;
+    if (this.phase.kind !== 'open' || this.syncing) return;
+    if (this.scheduled) this.commit();
+    if (this.syncing) return; // the commit started one: the next commit will try again
+    const upTo = this.logSeq;
+    const next = upTo + 1;
+    const fd = openSync(pathIn(this.dir, logName(next)), 'a+');
+    fsyncDir(this.dir);
+    this.syncNow();
+    closeSync(this.fd);
+    this.fd = fd;
+    this.logSeq = next;
+    this.logBytes = 0;
+    const run = writeCompactedSnapshot(this.dir, this.snapshotSeq, this.firstLogSeq, upTo).then(
+      (result) => {
+        this.snapshotSeq = result.snapshotSeq;
+        this.snapshotBytes = result.snapshotBytes;
+        this.firstLogSeq = next;
+        this.compactions++;
+        this.log(`storage: compacted ${result.entities} record(s) into a ${result.snapshotBytes}-byte snapshot`);
+      },
+      (err: unknown) => this.log(`storage: compaction failed (will retry later): ${(err as Error)?.message ?? String(err)}`),
+    );
+    this.compaction = run.finally(() => {
+      this.compaction = undefined;
+    });
+    return this.compaction;
+  }
+
+  // ----- close -------------------------------------------------------------------------------------
+
+  /** Commits what is due, waits for a compaction under way, syncs and releases the directory. */
+  async close(): Promise<void> {
+    if (this.phase.kind === 'closed') return;
+    if (this.scheduled) this.commit();
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    await this.compaction;
+    await this.syncIdle();
+    if (this.scheduled) this.commit();
+    await this.syncIdle();
+    try {
+      this.syncNow();
+    } catch (err) {
+      this.log(`storage: final fsync failed: ${(err as Error).message}`);
+    }
+    this.phase = { kind: 'closed' };
+    closeSync(this.fd);
+    this.lock.release();
+  }
+}

@@ -1,0 +1,231 @@
+// The storage layer on a real directory: recovery from torn tails at every offset, refusal on
+// corruption before the tail, failed writes rolled back (not applied), the lock, compaction.
+import { cpSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/server/clock.js';
+import { utf8 } from '../../../src/protocol/index.js';
+import { scanRecords } from '../../../src/server/storage/record-frame.js';
+import { DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
+import { nextTurn, openStores, tempDir } from './fixtures.js';
+
+const NS = 'default';
+const text = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : undefined);
+
+/** A directory whose only log segment holds `n` batches: batch i puts key `k<i>` = `v<i>`. */
+async function logOfPuts(n: number): Promise<{ dir: string; log: string; ends: number[] }> {
+  const dir = tempDir();
+  const s = openStores(dir, new ManualClock());
+  for (let i = 0; i < n; i++) {
+    s.kv.put(NS, utf8(`k${i}`), utf8(`v${i}`));
+    await nextTurn();
+  }
+  await s.close();
+  const log = join(dir, readdirSync(dir).find((f) => f.startsWith('log-'))!);
+  const ends: number[] = [];
+  scanRecords(readFileSync(log), (payload, offset) => ends.push(offset + 12 + payload.length));
+  return { dir, log, ends };
+}
+
+function keysPresent(dir: string, n: number, log: string[] = []): number {
+  const s = openStores(dir, new ManualClock(), { log: (l) => log.push(l) });
+  let present = 0;
+  for (let i = 0; i < n; i++) if (s.kv.get(NS, utf8(`k${i}`))) present++;
+  void s.close();
+  return present;
+}
+
+describe('recovery', () => {
+  it('a log cut at any byte offset loses only the cut record, with one log line naming offset and bytes', async () => {
+    const n = 4;
+    const { dir, log, ends } = await logOfPuts(n);
+    expect(ends).toHaveLength(n);
+    const size = statSync(log).size;
+    for (let cut = 0; cut <= size; cut++) {
+      const copy = tempDir();
+      cpSync(dir, copy, { recursive: true });
+      const copyLog = join(copy, log.slice(dir.length + 1));
+      truncateSync(copyLog, cut);
+      const whole = ends.filter((e) => e <= cut).length;
+      const lastEnd = whole === 0 ? 0 : ends[whole - 1];
+      const lines: string[] = [];
+      expect(keysPresent(copy, n, lines)).toBe(whole);
+      if (cut === lastEnd) expect(lines).toEqual([]);
+      else {
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toContain(`dropped ${cut - lastEnd} byte(s)`);
+        expect(lines[0]).toContain(`at offset ${lastEnd}`);
+      }
+      // The cut was applied to the file: a second start finds a clean log.
+      expect(statSync(copyLog).size).toBe(lastEnd);
+    }
+  });
+
+  it('zeros after the last record (a preallocated or half-written tail) are cut off too', async () => {
+    const { dir, log, ends } = await logOfPuts(3);
+    writeFileSync(log, Buffer.concat([readFileSync(log), Buffer.alloc(100)]));
+    const lines: string[] = [];
+    expect(keysPresent(dir, 3, lines)).toBe(3);
+    expect(lines[0]).toContain(`dropped 100 byte(s) of a torn last record at offset ${ends[2]}`);
+  });
+
+  it('a flipped byte before the tail stops the start with a clear error; in the last record it is cut', async () => {
+    const { dir, log, ends } = await logOfPuts(4);
+    const bytes = readFileSync(log);
+    // Payload byte of record 1 (of 0..3): corruption before the tail.
+    const mid = Buffer.from(bytes);
+    mid[ends[0] + 20] ^= 0x40;
+    writeFileSync(log, mid);
+    expect(() => DiskStorage.open({ dir })).toThrow(StorageStartError);
+    expect(() => DiskStorage.open({ dir })).toThrow(new RegExp(`corrupt at offset ${ends[0]} \\(checksum mismatch\\)`));
+    // Length field of record 2: the header check catches it (the length is not trusted).
+    const header = Buffer.from(bytes);
+    header[ends[1] + 1] ^= 0x01;
+    writeFileSync(log, header);
+    expect(() => DiskStorage.open({ dir })).toThrow(/damaged record header/);
+    // The same flip in the last record is a torn tail: that record is dropped, the rest kept.
+    const last = Buffer.from(bytes);
+    last[ends[2] + 20] ^= 0x40;
+    writeFileSync(log, last);
+    const lines: string[] = [];
+    expect(keysPresent(dir, 4, lines)).toBe(3);
+    expect(lines[0]).toContain('checksum mismatch in the last record');
+  });
+});
+
+describe('KV history', () => {
+  it('keeps the 64 older versions across restarts, one stored version per write', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    let s = openStores(dir, clock);
+    for (let i = 1; i <= 70; i++) {
+      s.kv.put(NS, utf8('h'), utf8(`v${i}`));
+      clock.advance(1);
+      await nextTurn();
+      if (i === 30) {
+        await s.close();
+        s = openStores(dir, clock);
+      }
+    }
+    const before = s.kv.history(NS, utf8('h'));
+    expect(before).toHaveLength(65);
+    expect(text(before![0].value)).toBe('v70');
+    expect(text(before![64].value)).toBe('v6');
+    await s.close();
+    const again = openStores(dir, clock);
+    expect(again.kv.history(NS, utf8('h'))).toEqual(before);
+    await again.close();
+  });
+});
+
+describe('failed writes', () => {
+  const failing = (code: string, afterBytes = 0): StorageIo & { fail: boolean } => {
+    const io = {
+      fail: false,
+      writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+        if (!io.fail) return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
+        if (afterBytes > 0 && offset === 0) return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, 0, Math.min(afterBytes, length), position);
+        throw Object.assign(new Error(`${code}: simulated`), { code });
+      },
+      fdatasync: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
+    };
+    return io;
+  };
+
+  for (const partial of [0, 7]) {
+    it(`a full disk (${partial ? 'after a partial write' : 'no byte written'}) fails the turn's writes, which are not applied; later writes work`, async () => {
+      const dir = tempDir();
+      const io = failing('ENOSPC', partial);
+      const clock = new ManualClock();
+      const s = openStores(dir, clock, { io });
+      s.kv.put(NS, utf8('x'), utf8('one'));
+      s.queues.enqueue(NS, 'q', utf8('m1'));
+      await nextTurn();
+      io.fail = true;
+      s.kv.put(NS, utf8('x'), utf8('two'));
+      s.kv.put(NS, utf8('y'), utf8('new'));
+      s.queues.enqueue(NS, 'q', utf8('m2'));
+      s.queues.dequeue(NS, 'q', 1, 1000);
+      s.streams.append(NS, 's', [{ payload: utf8('r'), headers: [] }] as never, 0);
+      let failure: unknown;
+      s.storage.afterCommit((err) => (failure = err));
+      await nextTurn();
+      expect(failure).toBeInstanceOf(StorageWriteError);
+      expect((failure as StorageWriteError).code).toBe('ENOSPC');
+      expect((failure as Error).message).toMatch(/disk full.*not applied/);
+      // Reads see the state before the failed turn.
+      expect(s.kv.get(NS, utf8('x'))).toMatchObject({ version: 1n });
+      expect(text(s.kv.get(NS, utf8('x'))?.value)).toBe('one');
+      expect(s.kv.get(NS, utf8('y'))).toBeUndefined();
+      expect(s.queues.stats(NS, 'q')).toMatchObject({ enqueued: 1, ready: 1, leased: 0, dequeued: 0 });
+      expect(s.queues.stateOf(NS, 'q', 1n)).toBe('ready');
+      expect(s.streams.exists(NS, 's')).toBe(false);
+      // Space again: writes go on, seqs do not skip.
+      io.fail = false;
+      expect(s.queues.enqueue(NS, 'q', utf8('m2')).seq).toBe(2n);
+      await nextTurn();
+      await s.close();
+      const again = openStores(dir, new ManualClock(clock.now()));
+      expect(text(again.kv.get(NS, utf8('x'))?.value)).toBe('one');
+      expect(again.queues.stats(NS, 'q')).toMatchObject({ enqueued: 2, ready: 2 });
+      await again.close();
+    });
+  }
+});
+
+describe('the data directory', () => {
+  it('is locked by the server using it: a second storage on it is refused, naming the pid', async () => {
+    const dir = tempDir();
+    const first = DiskStorage.open({ dir });
+    // Our own pid is in the lock; pretend another live process holds it.
+    writeFileSync(join(dir, 'flo-rx.lock'), `${process.ppid}\n`);
+    expect(() => DiskStorage.open({ dir })).toThrow(new RegExp(`in use by another flo-rx server \\(pid ${process.ppid}`));
+    writeFileSync(join(dir, 'flo-rx.lock'), `${process.pid}\n`);
+    await first.close();
+    expect(readdirSync(dir)).not.toContain('flo-rx.lock');
+  });
+
+  it('takes over the lock of a process that is gone', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'flo-rx.lock'), '2147483646\n');
+    const s = DiskStorage.open({ dir });
+    expect(readFileSync(join(dir, 'flo-rx.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    await s.close();
+  });
+
+  it('must exist and be a directory', () => {
+    const dir = tempDir();
+    expect(() => DiskStorage.open({ dir: join(dir, 'missing') })).toThrow(/data directory .*missing does not exist/);
+    writeFileSync(join(dir, 'file'), '');
+    expect(() => DiskStorage.open({ dir: join(dir, 'file') })).toThrow(/is not a directory/);
+  });
+});
+
+describe('compaction', () => {
+  it('folds the log into a snapshot in the background while writes go on, and start-up reads it back', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const lines: string[] = [];
+    const s = openStores(dir, clock, { compactAfterBytes: 4096, log: (l) => lines.push(l) });
+    const payload = new Uint8Array(100).fill(7);
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 10; i++) s.streams.append(NS, 'big', [{ payload, headers: [] }] as never, 0);
+      s.kv.put(NS, utf8('counter'), utf8(String(round)));
+      await nextTurn();
+    }
+    await s.storage.compact();
+    expect(s.storage.stats.compactions).toBeGreaterThanOrEqual(1);
+    expect(lines.some((l) => l.startsWith('storage: compacted'))).toBe(true);
+    const files = readdirSync(dir).filter((f) => f !== 'flo-rx.lock');
+    expect(files.filter((f) => f.startsWith('snapshot-'))).toHaveLength(1);
+    expect(files.some((f) => f.endsWith('.tmp'))).toBe(false);
+    await s.close();
+    // 400 records of 100 bytes: after compaction the directory holds at most 2x the payload.
+    const total = files.reduce((n, f) => n + (f.startsWith('snapshot-') || f.startsWith('log-') ? statSync(join(dir, f)).size : 0), 0);
+    expect(total).toBeLessThan(2 * 400 * 100);
+    const again = openStores(dir, new ManualClock(clock.now()));
+    expect(again.streams.info(NS, 'big').count).toBe(400n);
+    expect(text(again.kv.get(NS, utf8('counter'))?.value)).toBe('39');
+    await again.close();
+  });
+});

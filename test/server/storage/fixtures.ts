@@ -1,0 +1,50 @@
+// Stores of the embedded server wired to a DiskStorage on a directory, without sockets: for the
+// storage tests (restore, snapshot + replay, failed writes).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { ManualClock } from '../../../src/server/clock.js';
+import { createActionSubsystem } from '../../../src/server/actions/index.js';
+import { createKvSubsystem } from '../../../src/server/kv/index.js';
+import { createQueueSubsystem } from '../../../src/server/queues/index.js';
+import { createStreamSubsystem } from '../../../src/server/streams/index.js';
+import { DiskStorage, type DiskStorageOptions } from '../../../src/server/storage/index.js';
+import type { ServerEnv, Subsystem } from '../../../src/server/types.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+export function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'flo-rx-storage-'));
+  dirs.push(d);
+  return d;
+}
+
+export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+export function openStores(dir: string, clock: ManualClock, opts: Partial<DiskStorageOptions> = {}) {
+  const storage = DiskStorage.open({ dir, ...opts });
+  const env: ServerEnv = { clock, profile: 'go', persistence: storage };
+  const kv = createKvSubsystem(env);
+  const queues = createQueueSubsystem(env);
+  const streams = createStreamSubsystem(env);
+  const actions = createActionSubsystem(env);
+  storage.restore();
+  const all: Subsystem[] = [kv, queues, streams, actions];
+  return {
+    storage,
+    kv: kv.store,
+    queues: queues.store,
+    streams: streams.store,
+    actions: actions.store,
+    async close() {
+      for (const s of all) s.close?.();
+      await storage.close();
+    },
+  };
+}
+
+export type Stores = ReturnType<typeof openStores>;
