@@ -1,8 +1,8 @@
 // Node entry point (`flo-rx/node`): everything of the universal entry, plus TCP. `connect('host:port')`
 // speaks TCP; `connect('ws://host:port')` speaks WebSocket.
-import { connect as connectUniversal, connectWith, endpointsOf, isWebSocketAddress, type Address, type ConnectOptions } from './client/connect.js';
+import { checkEndpoints, connect as connectUniversal, connectWith, endpointsOf, isWebSocketAddress, type Address, type ConnectOptions } from './client/connect.js';
 import type { FloClient } from './client/client.js';
-import { tcpTransport } from './connection/tcp.js';
+import { parseEndpoint, tcpTransport } from './connection/tcp.js';
 
 export * from './index.js';
 export { tcpTransport, parseEndpoint, DEFAULT_PORT } from './connection/tcp.js';
@@ -12,5 +12,6 @@ export { syncFile, syncDir } from './client/workflow-file.js';
 export function connect(address: Address = 'localhost:9000', options: ConnectOptions = {}): FloClient {
   const endpoints = endpointsOf(address);
   if (endpoints.every(isWebSocketAddress)) return connectUniversal(endpoints, options);
+  if (!options.transport) checkEndpoints(endpoints, parseEndpoint);
   return connectWith(endpoints, tcpTransport, options);
 }

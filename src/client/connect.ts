@@ -5,7 +5,7 @@
  */
 import { Connection, type ReconnectOptions } from '../connection/connection.js';
 import type { TransportFactory } from '../connection/types.js';
-import { webSocketTransport, type WebSocketConstructor } from '../connection/websocket.js';
+import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../connection/websocket.js';
 import { InvalidArgumentError, opcodeName, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
 import { FloClient, type FloClientOptions } from './client.js';
 
@@ -38,6 +38,20 @@ export function endpointsOf(address: Address): string[] {
 
 export const isWebSocketAddress = (endpoint: string): boolean => /^(wss?|https?):\/\//i.test(endpoint);
 
+/**
+ * Checks every endpoint with the parser of the transport that will dial it, so a bad address
+ * (`'host:notaport'`) is an `InvalidArgumentError` from `connect()`, not a failed connection later.
+ */
+export function checkEndpoints(endpoints: readonly string[], parse: (endpoint: string) => unknown): void {
+  for (const endpoint of endpoints) {
+    try {
+      parse(endpoint);
+    } catch (err) {
+      throw new InvalidArgumentError(`connect: invalid address '${endpoint}': ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+}
+
 function frameLogger(debug: ConnectOptions['debug']) {
   if (!debug) return undefined;
   const log = typeof debug === 'function' ? debug : (line: string) => console.debug(line);
@@ -68,9 +82,11 @@ export function connectWith(address: Address, transport: TransportFactory, optio
  * socket opens on the first subscription or `await flo.connect()`.
  */
 export function connect(address: Address, options: ConnectOptions = {}): FloClient {
+  const endpoints = endpointsOf(address);
+  if (!options.transport) checkEndpoints(endpoints, (e) => webSocketUrl(e));
   const ws = webSocketTransport({
     ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
     ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
   });
-  return connectWith(address, ws, options);
+  return connectWith(endpoints, ws, options);
 }

@@ -54,7 +54,7 @@ import {
   keyText,
   kvEntry,
   lazy,
-  payloadOf,
+  putBytes,
   u64,
   withText,
   type Int64Like,
@@ -347,8 +347,7 @@ export class KvApi {
       const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
       const casVersion = u64('casVersion', options.casVersion);
       const body = encodeKvPut({
-        key: keyBytes(key),
-        value: payloadOf(value, this.core.codec),
+        ...putBytes(this.core.ns(options), key, value, this.core.codec),
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(casVersion !== undefined ? { casVersion } : {}),
         ...(options.ifNotExists ? { ifNotExists: true } : {}),

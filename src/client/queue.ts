@@ -9,7 +9,8 @@
  * this counts one delivery attempt).
  */
 import { defer, Observable, type SchedulerLike } from 'rxjs';
-import { toPayload, withData } from '../codec/index.js';
+import { withData } from '../codec/index.js';
+import { valuePayload } from '../codec/payload.js';
 import type { ResponseFrame } from '../protocol/frame.js';
 import { utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
@@ -228,7 +229,7 @@ export class QueueApi {
       }
       const body = encodeQueueEnqueue({
         queue,
-        payload: toPayload(payload, this.core.codec),
+        payload: valuePayload(payload, this.core.codec, 'payload'),
         ...(priority !== undefined ? { priority } : {}),
         ...(delayMs !== undefined ? { delayMs } : {}),
         ...(opts.dedupKey !== undefined ? { dedupKey: opts.dedupKey } : {}),

@@ -12,7 +12,7 @@ import {
   tap,
   throwError,
 } from 'rxjs';
-import { toPayload, withData } from '../codec/payload.js';
+import { valuePayload, withData } from '../codec/payload.js';
 import { InvalidArgumentError, isConnectionLost } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
 import type { StreamId } from '../protocol/options.js';
@@ -269,7 +269,7 @@ export class StreamApi {
       requireName('stream', stream);
       const body = encodeStreamAppend({
         stream,
-        payload: toPayload(payload, this.core.codec),
+        payload: valuePayload(payload, this.core.codec, 'payload'),
         ...(options.headers !== undefined ? { headers: options.headers } : {}),
         ...(options.partition !== undefined ? { partition: options.partition } : {}),
         ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../protocol/errors.js';
 import { utf8Encode, type ValueCodec } from './types.js';
 
 /**
@@ -16,6 +17,18 @@ export function toPayload(value: unknown, codec: ValueCodec): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (typeof value === 'string') return utf8Encode(value);
   return codec.encode(value);
+}
+
+/**
+ * `toPayload` for a value the caller writes (a KV value, a queue message, a stream record):
+ * `undefined` is refused with `InvalidArgumentError` (most often a forgotten argument; it would
+ * store an empty value). Send `null`, `''` or `new Uint8Array(0)` to store something empty.
+ */
+export function valuePayload(value: unknown, codec: ValueCodec, what = 'value'): Uint8Array {
+  if (value === undefined) {
+    throw new InvalidArgumentError(`${what} must not be undefined (send null, '' or new Uint8Array(0) for an empty value)`);
+  }
+  return toPayload(value, codec);
 }
 
 /**

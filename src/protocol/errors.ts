@@ -69,6 +69,18 @@ export class FrameTooLargeError extends ProtocolError {
   override name = 'FrameTooLargeError';
 }
 
+/** A value that a codec could not encode, or bytes that it could not decode. `codec` names the codec. */
+export class CodecError extends FloError {
+  override name = 'CodecError';
+  constructor(
+    readonly codec: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${codec} codec: ${message}`, options);
+  }
+}
+
 /** A request that could not be sent because an argument is invalid (checked before any byte leaves). */
 export class InvalidArgumentError extends FloError {
   override name = 'InvalidArgumentError';

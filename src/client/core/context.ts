@@ -3,6 +3,7 @@ import type { ValueCodec } from '../../codec/index.js';
 import type { RequestChannel, RequestSpec } from '../../connection/types.js';
 import type { OpPayload } from '../../protocol/index.js';
 import { call, type CallOptions } from './call.js';
+import { checkRequestSizes } from './limits.js';
 import type { SettleCoalescer } from './coalescer.js';
 
 /** The per-call option every options object accepts. */
@@ -70,9 +71,11 @@ export function createClientCore(init: {
     ns,
     spec(opcode, body, opts = {}) {
       const timeout = opts.timeoutMs ?? timeoutMs;
+      const namespace = ns(opts);
+      checkRequestSizes(namespace, body);
       return {
         opcode,
-        namespace: ns(opts),
+        namespace,
         body,
         ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
