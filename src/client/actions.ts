@@ -83,6 +83,7 @@ export interface ActionRegisterOptions extends NamespaceOption {
   readonly timeoutMs?: number;
   /** Total deliveries allowed when handlers keep failing retryably. Default 3. */
   readonly maxRetries?: number;
+  /** Free text stored with the action (shown by `list()`). */
   readonly description?: string;
   /** Request timeout of this call (the action's own timeout is `timeoutMs`). */
   readonly requestTimeoutMs?: number;

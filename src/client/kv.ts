@@ -139,6 +139,7 @@ export interface KvScanPageOptions extends KvCallOptions {
   readonly cursor?: Uint8Array;
   /** 1 to 1024; absent = the server's default (1024). */
   readonly limit?: number;
+  /** Only keys (values come back empty). */
   readonly keysOnly?: boolean;
 }
 
