@@ -78,6 +78,7 @@ export interface ActionRunSummary {
   readonly completedAt?: number;
 }
 
+/** Options of `actions.register`. */
 export interface ActionRegisterOptions extends NamespaceOption {
   /** The action's lease: a claimed run not completed, failed or touched within it is redelivered. Default 30 000. */
   readonly timeoutMs?: number;
@@ -89,6 +90,7 @@ export interface ActionRegisterOptions extends NamespaceOption {
   readonly requestTimeoutMs?: number;
 }
 
+/** Options of `actions.invoke`. */
 export interface ActionInvokeOptions extends RequestOptions {
   /** A second invoke with the same key (same action) returns the first run's id and creates nothing. */
   readonly idempotencyKey?: string;
@@ -100,6 +102,7 @@ export interface ActionInvokeOptions extends RequestOptions {
   readonly delayMs?: number;
 }
 
+/** Options of `actions.listRuns`. */
 export interface ActionListRunsOptions extends RequestOptions {
   /** Default 100. */
   readonly limit?: number;

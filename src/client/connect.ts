@@ -9,6 +9,7 @@ import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../
 import { InvalidArgumentError, opcodeName, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
 import { FloClient, type FloClientOptions } from './client.js';
 
+/** Options of `connect()`: the client's defaults, the connection's timeout, reconnect and transport. */
 export interface ConnectOptions extends FloClientOptions {
   /** Per-request timeout in ms; a long-poll's deadline adds its block time. Default 5000. */
   readonly timeoutMs?: number;
@@ -28,6 +29,7 @@ export interface ConnectOptions extends FloClientOptions {
   readonly maxPayload?: number;
 }
 
+/** Where to connect: `'host:port'`, a `ws://` / `wss://` URL, a comma-separated list or an array (tried in turn). */
 export type Address = string | readonly string[];
 
 export function endpointsOf(address: Address): string[] {

@@ -105,6 +105,7 @@ export interface KvTxnOps {
   exists(key: KvKey, options?: KvTxnCallOptions): Observable<boolean>;
 }
 
+/** Where a transaction is: open, committing, committed or rolled back. */
 export type KvTxnState = 'open' | 'committing' | 'committed' | 'rolled-back';
 
 /** A transaction handle from `kv.begin()`: its operations plus `commit()` and `rollback()`. */

@@ -105,7 +105,9 @@ export interface MGetEntry {
   readonly version: bigint;
   /** Empty when not found. */
   readonly value: Uint8Array;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
+  /** `value` as UTF-8 text. */
   text(): string;
 }
 
@@ -113,7 +115,9 @@ export interface MGetEntry {
 export interface KvScanEntry {
   readonly key: string;
   readonly value: Uint8Array;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
+  /** `value` as UTF-8 text. */
   text(): string;
 }
 
@@ -150,7 +154,9 @@ export interface VersionEntry {
   readonly timestampNs?: bigint;
   /** The value (empty for a deletion). */
   readonly value: Uint8Array;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
+  /** `value` as UTF-8 text. */
   text(): string;
 }
 
@@ -165,6 +171,7 @@ export interface KvJsonEntry {
   readonly value: Uint8Array;
   /** The version of the whole document. */
   readonly version: bigint;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
 }
 

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '../protocol/errors.js';
 import type { RequestOptions } from './core/index.js';
 import { newConsumerId, type GroupRecord, type StreamApi } from './stream.js';
 
+/** Options of `streamWorker` (the Go SDK's `StreamWorker` options). */
 export interface StreamWorkerOptions extends RequestOptions {
   /** Stream(s) to consume; merged with `stream`, duplicates dropped. At least one is required. */
   readonly streams?: readonly string[] | string;

@@ -38,6 +38,7 @@ export function valuePayload(value: unknown, codec: ValueCodec, what = 'value'):
  */
 export type DataAccessor = <T = unknown>() => T;
 
+/** A `data<T>()` accessor for `bytes`: decodes with `codec` on first call, then memoised. */
 export function lazyData(bytes: Uint8Array, codec: ValueCodec): DataAccessor {
   let state: 0 | 1 | 2 = 0; // 0 not decoded, 1 value, 2 error
   let memo: unknown;

@@ -6,8 +6,10 @@
 import type { Observable } from 'rxjs';
 import type { OpPayload, ResponseFrame } from '../protocol/index.js';
 
+/** The state of a connection, as `flo.state$` emits it. */
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
+/** One request: opcode, namespace, body and deadlines. */
 export interface RequestSpec {
   readonly opcode: number;
   readonly namespace: string;
@@ -26,6 +28,7 @@ export interface RequestSpec {
   readonly onLateReply?: (reply: ResponseFrame) => void;
 }
 
+/** What the client sends requests through: a `Connection`, or a channel of your own (tests, proxies). */
 export interface RequestChannel {
   /**
    * Cold: sends the request on subscribe, emits the reply frame (any status) once, then completes.

@@ -23,6 +23,7 @@ import { HandlerTimeoutError } from './types.js';
 /** A handler's result: a value, a Promise of one, or an Observable (its last value counts). */
 export type HandlerResult<R> = R | PromiseLike<R> | Observable<R>;
 
+/** Options of `settle`. */
 export interface SettleOptions {
   /** Items handled at once (`mergeMap` concurrency). Default 1. */
   readonly concurrency?: number;
@@ -43,6 +44,7 @@ export interface SettleOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+/** What `settle` emits per item: the outcome, and the handler's result or error. */
 export interface SettleResult<T, R = unknown> {
   readonly item: T;
   /** `'acked'` when the handler succeeded, `'nacked'` when it failed or timed out. */

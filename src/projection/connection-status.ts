@@ -5,6 +5,7 @@
 import { asyncScheduler, map, merge, Observable, scan, type SchedulerLike } from 'rxjs';
 import type { ConnectionState } from '../connection/types.js';
 
+/** The connection as a UI shows it: the state, a label, and the last error. */
 export interface ConnectionStatus {
   /** The connection's own state. */
   readonly state: ConnectionState;
@@ -24,6 +25,7 @@ export interface ConnectionStatus {
   readonly since: number;
 }
 
+/** Options of `connectionStatus()`. */
 export interface ConnectionStatusOptions {
   /** Errors to report as `lastError` too (a projection's, failed writes'...). */
   readonly errors?: Observable<unknown>;

@@ -32,6 +32,7 @@ import type { ProjectionClient, ProjectionKvApi, ProjectionRecord, ReplayFrom } 
 /** `'replaying'` while catching up with a finite read (at the start and after a lost connection), `'live'` while tailing. */
 export type ProjectionStatus = 'replaying' | 'live';
 
+/** What a projection emits: the state, the last record applied, how many were applied, and whether it is still replaying. */
 export interface ProjectionState<S> {
   /** The folded state. */
   readonly state: S;
@@ -42,6 +43,7 @@ export interface ProjectionState<S> {
   readonly status: ProjectionStatus;
 }
 
+/** Where and how often a projection keeps a snapshot of its state in KV. */
 export interface ProjectionSnapshotOptions<S> {
   /** KV key of the snapshot: JSON `{ format, stream, lastId, applied, state }`. */
   readonly key: string;
@@ -60,6 +62,7 @@ export interface ProjectionSnapshotOptions<S> {
   readonly onError?: (error: unknown) => void;
 }
 
+/** Options of `project()`. */
 export interface ProjectOptions<S, R extends ProjectionRecord = ProjectionRecord> {
   /** Folds one record into the state. Must not mutate `state` if subscribers keep old states. */
   readonly reducer: (state: S, event: R) => S;
@@ -83,6 +86,7 @@ export interface ProjectOptions<S, R extends ProjectionRecord = ProjectionRecord
   readonly scheduler?: SchedulerLike;
 }
 
+/** The `format` field of the snapshots `project()` writes. */
 export const SNAPSHOT_FORMAT = 'flo-rx.projection/1';
 
 interface StoredSnapshot {

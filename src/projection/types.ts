@@ -12,6 +12,7 @@ export interface ProjectionRecord {
   readonly id: StreamId;
   readonly payload: Uint8Array;
   readonly headers: Record<string, string>;
+  /** The payload decoded with the client's codec. */
   data<T = unknown>(): T;
 }
 
@@ -20,13 +21,17 @@ export type ReplayFrom = StreamId | 'start';
 
 /** The part of `flo.stream` a projection uses. */
 export interface ProjectionStreamApi<R extends ProjectionRecord> {
+  /** A finite read of `stream` from `from` (a replay). */
   read(stream: string, options?: { from?: StreamId | 'start'; to?: StreamId; pageSize?: number; namespace?: string }): Observable<R>;
+  /** An infinite read of `stream` after `from` (live records). */
   tail(stream: string, options?: { from?: 'start' | 'end' | StreamId; namespace?: string }): Observable<R>;
 }
 
 /** The part of `flo.kv` a projection snapshot uses. */
 export interface ProjectionKvApi {
+  /** The snapshot entry, or null. */
   get(key: string, options?: { namespace?: string }): Observable<{ readonly value: Uint8Array } | null>;
+  /** Writes the snapshot. */
   put(key: string, value: string, options?: { namespace?: string }): Observable<unknown>;
 }
 
