@@ -82,6 +82,8 @@ beforeAll(async () => {
   for (const ext of ['mts', 'cts', 'ts']) await writeFile(join(app, `consumer.${ext}`), consumer);
   const quickStart = readmeCodeBlock('Quick start');
   for (const ext of ['mts', 'ts']) await writeFile(join(app, `quick-start.${ext}`), quickStart);
+  // As the README says: without its type arguments, the same code is plain JavaScript for node.
+  await writeFile(join(app, 'quick-start.mjs'), quickStart.replace(/<\{[^}]*\}>/g, ''));
   console.log(`flo-rx ${pkg.version}: tarball ${(packed.size / 1024).toFixed(1)} KiB, unpacked ${(packed.unpackedSize / 1024).toFixed(1)} KiB, ${packed.files.length} files`);
 }, 300_000);
 
@@ -109,6 +111,13 @@ describe('the tarball', () => {
 describe('installed into an empty app', () => {
   it("runs the README's quick start, verbatim, as an ES module, and exits 0", async () => {
     const r = await run(bin('tsx'), ['quick-start.mts'], app, 60_000);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual(QUICK_START_OUTPUT);
+    expect(r.code).toBe(0);
+  });
+
+  it('runs the quick start without its type arguments as plain JavaScript with node', async () => {
+    const r = await run(process.execPath, ['quick-start.mjs'], app, 60_000);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n')).toEqual(QUICK_START_OUTPUT);
     expect(r.code).toBe(0);
