@@ -154,9 +154,10 @@ describe('installed into an empty app', () => {
     expect(r.code).toBe(0);
   });
 
-  it('the flo-rx command: --version, and ui serves the prebuilt page next to an embedded server', async () => {
+  it('the flo-rx command: --version, the demo, and ui serving the prebuilt page next to an embedded server', async () => {
     const cli = join(app, 'node_modules/.bin/flo-rx');
     expect((await ok(cli, ['--version'], app)).stdout.trim()).toBe(pkg.version);
+    expect((await ok(cli, ['demo', '--events', '100', '--quiet'], app, 60_000)).stdout).toMatch(/^demo OK: 100 events processed/m);
     const child = spawn(cli, ['ui', '--port', '0', '--flo-port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
