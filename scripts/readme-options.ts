@@ -89,7 +89,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const next = renderReadme(current);
   if (process.argv.includes('--check')) {
     if (next !== current) {
-      console.error('README.md option tables are out of date: run `npx tsx scripts/readme-options.ts`');
+      console.error('README.md option tables are out of date: run `npm run docs:readme`');
       process.exit(1);
     }
     console.log('README.md option tables are up to date');

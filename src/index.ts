@@ -36,7 +36,9 @@ export type {
 } from './client/workflow.js';
 export * from './operators/index.js';
 export * from './codec/index.js';
-export { Connection, type ConnectionOptions, type ReconnectOptions } from './connection/connection.js';
+export { Connection, type ReconnectOptions } from './connection/connection.js';
+/** Options of a `Connection`: endpoints, transport, timeouts, reconnect and frame limits. */
+export type { ConnectionOptions } from './connection/connection.js';
 export { webSocketTransport, type WebSocketTransportOptions, type WebSocketConstructor } from './connection/websocket.js';
 export type { ConnectionState, RequestChannel, RequestSpec, Transport, TransportFactory } from './connection/types.js';
 export {

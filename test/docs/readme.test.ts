@@ -6,7 +6,7 @@ import { README_PATH } from '../support/readme.js';
 const readme = readFileSync(README_PATH, 'utf8');
 
 describe('README.md', () => {
-  it('option tables match the doc comments of the options types (npx tsx scripts/readme-options.ts)', () => {
+  it('option tables match the doc comments of the options types (else: npm run docs:readme)', () => {
     expect(renderReadme(readme)).toBe(readme);
   }, 60_000);
 
