@@ -30,11 +30,15 @@ export function checkRequestSizes(namespace: string, body: OpPayload): void {
 
 /** Checks a KV key (and the value of a put) against Flo's KV limits. */
 export function checkKvEntry(namespace: string, key: Uint8Array, value?: Uint8Array): void {
+  if (key.includes(0)) throw new InvalidArgumentError('key must not contain a NUL byte');
+  // Fast path (every put): with the namespace at its largest UTF-8 size (3 bytes per UTF-16 unit),
+  // the entry still fits, so its exact size need not be computed.
+  const upper = namespace.length * 3 + 1 + key.length;
+  if (upper <= KV_MAX_QUALIFIED_KEY && (value === undefined || value.length <= kvMaxValueBytes(upper))) return;
   const qualified = kvQualifiedKeyLength(utf8(namespace).length, namespace, key.length);
   if (qualified > KV_MAX_QUALIFIED_KEY) {
     throw new InvalidArgumentError(`key too long: ${key.length} bytes (namespace + key at most ${KV_MAX_QUALIFIED_KEY} bytes)`);
   }
-  if (key.includes(0)) throw new InvalidArgumentError('key must not contain a NUL byte');
   if (value !== undefined && value.length > kvMaxValueBytes(qualified)) {
     throw new InvalidArgumentError(`value too large for a KV entry: ${value.length} bytes (max ${kvMaxValueBytes(qualified)} with this key; Flo stores at most 256 KiB per entry)`);
   }
