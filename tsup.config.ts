@@ -1,21 +1,47 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+
+/**
+ * The package's public entry points (each is a subpath in package.json "exports"). To add one, add a
+ * line here and its block in "exports"; the package test (test/package/) loads every "exports" entry
+ * from both module formats.
+ */
+export const entries = {
+  index: 'src/index.ts',
+  node: 'src/node.ts',
+  server: 'src/server.ts',
+  msgpack: 'src/msgpack.ts',
+  otel: 'src/otel.ts',
+};
+
+/** Dependencies and peers that stay `import`/`require` calls in the output. */
+const external = ['rxjs', 'ws', 'msgpackr', 'yaml'];
+
+const shared: Options = {
+  // Readable, unminified output and no source maps (they would double the tarball).
+  sourcemap: false,
+  target: 'node20',
+  // One copy of every module per format: shared code goes to chunks, so `FloError` from `flo-rx` and
+  // from `flo-rx/node` is the same class (instanceof works across entries).
+  splitting: true,
+  // Declarations for the public entries only (not for the command).
+  dts: { entry: entries },
+};
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', node: 'src/node.ts', server: 'src/server.ts', msgpack: 'src/msgpack.ts', otel: 'src/otel.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    external: ['rxjs', 'ws', 'msgpackr'],
+    ...shared,
+    // The `flo-rx` command (bin/flo-rx.js imports dist/cli.js) shares the chunks of the ESM build.
+    entry: { ...entries, cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    external: [...external, 'p-retry'],
   },
   {
-    entry: { cli: 'src/cli/main.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
-    external: ['rxjs', 'ws', 'msgpackr'],
+    ...shared,
+    entry: entries,
+    format: ['cjs'],
+    external,
+    // p-retry (and its dependency) ship as ES modules only: require() cannot load them on every
+    // Node version we support, so the CommonJS build carries its own copy.
+    noExternal: ['p-retry', 'is-network-error'],
   },
 ]);

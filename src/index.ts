@@ -41,7 +41,9 @@ export type {
 } from './client/processing/index.js';
 export * from './operators/index.js';
 export * from './codec/index.js';
-export { Connection, type ConnectionOptions, type ReconnectOptions } from './connection/connection.js';
+export { Connection, type ReconnectOptions } from './connection/connection.js';
+/** Options of a `Connection`: endpoints, transport, timeouts, reconnect and frame limits. */
+export type { ConnectionOptions } from './connection/connection.js';
 export { webSocketTransport, type WebSocketTransportOptions, type WebSocketConstructor } from './connection/websocket.js';
 export type {
   ConnectionState, ConnectionInfo, ConnectionEvent, RequestChannel, RequestSpec, Transport, TransportFactory,
@@ -88,6 +90,7 @@ export {
   isRetryable,
 } from './protocol/errors.js';
 export { Status, statusText } from './protocol/status.js';
+export { MAX_NAMESPACE_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, KV_MAX_QUALIFIED_KEY, KV_MAX_ENTRY_PAYLOAD } from './protocol/limits.js';
 export type { StreamId } from './protocol/options.js';
 export { formatStreamId, parseStreamId, compareStreamIds, streamId } from './protocol/stream.js';
 export * from './projection/index.js';

@@ -100,7 +100,7 @@ export class NonRetryableError extends FloError {
 export class ActionResultTooLargeError extends NonRetryableError {
   override name = 'ActionResultTooLargeError';
   constructor(readonly size: number) {
-    super(`flo: action result is ${size} bytes; a COMPLETE carries at most ${MAX_ACTION_RESULT_BYTES} (DECISIONS #29). Store large results elsewhere (KV, a stream) and return a reference`);
+    super(`flo: action result is ${size} bytes; a COMPLETE carries at most ${MAX_ACTION_RESULT_BYTES}. Store large results elsewhere (KV, a stream) and return a reference`);
   }
 }
 
@@ -189,8 +189,10 @@ export interface ActionDefinition<R = unknown> {
   readonly description?: string;
 }
 
+/** The handlers of an action worker: action name → handler (or a definition with its options). */
 export type ActionHandlers = Readonly<Record<string, ActionHandler | ActionDefinition>>;
 
+/** Options of `actions.worker`. */
 export interface ActionWorkerOptions extends NamespaceOption {
   /** Tasks run at once; also the number of awaits kept parked while idle. Default 10. */
   readonly concurrency?: number;

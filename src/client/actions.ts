@@ -78,16 +78,19 @@ export interface ActionRunSummary {
   readonly completedAt?: number;
 }
 
+/** Options of `actions.register`. */
 export interface ActionRegisterOptions extends NamespaceOption {
   /** The action's lease: a claimed run not completed, failed or touched within it is redelivered. Default 30 000. */
   readonly timeoutMs?: number;
   /** Total deliveries allowed when handlers keep failing retryably. Default 3. */
   readonly maxRetries?: number;
+  /** Free text stored with the action (shown by `list()`). */
   readonly description?: string;
   /** Request timeout of this call (the action's own timeout is `timeoutMs`). */
   readonly requestTimeoutMs?: number;
 }
 
+/** Options of `actions.invoke`. */
 export interface ActionInvokeOptions extends RequestOptions {
   /** A second invoke with the same key (same action) returns the first run's id and creates nothing. */
   readonly idempotencyKey?: string;
@@ -99,6 +102,7 @@ export interface ActionInvokeOptions extends RequestOptions {
   readonly delayMs?: number;
 }
 
+/** Options of `actions.listRuns`. */
 export interface ActionListRunsOptions extends RequestOptions {
   /** Default 100. */
   readonly limit?: number;

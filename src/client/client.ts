@@ -28,12 +28,15 @@ function resendAfterReconnect(channel: RequestChannel, emit: (event: FloEvent) =
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
 export type ClientChannel = RequestChannel & {
+  /** Opens the connection now; resolves once connected. */
   connect?(): Promise<void>;
+  /** Closes the connection for good. */
   close?(): Promise<void>;
   /** The current state with its endpoint and last error. */
   readonly info?: ConnectionInfo;
 };
 
+/** Options of a `FloClient` (part of `ConnectOptions`). */
 export interface FloClientOptions {
   /** Namespace of every call that does not pass its own `namespace`. Default `'default'`. */
   readonly namespace?: string;

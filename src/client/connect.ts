@@ -5,13 +5,14 @@
  */
 import { Connection, type ReconnectOptions } from '../connection/connection.js';
 import type { TransportFactory } from '../connection/types.js';
-import { webSocketTransport, type WebSocketConstructor } from '../connection/websocket.js';
+import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../connection/websocket.js';
 import type { ClientTracing } from '../connection/tracing.js';
 import { InvalidArgumentError, opcodeName, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
 import { EventHub } from '../observability/events.js';
 import { lineLogger, toFloLogger, type ConsoleLike, type FloLogger, type LogLevel } from '../observability/logger.js';
 import { FloClient, type FloClientOptions } from './client.js';
 
+/** Options of `connect()`: the client's defaults, the connection's timeout, reconnect and transport. */
 export interface ConnectOptions extends FloClientOptions {
   /** Per-request timeout in ms; a long-poll's deadline adds its block time. Default 5000. */
   readonly timeoutMs?: number;
@@ -46,6 +47,7 @@ export interface ConnectOptions extends FloClientOptions {
   readonly maxPayload?: number;
 }
 
+/** Where to connect: `'host:port'`, a `ws://` / `wss://` URL, a comma-separated list or an array (tried in turn). */
 export type Address = string | readonly string[];
 
 export function endpointsOf(address: Address): string[] {
@@ -55,6 +57,20 @@ export function endpointsOf(address: Address): string[] {
 }
 
 export const isWebSocketAddress = (endpoint: string): boolean => /^(wss?|https?):\/\//i.test(endpoint);
+
+/**
+ * Checks every endpoint with the parser of the transport that will dial it, so a bad address
+ * (`'host:notaport'`) is an `InvalidArgumentError` from `connect()`, not a failed connection later.
+ */
+export function checkEndpoints(endpoints: readonly string[], parse: (endpoint: string) => unknown): void {
+  for (const endpoint of endpoints) {
+    try {
+      parse(endpoint);
+    } catch (err) {
+      throw new InvalidArgumentError(`connect: invalid address '${endpoint}': ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+  }
+}
 
 function frameLogger(debug: ConnectOptions['debug']) {
   if (!debug) return undefined;
@@ -118,9 +134,11 @@ export function connectWith(
  * socket opens on the first subscription or `await flo.connect()`.
  */
 export function connect(address: Address, options: ConnectOptions = {}): FloClient {
+  const endpoints = endpointsOf(address);
+  if (!options.transport) checkEndpoints(endpoints, (e) => webSocketUrl(e));
   const ws = webSocketTransport({
     ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
     ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
   });
-  return connectWith(address, ws, options);
+  return connectWith(endpoints, ws, options);
 }

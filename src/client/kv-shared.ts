@@ -2,10 +2,12 @@
  * Types and helpers shared by `flo.kv` (`kv.ts`) and its transactions (`kv-txn.ts`).
  */
 import { defer, type Observable } from 'rxjs';
-import { toPayload, withData, type DataAccessor, type ValueCodec } from '../codec/index.js';
+import { withData, type DataAccessor, type ValueCodec } from '../codec/index.js';
+import { valuePayload } from '../codec/payload.js';
 import { fromUtf8, utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { RequestOptions } from './core/index.js';
+import { checkKvEntry } from './core/limits.js';
 
 /** A key: a string (sent as UTF-8) or raw bytes. */
 export type KvKey = string | Uint8Array;
@@ -116,8 +118,16 @@ export function kvEntry(key: string, value: Uint8Array, version: bigint, codec: 
   return withText(withData({ key, value, version }, 'value', codec)) as KvEntry & { data: DataAccessor };
 }
 
-/** The bytes of a value to write: bytes as is, strings as UTF-8, anything else via the codec. */
-export const payloadOf = (value: unknown, codec: ValueCodec): Uint8Array => toPayload(value, codec);
+/**
+ * The key and value bytes of a put: the value as bytes (bytes as is, strings as UTF-8, anything else
+ * via the codec; `undefined` refused), both checked against Flo's KV limits before sending.
+ */
+export function putBytes(namespace: string, key: KvKey, value: unknown, codec: ValueCodec): { key: Uint8Array; value: Uint8Array } {
+  const k = keyBytes(key);
+  const v = valuePayload(value, codec);
+  checkKvEntry(namespace, k, v);
+  return { key: k, value: v };
+}
 
 /**
  * Cold and lazy: `build` runs on subscribe (so argument errors arrive as the Observable's error,

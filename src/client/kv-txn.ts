@@ -55,7 +55,7 @@ import {
   keyText,
   kvEntry,
   lazy,
-  payloadOf,
+  putBytes,
   u64,
   type Int64Like,
   type KvCallOptions,
@@ -105,6 +105,7 @@ export interface KvTxnOps {
   exists(key: KvKey, options?: KvTxnCallOptions): Observable<boolean>;
 }
 
+/** Where a transaction is: open, committing, committed or rolled back. */
 export type KvTxnState = 'open' | 'committing' | 'committed' | 'rolled-back';
 
 /** A transaction handle from `kv.begin()`: its operations plus `commit()` and `rollback()`. */
@@ -181,8 +182,7 @@ export class TxnHandle implements KvTxn {
       const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
       const casVersion = u64('casVersion', options.casVersion);
       const body = encodeKvPut({
-        key: keyBytes(key),
-        value: payloadOf(value, this.core.codec),
+        ...putBytes(this.namespace, key, value, this.core.codec),
         txn: this.ref,
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(casVersion !== undefined ? { casVersion } : {}),

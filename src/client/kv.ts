@@ -54,7 +54,7 @@ import {
   keyText,
   kvEntry,
   lazy,
-  payloadOf,
+  putBytes,
   u64,
   withText,
   type Int64Like,
@@ -105,7 +105,9 @@ export interface MGetEntry {
   readonly version: bigint;
   /** Empty when not found. */
   readonly value: Uint8Array;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
+  /** `value` as UTF-8 text. */
   text(): string;
 }
 
@@ -113,7 +115,9 @@ export interface MGetEntry {
 export interface KvScanEntry {
   readonly key: string;
   readonly value: Uint8Array;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
+  /** `value` as UTF-8 text. */
   text(): string;
 }
 
@@ -139,6 +143,7 @@ export interface KvScanPageOptions extends KvCallOptions {
   readonly cursor?: Uint8Array;
   /** 1 to 1024; absent = the server's default (1024). */
   readonly limit?: number;
+  /** Only keys (values come back empty). */
   readonly keysOnly?: boolean;
 }
 
@@ -149,7 +154,9 @@ export interface VersionEntry {
   readonly timestampNs?: bigint;
   /** The value (empty for a deletion). */
   readonly value: Uint8Array;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
+  /** `value` as UTF-8 text. */
   text(): string;
 }
 
@@ -164,6 +171,7 @@ export interface KvJsonEntry {
   readonly value: Uint8Array;
   /** The version of the whole document. */
   readonly version: bigint;
+  /** `value` decoded with the client's codec (memoised; throws `CodecError` on bad bytes). */
   data<T = unknown>(): T;
 }
 
@@ -347,8 +355,7 @@ export class KvApi {
       const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
       const casVersion = u64('casVersion', options.casVersion);
       const body = encodeKvPut({
-        key: keyBytes(key),
-        value: payloadOf(value, this.core.codec),
+        ...putBytes(this.core.ns(options), key, value, this.core.codec),
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(casVersion !== undefined ? { casVersion } : {}),
         ...(options.ifNotExists ? { ifNotExists: true } : {}),

@@ -9,7 +9,8 @@
  * this counts one delivery attempt).
  */
 import { defer, Observable, type SchedulerLike } from 'rxjs';
-import { toPayload, withData } from '../codec/index.js';
+import { withData } from '../codec/index.js';
+import { valuePayload } from '../codec/payload.js';
 import type { ResponseFrame } from '../protocol/frame.js';
 import { utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
@@ -98,6 +99,7 @@ export type QueueStats = QueueStatsReply;
 /** DLQ counters (`queue_dlq_stats`): entries now, and ever dead-lettered. */
 export type DlqStats = QueueDlqStatsReply;
 
+/** Options of `queue.enqueue`. */
 export interface EnqueueOptions extends RequestOptions {
   /** 0–255; the **lower** number is dequeued first, equal priorities in seq order (DECISIONS #11). Default 0. */
   readonly priority?: number;
@@ -115,6 +117,7 @@ export interface LeaseRequestOptions {
   readonly visibilityTimeoutMs?: number;
 }
 
+/** Options of `queue.dequeue` (one batch). */
 export interface DequeueOptions extends RequestOptions, LeaseRequestOptions {
   /**
    * Wait up to this many ms for a message when the queue is empty (a long-poll), 0 to 300 000.
@@ -123,6 +126,7 @@ export interface DequeueOptions extends RequestOptions, LeaseRequestOptions {
   readonly blockMs?: number;
 }
 
+/** Options of `queue.messages` (leased messages, forever). */
 export interface MessagesOptions extends RequestOptions, LeaseRequestOptions, DrainOptions {
   /** Most messages asked for by one dequeue. Default 10 (a server caps it at 100). */
   readonly batch?: number;
@@ -134,16 +138,19 @@ export interface MessagesOptions extends RequestOptions, LeaseRequestOptions, Dr
   readonly scheduler?: SchedulerLike;
 }
 
+/** Options of `queue.nack`. */
 export interface QueueNackOptions extends RequestOptions {
   /** Move the messages straight to the DLQ. Default false (back to ready, or to the DLQ after 5 failed deliveries). */
   readonly toDlq?: boolean;
 }
 
+/** Options of `queue.touch` (a lease extension). */
 export interface QueueTouchOptions extends RequestOptions {
   /** New lease length from now, in ms. Default: the visibility timeout each message was dequeued with (DECISIONS #21). */
   readonly extendMs?: number;
 }
 
+/** Options of `queue.dlq.list`. */
 export interface DlqListOptions extends RequestOptions {
   /** Most entries, oldest first. Default 100 (the server caps it at 1000). */
   readonly limit?: number;
@@ -229,7 +236,7 @@ export class QueueApi {
       }
       const body = encodeQueueEnqueue({
         queue,
-        payload: toPayload(payload, this.core.codec),
+        payload: valuePayload(payload, this.core.codec, 'payload'),
         ...(priority !== undefined ? { priority } : {}),
         ...(delayMs !== undefined ? { delayMs } : {}),
         ...(opts.dedupKey !== undefined ? { dedupKey: opts.dedupKey } : {}),

@@ -5,6 +5,7 @@ import type { DrainOptions, RequestOptions } from './core/index.js';
 import type { HandlerContext } from '../operators/types.js';
 import { newConsumerId, type GroupRecord, type StreamApi } from './stream.js';
 
+/** Options of `streamWorker` (the Go SDK's `StreamWorker` options). */
 export interface StreamWorkerOptions extends RequestOptions, DrainOptions {
   /** Stream(s) to consume; merged with `stream`, duplicates dropped. At least one is required. */
   readonly streams?: readonly string[] | string;

@@ -13,7 +13,7 @@ import {
   tap,
   throwError,
 } from 'rxjs';
-import { toPayload, withData } from '../codec/payload.js';
+import { valuePayload, withData } from '../codec/payload.js';
 import { ownPendingClaimer } from './stream-claim.js';
 import { InvalidArgumentError, isConnectionLost } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
@@ -115,6 +115,7 @@ export interface GroupRecord<T = unknown> extends StreamRecord<T>, Leased {
 // ---------------------------------------------------------------------------------------------
 // options
 
+/** Options of `stream.append`. */
 export interface StreamAppendOptions extends RequestOptions {
   /** Record headers, sent in insertion order (DECISIONS #2). */
   readonly headers?: Record<string, string> | StreamHeadersInit;
@@ -124,6 +125,7 @@ export interface StreamAppendOptions extends RequestOptions {
   readonly partition?: number;
 }
 
+/** Options of `stream.read` (a finite, paged read). */
 export interface StreamReadOptions extends RequestOptions {
   /** First id to read (inclusive), or `'start'` (default). */
   readonly from?: StreamId | 'start';
@@ -135,6 +137,7 @@ export interface StreamReadOptions extends RequestOptions {
   readonly partition?: number;
 }
 
+/** Options of `stream.tail` (an infinite read). */
 export interface StreamTailOptions extends RequestOptions {
   /**
    * Where to begin: `'end'` (default: only records appended after the subscription), `'start'`
@@ -149,6 +152,7 @@ export interface StreamTailOptions extends RequestOptions {
   readonly partition?: number;
 }
 
+/** Options of `stream.group` (leased group records, forever). */
 export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
   readonly consumer?: string;
@@ -173,6 +177,7 @@ export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   readonly claimPending?: boolean;
 }
 
+/** Options of `stream.groupRead` (one read). */
 export interface StreamGroupReadOptions extends RequestOptions {
   /** Most records to return. Default: the server's (100). */
   readonly count?: number;
@@ -182,6 +187,7 @@ export interface StreamGroupReadOptions extends RequestOptions {
   readonly ackTimeoutMs?: number;
 }
 
+/** Options of `stream.trim`: at least one bound. */
 export interface StreamTrimOptions extends RequestOptions {
   /** Keep at most the newest N records. */
   readonly maxLen?: number | bigint;
@@ -193,21 +199,25 @@ export interface StreamTrimOptions extends RequestOptions {
   readonly dryRun?: boolean;
 }
 
+/** Options of the group calls that take record ids (`groupAck`, ...). */
 export interface StreamGroupIdsOptions extends RequestOptions {
   /** Sent in the request; the server ignores it (the Go worker sends `""`). Default `""`. */
   readonly consumer?: string;
 }
 
+/** Options of `stream.groupNack`. */
 export interface StreamGroupNackOptions extends StreamGroupIdsOptions {
   /** Redeliver no sooner than this many ms from now. Default: at once, to any consumer (DECISIONS #23). */
   readonly delayMs?: number;
 }
 
+/** Options of `stream.groupTouch` (a lease extension). */
 export interface StreamGroupTouchOptions extends StreamGroupIdsOptions {
   /** New ack deadline = now + this; default now + the group's ack timeout. */
   readonly extendMs?: number;
 }
 
+/** Options of `stream.groupCreate`. */
 export interface StreamGroupCreateOptions extends RequestOptions {
   /** Redeliver records not acked within this many ms (server default 30 000; 0 = never). */
   readonly ackTimeoutMs?: number;
@@ -289,7 +299,7 @@ export class StreamApi {
           : options.headers;
       const body = encodeStreamAppend({
         stream,
-        payload: toPayload(payload, this.core.codec),
+        payload: valuePayload(payload, this.core.codec, 'payload'),
         ...(headers !== undefined ? { headers } : {}),
         ...(options.partition !== undefined ? { partition: options.partition } : {}),
         ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),

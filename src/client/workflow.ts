@@ -102,6 +102,7 @@ export interface WorkflowDefinitionSummary {
   readonly createdAt: number;
 }
 
+/** Options of `workflow.start`. */
 export interface WorkflowStartOptions extends RequestOptions {
   /** An explicit run id, used verbatim (`ConflictError` when already used). */
   readonly runId?: string;
@@ -111,6 +112,7 @@ export interface WorkflowStartOptions extends RequestOptions {
   readonly idempotencyKey?: string;
 }
 
+/** Options of `workflow.watch`. */
 export interface WorkflowWatchOptions extends RequestOptions {
   /** Pause between two STATUS polls, in ms. Default 250. */
   readonly pollMs?: number;
@@ -118,6 +120,7 @@ export interface WorkflowWatchOptions extends RequestOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+/** Options of `workflow.listRuns`. */
 export interface WorkflowListRunsOptions extends RequestOptions {
   /** A status name (`running`, `completed`, …), matched case-insensitively. */
   readonly status?: string;

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../protocol/errors.js';
 import { utf8Encode, type ValueCodec } from './types.js';
 
 /**
@@ -19,12 +20,25 @@ export function toPayload(value: unknown, codec: ValueCodec): Uint8Array {
 }
 
 /**
+ * `toPayload` for a value the caller writes (a KV value, a queue message, a stream record):
+ * `undefined` is refused with `InvalidArgumentError` (most often a forgotten argument; it would
+ * store an empty value). Send `null`, `''` or `new Uint8Array(0)` to store something empty.
+ */
+export function valuePayload(value: unknown, codec: ValueCodec, what = 'value'): Uint8Array {
+  if (value === undefined) {
+    throw new InvalidArgumentError(`${what} must not be undefined (send null, '' or new Uint8Array(0) for an empty value)`);
+  }
+  return toPayload(value, codec);
+}
+
+/**
  * A lazily-decoding, memoised accessor for read results (`entry.data<T>()`): nothing is decoded
  * until the first call, and the bytes are decoded at most once (a decode failure is memoised too and
  * rethrown on every call). `T` is the caller's claim about the shape; it is not checked.
  */
 export type DataAccessor = <T = unknown>() => T;
 
+/** A `data<T>()` accessor for `bytes`: decodes with `codec` on first call, then memoised. */
 export function lazyData(bytes: Uint8Array, codec: ValueCodec): DataAccessor {
   let state: 0 | 1 | 2 = 0; // 0 not decoded, 1 value, 2 error
   let memo: unknown;

@@ -12,22 +12,13 @@ export interface ValueCodec {
   decode(bytes: Uint8Array): unknown;
 }
 
-/** A value that a codec could not encode, or bytes that it could not decode. */
-export class CodecError extends Error {
-  override name = 'CodecError';
-  constructor(
-    readonly codec: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${codec} codec: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
-  }
-}
+// `CodecError` is a `FloError`, so it lives with the other typed errors (the codec layer's one import).
+export { CodecError } from '../protocol/errors.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** UTF-8 helpers (the codec layer imports nothing else of ours, so it carries its own). */
+/** UTF-8 helpers (the codec layer imports only the typed errors of ours, so it carries its own). */
 export const utf8Encode = (text: string): Uint8Array => encoder.encode(text);
 export const utf8Decode = (bytes: Uint8Array): string => decoder.decode(bytes);
 

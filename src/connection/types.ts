@@ -35,6 +35,7 @@ export type ConnectionEvent =
   | { readonly type: 'disconnected'; readonly endpoint: string; readonly error: Error | undefined }
   | { readonly type: 'closed'; readonly error: Error };
 
+/** One request: opcode, namespace, body and deadlines. */
 export interface RequestSpec {
   readonly opcode: number;
   readonly namespace: string;
@@ -55,6 +56,7 @@ export interface RequestSpec {
   readonly idempotent?: boolean;
 }
 
+/** What the client sends requests through: a `Connection`, or a channel of your own (tests, proxies). */
 export interface RequestChannel {
   /**
    * Cold: sends the request on subscribe, emits the reply frame (any status) once, then completes.

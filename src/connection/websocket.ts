@@ -37,8 +37,10 @@ export interface WebSocketLike {
   addEventListener(type: string, listener: (event: any) => void): void;
 }
 
+/** A WebSocket class: the browser's, `ws`'s, or any with the same constructor. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
+/** Options of `webSocketTransport`. */
 export interface WebSocketTransportOptions {
   /** The WebSocket class to use. Default: `globalThis.WebSocket`, else (Node 20) the `ws` package. */
   readonly WebSocket?: WebSocketConstructor;

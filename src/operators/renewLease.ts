@@ -15,6 +15,7 @@ import {
 import type { Lease, Leased } from '../client/core/lease.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 
+/** Options of `renewLease`. */
 export interface RenewLeaseOptions {
   /** Touch every `fraction × leaseMs`, 0 < fraction < 1. Default 0.5. */
   readonly fraction?: number;

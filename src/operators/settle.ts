@@ -31,6 +31,7 @@ import { DEFAULT_DRAIN_TIMEOUT_MS } from '../client/core/leasing-source.js';
 /** A handler's result: a value, a Promise of one, or an Observable (its last value counts). */
 export type HandlerResult<R> = R | PromiseLike<R> | Observable<R>;
 
+/** Options of `settle`. */
 export interface SettleOptions extends DrainOptions {
   /** Items handled at once (`mergeMap` concurrency). Default 1. */
   readonly concurrency?: number;
@@ -51,6 +52,7 @@ export interface SettleOptions extends DrainOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+/** What `settle` emits per item: the outcome, and the handler's result or error. */
 export interface SettleResult<T, R = unknown> {
   readonly item: T;
   /** `'acked'` when the handler succeeded, `'nacked'` when it failed or timed out. */

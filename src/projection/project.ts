@@ -37,7 +37,7 @@ import type { ProjectionClient, ProjectionKvApi, ProjectionRecord, ReplayFrom } 
  */
 export type ProjectionStatus = 'replaying' | 'live' | 'stale';
 
-/** The value `project()` emits. */
+/** What a projection emits: the state, the last record applied, how many were applied, and whether it is still replaying. */
 export interface ProjectionState<S> {
   /** The folded state. */
   readonly state: S;
@@ -54,7 +54,7 @@ export interface ProjectionState<S> {
   readonly reset: ProjectionReset | null;
 }
 
-/** Where `project()` keeps its snapshot, and how it (de)serialises the state. */
+/** Where and how often a projection keeps a snapshot of its state in KV. */
 export interface ProjectionSnapshotOptions<S> {
   /** KV key of the snapshot: JSON `{ format, stream, lastId, applied, state }`. */
   readonly key: string;

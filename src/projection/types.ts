@@ -12,6 +12,7 @@ export interface ProjectionRecord {
   readonly id: StreamId;
   readonly payload: Uint8Array;
   readonly headers: Record<string, string>;
+  /** The payload decoded with the client's codec. */
   data<T = unknown>(): T;
 }
 
@@ -20,7 +21,9 @@ export type ReplayFrom = StreamId | 'start';
 
 /** The part of `flo.stream` a projection uses. */
 export interface ProjectionStreamApi<R extends ProjectionRecord> {
+  /** A finite read of `stream` from `from` (a replay). */
   read(stream: string, options?: { from?: StreamId | 'start'; to?: StreamId; pageSize?: number; namespace?: string }): Observable<R>;
+  /** An infinite read of `stream` after `from` (live records). */
   tail(stream: string, options?: { from?: 'start' | 'end' | StreamId; namespace?: string }): Observable<R>;
   /** First and last ids and record count: how a projection checks that its stream still holds what it folded. */
   info(stream: string, options?: { namespace?: string }): Observable<{ readonly firstId: StreamId; readonly lastId: StreamId; readonly count: bigint }>;
@@ -28,7 +31,9 @@ export interface ProjectionStreamApi<R extends ProjectionRecord> {
 
 /** The part of `flo.kv` a projection snapshot uses. */
 export interface ProjectionKvApi {
+  /** The snapshot entry, or null. */
   get(key: string, options?: { namespace?: string }): Observable<{ readonly value: Uint8Array } | null>;
+  /** Writes the snapshot. */
   put(key: string, value: string, options?: { namespace?: string }): Observable<unknown>;
 }
 

@@ -5,6 +5,7 @@
  */
 import { Status, statusText } from './status.js';
 
+/** The base class of every error flo-rx raises. */
 export class FloError extends Error {
   override name = 'FloError';
   /** Wire status when the error came from the server, else undefined. */
@@ -67,6 +68,18 @@ export class ProtocolError extends FloError {
 /** A frame larger than the configured limit. */
 export class FrameTooLargeError extends ProtocolError {
   override name = 'FrameTooLargeError';
+}
+
+/** A value that a codec could not encode, or bytes that it could not decode. `codec` names the codec. */
+export class CodecError extends FloError {
+  override name = 'CodecError';
+  constructor(
+    readonly codec: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${codec} codec: ${message}`, options);
+  }
 }
 
 /** A request that could not be sent because an argument is invalid (checked before any byte leaves). */
@@ -137,14 +150,23 @@ export function serverErrorFor(status: number, message: string, opcode?: number)
 }
 
 const hasStatus = (err: unknown, status: number) => err instanceof FloError && err.status === status;
+/** True for a `NOT_FOUND` reply. */
 export const isNotFound = (err: unknown): err is NotFoundError => hasStatus(err, Status.NotFound);
+/** True for a `BAD_REQUEST` reply. */
 export const isBadRequest = (err: unknown): err is BadRequestError => hasStatus(err, Status.BadRequest);
+/** True for a `CONFLICT` reply (a failed CAS or condition). */
 export const isConflict = (err: unknown): err is ConflictError => hasStatus(err, Status.Conflict);
+/** True for an `UNAUTHORIZED` reply. */
 export const isUnauthorized = (err: unknown): err is UnauthorizedError => hasStatus(err, Status.Unauthorized);
+/** True for an `OVERLOADED` reply. */
 export const isOverloaded = (err: unknown): err is OverloadedError => hasStatus(err, Status.Overloaded);
+/** True for a `RATE_LIMITED` reply. */
 export const isRateLimited = (err: unknown): err is RateLimitedError => hasStatus(err, Status.RateLimited);
+/** True for an `INTERNAL_ERROR` reply. */
 export const isInternal = (err: unknown): err is InternalServerError => hasStatus(err, Status.InternalError);
+/** True for a request that got no reply within its deadline. */
 export const isTimeout = (err: unknown): err is TimeoutError => err instanceof TimeoutError;
+/** True for a request whose connection dropped while it was in flight. */
 export const isConnectionLost = (err: unknown): err is ConnectionLostError => err instanceof ConnectionLostError;
 /** A `ConnectionError` (could not connect) or its subclass `ConnectionLostError`. */
 export const isConnectionError = (err: unknown): err is ConnectionError => err instanceof ConnectionError;

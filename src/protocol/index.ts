@@ -2,6 +2,7 @@
 export * from './bytes.js';
 export * from './crc32.js';
 export * from './errors.js';
+export * from './limits.js';
 export * from './status.js';
 export * from './opcodes.js';
 export * from './options.js';

@@ -33,6 +33,7 @@ const STATUS_TEXT: Record<number, string> = {
   12: 'Unavailable',
 };
 
+/** The name of a wire status, for messages. */
 export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? 'Unknown error';
 }

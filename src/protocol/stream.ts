@@ -26,6 +26,7 @@ export const MIN_STREAM_ID: StreamId = Object.freeze({ timestampMs: 0n, sequence
 /** `(2^64-1)-(2^64-1)`; a claim cursor equal to it means the pending list was fully scanned. */
 export const MAX_STREAM_ID: StreamId = Object.freeze({ timestampMs: U64_MAX, sequence: U64_MAX });
 
+/** A `StreamId` from a timestamp in ms and a sequence number. */
 export function streamId(timestampMs: bigint | number, sequence: bigint | number = 0n): StreamId {
   return { timestampMs: BigInt(timestampMs), sequence: BigInt(sequence) };
 }
@@ -411,6 +412,7 @@ export interface StreamInfoRequest {
   readonly stream: Name;
 }
 
+/** What `stream.info` reports about a stream. */
 export interface StreamInfo {
   readonly firstId: StreamId;
   readonly lastId: StreamId;
@@ -496,6 +498,7 @@ export interface StreamTrimQuery {
   readonly dryRun: boolean;
 }
 
+/** What `stream.trim` removed. */
 export interface StreamTrimReply {
   readonly removed: bigint;
   /** Sequence part of the first remaining record's id (0 when none remain). */
@@ -844,6 +847,7 @@ export function decodeStreamGroupConfigureSweeper(body: RequestBody): StreamGrou
 // ---------------------------------------------------------------------------------------------
 // STREAM_GROUP_JOIN (0x151), STREAM_GROUP_LEAVE (0x152)
 
+/** The reply to joining a consumer group. */
 export interface StreamGroupJoinReply {
   readonly generationId: bigint;
   readonly partitionCount: number;
@@ -1116,6 +1120,7 @@ export function decodeStreamGroupPendingReply(payload: Uint8Array): StreamPendin
 // ---------------------------------------------------------------------------------------------
 // STREAM_GROUP_INFO (0x15B), STREAM_GROUP_DELETE (0x15C)
 
+/** One consumer group of a stream and its consumers. */
 export interface StreamGroupInfo {
   readonly pendingCount: bigint;
   readonly memberCount: number;

@@ -23,6 +23,7 @@ export const WorkflowRunStatus = {
 export type WorkflowRunStatusCode = (typeof WorkflowRunStatus)[keyof typeof WorkflowRunStatus];
 
 export const WORKFLOW_RUN_STATUS_NAMES = ['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'timed_out'] as const;
+/** The status of a workflow run, as a lowercase name. */
 export type WorkflowRunStatusName = (typeof WORKFLOW_RUN_STATUS_NAMES)[number];
 
 /** Lowercase wire name (DECISIONS #35); unknown codes → `unknown`. */
@@ -380,6 +381,7 @@ export const WORKFLOW_HISTORY_EVENT_TYPES = [
   'workflow_timed_out',
 ] as const;
 
+/** The name of a workflow history event (Flo's catalogue). */
 export type WorkflowHistoryEventType = (typeof WORKFLOW_HISTORY_EVENT_TYPES)[number];
 
 export function isWorkflowHistoryEventType(type: string): type is WorkflowHistoryEventType {

@@ -3,9 +3,11 @@
  * tests swap in a `ManualClock` and advance time exactly instead of sleeping.
  */
 export interface TimerHandle {
+  /** Cancels the timer (no effect once it ran). */
   cancel(): void;
 }
 
+/** Where the server gets the time from. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -13,6 +15,7 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
 
+/** The real clock (`Date.now`, `setTimeout`; timers do not keep the process alive). */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {

@@ -1,6 +1,7 @@
 import { BadRequestError, ConflictError, NotFoundError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
 import type { Reply } from './types.js';
 
+/** An OK reply with `payload`. */
 export const ok = (payload: Uint8Array = EMPTY): Reply => ({ status: Status.OK, payload });
 
 /**
@@ -18,8 +19,12 @@ function replyError<E extends Error>(make: () => E): E {
   }
 }
 
+/** A `NOT_FOUND` error to throw from a handler. */
 export const notFound = (message = ''): NotFoundError => replyError(() => new NotFoundError(Status.NotFound, message));
+/** A `BAD_REQUEST` error to throw from a handler. */
 export const badRequest = (message: string): BadRequestError => replyError(() => new BadRequestError(Status.BadRequest, message));
+/** A `CONFLICT` error to throw from a handler. */
 export const conflict = (message = ''): ConflictError => replyError(() => new ConflictError(Status.Conflict, message));
+/** An `UNAUTHORIZED` error to throw from a handler. */
 export const unauthorized = (message: string): UnauthorizedError =>
   replyError(() => new UnauthorizedError(Status.Unauthorized, message));

@@ -17,6 +17,7 @@ import { formatAddress, TcpTransport } from './transport.js';
 import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
 import { createWebSocketServer, upgradeToWebSocket, type WsTransport } from './websocket.js';
 
+/** Options of `startServer`. */
 export interface StartServerOptions {
   /** TCP port; 0 picks a free one. Default 9000. */
   readonly port?: number;
@@ -45,6 +46,7 @@ export interface StartServerOptions {
 
 export const IN_MEMORY_NOTE = 'in-memory: data is lost on exit';
 
+/** A running embedded server. */
 export interface FloServer {
   readonly port: number;
   readonly host: string;
@@ -88,6 +90,7 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** Starts the embedded Flo-compatible server; resolves once it listens. */
 export async function startServer(opts: StartServerOptions = {}): Promise<FloServer> {
   const port = opts.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`invalid port: ${port}`);

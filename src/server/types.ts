@@ -10,11 +10,13 @@ import type { Persistence } from './storage/types.js';
 /** Reply layouts: `go` (the Go SDK's, default) or `flo` (the newest Flo server's), DECISIONS #1. */
 export type ReplyProfile = 'go' | 'flo';
 
+/** A handler's reply: a status and its payload. */
 export interface Reply {
   readonly status: number;
   readonly payload?: Uint8Array;
 }
 
+/** What a handler gets for one request. */
 export interface RequestContext {
   readonly requestId: bigint;
   readonly opcode: number;
@@ -35,6 +37,7 @@ export interface RequestContext {
  */
 export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
 
+/** What subsystems are built with: the clock and the reply profile. */
 export interface ServerEnv {
   readonly clock: Clock;
   readonly profile: ReplyProfile;
@@ -42,6 +45,7 @@ export interface ServerEnv {
   readonly persistence?: Persistence;
 }
 
+/** A part of the server (KV, queues, ...): its handlers and its cleanup. */
 export interface Subsystem {
   /** Opcode → handler. */
   readonly handlers: ReadonlyMap<number, Handler>;

@@ -9,6 +9,7 @@ interface Parked {
   resolve(woken: boolean): void;
 }
 
+/** Parked requests waiting for a key (long-polls), woken by writes, with a bound on how many wait. */
 export class Waiters {
   private readonly byKey = new Map<string, Set<Parked>>();
 
@@ -58,6 +59,7 @@ export class Waiters {
     return true;
   }
 
+  /** Requests waiting for `key`, or for any key. */
   count(key?: string): number {
     if (key !== undefined) return this.byKey.get(key)?.size ?? 0;
     let n = 0;

@@ -60,6 +60,6 @@ describe('demo model', () => {
     expect(parseDemoArgs(['--events', '1.5'])).toMatchObject({ kind: 'error' });
     expect(parseDemoArgs(['--events', '2000000'])).toMatchObject({ kind: 'error' });
     expect(parseDemoArgs(['--quiet=yes'])).toMatchObject({ kind: 'error' });
-    expect(parseDemoArgs(['serve'])).toMatchObject({ kind: 'error', message: 'unknown option for demo: serve' });
+    expect(parseDemoArgs(['serve'])).toMatchObject({ kind: 'error', message: 'unexpected argument for demo: serve' });
   });
 });

@@ -5,6 +5,7 @@ import type { ValueCodec } from '../../codec/index.js';
 import type { RequestChannel, RequestSpec } from '../../connection/types.js';
 import type { OpPayload } from '../../protocol/index.js';
 import { call, type CallOptions } from './call.js';
+import { checkRequestSizes } from './limits.js';
 import type { SettleCoalescer } from './coalescer.js';
 import { retryRequest, type RetryOptions } from './retry.js';
 import { DrainControl, untilOf, type DrainOptions } from './drain.js';
@@ -104,9 +105,11 @@ export function createClientCore(init: {
     ns,
     spec(opcode, body, opts = {}) {
       const timeout = opts.timeoutMs ?? timeoutMs;
+      const namespace = ns(opts);
+      checkRequestSizes(namespace, body);
       return {
         opcode,
-        namespace: ns(opts),
+        namespace,
         body,
         ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),

@@ -2,6 +2,7 @@ import { AsyncSubject, defer, Observable } from 'rxjs';
 import type { SettleCoalescer } from './coalescer.js';
 import type { NackOptions, Settler, TouchOptions } from './settler.js';
 
+/** How a leased item was settled. */
 export type LeaseOutcome = 'acked' | 'nacked';
 
 /**

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray, type Observable } from 'rxjs';
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
-import { InvalidArgumentError, isBadRequest } from '../../../src/protocol/errors.js';
+import { InvalidArgumentError } from '../../../src/protocol/errors.js';
 import type { FloClient } from '../../../src/node.js';
 
 const all = <T>(o: Observable<T>) => lastValueFrom(o.pipe(toArray()));
@@ -159,8 +159,8 @@ describe('flo.queue (integration)', () => {
     expect((await firstValueFrom(flo.queue.stats('q'))).enqueued).toBe(0n);
   });
 
-  it('server refusals are typed errors', async () => {
+  it('a namespace over 255 bytes (Flo\'s limit) is a typed error, raised before sending', async () => {
     const err = await firstValueFrom(flo.queue.enqueue('q', 'x', { namespace: 'n'.repeat(256) })).catch((e: unknown) => e);
-    expect(isBadRequest(err)).toBe(true);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
   });
 });

@@ -1,0 +1,32 @@
+// TypeDoc plugin: drops references to the maintainers' design records ("DECISIONS #14", protocol
+// notes) from doc comments, so the API reference only names things users have. The same rule as
+// the README option tables (scripts/readme-options.ts).
+import { Converter, PageEvent } from 'typedoc';
+
+const RULES = [
+  [/\s*\((?:see )?(?:DECISIONS|protocol-[a-z-]+\.md)[^()]*\)/g, ''],
+  [/[:;,]?\s*(?:see )?DECISIONS(?:\.md)?\s*#\d+(?:\s*[/,]\s*#?\d+)*/g, ''],
+  [/[:;,]?\s*(?:see )?protocol-[a-z-]+\.md(?:\s*(?:section|§)\s*[\d.]+)?/g, ''],
+];
+
+const clean = (text) => RULES.reduce((t, [re, by]) => t.replace(re, by), text);
+
+function cleanComment(comment) {
+  if (!comment) return;
+  for (const part of comment.summary) if (part.kind === 'text' || part.kind === 'code') part.text = clean(part.text);
+  for (const tag of comment.blockTags) for (const part of tag.content) if (part.kind === 'text' || part.kind === 'code') part.text = clean(part.text);
+}
+
+/** @param {import('typedoc').Application} app */
+export function load(app) {
+  app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
+    for (const reflection of Object.values(context.project.reflections)) {
+      cleanComment(reflection.comment);
+      for (const signature of reflection.signatures ?? []) cleanComment(signature.comment);
+    }
+  });
+  // Comments the converter keeps elsewhere (members of inline object types) are cleaned on the page.
+  app.renderer.on(PageEvent.END, (page) => {
+    if (page.contents) page.contents = clean(page.contents);
+  });
+}
