@@ -1,5 +1,5 @@
 /** `flo-rx serve`: the embedded server in the foreground. */
-import { IN_MEMORY_NOTE, startServer, type FloServer } from '../server/server.js';
+import { startServer, type FloServer } from '../server/server.js';
 import { isStorageStartError } from '../server/storage/index.js';
 import { UsageError } from './flags.js';
 import { serverOptionsOf, type ServeValues } from './commands.js';
@@ -14,7 +14,7 @@ export function serveBanner(server: FloServer, version: string): string[] {
     `flo-rx ${version}: embedded Flo server listening on ${server.url}`,
     `  WebSocket ${server.wsUrl}   HTTP status ${httpUrl}`,
     `  profile   ${server.profile}`,
-    `  storage   ${server.storage === IN_MEMORY_NOTE ? `${IN_MEMORY_NOTE} (use --data-dir DIR to keep it)` : server.storage}`,
+    `  storage   ${server.storage}`,
   ];
 }
 
@@ -25,16 +25,18 @@ export async function runServe(values: ServeValues): Promise<void> {
   } catch (err) {
     throw err instanceof UsageError ? new CliError(err.message, 2) : err;
   }
-  // The server's log lines start once it listens: a failed listen is reported once, by the CLI.
-  let listening = false;
+  // Lines logged while starting (e.g. recovery cutting a torn log tail) are printed once it listens;
+  // a failed start is reported once, by the CLI.
+  let early: string[] | undefined = [];
   let server: FloServer;
   try {
-    server = await startServer({ ...options, logger: (line) => listening && logLine(line) });
+    server = await startServer({ ...options, logger: (line) => (early ? early.push(line) : logLine(line)) });
   } catch (err) {
     if (isStorageStartError(err)) throw new CliError(err.message);
     throw listenFailure(err, values.host, values.port);
   }
-  listening = true;
+  for (const line of early) logLine(line);
+  early = undefined;
   for (const line of serveBanner(server, packageVersion())) logLine(line);
   stopOnSignals(() => server.close());
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderReadme } from '../../scripts/readme-options.js';
 import { README_PATH } from '../support/readme.js';
@@ -12,9 +12,11 @@ describe('README.md', () => {
 
   it('points at nothing users do not have', () => {
     expect(readme).not.toMatch(/DECISIONS|\/work\/|\.\.\/shared|protocol-[a-z-]+\.md|protocol notes|STYLE\.md|API\.md|DESIGN\.md|\b(src|test|examples|scripts|bench)\/[\w.-]/);
-    // no local links into the repository except files the package ships
-    const links = [...readme.matchAll(/\]\((?!https?:|#)([^)]+)\)/g)].map((m) => m[1]);
-    expect(links).toEqual([]);
+    // no local links into the repository except files the package ships (package.json "files")
+    const links = [...readme.matchAll(/\]\((?!https?:|#)([^)]+)\)/g)].map((m) => m[1]!);
+    const shipped = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { files: string[] }).files;
+    const unshipped = links.filter((link) => !shipped.some((f) => link === f || link.startsWith(`${f}/`)) || !existsSync(new URL(`../../${link}`, import.meta.url)));
+    expect(unshipped).toEqual([]);
   });
 
   it('has the sections users look for, one `##` each', () => {
