@@ -72,7 +72,8 @@ function deliveryCountOf(item: Leased): number | undefined {
 }
 
 /**
- * Settle-on-result: runs `handler` for each leased item, at most `concurrency` at a time; acks the
+ * Settle-on-result: runs `handler` for each leased item, at most `concurrency` at a time (a
+ * handler's slot frees when the handler ends, while its ack or nack is on its way); acks the
  * item when the handler succeeds, nacks it when it throws, rejects, errors or times out, and emits
  * one `SettleResult` per item. Handler failures never end the pipeline (they are reported in the
  * result), nor do failed settle requests (`settleError`); only a source error does.
@@ -104,8 +105,11 @@ export function settle<T extends Leased, R>(
   const renew = options.renewLease === true ? { fraction: 0.5 } : options.renewLease || undefined;
   if (renew) checkFraction(renew.fraction ?? 0.5);
 
-  const runOne = (item: T): Observable<SettleResult<T, R>> => {
-    type Done = { ok: true; result: R } | { ok: false; error: unknown };
+  type Done = { ok: true; result: R } | { ok: false; error: unknown };
+  type Handled = { readonly item: T; readonly done: Done };
+
+  /** Runs the handler of one item (and its lease renewal); emits how it ended. */
+  const handle = (item: T): Observable<Handled> => {
     let work$: Observable<Done> = defer(() => toObservable(handler(item))).pipe(
       last(null, undefined as R),
       map((result): Done => ({ ok: true, result })),
@@ -116,32 +120,39 @@ export function settle<T extends Leased, R>(
         timer(timeoutMs, scheduler).pipe(map((): Done => ({ ok: false, error: new HandlerTimeoutError(timeoutMs) }))),
       );
     }
-    const outcome$ = work$.pipe(
+    const handled$ = work$.pipe(
       catchError((error: unknown) => of<Done>({ ok: false, error })),
-      mergeMap((done) => {
-        if (done.ok) {
-          const acked: SettleResult<T, R> = { item, outcome: 'acked', result: done.result };
-          return item.lease.ack().pipe(
-            last(null, undefined),
-            map(() => acked),
-            catchError((settleError: unknown) => of({ ...acked, settleError })),
-          );
-        }
-        const count = deliveryCountOf(item);
-        const nackOptions: NackOptions = {
-          ...(toDlqAfter !== undefined && count !== undefined && count >= toDlqAfter ? { toDlq: true } : {}),
-          ...(nackDelayMs !== undefined ? { delayMs: nackDelayMs } : {}),
-        };
-        const nacked: SettleResult<T, R> = { item, outcome: 'nacked', error: done.error };
-        return item.lease.nack(nackOptions).pipe(
-          last(null, undefined),
-          map(() => nacked),
-          catchError((settleError: unknown) => of({ ...nacked, settleError })),
-        );
-      }),
+      map((done): Handled => ({ item, done })),
     );
-    return renew ? merge(keepAlive(item.lease, { ...renew, ...(scheduler ? { scheduler } : {}) }), outcome$) : outcome$;
+    // The renewal stops at the settle, which the next stage requests as soon as this emits.
+    return renew ? merge(keepAlive(item.lease, { ...renew, ...(scheduler ? { scheduler } : {}) }), handled$) : handled$;
   };
 
-  return mergeMap(runOne, concurrency);
+  /** Acks or nacks one handled item; emits its result when the server has answered. */
+  const settleOne = ({ item, done }: Handled): Observable<SettleResult<T, R>> => {
+    if (done.ok) {
+      const acked: SettleResult<T, R> = { item, outcome: 'acked', result: done.result };
+      return item.lease.ack().pipe(
+        last(null, undefined),
+        map(() => acked),
+        catchError((settleError: unknown) => of({ ...acked, settleError })),
+      );
+    }
+    const count = deliveryCountOf(item);
+    const nackOptions: NackOptions = {
+      ...(toDlqAfter !== undefined && count !== undefined && count >= toDlqAfter ? { toDlq: true } : {}),
+      ...(nackDelayMs !== undefined ? { delayMs: nackDelayMs } : {}),
+    };
+    const nacked: SettleResult<T, R> = { item, outcome: 'nacked', error: done.error };
+    return item.lease.nack(nackOptions).pipe(
+      last(null, undefined),
+      map(() => nacked),
+      catchError((settleError: unknown) => of({ ...nacked, settleError })),
+    );
+  };
+
+  // A handler's slot frees when the handler ends, not when its ack's reply comes back: the next
+  // item starts at once and the settles of one tick still go out as one request. The settles in
+  // flight are bounded by the source (a leasing source counts an item until it is settled).
+  return (source) => source.pipe(mergeMap(handle, concurrency), mergeMap(settleOne));
 }
