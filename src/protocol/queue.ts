@@ -158,14 +158,28 @@ function parseMessages(payload: Uint8Array, extended: boolean, what: string): Qu
 }
 
 /** Lenient list decoding: 0 bytes → empty (#16, #37); extended layout if it fits exactly, else compact. */
+/**
+ * Whether `payload` is exactly a message list in the extended layout (`[count:u32]` then per
+ * message `[seq:u64][len:u32][payload][enqueued_at:i64][delivery_count:u32][priority:u8]`): a walk
+ * over the lengths, so that picking the layout costs no exception (the compact layout is the
+ * Go-profile default, i.e. the common case).
+ */
+function fitsExtendedLayout(payload: Uint8Array): boolean {
+  if (payload.length < 4) return false;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const n = view.getUint32(0, true);
+  if (n * 25 > payload.length - 4) return false;
+  let at = 4;
+  for (let i = 0; i < n; i++) {
+    if (at + 12 > payload.length) return false;
+    at += 12 + view.getUint32(at + 8, true) + 13;
+  }
+  return at === payload.length;
+}
+
 function decodeMessages(payload: Uint8Array, what: string): QueueMessagesReply {
   if (payload.length === 0) return { messages: [] };
-  try {
-    return { messages: parseMessages(payload, true, what) };
-  } catch (err) {
-    if (!(err instanceof ProtocolError)) throw err;
-  }
-  return { messages: parseMessages(payload, false, what) };
+  return { messages: parseMessages(payload, fitsExtendedLayout(payload), what) };
 }
 
 function seqsPayload(req: QueueSeqsRequest, options?: Uint8Array): OpPayload {
