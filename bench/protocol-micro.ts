@@ -1,9 +1,12 @@
 /**
  * Micro-benchmark of the protocol codecs on the hot paths (pure CPU, no sockets): the request
  * encoders a client calls per operation, the reply encoders and response frame the server builds
- * per reply, and the dequeue-reply decoder a consumer runs per batch. Prints ns per call (median of
- * BENCH_MICRO_ROUNDS rounds, default 5; BENCH_MICRO_ONLY=<substring> picks cases). For before/after comparisons of `src/protocol` changes:
- * run it on both versions, alternating. Not part of `npm run bench`. Run: `npx tsx bench/protocol-micro.ts`.
+ * per reply, and the dequeue-reply decoder a consumer runs per batch. Prints CPU ns per call
+ * (median of BENCH_MICRO_ROUNDS rounds, default 5; BENCH_MICRO_ONLY=<substring> picks cases).
+ * For before/after comparisons of `src/protocol` changes run it on both versions, alternating
+ * (the old one from `git archive HEAD src bench | tar -x -C /tmp/old`; not `git stash`, which
+ * every worktree of the repository shares). Not part of `npm run bench`.
+ * Run: `npx tsx bench/protocol-micro.ts`.
  */
 import { fileURLToPath } from 'node:url';
 import {
@@ -32,7 +35,8 @@ const compact = dequeueReply('go');
 const extended = dequeueReply('flo');
 const getReply = encodeKvGetReply({ version: 7n, value: VALUE });
 
-let sink = 0;
+/** Results are kept (a ring of 1,024) so that the optimiser cannot drop the work. */
+const kept: unknown[] = new Array(1024);
 const cases: Array<[name: string, iterations: number, run: () => unknown]> = [
   ['encodeKvGet (no options)', 200_000, () => encodeKvGet({ key: KEY })],
   ['encodeKvPut (no options)', 200_000, () => encodeKvPut({ key: KEY, value: VALUE })],
@@ -45,14 +49,16 @@ const cases: Array<[name: string, iterations: number, run: () => unknown]> = [
   ['decodeQueueDequeueReply, 64 msgs, extended', 20_000, () => decodeQueueDequeueReply(extended)],
 ];
 
+/** CPU time (not wall time) per call: a shared machine's other processes barely move it. */
 function time(iterations: number, run: () => unknown): number {
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) if (run() !== undefined) sink++;
-  return Number(process.hrtime.bigint() - start) / iterations;
+  const start = process.cpuUsage();
+  for (let i = 0; i < iterations; i++) kept[i & 1023] = run();
+  const used = process.cpuUsage(start);
+  return ((used.user + used.system) * 1000) / iterations;
 }
 
 export function main(): void {
-  console.log(`protocol-micro: ns per call, median of ${ROUNDS} rounds`);
+  console.log(`protocol-micro: CPU ns per call, median of ${ROUNDS} rounds`);
   const only = process.env.BENCH_MICRO_ONLY;
   for (const [name, iterations, run] of cases) {
     if (only && !name.includes(only)) continue;
@@ -60,7 +66,7 @@ export function main(): void {
     const rounds = Array.from({ length: ROUNDS }, () => time(iterations, run));
     console.log(`  ${name.padEnd(44)} ${median(rounds).toFixed(0).padStart(7)} ns`);
   }
-  if (sink < 0) console.log(sink);
+  if (kept.length !== 1024) console.log(kept.length);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
