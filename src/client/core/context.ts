@@ -69,15 +69,13 @@ export function createClientCore(init: {
     ...init,
     ns,
     spec(opcode, body, opts = {}) {
+      // Assigned rather than spread: this runs once per request.
+      const spec: { -readonly [K in keyof RequestSpec]: RequestSpec[K] } = { opcode, namespace: opts.namespace ?? namespace, body };
       const timeout = opts.timeoutMs ?? timeoutMs;
-      return {
-        opcode,
-        namespace: ns(opts),
-        body,
-        ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
-        ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
-        ...(opts.onLateReply ? { onLateReply: opts.onLateReply } : {}),
-      };
+      if (timeout !== undefined) spec.timeoutMs = timeout;
+      if (opts.blockMs !== undefined) spec.blockMs = opts.blockMs;
+      if (opts.onLateReply) spec.onLateReply = opts.onLateReply;
+      return spec;
     },
     call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T | null> {
       return call(channel, spec, decode, options);
