@@ -11,6 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   decodeQueueDequeueReply,
+  decodeStreamAppend,
   encodeKvGet,
   encodeKvGetReply,
   encodeKvPut,
@@ -34,6 +35,10 @@ const dequeueReply = (profile: 'go' | 'flo') =>
 const compact = dequeueReply('go');
 const extended = dequeueReply('flo');
 const getReply = encodeKvGetReply({ version: 7n, value: VALUE });
+const appendBody = (() => {
+  const p = encodeStreamAppend({ stream: 'events', payload: VALUE });
+  return { namespace: utf8('default'), key: p.key!, value: p.value!, options: p.options ?? new Uint8Array(0) };
+})();
 
 /** Results are kept (a ring of 1,024) so that the optimiser cannot drop the work. */
 const kept: unknown[] = new Array(1024);
@@ -42,6 +47,7 @@ const cases: Array<[name: string, iterations: number, run: () => unknown]> = [
   ['encodeKvPut (no options)', 200_000, () => encodeKvPut({ key: KEY, value: VALUE })],
   ['encodeQueueEnqueue', 200_000, () => encodeQueueEnqueue({ queue: 'jobs', payload: VALUE })],
   ['encodeStreamAppend', 200_000, () => encodeStreamAppend({ stream: 'events', payload: VALUE })],
+  ['decodeStreamAppend (server side)', 200_000, () => decodeStreamAppend(appendBody)],
   ['encodeKvGetReply (100 B)', 200_000, () => encodeKvGetReply({ version: 7n, value: VALUE })],
   ['encodeStreamAppendReply', 200_000, () => encodeStreamAppendReply({ timestampMs: 1700000000000n, sequence: 3n })],
   ['encodeResponseFrame (108 B payload)', 200_000, () => encodeResponseFrame(12345n, 0, getReply)],

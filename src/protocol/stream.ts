@@ -157,25 +157,41 @@ export function encodeStreamBatch(records: readonly StreamBatchRecordInit[]): Ui
  * `1 ≤ n ≤ 10000`, every byte used), else `undefined` (the value is a raw payload).
  */
 export function decodeStreamBatch(value: Uint8Array): StreamBatchRecord[] | undefined {
-  if (value.length < 10) return undefined;
-  try {
-    const r = new ByteReader(value, 'batch frame');
-    const n = r.u32('record_count');
-    if (n < 1 || n > STREAM_BATCH_MAX_RECORDS) return undefined;
-    const out: StreamBatchRecord[] = [];
-    for (let i = 0; i < n; i++) {
-      const payload = r.bytes32('payload');
-      const hc = r.u16('header_count');
-      const headers: Array<readonly [string, string]> = [];
-      for (let j = 0; j < hc; j++) headers.push([r.string16('header key'), r.string16('header value')]);
-      out.push({ payload, headers });
+  // A plain walk that answers undefined at the first field that does not fit (no reader, no
+  // exception): this runs on every append the server receives.
+  const end = value.length;
+  if (end < 10) return undefined;
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const n = view.getUint32(0, true);
+  if (n < 1 || n > STREAM_BATCH_MAX_RECORDS) return undefined;
+  const out: StreamBatchRecord[] = [];
+  let at = 4;
+  const string16 = (): string | undefined => {
+    if (at + 2 > end) return undefined;
+    const len = view.getUint16(at, true);
+    if (at + 2 + len > end) return undefined;
+    const s = fromUtf8(value.subarray(at + 2, at + 2 + len));
+    at += 2 + len;
+    return s;
+  };
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > end) return undefined;
+    const len = view.getUint32(at, true);
+    if (at + 4 + len + 2 > end) return undefined;
+    const payload = value.subarray(at + 4, at + 4 + len);
+    at += 4 + len;
+    const hc = view.getUint16(at, true);
+    at += 2;
+    const headers: Array<readonly [string, string]> = [];
+    for (let j = 0; j < hc; j++) {
+      const k = string16();
+      const v = k === undefined ? undefined : string16();
+      if (v === undefined) return undefined;
+      headers.push([k!, v]);
     }
-    r.end();
-    return out;
-  } catch (err) {
-    if (err instanceof ProtocolError) return undefined;
-    throw err;
+    out.push({ payload, headers });
   }
+  return at === end ? out : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,19 +256,25 @@ export function encodeStreamAppendBatch(req: StreamAppendBatchRequest): OpPayloa
  * `00000000` is an empty batch (the server refuses it); anything else is one raw record, no headers.
  */
 export function decodeStreamAppend(body: RequestBody): StreamAppendCommand {
-  const o = new OptionsReader(body.options);
-  const partition = o.u32(Opt.Partition);
-  const pk = o.raw(Opt.PartitionKey);
-  const base = {
-    stream: text(body.key),
-    ...(partition !== undefined ? { partition } : {}),
-    ...(pk !== undefined && pk.length > 0 ? { partitionKey: pk } : {}),
-  };
   const v = body.value;
-  if (v.length === 4 && v[0] === 0 && v[1] === 0 && v[2] === 0 && v[3] === 0) return { ...base, records: [], batch: true };
-  const batch = decodeStreamBatch(v);
-  if (batch) return { ...base, records: batch, batch: true };
-  return { ...base, records: [{ payload: v, headers: [] }], batch: false };
+  let records: StreamBatchRecord[] | undefined;
+  let batch = true;
+  if (v.length === 4 && v[0] === 0 && v[1] === 0 && v[2] === 0 && v[3] === 0) records = [];
+  else records = decodeStreamBatch(v);
+  if (!records) {
+    records = [{ payload: v, headers: [] }];
+    batch = false;
+  }
+  // Assigned rather than spread, and no options reader for the usual empty options section.
+  const cmd: { -readonly [K in keyof StreamAppendCommand]: StreamAppendCommand[K] } = { stream: text(body.key), records, batch };
+  if (body.options.length > 0) {
+    const o = new OptionsReader(body.options);
+    const partition = o.u32(Opt.Partition);
+    const pk = o.raw(Opt.PartitionKey);
+    if (partition !== undefined) cmd.partition = partition;
+    if (pk !== undefined && pk.length > 0) cmd.partitionKey = pk;
+  }
+  return cmd;
 }
 
 /** `[seq:u64][ts:i64]`: the id of the append's first record. */
