@@ -17,6 +17,8 @@ export interface BundleSize {
   readonly label: string;
   readonly minBytes: number;
   readonly gzipBytes: number;
+  /** Minified bytes each source file contributes, biggest first. */
+  readonly inputs: ReadonlyArray<{ readonly file: string; readonly bytes: number }>;
 }
 
 async function measure(label: string, contents: string): Promise<BundleSize> {
@@ -30,9 +32,14 @@ async function measure(label: string, contents: string): Promise<BundleSize> {
     minify: true,
     external: ['rxjs', 'rxjs/*', 'ws'],
     logLevel: 'silent',
+    metafile: true,
   });
   const code = result.outputFiles[0]!.contents;
-  return { label, minBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
+  const output = Object.values(result.metafile.outputs)[0]!;
+  const inputs = Object.entries(output.inputs)
+    .map(([file, info]) => ({ file, bytes: info.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes);
+  return { label, minBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, inputs };
 }
 
 export function bundleSizes(): Promise<BundleSize[]> {
@@ -50,7 +57,10 @@ export const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 export async function main(): Promise<BundleSize[]> {
   const sizes = await bundleSizes();
   console.log('bundle-size: browser bundles, minified, without rxjs');
-  for (const s of sizes) console.log(`  ${s.label.padEnd(20)} ${kb(s.minBytes).padStart(9)} min, ${kb(s.gzipBytes).padStart(8)} min+gz`);
+  for (const s of sizes) {
+    console.log(`  ${s.label.padEnd(20)} ${kb(s.minBytes).padStart(9)} min, ${kb(s.gzipBytes).padStart(8)} min+gz; biggest sources (min):`);
+    console.log(`    ${s.inputs.slice(0, 10).map((i) => `${i.file} ${kb(i.bytes)}`).join(', ')}`);
+  }
   return sizes;
 }
 

@@ -13,6 +13,8 @@ const kind = process.argv[2] === 'embedded' ? 'embedded' : 'fixed';
 const extraOptions = process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, unknown>) : {};
 const parentPort = { postMessage: (msg: unknown) => process.send!(msg) };
 process.on('disconnect', () => process.exit(0));
+// Exit normally on SIGTERM, so that `--cpu-prof` (BENCH_CPU_PROF) gets to write its profile.
+process.on('SIGTERM', () => process.exit(0));
 process.on('message', (msg) => {
   if (msg !== 'memory') return;
   (globalThis as { gc?: () => void }).gc?.();

@@ -58,11 +58,17 @@ export function procCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** `BENCH_CPU_PROF=<dir>`: server children write a V8 CPU profile there when they stop. */
+function cpuProfArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Forks `server-worker.ts` (`kind` fixed or embedded) with extra `startServer` options. */
 export async function startFloChild(kind: 'fixed' | 'embedded', options: Record<string, unknown> = {}): Promise<ServerChild> {
   const args = [kind, ...(Object.keys(options).length > 0 ? [JSON.stringify(options)] : [])];
   const child = fork(fileURLToPath(new URL('../server-worker.ts', import.meta.url)), args, {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: ['--expose-gc', ...cpuProfArgs(), '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const first = await new Promise<{ port?: number; skip?: string }>((resolve, reject) => {
