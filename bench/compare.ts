@@ -5,7 +5,8 @@
  * `redis-server` run as child processes on free ports; this process drives both with the same
  * concurrency (flo-rx's public API for Flo, ioredis for Redis). Rounds are interleaved
  * (A B, B A, A B, ...) and every figure is the median of BENCH_COMPARE_ROUNDS rounds (default 3).
- * The server columns give the server process's CPU time per operation (from /proc).
+ * The CPU columns give the server process's CPU time per operation (from /proc) and this client
+ * process's (steadier than throughput on a loaded machine).
  *
  * Env: BENCH_COMPARE_ROUNDS, BENCH_KV_OPS (256 in flight, default 40 000), BENCH_KV_SEQ (1 in
  * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
@@ -75,18 +76,22 @@ function serverModes(dataDir: string): ServerMode[] {
 
 // ---- one side of a row ------------------------------------------------------------------------
 
-/** What one round of one side measured: a rate (or a latency) and the server's CPU per operation. */
+/** What one round of one side measured: a rate (or a latency), and the CPU per operation of the server and of this (client) process. */
 interface Sample {
   readonly value: number;
   readonly serverCpuUs?: number;
+  readonly clientCpuUs?: number;
 }
 
-/** Runs `work` (which performs `ops` operations and returns its figure), charging the server's CPU. */
+/** Runs `work` (which performs `ops` operations and returns its figure), charging the server's and this process's CPU. */
 async function measured(server: ServerChild, ops: number, work: () => Promise<number>): Promise<Sample> {
   const cpu0 = procCpuSeconds(server.pid);
+  const own0 = process.cpuUsage();
   const value = await work();
+  const own = process.cpuUsage(own0);
   const cpu1 = procCpuSeconds(server.pid);
-  return cpu0 === undefined || cpu1 === undefined ? { value } : { value, serverCpuUs: ((cpu1 - cpu0) * 1e6) / ops };
+  const clientCpuUs = (own.user + own.system) / ops;
+  return cpu0 === undefined || cpu1 === undefined ? { value, clientCpuUs } : { value, clientCpuUs, serverCpuUs: ((cpu1 - cpu0) * 1e6) / ops };
 }
 
 const subscribeDone = (o: Observable<unknown>, done: (err?: unknown) => void) =>
@@ -178,18 +183,21 @@ interface Row {
   readonly peer: number[];
   readonly floCpu: number[];
   readonly peerCpu: number[];
+  readonly floClientCpu: number[];
+  readonly peerClientCpu: number[];
   readonly peerLabel: string;
   readonly goal?: string;
   readonly write?: boolean;
 }
 
 function newRow(work: string, kind: Row['kind'], unit: string, peerLabel: string, extra: Partial<Pick<Row, 'goal' | 'write'>> = {}): Row {
-  return { work, kind, unit, peerLabel, flo: [], peer: [], floCpu: [], peerCpu: [], ...extra };
+  return { work, kind, unit, peerLabel, flo: [], peer: [], floCpu: [], peerCpu: [], floClientCpu: [], peerClientCpu: [], ...extra };
 }
 
 function push(row: Row, side: 'flo' | 'peer', s: Sample): void {
   row[side].push(s.value);
   if (s.serverCpuUs !== undefined) row[side === 'flo' ? 'floCpu' : 'peerCpu'].push(s.serverCpuUs);
+  if (s.clientCpuUs !== undefined) row[side === 'flo' ? 'floClientCpu' : 'peerClientCpu'].push(s.clientCpuUs);
 }
 
 /** Runs `flo` and `peer` in alternating order (round 0: flo first, round 1: peer first, ...). */
@@ -210,11 +218,12 @@ function fmtValue(row: Row, v: number): string {
   if (row.kind === 'latency') return `${v.toFixed(0)} µs`;
   return `${num(v)} B`;
 }
-const fmtCpu = (xs: number[]) => (xs.length > 0 ? `${median(xs).toFixed(1)} µs` : '');
+const fmtCpu = (xs: number[]) => (xs.length > 0 ? `${median(xs).toFixed(1)}` : '–');
+const cpuPair = (server: number[], client: number[]) => (server.length + client.length > 0 ? `${fmtCpu(server)}, ${fmtCpu(client)} µs` : '');
 
 function printTable(title: string, rows: Row[]): void {
   console.log(`\n${title}`);
-  console.log('| work | flo-rx | its server CPU/op | peer | peer figure | its server CPU/op | ratio flo-rx/peer | goal |');
+  console.log('| work | flo-rx | CPU/op server, client | peer | peer figure | CPU/op server, client | ratio flo-rx/peer | goal |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) {
     const flo = row.flo.length > 0 ? median(row.flo) : undefined;
@@ -224,7 +233,7 @@ function printTable(title: string, rows: Row[]): void {
       ratio = row.kind === 'rate' ? `${(flo / peer).toFixed(2)}` : `${(flo / peer).toFixed(2)}×`;
     }
     console.log(
-      `| ${row.work} | ${flo !== undefined ? fmtValue(row, flo) : '—'} | ${fmtCpu(row.floCpu)} | ${row.peerLabel} | ${peer !== undefined ? fmtValue(row, peer) : '—'} | ${fmtCpu(row.peerCpu)} | ${ratio} | ${row.goal ?? ''} |`,
+      `| ${row.work} | ${flo !== undefined ? fmtValue(row, flo) : '—'} | ${cpuPair(row.floCpu, row.floClientCpu)} | ${row.peerLabel} | ${peer !== undefined ? fmtValue(row, peer) : '—'} | ${cpuPair(row.peerCpu, row.peerClientCpu)} | ${ratio} | ${row.goal ?? ''} |`,
     );
   }
 }
