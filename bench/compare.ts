@@ -1,5 +1,5 @@
 /**
- * flo-rx next to Redis on the same box: the table of issue 15, measured.
+ * flo-rx next to Redis on the same box, measured.
  *
  * The embedded server (`server-worker.ts embedded`) and, when `redis-server` is on the PATH,
  * `redis-server` run as child processes on free ports; this process drives both with the same
@@ -44,7 +44,7 @@ const KEYS = 10_000;
 
 /**
  * The server configurations the table is measured in. Durable rows (the write rows again, with
- * the servers writing to disk) join when the embedded server takes a data directory: issue 12
+ * the servers writing to disk) join when the embedded server takes a data directory: whoever adds it
  * fills in the `flo` options below (`startServer` options passed to the child as JSON) and turns
  * the mode on by default; until then `BENCH_DURABLE=1` runs it as is.
  */
@@ -69,7 +69,7 @@ function serverModes(dataDir: string): ServerMode[] {
       redis: ['--appendonly', 'yes', '--appendfsync', 'always'],
       writesOnly: true,
       enabled: process.env.BENCH_DURABLE === '1',
-      note: 'durable rows not run: set BENCH_DURABLE=1 once the embedded server takes a data directory (issue 12)',
+      note: 'durable rows not run: set BENCH_DURABLE=1 once the embedded server takes a data directory',
     },
   ];
 }

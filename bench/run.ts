@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark in turn: `npm run bench`, or only some: `npm run bench -- compare roundtrip`.
  * Each bench module exports `main()`; add new ones to the list below. `compare` (flo-rx next to
- * Redis, the issue-15 table) runs last so its table ends the output.
+ * Redis) runs last so its table ends the output.
  */
 const benches: Array<{ name: string; load: () => Promise<{ main: () => Promise<unknown> }> }> = [
   { name: 'roundtrip', load: () => import('./roundtrip.js') },
