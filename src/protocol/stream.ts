@@ -141,13 +141,20 @@ export interface StreamBatchRecordInit {
 
 /** `[n:u32] n × ([len:u32][payload][hc:u16] hc × ([klen:u16][k][vlen:u16][v]))`. */
 export function encodeStreamBatch(records: readonly StreamBatchRecordInit[]): Uint8Array {
-  const w = new ByteWriter(64);
+  // Sized up front (headers encoded once), so the writer never grows and finish() copies nothing.
+  let size = 4;
+  const encoded = records.map((rec) => {
+    const headers = normalizeStreamHeaders(rec.headers).map(([k, v]) => [utf8(k), utf8(v)] as const);
+    size += 4 + rec.payload.length + 2;
+    for (const [k, v] of headers) size += 4 + k.length + v.length;
+    return { payload: rec.payload, headers };
+  });
+  const w = new ByteWriter(size);
   w.u32(records.length);
-  for (const rec of records) {
+  for (const rec of encoded) {
     w.bytes32(rec.payload);
-    const headers = normalizeStreamHeaders(rec.headers);
-    w.u16(headers.length);
-    for (const [k, v] of headers) w.bytes16(k).bytes16(v);
+    w.u16(rec.headers.length);
+    for (const [k, v] of rec.headers) w.bytes16(k).bytes16(v);
   }
   return w.finish();
 }
