@@ -11,7 +11,7 @@
  * StreamID byte orders differ from place to place (§1.3): big-endian `ts, seq` in options,
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader, ByteWriter, EMPTY, fromUtf8, nameBytes, utf8 } from './bytes.js';
 import { InvalidArgumentError, ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader, type StreamId } from './options.js';
@@ -252,7 +252,7 @@ export function encodeStreamAppend(req: StreamAppendRequest): OpPayload {
 /** Key = stream; value = a batch frame of n records (they get n consecutive ids). */
 export function encodeStreamAppendBatch(req: StreamAppendBatchRequest): OpPayload {
   return {
-    key: utf8(req.stream),
+    key: nameBytes(req.stream),
     value: encodeStreamBatch(req.records),
     options: appendOptions(req.partition, req.partitionKey),
   };
@@ -407,7 +407,7 @@ export function encodeStreamRead(req: StreamReadRequest): OpPayload {
   if (req.partitionKey !== undefined) o.bytes(Opt.PartitionKey, req.partitionKey);
   if (req.count !== undefined) o.u32(Opt.Count, req.count);
   if (req.blockMs !== undefined) o.u32(Opt.BlockMS, req.blockMs);
-  return { key: utf8(req.stream), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamRead(body: RequestBody): StreamReadQuery {
@@ -541,7 +541,7 @@ export function encodeStreamTrim(req: StreamTrimRequest): OpPayload {
   if (req.upTo) o.streamId(Opt.StreamEnd, req.upTo);
   if (req.dryRun) o.flag(Opt.DryRun);
   return {
-    key: utf8(req.stream),
+    key: nameBytes(req.stream),
     ...(req.firstN !== undefined ? { value: utf8(req.firstN.toString(10)) } : {}),
     options: optionsOrUndefined(o),
   };
@@ -636,7 +636,7 @@ function readRetention(options: Uint8Array): StreamRetention {
 
 export function encodeStreamCreate(req: StreamCreateRequest): OpPayload {
   return {
-    key: utf8(req.stream),
+    key: nameBytes(req.stream),
     ...(req.partitionCount !== undefined ? { value: new ByteWriter(4).u32(req.partitionCount).finish() } : {}),
     options: retentionOptions(req),
   };
@@ -653,7 +653,7 @@ export function decodeStreamCreate(body: RequestBody): StreamCreateQuery {
 }
 
 export function encodeStreamAlter(req: StreamAlterRequest): OpPayload {
-  return { key: utf8(req.stream), options: retentionOptions(req) };
+  return { key: nameBytes(req.stream), options: retentionOptions(req) };
 }
 
 export function decodeStreamAlter(body: RequestBody): StreamAlterQuery {
@@ -743,7 +743,7 @@ export interface StreamDeleteQuery {
 export function encodeStreamDelete(req: StreamDeleteRequest): OpPayload {
   const o = new OptionsBuilder();
   if (req.force) o.flag(Opt.Force);
-  return { key: utf8(req.stream), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamDelete(body: RequestBody): StreamDeleteQuery {
@@ -857,7 +857,7 @@ function readGroupSettings(options: Uint8Array): StreamGroupSettings {
 
 /** Value G; options ack_timeout_ms 0x30, max_deliver 0x31 (the CLI's order). */
 export function encodeStreamGroupCreate(req: StreamGroupCreateRequest): OpPayload {
-  return { key: utf8(req.stream), value: writeG(new ByteWriter(16), req.group).finish(), options: groupSettingsOptions(req) };
+  return { key: nameBytes(req.stream), value: writeG(new ByteWriter(16), req.group).finish(), options: groupSettingsOptions(req) };
 }
 
 export function decodeStreamGroupCreate(body: RequestBody): StreamGroupCreateQuery {
@@ -880,7 +880,7 @@ export interface StreamGroupJoinReply {
 }
 
 export function encodeStreamGroupJoin(req: StreamGroupMemberRef): OpPayload {
-  return { key: utf8(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish() };
+  return { key: nameBytes(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish() };
 }
 
 export function decodeStreamGroupJoin(body: RequestBody): StreamGroupMemberKey {
@@ -934,7 +934,7 @@ export function encodeStreamGroupRead(req: StreamGroupReadRequest): OpPayload {
   if (req.count !== undefined) o.u32(Opt.Count, req.count);
   if (req.blockMs !== undefined) o.u32(Opt.BlockMS, req.blockMs);
   if (req.noAck) o.flag(Opt.NoAck);
-  return { key: utf8(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish(), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish(), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamGroupRead(body: RequestBody): StreamGroupReadQuery {
@@ -975,7 +975,7 @@ export interface StreamGroupTouchQuery extends StreamGroupIdsKey {
 
 /** Value GCI (an empty id list is sent as is; the server refuses it). */
 export function encodeStreamGroupAck(req: StreamGroupIdsRef): OpPayload {
-  return { key: utf8(req.stream), value: writeGCI(req) };
+  return { key: nameBytes(req.stream), value: writeGCI(req) };
 }
 
 export function decodeStreamGroupAck(body: RequestBody): StreamGroupIdsKey {
@@ -985,7 +985,7 @@ export function decodeStreamGroupAck(body: RequestBody): StreamGroupIdsKey {
 export function encodeStreamGroupNack(req: StreamGroupNackRequest): OpPayload {
   const o = new OptionsBuilder();
   if (req.redeliveryDelayMs !== undefined) o.u32(Opt.RedeliveryDelayMS, req.redeliveryDelayMs);
-  return { key: utf8(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamGroupNack(body: RequestBody): StreamGroupNackQuery {
@@ -996,7 +996,7 @@ export function decodeStreamGroupNack(body: RequestBody): StreamGroupNackQuery {
 export function encodeStreamGroupTouch(req: StreamGroupTouchRequest): OpPayload {
   const o = new OptionsBuilder();
   if (req.extendMs !== undefined) o.u32(Opt.ExtendAckMS, req.extendMs);
-  return { key: utf8(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamGroupTouch(body: RequestBody): StreamGroupTouchQuery {
@@ -1048,7 +1048,7 @@ export function encodeStreamGroupClaim(req: StreamGroupClaimRequest): OpPayload 
   w.u32(req.minIdleMs ?? 0);
   writeIdTsSeq(w, req.start ?? MIN_STREAM_ID);
   w.u32(req.count ?? STREAM_CLAIM_DEFAULT_COUNT);
-  return { key: utf8(req.stream), value: w.finish() };
+  return { key: nameBytes(req.stream), value: w.finish() };
 }
 
 /** Missing trailing fields default to min_idle 0, start 0-0, count 100. */
@@ -1104,7 +1104,7 @@ export interface StreamPendingEntry {
 export function encodeStreamGroupPending(req: StreamGroupPendingRequest): OpPayload {
   const w = writeG(new ByteWriter(32), req.group);
   if (req.consumer !== undefined) w.bytes16(req.consumer);
-  return { key: utf8(req.stream), value: w.finish() };
+  return { key: nameBytes(req.stream), value: w.finish() };
 }
 
 export function decodeStreamGroupPending(body: RequestBody): StreamGroupPendingQuery {
@@ -1152,7 +1152,7 @@ export interface StreamGroupInfo {
 }
 
 export function encodeStreamGroupInfo(req: StreamGroupRef): OpPayload {
-  return { key: utf8(req.stream), value: writeG(new ByteWriter(16), req.group).finish() };
+  return { key: nameBytes(req.stream), value: writeG(new ByteWriter(16), req.group).finish() };
 }
 
 export function decodeStreamGroupInfo(body: RequestBody): StreamGroupKey {
