@@ -1,13 +1,26 @@
 /**
  * Runs a benchmark server in a child process (forked with IPC), so that server work does not share
- * the event loop (and the CPU core) of the client being measured. Usage: `server-worker.ts fixed|embedded`.
- * Sends `{ port }` (or `{ skip: reason }`) to the parent, then serves until killed.
+ * the event loop (and the CPU core) of the client being measured.
+ * Usage: `server-worker.ts fixed|embedded [startServer options as JSON]`.
+ * Sends `{ port }` (or `{ skip: reason }`) to the parent, then serves until killed. Answers a
+ * `'memory'` message with `{ memory: { rss, heapUsed } }`, taken right after a full GC when the
+ * child runs with `--expose-gc`.
  */
 import { startFixedServer } from './fixed-server.js';
 
 const kind = process.argv[2] === 'embedded' ? 'embedded' : 'fixed';
+/** Extra `startServer` options (e.g. a data directory and fsync mode for the durable rows). */
+const extraOptions = process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, unknown>) : {};
 const parentPort = { postMessage: (msg: unknown) => process.send!(msg) };
 process.on('disconnect', () => process.exit(0));
+// Exit normally on SIGTERM, so that `--cpu-prof` (BENCH_CPU_PROF) gets to write its profile.
+process.on('SIGTERM', () => process.exit(0));
+process.on('message', (msg) => {
+  if (msg !== 'memory') return;
+  (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  parentPort.postMessage({ memory: { rss, heapUsed } });
+});
 
 async function main(): Promise<void> {
   if (kind === 'fixed') {
@@ -28,7 +41,7 @@ async function main(): Promise<void> {
     parentPort!.postMessage({ skip: 'src/server/server.ts does not export startServer' });
     return;
   }
-  const started = (await mod.startServer({ port: 0, host: '127.0.0.1' })) as Record<string, unknown>;
+  const started = (await mod.startServer({ port: 0, host: '127.0.0.1', ...extraOptions })) as Record<string, unknown>;
   const port = findPort(started);
   parentPort!.postMessage(port === undefined ? { skip: 'cannot tell the embedded server port' } : { port });
 }

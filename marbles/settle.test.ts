@@ -73,6 +73,25 @@ describe('settle', () => {
     });
   });
 
+  it('frees a handler slot when the handler ends, not when its ack reply comes back', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const { settler, m } = items(ts, () => cold('-----|'), ['a', 'b']); // each ack answered 5 frames later
+      const work = { a: cold('--(x|)'), b: cold('--(x|)') };
+      const out = hot('(ab)', m).pipe(
+        settle((msg: Msg) => work[msg.id as 'a' | 'b'], { concurrency: 1 }),
+        map((r) => r.item.id),
+      );
+      expectObservable(out).toBe('-------a-b', { a: 'a', b: 'b' });
+      expectSubscriptions(work.b.subscriptions).toBe('--^-!'); // starts as a's handler ends, its ack in flight
+      ts.flush();
+      expect(settler.calls).toEqual([
+        { op: 'ack', ids: ['a'], at: 2 },
+        { op: 'ack', ids: ['b'], at: 4 },
+      ]);
+    });
+  });
+
   it('nacks a handler that outlives timeoutMs, and unsubscribes it', () => {
     const ts = newScheduler();
     ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {

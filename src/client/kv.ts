@@ -244,9 +244,12 @@ export class KvApi {
       const blockMs = checkBlockMs(options.blockMs, { fallback: 0, allowZero: true });
       const body = encodeKvGet(blockMs > 0 ? { key: k, blockMs } : { key: k });
       const spec = this.core.spec(Op.KvGet, body, blockMs > 0 ? { ...req(options), blockMs } : req(options));
-      return this.core
-        .call(spec, decodeKvGetReply, { notFound: 'null' })
-        .pipe(map((r) => (r ? this.entry(key, r.value, r.version) : null)));
+      // The entry is built in the decoder: one operator less per call on the hottest read.
+      const decode = (payload: Uint8Array): KvEntry => {
+        const r = decodeKvGetReply(payload);
+        return this.entry(key, r.value, r.version);
+      };
+      return this.core.call(spec, decode, { notFound: 'null' });
     });
   }
 
@@ -361,8 +364,8 @@ export class KvApi {
         ...(options.ifNotExists ? { ifNotExists: true } : {}),
         ...(options.ifExists ? { ifExists: true } : {}),
       });
-      const spec = this.core.spec(Op.KvPut, body, { ...req(options), ...(casVersion !== undefined ? { idempotent: true } : {}) });
-      return this.core.call(spec, decodeKvPutReply).pipe(map((r) => ({ version: r.version })));
+      const decode = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });
+      return this.core.call(this.core.spec(Op.KvPut, body, { ...req(options), ...(casVersion !== undefined ? { idempotent: true } : {}) }), decode);
     });
   }
 

@@ -82,7 +82,8 @@ function deliveryCountOf(item: Leased): number | undefined {
 }
 
 /**
- * Settle-on-result: runs `handler` for each leased item, at most `concurrency` at a time; acks the
+ * Settle-on-result: runs `handler` for each leased item, at most `concurrency` at a time (a
+ * handler's slot frees when the handler ends, while its ack or nack is on its way); acks the
  * item when the handler succeeds, nacks it when it throws, rejects, errors or times out, and emits
  * one `SettleResult` per item. Handler failures never end the pipeline (they are reported in the
  * result), nor do failed settle requests (`settleError`); only a source error does.
@@ -120,17 +121,15 @@ export function settle<T extends Leased, R>(
     draining: boolean;
     readonly running: Set<AbortController>;
   }
+  type Done = { ok: true; result: R } | { ok: false; error: unknown };
+  /** How one item's handler ended; `handBack` items (buffered when a drain began) get a plain nack. */
+  type Handled = { readonly item: T; readonly done: Done; readonly handBack?: true };
 
-  const runOne = (item: T, run: Run): Observable<SettleResult<T, R>> => {
-    type Done = { ok: true; result: R } | { ok: false; error: unknown };
+  /** Runs the handler of one item (and its lease renewal); emits how it ended. */
+  const handle = (item: T, run: Run): Observable<Handled> => {
     if (run.draining) {
       // Buffered when the drain began: hand it back unrun.
-      const error = new HandlerAbandonedError('draining');
-      return item.lease.nack().pipe(
-        last(null, undefined),
-        map((): SettleResult<T, R> => ({ item, outcome: 'nacked', error })),
-        catchError((settleError: unknown) => of<SettleResult<T, R>>({ item, outcome: 'nacked', error, settleError })),
-      );
+      return of<Handled>({ item, done: { ok: false, error: new HandlerAbandonedError('draining') }, handBack: true });
     }
     const abort = new AbortController();
     let finished = false;
@@ -172,39 +171,50 @@ export function settle<T extends Leased, R>(
         if (!finished && !abort.signal.aborted) abort.abort(new HandlerAbandonedError('unsubscribed'));
       }),
     );
-    const outcome$ = work$.pipe(
+    const handled$ = work$.pipe(
       catchError((error: unknown) => of<Done>({ ok: false, error })),
-      mergeMap((done) => {
-        if (done.ok) {
-          const acked: SettleResult<T, R> = { item, outcome: 'acked', result: done.result };
-          return item.lease.ack().pipe(
-            last(null, undefined),
-            map(() => acked),
-            catchError((settleError: unknown) => of({ ...acked, settleError })),
-          );
-        }
-        const count = deliveryCountOf(item);
-        const nackOptions: NackOptions = {
+      map((done): Handled => ({ item, done })),
+    );
+    // The renewal stops at the settle, which the next stage requests as soon as this emits.
+    return renew ? merge(keepAlive(item.lease, { ...renew, ...(scheduler ? { scheduler } : {}) }), handled$) : handled$;
+  };
+
+  /** Acks or nacks one handled item; emits its result when the server has answered. */
+  const settleOne = ({ item, done, handBack }: Handled): Observable<SettleResult<T, R>> => {
+    if (done.ok) {
+      const acked: SettleResult<T, R> = { item, outcome: 'acked', result: done.result };
+      return item.lease.ack().pipe(
+        last(null, undefined),
+        map(() => acked),
+        catchError((settleError: unknown) => of({ ...acked, settleError })),
+      );
+    }
+    const count = deliveryCountOf(item);
+    const nackOptions: NackOptions = handBack
+      ? {}
+      : {
           ...(toDlqAfter !== undefined && count !== undefined && count >= toDlqAfter ? { toDlq: true } : {}),
           ...(nackDelayMs !== undefined ? { delayMs: nackDelayMs } : {}),
         };
-        const nacked: SettleResult<T, R> = { item, outcome: 'nacked', error: done.error };
-        return item.lease.nack(nackOptions).pipe(
-          last(null, undefined),
-          map(() => nacked),
-          catchError((settleError: unknown) => of({ ...nacked, settleError })),
-        );
-      }),
+    const nacked: SettleResult<T, R> = { item, outcome: 'nacked', error: done.error };
+    return item.lease.nack(nackOptions).pipe(
+      last(null, undefined),
+      map(() => nacked),
+      catchError((settleError: unknown) => of({ ...nacked, settleError })),
     );
-    return renew ? merge(keepAlive(item.lease, { ...renew, ...(scheduler ? { scheduler } : {}) }), outcome$) : outcome$;
   };
 
+  // A handler's slot frees when the handler ends, not when its ack's reply comes back: the next
+  // item starts at once and the settles of one tick still go out as one request. The settles in
+  // flight are bounded by the source (a leasing source counts an item until it is settled).
+  const pipeline = (run: Run, source: Observable<T>) =>
+    source.pipe(
+      mergeMap((item) => handle(item, run), concurrency),
+      mergeMap(settleOne),
+    );
+
   if (until === undefined) {
-    return (source) =>
-      defer(() => {
-        const run: Run = { draining: false, running: new Set() };
-        return source.pipe(mergeMap((item) => runOne(item, run), concurrency));
-      });
+    return (source) => defer(() => pipeline({ draining: false, running: new Set() }, source));
   }
   return (source) =>
     defer(() => {
@@ -222,12 +232,7 @@ export function settle<T extends Leased, R>(
       );
       return new Observable<SettleResult<T, R>>((subscriber) => {
         const deadlineSub = deadline$.subscribe();
-        const sub = source
-          .pipe(
-            takeUntil(stop$),
-            mergeMap((item) => runOne(item, run), concurrency),
-          )
-          .subscribe(subscriber);
+        const sub = pipeline(run, source.pipe(takeUntil(stop$))).subscribe(subscriber);
         sub.add(deadlineSub);
         return sub;
       });

@@ -12,6 +12,28 @@ export function utf8(value: string | Uint8Array): Uint8Array {
   return typeof value === 'string' ? textEncoder.encode(value) : value;
 }
 
+/** Names whose UTF-8 bytes `nameBytes` remembers; cleared when full, so it stays small. */
+const NAME_CACHE_SIZE = 256;
+const nameCache = new Map<string, Uint8Array>();
+
+/**
+ * UTF-8 of a queue, stream or group name (or the bytes as given). The same few names are encoded
+ * on every request, so their bytes are cached: the result is shared and must not be modified
+ * (request encoders only copy it into frames).
+ */
+export function nameBytes(value: string | Uint8Array): Uint8Array {
+  if (typeof value !== 'string') return value;
+  let bytes = nameCache.get(value);
+  if (bytes === undefined) {
+    bytes = textEncoder.encode(value);
+    if (value.length <= 256) {
+      if (nameCache.size >= NAME_CACHE_SIZE) nameCache.clear();
+      nameCache.set(value, bytes);
+    }
+  }
+  return bytes;
+}
+
 /** UTF-8 decode bytes (invalid sequences become U+FFFD; the protocol never validates encoding). */
 export function fromUtf8(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
@@ -52,16 +74,20 @@ export function fromHex(hex: string): Uint8Array {
 /** A growable buffer that appends little-endian integers and byte strings. */
 export class ByteWriter {
   private buf: Uint8Array;
-  private view: DataView;
+  /** Made on the first 64-bit write (most writers never need one). */
+  private dataView: DataView | undefined;
   private at = 0;
 
   constructor(initialSize = 64) {
     this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
   }
 
   get length(): number {
     return this.at;
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.buf.buffer));
   }
 
   private reserve(n: number): void {
@@ -71,7 +97,7 @@ export class ByteWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.at));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.dataView = undefined;
   }
 
   u8(v: number): this {
@@ -83,7 +109,9 @@ export class ByteWriter {
   u16(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`u16 out of range: ${v}`);
     this.reserve(2);
-    this.view.setUint16(this.at, v, true);
+    const b = this.buf;
+    b[this.at] = v & 0xff;
+    b[this.at + 1] = v >>> 8;
     this.at += 2;
     return this;
   }
@@ -91,13 +119,17 @@ export class ByteWriter {
   u32(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32 out of range: ${v}`);
     this.reserve(4);
-    this.view.setUint32(this.at, v, true);
+    const b = this.buf;
+    b[this.at] = v & 0xff;
+    b[this.at + 1] = (v >>> 8) & 0xff;
+    b[this.at + 2] = (v >>> 16) & 0xff;
+    b[this.at + 3] = v >>> 24;
     this.at += 4;
     return this;
   }
 
   u64(v: bigint | number): this {
-    const b = BigInt(v);
+    const b = typeof v === 'bigint' ? v : BigInt(v);
     if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
     this.reserve(8);
     this.view.setBigUint64(this.at, b, true);
@@ -106,7 +138,7 @@ export class ByteWriter {
   }
 
   i64(v: bigint | number): this {
-    const b = BigInt(v);
+    const b = typeof v === 'bigint' ? v : BigInt(v);
     if (b < -(1n << 63n) || b >= 1n << 63n) throw new RangeError(`i64 out of range: ${v}`);
     this.reserve(8);
     this.view.setBigInt64(this.at, b, true);
@@ -148,9 +180,13 @@ export class ByteWriter {
     return this.u8(v.length).bytes(v);
   }
 
-  /** A copy of what was written. */
+  /**
+   * What was written: the buffer itself when it is exactly full (writers sized up front), else a
+   * copy. Either way later writes never change the returned bytes (a full buffer is replaced on
+   * the next write).
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.at);
+    return this.at === this.buf.length ? this.buf : this.buf.slice(0, this.at);
   }
 }
 

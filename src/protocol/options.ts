@@ -4,7 +4,7 @@
  * wins, unknown tags are ignored, an entry that runs past the section ends parsing, and a value of
  * the wrong width reads as absent.
  */
-import { ByteWriter, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 
 export const Opt = {
   TTLSeconds: 0x01,
@@ -67,10 +67,11 @@ export interface StreamId {
 }
 
 export class OptionsBuilder {
-  private readonly w = new ByteWriter(32);
+  /** Made on the first option: most requests carry none. */
+  private w: ByteWriter | undefined;
 
   private header(tag: number, len: number): ByteWriter {
-    return this.w.u8(tag).u8(len);
+    return (this.w ??= new ByteWriter(32)).u8(tag).u8(len);
   }
 
   flag(tag: number): this {
@@ -118,11 +119,11 @@ export class OptionsBuilder {
   }
 
   get length(): number {
-    return this.w.length;
+    return this.w?.length ?? 0;
   }
 
   build(): Uint8Array {
-    return this.w.finish();
+    return this.w ? this.w.finish() : EMPTY;
   }
 }
 

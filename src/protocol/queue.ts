@@ -17,7 +17,7 @@
  * - Server-side decoders throw `BadRequestError` (status 3) on anything they refuse, so a handler
  *   can let the error through; client-side decoders throw only `ProtocolError`.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader, ByteWriter, EMPTY, fromUtf8, nameBytes, utf8 } from './bytes.js';
 import { BadRequestError, ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader } from './options.js';
@@ -158,18 +158,32 @@ function parseMessages(payload: Uint8Array, extended: boolean, what: string): Qu
 }
 
 /** Lenient list decoding: 0 bytes → empty (#16, #37); extended layout if it fits exactly, else compact. */
+/**
+ * Whether `payload` is exactly a message list in the extended layout (`[count:u32]` then per
+ * message `[seq:u64][len:u32][payload][enqueued_at:i64][delivery_count:u32][priority:u8]`): a walk
+ * over the lengths, so that picking the layout costs no exception (the compact layout is the
+ * Go-profile default, i.e. the common case).
+ */
+function fitsExtendedLayout(payload: Uint8Array): boolean {
+  if (payload.length < 4) return false;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const n = view.getUint32(0, true);
+  if (n * 25 > payload.length - 4) return false;
+  let at = 4;
+  for (let i = 0; i < n; i++) {
+    if (at + 12 > payload.length) return false;
+    at += 12 + view.getUint32(at + 8, true) + 13;
+  }
+  return at === payload.length;
+}
+
 function decodeMessages(payload: Uint8Array, what: string): QueueMessagesReply {
   if (payload.length === 0) return { messages: [] };
-  try {
-    return { messages: parseMessages(payload, true, what) };
-  } catch (err) {
-    if (!(err instanceof ProtocolError)) throw err;
-  }
-  return { messages: parseMessages(payload, false, what) };
+  return { messages: parseMessages(payload, fitsExtendedLayout(payload), what) };
 }
 
 function seqsPayload(req: QueueSeqsRequest, options?: Uint8Array): OpPayload {
-  return { key: utf8(req.queue), value: encodeQueueSeqList(req.seqs), options };
+  return { key: nameBytes(req.queue), value: encodeQueueSeqList(req.seqs), options };
 }
 
 function decodeSeqsRequest(body: RequestBody): QueueDecoded<QueueSeqsRequest> {
@@ -215,7 +229,7 @@ function enqueueOptions(priority: number | undefined, delayMs: bigint | undefine
 }
 
 export function encodeQueueEnqueue(req: QueueEnqueueRequest): OpPayload {
-  return { key: utf8(req.queue), value: req.payload, options: enqueueOptions(req.priority, req.delayMs, req.dedupKey) };
+  return { key: nameBytes(req.queue), value: req.payload, options: enqueueOptions(req.priority, req.delayMs, req.dedupKey) };
 }
 
 export function decodeQueueEnqueueReply(payload: Uint8Array): QueueEnqueueReply {
@@ -259,7 +273,7 @@ export function encodeQueueDequeue(req: QueueDequeueRequest): OpPayload {
   const o = new OptionsBuilder().u32(Opt.Count, req.count ?? QUEUE_DEFAULT_COUNT);
   if (req.visibilityTimeoutMs !== undefined) o.u32(Opt.VisibilityTimeoutMS, req.visibilityTimeoutMs);
   if (req.blockMs !== undefined) o.u32(Opt.BlockMS, req.blockMs);
-  return { key: utf8(req.queue), options: o.build() };
+  return { key: nameBytes(req.queue), options: o.build() };
 }
 
 export function decodeQueueDequeueReply(payload: Uint8Array): QueueDequeueReply {
@@ -364,7 +378,7 @@ export interface QueueDlqListReply extends QueueMessagesReply {
 }
 
 export function encodeQueueDlqList(req: QueueDlqListRequest): OpPayload {
-  return { key: utf8(req.queue), options: new OptionsBuilder().u32(Opt.Limit, req.limit ?? QUEUE_GO_DLQ_LIST_LIMIT).build() };
+  return { key: nameBytes(req.queue), options: new OptionsBuilder().u32(Opt.Limit, req.limit ?? QUEUE_GO_DLQ_LIST_LIMIT).build() };
 }
 
 export function decodeQueueDlqListReply(payload: Uint8Array): QueueDlqListReply {
@@ -427,7 +441,7 @@ export interface QueueDlqStatsReply {
 }
 
 function nameOnly(req: QueueNameRequest): OpPayload {
-  return { key: utf8(req.queue) };
+  return { key: nameBytes(req.queue) };
 }
 function decodeNameOnly(body: RequestBody): QueueDecoded<QueueNameRequest> {
   return serverSide(() => ({ queue: queueNameOf(body) }));
@@ -494,7 +508,7 @@ export interface QueuePeekRequest {
 export type QueuePeekReply = QueueMessagesReply;
 
 export function encodeQueuePeek(req: QueuePeekRequest): OpPayload {
-  return { key: utf8(req.queue), options: new OptionsBuilder().u32(Opt.Count, req.count ?? QUEUE_DEFAULT_COUNT).build() };
+  return { key: nameBytes(req.queue), options: new OptionsBuilder().u32(Opt.Count, req.count ?? QUEUE_DEFAULT_COUNT).build() };
 }
 export function decodeQueuePeekReply(payload: Uint8Array): QueuePeekReply {
   return decodeMessages(payload, 'peek reply');
@@ -550,7 +564,7 @@ export function encodeQueueBatchEnqueue(req: QueueBatchEnqueueRequest): OpPayloa
   for (const p of req.payloads) size += 4 + p.length;
   const w = new ByteWriter(size).u32(req.payloads.length);
   for (const p of req.payloads) w.bytes32(p);
-  return { key: utf8(req.queue), value: w.finish(), options: enqueueOptions(req.priority, req.delayMs) };
+  return { key: nameBytes(req.queue), value: w.finish(), options: enqueueOptions(req.priority, req.delayMs) };
 }
 export function decodeQueueBatchEnqueueReply(payload: Uint8Array): QueueBatchEnqueueReply {
   const r = new ByteReader(payload, 'batch enqueue reply');

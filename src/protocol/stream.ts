@@ -11,7 +11,7 @@
  * StreamID byte orders differ from place to place (§1.3): big-endian `ts, seq` in options,
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader, ByteWriter, EMPTY, fromUtf8, nameBytes, utf8 } from './bytes.js';
 import { InvalidArgumentError, ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader, type StreamId } from './options.js';
@@ -142,13 +142,20 @@ export interface StreamBatchRecordInit {
 
 /** `[n:u32] n × ([len:u32][payload][hc:u16] hc × ([klen:u16][k][vlen:u16][v]))`. */
 export function encodeStreamBatch(records: readonly StreamBatchRecordInit[]): Uint8Array {
-  const w = new ByteWriter(64);
+  // Sized up front (headers encoded once), so the writer never grows and finish() copies nothing.
+  let size = 4;
+  const encoded = records.map((rec) => {
+    const headers = normalizeStreamHeaders(rec.headers).map(([k, v]) => [utf8(k), utf8(v)] as const);
+    size += 4 + rec.payload.length + 2;
+    for (const [k, v] of headers) size += 4 + k.length + v.length;
+    return { payload: rec.payload, headers };
+  });
+  const w = new ByteWriter(size);
   w.u32(records.length);
-  for (const rec of records) {
+  for (const rec of encoded) {
     w.bytes32(rec.payload);
-    const headers = normalizeStreamHeaders(rec.headers);
-    w.u16(headers.length);
-    for (const [k, v] of headers) w.bytes16(k).bytes16(v);
+    w.u16(rec.headers.length);
+    for (const [k, v] of rec.headers) w.bytes16(k).bytes16(v);
   }
   return w.finish();
 }
@@ -158,25 +165,41 @@ export function encodeStreamBatch(records: readonly StreamBatchRecordInit[]): Ui
  * `1 ≤ n ≤ 10000`, every byte used), else `undefined` (the value is a raw payload).
  */
 export function decodeStreamBatch(value: Uint8Array): StreamBatchRecord[] | undefined {
-  if (value.length < 10) return undefined;
-  try {
-    const r = new ByteReader(value, 'batch frame');
-    const n = r.u32('record_count');
-    if (n < 1 || n > STREAM_BATCH_MAX_RECORDS) return undefined;
-    const out: StreamBatchRecord[] = [];
-    for (let i = 0; i < n; i++) {
-      const payload = r.bytes32('payload');
-      const hc = r.u16('header_count');
-      const headers: Array<readonly [string, string]> = [];
-      for (let j = 0; j < hc; j++) headers.push([r.string16('header key'), r.string16('header value')]);
-      out.push({ payload, headers });
+  // A plain walk that answers undefined at the first field that does not fit (no reader, no
+  // exception): this runs on every append the server receives.
+  const end = value.length;
+  if (end < 10) return undefined;
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const n = view.getUint32(0, true);
+  if (n < 1 || n > STREAM_BATCH_MAX_RECORDS) return undefined;
+  const out: StreamBatchRecord[] = [];
+  let at = 4;
+  const string16 = (): string | undefined => {
+    if (at + 2 > end) return undefined;
+    const len = view.getUint16(at, true);
+    if (at + 2 + len > end) return undefined;
+    const s = fromUtf8(value.subarray(at + 2, at + 2 + len));
+    at += 2 + len;
+    return s;
+  };
+  for (let i = 0; i < n; i++) {
+    if (at + 4 > end) return undefined;
+    const len = view.getUint32(at, true);
+    if (at + 4 + len + 2 > end) return undefined;
+    const payload = value.subarray(at + 4, at + 4 + len);
+    at += 4 + len;
+    const hc = view.getUint16(at, true);
+    at += 2;
+    const headers: Array<readonly [string, string]> = [];
+    for (let j = 0; j < hc; j++) {
+      const k = string16();
+      const v = k === undefined ? undefined : string16();
+      if (v === undefined) return undefined;
+      headers.push([k!, v]);
     }
-    r.end();
-    return out;
-  } catch (err) {
-    if (err instanceof ProtocolError) return undefined;
-    throw err;
+    out.push({ payload, headers });
   }
+  return at === end ? out : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +253,7 @@ export function encodeStreamAppend(req: StreamAppendRequest): OpPayload {
 /** Key = stream; value = a batch frame of n records (they get n consecutive ids). */
 export function encodeStreamAppendBatch(req: StreamAppendBatchRequest): OpPayload {
   return {
-    key: utf8(req.stream),
+    key: nameBytes(req.stream),
     value: encodeStreamBatch(req.records),
     options: appendOptions(req.partition, req.partitionKey),
   };
@@ -241,19 +264,25 @@ export function encodeStreamAppendBatch(req: StreamAppendBatchRequest): OpPayloa
  * `00000000` is an empty batch (the server refuses it); anything else is one raw record, no headers.
  */
 export function decodeStreamAppend(body: RequestBody): StreamAppendCommand {
-  const o = new OptionsReader(body.options);
-  const partition = o.u32(Opt.Partition);
-  const pk = o.raw(Opt.PartitionKey);
-  const base = {
-    stream: text(body.key),
-    ...(partition !== undefined ? { partition } : {}),
-    ...(pk !== undefined && pk.length > 0 ? { partitionKey: pk } : {}),
-  };
   const v = body.value;
-  if (v.length === 4 && v[0] === 0 && v[1] === 0 && v[2] === 0 && v[3] === 0) return { ...base, records: [], batch: true };
-  const batch = decodeStreamBatch(v);
-  if (batch) return { ...base, records: batch, batch: true };
-  return { ...base, records: [{ payload: v, headers: [] }], batch: false };
+  let records: StreamBatchRecord[] | undefined;
+  let batch = true;
+  if (v.length === 4 && v[0] === 0 && v[1] === 0 && v[2] === 0 && v[3] === 0) records = [];
+  else records = decodeStreamBatch(v);
+  if (!records) {
+    records = [{ payload: v, headers: [] }];
+    batch = false;
+  }
+  // Assigned rather than spread, and no options reader for the usual empty options section.
+  const cmd: { -readonly [K in keyof StreamAppendCommand]: StreamAppendCommand[K] } = { stream: text(body.key), records, batch };
+  if (body.options.length > 0) {
+    const o = new OptionsReader(body.options);
+    const partition = o.u32(Opt.Partition);
+    const pk = o.raw(Opt.PartitionKey);
+    if (partition !== undefined) cmd.partition = partition;
+    if (pk !== undefined && pk.length > 0) cmd.partitionKey = pk;
+  }
+  return cmd;
 }
 
 /** `[seq:u64][ts:i64]`: the id of the append's first record. */
@@ -379,7 +408,7 @@ export function encodeStreamRead(req: StreamReadRequest): OpPayload {
   if (req.partitionKey !== undefined) o.bytes(Opt.PartitionKey, req.partitionKey);
   if (req.count !== undefined) o.u32(Opt.Count, req.count);
   if (req.blockMs !== undefined) o.u32(Opt.BlockMS, req.blockMs);
-  return { key: utf8(req.stream), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamRead(body: RequestBody): StreamReadQuery {
@@ -515,7 +544,7 @@ export function encodeStreamTrim(req: StreamTrimRequest): OpPayload {
   if (req.upTo) o.streamId(Opt.StreamEnd, req.upTo);
   if (req.dryRun) o.flag(Opt.DryRun);
   return {
-    key: utf8(req.stream),
+    key: nameBytes(req.stream),
     ...(req.firstN !== undefined ? { value: utf8(req.firstN.toString(10)) } : {}),
     options: optionsOrUndefined(o),
   };
@@ -610,7 +639,7 @@ function readRetention(options: Uint8Array): StreamRetention {
 
 export function encodeStreamCreate(req: StreamCreateRequest): OpPayload {
   return {
-    key: utf8(req.stream),
+    key: nameBytes(req.stream),
     ...(req.partitionCount !== undefined ? { value: new ByteWriter(4).u32(req.partitionCount).finish() } : {}),
     options: retentionOptions(req),
   };
@@ -627,7 +656,7 @@ export function decodeStreamCreate(body: RequestBody): StreamCreateQuery {
 }
 
 export function encodeStreamAlter(req: StreamAlterRequest): OpPayload {
-  return { key: utf8(req.stream), options: retentionOptions(req) };
+  return { key: nameBytes(req.stream), options: retentionOptions(req) };
 }
 
 export function decodeStreamAlter(body: RequestBody): StreamAlterQuery {
@@ -717,7 +746,7 @@ export interface StreamDeleteQuery {
 export function encodeStreamDelete(req: StreamDeleteRequest): OpPayload {
   const o = new OptionsBuilder();
   if (req.force) o.flag(Opt.Force);
-  return { key: utf8(req.stream), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamDelete(body: RequestBody): StreamDeleteQuery {
@@ -831,7 +860,7 @@ function readGroupSettings(options: Uint8Array): StreamGroupSettings {
 
 /** Value G; options ack_timeout_ms 0x30, max_deliver 0x31 (the CLI's order). */
 export function encodeStreamGroupCreate(req: StreamGroupCreateRequest): OpPayload {
-  return { key: utf8(req.stream), value: writeG(new ByteWriter(16), req.group).finish(), options: groupSettingsOptions(req) };
+  return { key: nameBytes(req.stream), value: writeG(new ByteWriter(16), req.group).finish(), options: groupSettingsOptions(req) };
 }
 
 export function decodeStreamGroupCreate(body: RequestBody): StreamGroupCreateQuery {
@@ -855,7 +884,7 @@ export interface StreamGroupJoinReply {
 }
 
 export function encodeStreamGroupJoin(req: StreamGroupMemberRef): OpPayload {
-  return { key: utf8(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish() };
+  return { key: nameBytes(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish() };
 }
 
 export function decodeStreamGroupJoin(body: RequestBody): StreamGroupMemberKey {
@@ -909,7 +938,7 @@ export function encodeStreamGroupRead(req: StreamGroupReadRequest): OpPayload {
   if (req.count !== undefined) o.u32(Opt.Count, req.count);
   if (req.blockMs !== undefined) o.u32(Opt.BlockMS, req.blockMs);
   if (req.noAck) o.flag(Opt.NoAck);
-  return { key: utf8(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish(), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), value: writeGC(new ByteWriter(32), req.group, req.consumer).finish(), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamGroupRead(body: RequestBody): StreamGroupReadQuery {
@@ -950,7 +979,7 @@ export interface StreamGroupTouchQuery extends StreamGroupIdsKey {
 
 /** Value GCI (an empty id list is sent as is; the server refuses it). */
 export function encodeStreamGroupAck(req: StreamGroupIdsRef): OpPayload {
-  return { key: utf8(req.stream), value: writeGCI(req) };
+  return { key: nameBytes(req.stream), value: writeGCI(req) };
 }
 
 export function decodeStreamGroupAck(body: RequestBody): StreamGroupIdsKey {
@@ -960,7 +989,7 @@ export function decodeStreamGroupAck(body: RequestBody): StreamGroupIdsKey {
 export function encodeStreamGroupNack(req: StreamGroupNackRequest): OpPayload {
   const o = new OptionsBuilder();
   if (req.redeliveryDelayMs !== undefined) o.u32(Opt.RedeliveryDelayMS, req.redeliveryDelayMs);
-  return { key: utf8(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamGroupNack(body: RequestBody): StreamGroupNackQuery {
@@ -971,7 +1000,7 @@ export function decodeStreamGroupNack(body: RequestBody): StreamGroupNackQuery {
 export function encodeStreamGroupTouch(req: StreamGroupTouchRequest): OpPayload {
   const o = new OptionsBuilder();
   if (req.extendMs !== undefined) o.u32(Opt.ExtendAckMS, req.extendMs);
-  return { key: utf8(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
+  return { key: nameBytes(req.stream), value: writeGCI(req), options: optionsOrUndefined(o) };
 }
 
 export function decodeStreamGroupTouch(body: RequestBody): StreamGroupTouchQuery {
@@ -1023,7 +1052,7 @@ export function encodeStreamGroupClaim(req: StreamGroupClaimRequest): OpPayload 
   w.u32(req.minIdleMs ?? 0);
   writeIdTsSeq(w, req.start ?? MIN_STREAM_ID);
   w.u32(req.count ?? STREAM_CLAIM_DEFAULT_COUNT);
-  return { key: utf8(req.stream), value: w.finish() };
+  return { key: nameBytes(req.stream), value: w.finish() };
 }
 
 /** Missing trailing fields default to min_idle 0, start 0-0, count 100. */
@@ -1079,7 +1108,7 @@ export interface StreamPendingEntry {
 export function encodeStreamGroupPending(req: StreamGroupPendingRequest): OpPayload {
   const w = writeG(new ByteWriter(32), req.group);
   if (req.consumer !== undefined) w.bytes16(req.consumer);
-  return { key: utf8(req.stream), value: w.finish() };
+  return { key: nameBytes(req.stream), value: w.finish() };
 }
 
 export function decodeStreamGroupPending(body: RequestBody): StreamGroupPendingQuery {
@@ -1128,7 +1157,7 @@ export interface StreamGroupInfo {
 }
 
 export function encodeStreamGroupInfo(req: StreamGroupRef): OpPayload {
-  return { key: utf8(req.stream), value: writeG(new ByteWriter(16), req.group).finish() };
+  return { key: nameBytes(req.stream), value: writeG(new ByteWriter(16), req.group).finish() };
 }
 
 export function decodeStreamGroupInfo(body: RequestBody): StreamGroupKey {

@@ -92,6 +92,18 @@ describe('batch frame', () => {
     expect(raw).toEqual({ stream: 's', batch: false, records: [{ payload: utf8('plain'), headers: [] }] });
     expect(P.decodeStreamAppend(wire({ key: utf8('s'), value: new Uint8Array(4) }))).toMatchObject({ batch: true, records: [] });
   });
+
+  it('is not a batch when cut anywhere, headers included', () => {
+    const frame = P.encodeStreamBatch([
+      { payload: utf8('hello'), headers: [['k1', 'v1']] },
+      { payload: utf8('world'), headers: [['content-type', 'json'], ['x', '']] },
+    ]);
+    expect(P.decodeStreamBatch(frame)).toEqual([
+      { payload: utf8('hello'), headers: [['k1', 'v1']] },
+      { payload: utf8('world'), headers: [['content-type', 'json'], ['x', '']] },
+    ]);
+    for (let cut = 0; cut < frame.length; cut++) expect(P.decodeStreamBatch(frame.subarray(0, cut))).toBeUndefined();
+  });
 });
 
 describe('round trips: client encoder → wire → server decoder', () => {

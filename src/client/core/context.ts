@@ -104,18 +104,15 @@ export function createClientCore(init: {
     },
     ns,
     spec(opcode, body, opts = {}) {
+      // Assigned rather than spread: this runs once per request.
+      const spec: { -readonly [K in keyof RequestSpec]: RequestSpec[K] } = { opcode, namespace: opts.namespace ?? namespace, body };
       const timeout = opts.timeoutMs ?? timeoutMs;
-      const namespace = ns(opts);
-      checkRequestSizes(namespace, body);
-      return {
-        opcode,
-        namespace,
-        body,
-        ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
-        ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
-        ...(opts.onLateReply ? { onLateReply: opts.onLateReply } : {}),
-        ...(opts.idempotent ? { idempotent: true } : {}),
-      };
+      checkRequestSizes(spec.namespace, body);
+      if (timeout !== undefined) spec.timeoutMs = timeout;
+      if (opts.blockMs !== undefined) spec.blockMs = opts.blockMs;
+      if (opts.onLateReply) spec.onLateReply = opts.onLateReply;
+      if (opts.idempotent) spec.idempotent = true;
+      return spec;
     },
     call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T | null> {
       const once = call(channel, spec, decode, options);

@@ -1,0 +1,34 @@
+/** Small helpers of the comparison bench: medians, interleaved rounds, and N-in-flight loops. */
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Runs `total` operations with `inFlight` of them outstanding at a time (each finished operation
+ * starts the next), and resolves with operations per second. `issue(i, done)` starts operation
+ * `i` and calls `done()` (or `done(error)`) when it has finished.
+ */
+export function inFlightLoop(total: number, inFlight: number, issue: (i: number, done: (err?: unknown) => void) => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let finished = 0;
+    let failed = false;
+    const start = performance.now();
+    const done = (err?: unknown) => {
+      if (failed) return;
+      if (err !== undefined) {
+        failed = true;
+        reject(err);
+        return;
+      }
+      finished++;
+      if (issued < total) next();
+      else if (finished === total) resolve(total / ((performance.now() - start) / 1000));
+    };
+    const next = () => issue(issued++, done);
+    for (let i = 0; i < Math.min(inFlight, total); i++) next();
+  });
+}
