@@ -13,9 +13,13 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
  * bunyan-style loggers and `consoleLogger()` fit; `console` itself is adapted by `connect()`.
  */
 export interface FloLogger {
+  /** Frames and attempts: what a developer traces. */
   debug(fields: Record<string, unknown>, message: string): void;
+  /** Connects, reconnects, drains. */
   info(fields: Record<string, unknown>, message: string): void;
+  /** Failed attempts, retries, hand-backs, resent settles. */
   warn(fields: Record<string, unknown>, message: string): void;
+  /** What the client could not recover from. */
   error(fields: Record<string, unknown>, message: string): void;
 }
 
@@ -23,9 +27,13 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 
 /** A line-oriented console, or anything with its four methods. */
 export interface ConsoleLike {
+  /** Writes a debug line. */
   debug(...args: unknown[]): void;
+  /** Writes an info line. */
   info(...args: unknown[]): void;
+  /** Writes a warning line. */
   warn(...args: unknown[]): void;
+  /** Writes an error line. */
   error(...args: unknown[]): void;
 }
 

@@ -20,5 +20,7 @@ export class StorageWriteError extends Error {
   }
 }
 
+/** Whether `err` is a `StorageStartError` (the server could not start on its data directory). */
 export const isStorageStartError = (err: unknown): err is StorageStartError => err instanceof StorageStartError;
+/** Whether `err` is a `StorageWriteError` (a write could not be made durable and was not applied). */
 export const isStorageWriteError = (err: unknown): err is StorageWriteError => err instanceof StorageWriteError;
