@@ -42,6 +42,7 @@ import {
   type WorkerRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
+import { checkBlockMs } from '../timers.js';
 import type { Handler, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { createWorkflowHandlers } from '../workflows/index.js';
 import { ActionStore, awaitKey, type ActionRun, type WorkerState } from './store.js';
@@ -189,7 +190,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
     if (req.actions.length === 0 || req.actions[0] === '') throw badRequest('action name is required');
     const draining = () => store.getWorker(ctx.namespace, req.workerId)?.status === WorkerStatus.Draining;
     if (draining()) throw badRequest('worker is draining');
-    const blockMs = req.blockMs ?? WORKER_DEFAULT_BLOCK_MS;
+    const blockMs = checkBlockMs(req.blockMs ?? WORKER_DEFAULT_BLOCK_MS);
     const deadline = now() + blockMs;
     for (;;) {
       if (ctx.signal.aborted || draining()) return ok(EMPTY);

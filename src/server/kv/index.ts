@@ -37,6 +37,7 @@ import {
   type KvTxnRef,
 } from '../../protocol/index.js';
 import type { Handler, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { badRequest, notFound, ok } from '../reply.js';
 import { KvMessages, KvStore, byteString, type TxnUse } from './store.js';
@@ -44,7 +45,7 @@ import { KvMessages, KvStore, byteString, type TxnUse } from './store.js';
 export { KvStore, KvMessages } from './store.js';
 
 /** Longest BlockMS / WaitMS accepted (Flo's newest server refuses more; DECISIONS #14). */
-export const KV_MAX_WAIT_MS = 300_000;
+export const KV_MAX_WAIT_MS = MAX_BLOCK_MS;
 /** Parked gets/watches at once (Flo's waiter pool); beyond it a blocking get answers NOT_FOUND at once. */
 export const KV_MAX_WAITERS = 256;
 

@@ -42,6 +42,7 @@ import {
 } from '../../protocol/index.js';
 import { badRequest, ok } from '../reply.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { QueueStore, type QueueStoreConfig } from './store.js';
 
@@ -69,7 +70,7 @@ export const MAX_DLQ_LIST_LIMIT = 1000;
 export const DEFAULT_QUEUE_LIST_LIMIT = 100;
 export const MAX_QUEUE_LIST_LIMIT = 1000;
 export const DEFAULT_MAX_QUEUE_WAITERS = 256;
-export const MAX_BLOCK_MS = 300_000;
+export { MAX_BLOCK_MS };
 
 const EMPTY_LIST: readonly QueueMessage[] = [];
 
