@@ -1,4 +1,4 @@
-import { BadRequestError, ConflictError, NotFoundError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
+import { BadRequestError, ConflictError, NotFoundError, OverloadedError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
 import type { Reply } from './types.js';
 
 export const ok = (payload: Uint8Array = EMPTY): Reply => ({ status: Status.OK, payload });
@@ -23,3 +23,5 @@ export const badRequest = (message: string): BadRequestError => replyError(() =>
 export const conflict = (message = ''): ConflictError => replyError(() => new ConflictError(Status.Conflict, message));
 export const unauthorized = (message: string): UnauthorizedError =>
   replyError(() => new UnauthorizedError(Status.Unauthorized, message));
+/** OVERLOADED: the server (or this connection) is at a limit; the client should back off and retry. */
+export const overloaded = (message: string): OverloadedError => replyError(() => new OverloadedError(Status.Overloaded, message));

@@ -12,6 +12,7 @@ import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type Statu
 import { sniffProtocol } from './sniff.js';
 import { formatAddress, TcpTransport } from './transport.js';
 import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
+import { DEFAULT_MAX_PARKED_PER_CONNECTION, DEFAULT_MAX_PARKED_TOTAL, ParkingLimits } from './waiters.js';
 import { createWebSocketServer, upgradeToWebSocket, type WsTransport } from './websocket.js';
 
 export interface StartServerOptions {
@@ -29,6 +30,10 @@ export interface StartServerOptions {
   readonly subsystems?: (env: ServerEnv) => Subsystem[];
   /** Largest request payload accepted; a larger frame is rejected. Default 100 MiB (Flo's limit). */
   readonly maxFramePayload?: number;
+  /** Blocking requests one connection may have parked at once; beyond it: OVERLOADED. Default 256. */
+  readonly maxParkedPerConnection?: number;
+  /** Blocking requests parked server-wide at once; beyond it: OVERLOADED. Default 65,536. */
+  readonly maxParkedTotal?: number;
 }
 
 export interface FloServer {
@@ -68,6 +73,13 @@ const DEFAULT_PORT = 9000;
 const DEFAULT_HOST = '127.0.0.1';
 const SERVER_NAME = 'flo-rx embedded';
 
+/** `value` if it is a positive integer, `fallback` when undefined; anything else is a RangeError. */
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`invalid ${name}: ${value} (expected a positive integer)`);
+  return value;
+}
+
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -83,7 +95,11 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? (() => {});
 
-  const env: ServerEnv = { clock, profile };
+  const parking = new ParkingLimits(
+    positiveInt(opts.maxParkedPerConnection, DEFAULT_MAX_PARKED_PER_CONNECTION, 'maxParkedPerConnection'),
+    positiveInt(opts.maxParkedTotal, DEFAULT_MAX_PARKED_TOTAL, 'maxParkedTotal'),
+  );
+  const env: ServerEnv = { clock, profile, parking };
   // Loaded on demand: a server built from custom subsystems does not load (or depend on) the real ones.
   const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
   const subsystems = build(env);

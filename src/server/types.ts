@@ -5,6 +5,7 @@
  */
 import type { OptionsReader, RequestBody } from '../protocol/index.js';
 import type { Clock } from './clock.js';
+import type { ParkingLimits } from './waiters.js';
 
 /** Reply layouts: `go` (the Go SDK's, default) or `flo` (the newest Flo server's), DECISIONS #1. */
 export type ReplyProfile = 'go' | 'flo';
@@ -37,6 +38,8 @@ export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
 export interface ServerEnv {
   readonly clock: Clock;
   readonly profile: ReplyProfile;
+  /** Caps on parked requests shared by every subsystem (per connection and server-wide). */
+  readonly parking?: ParkingLimits;
 }
 
 export interface Subsystem {

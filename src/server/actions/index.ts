@@ -197,7 +197,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
       const run = store.claim(ctx.namespace, req.workerId, req.actions);
       if (run) return ok(encodeActionAwaitReply(assignment(run)));
       if (blockMs === 0 || now() >= deadline) return ok(EMPTY);
-      await store.waiters.park(awaitKey(ctx.namespace), deadline, ctx.signal);
+      await store.waiters.park(awaitKey(ctx.namespace), deadline, ctx.signal, ctx.connectionId);
     }
   }
 
@@ -281,7 +281,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
 
 /** Actions, workers and workflows over one shared store. */
 export function createActionSubsystem(env: ServerEnv): Subsystem & { readonly store: ActionStore } {
-  const store = new ActionStore(env.clock);
+  const store = new ActionStore(env.clock, env.parking);
   const handlers = createActionHandlers(env, store);
   const workflows = createWorkflowHandlers(env, store);
   for (const [op, fn] of workflows.handlers) handlers.set(op, fn);

@@ -7,7 +7,7 @@
  */
 import { ActionRunStatus, type ActionCaller, WorkerStatus } from '../../protocol/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { Waiters } from '../waiters.js';
+import { Waiters, type ParkingLimits } from '../waiters.js';
 import { RunIdGenerator } from './ids.js';
 import { isPlainObject, tryParseJson } from './util.js';
 
@@ -147,8 +147,11 @@ export class ActionStore {
   private readonly ids: RunIdGenerator;
   private seq = 0;
 
-  constructor(readonly clock: Clock) {
-    this.waiters = new Waiters(clock);
+  constructor(
+    readonly clock: Clock,
+    parking?: ParkingLimits,
+  ) {
+    this.waiters = new Waiters(clock, parking);
     this.ids = new RunIdGenerator(clock, 'act-');
   }
 

@@ -46,8 +46,6 @@ export { KvStore, KvMessages } from './store.js';
 
 /** Longest BlockMS / WaitMS accepted (Flo's newest server refuses more; DECISIONS #14). */
 export const KV_MAX_WAIT_MS = MAX_BLOCK_MS;
-/** Parked gets/watches at once (Flo's waiter pool); beyond it a blocking get answers NOT_FOUND at once. */
-export const KV_MAX_WAITERS = 256;
 
 export interface KvSubsystem extends Subsystem {
   readonly store: KvStore;
@@ -58,7 +56,7 @@ export interface KvSubsystem extends Subsystem {
 type KvValueReply = { version: bigint; value: Uint8Array };
 
 export function createKvSubsystem(env: ServerEnv): KvSubsystem {
-  const waiters = new Waiters(env.clock);
+  const waiters = new Waiters(env.clock, env.parking);
   const waitKey = (ns: string, key: string) => `${ns}\u0000${key}`;
   const store = new KvStore(env.clock, { onChange: (ns, key) => waiters.wake(waitKey(ns, key)) });
   const nsOf = (ctx: RequestContext) => (ctx.namespace === '' ? 'default' : ctx.namespace);
@@ -83,8 +81,7 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     for (;;) {
       const v = store.get(ns, key);
       if (v) return ok(encodeKvGetReply(v));
-      if (waiters.count() >= KV_MAX_WAITERS) throw notFound();
-      if (!(await waiters.park(wk, deadline, ctx.signal))) return valueReply(store.get(ns, key));
+      if (!(await waiters.park(wk, deadline, ctx.signal, ctx.connectionId))) return valueReply(store.get(ns, key));
     }
   }
 
@@ -98,8 +95,7 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     const deadline = env.clock.now() + ms;
     for (;;) {
       if (store.versionOf(ns, key) > start) return valueReply(store.peek(ns, k));
-      if (waiters.count() >= KV_MAX_WAITERS) throw notFound();
-      if (!(await waiters.park(wk, deadline, ctx.signal))) {
+      if (!(await waiters.park(wk, deadline, ctx.signal, ctx.connectionId))) {
         if (store.versionOf(ns, key) > start) return valueReply(store.peek(ns, k));
         throw notFound();
       }

@@ -50,7 +50,11 @@ export { QueueStore, DEFAULT_QUEUE_STORE_CONFIG } from './store.js';
 export type { QueueStoreConfig, QueueStats, QueueMessageState, QueueListItem, EnqueueOptions } from './store.js';
 
 export interface QueueSubsystemOptions extends Partial<QueueStoreConfig> {
-  /** Parked dequeues allowed at once (across all queues); beyond it a dequeue answers empty at once. */
+  /**
+   * Parked dequeues allowed at once (across all queues); beyond it a dequeue that would park is
+   * answered OVERLOADED. Default: no cap of its own (the server's per-connection and server-wide
+   * parking caps apply).
+   */
   readonly maxWaiters?: number;
   /** Largest `block_ms` accepted (#14); larger → BAD_REQUEST. */
   readonly maxBlockMs?: number;
@@ -69,7 +73,6 @@ export const DEFAULT_DLQ_LIST_LIMIT = 100;
 export const MAX_DLQ_LIST_LIMIT = 1000;
 export const DEFAULT_QUEUE_LIST_LIMIT = 100;
 export const MAX_QUEUE_LIST_LIMIT = 1000;
-export const DEFAULT_MAX_QUEUE_WAITERS = 256;
 export { MAX_BLOCK_MS };
 
 const EMPTY_LIST: readonly QueueMessage[] = [];
@@ -78,8 +81,8 @@ const EMPTY_LIST: readonly QueueMessage[] = [];
 const waiterKey = (namespace: string, name: string) => `queue:${namespace.length}:${namespace}:${name}`;
 
 export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOptions = {}): QueueSubsystem {
-  const { maxWaiters = DEFAULT_MAX_QUEUE_WAITERS, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
-  const waiters = new Waiters(env.clock);
+  const { maxWaiters = Infinity, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
+  const waiters = new Waiters(env.clock, env.parking, maxWaiters);
   const store = new QueueStore(env.clock, storeConfig, (ns, name) => waiters.wake(waiterKey(ns, name)));
   const profile = env.profile;
 
@@ -89,8 +92,7 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
     const key = waiterKey(ctx.namespace, name);
     const deadline = env.clock.now() + blockMs;
     for (;;) {
-      if (waiters.count() >= maxWaiters) return messages(EMPTY_LIST);
-      const woken = await waiters.park(key, deadline, ctx.signal);
+      const woken = await waiters.park(key, deadline, ctx.signal, ctx.connectionId);
       if (!woken || ctx.signal.aborted) return messages(EMPTY_LIST);
       const got = store.dequeue(ctx.namespace, name, count, visibility);
       if (got.length > 0) return messages(got);

@@ -19,8 +19,9 @@
  *   not only when something new is appended. An entry that reaches `max_deliver` while a reader
  *   waits is dropped as dead by that read, which then keeps waiting.
  *
- * If too many requests are parked (`maxWaiters`, default 256) or the stream name is longer than
- * 256 bytes, a read that would park answers the empty (0-byte) shape at once, as Flo does.
+ * A read that would park beyond the parking caps (per connection, server-wide, or `maxWaiters`) is
+ * answered OVERLOADED at once; a read on a stream name longer than 256 bytes answers the empty
+ * (0-byte) shape at once, as Flo does.
  */
 import {
   decodeStreamAlter,
@@ -72,7 +73,7 @@ export { StreamStore, partitionFor } from './store.js';
 export type { StoredRecord, GroupSnapshot, TrimBounds, Retention, GroupSettings, ReadQuery } from './store.js';
 
 export interface StreamSubsystemOptions {
-  /** Most parked reads at once; beyond it a read that would park answers empty at once. Default 256. */
+  /** Most parked reads at once; beyond it a read that would park is answered OVERLOADED. Default: no own cap. */
   readonly maxWaiters?: number;
   /** Most records one append may carry. Default 1000. */
   readonly maxAppendRecords?: number;
@@ -132,14 +133,13 @@ function guard(fn: Handler, badBytesMessage?: string): Handler {
 export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOptions = {}): StreamSubsystem {
   const clock = env.clock;
   const store = new StreamStore(clock);
-  const waiters = new Waiters(clock);
-  const maxWaiters = options.maxWaiters ?? 256;
+  const waiters = new Waiters(clock, env.parking, options.maxWaiters);
   const maxAppend = options.maxAppendRecords ?? 1000;
   const handlers = new Map<number, Handler>();
   const on = (op: number, fn: Handler, badBytesMessage?: string) => handlers.set(op, guard(fn, badBytesMessage));
 
   let closed = false;
-  const canPark = (stream: string) => !closed && waiters.count() < maxWaiters && utf8(stream).length <= MAX_WAITER_KEY_BYTES;
+  const canPark = (stream: string) => !closed && utf8(stream).length <= MAX_WAITER_KEY_BYTES;
 
   /**
    * Runs `attempt` until it yields records, the block deadline passes or the connection goes.
@@ -158,7 +158,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
       if (!canPark(stream)) return ok(EMPTY);
       const due = nextWake();
       const parkUntil = due !== undefined && due > clock.now() ? Math.min(deadline, due) : deadline;
-      await waiters.park(key, parkUntil, ctx.signal);
+      await waiters.park(key, parkUntil, ctx.signal, ctx.connectionId);
       if (ctx.signal.aborted || closed) return ok(EMPTY);
       const recs = attempt();
       if (recs.length) return ok(encodeStreamRecords(toWire(stream, recs)));
