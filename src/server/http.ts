@@ -84,8 +84,19 @@ export function respond(socket: Socket, status: number, body: string, opts: { co
 export interface StatusPage {
   readonly server: 'flo-rx embedded';
   readonly profile: string;
+  /** Open binary and WebSocket connections. */
   readonly connections: number;
   readonly uptimeMs: number;
+  /** Sockets still choosing a protocol or in a handshake. */
+  readonly handshaking?: number;
+  readonly bufferedOutBytes?: number;
+  readonly bufferedInBytes?: number;
+  readonly parked?: number;
+  readonly rssBytes?: number;
+  /** Stored data as counted against `maxMemoryBytes`. */
+  readonly dataBytes?: number;
+  /** The limits in force. */
+  readonly limits?: Readonly<Record<string, number | string | boolean | null>>;
 }
 
 /** Answers a non-upgrade HTTP request: GET/HEAD get the status page, anything else 405. */

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
 import { systemClock, type Clock } from './clock.js';
-import { ServerConnection } from './connection.js';
+import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HARD_LIMIT, ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
 import { sniffProtocol } from './sniff.js';
@@ -34,6 +34,34 @@ export interface StartServerOptions {
   readonly maxParkedPerConnection?: number;
   /** Blocking requests parked server-wide at once; beyond it: OVERLOADED. Default 65,536. */
   readonly maxParkedTotal?: number;
+  /** Open sockets allowed at once (all protocols, handshakes included); more are closed at once. Default 10,000. */
+  readonly maxConnections?: number;
+  /** Close a connection that sends nothing and has nothing in flight for this long. Default 0 (never). */
+  readonly idleTimeoutMs?: number;
+  /** A new socket must pick its protocol (and finish a WebSocket handshake) within this time. Default 10,000 ms. */
+  readonly handshakeTimeoutMs?: number;
+  /** A request frame begun must be complete within this time, else the connection closes. Default 30,000 ms. */
+  readonly frameTimeoutMs?: number;
+  /** Reply bytes waiting for one connection beyond which it stops being read. Default 1 MiB. */
+  readonly softLimitBytes?: number;
+  /** Reply bytes waiting for one connection beyond which it is closed (slow consumer). Default 64 MiB. */
+  readonly hardLimitBytes?: number;
+}
+
+/** Live figures of a running server (also on its HTTP status page). */
+export interface ServerStats {
+  /** Open binary and WebSocket connections. */
+  readonly connections: number;
+  /** Sockets still choosing a protocol, in an HTTP exchange or a WebSocket handshake. */
+  readonly handshaking: number;
+  /** Reply bytes queued or unsent, over all connections. */
+  readonly bufferedOutBytes: number;
+  /** Request bytes received and not yet handled, over all connections. */
+  readonly bufferedInBytes: number;
+  /** Parked (blocking) requests. */
+  readonly parked: number;
+  /** The process's resident set size, in bytes. */
+  readonly rssBytes: number;
 }
 
 export interface FloServer {
@@ -47,6 +75,8 @@ export interface FloServer {
   readonly profile: ReplyProfile;
   /** Open binary and WebSocket connections. */
   readonly connections: number;
+  /** Live figures: connections, handshakes, buffered bytes, parked requests, memory. */
+  stats(): ServerStats;
   /** Aborts parked requests, closes every connection and the subsystems' timers; resolves when the listener is closed. */
   close(): Promise<void>;
   /**
@@ -70,6 +100,8 @@ export interface FloServer {
 }
 
 const DEFAULT_PORT = 9000;
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_HOST = '127.0.0.1';
 const SERVER_NAME = 'flo-rx embedded';
 
@@ -92,6 +124,13 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   if (profile !== 'go' && profile !== 'flo') throw new RangeError(`invalid profile: ${String(profile)} (expected 'go' or 'flo')`);
   const maxFramePayload = opts.maxFramePayload ?? MAX_FRAME_PAYLOAD;
   if (!Number.isInteger(maxFramePayload) || maxFramePayload < 0) throw new RangeError(`invalid maxFramePayload: ${maxFramePayload}`);
+  const maxConnections = positiveInt(opts.maxConnections, DEFAULT_MAX_CONNECTIONS, 'maxConnections');
+  const handshakeTimeoutMs = positiveInt(opts.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS, 'handshakeTimeoutMs');
+  const idleTimeoutMs = opts.idleTimeoutMs === undefined || opts.idleTimeoutMs === 0 ? 0 : positiveInt(opts.idleTimeoutMs, 0, 'idleTimeoutMs');
+  const frameTimeoutMs = positiveInt(opts.frameTimeoutMs, DEFAULT_FRAME_TIMEOUT_MS, 'frameTimeoutMs');
+  const softLimit = positiveInt(opts.softLimitBytes, 1024 * 1024, 'softLimitBytes');
+  const hardLimit = positiveInt(opts.hardLimitBytes, DEFAULT_HARD_LIMIT, 'hardLimitBytes');
+  if (hardLimit < softLimit) throw new RangeError(`hardLimitBytes (${hardLimit}) must be at least softLimitBytes (${softLimit})`);
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? (() => {});
 
@@ -128,11 +167,38 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   let nextId = 1;
   let stopping = false;
 
+  const stats = (): ServerStats => {
+    let bufferedOutBytes = 0;
+    let bufferedInBytes = 0;
+    for (const c of connections) {
+      bufferedOutBytes += c.bufferedOut;
+      bufferedInBytes += c.bufferedIn;
+    }
+    return {
+      connections: connections.size,
+      handshaking: loose.size,
+      bufferedOutBytes,
+      bufferedInBytes,
+      parked: parking.parked(),
+      rssBytes: process.memoryUsage.rss(),
+    };
+  };
   const statusPage = (): StatusPage => ({
     server: SERVER_NAME,
     profile,
-    connections: connections.size,
     uptimeMs: Math.max(0, clock.now() - startedAt),
+    ...stats(),
+    limits: {
+      maxConnections,
+      maxFramePayload,
+      idleTimeoutMs,
+      handshakeTimeoutMs,
+      frameTimeoutMs,
+      softLimitBytes: softLimit,
+      hardLimitBytes: hardLimit,
+      maxParkedPerConnection: parking.perConnection,
+      maxParkedTotal: parking.serverWide,
+    },
   });
 
   const open = (conn: ServerConnection, initial?: Uint8Array, note = '') => {
@@ -144,6 +210,10 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     id: nextId++,
     dispatcher,
     maxFramePayload,
+    highWaterMark: softLimit,
+    hardLimit,
+    frameTimeoutMs,
+    idleTimeoutMs,
     log,
     onClose: (conn: ServerConnection) => {
       connections.delete(conn);
@@ -156,10 +226,25 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       socket.destroy();
       return;
     }
+    if (connections.size + loose.size >= maxConnections) {
+      log(`connection from ${formatAddress(socket.remoteAddress, socket.remotePort)} refused: ${maxConnections} connections open (max-connections)`);
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     loose.add(socket);
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => loose.delete(socket));
+    // Until a connection owns it, a socket has this long to choose a protocol and finish its handshake.
+    const handshakeTimer = setTimeout(() => {
+      if (!loose.has(socket)) return;
+      log(`${formatAddress(socket.remoteAddress, socket.remotePort)}: no protocol or handshake within ${handshakeTimeoutMs} ms, closing`);
+      socket.destroy();
+    }, handshakeTimeoutMs);
+    handshakeTimer.unref();
+    socket.once('close', () => {
+      clearTimeout(handshakeTimer);
+      loose.delete(socket);
+    });
     // EOF before the protocol is known (or before a whole HTTP head): nothing to answer.
     const onEnd = () => socket.end();
     socket.once('end', onEnd);
@@ -304,6 +389,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     get connections() {
       return connections.size;
     },
+    stats,
     close,
     restart,
   };

@@ -37,6 +37,7 @@ import {
   type KvTxnRef,
 } from '../../protocol/index.js';
 import type { Handler, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import { itemsWithin, MAX_REPLY_BYTES } from '../reply-caps.js';
 import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { badRequest, notFound, ok } from '../reply.js';
@@ -135,7 +136,13 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
       (ctx) => {
         noTxn(ctx);
         const req = decodeKvMGet(ctx.body);
-        return ok(encodeKvMGetReply(store.mget(nsOf(ctx), req.keys)));
+        const entries = store.mget(nsOf(ctx), req.keys);
+        let size = 4;
+        for (const e of entries) size += 15 + e.key.length + e.value.length;
+        if (size > MAX_REPLY_BYTES) {
+          throw badRequest(`mget reply would be ${size} bytes (max ${MAX_REPLY_BYTES}): ask for fewer keys`);
+        }
+        return ok(encodeKvMGetReply(entries));
       },
     ],
     [
@@ -154,6 +161,12 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
         noTxn(ctx);
         const req = decodeKvScan(ctx.body);
         const page = store.scan(nsOf(ctx), req.prefix, req.limit ?? 0, req.cursor, req.keysOnly ?? false);
+        // A page is cut at the reply cap; the cursor then continues after its last key.
+        const fit = itemsWithin(page.entries, (e) => 6 + e.key.length + e.value.length);
+        if (fit < page.entries.length) {
+          const entries = page.entries.slice(0, fit);
+          return ok(encodeKvScanReply({ entries, hasMore: true, cursor: entries[fit - 1].key }, env.profile));
+        }
         return ok(encodeKvScanReply(page, env.profile));
       },
     ],
@@ -162,8 +175,10 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
       (ctx) => {
         noTxn(ctx);
         const req = decodeKvHistory(ctx.body);
-        const items = store.history(nsOf(ctx), req.key, req.limit ?? 0);
-        if (!items) throw notFound();
+        const all = store.history(nsOf(ctx), req.key, req.limit ?? 0);
+        if (!all) throw notFound();
+        // Newest first: past the reply cap the oldest versions are left out.
+        const items = all.slice(0, itemsWithin(all, (h) => 20 + h.value.length));
         return ok(encodeKvHistoryReply(items, env.profile));
       },
     ],

@@ -116,7 +116,12 @@ describe('HTTP on the same port', () => {
     const res = await httpGet(ts.server.port, 'GET', '/status');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toEqual({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234 });
+    const page = JSON.parse(res.body);
+    expect(page).toMatchObject({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, parked: 0, bufferedOutBytes: 0 });
+    // The HTTP request itself is the one socket still in an exchange; the limits in force are listed.
+    expect(page.handshaking).toBe(1);
+    expect(page.rssBytes).toBeGreaterThan(0);
+    expect(page.limits).toMatchObject({ maxConnections: 10_000, hardLimitBytes: 64 * 1024 * 1024, maxParkedPerConnection: 256 });
     b.close();
   });
 
