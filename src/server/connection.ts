@@ -33,6 +33,7 @@ import {
 import type { Answer, Dispatcher } from './dispatcher.js';
 import { FrameReader } from './framing.js';
 import type { FrameTransport } from './transport.js';
+import type { RequestAuthorizer } from './auth/jwt.js';
 
 export interface ConnectionOptions {
   readonly id: number;
@@ -49,6 +50,8 @@ export interface ConnectionOptions {
   /** Unanswered requests allowed per connection. Default 4096. */
   readonly maxInFlight?: number;
   readonly log?: (line: string) => void;
+  /** Decides each request before it runs: a reason refuses it with UNAUTHORIZED (authenticated WebSockets). */
+  readonly authorize?: RequestAuthorizer;
   /** Called once when the connection is gone. */
   readonly onClose?: (conn: ServerConnection) => void;
 }
@@ -272,6 +275,11 @@ export class ServerConnection {
     } catch (err) {
       this.reject(`request ${frame.requestId}: ${(err as Error).message}`);
       return false;
+    }
+    const refusal = this.options.authorize?.(frame.opcode, body);
+    if (refusal !== undefined) {
+      this.queue(frame.requestId, { status: Status.Unauthorized, payload: utf8(refusal) });
+      return true;
     }
     // At the in-flight limit a request still runs, but may not park: it gets its own signal, aborted
     // as soon as it turns out to be asynchronous. An OK answer (work done, items leased) still goes

@@ -58,6 +58,7 @@ export function isWebSocketUpgrade(head: HttpHead): boolean {
 const REASONS: Record<number, string> = {
   200: 'OK',
   400: 'Bad Request',
+  403: 'Forbidden',
   405: 'Method Not Allowed',
   431: 'Request Header Fields Too Large',
 };

@@ -4,11 +4,14 @@
  * subsystems' handlers behind one `Dispatcher`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { JSONWebKeySet } from 'jose';
 import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HARD_LIMIT, ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
+import { createAuthorizer, tokenFromUpgrade, verifyToken, type JwtConfig, type RequestAuthorizer } from './auth/jwt.js';
+import { hostProblem, isLoopbackHost, originProblem } from './auth/origin.js';
 import { sniffProtocol } from './sniff.js';
 import { formatAddress, TcpTransport } from './transport.js';
 import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
@@ -46,6 +49,18 @@ export interface StartServerOptions {
   readonly softLimitBytes?: number;
   /** Reply bytes waiting for one connection beyond which it is closed (slow consumer). Default 64 MiB. */
   readonly hardLimitBytes?: number;
+  /**
+   * Web page origins allowed to open a WebSocket besides pages served from localhost/loopback and
+   * the server's own origin (`https://app.example.com`; `*` = any page, which re-opens the server to
+   * every site the developer visits).
+   */
+  readonly allowOrigins?: readonly string[];
+  /** HS256 secret: WebSocket connections must then carry a JWT signed with it. */
+  readonly jwtSecret?: string;
+  /** RS256 public keys (a JWKS document): WebSocket connections must then carry a JWT signed by one. */
+  readonly jwks?: JSONWebKeySet;
+  /** Allow binding a non-loopback address without WebSocket auth (prints a warning). */
+  readonly insecure?: boolean;
 }
 
 /** Live figures of a running server (also on its HTTP status page). */
@@ -131,6 +146,15 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   const softLimit = positiveInt(opts.softLimitBytes, 1024 * 1024, 'softLimitBytes');
   const hardLimit = positiveInt(opts.hardLimitBytes, DEFAULT_HARD_LIMIT, 'hardLimitBytes');
   if (hardLimit < softLimit) throw new RangeError(`hardLimitBytes (${hardLimit}) must be at least softLimitBytes (${softLimit})`);
+  const allowOrigins = [...(opts.allowOrigins ?? [])];
+  const jwtConfig: JwtConfig | undefined =
+    opts.jwtSecret !== undefined || opts.jwks !== undefined ? { ...(opts.jwtSecret !== undefined ? { secret: opts.jwtSecret } : {}), ...(opts.jwks ? { jwks: opts.jwks } : {}) } : undefined;
+  if (opts.jwtSecret !== undefined && opts.jwtSecret.length === 0) throw new RangeError('jwtSecret must not be empty');
+  if (!isLoopbackHost(host) && !jwtConfig && !opts.insecure) {
+    throw new Error(
+      `refusing to listen on ${host} (not a loopback address) without authentication: configure jwtSecret/jwks (--jwt-secret, --jwks), or pass insecure: true (--insecure) if the network is trusted`,
+    );
+  }
   const clock = opts.clock ?? systemClock;
   const log = opts.logger ?? (() => {});
 
@@ -285,14 +309,40 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
           answerPlainHttp(socket, head, statusPage);
           return;
         }
-        upgradeToWebSocket(wss, socket, head, rest, (transport: WsTransport) => {
-          loose.delete(socket);
-          if (stopping) {
-            transport.destroy();
-            return;
+        const hostHeader = typeof head.headers.host === 'string' ? head.headers.host : undefined;
+        const origin = typeof head.headers.origin === 'string' ? head.headers.origin : undefined;
+        const policy = { allowOrigins, port: boundPort, host };
+        const refused = hostProblem(hostHeader, policy) ?? originProblem(origin, hostHeader, policy);
+        if (refused) {
+          log(`websocket ${remote}: refused: ${refused}`);
+          respond(socket, 403, `${refused}\n`);
+          return;
+        }
+        const upgrade = (authorize?: RequestAuthorizer, who = '') =>
+          upgradeToWebSocket(wss, socket, head, rest, (transport: WsTransport) => {
+            loose.delete(socket);
+            if (stopping) {
+              transport.destroy();
+              return;
+            }
+            const sub = transport.subprotocol;
+            const options = { ...connOptions(), ...(authorize ? { authorize } : {}) };
+            open(new ServerConnection(transport, options), undefined, `${sub ? ` (subprotocol ${sub})` : ''}${who}`);
+          });
+        if (!jwtConfig) {
+          upgrade();
+          return;
+        }
+        const authHeader = typeof head.headers.authorization === 'string' ? head.headers.authorization : undefined;
+        void verifyToken(tokenFromUpgrade(head.url, authHeader), jwtConfig).then((outcome) => {
+          if (socket.destroyed || stopping) return socket.destroy();
+          const who = outcome.ok ? ` (token${outcome.claims.sub ? ` sub ${outcome.claims.sub}` : ''}${outcome.claims.namespace ? `, namespace ${outcome.claims.namespace}` : ''})` : ` (unauthenticated: ${outcome.reason})`;
+          try {
+            upgrade(createAuthorizer(outcome), who);
+          } catch (err) {
+            log(`connection setup failed: ${(err as Error)?.message ?? String(err)}`);
+            socket.destroy();
           }
-          const sub = transport.subprotocol;
-          open(new ServerConnection(transport, connOptions()), undefined, sub ? ` (subprotocol ${sub})` : '');
         });
       } catch (err) {
         log(`connection setup failed: ${(err as Error)?.message ?? String(err)}`);
@@ -322,6 +372,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
   } catch (err) {
     closeSubsystems();
     throw err;
+  }
+  if (!isLoopbackHost(host) && !jwtConfig) {
+    log(`WARNING: listening on ${host} without authentication (--insecure): anyone who can reach this address can read, write and delete all data`);
   }
   const address = listener.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
