@@ -52,6 +52,8 @@ export interface ConnectionOptions {
   readonly log?: (line: string) => void;
   /** Decides each request before it runs: a reason refuses it with UNAUTHORIZED (authenticated WebSockets). */
   readonly authorize?: RequestAuthorizer;
+  /** Decides each request before it runs: a reason refuses it with OVERLOADED (the memory limit). */
+  readonly overloaded?: (opcode: number) => string | undefined;
   /** Called once when the connection is gone. */
   readonly onClose?: (conn: ServerConnection) => void;
 }
@@ -279,6 +281,11 @@ export class ServerConnection {
     const refusal = this.options.authorize?.(frame.opcode, body);
     if (refusal !== undefined) {
       this.queue(frame.requestId, { status: Status.Unauthorized, payload: utf8(refusal) });
+      return true;
+    }
+    const full = this.options.overloaded?.(frame.opcode);
+    if (full !== undefined) {
+      this.queue(frame.requestId, { status: Status.Overloaded, payload: utf8(full) });
       return true;
     }
     // At the in-flight limit a request still runs, but may not park: it gets its own signal, aborted

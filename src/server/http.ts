@@ -94,8 +94,7 @@ export interface StatusPage {
   readonly bufferedInBytes?: number;
   readonly parked?: number;
   readonly rssBytes?: number;
-  /** Stored data as counted against `maxMemoryBytes`. */
-  readonly dataBytes?: number;
+  readonly memoryInUseBytes?: number;
   /** The limits in force. */
   readonly limits?: Readonly<Record<string, number | string | boolean | null>>;
 }

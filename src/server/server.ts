@@ -12,6 +12,7 @@ import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
 import { createAuthorizer, tokenFromUpgrade, verifyToken, type JwtConfig, type RequestAuthorizer } from './auth/jwt.js';
 import { hostProblem, isLoopbackHost, originProblem } from './auth/origin.js';
+import { MemoryGuard, memoryInUse } from './memory.js';
 import { sniffProtocol } from './sniff.js';
 import { formatAddress, TcpTransport } from './transport.js';
 import type { ReplyProfile, ServerEnv, Subsystem } from './types.js';
@@ -61,6 +62,13 @@ export interface StartServerOptions {
   readonly jwks?: JSONWebKeySet;
   /** Allow binding a non-loopback address without WebSocket auth (prints a warning). */
   readonly insecure?: boolean;
+  /**
+   * Memory (JS heap plus buffers) beyond which requests that add data are answered OVERLOADED;
+   * reads and deletes keep working (Redis's noeviction). Default: no limit.
+   */
+  readonly maxMemoryBytes?: number;
+  /** KV versions kept per key, the current one included. Default 65 (Flo: current + 64 older). */
+  readonly kvVersionsKept?: number;
 }
 
 /** Live figures of a running server (also on its HTTP status page). */
@@ -77,6 +85,8 @@ export interface ServerStats {
   readonly parked: number;
   /** The process's resident set size, in bytes. */
   readonly rssBytes: number;
+  /** JS heap plus buffers: what `maxMemoryBytes` limits. */
+  readonly memoryInUseBytes: number;
 }
 
 export interface FloServer {
@@ -116,6 +126,8 @@ export interface FloServer {
 
 const DEFAULT_PORT = 9000;
 const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** Flo keeps the current version and 64 older ones per key. */
+const DEFAULT_KV_VERSIONS_KEPT = 65;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_HOST = '127.0.0.1';
 const SERVER_NAME = 'flo-rx embedded';
@@ -162,7 +174,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     positiveInt(opts.maxParkedPerConnection, DEFAULT_MAX_PARKED_PER_CONNECTION, 'maxParkedPerConnection'),
     positiveInt(opts.maxParkedTotal, DEFAULT_MAX_PARKED_TOTAL, 'maxParkedTotal'),
   );
-  const env: ServerEnv = { clock, profile, parking };
+  const memory = opts.maxMemoryBytes === undefined ? undefined : new MemoryGuard(positiveInt(opts.maxMemoryBytes, 0, 'maxMemoryBytes'));
+  const kvVersionsKept = positiveInt(opts.kvVersionsKept, DEFAULT_KV_VERSIONS_KEPT, 'kvVersionsKept');
+  const env: ServerEnv = { clock, profile, parking, kvVersionsKept };
   // Loaded on demand: a server built from custom subsystems does not load (or depend on) the real ones.
   const build = opts.subsystems ?? (await import('./registry.js')).createSubsystems;
   const subsystems = build(env);
@@ -205,6 +219,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       bufferedInBytes,
       parked: parking.parked(),
       rssBytes: process.memoryUsage.rss(),
+      memoryInUseBytes: memory ? memory.used() : memoryInUse(),
     };
   };
   const statusPage = (): StatusPage => ({
@@ -222,6 +237,10 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       hardLimitBytes: hardLimit,
       maxParkedPerConnection: parking.perConnection,
       maxParkedTotal: parking.serverWide,
+      maxMemoryBytes: memory ? memory.maxBytes : null,
+      kvVersionsKept,
+      allowOrigins: allowOrigins.join(' ') || 'loopback pages and own origin',
+      websocketAuth: jwtConfig ? [jwtConfig.secret !== undefined ? 'HS256' : '', jwtConfig.jwks ? 'RS256' : ''].filter(Boolean).join('+') : 'none',
     },
   });
 
@@ -238,6 +257,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     hardLimit,
     frameTimeoutMs,
     idleTimeoutMs,
+    ...(memory ? { overloaded: (opcode: number) => memory.refusal(opcode) } : {}),
     log,
     onClose: (conn: ServerConnection) => {
       connections.delete(conn);

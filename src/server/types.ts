@@ -40,6 +40,8 @@ export interface ServerEnv {
   readonly profile: ReplyProfile;
   /** Caps on parked requests shared by every subsystem (per connection and server-wide). */
   readonly parking?: ParkingLimits;
+  /** KV versions kept per key, the current one included (default 65: Flo's current + 64 older). */
+  readonly kvVersionsKept?: number;
 }
 
 export interface Subsystem {

@@ -59,7 +59,10 @@ type KvValueReply = { version: bigint; value: Uint8Array };
 export function createKvSubsystem(env: ServerEnv): KvSubsystem {
   const waiters = new Waiters(env.clock, env.parking);
   const waitKey = (ns: string, key: string) => `${ns}\u0000${key}`;
-  const store = new KvStore(env.clock, { onChange: (ns, key) => waiters.wake(waitKey(ns, key)) });
+  const store = new KvStore(env.clock, {
+    onChange: (ns, key) => waiters.wake(waitKey(ns, key)),
+    ...(env.kvVersionsKept !== undefined ? { historyDepth: env.kvVersionsKept - 1 } : {}),
+  });
   const nsOf = (ctx: RequestContext) => (ctx.namespace === '' ? 'default' : ctx.namespace);
 
   const use = (ctx: RequestContext, txn: KvTxnRef): TxnUse => ({

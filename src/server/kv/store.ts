@@ -168,6 +168,8 @@ export interface TxnUse {
 export interface KvStoreOptions {
   /** Called after every change of a key's version (put, incr, delete, json set/del, commit). */
   readonly onChange?: (ns: string, key: string) => void;
+  /** Older versions kept per key besides the current one. Default 64 (Flo's). */
+  readonly historyDepth?: number;
 }
 
 export class KvStore {
@@ -237,7 +239,8 @@ export class KvStore {
       return 1n;
     }
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
-    if (e.older.length > KV_HISTORY_DEPTH) e.older.length = KV_HISTORY_DEPTH;
+    const depth = this.options.historyDepth ?? KV_HISTORY_DEPTH;
+    if (e.older.length > depth) e.older.length = depth;
     e.value = deleted ? EMPTY : value;
     e.version += 1n;
     e.deleted = deleted;
