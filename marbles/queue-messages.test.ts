@@ -124,9 +124,12 @@ describe('flo.queue.messages (marbles)', () => {
       expectSubscriptions(polls[1]!.subscriptions).toBe('---^-!');
       expectSubscriptions(polls[2]!.subscriptions).toBe('-----^---!');
       ts.flush();
-      expect(channel.sent).toHaveLength(3);
-      expect(channel.sent.map((s) => s.spec.blockMs)).toEqual([5000, 5000, 5000]);
-      expect(channel.sent.every((s) => typeof s.spec.onLateReply === 'function')).toBe(true);
+      // Three polls, then message 1 (delivered, never settled) is handed back with a plain nack.
+      expect(channel.sent).toHaveLength(4);
+      const polls3 = channel.sent.slice(0, 3);
+      expect(polls3.map((s) => s.spec.blockMs)).toEqual([5000, 5000, 5000]);
+      expect(polls3.every((s) => typeof s.spec.onLateReply === 'function')).toBe(true);
+      expect(channel.sent[3]!.spec.opcode).toBe(Op.QueueFail);
     });
   });
 

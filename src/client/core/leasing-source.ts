@@ -45,8 +45,15 @@ function positiveInt(name: string, value: number): number {
  *
  * Lost connections, timeouts and re-joins follow `poll` (wait for the connection, `onReconnect`,
  * resume; retry a timed-out request; any other error ends the source). Unsubscribing cancels the
- * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends
- * nothing more; items already emitted stay the subscriber's to settle.
+ * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends no
+ * more lease requests. What happens to items emitted and not yet settled depends on why:
+ * - the subscriber walked away (`unsubscribe()`, `takeUntil`, a component destroyed): every such
+ *   item, including one whose handler the unsubscribe cut short, is handed back at once (a plain
+ *   nack, `handBack`), so nothing stays leased until its visibility timeout; a settle requested
+ *   later is a no-op (the first settle wins);
+ * - the subscriber took what it wanted (`take(n)`, `first()`, `firstValueFrom`: it unsubscribed
+ *   while an item was being emitted): the items it has stay its own to settle; only the rest of the
+ *   batch it never saw is handed back.
  *
  * ```
  * fetch(n):   --[a,b]|  (n = 2)        --[c]|  (n = 1)
@@ -65,6 +72,10 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     teardown.add(watch.subscribe({ error: (e: unknown) => subscriber.error(e) }));
 
     let unsettled = 0;
+    /** Emitted and not settled: handed back if the subscriber leaves. */
+    const held = new Set<T>();
+    /** True while an item is being emitted (an unsubscribe then means "took enough"). */
+    let emitting = false;
     let fetching = false;
     let current: Subscription | undefined;
     teardown.add(() => current?.unsubscribe());
@@ -74,11 +85,13 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const track = (item: T): void => {
       if (item.lease.settled) return;
       unsettled++;
+      held.add(item);
       let counted = true;
       const release = () => {
         if (!counted) return;
         counted = false;
         unsettled--;
+        held.delete(item);
         pump();
       };
       const sub = item.lease.settled$.subscribe({ complete: release });
@@ -95,7 +108,12 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
           giveBack(items.slice(i));
           return;
         }
-        subscriber.next(items[i]);
+        emitting = true;
+        try {
+          subscriber.next(items[i]);
+        } finally {
+          emitting = false;
+        }
       }
     };
 
@@ -128,6 +146,12 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     };
 
     pump();
+    teardown.add(() => {
+      // The subscriber walked away (not mid-emission): whatever it holds unsettled goes back at once.
+      const left = emitting ? [] : [...held].filter((item) => !item.lease.settled);
+      held.clear();
+      if (left.length > 0) giveBack(left);
+    });
     return teardown;
   });
 }
