@@ -1,7 +1,7 @@
-import { Observable, Subscription, type ObservableInput, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, Subscription, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { handBack as nackAtOnce, type Leased } from './lease.js';
-import { checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
+import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
   /** The connection's reconnect signals (the client's `RequestChannel`). */
@@ -71,6 +71,9 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const teardown = new Subscription();
     teardown.add(watch.subscribe({ error: (e: unknown) => subscriber.error(e) }));
 
+    const clock = options.scheduler ?? asyncScheduler;
+    /** Early empty answers in a row. */
+    let emptyStreak = 0;
     let unsettled = 0;
     /** Emitted and not settled: handed back if the subscriber leaves. */
     const held = new Set<T>();
@@ -131,12 +134,28 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
           const n = Math.min(batch, maxInFlight - unsettled);
           if (n <= 0) break;
           fetching = true;
+          const sentAt = clock.now();
+          let got = 0;
           current = run(() => options.fetch(n, blockMs)).subscribe({
-            next: deliver,
+            next: (items) => {
+              got += items.length;
+              deliver(items);
+            },
             error: (e: unknown) => subscriber.error(e),
             complete: () => {
-              fetching = false;
-              pump();
+              // An empty answer well before the long-poll's end is a server that could not wait:
+              // pause (growing, jittered) before asking again instead of looping at once.
+              const early = got === 0 && clock.now() - sentAt < blockMs / 2;
+              emptyStreak = early ? emptyStreak + 1 : 0;
+              if (!early) {
+                fetching = false;
+                pump();
+                return;
+              }
+              current = timer(backoffDelay(emptyStreak), clock).subscribe(() => {
+                fetching = false;
+                pump();
+              });
             },
           });
         } while (again);
