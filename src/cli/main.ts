@@ -3,15 +3,31 @@
  * runs the demo program, `flo-rx ui` (or `flo-rx demo --ui`) serves the event-sourced board page
  * next to an embedded server (from the source tree: `npm run ui`).
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { startServer } from '../server.js';
-import { parseArgs, USAGE } from './args.js';
+import { parseArgs, USAGE, type ServeLimits } from './args.js';
 
 const stamp = () => new Date().toISOString();
 const info = (line: string) => console.log(`${stamp()} ${line}`);
 
-async function serve(port: number, host: string, profile: 'go' | 'flo'): Promise<void> {
-  const server = await startServer({ port, host, profile, logger: info });
+async function serve(port: number, host: string, profile: 'go' | 'flo', limits: ServeLimits = {}): Promise<void> {
+  const { jwksFile, allowOrigins, jwtSecret, insecure, maxMemoryBytes, maxConnections, idleTimeoutMs, handshakeTimeoutMs } = limits;
+  const jwks = jwksFile === undefined ? undefined : (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: [] });
+  const server = await startServer({
+    port,
+    host,
+    profile,
+    logger: info,
+    ...(allowOrigins ? { allowOrigins } : {}),
+    ...(jwtSecret !== undefined ? { jwtSecret } : {}),
+    ...(jwks ? { jwks } : {}),
+    ...(insecure ? { insecure } : {}),
+    ...(maxMemoryBytes !== undefined ? { maxMemoryBytes } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+    ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
+    ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+  });
   info(`flo-rx embedded server listening on ${server.url} (WebSocket ${server.wsUrl}, HTTP status http://${server.url.slice('flo://'.length)}/), profile ${server.profile}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -176,7 +192,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await demo(cmd.args);
       return;
     case 'serve':
-      await serve(cmd.port, cmd.host, cmd.profile);
+      await serve(cmd.port, cmd.host, cmd.profile, cmd);
       return;
   }
 }

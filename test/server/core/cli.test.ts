@@ -14,6 +14,21 @@ describe('flo-rx arguments', () => {
     });
     expect(parseArgs(['serve', '--port=9100', '--profile=go'])).toMatchObject({ port: 9100, profile: 'go' });
   });
+  it('security and limit options', () => {
+    expect(
+      parseArgs([
+        'serve', '--allow-origin', 'https://a.example', '--allow-origin=https://b.example', '--jwt-secret', 's3cret', '--jwks', 'keys.json',
+        '--insecure', '--max-memory', '512mb', '--max-connections', '100', '--idle-timeout', '0', '--handshake-timeout=5000',
+      ]),
+    ).toEqual({
+      kind: 'serve', port: 9000, host: '127.0.0.1', profile: 'go',
+      allowOrigins: ['https://a.example', 'https://b.example'], jwtSecret: 's3cret', jwksFile: 'keys.json', insecure: true,
+      maxMemoryBytes: 512 * 1024 * 1024, maxConnections: 100, idleTimeoutMs: 0, handshakeTimeoutMs: 5000,
+    });
+    expect(parseArgs(['serve', '--max-memory', 'lots']).kind).toBe('error');
+    expect(parseArgs(['serve', '--max-connections', '0']).kind).toBe('error');
+    expect(parseArgs(['serve', '--insecure=yes']).kind).toBe('error');
+  });
   it('help, demo, errors', () => {
     expect(parseArgs([])).toEqual({ kind: 'help' });
     expect(parseArgs(['--help'])).toEqual({ kind: 'help' });
