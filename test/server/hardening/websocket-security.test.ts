@@ -8,7 +8,9 @@
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { encodeKvPut, encodeRequest, Op, Status, utf8 } from '../../../src/protocol/index.js';
+import { firstValueFrom } from 'rxjs';
+import { encodeKvPut, encodeRequest, Op, Status, UnauthorizedError, utf8 } from '../../../src/protocol/index.js';
+import { connect } from '../../../src/node.js';
 import { startServer, type FloServer, type StartServerOptions } from '../../../src/server/server.js';
 import { BinaryClient, text, WsClient } from '../core/helpers.js';
 
@@ -121,6 +123,23 @@ describe('JWT auth on WebSocket', () => {
     const forged = await sign({ flo_namespace: 'myapp', flo_scopes: ['*:kv:*'] }, other.privateKey, 'RS256');
     const r = await putOver(`ws://127.0.0.1:${s.port}/?token=${forged}`, 'myapp', 'b');
     expect(r.status).toBe(Status.Unauthorized);
+  });
+});
+
+describe('the client with a token', () => {
+  it('connect(wsUrl, { authToken }) works in its namespace and gets UnauthorizedError outside its scopes', async () => {
+    const secret = 'client-secret-0123456789abcdef';
+    const s = await start({ jwtSecret: secret });
+    const token = await new SignJWT({ flo_namespace: 'myapp', flo_scopes: ['*:kv:public:*'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    const flo = connect(s.wsUrl, { authToken: token, namespace: 'myapp' });
+    closers.push(() => void flo.close());
+    await firstValueFrom(flo.kv.put('public:a', 'hello'));
+    expect(await firstValueFrom(flo.kv.get('public:a'))).toMatchObject({ key: 'public:a' });
+    const err = await firstValueFrom(flo.kv.put('secret:a', 'x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnauthorizedError);
   });
 });
 
