@@ -1,6 +1,6 @@
 // The embedded Flo-compatible server (`flo-rx/server`). Node only.
-export { startServer, type FloServer, type StartServerOptions } from './server/server.js';
+export { startServer, type FloServer, type ServerStats, type StartServerOptions } from './server/server.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './server/clock.js';
-export { Waiters } from './server/waiters.js';
-export { ok, badRequest, notFound, conflict, unauthorized } from './server/reply.js';
+export { ParkingLimits, Waiters } from './server/waiters.js';
+export { ok, badRequest, notFound, conflict, unauthorized, overloaded } from './server/reply.js';
 export type { Handler, Reply, ReplyProfile, RequestContext, ServerEnv, Subsystem } from './server/types.js';

@@ -25,6 +25,10 @@ export class ParkingLimits {
   private readonly byOwner = new Map<number, number>();
   private total = 0;
 
+  /**
+   * @param perConnection most requests one connection may have parked at once
+   * @param serverWide most requests parked on the whole server at once
+   */
   constructor(
     readonly perConnection = DEFAULT_MAX_PARKED_PER_CONNECTION,
     readonly serverWide = DEFAULT_MAX_PARKED_TOTAL,
@@ -122,6 +126,7 @@ export class Waiters {
     return true;
   }
 
+  /** Requests parked under `key`, or in all. */
   count(key?: string): number {
     if (key !== undefined) return this.byKey.get(key)?.size ?? 0;
     return this.parkedCount;

@@ -42,6 +42,7 @@ import {
 } from '../../protocol/index.js';
 import { badRequest, ok } from '../reply.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import { itemsWithin } from '../reply-caps.js';
 import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { QueueStore, type QueueStoreConfig } from './store.js';
@@ -156,7 +157,10 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
       (ctx) => {
         const req = decodeQueueDlqList(ctx.body);
         const limit = Math.min(req.limit || DEFAULT_DLQ_LIST_LIMIT, MAX_DLQ_LIST_LIMIT);
-        return ok(encodeQueueDlqListReply({ messages: store.dlqList(ctx.namespace, req.queue, limit) }, profile));
+        const all = store.dlqList(ctx.namespace, req.queue, limit);
+        // Oldest first; past the reply cap the newer entries are left for a later list.
+        const messages = all.slice(0, itemsWithin(all, (m) => 32 + m.payload.length));
+        return ok(encodeQueueDlqListReply({ messages }, profile));
       },
     ],
     [
@@ -209,7 +213,8 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
       (ctx) => {
         const req = decodeQueuePeek(ctx.body);
         const count = Math.min(req.count ?? 1, MAX_QUEUE_BATCH);
-        return ok(encodeQueuePeekReply({ messages: store.peek(ctx.namespace, req.queue, count) }, profile));
+        const all = store.peek(ctx.namespace, req.queue, count);
+        return ok(encodeQueuePeekReply({ messages: all.slice(0, itemsWithin(all, (m) => 32 + m.payload.length)) }, profile));
       },
     ],
     [

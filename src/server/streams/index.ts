@@ -65,6 +65,7 @@ import {
   type StreamRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
+import { itemsWithin } from '../reply-caps.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { Waiters } from '../waiters.js';
 import { partitionFor, StreamStore, type StoredRecord } from './store.js';
@@ -128,6 +129,13 @@ function guard(fn: Handler, badBytesMessage?: string): Handler {
       throw err;
     }
   };
+}
+
+/** A record's approximate encoded size, for the reply cap. */
+function recordSize(r: StoredRecord): number {
+  let n = 64 + r.payload.length;
+  for (const [k, v] of r.headers) n += 4 + (k.length + v.length) * 3;
+  return n;
 }
 
 export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOptions = {}): StreamSubsystem {
@@ -195,7 +203,9 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
     const end = q.end && q.end.timestampMs > 0n ? streamIdToBigInt(q.end) : undefined;
     const attempt = () => {
       const partition = q.partition ?? (q.partitionKey ? partitionFor(q.partitionKey, store.partitionCount(ns, q.stream)) : undefined);
-      return store.read(ns, q.stream, { from, end, partition, count });
+      const recs = store.read(ns, q.stream, { from, end, partition, count });
+      // Cut at the reply cap: the reader continues after the last record it got.
+      return recs.slice(0, itemsWithin(recs, recordSize));
     };
     const recs = attempt();
     if (recs.length || block === 0) return ok(encodeStreamRecords(toWire(q.stream, recs)));

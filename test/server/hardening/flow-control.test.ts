@@ -5,7 +5,22 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeKvScanReply, encodeKvMGet, encodeKvPut, encodeKvScan, encodeRequest, Op, Opt, OptionsBuilder, Status, utf8 } from '../../../src/protocol/index.js';
+import {
+  decodeKvScanReply,
+  decodeStreamRecords,
+  encodeKvMGet,
+  encodeKvPut,
+  encodeKvScan,
+  encodeRequest,
+  encodeStreamAppend,
+  encodeStreamRead,
+  Op,
+  Opt,
+  OptionsBuilder,
+  Status,
+  utf8,
+  type StreamId,
+} from '../../../src/protocol/index.js';
 import { startServer, type FloServer, type StartServerOptions } from '../../../src/server/server.js';
 import { BinaryClient, text } from '../core/helpers.js';
 
@@ -166,5 +181,29 @@ describe('timeouts', () => {
     const third = await deaf();
     await closedBy(third);
     expect(logs.some((l) => /refused: 2 connections open/.test(l))).toBe(true);
+  });
+});
+
+describe('reply caps on lists', () => {
+  it('cuts a stream read at 1 MiB; the reader continues after the last record', async () => {
+    await start();
+    const c = await client();
+    for (let i = 0; i < 12; i++) {
+      const r = await c.call(i + 1, Op.StreamAppend, encodeStreamAppend({ stream: 'big', payload: value(200_000, i) }));
+      expect(r.status).toBe(Status.OK);
+    }
+    const seen: number[] = [];
+    let from: StreamId | undefined;
+    for (let page = 0; page < 10 && seen.length < 12; page++) {
+      const r = await c.call(100 + page, Op.StreamRead, encodeStreamRead({ stream: 'big', count: 1000, ...(from ? { start: from } : {}) }));
+      expect(r.status).toBe(Status.OK);
+      expect(r.payload.length).toBeLessThanOrEqual(1024 * 1024 + 1024);
+      const recs = decodeStreamRecords(r.payload);
+      expect(recs.length).toBeGreaterThan(0);
+      seen.push(...recs.map((x) => x.payload[0]));
+      const last = recs[recs.length - 1].id;
+      from = { timestampMs: last.timestampMs, sequence: last.sequence + 1n };
+    }
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i));
   });
 });
