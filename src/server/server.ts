@@ -348,7 +348,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
             const sub = transport.subprotocol;
             const options = { ...connOptions(), ...(authorize ? { authorize } : {}) };
             open(new ServerConnection(transport, options), undefined, `${sub ? ` (subprotocol ${sub})` : ''}${who}`);
-          });
+          }, frameTimeoutMs);
         if (!jwtConfig) {
           upgrade();
           return;

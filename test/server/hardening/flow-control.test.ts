@@ -148,6 +148,26 @@ describe('timeouts', () => {
     await until(() => server!.connections === 0, 'the connection to go');
   });
 
+  it('closes a WebSocket whose message trickles in slower than the frame timeout', async () => {
+    await start({ frameTimeoutMs: 300 });
+    const s = await deaf();
+    s.resume();
+    const upgraded = new Promise<void>((resolve) => s.once('data', () => resolve()));
+    s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${server!.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await upgraded;
+    await until(() => server!.connections === 1, 'the WebSocket connection');
+    // A masked binary frame announcing 1 MiB, then one byte every 50 ms.
+    const head = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4]);
+    s.write(head);
+    const timer = setInterval(() => s.writable && s.write(Buffer.from([0])), 50);
+    try {
+      await closedBy(s);
+    } finally {
+      clearInterval(timer);
+    }
+    await until(() => server!.connections === 0, 'the connection to go');
+  });
+
   it('closes sockets that never choose a protocol, and counts them meanwhile', async () => {
     await start({ handshakeTimeoutMs: 300 });
     const silent = await deaf();
