@@ -14,20 +14,27 @@ const info = (line: string) => console.log(`${stamp()} ${line}`);
 async function serve(port: number, host: string, profile: 'go' | 'flo', limits: ServeLimits = {}): Promise<void> {
   const { jwksFile, allowOrigins, jwtSecret, insecure, maxMemoryBytes, maxConnections, idleTimeoutMs, handshakeTimeoutMs } = limits;
   const jwks = jwksFile === undefined ? undefined : (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: [] });
-  const server = await startServer({
-    port,
-    host,
-    profile,
-    logger: info,
-    ...(allowOrigins ? { allowOrigins } : {}),
-    ...(jwtSecret !== undefined ? { jwtSecret } : {}),
-    ...(jwks ? { jwks } : {}),
-    ...(insecure ? { insecure } : {}),
-    ...(maxMemoryBytes !== undefined ? { maxMemoryBytes } : {}),
-    ...(maxConnections !== undefined ? { maxConnections } : {}),
-    ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
-    ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
-  });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      port,
+      host,
+      profile,
+      logger: info,
+      ...(allowOrigins ? { allowOrigins } : {}),
+      ...(jwtSecret !== undefined ? { jwtSecret } : {}),
+      ...(jwks ? { jwks } : {}),
+      ...(insecure ? { insecure } : {}),
+      ...(maxMemoryBytes !== undefined ? { maxMemoryBytes } : {}),
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(idleTimeoutMs !== undefined ? { idleTimeoutMs } : {}),
+      ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+    });
+  } catch (err) {
+    // A configuration the server refuses (port in use, non-loopback without auth): one clear line.
+    console.error(`flo-rx serve: ${(err as Error)?.message ?? String(err)}`);
+    process.exit(2);
+  }
   info(`flo-rx embedded server listening on ${server.url} (WebSocket ${server.wsUrl}, HTTP status http://${server.url.slice('flo://'.length)}/), profile ${server.profile}`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -41,3 +41,18 @@ describe('flo-rx arguments', () => {
     expect(parseArgs(['serve', '--verbose']).kind).toBe('error');
   });
 });
+
+describe('flo-rx serve (a real process)', () => {
+  it('refuses a non-loopback --host without auth or --insecure, with one clear line and exit code 2', async () => {
+    const { execFile } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '0.0.0.0', '--port', '0'], { cwd: root, timeout: 20_000 }, (error, _stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toMatch(/^flo-rx serve: refusing to listen on 0\.0\.0\.0 \(not a loopback address\) without authentication/);
+  });
+});
