@@ -26,15 +26,20 @@ export async function runServe(values: ServeValues): Promise<void> {
     throw err instanceof UsageError ? new CliError(err.message, 2) : err;
   }
   // The server's log lines start once it listens: a failed listen is reported once, by the CLI.
+  // Lines logged while starting (e.g. the --insecure warning) follow the banner.
   let listening = false;
+  const early: string[] = [];
   let server: FloServer;
   try {
-    server = await startServer({ ...options, logger: (line) => listening && logLine(line) });
+    server = await startServer({ ...options, logger: (line) => (listening ? logLine(line) : early.push(line)) });
   } catch (err) {
     if (isStorageStartError(err)) throw new CliError(err.message);
+    // A configuration the server refuses (e.g. a non-loopback --host without auth): one line, exit 2.
+    if (err instanceof RangeError) throw new CliError(err.message, 2);
     throw listenFailure(err, values.host, values.port);
   }
   listening = true;
   for (const line of serveBanner(server, packageVersion())) logLine(line);
+  for (const line of early) logLine(line);
   stopOnSignals(() => server.close());
 }

@@ -76,9 +76,34 @@ describe('flo-rx, as a process', () => {
   }, 30_000);
 
   it('serve on an address this machine does not have: one clear line, exit 1', async () => {
-    const { code, stderr } = await run(['serve', '--port', '0', '--host', '192.0.2.1']);
+    // --insecure: without it a non-loopback --host is refused before any listen (tested below).
+    const { code, stderr } = await run(['serve', '--port', '0', '--host', '192.0.2.1', '--insecure']);
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual(['flo-rx: cannot listen on 192.0.2.1: this machine has no such address (EADDRNOTAVAIL); check --host']);
+  }, 30_000);
+
+  it('serve refuses a non-loopback --host without auth or --insecure: one line, exit 2, nothing listens', async () => {
+    const { code, stderr, stdout } = await run(['serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^flo-rx: refusing to listen on 0\.0\.0\.0 \(not a loopback address\) without authentication/);
+    expect(stdout).toBe('');
+  }, 30_000);
+
+  it('serve with an unreadable --jwks file: one line, exit 2', async () => {
+    const { code, stderr } = await run(['serve', '--port', '0', '--jwks', '/nonexistent/keys.json']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^flo-rx: --jwks: cannot read \/nonexistent\/keys\.json/);
+  }, 30_000);
+
+  it('serve --insecure on a non-loopback address prints the warning after the banner', async () => {
+    const p = start(['serve', '--port', '0', '--host', '0.0.0.0', '--insecure', '--max-memory', '512mb', '--idle-timeout', '60000']);
+    await until(() => p.out().includes('WARNING'), 'the warning', p);
+    expect(p.out()).toMatch(/storage +in-memory[^\n]*\n.*WARNING: listening on 0\.0\.0\.0 without authentication/);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   }, 30_000);
 
   it('serve prints its banner (version, address, profile, storage) and stops on SIGTERM with exit 0', async () => {
