@@ -26,7 +26,7 @@ export async function runServe(values: ServeValues): Promise<void> {
     throw err instanceof UsageError ? new CliError(err.message, 2) : err;
   }
   // The server's log lines start once it listens: a failed listen is reported once, by the CLI.
-  // Lines logged while starting (e.g. the --insecure warning) follow the banner.
+  // Lines logged while starting (a torn log tail cut, the --insecure warning) come just before the banner.
   let listening = false;
   const early: string[] = [];
   let server: FloServer;
@@ -39,7 +39,7 @@ export async function runServe(values: ServeValues): Promise<void> {
     throw listenFailure(err, values.host, values.port);
   }
   listening = true;
-  for (const line of serveBanner(server, packageVersion())) logLine(line);
   for (const line of early) logLine(line);
+  for (const line of serveBanner(server, packageVersion())) logLine(line);
   stopOnSignals(() => server.close());
 }

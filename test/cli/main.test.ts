@@ -98,10 +98,10 @@ describe('flo-rx, as a process', () => {
     expect(stderr).toMatch(/^flo-rx: --jwks: cannot read \/nonexistent\/keys\.json/);
   }, 30_000);
 
-  it('serve --insecure on a non-loopback address prints the warning after the banner', async () => {
+  it('serve --insecure on a non-loopback address prints the warning, then the banner', async () => {
     const p = start(['serve', '--port', '0', '--host', '0.0.0.0', '--insecure', '--max-memory', '512mb', '--idle-timeout', '60000']);
-    await until(() => p.out().includes('WARNING'), 'the warning', p);
-    expect(p.out()).toMatch(/storage +in-memory[^\n]*\n.*WARNING: listening on 0\.0\.0\.0 without authentication/);
+    await until(() => p.out().includes('storage'), 'the banner', p);
+    expect(p.out()).toMatch(/WARNING: listening on 0\.0\.0\.0 without authentication[^\n]*\n.*embedded Flo server listening on flo:\/\/0\.0\.0\.0:\d+\n/);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
   }, 30_000);
@@ -112,7 +112,7 @@ describe('flo-rx, as a process', () => {
     const out = p.out();
     expect(out).toMatch(/flo-rx \S+: embedded Flo server listening on flo:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/profile +flo$/m);
-    expect(out).toMatch(/storage +in-memory: data is lost on exit$/m);
+    expect(out).toMatch(/storage +in-memory: data is lost on exit \(use --data-dir DIR to keep it\)$/m);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.out()).toMatch(/SIGTERM: shutting down\n.*stopped\n$/);
