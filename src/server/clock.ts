@@ -4,6 +4,7 @@
  */
 import { setLongTimeout } from './timers.js';
 
+/** A timer set on a `Clock`. */
 export interface TimerHandle {
   /** Cancels the timer (no effect once it ran). */
   cancel(): void;

@@ -111,6 +111,7 @@ export interface ServerStats {
   readonly memoryInUseBytes: number;
 }
 
+/** What `FloServer.storage` (and the status page) says of a server without a data directory. */
 export const IN_MEMORY_NOTE = 'in-memory: data is lost on exit';
 
 /** A running embedded server. */

@@ -20,5 +20,7 @@ export class StorageWriteError extends Error {
   }
 }
 
+/** True for a `StorageStartError` (the data directory could not be opened or read). */
 export const isStorageStartError = (err: unknown): err is StorageStartError => err instanceof StorageStartError;
+/** True for a `StorageWriteError` (a change could not be made durable). */
 export const isStorageWriteError = (err: unknown): err is StorageWriteError => err instanceof StorageWriteError;
