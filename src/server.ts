@@ -22,3 +22,4 @@ export { ParkingLimits, Waiters } from './server/waiters.js';
 export { ok, badRequest, notFound, conflict, unauthorized, overloaded } from './server/reply.js';
 export type { Handler, Reply, ReplyProfile, RequestContext, ServerEnv, Subsystem } from './server/types.js';
 export { SERVER_REQUEST_CHANNEL, type ServerRequestTraceContext } from './server/dispatcher.js';
+export type { JwksDocument } from './server/auth/jwt.js';

@@ -3,7 +3,7 @@
  * tables; a new flag is a new row (and, for serve, a line in `serverOptionsOf`).
  */
 import { readFileSync } from 'node:fs';
-import type { JSONWebKeySet } from 'jose';
+import type { JwksDocument } from '../server/auth/jwt.js';
 import type { StartServerOptions } from '../server/server.js';
 import { MAX_TIMER_MS } from '../server/timers.js';
 import type { FsyncMode } from '../server/storage/types.js';
@@ -76,7 +76,7 @@ export function parseBytes(text: string): number | undefined {
 }
 
 /** The public keys of a `--jwks` file; a `UsageError` when it cannot be read or is not a JWKS document. */
-export function readJwks(file: string): JSONWebKeySet {
+export function readJwks(file: string): JwksDocument {
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
@@ -86,7 +86,7 @@ export function readJwks(file: string): JSONWebKeySet {
   if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
     throw new UsageError(`--jwks: ${file} is not a JWKS document (an object with a "keys" array)`);
   }
-  return doc as JSONWebKeySet;
+  return doc as JwksDocument;
 }
 
 export type ServeValues = FlagValues<typeof SERVE_COMMAND.flags>;

@@ -4,14 +4,13 @@
  * subsystems' handlers behind one `Dispatcher`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { JSONWebKeySet } from 'jose';
 import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HARD_LIMIT, ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { ServerMetrics, type QueueFigures, type StreamFigures } from './metrics.js';
 import { answerPlainHttp, isWebSocketUpgrade, parseHttpHead, respond, type StatusPage } from './http.js';
-import { createAuthorizer, tokenFromUpgrade, verifyToken, type JwtConfig, type RequestAuthorizer } from './auth/jwt.js';
+import { createAuthorizer, tokenFromUpgrade, verifyToken, type JwksDocument, type JwtConfig, type RequestAuthorizer } from './auth/jwt.js';
 import { hostProblem, isLoopbackHost, originProblem } from './auth/origin.js';
 import { MemoryGuard, memoryInUse } from './memory.js';
 import { sniffProtocol } from './sniff.js';
@@ -34,7 +33,7 @@ export interface ServerSecurityOptions {
   /** HS256 secret: WebSocket connections must then carry a JWT signed with it. Flag: `--jwt-secret <secret>`. */
   readonly jwtSecret?: string;
   /** RS256 public keys (a JWKS document): WebSocket connections must then carry a JWT signed by one. Flag: `--jwks <file>`. */
-  readonly jwks?: JSONWebKeySet;
+  readonly jwks?: JwksDocument;
   /** Allow binding a non-loopback address without WebSocket auth (prints a warning). Default `false`. Flag: `--insecure`. */
   readonly insecure?: boolean;
 }

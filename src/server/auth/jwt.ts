@@ -8,7 +8,24 @@
  * every request on it is answered UNAUTHORIZED (status 7) with the reason, so a browser client gets
  * a clear typed error rather than an anonymous close.
  */
-import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import type { JSONWebKeySet, JWTPayload } from 'jose';
+
+/**
+ * `jose` ships as ES modules only: loaded with `import()` when the first token is checked, so the
+ * CommonJS build needs no copy of it and a server without JWT auth never loads it.
+ */
+let joseModule: Promise<typeof import('jose')> | undefined;
+const loadJose = () => (joseModule ??= import('jose'));
+
+/**
+ * A JWKS document (RFC 7517 §5): `{ "keys": [ { "kty": "RSA", "n": …, "e": …, "kid": … } ] }`, as an
+ * identity provider publishes it. Our own type, so that the public declarations do not depend on
+ * `jose` (an ES-module-only package that CommonJS declarations cannot import).
+ */
+export interface JwksDocument {
+  /** The public keys, as JSON Web Keys. */
+  readonly keys: ReadonlyArray<Readonly<Record<string, unknown>>>;
+}
 import { decodeKvMGet, fromUtf8, Op, type RequestBody } from '../../protocol/index.js';
 import { DEFAULT_NAMESPACE } from '../namespace.js';
 import { accessFor, matchScope } from './scopes.js';
@@ -18,7 +35,7 @@ export interface JwtConfig {
   /** HS256 shared secret. */
   readonly secret?: string;
   /** Public keys for RS256 (a JWKS document: `{ "keys": [...] }`). */
-  readonly jwks?: JSONWebKeySet;
+  readonly jwks?: JwksDocument;
 }
 
 /** The claims Flo reads from a verified token. */
@@ -50,6 +67,7 @@ export function tokenFromUpgrade(url: string, authorization: string | undefined)
 /** Verifies `token` (signature, algorithm, `exp`) and reads Flo's claims. */
 export async function verifyToken(token: string | undefined, config: JwtConfig): Promise<AuthOutcome> {
   if (!token) return { ok: false, reason: 'authentication required: no token (send Authorization: Bearer <jwt> or ?token=<jwt>)' };
+  const { createLocalJWKSet, decodeProtectedHeader, errors: joseErrors, jwtVerify } = await loadJose();
   let alg: string | undefined;
   try {
     alg = decodeProtectedHeader(token).alg;
@@ -61,7 +79,7 @@ export async function verifyToken(token: string | undefined, config: JwtConfig):
     if (alg === 'HS256' && config.secret !== undefined) {
       ({ payload } = await jwtVerify(token, new TextEncoder().encode(config.secret), { algorithms: ['HS256'] }));
     } else if (alg === 'RS256' && config.jwks) {
-      ({ payload } = await jwtVerify(token, createLocalJWKSet(config.jwks), { algorithms: ['RS256'] }));
+      ({ payload } = await jwtVerify(token, createLocalJWKSet(config.jwks as unknown as JSONWebKeySet), { algorithms: ['RS256'] }));
     } else {
       return { ok: false, reason: `invalid token: algorithm ${String(alg)} is not accepted` };
     }
