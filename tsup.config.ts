@@ -41,7 +41,8 @@ export default defineConfig([
     format: ['cjs'],
     external,
     // p-retry (and its dependency) ship as ES modules only: require() cannot load them on every
-    // Node version we support, so the CommonJS build carries its own copy.
+    // Node version we support, so the CommonJS build carries its own copy. (jose, also ES modules
+    // only, is loaded with import() where it is used: src/server/auth/jwt.ts.)
     noExternal: ['p-retry', 'is-network-error'],
   },
 ]);

@@ -123,7 +123,7 @@ describe('leasingSource', () => {
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 4,
-        blockMs: 1_000,
+        blockMs: 6, // the empty reply comes at 3 of 6 ms: an expired long-poll, not an early one
         fetch: (_n, blockMs) => {
           blocks.push(blockMs);
           return replies[i++]!;
@@ -133,7 +133,29 @@ describe('leasingSource', () => {
       expectSubscriptions(f2.subscriptions).toBe('---^-!');
       expectSubscriptions(f3.subscriptions).toBe('-----^--!');
       ts.flush();
-      expect(blocks).toEqual([1_000, 1_000, 1_000]);
+      expect(blocks).toEqual([6, 6, 6]);
+    });
+  });
+
+  it('backs off (growing, jittered) when long-polls come back empty early, instead of looping', () => {
+    const ts = newScheduler();
+    ts.run(({ cold }) => {
+      const { channel } = setup(ts, cold);
+      let sent = 0;
+      const source = leasingSource<Msg>({
+        signals: channel,
+        blockMs: 30_000,
+        fetch: () => {
+          sent++;
+          return cold('-(x|)', { x: [] as Msg[] }); // a server answering "nothing" after 1 ms
+        },
+      });
+      const sub = source.subscribe();
+      ts.schedule(() => sub.unsubscribe(), 10_000);
+      ts.flush();
+      // Without backoff: ~10,000 requests in 10 s. With it: pauses of 25-50, 50-100, ... up to 5 s.
+      expect(sent).toBeGreaterThan(3);
+      expect(sent).toBeLessThan(20);
     });
   });
 

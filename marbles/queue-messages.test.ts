@@ -112,21 +112,24 @@ describe('flo.queue.messages (marbles)', () => {
     const ts = newScheduler();
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const polls = [
-        cold('---(r|)', { r: dequeueReply([]) }), // an expired long-poll: poll again at once
+        cold('---(r|)', { r: dequeueReply([]) }), // an expired long-poll (3 of 6 ms): poll again at once
         cold('--(r|)', { r: dequeueReply([1n]) }),
         cold('----------'), // parked
       ];
       const channel = fakeChannel(ts, (_spec, i) => polls[i]! as Observable<ResponseFrame>);
       const flo = new FloClient(channel);
-      const seqs = flo.queue.messages('jobs', { blockMs: 5000 }).pipe(map((m) => String(m.seq)));
+      const seqs = flo.queue.messages('jobs', { blockMs: 6 }).pipe(map((m) => String(m.seq)));
       expectObservable(seqs, '^--------!').toBe('-----1---');
       expectSubscriptions(polls[0]!.subscriptions).toBe('^--!');
       expectSubscriptions(polls[1]!.subscriptions).toBe('---^-!');
       expectSubscriptions(polls[2]!.subscriptions).toBe('-----^---!');
       ts.flush();
-      expect(channel.sent).toHaveLength(3);
-      expect(channel.sent.map((s) => s.spec.blockMs)).toEqual([5000, 5000, 5000]);
-      expect(channel.sent.every((s) => typeof s.spec.onLateReply === 'function')).toBe(true);
+      // Three polls, then message 1 (delivered, never settled) is handed back with a plain nack.
+      expect(channel.sent).toHaveLength(4);
+      const polls3 = channel.sent.slice(0, 3);
+      expect(polls3.map((s) => s.spec.blockMs)).toEqual([6, 6, 6]);
+      expect(polls3.every((s) => typeof s.spec.onLateReply === 'function')).toBe(true);
+      expect(channel.sent[3]!.spec.opcode).toBe(Op.QueueFail);
     });
   });
 

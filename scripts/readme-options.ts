@@ -19,6 +19,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const ENTRIES = (JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8')) as { entryPoints: string[] }).entryPoints.map((f) => join(root, f));
 /** Interfaces whose fields every call takes: listed once in the README (Connecting), not in each table. */
 const PER_CALL_INTERFACES = new Set(['RequestOptions', 'NamespaceOption']);
+/** Interfaces with a table of their own (a README section): left out of the tables of types that extend them. */
+const OWN_TABLE_INTERFACES = new Set(['ServerSecurityOptions', 'ServerLimitOptions']);
 /** Fields for tests only (virtual-time schedulers). */
 const HIDDEN_FIELDS = new Set(['scheduler']);
 const MARKER = /<!-- options: (\w+)(?: (all))? -->\n[\s\S]*?<!-- \/options -->/g;
@@ -60,6 +62,7 @@ function table(name: string, all: boolean, env: ReturnType<typeof exportedTypes>
     if (!decl) continue;
     const owner = ts.isInterfaceDeclaration(decl.parent) ? decl.parent.name.text : '';
     if (!all && PER_CALL_INTERFACES.has(owner)) continue;
+    if (OWN_TABLE_INTERFACES.has(owner) && owner !== name) continue;
     const declared = env.checker.getTypeOfSymbolAtLocation(prop, decl);
     // `x?: T` reads as `T | undefined`: the table shows `T`.
     const propType = prop.flags & ts.SymbolFlags.Optional ? env.checker.getNonNullableType(declared) : declared;

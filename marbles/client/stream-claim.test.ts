@@ -7,6 +7,7 @@ import type { ResponseFrame } from '../../src/protocol/frame.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import {
   decodeStreamGroupClaim,
+  decodeStreamGroupNack,
   encodeStreamGroupClaimReply,
   encodeStreamGroupJoinReply,
   encodeStreamGroupPendingReply,
@@ -30,7 +31,14 @@ const claimStart = (spec: RequestSpec) => {
   return formatStreamId(decodeStreamGroupClaim(decodeRequestBody(frame.subarray(HEADER_SIZE))).start);
 };
 const name = (op: number) =>
-  ({ [Op.StreamGroupJoin]: 'join', [Op.StreamGroupRead]: 'read', [Op.StreamGroupLeave]: 'leave', [Op.StreamGroupPending]: 'pending', [Op.StreamGroupClaim]: 'claim' })[op] ??
+  ({
+    [Op.StreamGroupJoin]: 'join',
+    [Op.StreamGroupRead]: 'read',
+    [Op.StreamGroupLeave]: 'leave',
+    [Op.StreamGroupPending]: 'pending',
+    [Op.StreamGroupClaim]: 'claim',
+    [Op.StreamGroupNack]: 'nack',
+  })[op] ??
   op.toString(16);
 
 describe('stream.group claims its own pending records after a reconnect', () => {
@@ -74,8 +82,13 @@ describe('stream.group claims its own pending records after a reconnect', () => 
         'read@10', // the claim pass found nothing more: back to reading
         'read@11',
         'leave@18',
+        'nack@18', // the four records emitted and never settled are handed back on unsubscribe
       ]);
       expect(ch.sent.filter((s) => s.spec.opcode === Op.StreamGroupClaim).map((s) => claimStart(s.spec))).toEqual(['2-0', '3-0']);
+      const nacked = ch.sent
+        .filter((s) => s.spec.opcode === Op.StreamGroupNack)
+        .flatMap((s) => decodeStreamGroupNack(decodeRequestBody(encodeRequest(1n, s.spec.opcode, 'ns', s.spec.body).subarray(HEADER_SIZE))).ids.map(formatStreamId));
+      expect(nacked.sort()).toEqual(['1-0', '2-0', '3-0', '4-0']);
     });
   });
 });

@@ -2,7 +2,10 @@
  * The commands of `flo-rx` and their flag tables. The parser and every `--help` are made from these
  * tables; a new flag is a new row (and, for serve, a line in `serverOptionsOf`).
  */
+import { readFileSync } from 'node:fs';
+import type { JwksDocument } from '../server/auth/jwt.js';
 import type { StartServerOptions } from '../server/server.js';
+import { MAX_TIMER_MS } from '../server/timers.js';
 import type { FsyncMode } from '../server/storage/types.js';
 import { DEMO_COMMAND } from '../demo/args.js';
 import { flag, formatRows, UsageError, type CommandSpec, type FlagValues } from './flags.js';
@@ -27,8 +30,64 @@ Stops cleanly on SIGINT or SIGTERM.`,
         return text;
       },
     }),
+    'allow-origin': flag.list({ description: 'Also let web pages from this origin use the WebSocket (https://host[:port]; * = any page)', placeholder: '<origin>' }),
+    'jwt-secret': flag.string<string | undefined>({ description: 'Require a JWT signed with this HS256 secret on WebSocket connections', default: undefined, placeholder: '<secret>' }),
+    jwks: flag.string<string | undefined>({ description: 'Require a JWT signed (RS256) by a key of this JWKS file on WebSocket connections', default: undefined, placeholder: '<file>' }),
+    insecure: flag.boolean('Allow a non-loopback --host without WebSocket auth (prints a warning)'),
+    'max-memory': flag.string<number | undefined>({
+      description: 'Refuse writes (OVERLOADED) beyond this much memory: bytes, or with kb/mb/gb',
+      default: undefined,
+      shownDefault: 'no limit',
+      placeholder: '<n|512mb>',
+      parse: (text, name) => {
+        const n = parseBytes(text);
+        if (n === undefined) throw new UsageError(`--${name} needs a size such as 512mb, got ${text || 'nothing'}`);
+        return n;
+      },
+    }),
+    'max-connections': optionalInt('Most open sockets (handshakes included)', '10000', 1, Number.MAX_SAFE_INTEGER),
+    'idle-timeout': optionalInt('Close connections that send nothing this long, in ms (0 = never)', '0', 0, MAX_TIMER_MS),
+    'handshake-timeout': optionalInt('Time a new socket has to pick its protocol, in ms', '10000', 1, MAX_TIMER_MS),
   },
 } as const satisfies CommandSpec;
+
+/** An integer flag whose default belongs to the server: absent = `undefined` (help shows `shownDefault`). */
+function optionalInt(description: string, shownDefault: string, min: number, max: number) {
+  return flag.string<number | undefined>({
+    description,
+    default: undefined,
+    shownDefault,
+    placeholder: '<n>',
+    parse: (text, name) => {
+      const n = /^\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} needs a whole number from ${min} to ${max}, got ${text || 'nothing'}`);
+      return n;
+    },
+  });
+}
+
+/** `512mb`, `2GB`, `64k`, `1048576` → bytes; undefined when malformed or not positive. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d+)\s*(b|kb|k|mb|m|gb|g)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? 'b').toLowerCase()[0];
+  const n = Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The public keys of a `--jwks` file; a `UsageError` when it cannot be read or is not a JWKS document. */
+export function readJwks(file: string): JwksDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--jwks: cannot read ${file}: ${(err as Error)?.message ?? String(err)}`);
+  }
+  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
+    throw new UsageError(`--jwks: ${file} is not a JWKS document (an object with a "keys" array)`);
+  }
+  return doc as JwksDocument;
+}
 
 export type ServeValues = FlagValues<typeof SERVE_COMMAND.flags>;
 
@@ -44,7 +103,7 @@ export function dataDirOf(flagValue: string | undefined, env: Readonly<Record<st
 
 /**
  * What `flo-rx serve` passes to `startServer` (besides the logger). Throws `UsageError` for
- * `--fsync` without a data directory.
+ * `--fsync` without a data directory and for a `--jwks` file that cannot be read.
  */
 export function serverOptionsOf(values: ServeValues, env: Readonly<Record<string, string | undefined>> = process.env): StartServerOptions {
   const dataDir = dataDirOf(values['data-dir'], env);
@@ -55,6 +114,14 @@ export function serverOptionsOf(values: ServeValues, env: Readonly<Record<string
     profile: values.profile,
     ...(dataDir !== undefined ? { dataDir } : {}),
     ...(values.fsync !== undefined ? { fsync: values.fsync } : {}),
+    ...(values['allow-origin'].length > 0 ? { allowOrigins: values['allow-origin'] } : {}),
+    ...(values['jwt-secret'] !== undefined ? { jwtSecret: values['jwt-secret'] } : {}),
+    ...(values.jwks !== undefined ? { jwks: readJwks(values.jwks) } : {}),
+    ...(values.insecure ? { insecure: true } : {}),
+    ...(values['max-memory'] !== undefined ? { maxMemoryBytes: values['max-memory'] } : {}),
+    ...(values['max-connections'] !== undefined ? { maxConnections: values['max-connections'] } : {}),
+    ...(values['idle-timeout'] !== undefined ? { idleTimeoutMs: values['idle-timeout'] } : {}),
+    ...(values['handshake-timeout'] !== undefined ? { handshakeTimeoutMs: values['handshake-timeout'] } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export interface Flag<T> {
   readonly shownDefault?: string;
   /** Turns the text given into the value; throws a `UsageError` (its message names the problem). */
   readonly parse: (text: string, name: string) => T;
+  /** Repeatable (`--name a --name b`): turns every text given, in order, into the value. */
+  readonly parseAll?: (texts: readonly string[], name: string) => T;
 }
 
 export type Flags = Readonly<Record<string, Flag<unknown>>>;
@@ -62,6 +64,19 @@ export const flag = {
   },
   boolean(description: string, short?: string): Flag<boolean> {
     return { type: 'boolean', description, default: false, ...(short ? { short } : {}), parse: () => true };
+  },
+  /** A repeatable string flag (`--name a --name b`): the texts in the order given; none given = `[]`. */
+  list(spec: { description: string; placeholder?: string; parse?: (text: string, name: string) => string }): Flag<readonly string[]> {
+    const one = spec.parse ?? nonEmpty;
+    const parseAll = (texts: readonly string[], name: string) => texts.map((t) => one(t, name));
+    return {
+      type: 'string',
+      description: `${spec.description} (repeatable)`,
+      placeholder: spec.placeholder ?? '<value>',
+      default: [],
+      parse: (text, name) => parseAll([text], name),
+      parseAll,
+    };
   },
   /** A TCP port, 0 meaning any free port. */
   port(description: string, defaultPort: number): Flag<number> {
@@ -116,9 +131,11 @@ function usageMessageOf(err: unknown, command: CommandSpec): string {
 
 /** Parses a command's arguments (everything after the command name). */
 export function parseFlags<F extends Flags>(command: CommandSpec<F>, argv: readonly string[]): ParsedFlags<F> {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, f] of Object.entries(command.flags)) options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}) };
-  let raw: Record<string, string | boolean | undefined>;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, f] of Object.entries(command.flags)) {
+    options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.parseAll ? { multiple: true } : {}) };
+  }
+  let raw: Record<string, string | boolean | string[] | undefined>;
   try {
     raw = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as typeof raw;
   } catch (err) {
@@ -130,7 +147,10 @@ export function parseFlags<F extends Flags>(command: CommandSpec<F>, argv: reado
   try {
     for (const [name, f] of Object.entries(command.flags)) {
       const given = raw[name];
-      values[name] = given === undefined ? f.default : f.type === 'boolean' ? true : f.parse(String(given), name);
+      if (given === undefined) values[name] = f.default;
+      else if (f.type === 'boolean') values[name] = true;
+      else if (Array.isArray(given)) values[name] = f.parseAll ? f.parseAll(given, name) : f.parse(String(given[given.length - 1]), name);
+      else values[name] = f.parse(String(given), name);
     }
   } catch (err) {
     if (err instanceof UsageError) return { kind: 'error', message: err.message };

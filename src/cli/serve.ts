@@ -25,18 +25,21 @@ export async function runServe(values: ServeValues): Promise<void> {
   } catch (err) {
     throw err instanceof UsageError ? new CliError(err.message, 2) : err;
   }
-  // Lines logged while starting (e.g. recovery cutting a torn log tail) are printed once it listens;
-  // a failed start is reported once, by the CLI.
-  let early: string[] | undefined = [];
+  // The server's log lines start once it listens: a failed listen is reported once, by the CLI.
+  // Lines logged while starting (a torn log tail cut, the --insecure warning) come just before the banner.
+  let listening = false;
+  const early: string[] = [];
   let server: FloServer;
   try {
-    server = await startServer({ ...options, logger: (line) => (early ? early.push(line) : logLine(line)) });
+    server = await startServer({ ...options, logger: (line) => (listening ? logLine(line) : early.push(line)) });
   } catch (err) {
     if (isStorageStartError(err)) throw new CliError(err.message);
+    // A configuration the server refuses (e.g. a non-loopback --host without auth): one line, exit 2.
+    if (err instanceof RangeError) throw new CliError(err.message, 2);
     throw listenFailure(err, values.host, values.port);
   }
+  listening = true;
   for (const line of early) logLine(line);
-  early = undefined;
   for (const line of serveBanner(server, packageVersion())) logLine(line);
   stopOnSignals(() => server.close());
 }

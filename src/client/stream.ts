@@ -427,7 +427,9 @@ export class StreamApi {
    * stream's beginning), then long-polls group reads, never holding more than `maxInFlight`
    * unsettled records (`leasingSource`). After a reconnect it joins again before the next read.
    * On unsubscribe it cancels the read in flight (a late reply's records are nacked back at once,
-   * DECISIONS #5) and leaves the group; records already emitted stay the subscriber's to settle.
+   * DECISIONS #5) and leaves the group; records emitted and not yet settled are handed back at once
+   * (a plain nack), unless the subscriber took what it wanted (`take(n)`, `first()`): those stay its
+   * own to settle.
    *
    * @example
    * flo.stream.group('orders', 'billing').pipe(settle((rec) => bill(rec.data<Order>()), { concurrency: 5 }))

@@ -28,7 +28,7 @@ export interface TraceChannel {
 
 /** What `node:diagnostics_channel` offers that we use. */
 export interface DiagnosticsChannelModule {
-  /** The TracingChannel of that name. */
+  /** The TracingChannel named `name` (the same one for the same name). */
   tracingChannel(name: string): TraceChannel;
 }
 

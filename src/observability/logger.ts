@@ -13,13 +13,13 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
  * bunyan-style loggers and `consoleLogger()` fit; `console` itself is adapted by `connect()`.
  */
 export interface FloLogger {
-  /** Frames and attempts: what a developer traces. */
+  /** Logs at debug level: `fields` as structured data, `message` as the text. */
   debug(fields: Record<string, unknown>, message: string): void;
-  /** Connects, reconnects, drains. */
+  /** Logs at info level: `fields` as structured data, `message` as the text. */
   info(fields: Record<string, unknown>, message: string): void;
-  /** Failed attempts, retries, hand-backs, resent settles. */
+  /** Logs at warn level: `fields` as structured data, `message` as the text. */
   warn(fields: Record<string, unknown>, message: string): void;
-  /** What the client could not recover from. */
+  /** Logs at error level: `fields` as structured data, `message` as the text. */
   error(fields: Record<string, unknown>, message: string): void;
 }
 

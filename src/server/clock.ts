@@ -2,6 +2,9 @@
  * The server's only source of time. Every TTL, delay, lease and timeout goes through a `Clock`, so
  * tests swap in a `ManualClock` and advance time exactly instead of sleeping.
  */
+import { setLongTimeout } from './timers.js';
+
+/** A timer set on a `Clock`. */
 export interface TimerHandle {
   /** Cancels the timer (no effect once it ran). */
   cancel(): void;
@@ -18,11 +21,8 @@ export interface Clock {
 /** The real clock (`Date.now`, `setTimeout`; timers do not keep the process alive). */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
-  },
+  // Long delays (TTLs, delayed runs) are chained so that no timer ever overflows.
+  setTimer: (ms, fn) => setLongTimeout(ms, fn),
 };
 
 interface ManualTimer {

@@ -10,8 +10,12 @@
  * - Every request's `signal` aborts when the connection closes or the server stops; replies of
  *   requests still parked then are dropped. When the peer half-closes (TCP FIN), replies already
  *   due are written before the connection closes.
- * - Memory stays bounded: reading pauses while the peer is slow to take our replies (write buffer
- *   above the high-water mark) and resumes on drain; a connection may hold at most `maxInFlight`
+ * - Memory stays bounded, checked per request: once the replies not yet taken by the peer (held
+ *   for a commit, queued or unsent) pass the soft limit (`highWaterMark`), no further request is handled and reading
+ *   pauses until they drain; past the hard limit (`hardLimit`, a reply burst from parked requests)
+ *   the connection is closed with one log line, like NATS's slow-consumer cut-off. A partial frame
+ *   must complete within `frameTimeoutMs`; with `idleTimeoutMs` a connection that sends nothing
+ *   and has nothing in flight for that long is closed. A connection may hold at most `maxInFlight`
  *   parked requests: beyond that a request still runs (so a wake sent on the same connection still
  *   works), but one that would park has its signal aborted at once and, unless it still answers OK,
  *   is answered OVERLOADED.
@@ -30,18 +34,29 @@ import type { Answer, Dispatcher } from './dispatcher.js';
 import type { CommitGate } from './storage/disk-storage.js';
 import { FrameReader } from './framing.js';
 import type { FrameTransport } from './transport.js';
+import type { RequestAuthorizer } from './auth/jwt.js';
 
 export interface ConnectionOptions {
   readonly id: number;
   readonly dispatcher: Dispatcher;
   readonly maxFramePayload?: number;
-  /** Pause reading while this many reply bytes wait to be written. Default 1 MiB. */
+  /** Soft limit: stop handling requests and reading while this many reply bytes wait. Default 1 MiB. */
   readonly highWaterMark?: number;
+  /** Hard limit: close the connection when this many reply bytes wait. Default 64 MiB. */
+  readonly hardLimit?: number;
+  /** A frame begun must be complete within this time, else the connection closes. Default 30 s; 0 = never. */
+  readonly frameTimeoutMs?: number;
+  /** Close a connection that sends nothing and has nothing in flight for this long. Default 0 = never. */
+  readonly idleTimeoutMs?: number;
   /** Unanswered requests allowed per connection. Default 4096. */
   readonly maxInFlight?: number;
   readonly log?: (line: string) => void;
   /** With a data directory: replies wait until the changes made before them are committed. */
   readonly commitGate?: CommitGate;
+  /** Decides each request before it runs: a reason refuses it with UNAUTHORIZED (authenticated WebSockets). */
+  readonly authorize?: RequestAuthorizer;
+  /** Decides each request before it runs: a reason refuses it with OVERLOADED (the memory limit). */
+  readonly overloaded?: (opcode: number) => string | undefined;
   /** Called once when the connection is gone. */
   readonly onClose?: (conn: ServerConnection) => void;
 }
@@ -49,6 +64,10 @@ export interface ConnectionOptions {
 type State = 'open' | 'closing' | 'closed';
 
 const DEFAULT_HIGH_WATER = 1024 * 1024;
+/** Default hard limit on reply bytes waiting for one connection. */
+export const DEFAULT_HARD_LIMIT = 64 * 1024 * 1024;
+/** Default time a begun frame has to complete. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 4096;
 
 export class ServerConnection {
@@ -60,11 +79,25 @@ export class ServerConnection {
   private readonly highWaterMark: number;
   private readonly maxInFlight: number;
   private readonly log: (line: string) => void;
+  private readonly hardLimit: number;
+  private readonly frameTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
   private outbox: Uint8Array[] = [];
+  private outboxBytes = 0;
   /** Replies waiting until the changes before them are durable (servers with a data directory). */
   private held = 0;
+  /** Payload bytes of the held replies (they count against the flow-control limits too). */
+  private heldBytes = 0;
   private releaseScheduled = false;
   private endPending = false;
+  /** Frames received but not handled yet (the soft limit was reached while handling their chunk). */
+  private backlog: DecodedRequest[] = [];
+  private backlogAt = 0;
+  /** Set once the byte stream proved unparseable; answered after the backlog. */
+  private readError: Error | undefined;
+  private frameTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActivity = Date.now();
   private flushScheduled = false;
   private inFlight = 0;
   private paused = false;
@@ -81,6 +114,9 @@ export class ServerConnection {
     this.reader = new FrameReader(options.maxFramePayload);
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.hardLimit = options.hardLimit ?? DEFAULT_HARD_LIMIT;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 0;
     this.log = options.log ?? (() => {});
     // Every parked request listens on this one signal.
     setMaxListeners(0, this.abort.signal);
@@ -103,6 +139,18 @@ export class ServerConnection {
     return this.inFlight;
   }
 
+  /** Reply bytes held for a commit, queued or unsent (not yet taken by the peer). */
+  get bufferedOut(): number {
+    return this.heldBytes + this.outboxBytes + this.transport.bufferedBytes;
+  }
+
+  /** Bytes received and not yet handled: a partial frame plus frames held back by flow control. */
+  get bufferedIn(): number {
+    let n = this.reader.buffered;
+    for (let i = this.backlogAt; i < this.backlog.length; i++) n += this.backlog[i].payload.length + 32;
+    return n;
+  }
+
   /** Aborted when the connection closes or the server stops. */
   get signal(): AbortSignal {
     return this.abort.signal;
@@ -118,16 +166,88 @@ export class ServerConnection {
     });
     if (initial && initial.length > 0) this.safeReceive(initial);
     if (this.state === 'open' && !this.paused) this.transport.resumeReading();
+    if (this.idleTimeoutMs > 0) this.armIdle(this.idleTimeoutMs);
   }
 
   /** Feeds bytes from the peer. */
   receive(bytes: Uint8Array): void {
     if (this.state !== 'open') return;
+    this.lastActivity = Date.now();
     const { frames, error } = this.reader.push(bytes);
-    for (const frame of frames) {
+    if (error) this.readError = error;
+    if (frames.length > 0) {
+      if (this.backlogAt < this.backlog.length) this.backlog.push(...frames);
+      else {
+        this.backlog = frames;
+        this.backlogAt = 0;
+      }
+    }
+    this.handleBacklog();
+    this.watchPartialFrame();
+  }
+
+  /** Handles held frames one by one while the replies waiting stay under the soft limit. */
+  private handleBacklog(): void {
+    while (this.state === 'open' && this.backlogAt < this.backlog.length) {
+      if (this.bufferedOut > this.highWaterMark) {
+        this.pause();
+        return;
+      }
+      const frame = this.backlog[this.backlogAt++];
       if (!this.handleFrame(frame)) return;
     }
-    if (error) this.reject(error.message);
+    this.backlog = [];
+    this.backlogAt = 0;
+    if (this.readError && this.state === 'open') this.reject(this.readError.message);
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.transport.pauseReading();
+    this.watchPartialFrame();
+  }
+
+  /** A begun frame must complete in time (not counted while we ourselves stopped reading). */
+  private watchPartialFrame(): void {
+    const waiting = this.state === 'open' && !this.paused && this.reader.buffered > 0 && this.frameTimeoutMs > 0;
+    if (!waiting) {
+      if (this.frameTimer) clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+      return;
+    }
+    if (this.frameTimer) return;
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = undefined;
+      if (this.state !== 'open' || this.paused || this.reader.buffered === 0) return;
+      this.close(`frame not complete after ${this.frameTimeoutMs} ms (${this.reader.buffered} bytes received)`);
+    }, this.frameTimeoutMs);
+    this.frameTimer.unref();
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.state !== 'open') return;
+      const quiet = Date.now() - this.lastActivity;
+      if (this.inFlight > 0 || quiet < this.idleTimeoutMs) {
+        this.armIdle(Math.max(1, this.idleTimeoutMs - (this.inFlight > 0 ? 0 : quiet)));
+        return;
+      }
+      this.close(`idle for ${this.idleTimeoutMs} ms`);
+    }, ms);
+    this.idleTimer.unref();
+  }
+
+  /** Ends the connection for a server-side reason (one log line); unsent replies are dropped. */
+  private close(reason: string): void {
+    if (this.state !== 'open') return;
+    this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: ${reason}, closing`);
+    this.state = 'closing';
+    this.abort.abort(new Error(reason));
+    this.outbox = [];
+    this.outboxBytes = 0;
+    this.transport.destroy();
   }
 
   private safeReceive(bytes: Uint8Array): void {
@@ -167,6 +287,18 @@ export class ServerConnection {
       this.reject(`request ${frame.requestId}: ${(err as Error).message}`);
       return false;
     }
+    const refusal = this.options.authorize?.(frame.opcode, body);
+    if (refusal !== undefined) {
+      this.dispatcher.refused(frame.opcode, Status.Unauthorized);
+      this.queue(frame.requestId, { status: Status.Unauthorized, payload: utf8(refusal) });
+      return true;
+    }
+    const full = this.options.overloaded?.(frame.opcode);
+    if (full !== undefined) {
+      this.dispatcher.refused(frame.opcode, Status.Overloaded);
+      this.queue(frame.requestId, { status: Status.Overloaded, payload: utf8(full) });
+      return true;
+    }
     // At the in-flight limit a request still runs, but may not park: it gets its own signal, aborted
     // as soon as it turns out to be asynchronous. An OK answer (work done, items leased) still goes
     // out; a failure (typically the cut-short wait) is reported as OVERLOADED so the client backs off.
@@ -183,6 +315,7 @@ export class ServerConnection {
       overLimit?.abort(new Error('too many requests in flight'));
       void answer.then((a) => {
         this.inFlight--;
+        this.lastActivity = Date.now();
         // A connection that closed meanwhile drops the reply.
         if (this.state !== 'open') return;
         this.queue(frame.requestId, overLimit && a.status !== Status.OK ? this.overloaded() : a);
@@ -204,11 +337,13 @@ export class ServerConnection {
     const gate = this.options.commitGate;
     if (gate?.pending) {
       // Nothing leaves before the changes it may reveal are in the log (group commit).
+      const size = answer.payload.length;
       this.held++;
-      gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer));
+      this.heldBytes += size;
+      gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer, size));
       return;
     }
-    this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
+    if (!this.push(encodeResponseFrame(requestId, answer.status, answer.payload))) return;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {
@@ -224,11 +359,23 @@ export class ServerConnection {
     else this.endPending = true;
   }
 
+  /** Queues a reply frame; past the hard limit the connection is closed instead (returns false). */
+  private push(frame: Uint8Array): boolean {
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    if (this.state === 'open' && this.bufferedOut > this.hardLimit) {
+      this.close(`slow consumer: ${this.bufferedOut} reply bytes not taken (hard limit ${this.hardLimit})`);
+      return false;
+    }
+    return true;
+  }
+
   /** A held reply is durable (or its commit failed: then the error goes instead); flushed with the others released now. */
-  private release(requestId: bigint, answer: Answer): void {
+  private release(requestId: bigint, answer: Answer, heldSize: number): void {
     this.held--;
+    this.heldBytes -= heldSize;
     if (this.state === 'closed' || (this.state === 'closing' && !this.endPending)) return;
-    this.outbox.push(encodeResponseFrame(requestId, answer.status, answer.payload));
+    if (!this.push(encodeResponseFrame(requestId, answer.status, answer.payload))) return;
     if (this.releaseScheduled) return;
     this.releaseScheduled = true;
     queueMicrotask(() => {
@@ -246,18 +393,19 @@ export class ServerConnection {
     if (this.outbox.length === 0) return;
     const chunks = this.outbox;
     this.outbox = [];
+    this.outboxBytes = 0;
     this.transport.send(chunks);
-    if (!this.paused && this.transport.bufferedBytes > this.highWaterMark) {
-      this.paused = true;
-      this.transport.pauseReading();
-    }
+    if (this.transport.bufferedBytes > this.highWaterMark) this.pause();
+    else if (this.paused) this.onDrain(); // the kernel took it all: no 'drain' event will come
   }
 
   private onDrain(): void {
-    if (this.paused && this.state === 'open' && this.transport.bufferedBytes <= this.highWaterMark) {
-      this.paused = false;
-      this.transport.resumeReading();
-    }
+    if (!this.paused || this.state !== 'open' || this.bufferedOut > this.highWaterMark) return;
+    this.paused = false;
+    this.handleBacklog();
+    if (this.paused || this.state !== 'open') return;
+    this.transport.resumeReading();
+    this.watchPartialFrame();
   }
 
   private reject(reason: string): void {
@@ -285,7 +433,11 @@ export class ServerConnection {
   private onTransportClosed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.outbox = [];
+    this.outboxBytes = 0;
+    this.backlog = [];
     this.abort.abort(new Error('connection closed'));
     this.options.onClose?.(this);
     this.resolveClosed();

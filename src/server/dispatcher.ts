@@ -69,6 +69,15 @@ export interface Answer {
 
 const EMPTY = new Uint8Array(0);
 
+/** The namespace a trace shows: as handlers see it, or as sent when it is invalid (the request is then refused). */
+function traceNamespace(bytes: Uint8Array): string {
+  try {
+    return normaliseNamespace(bytes);
+  } catch {
+    return fromUtf8(bytes);
+  }
+}
+
 export function formatOpcode(opcode: number): string {
   return `0x${opcode.toString(16).padStart(3, '0')}`;
 }
@@ -94,6 +103,11 @@ export class Dispatcher {
     private readonly observer?: DispatchObserver,
   ) {}
 
+  /** Counts a request the connection refused before dispatch (auth, memory limit), as `/metrics` counts every answer. */
+  refused(opcode: number, status: number): void {
+    this.observer?.record(opcode, status, 0);
+  }
+
   /** Runs the handler. Returns the answer, or a promise of it (never rejected) for parked requests. */
   dispatch(input: DispatchInput): Answer | Promise<Answer> {
     const observer = this.observer;
@@ -106,7 +120,7 @@ export class Dispatcher {
       ctx = {
         operation: opcodeName(input.opcode),
         opcode: input.opcode,
-        namespace: normaliseNamespace(input.body.namespace),
+        namespace: traceNamespace(input.body.namespace),
         requestId: input.requestId,
         connectionId: input.connectionId,
         key: key && key.length > 0 ? fromUtf8(key) : undefined,

@@ -2,13 +2,15 @@
  * Splits a connection's byte stream into request frames. The protocol's `RequestFrameDecoder` does
  * the validation (header checks as soon as 32 bytes are present, in Flo's order, and the CRC); this
  * reader only decides what to hand it so that:
- * - a large frame arriving in many chunks is assembled once (the decoder alone would re-concatenate
- *   its whole buffer on every chunk),
+ * - frames wholly inside one chunk are decoded in place, without copying;
+ * - a frame split across chunks is assembled in one private buffer that grows with the bytes
+ *   actually received (doubling, never beyond the frame's size), never with the length its header
+ *   announces, and never keeps a view into a socket's read buffer (which could pin a whole slab
+ *   for every byte trickled in);
  * - frames decoded before a bad header in the same chunk are still returned (and answered) before
- *   the connection is rejected,
- * - memory held for a partial frame never exceeds its announced (validated) size.
+ *   the connection is rejected.
  */
-import { concatBytes, HEADER_SIZE, RequestFrameDecoder, type DecodedRequest } from '../protocol/index.js';
+import { HEADER_SIZE, MAX_FRAME_PAYLOAD, RequestFrameDecoder, type DecodedRequest } from '../protocol/index.js';
 
 export interface FrameBatch {
   readonly frames: DecodedRequest[];
@@ -16,69 +18,109 @@ export interface FrameBatch {
   readonly error?: Error;
 }
 
+/** Smallest assembly buffer allocated for a partial frame. */
+const MIN_ASSEMBLY = 256;
+
 export class FrameReader {
   private readonly decoder: RequestFrameDecoder;
-  private held: Uint8Array[] = [];
-  private heldBytes = 0;
-  /** Bytes `held` must reach before any work is worth doing. */
-  private need = HEADER_SIZE;
-  /** When the decoder holds a validated header, the payload length it still waits for. */
-  private payloadPending = 0;
+  /** Bytes of the frame being assembled (`filled` of them used). */
+  private assembly: Uint8Array | undefined;
+  private filled = 0;
+  /** Total size of the frame being assembled, once its header is known; else 0. */
+  private frameSize = 0;
   private failure: Error | undefined;
+  private readonly maxPayload: number;
 
-  constructor(maxPayload?: number) {
-    this.decoder = new RequestFrameDecoder(maxPayload === undefined ? {} : { maxPayload });
+  constructor(maxPayload = MAX_FRAME_PAYLOAD) {
+    this.maxPayload = maxPayload;
+    this.decoder = new RequestFrameDecoder({ maxPayload });
   }
 
   /** Bytes received and not yet part of a whole frame. */
   get buffered(): number {
-    return this.heldBytes + (this.payloadPending > 0 ? HEADER_SIZE : 0);
+    return this.filled;
+  }
+
+  /** Memory held for the partial frame (its assembly buffer's capacity). */
+  get retainedBytes(): number {
+    return this.assembly?.length ?? 0;
   }
 
   push(chunk: Uint8Array): FrameBatch {
     if (this.failure) return { frames: [], error: this.failure };
-    if (chunk.length === 0) return { frames: [] };
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    if (this.heldBytes < this.need) return { frames: [] };
-
-    const buf = this.held.length === 1 ? this.held[0] : concatBytes(this.held);
     const frames: DecodedRequest[] = [];
-    let at = 0;
     try {
-      for (;;) {
-        const left = buf.length - at;
-        if (this.payloadPending > 0) {
-          if (left < this.payloadPending) break;
-          frames.push(...this.decoder.push(buf.subarray(at, at + this.payloadPending)));
-          at += this.payloadPending;
-          this.payloadPending = 0;
+      let at = this.filled > 0 ? this.continuePartial(chunk, frames) : 0;
+      while (at < chunk.length) {
+        const left = chunk.length - at;
+        if (left < HEADER_SIZE) {
+          this.hold(chunk.subarray(at));
+          break;
+        }
+        const size = HEADER_SIZE + new DataView(chunk.buffer, chunk.byteOffset + at, HEADER_SIZE).getUint32(4, true);
+        if (left >= size) {
+          frames.push(...this.decoder.push(chunk.subarray(at, at + size)));
+          at += size;
           continue;
         }
-        if (left < HEADER_SIZE) break;
-        const view = new DataView(buf.buffer, buf.byteOffset + at, HEADER_SIZE);
-        const length = view.getUint32(4, true);
-        if (left >= HEADER_SIZE + length) {
-          frames.push(...this.decoder.push(buf.subarray(at, at + HEADER_SIZE + length)));
-          at += HEADER_SIZE + length;
-        } else {
-          // Validate the header now (Flo does so before the payload arrives); the decoder keeps it.
-          this.decoder.push(buf.subarray(at, at + HEADER_SIZE));
-          at += HEADER_SIZE;
-          this.payloadPending = length;
-        }
+        // Validate the header now (Flo does so before the payload arrives), then keep what came.
+        this.checkHeader(chunk.subarray(at, at + HEADER_SIZE));
+        this.frameSize = size;
+        this.hold(chunk.subarray(at));
+        break;
       }
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
-      this.held = [];
-      this.heldBytes = 0;
+      this.assembly = undefined;
+      this.filled = 0;
+      this.frameSize = 0;
       return { frames, error: this.failure };
     }
-    const rest = buf.subarray(at);
-    // Copy a small remainder so it does not pin a large chunk in memory.
-    this.held = rest.length === 0 ? [] : [rest.length < 4096 && buf.length > 4 * rest.length ? rest.slice() : rest];
-    this.heldBytes = rest.length;
-    this.need = this.payloadPending > 0 ? this.payloadPending : HEADER_SIZE;
     return { frames };
+  }
+
+  /** Adds the chunk's first bytes to the partial frame; returns how many bytes were used. */
+  private continuePartial(chunk: Uint8Array, out: DecodedRequest[]): number {
+    let used = 0;
+    if (this.frameSize === 0) {
+      used = Math.min(HEADER_SIZE - this.filled, chunk.length);
+      this.hold(chunk.subarray(0, used));
+      if (this.filled < HEADER_SIZE) return used;
+      const header = this.assembly!.subarray(0, HEADER_SIZE);
+      this.checkHeader(header);
+      this.frameSize = HEADER_SIZE + new DataView(header.buffer, header.byteOffset, HEADER_SIZE).getUint32(4, true);
+    }
+    const take = Math.min(this.frameSize - this.filled, chunk.length - used);
+    this.hold(chunk.subarray(used, used + take));
+    used += take;
+    if (this.filled === this.frameSize) {
+      const frame = this.assembly!.subarray(0, this.frameSize);
+      this.assembly = undefined;
+      this.filled = 0;
+      this.frameSize = 0;
+      out.push(...this.decoder.push(frame));
+    }
+    return used;
+  }
+
+  /** Copies `bytes` into the assembly buffer, growing it (doubling, capped at the frame size). */
+  private hold(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const need = this.filled + bytes.length;
+    if (!this.assembly || this.assembly.length < need) {
+      let capacity = Math.max(MIN_ASSEMBLY, need, (this.assembly?.length ?? 0) * 2);
+      if (this.frameSize > 0) capacity = Math.min(capacity, Math.max(this.frameSize, need));
+      const grown = new Uint8Array(capacity);
+      if (this.assembly) grown.set(this.assembly.subarray(0, this.filled));
+      this.assembly = grown;
+    }
+    this.assembly.set(bytes, this.filled);
+    this.filled = need;
+  }
+
+  /** Runs the decoder's header checks on a lone header (throws on a bad one). */
+  private checkHeader(header: Uint8Array): void {
+    // A fresh decoder per check: it validates the header and then simply waits for a payload.
+    new RequestFrameDecoder({ maxPayload: this.maxPayload }).push(header);
   }
 }

@@ -58,6 +58,7 @@ export function isWebSocketUpgrade(head: HttpHead): boolean {
 const REASONS: Record<number, string> = {
   200: 'OK',
   400: 'Bad Request',
+  403: 'Forbidden',
   405: 'Method Not Allowed',
   500: 'Internal Server Error',
   431: 'Request Header Fields Too Large',
@@ -85,6 +86,7 @@ export function respond(socket: Socket, status: number, body: string, opts: { co
 export interface StatusPage {
   readonly server: 'flo-rx embedded';
   readonly profile: string;
+  /** Open binary and WebSocket connections. */
   readonly connections: number;
   readonly uptimeMs: number;
   /** `in-memory: data is lost on exit`, or the data directory and fsync mode. */
@@ -93,6 +95,20 @@ export interface StatusPage {
   readonly parkedRequests?: number;
   /** Requests answered, by operation and status text (what `/metrics` counts). */
   readonly requests?: Record<string, Record<string, number>>;
+  /** Sockets still choosing a protocol or in a handshake. */
+  readonly handshaking?: number;
+  /** Reply bytes held, queued or unsent, over all connections. */
+  readonly bufferedOutBytes?: number;
+  /** Request bytes received and not yet handled, over all connections. */
+  readonly bufferedInBytes?: number;
+  /** Blocking requests holding a parking slot (what the parking caps limit). */
+  readonly parked?: number;
+  /** The process's resident set size, in bytes. */
+  readonly rssBytes?: number;
+  /** JS heap plus buffers: what the memory limit applies to. */
+  readonly memoryInUseBytes?: number;
+  /** The limits in force. */
+  readonly limits?: Readonly<Record<string, number | string | boolean | null>>;
 }
 
 /** `GET /metrics`: Prometheus text. */

@@ -1,4 +1,4 @@
-import { BadRequestError, ConflictError, NotFoundError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
+import { BadRequestError, ConflictError, NotFoundError, OverloadedError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
 import type { Reply } from './types.js';
 
 /** An OK reply with `payload`. */
@@ -28,3 +28,5 @@ export const conflict = (message = ''): ConflictError => replyError(() => new Co
 /** An `UNAUTHORIZED` error to throw from a handler. */
 export const unauthorized = (message: string): UnauthorizedError =>
   replyError(() => new UnauthorizedError(Status.Unauthorized, message));
+/** OVERLOADED: the server (or this connection) is at a limit; the client should back off and retry. */
+export const overloaded = (message: string): OverloadedError => replyError(() => new OverloadedError(Status.Overloaded, message));

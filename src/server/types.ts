@@ -6,6 +6,7 @@
 import type { OptionsReader, RequestBody } from '../protocol/index.js';
 import type { Clock } from './clock.js';
 import type { Persistence } from './storage/types.js';
+import type { ParkingLimits } from './waiters.js';
 
 /** Reply layouts: `go` (the Go SDK's, default) or `flo` (the newest Flo server's), DECISIONS #1. */
 export type ReplyProfile = 'go' | 'flo';
@@ -43,6 +44,10 @@ export interface ServerEnv {
   readonly profile: ReplyProfile;
   /** Present when the server has a data directory: stores register their tables and announce changes. */
   readonly persistence?: Persistence;
+  /** Caps on parked requests shared by every subsystem (per connection and server-wide). */
+  readonly parking?: ParkingLimits;
+  /** KV versions kept per key, the current one included (default 65: Flo's current + 64 older). */
+  readonly kvVersionsKept?: number;
 }
 
 /** A part of the server (KV, queues, ...): its handlers and its cleanup. */

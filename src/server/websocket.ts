@@ -16,13 +16,15 @@ export const FLO_SUBPROTOCOL = 'flo-proto';
 /** How long a WebSocket we closed waits for the peer's close frame before it is terminated. */
 const CLOSE_GRACE_MS = 2000;
 
+/** Largest WebSocket message accepted (Flo's limit); a Flo frame may span several messages. */
+export const MAX_WS_MESSAGE = 16 * 1024 * 1024;
+
 export function createWebSocketServer(maxFramePayload: number): WebSocketServer {
   return new WebSocketServer({
     noServer: true,
     clientTracking: false,
     perMessageDeflate: false,
-    // A message may carry several frames; allow at least one maximal frame per message.
-    maxPayload: Math.max(maxFramePayload + HEADER_SIZE, 1024 * 1024),
+    maxPayload: Math.min(Math.max(maxFramePayload + HEADER_SIZE, 1024 * 1024), MAX_WS_MESSAGE),
     handleProtocols: (protocols) => (protocols.has(FLO_SUBPROTOCOL) ? FLO_SUBPROTOCOL : false),
   });
 }
@@ -34,6 +36,7 @@ export function upgradeToWebSocket(
   head: HttpHead,
   rest: Buffer,
   onOpen: (transport: WsTransport) => void,
+  frameTimeoutMs = 0,
 ): void {
   const req = {
     method: head.method,
@@ -43,7 +46,7 @@ export function upgradeToWebSocket(
     socket,
   } as unknown as IncomingMessage;
   wss.handleUpgrade(req, socket, rest, (ws) => {
-    onOpen(new WsTransport(ws, socket));
+    onOpen(new WsTransport(ws, socket, frameTimeoutMs));
   });
 }
 
@@ -58,12 +61,31 @@ export class WsTransport implements FrameTransport {
   readonly remoteAddress: string;
   private graceTimer: NodeJS.Timeout | undefined;
 
+  private partialTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param frameTimeoutMs a WebSocket message begun must be complete within this time, else the
+   *   connection is terminated (bytes trickled into one message would otherwise be held forever); 0 = never
+   */
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket,
+    private readonly frameTimeoutMs = 0,
   ) {
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
   }
+
+  /** Raw bytes arrived: a message (or control frame) is under way until one completes. */
+  private onRawData = (): void => {
+    if (this.partialTimer || this.frameTimeoutMs <= 0) return;
+    this.partialTimer = setTimeout(() => this.ws.terminate(), this.frameTimeoutMs);
+    this.partialTimer.unref();
+  };
+
+  private onWhole = (): void => {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
+  };
 
   /** The subprotocol agreed in the handshake ('' when none). */
   get subprotocol(): string {
@@ -72,12 +94,21 @@ export class WsTransport implements FrameTransport {
 
   start(events: TransportEvents): void {
     // Text messages are fed too: they fail frame validation and get the reject frame.
-    this.ws.on('message', (data) => events.data(toBytes(data)));
+    this.ws.on('message', (data) => {
+      this.onWhole();
+      events.data(toBytes(data));
+    });
+    if (this.frameTimeoutMs > 0) {
+      this.socket.on('data', this.onRawData);
+      this.ws.on('ping', this.onWhole);
+      this.ws.on('pong', this.onWhole);
+    }
     this.socket.on('drain', () => events.drain());
     // No 'end' event: a WebSocket ends with a close frame (reported as 'close'); ws handles TCP EOF.
     this.ws.on('error', () => this.ws.terminate()); // reported as 'close'
     this.ws.once('close', () => {
       if (this.graceTimer) clearTimeout(this.graceTimer);
+      this.onWhole();
       events.close();
     });
     if (this.ws.readyState === this.ws.CLOSED) queueMicrotask(() => events.close());

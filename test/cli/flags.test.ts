@@ -53,6 +53,20 @@ describe('parseFlags', () => {
   });
 });
 
+describe('repeatable flags (flag.list)', () => {
+  const LISTS = { name: 'lists', summary: 'Repeatable flags', flags: { tag: flag.list({ description: 'A tag', placeholder: '<tag>' }) } } as const;
+
+  it('collects every value in the order given; none given is []', () => {
+    expect(parseFlags(LISTS, ['--tag', 'a', '--tag=b', '--tag', 'c'])).toEqual({ kind: 'run', values: { tag: ['a', 'b', 'c'] } });
+    expect(parseFlags(LISTS, [])).toEqual({ kind: 'run', values: { tag: [] } });
+  });
+
+  it('refuses an empty value and says in help that the flag repeats', () => {
+    expect(parseFlags(LISTS, ['--tag', 'a', '--tag='])).toEqual({ kind: 'error', message: '--tag needs a value' });
+    expect(helpOf(LISTS)).toMatch(/^ {6}--tag <tag> +A tag \(repeatable\)$/m);
+  });
+});
+
 describe('helpOf', () => {
   it('lists every flag of the table with its placeholder and default, and --help', () => {
     const help = helpOf(TOOL);

@@ -76,9 +76,34 @@ describe('flo-rx, as a process', () => {
   }, 30_000);
 
   it('serve on an address this machine does not have: one clear line, exit 1', async () => {
-    const { code, stderr } = await run(['serve', '--port', '0', '--host', '192.0.2.1']);
+    // --insecure: without it a non-loopback --host is refused before any listen (tested below).
+    const { code, stderr } = await run(['serve', '--port', '0', '--host', '192.0.2.1', '--insecure']);
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual(['flo-rx: cannot listen on 192.0.2.1: this machine has no such address (EADDRNOTAVAIL); check --host']);
+  }, 30_000);
+
+  it('serve refuses a non-loopback --host without auth or --insecure: one line, exit 2, nothing listens', async () => {
+    const { code, stderr, stdout } = await run(['serve', '--host', '0.0.0.0', '--port', '0']);
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^flo-rx: refusing to listen on 0\.0\.0\.0 \(not a loopback address\) without authentication/);
+    expect(stdout).toBe('');
+  }, 30_000);
+
+  it('serve with an unreadable --jwks file: one line, exit 2', async () => {
+    const { code, stderr } = await run(['serve', '--port', '0', '--jwks', '/nonexistent/keys.json']);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^flo-rx: --jwks: cannot read \/nonexistent\/keys\.json/);
+  }, 30_000);
+
+  it('serve --insecure on a non-loopback address prints the warning, then the banner', async () => {
+    const p = start(['serve', '--port', '0', '--host', '0.0.0.0', '--insecure', '--max-memory', '512mb', '--idle-timeout', '60000']);
+    await until(() => p.out().includes('storage'), 'the banner', p);
+    expect(p.out()).toMatch(/WARNING: listening on 0\.0\.0\.0 without authentication[^\n]*\n.*embedded Flo server listening on flo:\/\/0\.0\.0\.0:\d+\n/);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   }, 30_000);
 
   it('serve prints its banner (version, address, profile, storage) and stops on SIGTERM with exit 0', async () => {
@@ -87,7 +112,7 @@ describe('flo-rx, as a process', () => {
     const out = p.out();
     expect(out).toMatch(/flo-rx \S+: embedded Flo server listening on flo:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/profile +flo$/m);
-    expect(out).toMatch(/storage +in-memory: data is lost on exit$/m);
+    expect(out).toMatch(/storage +in-memory: data is lost on exit \(use --data-dir DIR to keep it\)$/m);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.out()).toMatch(/SIGTERM: shutting down\n.*stopped\n$/);

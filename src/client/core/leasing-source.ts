@@ -1,9 +1,9 @@
-import { from, merge, Observable, Subscription, take, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, from, merge, Observable, Subscription, take, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
 import type { FloEvent } from '../../observability/events.js';
 import type { DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { handBack as nackAtOnce, type Leased } from './lease.js';
-import { checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
+import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
   /** The connection's reconnect signals (the client's `RequestChannel`). */
@@ -65,8 +65,15 @@ function positiveInt(name: string, value: number): number {
  *
  * Lost connections, timeouts and re-joins follow `poll` (wait for the connection, `onReconnect`,
  * resume; retry a timed-out request; any other error ends the source). Unsubscribing cancels the
- * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends
- * nothing more; items already emitted stay the subscriber's to settle.
+ * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends no
+ * more lease requests. What happens to items emitted and not yet settled depends on why:
+ * - the subscriber walked away (`unsubscribe()`, `takeUntil`, a component destroyed): every such
+ *   item, including one whose handler the unsubscribe cut short, is handed back at once (a plain
+ *   nack, `handBack`), so nothing stays leased until its visibility timeout; a settle requested
+ *   later is a no-op (the first settle wins);
+ * - the subscriber took what it wanted (`take(n)`, `first()`, `firstValueFrom`: it unsubscribed
+ *   while an item was being emitted): the items it has stay its own to settle; only the rest of the
+ *   batch it never saw is handed back.
  *
  * Draining (`until` fires, or the client's `flo.drain()`): no new request; the one in flight is
  * cancelled (its late reply is handed back); the source completes once every item it emitted is
@@ -89,8 +96,17 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const teardown = new Subscription();
     teardown.add(watch.subscribe({ error: (e: unknown) => subscriber.error(e) }));
 
-    const held = new Set<T>();
+    const clock = options.scheduler ?? asyncScheduler;
+    /** Early empty answers in a row. */
+    let emptyStreak = 0;
+    /** The pause after an early empty answer, if one is under way. */
+    let backoff: Subscription | undefined;
+    teardown.add(() => backoff?.unsubscribe());
     let unsettled = 0;
+    /** Emitted and not settled: handed back if the subscriber leaves. */
+    const held = new Set<T>();
+    /** True while an item is being emitted (an unsubscribe then means "took enough"). */
+    let emitting = false;
     let fetching = false;
     let draining = false;
     const name = options.name ?? 'source';
@@ -138,7 +154,12 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
           return;
         }
         if (onDeliver !== undefined) onDeliver(items[i]);
-        subscriber.next(items[i]);
+        emitting = true;
+        try {
+          subscriber.next(items[i]);
+        } finally {
+          emitting = false;
+        }
       }
     };
 
@@ -166,6 +187,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       emit?.({ type: 'draining', source: name, deadlineMs });
       // Cancelling the long-poll makes its reply late: the subsystem's onLateReply hands it back.
       current?.unsubscribe();
+      backoff?.unsubscribe();
       fetching = false;
       if (unsettled > 0) teardown.add(timer(deadlineMs, options.scheduler).subscribe(() => maybeDrained(true)));
       maybeDrained(false);
@@ -185,12 +207,29 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
           const n = Math.min(batch, maxInFlight - unsettled);
           if (n <= 0) break;
           fetching = true;
+          const sentAt = clock.now();
+          let got = 0;
           current = run(() => options.fetch(n, blockMs)).subscribe({
-            next: deliver,
+            next: (items) => {
+              got += items.length;
+              deliver(items);
+            },
             error: (e: unknown) => subscriber.error(e),
             complete: () => {
-              fetching = false;
-              pump();
+              // An empty answer well before the long-poll's end is a server that could not wait:
+              // pause (growing, jittered) before asking again instead of looping at once.
+              const early = got === 0 && clock.now() - sentAt < blockMs / 2;
+              emptyStreak = early ? emptyStreak + 1 : 0;
+              if (!early) {
+                fetching = false;
+                pump();
+                return;
+              }
+              backoff = timer(backoffDelay(emptyStreak), clock).subscribe(() => {
+                backoff = undefined;
+                fetching = false;
+                pump();
+              });
             },
           });
         } while (again);
@@ -212,6 +251,14 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     if (stops.length > 0) teardown.add(merge(...stops).pipe(take(1)).subscribe((ms) => startDrain(ms)));
 
     if (!draining) pump();
+    teardown.add(() => {
+      // The subscriber walked away (not mid-emission): whatever it holds unsettled goes back at once.
+      const left = emitting ? [] : [...held].filter((item) => !item.lease.settled);
+      held.clear();
+      if (left.length === 0) return;
+      giveBack(left);
+      emit?.({ type: 'handed-back', source: name, count: left.length, reason: 'unsubscribed' });
+    });
     return teardown;
   });
 }

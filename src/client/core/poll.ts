@@ -20,7 +20,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { RequestChannel } from '../../connection/types.js';
-import { InvalidArgumentError, isConnectionLost, isTimeout } from '../../protocol/errors.js';
+import { InvalidArgumentError, isConnectionLost, isOverloaded, isTimeout } from '../../protocol/errors.js';
 
 /** The longest long-poll the client sends (DECISIONS #14). */
 export const MAX_BLOCK_MS = 300_000;
@@ -97,15 +97,33 @@ export function waitForReconnect(
   );
 }
 
+/** First pause of a backoff streak (ms). */
+export const BACKOFF_BASE_MS = 50;
+/** Longest pause of a backoff streak (ms). */
+export const BACKOFF_MAX_MS = 5_000;
+
+/**
+ * The pause before retry number `streak` (1-based) of a loop that keeps getting nothing early or
+ * OVERLOADED: exponential from `BACKOFF_BASE_MS` up to `BACKOFF_MAX_MS`, with "equal jitter" (a
+ * random half on top of a fixed half) so that many clients do not retry in step.
+ */
+export function backoffDelay(streak: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(Math.max(streak, 1) - 1, 20));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
 /** Per-subscription state shared by the attempts of one loop. */
 interface ResumeSession {
   needsRejoin: boolean;
+  /** OVERLOADED answers in a row (reset by any other outcome). */
+  overloadedStreak: number;
 }
 
 /**
  * One attempt of `request`, retried while the subscriber is there: after a `ConnectionLostError` it
  * waits for the connection (`waitForReconnect`), runs `onReconnect`, and tries again; after a
- * `TimeoutError` it tries again at once; any other error is passed on.
+ * `TimeoutError` it tries again at once; after an `OverloadedError` it backs off with jitter
+ * (`backoffDelay`) and tries again; any other error is passed on.
  */
 function resumable<R>(
   signals: ReconnectSignals,
@@ -125,8 +143,11 @@ function resumable<R>(
     session.needsRejoin = false;
     return request();
   }).pipe(
+    tap({ next: () => (session.overloadedStreak = 0) }),
     retry({
       delay: (error: unknown) => {
+        if (isOverloaded(error)) return timer(backoffDelay(++session.overloadedStreak), scheduler);
+        session.overloadedStreak = 0;
         if (isConnectionLost(error)) {
           session.needsRejoin = true;
           return waitForReconnect(signals, error, scheduler);
@@ -155,7 +176,7 @@ export function createResumer(
   signals: ReconnectSignals,
   options: ResumeOptions = {},
 ): { run<R>(request: () => Observable<R>): Observable<R>; watch: Observable<never> } {
-  const session: ResumeSession = { needsRejoin: false };
+  const session: ResumeSession = { needsRejoin: false, overloadedStreak: 0 };
   return {
     run: (request) => resumable(signals, request, options, session),
     watch: markRejoins(signals, session),
@@ -172,6 +193,8 @@ export function createResumer(
  *   re-join), then resumes. `onReconnect` also runs before the next request after any
  *   `reconnected$` emission, even one that happened between two requests.
  * - `TimeoutError`: sends again at once.
+ * - `OverloadedError` (the server could not park the request): sends again after a jittered,
+ *   growing pause (`backoffDelay`), never in a busy loop.
  * - Any other error (and `blockMs` outside 1..300 000, as `InvalidArgumentError`): errors the loop.
  *
  * `request` is called afresh for every iteration, so it can carry loop state (e.g. a tail's last id).

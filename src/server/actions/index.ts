@@ -42,6 +42,7 @@ import {
   type WorkerRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
+import { checkBlockMs } from '../timers.js';
 import type { Handler, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import type { ServerPorts } from '../ports.js';
 import { createWorkflowHandlers } from '../workflows/index.js';
@@ -190,14 +191,14 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
     if (req.actions.length === 0 || req.actions[0] === '') throw badRequest('action name is required');
     const draining = () => store.getWorker(ctx.namespace, req.workerId)?.status === WorkerStatus.Draining;
     if (draining()) throw badRequest('worker is draining');
-    const blockMs = req.blockMs ?? WORKER_DEFAULT_BLOCK_MS;
+    const blockMs = checkBlockMs(req.blockMs ?? WORKER_DEFAULT_BLOCK_MS);
     const deadline = now() + blockMs;
     for (;;) {
       if (ctx.signal.aborted || draining()) return ok(EMPTY);
       const run = store.claim(ctx.namespace, req.workerId, req.actions);
       if (run) return ok(encodeActionAwaitReply(assignment(run)));
       if (blockMs === 0 || now() >= deadline) return ok(EMPTY);
-      await store.waiters.park(awaitKey(ctx.namespace), deadline, ctx.signal);
+      await store.waiters.park(awaitKey(ctx.namespace), deadline, ctx.signal, ctx.connectionId);
     }
   }
 
@@ -284,7 +285,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
 /** Actions, workers and workflows over one shared store. */
 /** `ports.streams` lets workflow stream triggers read their streams; without it triggers never fire. */
 export function createActionSubsystem(env: ServerEnv, ports?: Pick<ServerPorts, 'streams'>): Subsystem & { readonly store: ActionStore } {
-  const store = new ActionStore(env.clock, env.persistence);
+  const store = new ActionStore(env.clock, env.persistence, env.parking);
   const handlers = createActionHandlers(env, store);
   const workflows = createWorkflowHandlers(env, store, ports?.streams);
   for (const [op, fn] of workflows.handlers) handlers.set(op, fn);

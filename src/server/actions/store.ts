@@ -12,7 +12,7 @@
  */
 import { ActionRunStatus, type ActionCaller, WorkerStatus } from '../../protocol/index.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { Waiters } from '../waiters.js';
+import { Waiters, type ParkingLimits } from '../waiters.js';
 import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 import { RunIdGenerator } from './ids.js';
 import { isPlainObject, tryParseJson } from './util.js';
@@ -157,8 +157,9 @@ export class ActionStore {
   constructor(
     readonly clock: Clock,
     persistence?: Persistence,
+    parking?: ParkingLimits,
   ) {
-    this.waiters = new Waiters(clock);
+    this.waiters = new Waiters(clock, parking);
     this.ids = new RunIdGenerator(clock, 'act-');
     if (persistence) this.persistTo(persistence);
   }

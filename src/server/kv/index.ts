@@ -37,6 +37,8 @@ import {
   type KvTxnRef,
 } from '../../protocol/index.js';
 import type { Handler, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import { itemsWithin, MAX_REPLY_BYTES } from '../reply-caps.js';
+import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { badRequest, notFound, ok } from '../reply.js';
 import { KvMessages, KvStore, byteString, type TxnUse } from './store.js';
@@ -44,9 +46,7 @@ import { KvMessages, KvStore, byteString, type TxnUse } from './store.js';
 export { KvStore, KvMessages } from './store.js';
 
 /** Longest BlockMS / WaitMS accepted (Flo's newest server refuses more; DECISIONS #14). */
-export const KV_MAX_WAIT_MS = 300_000;
-/** Parked gets/watches at once (Flo's waiter pool); beyond it a blocking get answers NOT_FOUND at once. */
-export const KV_MAX_WAITERS = 256;
+export const KV_MAX_WAIT_MS = MAX_BLOCK_MS;
 
 export interface KvSubsystem extends Subsystem {
   readonly store: KvStore;
@@ -57,11 +57,12 @@ export interface KvSubsystem extends Subsystem {
 type KvValueReply = { version: bigint; value: Uint8Array };
 
 export function createKvSubsystem(env: ServerEnv): KvSubsystem {
-  const waiters = new Waiters(env.clock);
+  const waiters = new Waiters(env.clock, env.parking);
   const waitKey = (ns: string, key: string) => `${ns}\u0000${key}`;
   const store = new KvStore(env.clock, {
     onChange: (ns, key) => waiters.wake(waitKey(ns, key)),
     ...(env.persistence ? { persistence: env.persistence } : {}),
+    ...(env.kvVersionsKept !== undefined ? { historyDepth: env.kvVersionsKept - 1 } : {}),
   });
   const nsOf = (ctx: RequestContext) => (ctx.namespace === '' ? 'default' : ctx.namespace);
 
@@ -85,8 +86,7 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     for (;;) {
       const v = store.get(ns, key);
       if (v) return ok(encodeKvGetReply(v));
-      if (waiters.count() >= KV_MAX_WAITERS) throw notFound();
-      if (!(await waiters.park(wk, deadline, ctx.signal))) return valueReply(store.get(ns, key));
+      if (!(await waiters.park(wk, deadline, ctx.signal, ctx.connectionId))) return valueReply(store.get(ns, key));
     }
   }
 
@@ -100,8 +100,7 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     const deadline = env.clock.now() + ms;
     for (;;) {
       if (store.versionOf(ns, key) > start) return valueReply(store.peek(ns, k));
-      if (waiters.count() >= KV_MAX_WAITERS) throw notFound();
-      if (!(await waiters.park(wk, deadline, ctx.signal))) {
+      if (!(await waiters.park(wk, deadline, ctx.signal, ctx.connectionId))) {
         if (store.versionOf(ns, key) > start) return valueReply(store.peek(ns, k));
         throw notFound();
       }
@@ -141,7 +140,13 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
       (ctx) => {
         noTxn(ctx);
         const req = decodeKvMGet(ctx.body);
-        return ok(encodeKvMGetReply(store.mget(nsOf(ctx), req.keys)));
+        const entries = store.mget(nsOf(ctx), req.keys);
+        let size = 4;
+        for (const e of entries) size += 15 + e.key.length + e.value.length;
+        if (size > MAX_REPLY_BYTES) {
+          throw badRequest(`mget reply would be ${size} bytes (max ${MAX_REPLY_BYTES}): ask for fewer keys`);
+        }
+        return ok(encodeKvMGetReply(entries));
       },
     ],
     [
@@ -160,6 +165,12 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
         noTxn(ctx);
         const req = decodeKvScan(ctx.body);
         const page = store.scan(nsOf(ctx), req.prefix, req.limit ?? 0, req.cursor, req.keysOnly ?? false);
+        // A page is cut at the reply cap; the cursor then continues after its last key.
+        const fit = itemsWithin(page.entries, (e) => 6 + e.key.length + e.value.length);
+        if (fit < page.entries.length) {
+          const entries = page.entries.slice(0, fit);
+          return ok(encodeKvScanReply({ entries, hasMore: true, cursor: entries[fit - 1].key }, env.profile));
+        }
         return ok(encodeKvScanReply(page, env.profile));
       },
     ],
@@ -168,8 +179,10 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
       (ctx) => {
         noTxn(ctx);
         const req = decodeKvHistory(ctx.body);
-        const items = store.history(nsOf(ctx), req.key, req.limit ?? 0);
-        if (!items) throw notFound();
+        const all = store.history(nsOf(ctx), req.key, req.limit ?? 0);
+        if (!all) throw notFound();
+        // Newest first: past the reply cap the oldest versions are left out.
+        const items = all.slice(0, itemsWithin(all, (h) => 20 + h.value.length));
         return ok(encodeKvHistoryReply(items, env.profile));
       },
     ],

@@ -114,7 +114,7 @@ interface Entry {
   /** Absolute expiry on the server clock (ms); undefined = permanent. */
   expiresAtMs: number | undefined;
   timestampNs: bigint;
-  /** Older versions, newest first, at most KV_HISTORY_DEPTH. */
+  /** Older versions, newest first, at most the store's history depth (KV_HISTORY_DEPTH by default). */
   older: Version[];
 }
 
@@ -174,6 +174,8 @@ export interface KvStoreOptions {
    * each kept older version as an entity of `kv.old` (so a write stores one version, not the history).
    */
   readonly persistence?: Persistence;
+  /** Older versions kept per key besides the current one. Default 64 (Flo's). */
+  readonly historyDepth?: number;
 }
 
 /** An entry as stored (its older versions are `kv.old` entities). */
@@ -215,6 +217,11 @@ export class KvStore {
     this.willChangeVersion = p
       ? p.table({ name: 'kv.old', save: (k) => this.saveVersion(k), load: (k, v) => this.loadVersion(k, v), loaded: () => this.attachVersions() })
       : NO_CHANGE_LOG;
+  }
+
+  /** Older versions kept per key besides the current one. */
+  private get historyDepth(): number {
+    return this.options.historyDepth ?? KV_HISTORY_DEPTH;
   }
 
   // ----- persistence -------------------------------------------------------------------------
@@ -269,7 +276,10 @@ export class KvStore {
         if (old) byVersion.set(version, old);
         else byVersion.delete(version);
       }
-      e.older = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0)).slice(0, KV_HISTORY_DEPTH);
+      const sorted = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0));
+      // Versions beyond the bound (kept under a larger bound before a restart) are dropped for good.
+      for (const dropped of sorted.slice(this.historyDepth)) this.willChangeVersion(versionEntity(ns, key, dropped.version));
+      e.older = sorted.slice(0, this.historyDepth);
     }
     this.stagedVersions.clear();
   }
@@ -348,10 +358,12 @@ export class KvStore {
       this.changed(ns, key);
       return 1n;
     }
+    const depth = this.historyDepth;
     this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
-    if (e.older.length >= KV_HISTORY_DEPTH) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[e.older.length - 1].version));
+    // Every version pushed past the bound is dropped, so its stored entity goes too.
+    for (let i = Math.max(0, depth - 1); i < e.older.length; i++) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[i].version));
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
-    if (e.older.length > KV_HISTORY_DEPTH) e.older.length = KV_HISTORY_DEPTH;
+    if (e.older.length > depth) e.older.length = depth;
     e.value = deleted ? EMPTY : value;
     e.version += 1n;
     e.deleted = deleted;

@@ -42,6 +42,8 @@ import {
 } from '../../protocol/index.js';
 import { badRequest, ok } from '../reply.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
+import { itemsWithin } from '../reply-caps.js';
+import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { QueueStore, type QueueStoreConfig } from './store.js';
 
@@ -49,7 +51,11 @@ export { QueueStore, DEFAULT_QUEUE_STORE_CONFIG } from './store.js';
 export type { QueueStoreConfig, QueueStats, QueueMessageState, QueueListItem, EnqueueOptions } from './store.js';
 
 export interface QueueSubsystemOptions extends Partial<QueueStoreConfig> {
-  /** Parked dequeues allowed at once (across all queues); beyond it a dequeue answers empty at once. */
+  /**
+   * Parked dequeues allowed at once (across all queues); beyond it a dequeue that would park is
+   * answered OVERLOADED. Default: no cap of its own (the server's per-connection and server-wide
+   * parking caps apply).
+   */
   readonly maxWaiters?: number;
   /** Largest `block_ms` accepted (#14); larger → BAD_REQUEST. */
   readonly maxBlockMs?: number;
@@ -68,8 +74,7 @@ export const DEFAULT_DLQ_LIST_LIMIT = 100;
 export const MAX_DLQ_LIST_LIMIT = 1000;
 export const DEFAULT_QUEUE_LIST_LIMIT = 100;
 export const MAX_QUEUE_LIST_LIMIT = 1000;
-export const DEFAULT_MAX_QUEUE_WAITERS = 256;
-export const MAX_BLOCK_MS = 300_000;
+export { MAX_BLOCK_MS };
 
 const EMPTY_LIST: readonly QueueMessage[] = [];
 
@@ -77,8 +82,8 @@ const EMPTY_LIST: readonly QueueMessage[] = [];
 const waiterKey = (namespace: string, name: string) => `queue:${namespace.length}:${namespace}:${name}`;
 
 export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOptions = {}): QueueSubsystem {
-  const { maxWaiters = DEFAULT_MAX_QUEUE_WAITERS, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
-  const waiters = new Waiters(env.clock);
+  const { maxWaiters = Infinity, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
+  const waiters = new Waiters(env.clock, env.parking, maxWaiters);
   const store = new QueueStore(env.clock, storeConfig, (ns, name) => waiters.wake(waiterKey(ns, name)), env.persistence);
   const profile = env.profile;
 
@@ -88,8 +93,7 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
     const key = waiterKey(ctx.namespace, name);
     const deadline = env.clock.now() + blockMs;
     for (;;) {
-      if (waiters.count() >= maxWaiters) return messages(EMPTY_LIST);
-      const woken = await waiters.park(key, deadline, ctx.signal);
+      const woken = await waiters.park(key, deadline, ctx.signal, ctx.connectionId);
       if (!woken || ctx.signal.aborted) return messages(EMPTY_LIST);
       const got = store.dequeue(ctx.namespace, name, count, visibility);
       if (got.length > 0) return messages(got);
@@ -153,7 +157,10 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
       (ctx) => {
         const req = decodeQueueDlqList(ctx.body);
         const limit = Math.min(req.limit || DEFAULT_DLQ_LIST_LIMIT, MAX_DLQ_LIST_LIMIT);
-        return ok(encodeQueueDlqListReply({ messages: store.dlqList(ctx.namespace, req.queue, limit) }, profile));
+        const all = store.dlqList(ctx.namespace, req.queue, limit);
+        // Oldest first; past the reply cap the newer entries are left for a later list.
+        const messages = all.slice(0, itemsWithin(all, (m) => 32 + m.payload.length));
+        return ok(encodeQueueDlqListReply({ messages }, profile));
       },
     ],
     [
@@ -206,7 +213,8 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
       (ctx) => {
         const req = decodeQueuePeek(ctx.body);
         const count = Math.min(req.count ?? 1, MAX_QUEUE_BATCH);
-        return ok(encodeQueuePeekReply({ messages: store.peek(ctx.namespace, req.queue, count) }, profile));
+        const all = store.peek(ctx.namespace, req.queue, count);
+        return ok(encodeQueuePeekReply({ messages: all.slice(0, itemsWithin(all, (m) => 32 + m.payload.length)) }, profile));
       },
     ],
     [

@@ -20,7 +20,7 @@ export class StorageWriteError extends Error {
   }
 }
 
-/** Whether `err` is a `StorageStartError` (the server could not start on its data directory). */
+/** True for a `StorageStartError` (the data directory could not be opened or read). */
 export const isStorageStartError = (err: unknown): err is StorageStartError => err instanceof StorageStartError;
-/** Whether `err` is a `StorageWriteError` (a write could not be made durable and was not applied). */
+/** True for a `StorageWriteError` (a change could not be made durable). */
 export const isStorageWriteError = (err: unknown): err is StorageWriteError => err instanceof StorageWriteError;

@@ -12,7 +12,7 @@ export type FsyncMode = 'always' | 'everysec';
 
 export const FSYNC_MODES: readonly FsyncMode[] = ['always', 'everysec'];
 
-/** One kind of entity a store persists (KV keys, queue messages, ...): how to save and load one. */
+/** One kind of persisted entity of a subsystem: how to save it, load it back, and rebuild after loading. */
 export interface PersistedTable {
   /** Unique among the tables of a server; stored in the log, so never rename one. */
   readonly name: string;
@@ -28,7 +28,7 @@ export interface PersistedTable {
   loaded?(): void;
 }
 
-/** What a store sees of the storage layer: it registers its tables and announces changes. */
+/** What a subsystem's store gets from a server with a data directory: its tables' change announcements. */
 export interface Persistence {
   /**
    * Registers a table (before the server starts). Returns `willChange(key)`: call it before

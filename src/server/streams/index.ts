@@ -19,8 +19,9 @@
  *   not only when something new is appended. An entry that reaches `max_deliver` while a reader
  *   waits is dropped as dead by that read, which then keeps waiting.
  *
- * If too many requests are parked (`maxWaiters`, default 256) or the stream name is longer than
- * 256 bytes, a read that would park answers the empty (0-byte) shape at once, as Flo does.
+ * A read that would park beyond the parking caps (per connection, server-wide, or `maxWaiters`) is
+ * answered OVERLOADED at once; a read on a stream name longer than 256 bytes answers the empty
+ * (0-byte) shape at once, as Flo does.
  */
 import {
   decodeStreamAlter,
@@ -66,6 +67,7 @@ import {
   type StreamRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
+import { itemsWithin } from '../reply-caps.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { Waiters } from '../waiters.js';
 import { partitionFor, StreamStore, type StoredRecord } from './store.js';
@@ -74,7 +76,7 @@ export { StreamStore, partitionFor } from './store.js';
 export type { StoredRecord, GroupSnapshot, TrimBounds, Retention, GroupSettings, ReadQuery } from './store.js';
 
 export interface StreamSubsystemOptions {
-  /** Most parked reads at once; beyond it a read that would park answers empty at once. Default 256. */
+  /** Most parked reads at once; beyond it a read that would park is answered OVERLOADED. Default: no own cap. */
   readonly maxWaiters?: number;
   /** Most records one append may carry. Default 1000. */
   readonly maxAppendRecords?: number;
@@ -138,11 +140,17 @@ function guard(fn: Handler, badBytesMessage?: string): Handler {
   };
 }
 
+/** A record's approximate encoded size, for the reply cap. */
+function recordSize(r: StoredRecord): number {
+  let n = 64 + r.payload.length;
+  for (const [k, v] of r.headers) n += 4 + (k.length + v.length) * 3;
+  return n;
+}
+
 export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOptions = {}): StreamSubsystem {
   const clock = env.clock;
   const store = new StreamStore(clock, env.persistence);
-  const waiters = new Waiters(clock);
-  const maxWaiters = options.maxWaiters ?? 256;
+  const waiters = new Waiters(clock, env.parking, options.maxWaiters);
   const maxAppend = options.maxAppendRecords ?? 1000;
   const handlers = new Map<number, Handler>();
   const on = (op: number, fn: Handler, badBytesMessage?: string) => handlers.set(op, guard(fn, badBytesMessage));
@@ -155,7 +163,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
   };
 
   let closed = false;
-  const canPark = (stream: string) => !closed && waiters.count() < maxWaiters && utf8(stream).length <= MAX_WAITER_KEY_BYTES;
+  const canPark = (stream: string) => !closed && utf8(stream).length <= MAX_WAITER_KEY_BYTES;
 
   /**
    * Runs `attempt` until it yields records, the block deadline passes or the connection goes.
@@ -174,7 +182,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
       if (!canPark(stream)) return ok(EMPTY);
       const due = nextWake();
       const parkUntil = due !== undefined && due > clock.now() ? Math.min(deadline, due) : deadline;
-      await waiters.park(key, parkUntil, ctx.signal);
+      await waiters.park(key, parkUntil, ctx.signal, ctx.connectionId);
       if (ctx.signal.aborted || closed) return ok(EMPTY);
       const recs = attempt();
       if (recs.length) return ok(encodeStreamRecords(toWire(stream, recs)));
@@ -209,7 +217,9 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
     const end = q.end && q.end.timestampMs > 0n ? streamIdToBigInt(q.end) : undefined;
     const attempt = () => {
       const partition = q.partition ?? (q.partitionKey ? partitionFor(q.partitionKey, store.partitionCount(ns, q.stream)) : undefined);
-      return store.read(ns, q.stream, { from, end, partition, count });
+      const recs = store.read(ns, q.stream, { from, end, partition, count });
+      // Cut at the reply cap: the reader continues after the last record it got.
+      return recs.slice(0, itemsWithin(recs, recordSize));
     };
     const recs = attempt();
     if (recs.length || block === 0) return ok(encodeStreamRecords(toWire(q.stream, recs)));

@@ -159,15 +159,15 @@ describe('server basics', () => {
     expect(ts!.logs.filter((l) => l.includes('internal error')).length).toBe(3);
   });
 
-  it("normalises '' to 'default' and refuses namespaces over 255 bytes", async () => {
+  it("normalises '' to 'default' and refuses namespaces over 63 bytes (Flo's rule)", async () => {
     const { c } = await setup();
     expect(text((await c.call(1, T.Namespace, {}, '')).payload)).toBe('default');
     expect(text((await c.call(2, T.Namespace, {}, 'default')).payload)).toBe('default');
     expect(text((await c.call(3, T.Namespace, {}, 'tenant-a')).payload)).toBe('tenant-a');
-    expect(text((await c.call(4, T.Namespace, {}, 'n'.repeat(255))).payload)).toBe('n'.repeat(255));
-    const tooLong = await c.call(5, T.Namespace, {}, 'n'.repeat(256));
+    expect(text((await c.call(4, T.Namespace, {}, 'n'.repeat(63))).payload)).toBe('n'.repeat(63));
+    const tooLong = await c.call(5, T.Namespace, {}, 'n'.repeat(64));
     expect(tooLong.status).toBe(Status.BadRequest);
-    expect(text(tooLong.payload)).toBe('namespace too long: 256 bytes (max 255)');
+    expect(text(tooLong.payload)).toBe('invalid namespace: 64 bytes (max 63)');
     expect(text((await c.call(6, T.Echo, { value: utf8('x') })).payload)).toBe('x');
   });
 

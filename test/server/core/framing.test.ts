@@ -90,3 +90,21 @@ describe('FrameReader', () => {
     expect(batch.error?.name).toBe('FrameTooLargeError');
   });
 });
+
+describe('FrameReader memory', () => {
+  it('holds a trickled partial frame in memory that grows with the bytes received, not the declared length', () => {
+    const reader = new FrameReader();
+    // A header announcing a 100 MiB payload, then single bytes, each a view into a 64 KiB read buffer.
+    const header = encodeRequest(1n, 0x7e0, 'ns', { value: new Uint8Array(0) }).slice(0, 32);
+    new DataView(header.buffer).setUint32(4, 100 * 1024 * 1024, true);
+    reader.push(header);
+    let received = header.length;
+    for (let i = 0; i < 2000; i++) {
+      const slab = new Uint8Array(64 * 1024);
+      expect(reader.push(slab.subarray(0, 1)).frames).toEqual([]);
+      received++;
+    }
+    expect(reader.buffered).toBe(received);
+    expect(reader.retainedBytes).toBeLessThanOrEqual(2 * received + 256);
+  });
+});

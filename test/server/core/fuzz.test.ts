@@ -35,7 +35,7 @@ const validFrame = fc
   .record({
     id: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
     opcode: fc.oneof(fc.constantFrom(...OPCODES), fc.integer({ min: 0, max: 0xffff })),
-    ns: fc.oneof(fc.constantFrom('', 'default', 'test'), fc.string({ maxLength: 10 }), fc.constant('n'.repeat(300))),
+    ns: fc.oneof({ arbitrary: fc.constantFrom('', 'default', 'test'), weight: 3 }, fc.string({ maxLength: 10 }), fc.constant('n'.repeat(300))),
     key: fc.uint8Array({ maxLength: 24 }),
     value: fc.uint8Array({ maxLength: 200 }),
     blockMs: fc.option(fc.nat({ max: 10_000 })),

@@ -117,9 +117,13 @@ describe('HTTP on the same port', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
     const page = JSON.parse(res.body);
-    expect(page).toMatchObject({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, parkedRequests: 0, storage: 'in-memory: data is lost on exit' });
+    expect(page).toMatchObject({ server: 'flo-rx embedded', profile: 'flo', connections: 1, uptimeMs: 1234, parkedRequests: 0, storage: 'in-memory: data is lost on exit', parked: 0, bufferedOutBytes: 0 });
     // the counts of /metrics: the one echo request, answered OK
     expect(Object.values(page.requests as Record<string, Record<string, number>>).map((byStatus) => byStatus.OK)).toEqual([1]);
+    // The HTTP request itself is the one socket still in an exchange; the limits in force are listed.
+    expect(page.handshaking).toBe(1);
+    expect(page.rssBytes).toBeGreaterThan(0);
+    expect(page.limits).toMatchObject({ maxConnections: 10_000, hardLimitBytes: 64 * 1024 * 1024, maxParkedPerConnection: 256 });
     b.close();
   });
 

@@ -274,11 +274,11 @@ describe('blocking dequeue (block_ms 0x17)', () => {
     expect(h.store.stateOf('test', 'q', seq)).toBe('ready');
   });
 
-  it('answers empty at once when the waiter cap is reached', async () => {
+  it('answers OVERLOADED (never an early empty answer) when the waiter cap is reached', async () => {
     const h = new Harness('test', { maxWaiters: 1 });
     const first = h.start(Op.QueueDequeue, encodeQueueDequeue({ queue: 'q', count: 1, blockMs: 10_000 }));
     await flush();
-    expect(await h.dequeue('q', 1, { blockMs: 10_000 })).toEqual([]);
+    await expect(h.dequeue('q', 1, { blockMs: 10_000 })).rejects.toMatchObject({ status: 10 });
     h.clock.advance(10_000);
     expect(await h.dequeueReply(first)).toEqual([]);
   });

@@ -202,11 +202,10 @@ describe('blocking read', () => {
     expect(h.sub.waiters.count()).toBe(0);
   });
 
-  it('answers empty at once when the waiter cap is reached', async () => {
+  it('answers OVERLOADED (never an early empty answer) when the waiter cap is reached', async () => {
     const h = harness(T0, { maxWaiters: 1 });
     const first = h.call(Op.StreamRead, P.encodeStreamRead({ stream: 's', tail: true, blockMs: 5000 }));
-    const second = await h.call(Op.StreamRead, P.encodeStreamRead({ stream: 's', tail: true, blockMs: 5000 }));
-    expect(second.payload!.length).toBe(0);
+    await expect(h.call(Op.StreamRead, P.encodeStreamRead({ stream: 's', tail: true, blockMs: 5000 }))).rejects.toMatchObject({ status: 10 });
     h.clock.advance(5000);
     await first;
   });
