@@ -144,6 +144,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     connections: () => connections.size,
     queues: () => storeFigures().filter((f): f is QueueFigures => 'queue' in f),
     streams: () => storeFigures().filter((f): f is StreamFigures => 'stream' in f),
+    ...(storage ? { storage: storage.counters } : {}),
   });
   let dispatcher: Dispatcher;
   try {
@@ -169,6 +170,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     storage: storageNote,
     parkedRequests: metrics.parkedRequests,
     requests: metrics.requestCounts(),
+    ...(storage ? { persistence: metrics.persistenceCounts() } : {}),
   });
 
   const open = (conn: ServerConnection, initial?: Uint8Array, note = '') => {
