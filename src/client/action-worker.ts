@@ -80,6 +80,7 @@ import { call, ignorePayload } from './core/call.js';
 import type { ClientCore, ForkedClient, NamespaceOption } from './core/context.js';
 import { checkBlockMs, createResumer, waitForReconnect } from './core/poll.js';
 import type { Settler } from './core/settler.js';
+import { checkSlowHandlerMs, reportIfSlow } from './core/slow-handler.js';
 
 /** The longest result a COMPLETE can carry: its length is a u16 (DECISIONS #29). */
 export const MAX_ACTION_RESULT_BYTES = 0xffff;
@@ -222,6 +223,12 @@ export interface ActionWorkerOptions extends NamespaceOption {
    * `timeoutMs` when the worker is drained by it, else 30 000.
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * A handler still running after this many ms is reported once, while it runs (a `slow-handler`
+   * event on `flo.events$`, source `action:<name>`, and a `warn` line in the client's logger).
+   * `Infinity` turns it off. Default: the client's `slowHandlerMs` (10 000).
+   */
+  readonly slowHandlerMs?: number;
   /** Worker labels (sent as the registry metadata JSON): runs invoked with `labels` need them all. */
   readonly labels?: Readonly<Record<string, string | number | boolean | null>>;
   /** Registry machine id. Default: none. */
@@ -294,6 +301,8 @@ interface Resolved {
   /** Infinity: wait for running handlers however long they take. Undefined: `flo.drain()`'s, else the default. */
   readonly drainTimeoutMs: number | undefined;
   readonly retryDelayMs: number;
+  /** Infinity: never reported. */
+  readonly slowHandlerMs: number;
   readonly scheduler: SchedulerLike | undefined;
   readonly definitions: ReadonlyMap<string, ActionDefinition>;
   readonly names: readonly string[];
@@ -348,6 +357,7 @@ function resolve(core: ClientCore, handlers: ActionHandlers, o: ActionWorkerOpti
     handlerTimeoutMs: timeLimit('handlerTimeoutMs', o.handlerTimeoutMs, DEFAULT_HANDLER_TIMEOUT_MS, false),
     drainTimeoutMs: o.drainTimeoutMs === undefined ? undefined : timeLimit('drainTimeoutMs', o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, true),
     retryDelayMs: o.retryDelayMs === undefined ? 1000 : Math.max(0, o.retryDelayMs),
+    slowHandlerMs: o.slowHandlerMs === undefined ? core.slowHandlerMs : checkSlowHandlerMs(o.slowHandlerMs, 'worker slowHandlerMs'),
     scheduler: o.scheduler,
     definitions,
     names: [...definitions.keys()],
@@ -706,7 +716,10 @@ class WorkerRun {
       if (limit !== Infinity) limits.push(this.timer(limit).pipe(map((): Done => ({ ok: false, error: new ActionTimeoutError(limit) }))));
       limits.push(this.abandon$.pipe(map((drainLimit): Done => ({ ok: false, error: new ActionTimeoutError(drainLimit, 'drain') }))));
       if (limits.length > 0) work$ = race(work$, ...limits);
-      work$ = work$.pipe(catchError((error: unknown) => of<Done>({ ok: false, error })));
+      work$ = work$.pipe(
+        reportIfSlow({ emit: this.core.emit, thresholdMs: this.r.slowHandlerMs, source: `action:${a.taskType}`, itemId: a.taskId, scheduler: this.r.scheduler }),
+        catchError((error: unknown) => of<Done>({ ok: false, error })),
+      );
       const fraction = this.r.touchFraction;
       if (fraction !== false) {
         const leaseMs = def.timeoutMs ?? ACTION_DEFAULT_TIMEOUT_MS;

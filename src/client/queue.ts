@@ -398,6 +398,7 @@ export class QueueApi {
       leaseMs,
       ...(m.deliveryCount !== undefined ? { deliveryCount: m.deliveryCount } : {}),
       coalescer: this.core.settles,
+      context: this.core.leaseContext(`queue:${queue}`),
     });
     return this.build(queue, m, { lease });
   }

@@ -20,6 +20,7 @@ import { Op } from '../protocol/opcodes.js';
 import type { StreamId } from '../protocol/options.js';
 import { Status } from '../protocol/status.js';
 import {
+  formatStreamId,
   compareStreamIds,
   decodeStreamAppendReply,
   decodeStreamEmptyReply,
@@ -709,10 +710,11 @@ export class StreamApi {
     const namespace = this.core.ns(req);
     const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
     const coalescer = this.core.settles;
+    const context = this.core.leaseContext(`group:${stream}/${group}`);
     return (wire) =>
       wire.map((r) => {
         const rec = this.toRecord(stream, r);
-        const lease = createLease(r.id, settler, { leaseMs, coalescer });
+        const lease = createLease(r.id, settler, { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string });
         Object.assign(rec, { namespace, group, consumer, lease });
         return rec as GroupRecord;
       });
