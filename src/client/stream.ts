@@ -442,6 +442,8 @@ export class StreamApi {
       const leaseMs = checkPositiveInt('ackTimeoutMs', options.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS);
       const req: RequestOptions = { namespace: this.core.ns(options), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
       const toRecords = this.groupRecordFactory(stream, group, consumer, leaseMs, req);
+      // Per subscription: tells the tracing integration when this pipeline ends.
+      const ended = this.core.telemetry?.onDelivered ? new AbortController() : undefined;
 
       let joined = false;
       let joinSent = false;
@@ -480,11 +482,13 @@ export class StreamApi {
                   group,
                   headers: r.headers,
                   lease: r.lease,
+                  pipelineEnded: ended!.signal,
                 }),
             }
           : {}),
       }).pipe(
         finalize(() => {
+          ended?.abort();
           if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });
         }),
       );
