@@ -31,10 +31,15 @@ const median = (xs: readonly number[]): number => {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
+/** The value at fraction `q` of the sorted values (nearest rank). */
+const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
+};
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
 
 /** One mode (in flight), both variants, interleaved. */
-async function compare(hooks: Connection, bare: Connection, total: number, inFlight: number): Promise<{ hooks: number; bare: number; ratio: number }> {
+async function compare(hooks: Connection, bare: Connection, total: number, inFlight: number): Promise<{ hooks: number; bare: number; ratio: number; spread: [number, number] }> {
   const withHooks: number[] = [];
   const without: number[] = [];
   const ratios: number[] = [];
@@ -52,7 +57,7 @@ async function compare(hooks: Connection, bare: Connection, total: number, inFli
     without.push(b);
     ratios.push(a / b);
   }
-  return { hooks: median(withHooks), bare: median(without), ratio: median(ratios) };
+  return { hooks: median(withHooks), bare: median(without), ratio: median(ratios), spread: [quantile(ratios, 0.25), quantile(ratios, 0.75)] };
 }
 
 export interface RequestPathResult {
@@ -61,6 +66,8 @@ export interface RequestPathResult {
   readonly noHooksOpsPerSec: number;
   /** Median of the per-round ratios hooks / no hooks. */
   readonly ratio: number;
+  /** The per-round ratios' quartiles (how noisy the machine was). */
+  readonly spread: readonly [number, number];
 }
 
 export async function main(): Promise<RequestPathResult[]> {
@@ -82,8 +89,8 @@ export async function main(): Promise<RequestPathResult[]> {
       [SEQUENTIAL, 1],
     ] as const) {
       const r = await compare(hooks, bare, total, inFlight);
-      results.push({ inFlight, hooksOpsPerSec: r.hooks, noHooksOpsPerSec: r.bare, ratio: r.ratio });
-      console.log(`  ${String(inFlight).padStart(3)} in flight: hooks ${fmt(r.hooks)} ops/s, no hooks ${fmt(r.bare)} ops/s, hooks/no hooks ${r.ratio.toFixed(3)} (target ≥ 0.98)`);
+      results.push({ inFlight, hooksOpsPerSec: r.hooks, noHooksOpsPerSec: r.bare, ratio: r.ratio, spread: r.spread });
+      console.log(`  ${String(inFlight).padStart(3)} in flight: hooks ${fmt(r.hooks)} ops/s, no hooks ${fmt(r.bare)} ops/s, hooks/no hooks ${r.ratio.toFixed(3)} (quartiles ${r.spread[0].toFixed(3)}–${r.spread[1].toFixed(3)}; target ≥ 0.98)`);
     }
   } finally {
     await Promise.allSettled([hooks.close(), bare.close()]);
