@@ -12,6 +12,7 @@
 
 /** One of a TracingChannel's five channels (Node's `Channel` fits). */
 export interface TraceEventChannel {
+  /** Hands `message` to the channel's subscribers. */
   publish(message: unknown): void;
 }
 
@@ -27,6 +28,7 @@ export interface TraceChannel {
 
 /** What `node:diagnostics_channel` offers that we use. */
 export interface DiagnosticsChannelModule {
+  /** The TracingChannel called `name`. */
   tracingChannel(name: string): TraceChannel;
 }
 

@@ -13,9 +13,13 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
  * bunyan-style loggers and `consoleLogger()` fit; `console` itself is adapted by `connect()`.
  */
 export interface FloLogger {
+  /** Connection attempts and other detail. */
   debug(fields: Record<string, unknown>, message: string): void;
+  /** Connects, scheduled reconnects, hand-backs, drains. */
   info(fields: Record<string, unknown>, message: string): void;
+  /** Failed attempts, drops, retries, settle resends, slow handlers. */
   warn(fields: Record<string, unknown>, message: string): void;
+  /** Failures the client cannot ride out. */
   error(fields: Record<string, unknown>, message: string): void;
 }
 
@@ -23,9 +27,13 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 
 /** A line-oriented console, or anything with its four methods. */
 export interface ConsoleLike {
+  /** Writes a debug line. */
   debug(...args: unknown[]): void;
+  /** Writes an info line. */
   info(...args: unknown[]): void;
+  /** Writes a warning line. */
   warn(...args: unknown[]): void;
+  /** Writes an error line. */
   error(...args: unknown[]): void;
 }
 

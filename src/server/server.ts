@@ -44,6 +44,7 @@ export interface StartServerOptions {
   readonly compactAfterBytes?: number;
 }
 
+/** What the banner and status page say of a server without a data directory. */
 export const IN_MEMORY_NOTE = 'in-memory: data is lost on exit';
 
 /** A running embedded server. */

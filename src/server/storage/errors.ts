@@ -20,5 +20,7 @@ export class StorageWriteError extends Error {
   }
 }
 
+/** True for a `StorageStartError`. */
 export const isStorageStartError = (err: unknown): err is StorageStartError => err instanceof StorageStartError;
+/** True for a `StorageWriteError`. */
 export const isStorageWriteError = (err: unknown): err is StorageWriteError => err instanceof StorageWriteError;

@@ -12,6 +12,7 @@ export type FsyncMode = 'always' | 'everysec';
 
 export const FSYNC_MODES: readonly FsyncMode[] = ['always', 'everysec'];
 
+/** One kind of persisted entity of a subsystem: how to save and load one entity by key. */
 export interface PersistedTable {
   /** Unique among the tables of a server; stored in the log, so never rename one. */
   readonly name: string;
@@ -27,6 +28,7 @@ export interface PersistedTable {
   loaded?(): void;
 }
 
+/** What a subsystem is given to persist its state (`env.persistence`); absent without a data directory. */
 export interface Persistence {
   /**
    * Registers a table (before the server starts). Returns `willChange(key)`: call it before
