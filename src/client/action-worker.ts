@@ -717,7 +717,7 @@ class WorkerRun {
       limits.push(this.abandon$.pipe(map((drainLimit): Done => ({ ok: false, error: new ActionTimeoutError(drainLimit, 'drain') }))));
       if (limits.length > 0) work$ = race(work$, ...limits);
       work$ = work$.pipe(
-        reportIfSlow({ emit: this.core.emit, thresholdMs: this.r.slowHandlerMs, source: `action:${a.taskType}`, itemId: a.taskId, scheduler: this.r.scheduler }),
+        reportIfSlow({ emit: this.core.emit, thresholdMs: this.r.slowHandlerMs, source: `action:${a.taskType}`, itemId: () => a.taskId, scheduler: this.r.scheduler }),
         catchError((error: unknown) => of<Done>({ ok: false, error })),
       );
       const fraction = this.r.touchFraction;

@@ -125,8 +125,9 @@ export function settle<T extends Leased, R>(
   /** Where a slow handler of `item` is reported: its client, if the lease knows it. */
   const slowWatch = (item: T): SlowHandlerWatch | undefined => {
     const context = item.lease.context;
-    if (context === undefined) return undefined;
-    return { emit: context.emit, thresholdMs: slowHandlerMs ?? context.slowHandlerMs, source: context.source, itemId: item.lease.itemId, scheduler };
+    const thresholdMs = slowHandlerMs ?? context?.slowHandlerMs ?? Infinity;
+    if (context === undefined || thresholdMs === Infinity) return undefined;
+    return { emit: context.emit, thresholdMs, source: context.source, itemId: () => item.lease.itemId, scheduler };
   };
 
   /** Per subscription: whether a drain began, and the abort controllers of the running handlers. */

@@ -22,7 +22,8 @@ export interface SlowHandlerWatch {
   readonly thresholdMs: number;
   /** The item's source, e.g. `queue:jobs` or `action:resize`. */
   readonly source: string;
-  readonly itemId: string;
+  /** The item's id as text; called only when a report is made (kept off the fast path). */
+  readonly itemId: () => string;
   readonly scheduler?: SchedulerLike | undefined;
 }
 
@@ -38,7 +39,7 @@ export function reportIfSlow<T>(watch: SlowHandlerWatch | undefined): MonoTypeOp
     new Observable<T>((subscriber) => {
       const start = scheduler.now();
       const slow = timer(thresholdMs, scheduler).subscribe(() =>
-        emit({ type: 'slow-handler', source: itemSource, itemId, elapsedMs: Math.round(scheduler.now() - start), thresholdMs }),
+        emit({ type: 'slow-handler', source: itemSource, itemId: itemId(), elapsedMs: Math.round(scheduler.now() - start), thresholdMs }),
       );
       const sub = source.subscribe(subscriber);
       sub.add(slow);
