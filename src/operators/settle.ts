@@ -127,7 +127,7 @@ export function settle<T extends Leased, R>(
     const context = item.lease.context;
     const thresholdMs = slowHandlerMs ?? context?.slowHandlerMs ?? Infinity;
     if (context === undefined || thresholdMs === Infinity) return undefined;
-    return { emit: context.emit, thresholdMs, source: context.source, itemId: () => item.lease.itemId, scheduler };
+    return { emit: context.emit, thresholdMs, source: context.source, itemId: () => item.lease.itemId ?? '', scheduler };
   };
 
   /** Per subscription: whether a drain began, and the abort controllers of the running handlers. */

@@ -48,8 +48,11 @@ export interface Lease {
   nack(options?: NackOptions): Observable<void>;
   /** Extends the lease (coalesced per tick). A no-op once settled. */
   touch(options?: TouchOptions): Observable<void>;
-  /** The item's id as text (queue sequence number, stream record id), for logs and events. */
-  readonly itemId: string;
+  /**
+   * The item's id as text (queue sequence number, stream record id), for logs and events. Leases
+   * of the client's own sources always have one (optional so that hand-made leases in tests fit).
+   */
+  readonly itemId?: string;
   /** The client the item came from (leases of the client's own sources always have one). */
   readonly context?: LeaseContext;
 }
