@@ -37,7 +37,7 @@ interface ServerHandle {
   stop(): Promise<void>;
 }
 
-function startWorker(kind: 'fixed' | 'embedded'): Promise<ServerHandle> {
+export function startWorker(kind: 'fixed' | 'embedded'): Promise<ServerHandle> {
   // A child process rather than a worker thread: tsx's loader is not inherited by workers.
   const child = fork(fileURLToPath(new URL('./server-worker.ts', import.meta.url)), [kind], {
     execArgv: ['--import', 'tsx'],
@@ -106,7 +106,7 @@ function rawClient(port: number, total: number, inFlight: number): Promise<numbe
 // ---- (b)/(c) our Connection ---------------------------------------------------------------------
 
 /** `inFlight` chains of requests, each issuing its next request when its reply completes. */
-function connectionLoop(conn: Connection, total: number, inFlight: number, spec: RequestSpec): Promise<number> {
+export function connectionLoop(conn: Connection, total: number, inFlight: number, spec: RequestSpec): Promise<number> {
   return new Promise((resolve, reject) => {
     let issued = 0;
     let done = 0;

@@ -5,6 +5,7 @@
  */
 const benches: Array<{ name: string; load: () => Promise<{ main: () => Promise<unknown> }> }> = [
   { name: 'roundtrip', load: () => import('./roundtrip.js') },
+  { name: 'request-path', load: () => import('./request-path.js') },
   { name: 'consume', load: () => import('./consume.js') },
   { name: 'queue-memory', load: () => import('./queue-memory.js') },
   { name: 'durability', load: () => import('./durability.js') },

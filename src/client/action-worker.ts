@@ -80,6 +80,7 @@ import { call, ignorePayload } from './core/call.js';
 import type { ClientCore, ForkedClient, NamespaceOption } from './core/context.js';
 import { checkBlockMs, createResumer, waitForReconnect } from './core/poll.js';
 import type { Settler } from './core/settler.js';
+import { checkSlowHandlerMs, reportIfSlow } from './core/slow-handler.js';
 
 /** The longest result a COMPLETE can carry: its length is a u16 (DECISIONS #29). */
 export const MAX_ACTION_RESULT_BYTES = 0xffff;
@@ -218,9 +219,16 @@ export interface ActionWorkerOptions extends NamespaceOption {
    * After the worker began draining (unsubscribe, `until`, a server drain), handlers still running
    * after this many ms are abandoned: their tasks are failed with retry=1 (`ActionTimeoutError` with
    * `limit: 'drain'`), so the server delivers them again, then the worker deregisters. `0` abandons
-   * them at once, `Infinity` waits for them however long they take. Default 30 000.
+   * them at once, `Infinity` waits for them however long they take. Default: `flo.drain()`'s
+   * `timeoutMs` when the worker is drained by it, else 30 000.
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * A handler still running after this many ms is reported once, while it runs (a `slow-handler`
+   * event on `flo.events$`, source `action:<name>`, and a `warn` line in the client's logger).
+   * `Infinity` turns it off. Default: the client's `slowHandlerMs` (10 000).
+   */
+  readonly slowHandlerMs?: number;
   /** Worker labels (sent as the registry metadata JSON): runs invoked with `labels` need them all. */
   readonly labels?: Readonly<Record<string, string | number | boolean | null>>;
   /** Registry machine id. Default: none. */
@@ -290,9 +298,11 @@ interface Resolved {
   readonly touchFraction: number | false;
   /** Infinity: no limit. */
   readonly handlerTimeoutMs: number;
-  /** Infinity: wait for running handlers however long they take. */
-  readonly drainTimeoutMs: number;
+  /** Infinity: wait for running handlers however long they take. Undefined: `flo.drain()`'s, else the default. */
+  readonly drainTimeoutMs: number | undefined;
   readonly retryDelayMs: number;
+  /** Infinity: never reported. */
+  readonly slowHandlerMs: number;
   readonly scheduler: SchedulerLike | undefined;
   readonly definitions: ReadonlyMap<string, ActionDefinition>;
   readonly names: readonly string[];
@@ -345,8 +355,9 @@ function resolve(core: ClientCore, handlers: ActionHandlers, o: ActionWorkerOpti
     heartbeatMs: positive('heartbeatMs', o.heartbeatMs, 30_000, false),
     touchFraction,
     handlerTimeoutMs: timeLimit('handlerTimeoutMs', o.handlerTimeoutMs, DEFAULT_HANDLER_TIMEOUT_MS, false),
-    drainTimeoutMs: timeLimit('drainTimeoutMs', o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, true),
+    drainTimeoutMs: o.drainTimeoutMs === undefined ? undefined : timeLimit('drainTimeoutMs', o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, true),
     retryDelayMs: o.retryDelayMs === undefined ? 1000 : Math.max(0, o.retryDelayMs),
+    slowHandlerMs: o.slowHandlerMs === undefined ? core.slowHandlerMs : checkSlowHandlerMs(o.slowHandlerMs, 'worker slowHandlerMs'),
     scheduler: o.scheduler,
     definitions,
     names: [...definitions.keys()],
@@ -401,8 +412,8 @@ class WorkerRun {
   private paused = false;
   private pumping = false;
   private pumpAgain = false;
-  /** Emits once when the drain timeout runs out: the handlers still running are abandoned. */
-  private readonly abandon$ = new Subject<void>();
+  /** Emits once when the drain timeout runs out (with that timeout): the handlers still running are abandoned. */
+  private readonly abandon$ = new Subject<number>();
   private readonly awaitChannel: RequestChannel;
   /** The sibling client opened for the awaits (dedicated await connection); closed when the worker ends. */
   private readonly forked: ForkedClient | undefined;
@@ -502,7 +513,7 @@ class WorkerRun {
     // `flo.drain()` drains every worker of the client.
     const registration = this.core.drain.register();
     this.life.add(() => registration.done());
-    this.life.add(this.core.drain.requested$.pipe(take(1)).subscribe(() => this.drain('requested')));
+    this.life.add(this.core.drain.requested$.pipe(take(1)).subscribe((r) => this.drain('requested', r.deadlineMs)));
     if (this.options.until !== undefined) {
       this.life.add(
         from(this.options.until)
@@ -701,12 +712,14 @@ class WorkerRun {
       );
       // The handler races its time limits (a limit that ends without a value must never win the race).
       const limit = this.r.handlerTimeoutMs;
-      const drainLimit = this.r.drainTimeoutMs;
       const limits: Observable<Done>[] = [];
       if (limit !== Infinity) limits.push(this.timer(limit).pipe(map((): Done => ({ ok: false, error: new ActionTimeoutError(limit) }))));
-      if (drainLimit !== Infinity) limits.push(this.abandon$.pipe(map((): Done => ({ ok: false, error: new ActionTimeoutError(drainLimit, 'drain') }))));
+      limits.push(this.abandon$.pipe(map((drainLimit): Done => ({ ok: false, error: new ActionTimeoutError(drainLimit, 'drain') }))));
       if (limits.length > 0) work$ = race(work$, ...limits);
-      work$ = work$.pipe(catchError((error: unknown) => of<Done>({ ok: false, error })));
+      work$ = work$.pipe(
+        reportIfSlow({ emit: this.core.emit, thresholdMs: this.r.slowHandlerMs, source: `action:${a.taskType}`, itemId: () => a.taskId, scheduler: this.r.scheduler }),
+        catchError((error: unknown) => of<Done>({ ok: false, error })),
+      );
       const fraction = this.r.touchFraction;
       if (fraction !== false) {
         const leaseMs = def.timeoutMs ?? ACTION_DEFAULT_TIMEOUT_MS;
@@ -800,18 +813,22 @@ class WorkerRun {
 
   // ---- stopping ------------------------------------------------------------------------------
 
-  /** Stops awaiting; running tasks finish and settle; then the worker deregisters. */
-  drain(reason: DrainReason): void {
+  /**
+   * Stops awaiting; running tasks finish and settle; then the worker deregisters. Running handlers
+   * get the worker's own `drainTimeoutMs` if set, else `requestedMs` (`flo.drain({ timeoutMs })`),
+   * else the default.
+   */
+  drain(reason: DrainReason, requestedMs?: number): void {
     if (this.phase === 'draining' || this.phase === 'finishing' || this.phase === 'done') return;
     const wasRunning = this.phase === 'running';
     this.phase = 'draining';
     this.emit({ type: 'draining', reason });
     this.polling.unsubscribe(); // parked awaits are cancelled: their late replies are handed back
     this.awaits.clear();
-    const limit = this.r.drainTimeoutMs;
+    const limit = this.r.drainTimeoutMs ?? requestedMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     if (limit !== Infinity) {
       // Handlers still running then are abandoned: failed with retry=1, then the worker deregisters.
-      this.life.add(this.timer(limit).subscribe(() => this.abandon$.next()));
+      this.life.add(this.timer(limit).subscribe(() => this.abandon$.next(limit)));
     }
     if (wasRunning) this.maybeFinish();
     // else: registration still in flight; `registered()` finishes the drain.

@@ -14,6 +14,7 @@ import { ActionsApi } from './actions.js';
 import { WorkflowApi } from './workflow.js';
 import { ProcessingApi } from './processing/index.js';
 import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
+import { checkSlowHandlerMs } from './core/slow-handler.js';
 
 /** Settles lost with the connection are sent again once it is back, up to this many times. */
 const SETTLE_RESENDS = 3;
@@ -60,6 +61,12 @@ export interface FloClientOptions {
    * headers of appended records and starts a consumer span for each delivered item.
    */
   readonly telemetry?: ClientTelemetry;
+  /**
+   * A handler of `settle` or of an action worker still running after this many ms is reported once
+   * (a `slow-handler` event on `events$`, a `warn` line in the logger), while it runs. `settle` and
+   * the worker accept their own `slowHandlerMs`. `Infinity` turns it off. Default 10 000.
+   */
+  readonly slowHandlerMs?: number;
 }
 
 /**
@@ -136,6 +143,7 @@ export class FloClient {
       ...(resolveRetry(options.retry) ? { retry: resolveRetry(options.retry)! } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      ...(options.slowHandlerMs !== undefined ? { slowHandlerMs: checkSlowHandlerMs(options.slowHandlerMs, 'slowHandlerMs') } : {}),
       settles: new SettleCoalescer({
         ...(options.scheduler ? { scheduler: options.scheduler } : {}),
         resend: resendAfterReconnect(channel, this.hub.emit, options.scheduler),

@@ -8,7 +8,7 @@
  * left, the rest of a batch after `take(n)`) are handed back at once with a plain nack (DECISIONS #5:
  * this counts one delivery attempt).
  */
-import { defer, Observable, type SchedulerLike } from 'rxjs';
+import { defer, finalize, Observable, type SchedulerLike } from 'rxjs';
 import { withData } from '../codec/index.js';
 import { valuePayload } from '../codec/payload.js';
 import type { ResponseFrame } from '../protocol/frame.js';
@@ -275,7 +275,9 @@ export class QueueApi {
       checkQueueName(queue);
       const visibility = checkVisibility(opts.visibilityTimeoutMs);
       const req = requestOpts(opts);
-      return leasingSource<QueueMessage>({
+      // Per subscription: tells the tracing integration when this pipeline ends.
+      const ended = this.core.telemetry?.onDelivered ? new AbortController() : undefined;
+      const source$ = leasingSource<QueueMessage>({
         signals: this.core.channel,
         fetch: (n, blockMs) => this.fetch(queue, n, blockMs, visibility, req),
         ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
@@ -286,10 +288,17 @@ export class QueueApi {
         ...(this.core.telemetry?.onDelivered
           ? {
               onDeliver: (m: QueueMessage) =>
-                this.core.telemetry!.onDelivered!({ system: 'queue', destination: queue, namespace: this.core.ns(opts), lease: m.lease }),
+                this.core.telemetry!.onDelivered!({
+                  system: 'queue',
+                  destination: queue,
+                  namespace: this.core.ns(opts),
+                  lease: m.lease,
+                  pipelineEnded: ended!.signal,
+                }),
             }
           : {}),
       });
+      return (ended ? source$.pipe(finalize(() => ended.abort())) : source$) as Observable<QueueMessage<T>>;
     });
   }
 
@@ -398,6 +407,7 @@ export class QueueApi {
       leaseMs,
       ...(m.deliveryCount !== undefined ? { deliveryCount: m.deliveryCount } : {}),
       coalescer: this.core.settles,
+      context: this.core.leaseContext(`queue:${queue}`),
     });
     return this.build(queue, m, { lease });
   }

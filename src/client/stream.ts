@@ -20,6 +20,7 @@ import { Op } from '../protocol/opcodes.js';
 import type { StreamId } from '../protocol/options.js';
 import { Status } from '../protocol/status.js';
 import {
+  formatStreamId,
   compareStreamIds,
   decodeStreamAppendReply,
   decodeStreamEmptyReply,
@@ -443,6 +444,8 @@ export class StreamApi {
       const leaseMs = checkPositiveInt('ackTimeoutMs', options.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS);
       const req: RequestOptions = { namespace: this.core.ns(options), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
       const toRecords = this.groupRecordFactory(stream, group, consumer, leaseMs, req);
+      // Per subscription: tells the tracing integration when this pipeline ends.
+      const ended = this.core.telemetry?.onDelivered ? new AbortController() : undefined;
 
       let joined = false;
       let joinSent = false;
@@ -481,11 +484,13 @@ export class StreamApi {
                   group,
                   headers: r.headers,
                   lease: r.lease,
+                  pipelineEnded: ended!.signal,
                 }),
             }
           : {}),
       }).pipe(
         finalize(() => {
+          ended?.abort();
           if (joinSent) this.groupLeave(stream, group, consumer, req).subscribe({ error: () => undefined });
         }),
       );
@@ -711,10 +716,11 @@ export class StreamApi {
     const namespace = this.core.ns(req);
     const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
     const coalescer = this.core.settles;
+    const context = this.core.leaseContext(`group:${stream}/${group}`);
     return (wire) =>
       wire.map((r) => {
         const rec = this.toRecord(stream, r);
-        const lease = createLease(r.id, settler, { leaseMs, coalescer });
+        const lease = createLease(r.id, settler, { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string });
         Object.assign(rec, { namespace, group, consumer, lease });
         return rec as GroupRecord;
       });

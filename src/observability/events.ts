@@ -25,6 +25,20 @@ export type FloEvent =
   | { readonly type: 'settle-resent'; readonly op: string; readonly count: number; readonly attempt: number; readonly error: Error }
   /** A drain began: `flo.drain()` or a pipeline's `until`. */
   | { readonly type: 'draining'; readonly source: string; readonly deadlineMs: number }
+  /**
+   * A handler (of `settle` or an action worker) is still running `thresholdMs` after it started
+   * (`slowHandlerMs`); reported once per handler, while it runs.
+   */
+  | {
+      readonly type: 'slow-handler';
+      /** The item's source: `queue:<name>`, `group:<stream>/<group>`, `action:<name>`. */
+      readonly source: string;
+      /** The queue sequence number, stream record id or action task id. */
+      readonly itemId: string;
+      /** How long the handler had been running when reported, in ms. */
+      readonly elapsedMs: number;
+      readonly thresholdMs: number;
+    }
   /** A drain ended: every item leased by `source` was settled or handed back. */
   | { readonly type: 'drained'; readonly source: string; readonly handedBack: number; readonly timedOut: boolean };
 

@@ -112,6 +112,11 @@ export function logEvent(logger: FloLogger, event: FloEvent): void {
           { op: event.op, count: event.count, attempt: event.attempt, error: errorText(event.error) },
           'resending settles after reconnect',
         );
+      case 'slow-handler':
+        return logger.warn(
+          { source: event.source, itemId: event.itemId, elapsedMs: event.elapsedMs, thresholdMs: event.thresholdMs },
+          'slow handler',
+        );
       case 'draining':
         return logger.info({ source: event.source, deadlineMs: event.deadlineMs }, 'draining');
       case 'drained':

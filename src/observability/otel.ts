@@ -70,6 +70,34 @@ function spanName(ctx: RequestTraceContext): string {
 }
 
 /**
+ * Ends a consumer span when its item is settled (`flo.outcome: acked | nacked`). An item whose
+ * pipeline ended before it was settled may still be settled by whoever holds it (e.g. after
+ * `take(n)`), so its span waits one lease length more, then ends with `flo.outcome: unsettled`:
+ * no span is left open.
+ */
+function endConsumerSpan(span: Span, item: DeliveredItem): void {
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const onPipelineEnded = () => {
+    if (item.lease.settled) return;
+    expiry = setTimeout(() => {
+      settled.unsubscribe();
+      span.setAttribute('flo.outcome', 'unsettled');
+      span.end();
+    }, item.lease.leaseMs);
+    (expiry as { unref?: () => void }).unref?.();
+  };
+  const settled = item.lease.settled$.subscribe((outcome) => {
+    item.pipelineEnded.removeEventListener('abort', onPipelineEnded);
+    if (expiry !== undefined) clearTimeout(expiry);
+    span.setAttribute('flo.outcome', outcome);
+    span.end();
+  });
+  if (item.lease.settled) return;
+  if (item.pipelineEnded.aborted) onPipelineEnded();
+  else item.pipelineEnded.addEventListener('abort', onPipelineEnded, { once: true });
+}
+
+/**
  * Starts the OpenTelemetry integration. Request spans cover every client in the process; header
  * injection and consumer spans need the returned object as the client's `telemetry` option.
  *
@@ -146,10 +174,7 @@ export function floOtel(options: FloOtelOptions = {}): FloOtel {
       };
       if (item.group !== undefined) attributes['messaging.consumer.group.name'] = item.group;
       const span = tracer().startSpan(`process ${item.destination}`, { kind: SpanKind.CONSUMER, attributes, links });
-      item.lease.settled$.subscribe((outcome) => {
-        span.setAttribute('flo.outcome', outcome);
-        span.end();
-      });
+      endConsumerSpan(span, item);
     },
     disable() {
       channel.unsubscribe(handlers);

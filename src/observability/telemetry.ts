@@ -15,8 +15,16 @@ export interface DeliveredItem extends Leased {
   readonly namespace: string;
   /** The consumer group, for stream group deliveries. */
   readonly group?: string;
-  /** The record's headers (stream records), where a producer's trace context travels. */
+  /**
+   * The record's headers (stream records), where a producer's trace context travels. Queue
+   * messages carry no headers in Flo's protocol, so a queue consumer cannot link to its producer.
+   */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Aborts when the pipeline that delivered the item ends (unsubscribed, completed, errored); an
+   * item still unsettled then may never be settled (its lease runs out on the server).
+   */
+  readonly pipelineEnded: AbortSignal;
 }
 
 /** Hooks of a tracing integration. */

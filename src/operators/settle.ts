@@ -27,6 +27,7 @@ import { checkFraction, keepAlive } from './renewLease.js';
 import { HandlerAbandonedError, HandlerTimeoutError, type HandlerContext } from './types.js';
 import { untilOf, type DrainOptions } from '../client/core/drain.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../client/core/leasing-source.js';
+import { checkSlowHandlerMs, reportIfSlow, type SlowHandlerWatch } from '../client/core/slow-handler.js';
 
 /** A handler's result: a value, a Promise of one, or an Observable (its last value counts). */
 export type HandlerResult<R> = R | PromiseLike<R> | Observable<R>;
@@ -48,7 +49,13 @@ export interface SettleOptions extends DrainOptions {
   readonly nackDelayMs?: number;
   /** Touch the lease while the handler runs: `true` (every half lease) or `{ fraction }`. Default false. */
   readonly renewLease?: boolean | { readonly fraction?: number };
-  /** Scheduler of the timeout and renewal timers (virtual time in tests). Default `asyncScheduler`. */
+  /**
+   * A handler still running after this many ms is reported once, while it runs, through the item's
+   * client (a `slow-handler` event on `flo.events$` and a `warn` line in its logger). `Infinity`
+   * turns it off. Default: the client's `slowHandlerMs` (10 000).
+   */
+  readonly slowHandlerMs?: number;
+  /** Scheduler of the timeout, renewal and slow-handler timers (virtual time in tests). Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }
 
@@ -115,6 +122,14 @@ export function settle<T extends Leased, R>(
   if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new InvalidArgumentError(`settle timeoutMs must be > 0, got ${timeoutMs}`);
   const renew = options.renewLease === true ? { fraction: 0.5 } : options.renewLease || undefined;
   if (renew) checkFraction(renew.fraction ?? 0.5);
+  const slowHandlerMs = options.slowHandlerMs === undefined ? undefined : checkSlowHandlerMs(options.slowHandlerMs, 'settle slowHandlerMs');
+  /** Where a slow handler of `item` is reported: its client, if the lease knows it. */
+  const slowWatch = (item: T): SlowHandlerWatch | undefined => {
+    const context = item.lease.context;
+    const thresholdMs = slowHandlerMs ?? context?.slowHandlerMs ?? Infinity;
+    if (context === undefined || thresholdMs === Infinity) return undefined;
+    return { emit: context.emit, thresholdMs, source: context.source, itemId: () => item.lease.itemId ?? '', scheduler };
+  };
 
   /** Per subscription: whether a drain began, and the abort controllers of the running handlers. */
   interface Run {
@@ -161,6 +176,7 @@ export function settle<T extends Leased, R>(
       limits.push(timer(timeoutMs, scheduler).pipe(map((): Done => ({ ok: false, error: new HandlerTimeoutError(timeoutMs) }))));
     }
     work$ = race(work$, ...limits).pipe(
+      reportIfSlow(slowWatch(item)),
       tap((done) => {
         finished = true;
         run.running.delete(abort);

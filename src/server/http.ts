@@ -109,6 +109,20 @@ export interface StatusPage {
   readonly memoryInUseBytes?: number;
   /** The limits in force. */
   readonly limits?: Readonly<Record<string, number | string | boolean | null>>;
+  /** With a data directory: the persistence counters `/metrics` reports. */
+  readonly persistence?: PersistenceCounts;
+}
+
+/** The persistence counters on the status page (the same figures as `/metrics`). */
+export interface PersistenceCounts {
+  readonly bytesWritten: number;
+  readonly commits: number;
+  readonly commitErrors: number;
+  readonly fsyncs: number;
+  readonly fsyncSeconds: number;
+  readonly compactions: number;
+  readonly compactionSeconds: number;
+  readonly lastCommitError?: { readonly message: string; readonly at: number };
 }
 
 /** `GET /metrics`: Prometheus text. */

@@ -7,6 +7,8 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { opcodeName } from '../protocol/index.js';
 import { statusText } from '../protocol/status.js';
+import { FSYNC_BUCKETS, type StorageCounters } from './storage/counters.js';
+import type { PersistenceCounts } from './http.js';
 
 /** Upper bounds (seconds) of the request latency histogram. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -34,6 +36,8 @@ export interface ServerFigures {
   connections(): number;
   queues?(): readonly QueueFigures[];
   streams?(): readonly StreamFigures[];
+  /** The data directory's counters (servers with a `dataDir` only). */
+  readonly storage?: StorageCounters;
 }
 
 /** Per-request counts, kept as plain numbers; read by prom-client collectors at scrape time. */
@@ -44,8 +48,10 @@ export class ServerMetrics {
   private readonly latency = new Map<number, { buckets: Float64Array; count: number; sum: number }>();
   private parkedNow = 0;
   readonly registry = new Registry();
+  private readonly storage: StorageCounters | undefined;
 
   constructor(figures: ServerFigures) {
+    this.storage = figures.storage;
     const self = this;
     // Not prom-client's default metrics: those start process-wide observers that outlive a server.
     new Gauge({
@@ -144,6 +150,54 @@ export class ServerMetrics {
       });
     groupGauge('flo_rx_server_stream_group_lag', 'Records a consumer group has not been delivered yet.', (g) => g.lag);
     groupGauge('flo_rx_server_stream_group_pending', 'Records delivered to a group and not acknowledged.', (g) => g.pending);
+    if (figures.storage) this.registerStorage(figures.storage);
+  }
+
+  /** Persistence counters: log writes, commits, fsyncs (with latency), compactions, the last commit error. */
+  private registerStorage(c: StorageCounters): void {
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counter('flo_rx_server_storage_written_bytes_total', 'Bytes appended to the data directory log.', () => c.bytesWritten);
+    counter('flo_rx_server_storage_commits_total', 'Batches of changes written to the log (one per server turn that changed state).', () => c.commits);
+    counter('flo_rx_server_storage_commit_errors_total', 'Writes or fsyncs that failed (their changes were rolled back or refused).', () => c.commitErrors);
+    counter('flo_rx_server_storage_compactions_total', 'Snapshots written by log compaction.', () => c.compactions);
+    counter('flo_rx_server_storage_compaction_errors_total', 'Compactions that failed (retried later).', () => c.compactionErrors);
+    counter('flo_rx_server_storage_compaction_seconds_total', 'Time spent in compactions that succeeded.', () => c.compactionSeconds);
+    const fsyncName = 'flo_rx_server_storage_fsync_duration_seconds';
+    this.registry.registerMetric({
+      name: fsyncName,
+      get: async () => ({
+        name: fsyncName,
+        help: 'fdatasync calls on the log and their latency (the count is the number of fsyncs).',
+        type: 'histogram',
+        aggregator: 'sum',
+        values: [
+          ...FSYNC_BUCKETS.map((le, i) => ({ metricName: `${fsyncName}_bucket`, labels: { le }, value: c.fsync.buckets[i] })),
+          { metricName: `${fsyncName}_bucket`, labels: { le: '+Inf' }, value: c.fsync.count },
+          { metricName: `${fsyncName}_sum`, labels: {}, value: c.fsync.sum },
+          { metricName: `${fsyncName}_count`, labels: {}, value: c.fsync.count },
+        ],
+      }),
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
+    new Gauge({
+      name: 'flo_rx_server_storage_last_commit_error_timestamp_seconds',
+      help: 'When the last write or fsync failed (unix seconds), labelled with its message; absent while none has.',
+      labelNames: ['message'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const last = c.lastCommitError;
+        if (last) this.set({ message: last.message }, last.at / 1000);
+      },
+    });
   }
 
   /** One answered request. */
@@ -173,6 +227,22 @@ export class ServerMetrics {
       (out[op] ??= {})[statusText(k & 0xff)] = n;
     }
     return out;
+  }
+
+  /** The persistence counters for the JSON status page (undefined without a data directory). */
+  persistenceCounts(): PersistenceCounts | undefined {
+    const c = this.storage;
+    if (c === undefined) return undefined;
+    return {
+      bytesWritten: c.bytesWritten,
+      commits: c.commits,
+      commitErrors: c.commitErrors,
+      fsyncs: c.fsync.count,
+      fsyncSeconds: c.fsync.sum,
+      compactions: c.compactions,
+      compactionSeconds: c.compactionSeconds,
+      ...(c.lastCommitError ? { lastCommitError: c.lastCommitError } : {}),
+    };
   }
 
   get parkedRequests(): number {

@@ -253,6 +253,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     connections: () => connections.size,
     queues: () => storeFigures().filter((f): f is QueueFigures => 'queue' in f),
     streams: () => storeFigures().filter((f): f is StreamFigures => 'stream' in f),
+    ...(storage ? { storage: storage.counters } : {}),
   });
   let dispatcher: Dispatcher;
   try {
@@ -310,6 +311,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       allowOrigins: allowOrigins.join(' ') || 'loopback pages and own origin',
       websocketAuth: jwtConfig ? [jwtConfig.secret !== undefined ? 'HS256' : '', jwtConfig.jwks ? 'RS256' : ''].filter(Boolean).join('+') : 'none',
     },
+    ...(storage ? { persistence: metrics.persistenceCounts() } : {}),
   });
 
   const open = (conn: ServerConnection, initial?: Uint8Array, note = '') => {

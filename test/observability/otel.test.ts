@@ -88,4 +88,71 @@ describe('flo-rx/otel', () => {
     // One producer span per append (the request span is the same span, not a second one).
     expect(spans.filter((s) => s.name === 'send orders')).toHaveLength(1);
   });
+
+  it('a queue consumer span has no producer link (queue messages carry no headers) and ends when the message is acked', async () => {
+    env = await startEmbedded({ client: { telemetry: otel } });
+    const flo = env.client;
+    await firstValueFrom(flo.queue.enqueue('jobs', 'j1'));
+    await lastValueFrom(flo.queue.messages('jobs', { blockMs: 1000 }).pipe(take(1), settle(() => 'ok')));
+    const consumer = await finishedSpan((s) => s.kind === SpanKind.CONSUMER);
+    expect(consumer.name).toBe('process jobs');
+    expect(consumer.attributes).toMatchObject({ 'flo.system': 'queue', 'messaging.destination.name': 'jobs', 'flo.outcome': 'acked' });
+    expect(consumer.links).toEqual([]);
+  });
+
+  it('a consumer span whose item is never settled ends after its pipeline was unsubscribed (flo.outcome unsettled)', async () => {
+    env = await startEmbedded({ client: { telemetry: otel } });
+    const flo = env.client;
+    await firstValueFrom(flo.queue.enqueue('jobs', 'j1'));
+    // The message is taken and dropped: nobody settles it.
+    const m = await firstValueFrom(flo.queue.messages('jobs', { blockMs: 1000, visibilityTimeoutMs: 100 }));
+    expect(m.lease.settled).toBe(false);
+    const consumer = await finishedSpan((s) => s.kind === SpanKind.CONSUMER);
+    expect(consumer.attributes).toMatchObject({ 'messaging.destination.name': 'jobs', 'flo.outcome': 'unsettled' });
+    expect(m.lease.settled).toBe(false);
+  });
+
+  it('an item settled after its pipeline ended (take, then ack) still ends its span as acked', async () => {
+    env = await startEmbedded({ client: { telemetry: otel } });
+    const flo = env.client;
+    await firstValueFrom(flo.queue.enqueue('jobs', 'j1'));
+    const m = await firstValueFrom(flo.queue.messages('jobs', { blockMs: 1000, visibilityTimeoutMs: 60_000 }));
+    expect(exporter.getFinishedSpans().some((s) => s.kind === SpanKind.CONSUMER)).toBe(false);
+    await firstValueFrom(m.lease.ack());
+    const consumer = await finishedSpan((s) => s.kind === SpanKind.CONSUMER);
+    expect(consumer.attributes['flo.outcome']).toBe('acked');
+  });
+
+  it('a drained pipeline leaves no consumer span open: a handler past the drain deadline ends its span as nacked', async () => {
+    env = await startEmbedded({ client: { telemetry: otel } });
+    const flo = env.client;
+    await firstValueFrom(flo.queue.enqueue('jobs', 'j1'));
+    const stop = new AbortController();
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const done = lastValueFrom(
+      flo.queue.messages('jobs', { blockMs: 1000, until: stop.signal, drainTimeoutMs: 30 }).pipe(
+        settle((_m, { signal }) => {
+          started();
+          return new Promise((_r, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        }),
+      ),
+    );
+    await running;
+    stop.abort();
+    const last = await done;
+    expect(last.outcome).toBe('nacked');
+    const consumer = await finishedSpan((s) => s.kind === SpanKind.CONSUMER);
+    expect(consumer.attributes['flo.outcome']).toBe('nacked');
+  });
 });
+
+/** The first finished span matching `pred`, waiting (bounded) for it. */
+async function finishedSpan(pred: (s: ReturnType<InMemorySpanExporter['getFinishedSpans']>[number]) => boolean) {
+  for (let i = 0; i < 200; i++) {
+    const span = exporter.getFinishedSpans().find(pred);
+    if (span !== undefined) return span;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('no such span finished');
+}

@@ -2,6 +2,11 @@
 // JSON status page carries the same counts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../../src/server.js';
+import { connect } from '../../src/node.js';
 import { startEmbedded, type Embedded } from '../support/embedded.js';
 
 /** Parses the Prometheus text format into `name{labels}` → value. */
@@ -80,5 +85,57 @@ describe('GET /metrics', () => {
     expect(m.get('flo_rx_server_stream_length{namespace="test",stream="events"}')).toBe(4);
     expect(m.get('flo_rx_server_stream_group_lag{namespace="test",stream="events",group="billing"}')).toBe(3);
     expect(m.get('flo_rx_server_stream_group_pending{namespace="test",stream="events",group="billing"}')).toBe(1);
+  });
+});
+
+describe('GET /metrics: persistence counters', () => {
+  it('a server with a data directory counts log bytes, commits and fsyncs, which increase with writes; compactions too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flo-rx-metrics-'));
+    // A tiny compaction threshold: every commit makes the log big enough to be compacted.
+    const server = await startServer({ port: 0, dataDir: dir, compactAfterBytes: 1 });
+    const flo = connect(`127.0.0.1:${server.port}`, { namespace: 'test', timeoutMs: 5000 });
+    try {
+      const scrape = async () => parseProm(await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text());
+      await firstValueFrom(flo.kv.put('a', '1'));
+      const before = await scrape();
+      const written = before.get('flo_rx_server_storage_written_bytes_total') ?? 0;
+      const commits = before.get('flo_rx_server_storage_commits_total') ?? 0;
+      const fsyncs = before.get('flo_rx_server_storage_fsync_duration_seconds_count') ?? 0;
+      expect(written).toBeGreaterThan(0);
+      expect(commits).toBeGreaterThanOrEqual(1);
+      expect(fsyncs).toBeGreaterThanOrEqual(1); // fsync always: the put's reply waited for one
+      expect(before.get('flo_rx_server_storage_fsync_duration_seconds_bucket{le="+Inf"}')).toBe(fsyncs);
+      expect(before.get('flo_rx_server_storage_commit_errors_total')).toBe(0);
+      expect([...before.keys()].some((k) => k.startsWith('flo_rx_server_storage_last_commit_error'))).toBe(false);
+
+      for (let i = 0; i < 3; i++) await firstValueFrom(flo.kv.put(`k${i}`, 'v'));
+      let after = await scrape();
+      expect(after.get('flo_rx_server_storage_written_bytes_total')).toBeGreaterThan(written);
+      expect(after.get('flo_rx_server_storage_commits_total')).toBeGreaterThanOrEqual(commits + 3);
+      expect(after.get('flo_rx_server_storage_fsync_duration_seconds_count')).toBeGreaterThan(fsyncs);
+      // Compaction runs in the background: wait (bounded) until one has finished.
+      for (let i = 0; i < 100 && !(after.get('flo_rx_server_storage_compactions_total')! > 0); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        after = await scrape();
+      }
+      expect(after.get('flo_rx_server_storage_compactions_total')).toBeGreaterThanOrEqual(1);
+      expect(after.get('flo_rx_server_storage_compaction_seconds_total')).toBeGreaterThanOrEqual(0);
+      expect(after.get('flo_rx_server_storage_compaction_errors_total')).toBe(0);
+      const page = (await (await fetch(`http://127.0.0.1:${server.port}/`)).json()) as { persistence?: Record<string, number> };
+      expect(page.persistence?.commits).toBe(after.get('flo_rx_server_storage_commits_total'));
+      expect(page.persistence?.bytesWritten).toBe(after.get('flo_rx_server_storage_written_bytes_total'));
+    } finally {
+      await flo.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a server without a data directory has no persistence counters', async () => {
+    env = await startEmbedded();
+    await firstValueFrom(env.client.kv.put('a', '1'));
+    const text = await (await fetch(`http://127.0.0.1:${env.server.port}/metrics`)).text();
+    expect(text).toContain('flo_rx_server_requests_total');
+    expect(text).not.toContain('flo_rx_server_storage_');
   });
 });

@@ -10,7 +10,10 @@ import type { SettleCoalescer } from './coalescer.js';
 import { retryRequest, type RetryOptions } from './retry.js';
 import { DrainControl, untilOf, type DrainOptions } from './drain.js';
 import type { LeasingSourceOptions } from './leasing-source.js';
-import type { Leased } from './lease.js';
+import type { LeaseContext, Leased } from './lease.js';
+
+/** Default of the `slowHandlerMs` option: handlers running longer are reported. */
+export const DEFAULT_SLOW_HANDLER_MS = 10_000;
 
 /** The per-call option every options object accepts. */
 export interface NamespaceOption {
@@ -55,6 +58,10 @@ export interface ClientCore {
   readonly drain: DrainControl;
   /** The tracing integration's hooks (`telemetry` option), if any. */
   readonly telemetry: ClientTelemetry | undefined;
+  /** Handlers running longer than this are reported (`slow-handler`); `Infinity`: never. */
+  readonly slowHandlerMs: number;
+  /** The context given to the leases of one source (`queue:jobs`, ...): one object per source. */
+  leaseContext(source: string): LeaseContext;
   /** The drain-related options of a leasing source of this client, from a pipeline's own options. */
   drainOptions<T extends Leased>(name: string, opts: DrainOptions): Partial<LeasingSourceOptions<T>>;
   /** The namespace of a call: `opts.namespace` if given, else the client's. */
@@ -82,9 +89,12 @@ export function createClientCore(init: {
   retry?: Required<RetryOptions>;
   scheduler?: SchedulerLike;
   telemetry?: ClientTelemetry;
+  slowHandlerMs?: number;
 }): ClientCore {
   const { channel, namespace, timeoutMs, retry, scheduler } = init;
   const emit = init.emit ?? (() => undefined);
+  const slowHandlerMs = init.slowHandlerMs ?? DEFAULT_SLOW_HANDLER_MS;
+  const leaseContexts = new Map<string, LeaseContext>();
   const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;
   const drain = new DrainControl();
   return {
@@ -92,6 +102,15 @@ export function createClientCore(init: {
     emit,
     drain,
     telemetry: init.telemetry,
+    slowHandlerMs,
+    leaseContext(source: string): LeaseContext {
+      let context = leaseContexts.get(source);
+      if (context === undefined) {
+        context = { emit, slowHandlerMs, source };
+        leaseContexts.set(source, context);
+      }
+      return context;
+    },
     drainOptions(name: string, opts: DrainOptions) {
       const until = untilOf(opts.until);
       return {

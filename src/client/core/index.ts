@@ -13,7 +13,7 @@ export {
 } from './poll.js';
 export type { Settler, SettleOp, NackOptions, TouchOptions } from './settler.js';
 export { SettleCoalescer } from './coalescer.js';
-export { createLease, eachLeased, handBack, type Lease, type Leased, type LeaseInit, type LeaseOutcome } from './lease.js';
+export { createLease, eachLeased, handBack, type Lease, type Leased, type LeaseInit, type LeaseOutcome, type LeaseContext } from './lease.js';
 export { leasingSource, type LeasingSourceOptions } from './leasing-source.js';
 export { createClientCore, type ClientCore, type NamespaceOption, type RequestOptions } from './context.js';
 export { DrainControl, untilOf, type DrainOptions, type DrainRequest, type DrainRegistration } from './drain.js';

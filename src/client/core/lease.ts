@@ -1,6 +1,21 @@
 import { AsyncSubject, defer, Observable } from 'rxjs';
 import type { SettleCoalescer } from './coalescer.js';
 import type { NackOptions, Settler, TouchOptions } from './settler.js';
+import type { FloEvent } from '../../observability/events.js';
+
+/**
+ * What a leased item knows of the client it came from: where to report events and the client's
+ * slow-handler threshold. The seam through which `settle` (an operator, with no client at hand)
+ * reports slow handlers to the client's logger and `events$`. One per source (queue, group).
+ */
+export interface LeaseContext {
+  /** Reports a client event (`flo.events$`, the logger). */
+  readonly emit: (event: FloEvent) => void;
+  /** The client's `slowHandlerMs` (`Infinity`: never reported). */
+  readonly slowHandlerMs: number;
+  /** The item's source in events, e.g. `queue:jobs` or `group:orders/billing`. */
+  readonly source: string;
+}
 
 /** How a leased item was settled. */
 export type LeaseOutcome = 'acked' | 'nacked';
@@ -33,6 +48,13 @@ export interface Lease {
   nack(options?: NackOptions): Observable<void>;
   /** Extends the lease (coalesced per tick). A no-op once settled. */
   touch(options?: TouchOptions): Observable<void>;
+  /**
+   * The item's id as text (queue sequence number, stream record id), for logs and events. Leases
+   * of the client's own sources always have one (optional so that hand-made leases in tests fit).
+   */
+  readonly itemId?: string;
+  /** The client the item came from (leases of the client's own sources always have one). */
+  readonly context?: LeaseContext;
 }
 
 /** Anything that carries a lease. */
@@ -45,6 +67,10 @@ export interface LeaseInit {
   readonly deliveryCount?: number;
   /** The client's coalescer (`client.core.settles`). */
   readonly coalescer: SettleCoalescer;
+  /** The client's context (events, slow-handler threshold). */
+  readonly context?: LeaseContext;
+  /** How to write the id as text. Default `String(id)`. */
+  readonly formatId?: (id: never) => string;
 }
 
 const doneAtOnce = new Observable<void>((s) => {
@@ -55,7 +81,9 @@ const doneAtOnce = new Observable<void>((s) => {
 class ItemLease<Id> implements Lease {
   readonly leaseMs: number;
   readonly deliveryCount?: number;
+  readonly context?: LeaseContext;
   private readonly coalescer: SettleCoalescer;
+  private readonly formatId: ((id: Id) => string) | undefined;
   private readonly settledSubject = new AsyncSubject<LeaseOutcome>();
   readonly settled$: Observable<LeaseOutcome> = this.settledSubject.asObservable();
   outcome: LeaseOutcome | undefined;
@@ -71,6 +99,12 @@ class ItemLease<Id> implements Lease {
     this.leaseMs = init.leaseMs;
     if (init.deliveryCount !== undefined) this.deliveryCount = init.deliveryCount;
     this.coalescer = init.coalescer;
+    if (init.context !== undefined) this.context = init.context;
+    this.formatId = init.formatId as ((id: Id) => string) | undefined;
+  }
+
+  get itemId(): string {
+    return this.formatId ? this.formatId(this.id) : String(this.id);
   }
 
   get settled(): boolean {

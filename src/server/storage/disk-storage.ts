@@ -24,6 +24,7 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync
 type CommitCallback = (error?: StorageWriteError) => void;
 import { packValue, unpackValue, type StoredEntry } from './codec.js';
 import { writeCompactedSnapshot } from './compaction.js';
+import { StorageCounters, secondsSince } from './counters.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
 import { fsyncDir, logName, pathIn } from './files.js';
 import { lockDataDir, type DirLock } from './lock.js';
@@ -98,6 +99,8 @@ export class DiskStorage implements Persistence, CommitGate {
   private recovered: Recovered | undefined;
   private batches = 0;
   private compactions = 0;
+  /** What `/metrics` reports of this storage (read-only for everyone else). */
+  readonly counters = new StorageCounters();
   private entitiesRestored = 0;
 
   private constructor(
@@ -242,6 +245,7 @@ export class DiskStorage implements Persistence, CommitGate {
       } catch (err) {
         error = err instanceof StorageWriteError ? err : new StorageWriteError(`storage write failed: ${(err as Error)?.message ?? String(err)}`, undefined, { cause: err });
         this.rollBack(dirty);
+        this.counters.failed(error);
       }
     }
     if (error || this.fsync === 'everysec') {
@@ -259,7 +263,9 @@ export class DiskStorage implements Persistence, CommitGate {
     this.syncing = this.written;
     this.written = [];
     this.writtenSinceSync = false;
+    const syncStart = performance.now();
     this.io.fdatasync(this.fd, (err) => {
+      this.counters.synced(secondsSince(syncStart));
       const released = this.syncing ?? [];
       this.syncing = undefined;
       if (err) {
@@ -267,6 +273,7 @@ export class DiskStorage implements Persistence, CommitGate {
         const error = new StorageWriteError(`storage fsync failed (${code ?? err.message}): the server refuses further writes`, code, { cause: err });
         // After a failed fsync the kernel's page cache can no longer be trusted: stop writing.
         this.phase = { kind: 'broken', error };
+        this.counters.failed(error);
         this.log(`storage: ${error.message}`);
         const all = [...released, ...this.written];
         this.written = [];
@@ -282,7 +289,11 @@ export class DiskStorage implements Persistence, CommitGate {
   /** Makes everything written durable now (synchronously) and releases what waited for it. */
   private syncNow(): void {
     if (this.syncing) throw new Error('syncNow during an fdatasync in flight');
-    if (this.phase.kind === 'open') fdatasyncSync(this.fd);
+    if (this.phase.kind === 'open') {
+      const syncStart = performance.now();
+      fdatasyncSync(this.fd);
+      this.counters.synced(secondsSince(syncStart));
+    }
     this.writtenSinceSync = false;
     this.unsynced = false;
     const released = this.written;
@@ -324,6 +335,7 @@ export class DiskStorage implements Persistence, CommitGate {
     else this.unsynced = true;
     this.logBytes = start + frame.length;
     this.batches++;
+    this.counters.wrote(frame.length);
   }
 
   private rollBack(dirty: Map<PersistedTable, Map<string, unknown>>): void {
@@ -336,7 +348,9 @@ export class DiskStorage implements Persistence, CommitGate {
   private syncInBackground(): void {
     if (!this.unsynced || this.phase.kind !== 'open') return;
     this.unsynced = false;
+    const syncStart = performance.now();
     fdatasync(this.fd, (err) => {
+      this.counters.synced(secondsSince(syncStart));
       if (err) this.log(`storage: background fsync failed: ${err.message}`);
     });
   }
@@ -356,6 +370,7 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.phase.kind !== 'open' || this.syncing) return;
     if (this.scheduled) this.commit();
     if (this.syncing) return; // the commit started one: the next commit will try again
+    const compactStart = performance.now();
     const upTo = this.logSeq;
     const next = upTo + 1;
     const fd = openSync(pathIn(this.dir, logName(next)), 'a+');
@@ -371,9 +386,13 @@ export class DiskStorage implements Persistence, CommitGate {
         this.snapshotBytes = result.snapshotBytes;
         this.firstLogSeq = next;
         this.compactions++;
+        this.counters.compacted(secondsSince(compactStart), true);
         this.log(`storage: compacted ${result.entities} record(s) into a ${result.snapshotBytes}-byte snapshot`);
       },
-      (err: unknown) => this.log(`storage: compaction failed (will retry later): ${(err as Error)?.message ?? String(err)}`),
+      (err: unknown) => {
+        this.counters.compacted(secondsSince(compactStart), false);
+        this.log(`storage: compaction failed (will retry later): ${(err as Error)?.message ?? String(err)}`);
+      },
     );
     this.compaction = run.finally(() => {
       this.compaction = undefined;

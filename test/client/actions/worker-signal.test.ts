@@ -47,4 +47,38 @@ describe('action worker: task.signal', () => {
     expect(why).toBeInstanceOf(ActionTimeoutError);
     expect((why as ActionTimeoutError).limit).toBe('drain');
   });
+
+  it("without its own drainTimeoutMs, the worker's drain deadline is flo.drain({ timeoutMs })", async () => {
+    env = await startEmbedded({ clock: new ManualClock() });
+    const flo = env.client;
+    let reason: Promise<unknown> | undefined;
+    // No drainTimeoutMs: the default (30 s) would outlast the test's own timeout.
+    const w = record(flo.actions.worker({ slow: (task) => ((reason = abortReason(task.signal)), new Promise<never>(() => undefined)) }));
+    await w.next('registered');
+    await firstValueFrom(flo.actions.invoke('slow', {}));
+    await w.next('task-started');
+    await flo.drain({ timeoutMs: 40 });
+    await w.ended;
+    const why = await reason;
+    expect(why).toBeInstanceOf(ActionTimeoutError);
+    expect((why as ActionTimeoutError).limit).toBe('drain');
+    expect((why as ActionTimeoutError).timeoutMs).toBe(40);
+    const failed = w.events.find((e) => e.type === 'task-failed');
+    expect(failed).toMatchObject({ type: 'task-failed', retry: true });
+  });
+
+  it("the worker's own drainTimeoutMs wins over flo.drain({ timeoutMs })", async () => {
+    env = await startEmbedded({ clock: new ManualClock() });
+    const flo = env.client;
+    let reason: Promise<unknown> | undefined;
+    const w = record(
+      flo.actions.worker({ slow: (task) => ((reason = abortReason(task.signal)), new Promise<never>(() => undefined)) }, { drainTimeoutMs: 30 }),
+    );
+    await w.next('registered');
+    await firstValueFrom(flo.actions.invoke('slow', {}));
+    await w.next('task-started');
+    await flo.drain({ timeoutMs: 600_000 });
+    await w.ended;
+    expect(((await reason) as ActionTimeoutError).timeoutMs).toBe(30);
+  });
 });
