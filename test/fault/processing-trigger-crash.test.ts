@@ -64,7 +64,7 @@ trigger:
   stream: orders
 start:
   waitForSignal: { type: go }
-  transitions: { go: flo.Completed }
+  transitions: { success: flo.Completed }
 `;
 
 describe('flo-rx serve --data-dir: processing jobs and triggers under SIGKILL', () => {
