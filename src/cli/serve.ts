@@ -26,10 +26,11 @@ export async function runServe(values: ServeValues): Promise<void> {
     throw err instanceof UsageError ? new CliError(err.message, 2) : err;
   }
   // The server's log lines start once it listens: a failed listen is reported once, by the CLI.
+  // Storage lines come through at once: recovery (a torn tail cut) happens before the listen.
   let listening = false;
   let server: FloServer;
   try {
-    server = await startServer({ ...options, logger: (line) => listening && logLine(line) });
+    server = await startServer({ ...options, logger: (line) => (listening || line.startsWith('storage: ')) && logLine(line) });
   } catch (err) {
     if (isStorageStartError(err)) throw new CliError(err.message);
     throw listenFailure(err, values.host, values.port);

@@ -42,7 +42,7 @@ describe('flo-rx serve --data-dir', () => {
   it('names the storage in its banner and status page, and keeps data across SIGINT', async () => {
     const dir = temp();
     const a = await startServe(cli, ['--data-dir', dir, '--fsync', 'everysec']);
-    expect(await a.waitForOutput(/storage: /)).toContain(`storage: data directory ${dir} (fsync everysec)`);
+    expect(await a.waitForOutput(/storage +data directory/)).toContain(`storage   data directory ${dir} (fsync everysec)`);
     const status = (await (await fetch(`http://127.0.0.1:${a.port}/`)).json()) as { storage: string };
     expect(status.storage).toBe(`data directory ${dir} (fsync everysec)`);
     const c = connect(`127.0.0.1:${a.port}`, { reconnect: false });
