@@ -10,7 +10,8 @@
  *
  * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
  * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
- * (default 1 000 000) records for the start-up figure.
+ * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
+ * runs one part only.
  */
 import * as net from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -26,6 +27,8 @@ import { DiskStorage } from '../src/server/storage/index.js';
 const OPS = Number(process.env.BENCH_DURABILITY_OPS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+/** `throughput` or `startup` runs only that part (interleaved before/after comparisons). */
+const PART = process.env.BENCH_DURABILITY_PART ?? 'all';
 const IN_FLIGHT = 256;
 const PAYLOAD = new Uint8Array(100).fill(0x61);
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -242,6 +245,10 @@ async function startup(): Promise<void> {
   await storage.close();
   const logBytes = dirBytes(dir);
   const time = () => {
+    // A fresh server process starts with nothing in memory: drop the previous state before timing.
+    streams.close?.();
+    streams = undefined as never;
+    global.gc?.();
     const t0 = performance.now();
     storage = DiskStorage.open({ dir });
     streams = createStreamSubsystem({ clock, profile: 'go', persistence: storage });
@@ -265,8 +272,8 @@ async function startup(): Promise<void> {
 
 export async function main(): Promise<void> {
   try {
-    await throughput();
-    await startup();
+    if (PART !== 'startup') await throughput();
+    if (PART !== 'throughput') await startup();
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }

@@ -112,7 +112,7 @@ describe('flo-rx, as a process', () => {
     const out = p.out();
     expect(out).toMatch(/flo-rx \S+: embedded Flo server listening on flo:\/\/127\.0\.0\.1:\d+$/m);
     expect(out).toMatch(/profile +flo$/m);
-    expect(out).toMatch(/storage +in-memory: data is lost on exit \(use --data-dir DIR to keep it\)$/m);
+    expect(out).toMatch(/storage +in-memory: data is lost on exit$/m);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.out()).toMatch(/SIGTERM: shutting down\n.*stopped\n$/);

@@ -1,8 +1,10 @@
 // Durability across real crashes: `flo-rx serve --data-dir` runs as a child process under a mixed
-// workload (KV puts, queue enqueue/ack/nack, stream appends, group reads and acks) and is SIGKILLed
-// at random moments, then started again on the same directory. After every restart: each
-// acknowledged write is there, versions and stream ids never go back or repeat, and no acked message
-// or record is delivered again; at the end every leased-but-unacked one is delivered again.
+// workload (KV puts, queue enqueue/ack/nack, stream appends, group reads and acks, workflow starts
+// and signals) and is SIGKILLed at random moments, then started again on the same directory. After
+// every restart: each acknowledged write is there, versions and stream ids never go back or repeat,
+// no acked message or record is delivered again, every acknowledged workflow start is there and
+// every acknowledged signal has completed its run; at the end every leased-but-unacked one is
+// delivered again, every run reaches a terminal state and none has two terminal events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +17,14 @@ import { bundleCli, startServe, type CliBundle } from '../support/serve-process.
 const KILLS = 24;
 const KV_KEYS = 3;
 const LEASE_MS = 800;
+/** Runs wait for the signal `go` and complete on it (in the turn the signal is applied). */
+const WORKFLOW = `kind: Workflow
+name: crashwf
+version: "1"
+start:
+  waitForSignal: { type: go }
+  transitions: { success: flo.Completed }
+`;
 
 let cli: CliBundle;
 const dirs: string[] = [];
@@ -64,6 +74,11 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
     const groupAckInFlight = new Set<string>();
     let groupReady = false;
     let totalOps = 0;
+    /** Acknowledged starts, and the runs whose signal was acknowledged. */
+    const runsStarted = new Set<string>();
+    const runsSignalled = new Set<string>();
+    const signalInFlight = new Set<string>();
+    let nextRun = 1;
 
     const client = (port: number) => connect(`127.0.0.1:${port}`, { namespace: 'crash', reconnect: false, timeoutMs: 5000 });
 
@@ -90,6 +105,16 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
       for (const [id, n] of appended) if (seen.get(id) !== n) violations.push(`acknowledged record ${id} (${n}) lost`);
       const last = records.at(-1);
       if (last) lastAppendId = last.id;
+      for (const runId of runsStarted) {
+        const st = await firstValueFrom(c.workflow.status(runId)).catch((e: Error) => e);
+        if (st instanceof Error) {
+          violations.push(`acknowledged workflow run ${runId} lost (${st.message})`);
+          continue;
+        }
+        if (runsSignalled.has(runId) && st.status !== 'completed') violations.push(`run ${runId}: signal acknowledged but status ${st.status}`);
+        if (signalInFlight.has(runId) && st.status === 'completed') runsSignalled.add(runId);
+        signalInFlight.delete(runId);
+      }
     }
 
     async function kvWriter(c: FloClient, k: number): Promise<void> {
@@ -138,6 +163,23 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
       }
     }
 
+    async function workflowWorker(c: FloClient): Promise<void> {
+      for (;;) {
+        const runId = `run-${nextRun++}`;
+        await firstValueFrom(c.workflow.start('crashwf', { n: runId }, { runId }));
+        runsStarted.add(runId);
+        const waiting = [...runsStarted].filter((id) => !runsSignalled.has(id) && !signalInFlight.has(id));
+        const pick = waiting[Math.floor(random() * waiting.length)];
+        if (pick && random() < 0.5) {
+          signalInFlight.add(pick);
+          await firstValueFrom(c.workflow.signal(pick, 'go'));
+          signalInFlight.delete(pick);
+          runsSignalled.add(pick);
+        }
+        totalOps += 2;
+      }
+    }
+
     async function groupWorker(c: FloClient): Promise<void> {
       for (;;) {
         const got = await lastValueFrom(c.stream.groupRead('events', 'g', 'c1', { count: 5 }).pipe(toArray()));
@@ -165,9 +207,10 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
         await verify(c);
         if (!groupReady) {
           await firstValueFrom(c.stream.groupCreate('events', 'g', { ackTimeoutMs: LEASE_MS, maxDeliver: 0 }));
+          await firstValueFrom(c.workflow.create(WORKFLOW));
           groupReady = true;
         }
-        const work = [...keys.map((_, k) => kvWriter(c, k)), queueWorker(c), streamWriter(c), groupWorker(c)].map((p) => p.catch(() => undefined));
+        const work = [...keys.map((_, k) => kvWriter(c, k)), queueWorker(c), streamWriter(c), groupWorker(c), workflowWorker(c)].map((p) => p.catch(() => undefined));
         await sleep(40 + Math.floor(random() * 160));
         await server.kill('SIGKILL');
         await Promise.all(work);
@@ -202,6 +245,15 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
         }
         if (msgs.length === 0 && recs.length === 0) await sleep(100);
       }
+      // Every run ends: the waiting ones are signalled now; each has exactly one terminal event.
+      for (const runId of runsStarted) if (!runsSignalled.has(runId)) await firstValueFrom(c.workflow.signal(runId, 'go'));
+      for (const runId of runsStarted) {
+        const st = await firstValueFrom(c.workflow.status(runId));
+        if (!st.terminal) violations.push(`run ${runId} not terminal after its signal: ${st.status}`);
+        const events = await firstValueFrom(c.workflow.history(runId, { limit: 1000 }));
+        const ends = events.filter((e) => e.type.startsWith('workflow_') && e.type !== 'workflow_started');
+        if (ends.length !== 1) violations.push(`run ${runId}: ${ends.length} terminal events (${ends.map((e) => e.type).join(', ')})`);
+      }
       expect(violations).toEqual([]);
       expect([...wanted]).toEqual([]);
       expect([...wantedRecords]).toEqual([]);
@@ -209,6 +261,8 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
       expect(queueAcked.size).toBeGreaterThan(KILLS);
       expect(appended.size).toBeGreaterThan(KILLS);
       expect(keys.every((k) => k.acked > 0)).toBe(true);
+      expect(runsStarted.size).toBeGreaterThan(KILLS);
+      expect(runsSignalled.size).toBeGreaterThan(0);
       expect(totalOps).toBeGreaterThan(KILLS * 10);
     } finally {
       await c.close().catch(() => undefined);

@@ -15,7 +15,7 @@ export { parseProcessingDefinition, DefinitionError } from './definition.js';
 export type { ProcessingDefinition } from './definition.js';
 export { MAX_PROCESSING_LIST_LIMIT } from './handlers.js';
 
-/** The subsystem plus its store (tests, and persistence once wired, use the store directly). */
+/** The subsystem plus its store (tests use the store directly; with a data directory it persists itself). */
 export interface ProcessingSubsystem extends Subsystem {
   readonly store: ProcessingStore;
   /** Restores the store from a snapshot and resumes its running jobs. */
@@ -24,7 +24,7 @@ export interface ProcessingSubsystem extends Subsystem {
 
 /** Builds the processing subsystem over the other subsystems' data (`ports`). */
 export function createProcessingSubsystem(env: ServerEnv, ports: ServerPorts): ProcessingSubsystem {
-  const store = new ProcessingStore();
+  const store = new ProcessingStore(env.persistence);
   const runner = new ProcessingRunner(store, env.clock, ports);
   return {
     handlers: createProcessingHandlers(store, () => env.clock.now()),

@@ -6,7 +6,8 @@
  * the job (its positions stay after the last record fully written).
  *
  * Owns the timers and compiled chains only; every piece of state lives in the store, so the runner
- * can be rebuilt from a restored store (`resumeAll`).
+ * can be rebuilt from a restored store (`resumeAll`). A tick is one synchronous step: with a data
+ * directory its sink writes and its new positions are in the same commit.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { ServerPorts } from '../ports.js';
@@ -86,7 +87,7 @@ export class ProcessingRunner {
   /** Follows a job's phase: arms its polling when running, drops it otherwise. */
   private sync(job: JobRecord): void {
     const current = this.running.get(job.id);
-    if (job.phase.kind !== 'running' || this.closed) {
+    if (job.phase.kind !== 'running' || this.closed || !this.store.holds(job)) {
       current?.timer?.cancel();
       this.running.delete(job.id);
       return;
@@ -126,6 +127,9 @@ export class ProcessingRunner {
         for (const partition of this.partitionsOf(source)) {
           const pk = positionKey(i, partition);
           const recs = this.ports.streams.read(source.namespace, source.stream, positions[pk] ?? 0n, source.batchSize, partition === '*' ? undefined : partition);
+          // Before the chain touches the aggregate state: the tick's sink writes and the positions
+          // it moves are then committed together (exactly once across a crash).
+          if (recs.length > 0) this.store.willChange(job);
           for (const rec of recs) {
             const ts = rec.key >> 64n;
             const eventTimeMs = Number(ts);

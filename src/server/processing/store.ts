@@ -21,9 +21,16 @@
  * partition; a tick reads, processes, writes its sinks and moves the positions in one synchronous
  * step, so a savepoint always sits between two records and a restore resumes exactly after the
  * last record processed before it.
+ *
+ * With a data directory the store is three persisted tables: `processing.job` (per job: the
+ * definition text, phase, positions, counters and aggregate state), `processing.savepoint` and
+ * `processing.meta` (the id counter). A tick announces its job before the chain touches the
+ * aggregate state, so the positions it moves and the sink writes it makes land in the same commit:
+ * after a crash a job resumes exactly after the last record whose output is stored.
  */
 import { ProcessingJobStatus } from '../../protocol/index.js';
-import type { ProcessingDefinition } from './definition.js';
+import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
+import { parseProcessingDefinition, type ProcessingDefinition } from './definition.js';
 import type { AggregateState } from './operators.js';
 
 export type JobPhase =
@@ -101,12 +108,81 @@ export class JobStateError extends Error {
 const clone = <T>(v: T): T => structuredClone(v);
 const hex = (n: number) => n.toString(16).padStart(8, '0');
 
+/** A job as stored: everything but the parsed definition (parsed again from its text at load). */
+type StoredJob = Omit<JobRecord, 'definition'>;
+
 /** The jobs and savepoints of every namespace (see the file header for the transitions). */
 export class ProcessingStore {
   private jobs = new Map<string, JobRecord>();
   private savepoints = new Map<string, SavepointRecord>();
   private nextId = 1;
   private listeners = new Set<(job: JobRecord) => void>();
+  private readonly changes = { job: NO_CHANGE_LOG, savepoint: NO_CHANGE_LOG, meta: NO_CHANGE_LOG };
+  /** Jobs put back (or removed) by the storage since the last `loaded()`: the runner follows them. */
+  private readonly loadedJobs = new Map<string, JobRecord>();
+
+  /** `persistence` undefined: in memory only. */
+  constructor(persistence?: Persistence) {
+    if (persistence) this.persistTo(persistence);
+  }
+
+  private persistTo(p: Persistence): void {
+    this.changes.job = p.table({
+      name: 'processing.job',
+      save: (id) => {
+        const job = this.jobs.get(id);
+        if (!job) return undefined;
+        const { definition: _definition, ...stored } = job;
+        return clone(stored);
+      },
+      load: (id, v) => {
+        const old = this.jobs.get(id);
+        if (v === undefined) {
+          this.jobs.delete(id);
+          if (old) this.loadedJobs.set(id, old);
+          return;
+        }
+        const stored = v as StoredJob;
+        const job: JobRecord = { ...stored, definition: parseProcessingDefinition(stored.definitionText, stored.namespace) };
+        this.jobs.set(id, job);
+        this.loadedJobs.set(id, job);
+      },
+      loaded: () => {
+        const jobs = [...this.loadedJobs.values()];
+        this.loadedJobs.clear();
+        for (const job of jobs) this.notify(job);
+      },
+    });
+    this.changes.savepoint = p.table({
+      name: 'processing.savepoint',
+      save: (id) => {
+        const sp = this.savepoints.get(id);
+        return sp ? clone(sp) : undefined;
+      },
+      load: (id, v) => {
+        if (v === undefined) this.savepoints.delete(id);
+        else this.savepoints.set(id, v as SavepointRecord);
+      },
+      // Savepoints are kept oldest first (the per-job limit drops the oldest): ids grow with time.
+      loaded: () => {
+        this.savepoints = new Map([...this.savepoints].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      },
+    });
+    this.changes.meta = p.table({ name: 'processing.meta', save: () => this.nextId, load: (_k, v) => void (this.nextId = typeof v === 'number' ? v : 1) });
+  }
+
+  /**
+   * Announces that a job is about to change (phase, counters, positions or, through the runner's
+   * chain, aggregate state): call it before the change, in the turn that makes it.
+   */
+  willChange(job: JobRecord): void {
+    this.changes.job(job.id);
+  }
+
+  /** Whether `job` is the store's current record of its id (a load replaces records). */
+  holds(job: JobRecord): boolean {
+    return this.jobs.get(job.id) === job;
+  }
 
   /** Called after every change of a job (the runner re-arms its timers from it). */
   onChange(listener: (job: JobRecord) => void): () => void {
@@ -114,17 +190,24 @@ export class ProcessingStore {
     return () => void this.listeners.delete(listener);
   }
 
+  /** After a change announced with `willChange`: bumps the revision and tells the listeners. */
   private changed(job: JobRecord): void {
     job.revision++;
+    this.notify(job);
+  }
+
+  private notify(job: JobRecord): void {
     for (const l of [...this.listeners]) l(job);
   }
 
   private enter(job: JobRecord, phase: JobPhase): void {
+    this.willChange(job);
     job.phase = phase;
     this.changed(job);
   }
 
   private newId(prefix: string): string {
+    this.changes.meta('nextId');
     return `${prefix}-${hex(this.nextId++)}`;
   }
 
@@ -145,6 +228,7 @@ export class ProcessingStore {
       aggregates: {},
       revision: 0,
     };
+    this.willChange(job);
     this.jobs.set(job.id, job);
     this.changed(job);
     return job;
@@ -184,6 +268,7 @@ export class ProcessingStore {
 
   rescale(job: JobRecord, parallelism: number): void {
     if (job.phase.kind === 'cancelled' || job.phase.kind === 'completed') throw new JobStateError(`job is ${job.phase.kind}`);
+    this.willChange(job);
     job.parallelism = parallelism;
     this.changed(job);
   }
@@ -202,9 +287,13 @@ export class ProcessingStore {
       aggregates: clone(job.aggregates),
       parallelism: job.parallelism,
     };
+    this.changes.savepoint(sp.id);
     this.savepoints.set(sp.id, sp);
     const mine = [...this.savepoints.values()].filter((s) => s.jobId === job.id);
-    for (const old of mine.slice(0, Math.max(0, mine.length - MAX_SAVEPOINTS_PER_JOB))) this.savepoints.delete(old.id);
+    for (const old of mine.slice(0, Math.max(0, mine.length - MAX_SAVEPOINTS_PER_JOB))) {
+      this.changes.savepoint(old.id);
+      this.savepoints.delete(old.id);
+    }
     return sp;
   }
 
@@ -216,6 +305,7 @@ export class ProcessingStore {
   /** Puts the job back where the savepoint left it and runs it. */
   restoreFrom(job: JobRecord, sp: SavepointRecord): void {
     if (job.phase.kind === 'cancelled' || job.phase.kind === 'completed') throw new JobStateError(`job is ${job.phase.kind}`);
+    this.willChange(job);
     job.positions = clone(sp.positions);
     job.recordsProcessed = sp.recordsProcessed;
     job.watermark = sp.watermark;
@@ -223,8 +313,12 @@ export class ProcessingStore {
     this.enter(job, { kind: 'running' });
   }
 
-  /** A tick's outcome: the new positions, how many source records it consumed, the watermark. */
+  /**
+   * A tick's outcome: the new positions, how many source records it consumed, the watermark. A tick
+   * that consumed records has called `willChange` before its chain ran (this call repeats it).
+   */
   progress(job: JobRecord, positions: Record<string, bigint>, consumed: number, watermark: number): void {
+    if (consumed > 0 || watermark > job.watermark) this.willChange(job);
     job.positions = positions;
     job.watermark = Math.max(job.watermark, watermark);
     if (consumed > 0) {
@@ -240,6 +334,9 @@ export class ProcessingStore {
 
   /** Replaces the state with a snapshot's; call before the runner starts (it then resumes running jobs). */
   restore(snap: ProcessingSnapshot): void {
+    for (const id of new Set([...this.jobs.keys(), ...snap.jobs.map((j) => j.id)])) this.changes.job(id);
+    for (const id of new Set([...this.savepoints.keys(), ...snap.savepoints.map((s) => s.id)])) this.changes.savepoint(id);
+    this.changes.meta('nextId');
     this.jobs = new Map(snap.jobs.map((j) => [j.id, clone(j)]));
     this.savepoints = new Map(snap.savepoints.map((s) => [s.id, clone(s)]));
     this.nextId = snap.nextId;

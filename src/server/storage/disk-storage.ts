@@ -198,19 +198,18 @@ export class DiskStorage implements Persistence, CommitGate {
     const recovered = this.recovered;
     if (!recovered) return;
     this.recovered = undefined;
-    const touched = new Set<PersistedTable>();
-    const orphans: StoredEntry[] = [];
-    for (const entry of recovered.fold.values()) {
-      const table = this.tables.get(entry[0]);
+    let orphans = 0;
+    // A table at a time, with no per-entity wrapper objects (a million records start in seconds).
+    for (const [name, entities] of recovered.fold.byTable()) {
+      const table = this.tables.get(name);
       if (!table) {
-        orphans.push(entry);
+        orphans += entities.size;
         continue;
       }
-      table.load(entry[1], unpackValue(entry[2]!));
-      touched.add(table);
-      this.entitiesRestored++;
+      for (const [key, value] of entities) table.load(key, unpackValue(value));
+      this.entitiesRestored += entities.size;
     }
-    if (orphans.length) this.log(`storage: ${orphans.length} stored record(s) of tables this server does not know were skipped`);
+    if (orphans) this.log(`storage: ${orphans} stored record(s) of tables this server does not know were skipped`);
     for (const table of this.tables.values()) table.loaded?.();
   }
 

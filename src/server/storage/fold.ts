@@ -46,6 +46,11 @@ export class Fold {
     throw new Error('unknown snapshot record');
   }
 
+  /** Per table, its entities (key → packed value): start-up loads them a table at a time. */
+  byTable(): ReadonlyMap<string, ReadonlyMap<string, Uint8Array>> {
+    return this.tables;
+  }
+
   *values(): IterableIterator<StoredEntry> {
     for (const [table, entities] of this.tables) for (const [key, value] of entities) yield [table, key, value];
   }

@@ -7,7 +7,13 @@
  * covers the payload. `scanRecords` tells a torn tail (the last write cut short, or zeros after
  * it) from corruption before the tail, which recovery must never silently drop.
  */
-import { crc32 } from '../../protocol/crc32.js';
+import * as zlib from 'node:zlib';
+import { crc32 as crc32Js } from '../../protocol/crc32.js';
+
+// zlib's native crc32 (Node ≥ 20.15) is several times faster than ours on large records: it is
+// half of the start-up of a big log otherwise. Same polynomial, same values.
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+const crc32: (data: Uint8Array) => number = nativeCrc32 ? (data) => nativeCrc32(data) : crc32Js;
 
 export const FRAME_HEADER = 12;
 

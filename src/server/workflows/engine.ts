@@ -194,6 +194,9 @@ export class WorkflowEngine {
         if (rec) this.loadedDefs.push([rec.namespace, rec.name]);
       },
       loaded: () => {
+        // Runs loaded in the same pass get their indexes first: a trigger or schedule that the
+        // definition wakes must find the runs it already started (idempotency keys).
+        this.loaded();
         const defs = this.loadedDefs.splice(0);
         for (const [ns, name] of defs) this.onDefinitionLoaded?.(ns, name);
       },

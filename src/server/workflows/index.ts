@@ -73,7 +73,7 @@ function createProducers(env: ServerEnv, engine: WorkflowEngine, streams: Stream
           if (engine.findByIdempotencyKey(ns, wf, idempotencyKey)) return;
           engine.startRun({ namespace: ns, workflow: wf, version: 'latest', input, idempotencyKey, firstEvent: 'trigger_started' });
         },
-      })
+      }, env.persistence)
     : undefined;
   return {
     producersChanged(ns: string, wf: string) {

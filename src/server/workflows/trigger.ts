@@ -11,9 +11,14 @@
  * re-creating the definition keeps the cursor while the stream and namespace stay the same. While
  * the workflow is disabled nothing starts and the cursor stays, so records appended meanwhile start
  * runs after ENABLE.
+ *
+ * With a data directory the cursors are the `workflow.trigger` table: a cursor moves in the turn
+ * that starts its run, so both are in the same commit and a restart resumes after the last record
+ * that started one (no record starts two runs, none is skipped).
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PortRecord, StreamPort } from '../ports.js';
+import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 
 export type TriggerMode = 'shared' | 'exclusive' | 'key_shared';
 
@@ -115,13 +120,33 @@ export class WorkflowTriggers {
   /** Workflow (namespace, name) → its cursor. */
   private readonly cursors = new Map<string, Cursor>();
   private readonly unsubscribe: () => void;
+  private readonly cursorWillChange: (key: string) => void;
 
+  /** `persistence` undefined: cursors live in memory only (a restart starts them at the tail). */
   constructor(
     private readonly clock: Clock,
     private readonly streams: StreamPort,
     private readonly host: TriggerHost,
+    persistence?: Persistence,
   ) {
     this.unsubscribe = streams.onAppend((ns, stream) => this.onAppend(ns, stream));
+    this.cursorWillChange =
+      persistence?.table({
+        name: 'workflow.trigger',
+        save: (k) => {
+          const c = this.cursors.get(k);
+          return c ? { sourceNs: c.sourceNs, stream: c.stream, next: c.next } : undefined;
+        },
+        // Loaded before the definitions' `loaded()` calls `update`, which keeps a matching cursor.
+        load: (k, v) => {
+          this.cursors.get(k)?.timer?.cancel();
+          if (v === undefined) this.cursors.delete(k);
+          else {
+            const c = v as { sourceNs: string; stream: string; next: bigint };
+            this.cursors.set(k, { sourceNs: c.sourceNs, stream: c.stream, next: BigInt(c.next) });
+          }
+        },
+      }) ?? NO_CHANGE_LOG;
   }
 
   /** Follows a definition change: creates, keeps, moves or drops the workflow's cursor, then looks for work. */
@@ -131,12 +156,14 @@ export class WorkflowTriggers {
     const current = this.cursors.get(k);
     if (!t) {
       current?.timer?.cancel();
+      if (current) this.cursorWillChange(k);
       this.cursors.delete(k);
       return;
     }
     const sourceNs = t.def.namespace ?? namespace;
     if (!current || current.sourceNs !== sourceNs || current.stream !== t.def.stream) {
       current?.timer?.cancel();
+      this.cursorWillChange(k);
       this.cursors.set(k, { sourceNs, stream: t.def.stream, next: this.streams.tail(sourceNs, t.def.stream) });
     }
     this.pass(namespace, workflow);
@@ -152,6 +179,7 @@ export class WorkflowTriggers {
 
   /** Puts cursors back (before the definitions are replayed through `update`, which keeps them). */
   restore(cursors: readonly TriggerCursor[]): void {
+    for (const c of cursors) this.cursorWillChange(key(c.namespace, c.workflow));
     for (const c of cursors) this.cursors.set(key(c.namespace, c.workflow), { sourceNs: c.sourceNs, stream: c.stream, next: c.next });
   }
 
@@ -205,6 +233,7 @@ export class WorkflowTriggers {
 
   private start(namespace: string, workflow: string, c: Cursor, batch: readonly PortRecord[], batchSize: number): void {
     const last = batch[batch.length - 1];
+    this.cursorWillChange(key(namespace, workflow));
     c.next = last.key + 1n;
     const input = batchSize === 1 ? last.payload : batchInput(batch);
     this.host.startTriggeredRun(namespace, workflow, input, `trigger:${c.stream}@${last.key >> 64n}:${last.key & SEQ_MASK}`);

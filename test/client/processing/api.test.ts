@@ -112,6 +112,8 @@ describe('flo.processing', () => {
     await lastValueFrom(flo.processing.cancel(jobId), { defaultValue: undefined });
     const all = await done;
     expect(all.at(-1)).toMatchObject({ status: 'cancelled', terminal: true });
+    // The two watchers poll independently: the second may see the cancel a poll later.
+    await until('cancelled:2');
     expect(seen).toEqual(['running:0', 'running:2', 'stopped:2', 'cancelled:2']);
     sub.unsubscribe();
   });

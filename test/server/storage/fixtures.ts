@@ -7,6 +7,8 @@ import { afterEach } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { createActionSubsystem } from '../../../src/server/actions/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
+import { createProcessingSubsystem } from '../../../src/server/processing/index.js';
+import { createPorts } from '../../../src/server/ports.js';
 import { createQueueSubsystem } from '../../../src/server/queues/index.js';
 import { createStreamSubsystem } from '../../../src/server/streams/index.js';
 import { DiskStorage, type DiskStorageOptions } from '../../../src/server/storage/index.js';
@@ -31,15 +33,18 @@ export function openStores(dir: string, clock: ManualClock, opts: Partial<DiskSt
   const kv = createKvSubsystem(env);
   const queues = createQueueSubsystem(env);
   const streams = createStreamSubsystem(env);
-  const actions = createActionSubsystem(env);
+  const ports = createPorts(streams, kv, queues);
+  const actions = createActionSubsystem(env, ports);
+  const processing = createProcessingSubsystem(env, ports);
   storage.restore();
-  const all: Subsystem[] = [kv, queues, streams, actions];
+  const all: Subsystem[] = [kv, queues, streams, actions, processing];
   return {
     storage,
     kv: kv.store,
     queues: queues.store,
     streams: streams.store,
     actions: actions.store,
+    processing: processing.store,
     async close() {
       for (const s of all) s.close?.();
       await storage.close();

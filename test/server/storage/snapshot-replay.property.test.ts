@@ -1,4 +1,4 @@
-// Property: for random sequences of KV, queue and stream operations (with clock moves, turn
+// Property: for random sequences of KV, queue, stream and processing-job operations (with clock moves, turn
 // boundaries and compactions in between), the state read back after a stop and a start on the same
 // data directory (snapshot + replay) equals the state before the stop. Restarts happen in the middle of
 // the sequence too, so that a change that was not announced shows up at the next one.
@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { utf8 } from '../../../src/protocol/index.js';
+import { parseProcessingDefinition } from '../../../src/server/processing/index.js';
 import { nextTurn, openStores, tempDir, type Stores } from './fixtures.js';
 
 const NS = 'p';
@@ -13,6 +14,11 @@ const KEYS = ['a', 'b', 'c'];
 const QUEUES = ['q1', 'q2'];
 const STREAM = 's';
 const GROUPS = ['g1', 'g2'];
+// Processing jobs read STREAM: one copies it to a stream and counts into KV, one aggregates per window.
+const JOBS = [
+  `kind: Processing\nname: copy\nsources:\n  - stream: { name: ${STREAM}, batch_size: 2, poll_interval_ms: 300 }\nsinks:\n  - stream: { name: out }\n  - kv: { key_prefix: "seen" }\n`,
+  `kind: Processing\nname: agg\nsources:\n  - stream: { name: ${STREAM}, poll_interval_ms: 500 }\noperators:\n  - type: aggregate\n    function: count\nsinks:\n  - stream: { name: counts }\n`,
+];
 
 type Op =
   | { t: 'put'; k: number; v: number; ttl: number }
@@ -28,6 +34,10 @@ type Op =
   | { t: 'gread'; g: number; n: number }
   | { t: 'gack'; g: number; pick: number }
   | { t: 'gnack'; g: number; pick: number; delay: number }
+  | { t: 'psubmit'; j: number }
+  | { t: 'pstop' | 'pcancel' | 'psavepoint'; pick: number }
+  | { t: 'prestore'; pick: number; sp: number }
+  | { t: 'prescale'; pick: number; n: number }
   | { t: 'advance'; ms: number }
   | { t: 'turn' }
   | { t: 'compact' }
@@ -43,12 +53,17 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant('ack' as const), q: small(1), seq: fc.integer({ min: 1, max: 12 }) }),
   fc.record({ t: fc.constant('nack' as const), q: small(1), seq: fc.integer({ min: 1, max: 12 }), dlq: fc.boolean() }),
   fc.record({ t: fc.constant('requeue' as const), q: small(1), seq: fc.integer({ min: 1, max: 12 }) }),
-  fc.record({ t: fc.constant('append' as const), n: fc.integer({ min: 1, max: 3 }) }),
+  { arbitrary: fc.record({ t: fc.constant('append' as const), n: fc.integer({ min: 1, max: 3 }) }), weight: 3 },
   fc.record({ t: fc.constant('trim' as const), keep: small(6) }),
   fc.record({ t: fc.constant('gread' as const), g: small(1), n: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ t: fc.constant('gack' as const), g: small(1), pick: small(5) }),
   fc.record({ t: fc.constant('gnack' as const), g: small(1), pick: small(5), delay: fc.constantFrom(0, 200) }),
-  fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(100, 400, 1200, 6000) }),
+  // Weighted up: a job must exist, records arrive and the clock move past a poll before a restart.
+  { arbitrary: fc.record({ t: fc.constant('psubmit' as const), j: small(1) }), weight: 4 },
+  fc.record({ t: fc.constantFrom('pstop' as const, 'pcancel' as const, 'psavepoint' as const), pick: small(3) }),
+  fc.record({ t: fc.constant('prestore' as const), pick: small(3), sp: small(3) }),
+  fc.record({ t: fc.constant('prescale' as const), pick: small(3), n: fc.integer({ min: 1, max: 4 }) }),
+  { arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(100, 400, 1200, 6000) }), weight: 3 },
   fc.constant({ t: 'turn' as const }),
   fc.constant({ t: 'compact' as const }),
   fc.constant({ t: 'restart' as const }),
@@ -96,6 +111,25 @@ async function apply(s: Stores, clock: ManualClock, o: Op): Promise<void> {
       if (o.t === 'gack') return quiet(() => void s.streams.groupAck(NS, STREAM, GROUPS[o.g], [id]));
       return quiet(() => void s.streams.groupNack(NS, STREAM, GROUPS[o.g], [id], o.delay));
     }
+    case 'psubmit':
+      return quiet(() => void s.processing.submit(NS, JOBS[o.j], parseProcessingDefinition(JOBS[o.j], NS), clock.now()));
+    case 'pstop':
+    case 'pcancel':
+    case 'psavepoint':
+    case 'prestore':
+    case 'prescale': {
+      const jobs = s.processing.list(NS);
+      const job = jobs[o.pick % Math.max(1, jobs.length)];
+      if (!job) return;
+      if (o.t === 'pstop') return quiet(() => s.processing.stop(job, clock.now()));
+      if (o.t === 'pcancel') return quiet(() => s.processing.cancel(job, clock.now()));
+      if (o.t === 'psavepoint') return quiet(() => void s.processing.savepoint(job, clock.now()));
+      if (o.t === 'prescale') return quiet(() => s.processing.rescale(job, o.n));
+      if (o.t !== 'prestore') return;
+      const sps = s.processing.snapshot().savepoints.filter((sp) => sp.jobId === job.id);
+      const sp = sps[o.sp % Math.max(1, sps.length)];
+      return quiet(() => sp && s.processing.restoreFrom(job, sp));
+    }
     case 'advance':
       clock.advance(o.ms);
       return;
@@ -128,7 +162,10 @@ function observe(s: Stores) {
     records: s.streams.read(NS, STREAM, { from: 0n, count: 10_000 }).map((r) => [r.key, r.partition, Buffer.from(r.payload).toString(), r.headers]),
     groups: GROUPS.map((g) => s.streams.groupSnapshot(NS, STREAM, g)),
   };
-  return { kv, queues, stream };
+  const { jobs, ...processing } = s.processing.snapshot();
+  const outputs = ['out', 'counts'].map((name) => s.streams.read(NS, name, { from: 0n, count: 10_000 }).map((r) => [r.key, Buffer.from(r.payload).toString()]));
+  const seen = s.kv.scan(NS, utf8('seen'), 1000, undefined, false).entries.map((e) => [Buffer.from(e.key).toString(), Buffer.from(e.value).toString()]);
+  return { kv, queues, stream, processing: { ...processing, jobs: jobs.map(({ definition: _d, ...j }) => j) }, outputs, seen };
 }
 
 describe('snapshot + replay', () => {
