@@ -3,22 +3,17 @@
  * `SyncFile` / `SyncDir`). Kept out of `workflow.ts` so the universal entry never imports `node:fs`;
  * import this module from Node code only.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { concatMap, defer, from, toArray, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { RequestOptions } from './core/index.js';
 import type { WorkflowApi, WorkflowSyncResult } from './workflow.js';
+import { syncYamlDir, syncYamlFile } from './yaml-files.js';
 
 /** Reads `path` (UTF-8) and `workflow.sync`s it. */
 export function syncFile(workflow: Pick<WorkflowApi, 'sync'>, path: string, options: RequestOptions = {}): Observable<WorkflowSyncResult> {
-  return defer(() => from(readFile(path, 'utf8'))).pipe(concatMap((text) => workflow.sync(text, options)));
+  return syncYamlFile((text) => workflow.sync(text, options), path);
 }
 
 /** Syncs every `*.yaml` / `*.yml` file of `dir`, in name order, one after the other; emits all results. */
 export function syncDir(workflow: Pick<WorkflowApi, 'sync'>, dir: string, options: RequestOptions = {}): Observable<WorkflowSyncResult[]> {
-  return defer(() => from(readdir(dir))).pipe(
-    concatMap((names) => from(names.filter((n) => /\.ya?ml$/i.test(n)).sort())),
-    concatMap((name) => syncFile(workflow, join(dir, name), options)),
-    toArray(),
-  );
+  return syncYamlDir((text) => workflow.sync(text, options), dir);
 }

@@ -1,4 +1,4 @@
-import { concatMap, defer, distinctUntilChanged, map, of, repeat, retry, takeWhile, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { concatMap, defer, map, of, type Observable, type SchedulerLike } from 'rxjs';
 import { lazyData, toPayload } from '../codec/payload.js';
 import {
   decodeWorkflowCreateReply,
@@ -20,9 +20,7 @@ import {
   encodeWorkflowStart,
   encodeWorkflowStatus,
   InvalidArgumentError,
-  isConnectionLost,
   isTerminalWorkflowStatus,
-  isTimeout,
   Op,
   ProtocolError,
   scanWorkflowDefinitionHeader,
@@ -33,7 +31,7 @@ import {
   type WorkflowRunStatusName,
   type WorkflowStatusReply,
 } from '../protocol/index.js';
-import { ignorePayload, waitForReconnect, type ClientCore, type RequestOptions } from './core/index.js';
+import { ignorePayload, pollUntilTerminal, type ClientCore, type RequestOptions } from './core/index.js';
 
 export type { WorkflowHistoryEventType, WorkflowRunStatusName } from '../protocol/index.js';
 
@@ -280,23 +278,10 @@ export class WorkflowApi {
    * ```
    */
   watch(runId: string, options: WorkflowWatchOptions = {}): Observable<RunStatus> {
-    const pollMs = options.pollMs ?? 250;
-    const { scheduler } = options;
-    const wait = (ms: number) => (scheduler ? timer(ms, scheduler) : timer(ms));
-    return defer(() => {
-      if (!(Number.isFinite(pollMs) && pollMs >= 0)) throw new InvalidArgumentError(`pollMs must be a non-negative number, got ${pollMs}`);
-      return this.status(runId, options).pipe(
-        retry({
-          delay: (e: unknown) => {
-            if (isConnectionLost(e)) return waitForReconnect(this.core.channel, e, scheduler);
-            if (isTimeout(e)) return wait(pollMs);
-            return throwError(() => e);
-          },
-        }),
-        repeat({ delay: () => wait(pollMs) }),
-        distinctUntilChanged(sameProgress),
-        takeWhile((s) => !s.terminal, true),
-      );
+    return pollUntilTerminal(this.core.channel, this.status(runId, options), {
+      pollMs: options.pollMs ?? 250,
+      same: sameProgress,
+      scheduler: options.scheduler,
     });
   }
 

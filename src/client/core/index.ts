@@ -4,6 +4,7 @@ export {
   poll,
   checkBlockMs,
   waitForReconnect,
+  pollUntilTerminal,
   createResumer,
   MAX_BLOCK_MS,
   DEFAULT_POLL_BLOCK_MS,

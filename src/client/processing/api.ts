@@ -4,7 +4,7 @@
  * restore, rescale, and `watch`, which polls STATUS and emits each change until a terminal state.
  * Reads the client core only; file helpers (Node) are in `./file.ts`.
  */
-import { defer, distinctUntilChanged, EMPTY, expand, map, mergeMap, repeat, retry, takeWhile, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { defer, EMPTY, expand, map, mergeMap, type Observable, type SchedulerLike } from 'rxjs';
 import {
   decodeProcessingListPage,
   decodeProcessingSavepointReply,
@@ -19,9 +19,7 @@ import {
   encodeProcessingStop,
   encodeProcessingSubmit,
   InvalidArgumentError,
-  isConnectionLost,
   isTerminalProcessingStatus,
-  isTimeout,
   Op,
   processingJobStatusName,
   ProtocolError,
@@ -29,7 +27,7 @@ import {
   type ProcessingJobStatusName,
   type ProcessingJobStatusReply,
 } from '../../protocol/index.js';
-import { ignorePayload, waitForReconnect, type ClientCore, type RequestOptions } from '../core/index.js';
+import { ignorePayload, pollUntilTerminal, type ClientCore, type RequestOptions } from '../core/index.js';
 
 export type { ProcessingJobStatusName } from '../../protocol/index.js';
 
@@ -238,23 +236,10 @@ export class ProcessingApi {
    * ```
    */
   watch(jobId: string, options: ProcessingWatchOptions = {}): Observable<ProcessingJobInfo> {
-    const pollMs = options.pollMs ?? DEFAULT_WATCH_POLL_MS;
-    const { scheduler } = options;
-    const wait = (ms: number) => (scheduler ? timer(ms, scheduler) : timer(ms));
-    return defer(() => {
-      if (!(Number.isFinite(pollMs) && pollMs >= 0)) throw new InvalidArgumentError(`pollMs must be a non-negative number, got ${pollMs}`);
-      return this.status(jobId, options).pipe(
-        retry({
-          delay: (e: unknown) => {
-            if (isConnectionLost(e)) return waitForReconnect(this.core.channel, e, scheduler);
-            if (isTimeout(e)) return wait(pollMs);
-            return throwError(() => e);
-          },
-        }),
-        repeat({ delay: () => wait(pollMs) }),
-        distinctUntilChanged(sameProgress),
-        takeWhile((s) => !s.terminal, true),
-      );
+    return pollUntilTerminal(this.core.channel, this.status(jobId, options), {
+      pollMs: options.pollMs ?? DEFAULT_WATCH_POLL_MS,
+      same: sameProgress,
+      scheduler: options.scheduler,
     });
   }
 
