@@ -94,18 +94,39 @@ export class FloClient {
   readonly core: ClientCore;
 
   /** Key/value store: get, put, watch, scan, transactions, ... */
-  readonly kv: KvApi;
+  get kv(): KvApi {
+    return (this.apis.kv ??= new KvApi(this.core));
+  }
   /** Priority queues with leases and a dead-letter queue. */
-  readonly queue: QueueApi;
+  get queue(): QueueApi {
+    return (this.apis.queue ??= new QueueApi(this.core));
+  }
   /** Append-only streams and consumer groups. */
-  readonly stream: StreamApi;
+  get stream(): StreamApi {
+    return (this.apis.stream ??= new StreamApi(this.core));
+  }
   /** Actions and reactive action workers. */
-  readonly actions: ActionsApi;
+  get actions(): ActionsApi {
+    return (this.apis.actions ??= new ActionsApi(this.core));
+  }
   /** Durable workflows. */
-  readonly workflow: WorkflowApi;
+  get workflow(): WorkflowApi {
+    return (this.apis.workflow ??= new WorkflowApi(this.core));
+  }
   /** Stream-processing jobs: submit, status, stop, savepoints, watch, ... */
-  readonly processing: ProcessingApi;
+  get processing(): ProcessingApi {
+    return (this.apis.processing ??= new ProcessingApi(this.core));
+  }
 
+  // Each subsystem API is built on first access: a client that only uses `kv` never constructs the rest.
+  private readonly apis: {
+    kv?: KvApi;
+    queue?: QueueApi;
+    stream?: StreamApi;
+    actions?: ActionsApi;
+    workflow?: WorkflowApi;
+    processing?: ProcessingApi;
+  } = {};
   private readonly channel: ClientChannel;
   private readonly hub: EventHub;
   private closing: Promise<void> | undefined;
@@ -157,12 +178,6 @@ export class FloClient {
           }
         : {}),
     });
-    this.kv = new KvApi(this.core);
-    this.queue = new QueueApi(this.core);
-    this.stream = new StreamApi(this.core);
-    this.actions = new ActionsApi(this.core);
-    this.workflow = new WorkflowApi(this.core);
-    this.processing = new ProcessingApi(this.core);
   }
 
   /**

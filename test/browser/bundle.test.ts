@@ -55,6 +55,30 @@ describe('browser bundle of the universal entry', () => {
     console.log(`browser bundle (examples/event-sourced-ui, rxjs included): ${(b.code.length / 1024).toFixed(1)} KiB min, ${(gz / 1024).toFixed(1)} KiB min+gzip`);
   });
 
+  it('is tree-shakeable: importing one export from the entry bundles only its own module', async () => {
+    // No module reachable from the entry may run code at load time, or it would be kept here.
+    const sources = async (contents: string) => {
+      const b = await bundleForBrowser({ contents, resolveDir: root });
+      const output = Object.values(b.metafile.outputs)[0]!;
+      return Object.entries(output.inputs)
+        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/'))
+        .map(([file]) => file)
+        .sort();
+    };
+    expect(await sources("import { Status } from './src/index.ts'; console.log(Status);")).toEqual(['src/protocol/status.ts']);
+    expect(await sources("import { isRetryable } from './src/index.ts'; console.log(isRetryable);")).toEqual([
+      'src/protocol/errors.ts',
+      'src/protocol/status.ts',
+    ]);
+    // The opcode names are built on first use: naming one opcode needs Op, not a table of names.
+    const named = await bundleForBrowser({
+      contents: "import { opcodeName, Op } from './src/protocol/opcodes.ts'; console.log(opcodeName(Op.KvGet));",
+      resolveDir: root,
+    });
+    expect(named.code).not.toContain('kv_get');
+    expect(named.code).toContain('KvGet');
+  });
+
   it('would fail on a static ws import (the check has teeth)', async () => {
     const b = await bundleForBrowser({
       contents: "import { WebSocket } from 'ws'; import * as net from 'node:net'; export const x = [WebSocket, net];",
