@@ -11,7 +11,8 @@
  * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
  * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
  * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
- * runs one part only.
+ * runs one part only; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
+ * those throughput rows.
  */
 import * as net from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -209,6 +210,9 @@ async function throughput(): Promise<void> {
     targets.push({ name: 'redis appendfsync everysec', start: () => startRedis('everysec'), redis: true });
     targets.push({ name: 'redis appendfsync always', start: () => startRedis('always'), redis: true });
   }
+  // BENCH_DURABILITY_ONLY=always (a substring of the row names) runs only the matching rows.
+  const only = process.env.BENCH_DURABILITY_ONLY;
+  if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only)));
   console.log(`${OPS.toLocaleString('en-US')} requests per run, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
   console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)}`);
   for (const t of targets) {
