@@ -178,8 +178,14 @@ export interface KvStoreOptions {
   readonly historyDepth?: number;
 }
 
-/** An entry as stored (its older versions are `kv.old` entities). */
-interface StoredKvEntry {
+/**
+ * An entry as stored (its older versions are `kv.old` entities): a tuple, so the log carries no field
+ * names (a put writes about half the bytes of the object form and packs faster). Data directories
+ * written before the tuple form hold `LegacyStoredKvEntry` objects: both load.
+ */
+type StoredKvEntry = [value: Uint8Array, version: bigint, deleted: boolean, expiresAtMs: number | null, timestampNs: bigint];
+
+interface LegacyStoredKvEntry {
   readonly value: Uint8Array;
   readonly version: bigint;
   readonly deleted: boolean;
@@ -189,6 +195,8 @@ interface StoredKvEntry {
 
 /** An older version as stored: [value, timestampNs]. */
 type StoredKvVersion = [Uint8Array, bigint];
+
+const fromLegacy = (v: LegacyStoredKvEntry): StoredKvEntry => [v.value, v.version, v.deleted, v.expiresAtMs, v.timestampNs];
 
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
 const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000${key}\u0000${version.toString(16)}`;
@@ -235,13 +243,7 @@ export class KvStore {
     const [ns, key] = this.splitEntity(entity);
     const e = this.spaces.get(ns)?.get(key);
     if (!e) return undefined;
-    return {
-      value: e.value,
-      version: e.version,
-      deleted: e.deleted,
-      expiresAtMs: e.expiresAtMs ?? null,
-      timestampNs: e.timestampNs,
-    };
+    return [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
   }
 
   private splitVersion(entity: string): [string, string, bigint] {
@@ -290,16 +292,9 @@ export class KvStore {
       this.spaces.get(ns)?.delete(key);
       return;
     }
-    const v = stored as StoredKvEntry;
+    const [value, version, deleted, expiresAtMs, timestampNs] = Array.isArray(stored) ? (stored as StoredKvEntry) : fromLegacy(stored as LegacyStoredKvEntry);
     const space = this.space(ns, true)!;
-    space.set(key, {
-      value: v.value,
-      version: v.version,
-      deleted: v.deleted,
-      expiresAtMs: v.expiresAtMs ?? undefined,
-      timestampNs: v.timestampNs,
-      older: space.get(key)?.older ?? [],
-    });
+    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older: space.get(key)?.older ?? [] });
   }
 
   // ----- internals -------------------------------------------------------------------------

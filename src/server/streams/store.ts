@@ -32,12 +32,21 @@ import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
 import type { Persistence } from '../storage/types.js';
 
-export interface StoredRecord {
-  readonly key: bigint;
-  readonly id: StreamId;
-  readonly partition: number;
-  readonly payload: Uint8Array;
-  readonly headers: StreamHeaders;
+/**
+ * One live record. Its id is derived from `key` when asked for (replies, info): a million restored
+ * records then cost one object each, not three (the id object and its two bigints).
+ */
+export class StoredRecord {
+  constructor(
+    readonly key: bigint,
+    readonly partition: number,
+    readonly payload: Uint8Array,
+    readonly headers: StreamHeaders,
+  ) {}
+
+  get id(): StreamId {
+    return streamIdFromBigInt(this.key);
+  }
 }
 
 export interface Retention {
@@ -250,8 +259,14 @@ export class StreamStore {
     return r ? [r.partition, r.payload, r.headers.map(([hk, hv]) => [hk, hv] as const)] : undefined;
   }
 
+  /** The stream key of the record loaded last: consecutive records of one stream share one string. */
+  private loadingStreamKey = '';
+
   private loadRec(entity: string, stored: unknown): void {
-    const [k, key] = parseRecordEntity(entity);
+    const at = entity.lastIndexOf('\u0000');
+    let k = this.loadingStreamKey;
+    if (at !== k.length || !entity.startsWith(k)) this.loadingStreamKey = k = entity.slice(0, at);
+    const key = BigInt(`0x${entity.slice(at + 1)}`);
     if (stored === undefined) {
       const log = this.streams.get(k);
       if (!log) return;
@@ -266,7 +281,7 @@ export class StreamStore {
     const i = last && last.key >= key ? this.lowerBound(log, key) : log.records.length;
     const present = log.records[i]?.key === key;
     const [partition, payload, headers] = stored as StoredRecordValue;
-    const rec: StoredRecord = { key, id: streamIdFromBigInt(key), partition, payload, headers };
+    const rec = new StoredRecord(key, partition, payload, headers);
     if (present) log.records[i] = rec;
     else log.records.push(rec);
   }
@@ -476,7 +491,7 @@ export class StreamStore {
       const key = first + BigInt(j);
       this.changes.rec(k, key);
       const payload = rec.payload.slice();
-      log.records.push({ key, id: streamIdFromBigInt(key), partition, payload, headers: rec.headers.map(([k, v]) => [k, v] as const) });
+      log.records.push(new StoredRecord(key, partition, payload, rec.headers.map(([k, v]) => [k, v] as const)));
       log.bytes += payload.length;
     });
     log.last = first + BigInt(records.length - 1);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { utf8 } from '../../../src/protocol/index.js';
-import { scanRecords } from '../../../src/server/storage/record-frame.js';
+import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
+import { packValue, unpackFrame, unpackValue, type StoredEntry } from '../../../src/server/storage/codec.js';
 import { DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { nextTurn, openStores, tempDir } from './fixtures.js';
 
@@ -114,6 +115,37 @@ describe('KV history', () => {
     await s.close();
     const again = openStores(dir, clock);
     expect(again.kv.history(NS, utf8('h'))).toEqual(before);
+    await again.close();
+  });
+});
+
+describe('KV entry encoding', () => {
+  it('loads entries in the object form earlier versions wrote, next to the tuple form written now', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const s = openStores(dir, clock);
+    s.kv.put(NS, utf8('old'), utf8('legacy'), { ttlSeconds: 60n });
+    await nextTurn();
+    s.kv.put(NS, utf8('new'), utf8('tuple'));
+    await nextTurn();
+    const before = [s.kv.get(NS, utf8('old')), s.kv.get(NS, utf8('new'))];
+    await s.close();
+    // Rewrite the first batch's `kv` entity in the object form.
+    const log = join(dir, readdirSync(dir).find((f) => f.startsWith('log-'))!);
+    const frames: Uint8Array[] = [];
+    scanRecords(readFileSync(log), (payload) => frames.push(payload.slice()));
+    expect(frames).toHaveLength(2);
+    const first = unpackFrame(frames[0]) as StoredEntry[];
+    const entry = first.find(([table]) => table === 'kv')!;
+    const [value, version, deleted, expiresAtMs, timestampNs] = unpackValue(entry[2]!) as unknown[];
+    expect(Array.isArray(unpackValue(entry[2]!))).toBe(true);
+    entry[2] = packValue({ value, version, deleted, expiresAtMs, timestampNs });
+    writeFileSync(log, Buffer.concat([frameRecord(packValue(first)), frameRecord(frames[1])]));
+    const again = openStores(dir, clock);
+    expect([again.kv.get(NS, utf8('old')), again.kv.get(NS, utf8('new'))]).toEqual(before);
+    expect(text(again.kv.get(NS, utf8('old'))?.value)).toBe('legacy');
+    clock.advance(60_001);
+    expect(again.kv.get(NS, utf8('old'))).toBeUndefined();
     await again.close();
   });
 });
