@@ -9,12 +9,21 @@ const children: ChildProcess[] = [];
 const blockers: Server[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // tsx runs the command in a child process of its own: kill the whole process group.
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        c.kill('SIGKILL');
+      }
+    }
+  }
   await Promise.all(blockers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
 function start(args: string[]) {
-  const child = spawn(tsx, ['src/cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(tsx, ['src/cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(child);
   let stdout = '';
   let stderr = '';

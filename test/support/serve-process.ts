@@ -5,8 +5,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { afterAll } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+
+// Every server this module starts, so that a test failing before it stops its server leaves no
+// process behind: they are all killed when the test file is done.
+const started = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  started.clear();
+});
 
 export interface CliBundle {
   readonly path: string;
@@ -50,6 +59,8 @@ export function startServe(cli: CliBundle, args: readonly string[], opts: { env?
     ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
