@@ -5,14 +5,11 @@
 // no acked message or record is delivered again, every acknowledged workflow start is there and
 // every acknowledged signal has completed its run; at the end every leased-but-unacked one is
 // delivered again, every run reaches a terminal state and none has two terminal events.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, type FloClient } from '../../src/node.js';
 import { compareStreamIds, formatStreamId, type StreamId } from '../../src/protocol/index.js';
-import { bundleCli, startServe, type CliBundle } from '../support/serve-process.js';
+import { startServe, useServeCli } from '../support/serve-process.js';
 
 const KILLS = 24;
 const KV_KEYS = 3;
@@ -26,15 +23,7 @@ start:
   transitions: { success: flo.Completed }
 `;
 
-let cli: CliBundle;
-const dirs: string[] = [];
-beforeAll(async () => {
-  cli = await bundleCli();
-});
-afterAll(() => {
-  cli?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { cli, tempDir } = useServeCli('flo-rx-crash-');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Deterministic pseudo-random numbers (a failing run can be replayed). */
@@ -57,8 +46,7 @@ interface KeyModel {
 
 describe('flo-rx serve --data-dir under SIGKILL', () => {
   it(`loses no acknowledged write across ${KILLS} kills`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flo-rx-crash-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const random = rng(12);
     const violations: string[] = [];
     const keys: KeyModel[] = Array.from({ length: KV_KEYS }, () => ({ acked: 0, attempted: 0, version: 0n }));
@@ -201,7 +189,7 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
     }
 
     for (let round = 0; round < KILLS; round++) {
-      const server = await startServe(cli, ['--data-dir', dir]);
+      const server = await startServe(cli(), ['--data-dir', dir]);
       const c = client(server.port);
       try {
         await verify(c);
@@ -221,7 +209,7 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
     }
 
     // Last start: everything acknowledged is there, and every unacked delivery comes back.
-    const server = await startServe(cli, ['--data-dir', dir]);
+    const server = await startServe(cli(), ['--data-dir', dir]);
     const c = client(server.port);
     try {
       await verify(c);

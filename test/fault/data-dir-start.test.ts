@@ -1,35 +1,21 @@
 // `flo-rx serve --data-dir` as a real process: one server per directory, clear one-line start
 // errors with exit code 1, the banner and status page naming the storage, and data kept across a
 // clean stop (SIGINT) as well as a full disk at run time.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { firstValueFrom } from 'rxjs';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/node.js';
 import { UnavailableError } from '../../src/protocol/index.js';
 import { startServer } from '../../src/server.js';
-import { bundleCli, ServeExit, startServe, type CliBundle } from '../support/serve-process.js';
+import { ServeExit, startServe, useServeCli } from '../support/serve-process.js';
 
-let cli: CliBundle;
-const dirs: string[] = [];
-const temp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'flo-rx-dd-'));
-  dirs.push(d);
-  return d;
-};
-beforeAll(async () => {
-  cli = await bundleCli();
-});
-afterAll(() => {
-  cli?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { cli, tempDir: temp } = useServeCli('flo-rx-dd-');
 
 async function startFails(args: string[], opts: Parameters<typeof startServe>[2] = {}): Promise<ServeExit> {
   try {
-    const s = await startServe(cli, args, opts);
+    const s = await startServe(cli(), args, opts);
     await s.kill();
   } catch (err) {
     if (err instanceof ServeExit) return err;
@@ -41,7 +27,7 @@ async function startFails(args: string[], opts: Parameters<typeof startServe>[2]
 describe('flo-rx serve --data-dir', () => {
   it('names the storage in its banner and status page, and keeps data across SIGINT', async () => {
     const dir = temp();
-    const a = await startServe(cli, ['--data-dir', dir, '--fsync', 'everysec']);
+    const a = await startServe(cli(), ['--data-dir', dir, '--fsync', 'everysec']);
     expect(await a.waitForOutput(/storage +data directory/)).toContain(`storage   data directory ${dir} (fsync everysec)`);
     const status = (await (await fetch(`http://127.0.0.1:${a.port}/`)).json()) as { storage: string };
     expect(status.storage).toBe(`data directory ${dir} (fsync everysec)`);
@@ -51,7 +37,7 @@ describe('flo-rx serve --data-dir', () => {
     await firstValueFrom(c.stream.append('events', { n: 1 }));
     await c.close();
     expect((await a.kill('SIGINT')).code).toBe(0);
-    const b = await startServe(cli, [], { env: { FLO_DATA_DIR: dir } });
+    const b = await startServe(cli(), [], { env: { FLO_DATA_DIR: dir } });
     const c2 = connect(`127.0.0.1:${b.port}`, { reconnect: false });
     try {
       expect((await firstValueFrom(c2.kv.get('greeting')))?.text()).toBe('hello');
@@ -64,7 +50,7 @@ describe('flo-rx serve --data-dir', () => {
   });
 
   it('says it is in memory without a data directory', async () => {
-    const s = await startServe(cli, []);
+    const s = await startServe(cli(), []);
     expect(await s.waitForOutput(/in-memory/)).toContain('storage   in-memory: data is lost on exit');
     const status = (await (await fetch(`http://127.0.0.1:${s.port}/`)).json()) as { storage: string };
     expect(status.storage).toBe('in-memory: data is lost on exit');
@@ -73,7 +59,7 @@ describe('flo-rx serve --data-dir', () => {
 
   it('refuses a second server on the same directory, naming the pid of the first', async () => {
     const dir = temp();
-    const first = await startServe(cli, ['--data-dir', dir]);
+    const first = await startServe(cli(), ['--data-dir', dir]);
     try {
       const second = await startFails(['--data-dir', dir]);
       expect(second.code).toBe(1);
@@ -102,7 +88,7 @@ describe('flo-rx serve --data-dir', () => {
 
   it('refuses to start on a log corrupted before its tail (exit code 1), and cuts a torn tail', async () => {
     const dir = temp();
-    const s = await startServe(cli, ['--data-dir', dir]);
+    const s = await startServe(cli(), ['--data-dir', dir]);
     const c = connect(`127.0.0.1:${s.port}`, { reconnect: false });
     for (let i = 0; i < 5; i++) await firstValueFrom(c.kv.put(`k${i}`, `v${i}`));
     await c.close();
@@ -116,7 +102,7 @@ describe('flo-rx serve --data-dir', () => {
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/log .* is corrupt at offset 0 .*refusing to start/);
     writeFileSync(log, bytes.subarray(0, bytes.length - 3));
-    const ok = await startServe(cli, ['--data-dir', dir]);
+    const ok = await startServe(cli(), ['--data-dir', dir]);
     expect(ok.output()).toMatch(/dropped \d+ byte\(s\) of a torn last record at offset \d+/);
     const c2 = connect(`127.0.0.1:${ok.port}`, { reconnect: false });
     expect((await firstValueFrom(c2.kv.get('k3')))?.text()).toBe('v3');

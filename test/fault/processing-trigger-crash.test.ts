@@ -3,33 +3,17 @@
 // directory. A job's sink ends up with every source record exactly once (its position and its sink
 // writes are committed together), and a trigger starts exactly one run per record, including the
 // records appended while its workflow was disabled (its cursor survives the restart).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, type FloClient } from '../../src/node.js';
-import { bundleCli, startServe, type CliBundle } from '../support/serve-process.js';
+import { startServe, useServeCli } from '../support/serve-process.js';
 
 const KILLS = 6;
 
-let cli: CliBundle;
-const dirs: string[] = [];
-beforeAll(async () => {
-  cli = await bundleCli();
-});
-afterAll(() => {
-  cli?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { cli, tempDir } = useServeCli('flo-rx-pcrash-');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const client = (port: number) => connect(`127.0.0.1:${port}`, { namespace: 'pc', reconnect: false, timeoutMs: 5000 });
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'flo-rx-pcrash-'));
-  dirs.push(d);
-  return d;
-};
 const texts = async (c: FloClient, stream: string) => (await lastValueFrom(c.stream.read(stream, { pageSize: 1000 }).pipe(toArray()))).map((r) => new TextDecoder().decode(r.payload));
 
 /** Appends `in-<n>` records until the connection is gone; returns the numbers acknowledged. */
@@ -74,7 +58,7 @@ describe('flo-rx serve --data-dir: processing jobs and triggers under SIGKILL', 
     const next = { n: 1 };
     let jobId = '';
     for (let round = 0; round <= KILLS; round++) {
-      const server = await startServe(cli, ['--data-dir', dir]);
+      const server = await startServe(cli(), ['--data-dir', dir]);
       const c = client(server.port);
       try {
         if (round === 0) jobId = await firstValueFrom(c.processing.submit(JOB));
@@ -111,7 +95,7 @@ describe('flo-rx serve --data-dir: processing jobs and triggers under SIGKILL', 
     const acked: number[] = [];
     const next = { n: 1 };
     for (let round = 0; round <= KILLS; round++) {
-      const server = await startServe(cli, ['--data-dir', dir]);
+      const server = await startServe(cli(), ['--data-dir', dir]);
       const c = client(server.port);
       try {
         if (round === 0) await firstValueFrom(c.workflow.create(TRIGGERED));

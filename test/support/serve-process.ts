@@ -3,9 +3,10 @@
 // Node finds the dependencies in node_modules.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -111,4 +112,31 @@ export class ServeExit extends Error {
   ) {
     super(`flo-rx serve exited (${code ?? signal}) before listening: ${output.trim()}`);
   }
+}
+
+/**
+ * For a test file that runs `flo-rx serve` processes: bundles the command once before the file's
+ * tests (`cli()`), hands out temporary data directories (`tempDir()`), and removes both after them.
+ */
+export function useServeCli(prefix: string): { readonly cli: () => CliBundle; readonly tempDir: () => string } {
+  let bundle: CliBundle | undefined;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    bundle = await bundleCli();
+  });
+  afterAll(() => {
+    bundle?.dispose();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    cli: () => {
+      if (!bundle) throw new Error('the flo-rx command is not bundled yet (call cli() inside a test)');
+      return bundle;
+    },
+    tempDir: () => {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+  };
 }
