@@ -282,8 +282,9 @@ export class ServerConnection {
     }
     let body: RequestBody;
     try {
-      // A private copy: handlers may keep views into the body without pinning the read buffer.
-      body = decodeRequestBody(frame.payload.slice());
+      // Views into the bytes read (`Buffer#slice` never copied them either): a store copies what it
+      // keeps beyond the request, so that it does not pin the socket's read buffer.
+      body = decodeRequestBody(frame.payload);
     } catch (err) {
       this.reject(`request ${frame.requestId}: ${(err as Error).message}`);
       return false;
