@@ -13,7 +13,7 @@ import type { CommitGate } from '../../src/server/storage/disk-storage.js';
 import { StorageWriteError } from '../../src/server/storage/errors.js';
 import { TcpTransport } from '../../src/server/transport.js';
 import type { Handler } from '../../src/server/types.js';
-import { BinaryClient } from './core/helpers.js';
+import { BinaryClient, startTestServer, T, WsClient, type TestServer } from './core/helpers.js';
 
 const ECHO = 0x7e0;
 const PARK = 0x7e1;
@@ -166,3 +166,34 @@ describe('ServerConnection replies behind a commit gate, over a real socket', ()
     ]);
   });
 });
+
+describe('ServerConnection replies over a WebSocket', () => {
+  let ts: TestServer | undefined;
+  afterEach(async () => {
+    await ts?.server.close();
+    ts = undefined;
+  });
+
+  it('keeps queued reply bytes intact while a slow WebSocket client catches up', async () => {
+    ts = await startTestServer();
+    const c = await WsClient.open(ts.server.wsUrl);
+    try {
+      c.ws.pause();
+      const value = (i: number) => new Uint8Array(2000).fill(i & 0xff);
+      for (let batch = 0; batch < 150; batch++) {
+        c.send(Buffer.concat(Array.from({ length: 20 }, (_, j) => encodeRequest(BigInt(batch * 20 + j + 1), T.Echo, 'ns', { value: value(batch * 20 + j) }))));
+        await turn();
+      }
+      c.ws.resume();
+      const replies = await c.waitFor(3000);
+      for (let i = 0; i < 3000; i++) {
+        expect(replies[i].requestId).toBe(BigInt(i + 1));
+        expect(replies[i].checksumOk).toBe(true);
+        expect(replies[i].payload.every((b) => b === (i & 0xff))).toBe(true);
+      }
+    } finally {
+      c.close();
+    }
+  });
+});
+
