@@ -12,7 +12,7 @@
  * data directory, fsync always). `BENCH_CPU_PROF=<dir>` profiles the children.
  * Run: `BENCH_AB_OTHER=/tmp/old npx tsx bench/server-ab.ts`. Asserts nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +82,11 @@ export async function main(): Promise<void> {
   const other = process.env.BENCH_AB_OTHER;
   const durable = process.env.BENCH_AB_DURABLE === '1';
   const dataDir = mkdtempSync(join(tmpdir(), 'flo-rx-bench-ab-'));
-  const opts = (name: string) => (durable ? { dataDir: join(dataDir, name), fsync: 'always' } : {});
+  const opts = (name: string) => {
+    if (!durable) return {};
+    mkdirSync(join(dataDir, name));
+    return { dataDir: join(dataDir, name), fsync: 'always' };
+  };
   const sides: Side[] = [await startSide('this tree', undefined, opts('this'))];
   if (other) sides.push(await startSide(`other (${other})`, other, opts('other')));
   const specs = SPECS.filter((s) => ROWS.includes(s.name));
