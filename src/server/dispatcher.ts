@@ -231,7 +231,8 @@ export class Dispatcher {
     ) {
       return this.fromError(new TypeError('handler returned an invalid reply'), input);
     }
-    return { status: reply.status, payload: reply.payload ?? EMPTY };
+    // A reply with its payload already is an answer: no second object per request.
+    return reply.payload !== undefined ? (reply as Answer) : { status: reply.status, payload: EMPTY };
   }
 
   private fromError(err: unknown, input: DispatchInput): Answer {
