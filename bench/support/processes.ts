@@ -64,10 +64,14 @@ function cpuProfArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-/** Forks `server-worker.ts` (`kind` fixed or embedded) with extra `startServer` options. */
-export async function startFloChild(kind: 'fixed' | 'embedded', options: Record<string, unknown> = {}): Promise<ServerChild> {
+/**
+ * Forks `server-worker.ts` (`kind` fixed or embedded) with extra `startServer` options; `tree` runs
+ * the worker of another checkout (its `bench/server-worker.ts`, for A/B runs), default this one.
+ */
+export async function startFloChild(kind: 'fixed' | 'embedded', options: Record<string, unknown> = {}, tree?: string): Promise<ServerChild> {
   const args = [kind, ...(Object.keys(options).length > 0 ? [JSON.stringify(options)] : [])];
-  const child = fork(fileURLToPath(new URL('../server-worker.ts', import.meta.url)), args, {
+  const worker = tree ? join(tree, 'bench', 'server-worker.ts') : fileURLToPath(new URL('../server-worker.ts', import.meta.url));
+  const child = fork(worker, args, {
     execArgv: ['--expose-gc', ...cpuProfArgs(), '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

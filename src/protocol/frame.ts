@@ -7,7 +7,7 @@
  * The CRC (IEEE) covers header bytes 0..15, then 20..31, then the payload.
  */
 import { crc32Update } from './crc32.js';
-import { EMPTY, ByteReader, utf8 } from './bytes.js';
+import { EMPTY, utf8 } from './bytes.js';
 import { ProtocolError } from './errors.js';
 
 export const MAGIC = 0x004f4c46; // "FLO\0" little-endian
@@ -186,6 +186,54 @@ export function encodeResponseFrame(requestId: bigint, status: number, payload: 
   return frame;
 }
 
+/**
+ * Writes the 32-byte header of a response frame at `offset` in `target`, for a payload of
+ * `payloadLength` bytes that is already in place right after it (at `offset + 32`), CRC included.
+ * Every header byte is written (reserved ones as zero), so `target` may hold anything before.
+ * `view` must be a DataView over exactly `target`. Returns the frame's end offset. Together with
+ * `encodeResponseInto` this lets a server gather many replies in one output buffer.
+ */
+export function encodeResponseHeaderAt(
+  target: Uint8Array,
+  view: DataView,
+  offset: number,
+  requestId: bigint,
+  status: number,
+  payloadLength: number,
+  flags = 0,
+): number {
+  const end = offset + HEADER_SIZE + payloadLength;
+  if (end > target.length) throw new RangeError('encodeResponseHeaderAt: target too small');
+  view.setUint32(offset, MAGIC, true);
+  view.setUint32(offset + 4, payloadLength, true);
+  view.setBigUint64(offset + 8, BigInt.asUintN(64, requestId), true);
+  target[offset + 20] = PROTOCOL_VERSION;
+  target[offset + 21] = status;
+  target[offset + 22] = flags;
+  for (let i = offset + 23; i < offset + HEADER_SIZE; i++) target[i] = 0;
+  view.setUint32(offset + 16, frameCrcAt(target, offset, end), true);
+  return end;
+}
+
+/**
+ * `encodeResponseFrame` writing into `target` at `offset` rather than into a new buffer: the same
+ * bytes, given `HEADER_SIZE + payload.length` bytes of room there. `view` must be a DataView over
+ * exactly `target`. Returns the frame's end offset.
+ */
+export function encodeResponseInto(
+  target: Uint8Array,
+  view: DataView,
+  offset: number,
+  requestId: bigint,
+  status: number,
+  payload: Uint8Array = EMPTY,
+  flags = 0,
+): number {
+  if (offset + HEADER_SIZE + payload.length > target.length) throw new RangeError('encodeResponseInto: target too small');
+  target.set(payload, offset + HEADER_SIZE);
+  return encodeResponseHeaderAt(target, view, offset, requestId, status, payload.length, flags);
+}
+
 /** The reply Flo sends before closing a connection whose frame it could not parse. */
 export const INVALID_REQUEST_MESSAGE = 'Invalid request';
 export function encodeRejectFrame(): Uint8Array {
@@ -209,17 +257,45 @@ export function encodeRequestBody(body: Partial<RequestBody>): Uint8Array {
  * value length that overruns the payload is a `ProtocolError` (Flo would stall; we reject).
  */
 export function decodeRequestBody(payload: Uint8Array): RequestBody {
-  if (payload.length === 0) return { namespace: EMPTY, key: EMPTY, value: EMPTY, options: EMPTY };
-  const r = new ByteReader(payload, 'request payload');
-  const namespace = r.bytes16('namespace');
-  const key = r.bytes16('key');
-  const value = r.bytes32('value');
+  const n = payload.length;
+  if (n === 0) return { namespace: EMPTY, key: EMPTY, value: EMPTY, options: EMPTY };
+  // A plain walk (this runs once per request on the server): no reader object, no DataView, no closure.
+  let at = sectionEnd(payload, 0, 2, 'namespace');
+  const namespace = sectionBytes(payload, 0, at, 2);
+  const keyAt = at;
+  at = sectionEnd(payload, at, 2, 'key');
+  const key = sectionBytes(payload, keyAt, at, 2);
+  const valueAt = at;
+  at = sectionEnd(payload, at, 4, 'value');
+  const value = sectionBytes(payload, valueAt, at, 4);
   let options: Uint8Array = EMPTY;
-  if (r.remaining >= 2) {
-    const len = r.u16('options length');
-    if (len <= r.remaining) options = r.bytes(len, 'options');
+  if (n - at >= 2) {
+    const len = payload[at] | (payload[at + 1] << 8);
+    at += 2;
+    if (len > 0 && len <= n - at) options = payload.subarray(at, at + len);
   }
   return { namespace, key, value, options };
+}
+
+/** End offset of the length-prefixed section at `at` (`width`-byte little-endian length); throws on an overrun. */
+function sectionEnd(payload: Uint8Array, at: number, width: 2 | 4, field: string): number {
+  const n = payload.length;
+  if (at + width > n) truncated(field, width, at, n);
+  const len =
+    width === 2 ? payload[at] | (payload[at + 1] << 8) : (payload[at] | (payload[at + 1] << 8) | (payload[at + 2] << 16) | (payload[at + 3] << 24)) >>> 0;
+  at += width;
+  if (at + len > n) truncated(field, len, at, n);
+  return at + len;
+}
+
+/** The bytes of the section that starts at `start` (its length prefix) and ends at `end`. */
+function sectionBytes(payload: Uint8Array, start: number, end: number, width: number): Uint8Array {
+  return end === start + width ? EMPTY : payload.subarray(start + width, end);
+}
+
+/** The `ProtocolError` `ByteReader` reports for an overrun (same text). */
+function truncated(field: string, need: number, at: number, size: number): never {
+  throw new ProtocolError(`truncated request payload: ${field} needs ${need} byte(s) at offset ${at}, ${size - at} left`);
 }
 
 export type FrameKind = 'request' | 'response';

@@ -3,7 +3,7 @@
  *
  * - Requests are dispatched in arrival order and answered in completion order: a parked request
  *   never delays the ones behind it. Replies produced in the same turn of the event loop go out in
- *   one write.
+ *   one write: they are encoded straight into the connection's output buffer (`ReplyOutbox`).
  * - A frame that cannot be parsed (bad header, CRC mismatch, inconsistent sections) gets Flo's
  *   reject frame (id 0, status 3, `Invalid request`) after the replies already due, then the
  *   connection closes (flushing first). Nothing behind the bad frame is read.
@@ -24,7 +24,6 @@ import { setMaxListeners } from 'node:events';
 import {
   decodeRequestBody,
   encodeRejectFrame,
-  encodeResponseFrame,
   Status,
   utf8,
   type DecodedRequest,
@@ -33,6 +32,7 @@ import {
 import type { Answer, Dispatcher } from './dispatcher.js';
 import type { CommitGate } from './storage/disk-storage.js';
 import { FrameReader } from './framing.js';
+import { ReplyOutbox } from './outbox.js';
 import type { FrameTransport } from './transport.js';
 import type { RequestAuthorizer } from './auth/jwt.js';
 
@@ -69,6 +69,8 @@ export const DEFAULT_HARD_LIMIT = 64 * 1024 * 1024;
 /** Default time a begun frame has to complete. */
 export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_IN_FLIGHT = 4096;
+/** Flo's reject frame, encoded once. */
+const REJECT_FRAME = encodeRejectFrame();
 
 export class ServerConnection {
   readonly id: number;
@@ -82,8 +84,8 @@ export class ServerConnection {
   private readonly hardLimit: number;
   private readonly frameTimeoutMs: number;
   private readonly idleTimeoutMs: number;
-  private outbox: Uint8Array[] = [];
-  private outboxBytes = 0;
+  /** Replies encoded and not yet handed to the transport. */
+  private readonly outbox = new ReplyOutbox();
   /** Replies waiting until the changes before them are durable (servers with a data directory). */
   private held = 0;
   /** Payload bytes of the held replies (they count against the flow-control limits too). */
@@ -141,7 +143,7 @@ export class ServerConnection {
 
   /** Reply bytes held for a commit, queued or unsent (not yet taken by the peer). */
   get bufferedOut(): number {
-    return this.heldBytes + this.outboxBytes + this.transport.bufferedBytes;
+    return this.heldBytes + this.outbox.pendingBytes + this.transport.bufferedBytes;
   }
 
   /** Bytes received and not yet handled: a partial frame plus frames held back by flow control. */
@@ -245,8 +247,7 @@ export class ServerConnection {
     this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: ${reason}, closing`);
     this.state = 'closing';
     this.abort.abort(new Error(reason));
-    this.outbox = [];
-    this.outboxBytes = 0;
+    this.outbox.discard();
     this.transport.destroy();
   }
 
@@ -281,8 +282,9 @@ export class ServerConnection {
     }
     let body: RequestBody;
     try {
-      // A private copy: handlers may keep views into the body without pinning the read buffer.
-      body = decodeRequestBody(frame.payload.slice());
+      // Views into the bytes read (`Buffer#slice` never copied them either): a store copies what it
+      // keeps beyond the request, so that it does not pin the socket's read buffer.
+      body = decodeRequestBody(frame.payload);
     } catch (err) {
       this.reject(`request ${frame.requestId}: ${(err as Error).message}`);
       return false;
@@ -343,15 +345,18 @@ export class ServerConnection {
       gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer, size));
       return;
     }
-    if (!this.push(encodeResponseFrame(requestId, answer.status, answer.payload))) return;
+    if (!this.push(requestId, answer)) return;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        if (this.state === 'open') this.flush();
-      });
+      setImmediate(this.flushTurn);
     }
   }
+
+  /** The end of the turn: the replies it produced go out in one write. */
+  private readonly flushTurn = (): void => {
+    this.flushScheduled = false;
+    if (this.state === 'open') this.flush();
+  };
 
   /** Ends the transport once replies waiting for a commit are out. */
   private endAfterHeld(reason: 'shutdown'): void {
@@ -359,10 +364,9 @@ export class ServerConnection {
     else this.endPending = true;
   }
 
-  /** Queues a reply frame; past the hard limit the connection is closed instead (returns false). */
-  private push(frame: Uint8Array): boolean {
-    this.outbox.push(frame);
-    this.outboxBytes += frame.length;
+  /** Encodes a reply into the outbox; past the hard limit the connection is closed instead (returns false). */
+  private push(requestId: bigint, answer: Answer): boolean {
+    this.outbox.append(requestId, answer.status, answer.payload);
     if (this.state === 'open' && this.bufferedOut > this.hardLimit) {
       this.close(`slow consumer: ${this.bufferedOut} reply bytes not taken (hard limit ${this.hardLimit})`);
       return false;
@@ -375,7 +379,7 @@ export class ServerConnection {
     this.held--;
     this.heldBytes -= heldSize;
     if (this.state === 'closed' || (this.state === 'closing' && !this.endPending)) return;
-    if (!this.push(encodeResponseFrame(requestId, answer.status, answer.payload))) return;
+    if (!this.push(requestId, answer)) return;
     if (this.releaseScheduled) return;
     this.releaseScheduled = true;
     queueMicrotask(() => {
@@ -390,16 +394,18 @@ export class ServerConnection {
   }
 
   private flush(): void {
-    if (this.outbox.length === 0) return;
-    const chunks = this.outbox;
-    this.outbox = [];
-    this.outboxBytes = 0;
-    this.transport.send(chunks);
-    if (this.transport.bufferedBytes > this.highWaterMark) this.pause();
+    const bytes = this.outbox.take();
+    if (bytes === undefined) return;
+    this.transport.send(bytes);
+    const buffered = this.transport.bufferedBytes;
+    // The kernel took every byte: the outbox may write over them again.
+    if (buffered === 0) this.outbox.recycle();
+    if (buffered > this.highWaterMark) this.pause();
     else if (this.paused) this.onDrain(); // the kernel took it all: no 'drain' event will come
   }
 
   private onDrain(): void {
+    if (this.transport.bufferedBytes === 0) this.outbox.recycle();
     if (!this.paused || this.state !== 'open' || this.bufferedOut > this.highWaterMark) return;
     this.paused = false;
     this.handleBacklog();
@@ -413,7 +419,7 @@ export class ServerConnection {
     this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: rejected frame (${reason}), closing`);
     this.state = 'closing';
     this.abort.abort(new Error('connection closing'));
-    this.outbox.push(encodeRejectFrame());
+    this.outbox.appendFrame(REJECT_FRAME);
     this.flush();
     this.transport.end('reject');
   }
@@ -435,8 +441,7 @@ export class ServerConnection {
     this.state = 'closed';
     if (this.frameTimer) clearTimeout(this.frameTimer);
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.outbox = [];
-    this.outboxBytes = 0;
+    this.outbox.discard();
     this.backlog = [];
     this.abort.abort(new Error('connection closed'));
     this.options.onClose?.(this);

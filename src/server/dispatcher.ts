@@ -10,6 +10,8 @@
  */
 import { tracingChannel } from 'node:diagnostics_channel';
 import {
+  bytesEqual,
+  EMPTY as EMPTY_BYTES,
   FloError,
   OptionsReader,
   fromUtf8,
@@ -69,6 +71,9 @@ export interface Answer {
 
 const EMPTY = new Uint8Array(0);
 
+/** The options of a request without any (most of them): one shared, never-changed reader. */
+const NO_OPTIONS = new OptionsReader(EMPTY_BYTES);
+
 /** The namespace a trace shows: as handlers see it, or as sent when it is invalid (the request is then refused). */
 function traceNamespace(bytes: Uint8Array): string {
   try {
@@ -97,6 +102,10 @@ export function collectHandlers(subsystems: readonly Subsystem[]): Map<number, H
 }
 
 export class Dispatcher {
+  /** The namespace of the last request, as sent and as handlers see it: decoded and checked once while it repeats. */
+  private lastNamespaceBytes: Uint8Array | undefined;
+  private lastNamespace = '';
+
   constructor(
     private readonly handlers: ReadonlyMap<number, Handler>,
     private readonly log: (line: string) => void = () => {},
@@ -111,22 +120,38 @@ export class Dispatcher {
   /** Runs the handler. Returns the answer, or a promise of it (never rejected) for parked requests. */
   dispatch(input: DispatchInput): Answer | Promise<Answer> {
     const observer = this.observer;
-    const traced = serverTrace.hasSubscribers;
-    if (observer === undefined && !traced) return this.run(input);
-    const t0 = performance.now();
-    let ctx: ServerRequestTraceContext | undefined;
-    if (traced) {
-      const key = input.body.key;
-      ctx = {
-        operation: opcodeName(input.opcode),
-        opcode: input.opcode,
-        namespace: traceNamespace(input.body.namespace),
-        requestId: input.requestId,
-        connectionId: input.connectionId,
-        key: key && key.length > 0 ? fromUtf8(key) : undefined,
-      };
-      serverTrace.start.publish(ctx);
+    if (!serverTrace.hasSubscribers) {
+      // The common case, kept free of closures: metrics only.
+      if (observer === undefined) return this.run(input);
+      const t0 = performance.now();
+      const answer = this.run(input);
+      if (!(answer instanceof Promise)) {
+        observer.record(input.opcode, answer.status, (performance.now() - t0) / 1000);
+        return answer;
+      }
+      observer.parked(1);
+      return answer.then((a) => {
+        observer.parked(-1);
+        observer.record(input.opcode, a.status, (performance.now() - t0) / 1000);
+        return a;
+      });
     }
+    return this.dispatchTraced(input, observer);
+  }
+
+  /** `dispatch` while someone listens on the TracingChannel. */
+  private dispatchTraced(input: DispatchInput, observer: DispatchObserver | undefined): Answer | Promise<Answer> {
+    const t0 = performance.now();
+    const key = input.body.key;
+    const ctx: ServerRequestTraceContext | undefined = {
+      operation: opcodeName(input.opcode),
+      opcode: input.opcode,
+      namespace: traceNamespace(input.body.namespace),
+      requestId: input.requestId,
+      connectionId: input.connectionId,
+      key: key && key.length > 0 ? fromUtf8(key) : undefined,
+    };
+    serverTrace.start.publish(ctx);
     const done = (answer: Answer): void => {
       observer?.record(input.opcode, answer.status, (performance.now() - t0) / 1000);
       if (ctx !== undefined) {
@@ -166,9 +191,9 @@ export class Dispatcher {
       const ctx: RequestContext = {
         requestId: input.requestId,
         opcode: input.opcode,
-        namespace: normaliseNamespace(input.body.namespace),
+        namespace: this.namespaceOf(input.body.namespace),
         body: input.body,
-        options: new OptionsReader(input.body.options),
+        options: input.body.options.length === 0 ? NO_OPTIONS : new OptionsReader(input.body.options),
         signal: input.signal,
         connectionId: input.connectionId,
       };
@@ -185,6 +210,16 @@ export class Dispatcher {
     return this.fromReply(result, input);
   }
 
+  /** `normaliseNamespace`, skipped while requests keep sending the same namespace bytes. */
+  private namespaceOf(bytes: Uint8Array): string {
+    const last = this.lastNamespaceBytes;
+    if (last !== undefined && bytesEqual(last, bytes)) return this.lastNamespace;
+    const name = normaliseNamespace(bytes); // throws for an invalid one, which is never remembered
+    this.lastNamespaceBytes = new Uint8Array(bytes); // a copy: the request's bytes are a view into the read buffer
+    this.lastNamespace = name;
+    return name;
+  }
+
   private fromReply(reply: Reply, input: DispatchInput): Answer {
     if (
       reply === null ||
@@ -196,7 +231,8 @@ export class Dispatcher {
     ) {
       return this.fromError(new TypeError('handler returned an invalid reply'), input);
     }
-    return { status: reply.status, payload: reply.payload ?? EMPTY };
+    // A reply with its payload already is an answer: no second object per request.
+    return reply.payload !== undefined ? (reply as Answer) : { status: reply.status, payload: EMPTY };
   }
 
   private fromError(err: unknown, input: DispatchInput): Answer {

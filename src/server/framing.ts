@@ -23,6 +23,8 @@ const MIN_ASSEMBLY = 256;
 
 export class FrameReader {
   private readonly decoder: RequestFrameDecoder;
+  /** Decodes runs of whole frames (holds no partial frame between calls). */
+  private wholeDecoder: RequestFrameDecoder;
   /** Bytes of the frame being assembled (`filled` of them used). */
   private assembly: Uint8Array | undefined;
   private filled = 0;
@@ -34,6 +36,7 @@ export class FrameReader {
   constructor(maxPayload = MAX_FRAME_PAYLOAD) {
     this.maxPayload = maxPayload;
     this.decoder = new RequestFrameDecoder({ maxPayload });
+    this.wholeDecoder = new RequestFrameDecoder({ maxPayload });
   }
 
   /** Bytes received and not yet part of a whole frame. */
@@ -51,13 +54,14 @@ export class FrameReader {
     const frames: DecodedRequest[] = [];
     try {
       let at = this.filled > 0 ? this.continuePartial(chunk, frames) : 0;
+      at = this.decodeWhole(chunk, at, frames);
       while (at < chunk.length) {
         const left = chunk.length - at;
         if (left < HEADER_SIZE) {
           this.hold(chunk.subarray(at));
           break;
         }
-        const size = HEADER_SIZE + new DataView(chunk.buffer, chunk.byteOffset + at, HEADER_SIZE).getUint32(4, true);
+        const size = HEADER_SIZE + frameLength(chunk, at);
         if (left >= size) {
           frames.push(...this.decoder.push(chunk.subarray(at, at + size)));
           at += size;
@@ -77,6 +81,32 @@ export class FrameReader {
       return { frames, error: this.failure };
     }
     return { frames };
+  }
+
+  /**
+   * Decodes the run of whole frames starting at `at` in one pass of the decoder (the common case:
+   * a chunk of pipelined requests); returns where the run ends. When the run holds a bad header,
+   * nothing is taken from it here: the frame-by-frame loop then returns the frames before the bad
+   * one and reports the error.
+   */
+  private decodeWhole(chunk: Uint8Array, at: number, out: DecodedRequest[]): number {
+    let end = at;
+    while (chunk.length - end >= HEADER_SIZE) {
+      const size = HEADER_SIZE + frameLength(chunk, end);
+      if (chunk.length - end < size) break;
+      end += size;
+    }
+    if (end === at) return at;
+    let decoded: DecodedRequest[];
+    try {
+      // A decoder of its own: one that fails is unusable, and the loop still needs ours.
+      decoded = this.wholeDecoder.push(chunk.subarray(at, end));
+    } catch {
+      this.wholeDecoder = new RequestFrameDecoder({ maxPayload: this.maxPayload });
+      return at;
+    }
+    for (let i = 0; i < decoded.length; i++) out.push(decoded[i]);
+    return end;
   }
 
   /** Adds the chunk's first bytes to the partial frame; returns how many bytes were used. */
@@ -123,4 +153,9 @@ export class FrameReader {
     // A fresh decoder per check: it validates the header and then simply waits for a payload.
     new RequestFrameDecoder({ maxPayload: this.maxPayload }).push(header);
   }
+}
+
+/** The payload length announced by the header at `at` (its bytes 4..7, little-endian). */
+function frameLength(bytes: Uint8Array, at: number): number {
+  return (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0;
 }

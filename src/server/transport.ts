@@ -24,8 +24,12 @@ export interface FrameTransport {
   readonly remoteAddress: string;
   /** Starts delivering events; called once by the connection. */
   start(events: TransportEvents): void;
-  /** Writes whole frames (one socket write or one WebSocket message). */
-  send(chunks: readonly Uint8Array[]): void;
+  /**
+   * Writes whole frames (one socket write or one WebSocket message). `bytes` is a view into the
+   * connection's output buffer, which is written over again once `bufferedBytes` reads 0: a
+   * transport must not hold on to it beyond that (one that does must copy).
+   */
+  send(bytes: Uint8Array): void;
   /** Bytes accepted by `send` and not yet handed to the kernel. */
   readonly bufferedBytes: number;
   pauseReading(): void;
@@ -40,9 +44,6 @@ export function formatAddress(address: string | undefined, port: number | undefi
   if (!address) return 'unknown';
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
-
-/** Up to this many bytes, a batch of reply frames is copied into one buffer rather than written one by one. */
-const CONCAT_LIMIT = 64 * 1024;
 
 /** How long a connection we ended waits for the peer to close before it is destroyed. */
 const END_GRACE_MS = 2000;
@@ -69,29 +70,10 @@ export class TcpTransport implements FrameTransport {
     if (s.destroyed) queueMicrotask(() => events.close());
   }
 
-  send(chunks: readonly Uint8Array[]): void {
+  send(bytes: Uint8Array): void {
     const s = this.socket;
     if (!s.writable) return;
-    if (chunks.length === 1) {
-      s.write(chunks[0]);
-      return;
-    }
-    let total = 0;
-    for (let i = 0; i < chunks.length; i++) total += chunks[i].length;
-    if (total <= CONCAT_LIMIT) {
-      // Many small replies: one copy is cheaper than a corked write (and an iovec) per frame.
-      const joint = Buffer.allocUnsafe(total);
-      let at = 0;
-      for (let i = 0; i < chunks.length; i++) {
-        joint.set(chunks[i], at);
-        at += chunks[i].length;
-      }
-      s.write(joint);
-      return;
-    }
-    s.cork();
-    for (const c of chunks) s.write(c);
-    s.uncork();
+    s.write(bytes);
   }
 
   get bufferedBytes(): number {

@@ -114,9 +114,11 @@ export class WsTransport implements FrameTransport {
     if (this.ws.readyState === this.ws.CLOSED) queueMicrotask(() => events.close());
   }
 
-  send(chunks: readonly Uint8Array[]): void {
+  send(bytes: Uint8Array): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), { binary: true });
+    // ws frames a Buffer without copying it (server frames are not masked); `bufferedAmount`
+    // counts it until the socket took it, which is what the connection's output buffer waits for.
+    this.ws.send(bytes, { binary: true });
   }
 
   get bufferedBytes(): number {

@@ -5,7 +5,11 @@ import {
   encodeRejectFrame,
   encodeRequest,
   encodeResponseFrame,
+  encodeResponseHeaderAt,
+  encodeResponseInto,
+  encodeRequestBody,
   fromHex,
+  ProtocolError,
   InvalidFrameError,
   FrameTooLargeError,
   RequestFrameDecoder,
@@ -54,6 +58,72 @@ describe('response frames reproduce every vector reply', () => {
       expect(toHex(decoded.payload)).toBe(v.response.payload_hex);
     });
   }
+});
+
+describe('response frames written into a shared buffer', () => {
+  it('encodeResponseInto writes every vector reply byte for byte at any offset, over stale bytes', () => {
+    const target = new Uint8Array(64 * 1024).fill(0xff);
+    const view = new DataView(target.buffer);
+    let at = 3;
+    const spans: Array<[number, number, string]> = [];
+    for (const v of allVectors) {
+      const end = encodeResponseInto(target, view, at, BigInt(v.request_id), v.response.status, fromHex(v.response.payload_hex));
+      spans.push([at, end, v.response.frame_hex]);
+      at = end;
+    }
+    for (const [start, end, hex] of spans) expect(toHex(target.subarray(start, end))).toBe(hex);
+    const decoded = new ResponseFrameDecoder().push(target.subarray(3, at));
+    expect(decoded).toHaveLength(allVectors.length);
+    expect(decoded.every((f) => f.checksumOk)).toBe(true);
+  });
+
+  it('encodeResponseHeaderAt seals a payload already in place', () => {
+    for (const v of allVectors.slice(0, 8)) {
+      const payload = fromHex(v.response.payload_hex);
+      const target = new Uint8Array(40 + payload.length).fill(0xaa);
+      target.set(payload, 7 + 32);
+      const end = encodeResponseHeaderAt(target, new DataView(target.buffer), 7, BigInt(v.request_id), v.response.status, payload.length);
+      expect(end).toBe(7 + 32 + payload.length);
+      expect(toHex(target.subarray(7, end))).toBe(v.response.frame_hex);
+      expect(toHex(target.subarray(7, end))).toBe(toHex(encodeResponseFrame(BigInt(v.request_id), v.response.status, payload)));
+    }
+  });
+
+  it('refuses a target without room', () => {
+    const target = new Uint8Array(40);
+    expect(() => encodeResponseInto(target, new DataView(target.buffer), 0, 1n, 0, new Uint8Array(9))).toThrow(RangeError);
+  });
+});
+
+describe('decodeRequestBody', () => {
+  const full = encodeRequestBody({ namespace: utf8('ns'), key: utf8('key'), value: utf8('value'), options: new Uint8Array([1, 1, 7]) });
+
+  it('reads the four sections, and an empty payload as four empty ones', () => {
+    const b = decodeRequestBody(full);
+    expect([b.namespace, b.key, b.value].map((x) => new TextDecoder().decode(x))).toEqual(['ns', 'key', 'value']);
+    expect([...b.options]).toEqual([1, 1, 7]);
+    const empty = decodeRequestBody(new Uint8Array(0));
+    expect([empty.namespace.length, empty.key.length, empty.value.length, empty.options.length]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('reads a missing or overrunning options section as empty and ignores trailing bytes', () => {
+    expect(decodeRequestBody(full.subarray(0, full.length - 5)).options.length).toBe(0); // no options section
+    const over = full.slice();
+    over[full.length - 5] = 200; // options length overruns
+    expect(decodeRequestBody(over).options.length).toBe(0);
+    const trailing = new Uint8Array(full.length + 3);
+    trailing.set(full);
+    expect([...decodeRequestBody(trailing).options]).toEqual([1, 1, 7]);
+  });
+
+  it('refuses an overrunning namespace, key or value with a ProtocolError naming it', () => {
+    expect(() => decodeRequestBody(new Uint8Array([5]))).toThrow('truncated request payload: namespace needs 2 byte(s) at offset 0, 1 left');
+    expect(() => decodeRequestBody(new Uint8Array([5, 0, 1]))).toThrow('truncated request payload: namespace needs 5 byte(s) at offset 2, 1 left');
+    expect(() => decodeRequestBody(full.subarray(0, 6))).toThrow('truncated request payload: key needs 3 byte(s) at offset 6, 0 left');
+    expect(() => decodeRequestBody(full.subarray(0, 12))).toThrow('truncated request payload: value needs 4 byte(s) at offset 9, 3 left');
+    expect(() => decodeRequestBody(full.subarray(0, 14))).toThrow('truncated request payload: value needs 5 byte(s) at offset 13, 1 left');
+    expect(() => decodeRequestBody(full.subarray(0, 14))).toThrow(ProtocolError);
+  });
 });
 
 describe('frame decoder', () => {

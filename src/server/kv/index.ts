@@ -60,7 +60,10 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
   const waiters = new Waiters(env.clock, env.parking);
   const waitKey = (ns: string, key: string) => `${ns}\u0000${key}`;
   const store = new KvStore(env.clock, {
-    onChange: (ns, key) => waiters.wake(waitKey(ns, key)),
+    // Most writes have nobody waiting: then not even the wait key is built.
+    onChange: (ns, key) => {
+      if (waiters.count() > 0) waiters.wake(waitKey(ns, key));
+    },
     ...(env.persistence ? { persistence: env.persistence } : {}),
     ...(env.kvVersionsKept !== undefined ? { historyDepth: env.kvVersionsKept - 1 } : {}),
   });

@@ -49,11 +49,42 @@ const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 const RESERVED = KV_RESERVED_PREFIXES.map((p) => utf8(p));
 
+/** Bytes per `String.fromCharCode` call (arguments are passed on the stack). */
+const CHAR_CODES_PER_CALL = 4096;
+
 /** Bytes → a string with one code unit per byte (order-preserving). */
 export function byteString(b: Uint8Array): string {
+  // `apply` with the typed array itself: no iterator, no argument array (a spread cost ~6x more per key).
+  if (b.length <= CHAR_CODES_PER_CALL) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
-  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  for (let i = 0; i < b.length; i += CHAR_CODES_PER_CALL) s += String.fromCharCode.apply(null, b.subarray(i, i + CHAR_CODES_PER_CALL) as unknown as number[]);
   return s;
+}
+
+/** Values up to this size are copied into a shared pool (as Node pools small Buffers). */
+const POOLED_MAX = 1024;
+const POOL_SIZE = 8 * 1024;
+let pool = new ArrayBuffer(0);
+let poolAt = 0;
+
+/**
+ * A private copy of bytes the store keeps. Request bytes are views into the connection's read
+ * buffer (and `Buffer#slice` does not copy): keeping them would pin that buffer. Small values are
+ * copied into an 8 KiB pool (a view object, no buffer of their own: a third of the CPU of a
+ * separate copy), larger ones get their own.
+ */
+export function ownBytes(b: Uint8Array): Uint8Array {
+  const n = b.length;
+  if (n === 0) return EMPTY;
+  if (n > POOLED_MAX) return new Uint8Array(b);
+  if (pool.byteLength - poolAt < n) {
+    pool = new ArrayBuffer(POOL_SIZE);
+    poolAt = 0;
+  }
+  const copy = new Uint8Array(pool, poolAt, n);
+  copy.set(b);
+  poolAt = (poolAt + n + 7) & ~7;
+  return copy;
 }
 
 export function fromByteString(s: string): Uint8Array {
@@ -69,15 +100,32 @@ function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 export function isReservedKey(key: Uint8Array): boolean {
-  return RESERVED.some((p) => startsWith(key, p));
+  if (key[0] !== 0x5f) return false; // every reserved prefix starts with '_'
+  for (const p of RESERVED) if (startsWith(key, p)) return true;
+  return false;
 }
 
 const isDefaultNs = (ns: string) => ns === '' || ns === 'default';
 const nsId = (ns: string) => (isDefaultNs(ns) ? 'default' : ns);
 
+/** UTF-8 lengths of the namespaces seen (a handful): remembered, since every operation needs one. */
+const NAMESPACE_LENGTHS = new Map<string, number>();
+const NAMESPACE_LENGTHS_KEPT = 256;
+
+/** The UTF-8 length of a namespace name. */
+function namespaceByteLength(ns: string): number {
+  let n = NAMESPACE_LENGTHS.get(ns);
+  if (n === undefined) {
+    n = utf8(ns).length;
+    if (NAMESPACE_LENGTHS.size >= NAMESPACE_LENGTHS_KEPT) NAMESPACE_LENGTHS.clear();
+    NAMESPACE_LENGTHS.set(ns, n);
+  }
+  return n;
+}
+
 /** Length of `namespace ‖ 0x00 ‖ key` as Flo stores it (bare key in the default namespace). */
 export function qualifiedKeyLength(ns: string, key: Uint8Array): number {
-  return isDefaultNs(ns) ? key.length : utf8(ns).length + 1 + key.length;
+  return isDefaultNs(ns) ? key.length : namespaceByteLength(ns) + 1 + key.length;
 }
 
 /** Redis-style hash tag: the text between the first `{` and the next `}` (may be empty); else the key. */
@@ -210,6 +258,8 @@ export class KvStore {
   private readonly willChange: (entity: string) => void;
   private readonly willChangeIndex: (entity: string) => void;
   private readonly willChangeVersion: (entity: string) => void;
+  /** With a data directory (else the change announcements are no-ops and skipped). */
+  private readonly persisted: boolean;
   /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
   private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
 
@@ -218,6 +268,7 @@ export class KvStore {
     private readonly options: KvStoreOptions = {},
   ) {
     const p = options.persistence;
+    this.persisted = p !== undefined;
     this.willChange = p ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v) }) : NO_CHANGE_LOG;
     this.willChangeIndex = p
       ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
@@ -338,13 +389,14 @@ export class KvStore {
   }
 
   private checkSize(ns: string, key: string, value: Uint8Array): void {
-    const qlen = isDefaultNs(ns) ? key.length : utf8(ns).length + 1 + key.length;
+    const qlen = isDefaultNs(ns) ? key.length : namespaceByteLength(ns) + 1 + key.length;
     if (qlen + value.length + KV_ENTRY_OVERHEAD > KV_MAX_ENTRY_PAYLOAD) throw badRequest(KvMessages.valueTooLarge);
   }
 
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
-    this.willChange(entityKey(nsId(ns), key));
+    // In memory the change log is a no-op: do not even build its entity keys.
+    if (this.persisted) this.willChange(entityKey(nsId(ns), key));
     const space = this.space(ns, true)!;
     const ts = this.nowNs();
     const e = space.get(key);
@@ -354,9 +406,11 @@ export class KvStore {
       return 1n;
     }
     const depth = this.historyDepth;
-    this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
-    // Every version pushed past the bound is dropped, so its stored entity goes too.
-    for (let i = Math.max(0, depth - 1); i < e.older.length; i++) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[i].version));
+    if (this.persisted) {
+      this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
+      // Every version pushed past the bound is dropped, so its stored entity goes too.
+      for (let i = Math.max(0, depth - 1); i < e.older.length; i++) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[i].version));
+    }
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
     if (e.older.length > depth) e.older.length = depth;
     e.value = deleted ? EMPTY : value;
@@ -430,7 +484,7 @@ export class KvStore {
     const key = this.checkKey(ns, keyBytes);
     this.checkPut(ns, key, value, c);
     this.logged();
-    return this.write(ns, key, value.slice(), this.expiry(c.ttlSeconds));
+    return this.write(ns, key, ownBytes(value), this.expiry(c.ttlSeconds));
   }
 
   delete(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
@@ -542,7 +596,7 @@ export class KvStore {
     const e = this.liveEntry(ns, key);
     let next: Uint8Array;
     if (segs.length === 0) {
-      next = e ? utf8(stringifyJson(node)) : json.slice();
+      next = e ? utf8(stringifyJson(node)) : ownBytes(json);
     } else {
       if (!e) return undefined;
       const doc = parseJson(new TextDecoder().decode(e.value));
@@ -598,7 +652,7 @@ export class KvStore {
 
   private buffer(ns: string, use: TxnUse, op: TxnOp, bytes: number): void {
     const t = this.txn(ns, use);
-    const qlen = isDefaultNs(ns) ? 0 : utf8(ns).length + 1;
+    const qlen = isDefaultNs(ns) ? 0 : namespaceByteLength(ns) + 1;
     const size = qlen + op.key.length + bytes;
     if (t.ops.length + 1 > KV_MAX_TXN_OPS || t.bytes + size > KV_MAX_TXN_BYTES) throw badRequest(KvMessages.txnLimit);
     t.ops.push(op);
@@ -639,7 +693,7 @@ export class KvStore {
   txnPut(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions, use: TxnUse): void {
     const key = this.checkKey(ns, keyBytes);
     this.checkPut(ns, key, value, c);
-    const op: TxnOp = c.ttlSeconds ? { kind: 'put', key, value: value.slice(), ttlSeconds: c.ttlSeconds } : { kind: 'put', key, value: value.slice() };
+    const op: TxnOp = c.ttlSeconds ? { kind: 'put', key, value: ownBytes(value), ttlSeconds: c.ttlSeconds } : { kind: 'put', key, value: ownBytes(value) };
     this.buffer(ns, use, op, value.length);
   }
 

@@ -18,12 +18,11 @@ class FakeTransport implements FrameTransport {
   start(events: TransportEvents) {
     this.events = events;
   }
-  send(chunks: readonly Uint8Array[]) {
+  send(bytes: Uint8Array) {
     this.writes++;
-    for (const c of chunks) {
-      this.written.push(c);
-      this.bufferedBytes += c.length;
-    }
+    // A copy: the connection writes over its output buffer once nothing is buffered.
+    this.written.push(bytes.slice());
+    this.bufferedBytes += bytes.length;
   }
   pauseReading() {
     this.paused = true;

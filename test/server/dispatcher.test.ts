@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY, fromUtf8, Status, utf8, type RequestBody } from '../../src/protocol/index.js';
+import { collectHandlers, Dispatcher, type Answer } from '../../src/server/dispatcher.js';
+import { ok } from '../../src/server/reply.js';
+import type { Handler } from '../../src/server/types.js';
+
+const NS = 0x7e0;
+const OPTS = 0x7e1;
+const handlers = new Map<number, Handler>([
+  [NS, (ctx) => ok(utf8(ctx.namespace))],
+  [OPTS, (ctx) => ok(utf8(ctx.options.entries.map((e) => `${e.tag}:${e.value.length}`).join(',')))],
+]);
+const body = (namespace: Uint8Array, options: Uint8Array = EMPTY): RequestBody => ({ namespace, key: EMPTY, value: EMPTY, options });
+const signal = new AbortController().signal;
+
+function call(d: Dispatcher, opcode: number, b: RequestBody): Answer {
+  const a = d.dispatch({ requestId: 1n, opcode, body: b, signal, connectionId: 1 });
+  if (a instanceof Promise) throw new Error('unexpected parked answer');
+  return a;
+}
+
+describe('Dispatcher', () => {
+  it('gives handlers the namespace of each request, however namespaces repeat, change or are invalid', () => {
+    const d = new Dispatcher(collectHandlers([{ handlers }]));
+    const seen = (ns: Uint8Array) => {
+      const a = call(d, NS, body(ns));
+      return a.status === Status.OK ? fromUtf8(a.payload) : `status ${a.status}`;
+    };
+    const shared = utf8('alpha');
+    expect([seen(shared), seen(utf8('alpha')), seen(utf8('beta')), seen(EMPTY), seen(utf8('default'))]).toEqual(['alpha', 'alpha', 'beta', 'default', 'default']);
+    expect(seen(utf8('_sys'))).toBe(`status ${Status.BadRequest}`);
+    expect(seen(utf8('_sys'))).toBe(`status ${Status.BadRequest}`); // an invalid namespace is checked every time
+    expect(seen(utf8('beta'))).toBe('beta');
+    // The same bytes object changed in place between requests (a reused read buffer) is read afresh.
+    shared.set(utf8('gamma'));
+    expect(seen(shared)).toBe('gamma');
+    shared.set(utf8('_bad_'));
+    expect(seen(shared)).toBe(`status ${Status.BadRequest}`);
+  });
+
+  it('reads the options of each request (none, some, none again)', () => {
+    const d = new Dispatcher(collectHandlers([{ handlers }]));
+    const opts = (o: Uint8Array) => fromUtf8(call(d, OPTS, body(EMPTY, o)).payload);
+    expect(opts(EMPTY)).toBe('');
+    expect(opts(new Uint8Array([1, 2, 9, 9, 3, 0]))).toBe('1:2,3:0');
+    expect(opts(EMPTY)).toBe('');
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { encodeResponseFrame, ResponseFrameDecoder, toHex } from '../../src/protocol/index.js';
+import { ReplyOutbox } from '../../src/server/outbox.js';
+
+const payload = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+describe('ReplyOutbox', () => {
+  it('gathers reply frames byte for byte as encodeResponseFrame makes them, handed over once', () => {
+    const box = new ReplyOutbox();
+    expect(box.take()).toBeUndefined();
+    expect(box.capacity).toBe(0); // nothing allocated before the first reply
+    box.append(1n, 0, payload(10, 1));
+    box.append(2n, 2, new Uint8Array(0));
+    box.appendFrame(encodeResponseFrame(0n, 3, payload(3, 9)));
+    expect(box.pendingBytes).toBe(42 + 32 + 35);
+    const bytes = box.take()!;
+    expect(toHex(bytes)).toBe(
+      toHex(encodeResponseFrame(1n, 0, payload(10, 1))) + toHex(encodeResponseFrame(2n, 2)) + toHex(encodeResponseFrame(0n, 3, payload(3, 9))),
+    );
+    expect(box.pendingBytes).toBe(0);
+    expect(box.take()).toBeUndefined();
+  });
+
+  it('never writes over bytes handed over until recycled, even when it must grow', () => {
+    const box = new ReplyOutbox();
+    box.append(1n, 0, payload(1000, 1));
+    const first = box.take()!;
+    const firstHex = toHex(first);
+    // Still held by the transport: the next replies (and a slab change) leave it alone.
+    for (let i = 0; i < 50; i++) box.append(BigInt(i + 2), 0, payload(900, i));
+    box.append(99n, 0, payload(200_000, 7));
+    expect(toHex(first)).toBe(firstHex);
+    const rest = new ResponseFrameDecoder().push(box.take()!);
+    expect(rest.map((f) => f.requestId)).toEqual([...Array.from({ length: 50 }, (_, i) => BigInt(i + 2)), 99n]);
+    expect(rest.every((f) => f.checksumOk)).toBe(true);
+    expect(rest[49].payload.every((b) => b === 49)).toBe(true);
+    expect(rest[50].payload.length).toBe(200_000);
+  });
+
+  it('starts over at the beginning of its slab once recycled, and lets a big one go', () => {
+    const box = new ReplyOutbox();
+    box.append(1n, 0, payload(100, 1));
+    const a = box.take()!;
+    box.recycle();
+    box.append(2n, 0, payload(100, 2));
+    const b = box.take()!;
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBe(a.byteOffset); // the same bytes again
+    box.append(3n, 0, payload(300_000, 3));
+    box.take();
+    box.recycle();
+    expect(box.capacity).toBe(0);
+  });
+
+  it('does not recycle while replies are pending, and drops them on discard', () => {
+    const box = new ReplyOutbox();
+    box.append(1n, 0, payload(10, 1));
+    box.recycle(); // not handed over yet: nothing happens
+    expect(box.pendingBytes).toBe(42);
+    box.discard();
+    expect(box.pendingBytes).toBe(0);
+    expect(box.take()).toBeUndefined();
+  });
+});
