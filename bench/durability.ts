@@ -7,11 +7,15 @@
  *      everysec` / `always` (SET and XADD, same payload, same pipelining).
  *   2. Start-up of a data directory holding 1,000,000 stream records (100-byte payloads): replay of
  *      the log, then after compaction (snapshot), and the directory size per record.
+ *   3. CPU time per write in this process (`BENCH_DURABILITY_PART=cpu`): the KV and stream stores
+ *      driven directly, 256 writes per event-loop turn (as with 256 in flight), in memory and with a
+ *      data directory. The difference is what the durable write path costs; steadier than
+ *      throughput on a loaded machine. BENCH_CPU_OPS (default 200 000) writes per row.
  *
  * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
  * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
  * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
- * runs one part only; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
+ * runs one part only (or `cpu`); BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
  * those throughput rows.
  */
 import * as net from 'node:net';
@@ -22,6 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEADER_SIZE, Op, encodeKvPut, encodeRequest, encodeStreamAppend, utf8 } from '../src/protocol/index.js';
 import { ManualClock } from '../src/server/clock.js';
+import { createKvSubsystem } from '../src/server/kv/index.js';
 import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { DiskStorage } from '../src/server/storage/index.js';
 
@@ -280,8 +285,58 @@ async function startup(): Promise<void> {
   console.log(`  from the snapshot:   ${(snapshotMs / 1000).toFixed(2)} s, ${cpu(1)}   (after compaction ${(snapshotBytes / 1e6).toFixed(0)} MB, ${(snapshotBytes / RECORDS).toFixed(0)} bytes/record = ${(snapshotBytes / RECORDS / 100).toFixed(2)}x the payload)`);
 }
 
+/** CPU µs per write of `run(i)`, 256 writes per turn (the storage commits at the end of each turn). */
+async function cpuPerWrite(ops: number, run: (i: number) => void, settle: () => Promise<void>): Promise<number> {
+  const turn = async (from: number, to: number) => {
+    for (let i = from; i < to; i++) run(i);
+    await new Promise((r) => setImmediate(r));
+  };
+  for (let i = 0; i < Math.min(ops, 20_000); i += IN_FLIGHT) await turn(i, i + IN_FLIGHT); // warm-up
+  await settle();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < ops; i += IN_FLIGHT) await turn(i, Math.min(ops, i + IN_FLIGHT));
+  await settle();
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / ops;
+}
+
+async function cpuPart(): Promise<void> {
+  const ops = Number(process.env.BENCH_CPU_OPS ?? 200_000);
+  const keys = Array.from({ length: 10_000 }, (_, i) => utf8(`key:${i}`));
+  const records = [{ payload: PAYLOAD, headers: [] }];
+  console.log(`CPU µs per write in process (${ops.toLocaleString('en-US')} writes, ${IN_FLIGHT} per turn, 100-byte values, keys key:0..9999)`);
+  console.log(`${'mode'.padEnd(20)} ${'kv put'.padStart(8)} ${'append'.padStart(8)}`);
+  for (const mode of ['in-memory', 'everysec', 'always'] as const) {
+    const row: number[] = [];
+    for (const w of ['kv', 'stream'] as const) {
+      const clock = new ManualClock();
+      // No compaction during the measurement: it is background work, paid per log size, not per write.
+      const storage = mode === 'in-memory' ? undefined : DiskStorage.open({ dir: tempDir(), fsync: mode, compactAfterBytes: Number.MAX_SAFE_INTEGER });
+      const env = { clock, profile: 'go' as const, ...(storage ? { persistence: storage } : {}) };
+      const settle = async () => {
+        // Wait until every change is durable (`always`: the fdatasync in flight returned).
+        if (storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
+      };
+      if (w === 'kv') {
+        const kv = createKvSubsystem(env);
+        storage?.restore();
+        row.push(await cpuPerWrite(ops, (i) => void kv.store.put('default', keys[i % 10_000], PAYLOAD), settle));
+        kv.close?.();
+      } else {
+        const streams = createStreamSubsystem(env);
+        storage?.restore();
+        row.push(await cpuPerWrite(ops, () => void streams.store.append('default', 'bench', records as never, 0), settle));
+        streams.close?.();
+      }
+      await storage?.close();
+    }
+    console.log(`${mode.padEnd(20)} ${row[0].toFixed(2).padStart(8)} ${row[1].toFixed(2).padStart(8)}`);
+  }
+}
+
 export async function main(): Promise<void> {
   try {
+    if (PART === 'cpu') return await cpuPart();
     if (PART !== 'startup') await throughput();
     if (PART !== 'throughput') await startup();
   } finally {

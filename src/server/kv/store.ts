@@ -7,7 +7,7 @@
  */
 import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
-import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
+import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
 
@@ -198,6 +198,8 @@ type StoredKvVersion = [Uint8Array, bigint];
 
 const fromLegacy = (v: LegacyStoredKvEntry): StoredKvEntry => [v.value, v.version, v.deleted, v.expiresAtMs, v.timestampNs];
 
+const storedEntry = (e: Entry): StoredKvEntry => [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
+
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
 const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000${key}\u0000${version.toString(16)}`;
 
@@ -207,9 +209,11 @@ export class KvStore {
   private nextTxnId = 1n;
   private index = 0n;
   /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
-  private readonly willChange: (entity: string) => void;
-  private readonly willChangeIndex: (entity: string) => void;
-  private readonly willChangeVersion: (entity: string) => void;
+  private readonly willChange: WillChange;
+  private readonly willChangeIndex: WillChange;
+  private readonly willChangeVersion: WillChange;
+  /** With a data directory: writes hand the storage their entry's before-image (no `saveEntry` lookup). */
+  private readonly persisted: boolean;
   /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
   private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
 
@@ -218,6 +222,7 @@ export class KvStore {
     private readonly options: KvStoreOptions = {},
   ) {
     const p = options.persistence;
+    this.persisted = p !== undefined;
     this.willChange = p ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v) }) : NO_CHANGE_LOG;
     this.willChangeIndex = p
       ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
@@ -242,8 +247,15 @@ export class KvStore {
   private saveEntry(entity: string): StoredKvEntry | undefined {
     const [ns, key] = this.splitEntity(entity);
     const e = this.spaces.get(ns)?.get(key);
-    if (!e) return undefined;
-    return [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
+    return e ? storedEntry(e) : undefined;
+  }
+
+  /**
+   * Announces a write of entry `key` (`e` its entry now, if any) with its before-image at hand:
+   * `ABSENT` for a new entry (a rollback removes it), else its stored form.
+   */
+  private willWrite(nsKey: string, key: string, e: Entry | undefined): void {
+    this.willChange(entityKey(nsKey, key), e === undefined ? ABSENT : this.persisted ? storedEntry(e) : undefined);
   }
 
   private splitVersion(entity: string): [string, string, bigint] {
@@ -344,17 +356,18 @@ export class KvStore {
 
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
-    this.willChange(entityKey(nsId(ns), key));
     const space = this.space(ns, true)!;
-    const ts = this.nowNs();
     const e = space.get(key);
+    this.willWrite(nsId(ns), key, e);
+    const ts = this.nowNs();
     if (!e) {
       space.set(key, { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: [] });
       this.changed(ns, key);
       return 1n;
     }
     const depth = this.historyDepth;
-    this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
+    // The current version becomes a stored older one: a new `kv.old` entity.
+    this.willChangeVersion(versionEntity(nsId(ns), key, e.version), ABSENT);
     // Every version pushed past the bound is dropped, so its stored entity goes too.
     for (let i = Math.max(0, depth - 1); i < e.older.length; i++) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[i].version));
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
-import { packValue, unpackFrame, unpackValue, type StoredEntry } from '../../../src/server/storage/codec.js';
+import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { nextTurn, openStores, tempDir } from './fixtures.js';
 
@@ -135,11 +135,13 @@ describe('KV entry encoding', () => {
     const frames: Uint8Array[] = [];
     scanRecords(readFileSync(log), (payload) => frames.push(payload.slice()));
     expect(frames).toHaveLength(2);
-    const first = unpackFrame(frames[0]) as StoredEntry[];
-    const entry = first.find(([table]) => table === 'kv')!;
-    const [value, version, deleted, expiresAtMs, timestampNs] = unpackValue(entry[2]!) as unknown[];
-    expect(Array.isArray(unpackValue(entry[2]!))).toBe(true);
-    entry[2] = packValue({ value, version, deleted, expiresAtMs, timestampNs });
+    // A batch is [2, table, key, value, table, key, value, ...].
+    const first = unpackValue(frames[0]) as unknown[];
+    const at = first.indexOf('kv') + 2;
+    expect(first[0]).toBe(2);
+    expect(Array.isArray(first[at])).toBe(true);
+    const [value, version, deleted, expiresAtMs, timestampNs] = first[at] as unknown[];
+    first[at] = { value, version, deleted, expiresAtMs, timestampNs };
     writeFileSync(log, Buffer.concat([frameRecord(packValue(first)), frameRecord(frames[1])]));
     const again = openStores(dir, clock);
     expect([again.kv.get(NS, utf8('old')), again.kv.get(NS, utf8('new'))]).toEqual(before);
