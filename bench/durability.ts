@@ -15,7 +15,8 @@
  * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
  * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
  * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
- * runs one part only (or `cpu`); BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
+ * runs one part only (or `cpu`); BENCH_DURABILITY_WARMUP (default 10 000) requests
+ * before the measured runs of each server; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
  * those throughput rows.
  */
 import * as net from 'node:net';
@@ -29,6 +30,7 @@ import { ManualClock } from '../src/server/clock.js';
 import { createKvSubsystem } from '../src/server/kv/index.js';
 import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { DiskStorage } from '../src/server/storage/index.js';
+import { procCpuSeconds } from './support/processes.js';
 
 const OPS = Number(process.env.BENCH_DURABILITY_OPS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -36,11 +38,15 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 /** `throughput` or `startup` runs only that part (interleaved before/after comparisons). */
 const PART = process.env.BENCH_DURABILITY_PART ?? 'all';
 const IN_FLIGHT = 256;
+/** Requests sent to each server before its measured runs (BENCH_DURABILITY_WARMUP, default 10 000). */
+const WARMUP = Number(process.env.BENCH_DURABILITY_WARMUP ?? 10_000);
 const PAYLOAD = new Uint8Array(100).fill(0x61);
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 interface Target {
   readonly port: number;
+  /** The server process (its CPU time is read from /proc). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,17 +57,21 @@ function tempDir(): string {
   return d;
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** `BENCH_CPU_PROF=<dir>`: the flo-rx servers write a V8 CPU profile there (stopped by SIGINT then, not SIGKILL). */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+
+function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
 }
 
 function startFlo(args: string[]): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`flo-rx serve exited (${code}): ${out}`)));
@@ -71,7 +81,7 @@ function startFlo(args: string[]): Promise<Target> {
       if (m) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
-        resolve({ port: Number(m[1]), stop: stopper(child) });
+        resolve({ port: Number(m[1]), pid: child.pid, stop: stopper(child, CPU_PROF ? 'SIGINT' : 'SIGKILL') });
       }
     });
   });
@@ -102,7 +112,7 @@ async function startRedis(fsync: 'always' | 'everysec'): Promise<Target> {
       });
       s.on('error', () => resolve(false));
     });
-    if (up) return { port, stop: stopper(child) };
+    if (up) return { port, pid: child.pid, stop: stopper(child) };
     await new Promise((r) => setTimeout(r, 50));
   }
   await stopper(child)();
@@ -196,10 +206,18 @@ const floRequest = (w: Workload) => (i: number) =>
     : encodeRequest(BigInt(i + 1), Op.StreamAppend, 'default', encodeStreamAppend({ stream: 'bench', payload: PAYLOAD }));
 const redisRequest = (w: Workload) => (i: number) => (w === 'kv put' ? resp('SET', `key:${i % 10_000}`, PAYLOAD) : resp('XADD', 'bench', '*', 'd', PAYLOAD));
 
-async function best(run: () => Promise<number>): Promise<number> {
+/**
+ * Best rate of ROUNDS runs, and the server process's CPU µs per request over all of them (undefined
+ * without /proc), after a warm-up run of WARMUP requests that counts for neither (the JIT compiles
+ * the server's hot paths during the first thousands of requests).
+ */
+async function best(target: Target, run: (total: number) => Promise<number>): Promise<{ rate: number; cpuUs: number | undefined }> {
+  await run(WARMUP);
   let top = 0;
-  for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run());
-  return top;
+  const cpu0 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run(OPS));
+  const cpu1 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS) };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
@@ -218,19 +236,21 @@ async function throughput(): Promise<void> {
   // BENCH_DURABILITY_ONLY=always (a substring of the row names) runs only the matching rows.
   const only = process.env.BENCH_DURABILITY_ONLY;
   if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only)));
-  console.log(`${OPS.toLocaleString('en-US')} requests per run, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
-  console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)}`);
+  console.log(`${OPS.toLocaleString('en-US')} requests per run after ${WARMUP.toLocaleString('en-US')} to warm up, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
+  console.log('server CPU: the server process\'s CPU time per request (from /proc; steadier than the rates on a loaded machine)');
+  console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)} ${'server CPU µs/put'.padStart(18)} ${'µs/append'.padStart(10)}`);
   for (const t of targets) {
-    const row: number[] = [];
+    const row: Array<{ rate: number; cpuUs: number | undefined }> = [];
     for (const w of ['kv put', 'stream append'] as const) {
       const target = await t.start();
       try {
-        row.push(await best(() => pipeline(target.port, OPS, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies)));
+        row.push(await best(target, (total) => pipeline(target.port, total, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies)));
       } finally {
         await target.stop();
       }
     }
-    console.log(`${t.name.padEnd(30)} ${fmt(row[0])} ${fmt(row[1])}`);
+    const us = (v: number | undefined, width: number) => (v === undefined ? '—' : v.toFixed(1)).padStart(width);
+    console.log(`${t.name.padEnd(30)} ${fmt(row[0].rate)} ${fmt(row[1].rate)} ${us(row[0].cpuUs, 18)} ${us(row[1].cpuUs, 10)}`);
   }
   if (!hasRedis) console.log('(redis-server not installed: no Redis rows)');
 }

@@ -198,6 +198,20 @@ type StoredKvVersion = [Uint8Array, bigint];
 
 const fromLegacy = (v: LegacyStoredKvEntry): StoredKvEntry => [v.value, v.version, v.deleted, v.expiresAtMs, v.timestampNs];
 
+/** The older version `version` of an entry (`older` is newest first), by binary search. */
+function findVersion(older: readonly Version[], version: bigint): Version | undefined {
+  let lo = 0;
+  let hi = older.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = older[mid].version;
+    if (v === version) return older[mid];
+    if (v > version) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 const storedEntry = (e: Entry): StoredKvEntry => [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
 
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
@@ -266,7 +280,8 @@ export class KvStore {
 
   private saveVersion(entity: string): StoredKvVersion | undefined {
     const [ns, key, version] = this.splitVersion(entity);
-    const old = this.spaces.get(ns)?.get(key)?.older.find((o) => o.version === version);
+    const older = this.spaces.get(ns)?.get(key)?.older;
+    const old = older && findVersion(older, version);
     return old ? [old.value, old.timestampNs] : undefined;
   }
 
@@ -369,7 +384,10 @@ export class KvStore {
     // The current version becomes a stored older one: a new `kv.old` entity.
     this.willChangeVersion(versionEntity(nsId(ns), key, e.version), ABSENT);
     // Every version pushed past the bound is dropped, so its stored entity goes too.
-    for (let i = Math.max(0, depth - 1); i < e.older.length; i++) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[i].version));
+    for (let i = Math.max(0, depth - 1); i < e.older.length; i++) {
+      const dropped = e.older[i];
+      this.willChangeVersion(versionEntity(nsId(ns), key, dropped.version), this.persisted ? [dropped.value, dropped.timestampNs] : undefined);
+    }
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
     if (e.older.length > depth) e.older.length = depth;
     e.value = deleted ? EMPTY : value;

@@ -28,11 +28,12 @@ import { StorageCounters, secondsSince } from './counters.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
 import { fsyncDir, logName, pathIn } from './files.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { frameRecord } from './record-frame.js';
+import { FRAME_HEADER, frameInto } from './record-frame.js';
 import { recoverDataDir, type Recovered } from './recovery.js';
 import { ABSENT, FSYNC_MODES, type FsyncMode, type PersistedTable, type Persistence, type WillChange } from './types.js';
 
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
+const FRAME_BUFFER_MAX = 4 * 1024 * 1024;
 
 /** The file calls a write goes through; tests swap them to simulate a full disk. */
 export interface StorageIo {
@@ -82,6 +83,7 @@ export class DiskStorage implements Persistence, CommitGate {
   /** Callbacks of this turn's batch (not yet written). */
   private waiting: CommitCallback[] = [];
   private scheduled = false;
+  private frameBuffer = Buffer.allocUnsafe(64 * 1024);
   /** `always`: callbacks of batches written but not covered by an fdatasync started yet. */
   private written: CommitCallback[] = [];
   private writtenSinceSync = false;
@@ -314,7 +316,7 @@ export class DiskStorage implements Persistence, CommitGate {
       const name = table.name;
       for (const key of changed.keys()) batch.add(name, key, table.save(key));
     }
-    const frame = frameRecord(batch.pack());
+    const frame = this.frame(batch.pack());
     const start = this.logBytes;
     try {
       let done = 0;
@@ -334,6 +336,17 @@ export class DiskStorage implements Persistence, CommitGate {
     this.logBytes = start + frame.length;
     this.batches++;
     this.counters.wrote(frame.length);
+  }
+
+  /**
+   * Frames a batch in a buffer reused from one batch to the next (a batch is written before the
+   * next is framed): no buffer of tens of KB allocated per turn. Batches above 4 MiB get their own.
+   */
+  private frame(payload: Uint8Array): Buffer {
+    const size = FRAME_HEADER + payload.length;
+    if (size > FRAME_BUFFER_MAX) return frameInto(Buffer.allocUnsafe(size), payload);
+    if (this.frameBuffer.length < size) this.frameBuffer = Buffer.allocUnsafe(Math.min(FRAME_BUFFER_MAX, Math.max(size, this.frameBuffer.length * 2)));
+    return frameInto(this.frameBuffer, payload);
   }
 
   private rollBack(dirty: Map<PersistedTable, Map<string, unknown>>): void {

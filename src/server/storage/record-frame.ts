@@ -18,12 +18,16 @@ const crc32: (data: Uint8Array) => number = nativeCrc32 ? (data) => nativeCrc32(
 export const FRAME_HEADER = 12;
 
 export function frameRecord(payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  return frameInto(Buffer.allocUnsafe(FRAME_HEADER + payload.length), payload);
+}
+
+/** Frames `payload` at the start of `out` (at least FRAME_HEADER + payload.length bytes); returns the framed bytes (a view). */
+export function frameInto(out: Buffer, payload: Uint8Array): Buffer {
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt32LE(~payload.length >>> 0, 4);
   out.writeUInt32LE(crc32(payload), 8);
   out.set(payload, FRAME_HEADER);
-  return out;
+  return out.subarray(0, FRAME_HEADER + payload.length);
 }
 
 export type ScanEnd =

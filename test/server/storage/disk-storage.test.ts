@@ -281,6 +281,31 @@ describe('failed writes', () => {
     return io;
   };
 
+  it('a failed put on a key with a full history (a version dropped) leaves value and history as they were', async () => {
+    const dir = tempDir();
+    const io = failing('ENOSPC');
+    const clock = new ManualClock();
+    const s = openStores(dir, clock, { io });
+    for (let i = 0; i < 70; i++) s.kv.put(NS, utf8('h'), utf8(`v${i}`));
+    await nextTurn();
+    const before = s.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)]);
+    expect(before).toHaveLength(65);
+    io.fail = true;
+    s.kv.put(NS, utf8('h'), utf8('lost'));
+    s.kv.put(NS, utf8('h'), utf8('lost too'));
+    await nextTurn();
+    expect(s.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)])).toEqual(before);
+    io.fail = false;
+    s.kv.put(NS, utf8('h'), utf8('v70'));
+    await nextTurn();
+    const after = s.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)]);
+    expect(after).toEqual([[71n, 'v70'], ...before.slice(0, 64)]);
+    await s.close();
+    const again = openStores(dir, new ManualClock(clock.now()));
+    expect(again.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)])).toEqual(after);
+    await again.close();
+  });
+
   for (const partial of [0, 7]) {
     it(`a full disk (${partial ? 'after a partial write' : 'no byte written'}) fails the turn's writes, which are not applied; later writes work`, async () => {
       const dir = tempDir();
