@@ -2,7 +2,7 @@
  * MessagePack for what the storage layer writes: log batches and snapshot chunks. One configured
  * `Packr`.
  *
- * A batch (and a snapshot chunk) is one MessagePack array, packed in one pass:
+ * A batch (and a snapshot chunk) is one MessagePack array, encoded in one pass (`PlainPacker`):
  *
  *   [2, table, key, value, table, key, value, ...]      (format 2, written since session 3)
  *
@@ -12,6 +12,8 @@
  * MessagePack-packed on their own first (each value packed twice per write).
  */
 import { Packr } from 'msgpackr';
+import { PlainPacker } from './plain-packer.js';
+import { FRAME_HEADER, writeFrameHeader } from './record-frame.js';
 
 // Restored byte strings are views into the file read at start (no copy per value): that buffer
 // stays as large as the state it holds, and server code copies bytes it keeps from requests anyway.
@@ -26,26 +28,55 @@ export const unpackValue = (bytes: Uint8Array): unknown =>
   packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
 /**
- * Collects the changes of one batch (or one snapshot chunk) in format 2: a flat array, no object
- * per change, packed once by `pack()`.
+ * Writes the changes of one batch (or one snapshot chunk) in format 2, straight into one reused
+ * buffer behind room for the record's frame header: no object per change, each value encoded once,
+ * the framed record handed out without a copy.
  */
 export class BatchWriter {
-  private items: unknown[] = [BATCH_FORMAT];
+  private readonly out = new PlainPacker(packr);
+  private count = 0;
+  private arrayAt = 0;
+
+  constructor() {
+    this.begin();
+  }
+
+  /** Starts a new batch (dropping anything added since the last `frame()`). */
+  begin(): void {
+    this.out.reset();
+    this.out.reserve(FRAME_HEADER);
+    this.arrayAt = this.out.reserve(5);
+    this.out.value(BATCH_FORMAT);
+    this.count = 0;
+  }
 
   /** `value` undefined: the entity was removed. */
   add(table: string, key: string, value: unknown): void {
-    this.items.push(table, key, value);
+    this.out.string(table);
+    this.out.string(key);
+    this.out.value(value);
+    this.count++;
   }
 
   get size(): number {
-    return (this.items.length - 1) / 3;
+    return this.count;
   }
 
-  /** The packed batch (a view into msgpackr's buffer: copy or write it before packing again); starts a new batch. */
+  /**
+   * The batch as one framed record (frame header, then the packed array), and a new batch begun.
+   * A view into the writer's buffer: write or copy it before the next `add`.
+   */
+  frame(): Buffer {
+    this.out.patchArray32(this.arrayAt, 1 + 3 * this.count);
+    const framed = this.out.bytes(0);
+    writeFrameHeader(framed);
+    this.begin();
+    return framed;
+  }
+
+  /** The packed batch without its frame header (a view, as `frame()`). */
   pack(): Uint8Array {
-    const bytes = packr.pack(this.items);
-    this.items = [BATCH_FORMAT];
-    return bytes;
+    return this.frame().subarray(FRAME_HEADER);
   }
 }
 

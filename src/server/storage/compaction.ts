@@ -46,7 +46,7 @@ export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, 
     let pendingBytes = 0;
     const flushChunk = async (force: boolean) => {
       if (chunk.size) {
-        const framed = frameRecord(chunk.pack());
+        const framed = Buffer.from(chunk.frame()); // a copy: the writer's buffer is reused
         pending.push(framed);
         pendingBytes += framed.length;
       }

@@ -28,12 +28,10 @@ import { StorageCounters, secondsSince } from './counters.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
 import { fsyncDir, logName, pathIn } from './files.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { FRAME_HEADER, frameInto } from './record-frame.js';
 import { recoverDataDir, type Recovered } from './recovery.js';
 import { ABSENT, FSYNC_MODES, type FsyncMode, type PersistedTable, type Persistence, type WillChange } from './types.js';
 
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
-const FRAME_BUFFER_MAX = 4 * 1024 * 1024;
 
 /** The file calls a write goes through; tests swap them to simulate a full disk. */
 export interface StorageIo {
@@ -83,7 +81,8 @@ export class DiskStorage implements Persistence, CommitGate {
   /** Callbacks of this turn's batch (not yet written). */
   private waiting: CommitCallback[] = [];
   private scheduled = false;
-  private frameBuffer = Buffer.allocUnsafe(64 * 1024);
+  /** Encodes each batch, framed, in one buffer reused from batch to batch (written before the next begins). */
+  private readonly batch = new BatchWriter();
   /** `always`: callbacks of batches written but not covered by an fdatasync started yet. */
   private written: CommitCallback[] = [];
   private writtenSinceSync = false;
@@ -311,12 +310,13 @@ export class DiskStorage implements Persistence, CommitGate {
   private append(dirty: Map<PersistedTable, Map<string, unknown>>): void {
     if (this.phase.kind === 'broken') throw this.phase.error;
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
-    const batch = new BatchWriter();
+    const batch = this.batch;
+    batch.begin();
     for (const [table, changed] of dirty) {
       const name = table.name;
       for (const key of changed.keys()) batch.add(name, key, table.save(key));
     }
-    const frame = this.frame(batch.pack());
+    const frame = batch.frame();
     const start = this.logBytes;
     try {
       let done = 0;
@@ -336,17 +336,6 @@ export class DiskStorage implements Persistence, CommitGate {
     this.logBytes = start + frame.length;
     this.batches++;
     this.counters.wrote(frame.length);
-  }
-
-  /**
-   * Frames a batch in a buffer reused from one batch to the next (a batch is written before the
-   * next is framed): no buffer of tens of KB allocated per turn. Batches above 4 MiB get their own.
-   */
-  private frame(payload: Uint8Array): Buffer {
-    const size = FRAME_HEADER + payload.length;
-    if (size > FRAME_BUFFER_MAX) return frameInto(Buffer.allocUnsafe(size), payload);
-    if (this.frameBuffer.length < size) this.frameBuffer = Buffer.allocUnsafe(Math.min(FRAME_BUFFER_MAX, Math.max(size, this.frameBuffer.length * 2)));
-    return frameInto(this.frameBuffer, payload);
   }
 
   private rollBack(dirty: Map<PersistedTable, Map<string, unknown>>): void {
