@@ -4,7 +4,9 @@
  *   1. KV put and stream append, 256 requests in flight over one connection, against `flo-rx serve`
  *      in its own process: in memory, `--data-dir --fsync everysec`, `--data-dir --fsync always`;
  *      and, when `redis-server` is on the PATH, Redis with `appendonly yes` and `appendfsync
- *      everysec` / `always` (SET and XADD, same payload, same pipelining).
+ *      everysec` / `always` (SET and XADD, same payload, same pipelining). Next to each rate, the
+ *      server process's CPU µs per request (from /proc, Linux). BENCH_CPU_PROF=<dir>: the flo-rx
+ *      servers write V8 CPU profiles there.
  *   2. Start-up of a data directory holding 1,000,000 stream records (100-byte payloads): replay of
  *      the log, then after compaction (snapshot), and the directory size per record.
  *   3. CPU time per write in this process (`BENCH_DURABILITY_PART=cpu`): the KV and stream stores
