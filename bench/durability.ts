@@ -4,14 +4,21 @@
  *   1. KV put and stream append, 256 requests in flight over one connection, against `flo-rx serve`
  *      in its own process: in memory, `--data-dir --fsync everysec`, `--data-dir --fsync always`;
  *      and, when `redis-server` is on the PATH, Redis with `appendonly yes` and `appendfsync
- *      everysec` / `always` (SET and XADD, same payload, same pipelining).
+ *      everysec` / `always` (SET and XADD, same payload, same pipelining). Next to each rate, the
+ *      server process's CPU µs per request (from /proc, Linux). BENCH_CPU_PROF=<dir>: the flo-rx
+ *      servers write V8 CPU profiles there.
  *   2. Start-up of a data directory holding 1,000,000 stream records (100-byte payloads): replay of
  *      the log, then after compaction (snapshot), and the directory size per record.
+ *   3. CPU time per write in this process (`BENCH_DURABILITY_PART=cpu`): the KV and stream stores
+ *      driven directly, 256 writes per event-loop turn (as with 256 in flight), in memory and with a
+ *      data directory. The difference is what the durable write path costs; steadier than
+ *      throughput on a loaded machine. BENCH_CPU_OPS (default 200 000) writes per row.
  *
  * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
  * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
  * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
- * runs one part only; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
+ * runs one part only (or `cpu`); BENCH_DURABILITY_WARMUP (default 10 000) requests
+ * before the measured runs of each server; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
  * those throughput rows.
  */
 import * as net from 'node:net';
@@ -22,8 +29,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEADER_SIZE, Op, encodeKvPut, encodeRequest, encodeStreamAppend, utf8 } from '../src/protocol/index.js';
 import { ManualClock } from '../src/server/clock.js';
+import { createKvSubsystem } from '../src/server/kv/index.js';
 import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { DiskStorage } from '../src/server/storage/index.js';
+import { procCpuSeconds } from './support/processes.js';
 
 const OPS = Number(process.env.BENCH_DURABILITY_OPS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,11 +40,15 @@ const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 /** `throughput` or `startup` runs only that part (interleaved before/after comparisons). */
 const PART = process.env.BENCH_DURABILITY_PART ?? 'all';
 const IN_FLIGHT = 256;
+/** Requests sent to each server before its measured runs (BENCH_DURABILITY_WARMUP, default 10 000). */
+const WARMUP = Number(process.env.BENCH_DURABILITY_WARMUP ?? 10_000);
 const PAYLOAD = new Uint8Array(100).fill(0x61);
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 interface Target {
   readonly port: number;
+  /** The server process (its CPU time is read from /proc). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -46,17 +59,21 @@ function tempDir(): string {
   return d;
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** `BENCH_CPU_PROF=<dir>`: the flo-rx servers write a V8 CPU profile there (stopped by SIGINT then, not SIGKILL). */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+
+function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): () => Promise<void> {
   return () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
 }
 
 function startFlo(args: string[]): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', CLI, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`flo-rx serve exited (${code}): ${out}`)));
@@ -66,7 +83,7 @@ function startFlo(args: string[]): Promise<Target> {
       if (m) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
-        resolve({ port: Number(m[1]), stop: stopper(child) });
+        resolve({ port: Number(m[1]), pid: child.pid, stop: stopper(child, CPU_PROF ? 'SIGINT' : 'SIGKILL') });
       }
     });
   });
@@ -97,7 +114,7 @@ async function startRedis(fsync: 'always' | 'everysec'): Promise<Target> {
       });
       s.on('error', () => resolve(false));
     });
-    if (up) return { port, stop: stopper(child) };
+    if (up) return { port, pid: child.pid, stop: stopper(child) };
     await new Promise((r) => setTimeout(r, 50));
   }
   await stopper(child)();
@@ -191,10 +208,18 @@ const floRequest = (w: Workload) => (i: number) =>
     : encodeRequest(BigInt(i + 1), Op.StreamAppend, 'default', encodeStreamAppend({ stream: 'bench', payload: PAYLOAD }));
 const redisRequest = (w: Workload) => (i: number) => (w === 'kv put' ? resp('SET', `key:${i % 10_000}`, PAYLOAD) : resp('XADD', 'bench', '*', 'd', PAYLOAD));
 
-async function best(run: () => Promise<number>): Promise<number> {
+/**
+ * Best rate of ROUNDS runs, and the server process's CPU µs per request over all of them (undefined
+ * without /proc), after a warm-up run of WARMUP requests that counts for neither (the JIT compiles
+ * the server's hot paths during the first thousands of requests).
+ */
+async function best(target: Target, run: (total: number) => Promise<number>): Promise<{ rate: number; cpuUs: number | undefined }> {
+  await run(WARMUP);
   let top = 0;
-  for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run());
-  return top;
+  const cpu0 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run(OPS));
+  const cpu1 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS) };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
@@ -213,19 +238,21 @@ async function throughput(): Promise<void> {
   // BENCH_DURABILITY_ONLY=always (a substring of the row names) runs only the matching rows.
   const only = process.env.BENCH_DURABILITY_ONLY;
   if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only)));
-  console.log(`${OPS.toLocaleString('en-US')} requests per run, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
-  console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)}`);
+  console.log(`${OPS.toLocaleString('en-US')} requests per run after ${WARMUP.toLocaleString('en-US')} to warm up, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
+  console.log('server CPU: the server process\'s CPU time per request (from /proc; steadier than the rates on a loaded machine)');
+  console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)} ${'server CPU µs/put'.padStart(18)} ${'µs/append'.padStart(10)}`);
   for (const t of targets) {
-    const row: number[] = [];
+    const row: Array<{ rate: number; cpuUs: number | undefined }> = [];
     for (const w of ['kv put', 'stream append'] as const) {
       const target = await t.start();
       try {
-        row.push(await best(() => pipeline(target.port, OPS, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies)));
+        row.push(await best(target, (total) => pipeline(target.port, total, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies)));
       } finally {
         await target.stop();
       }
     }
-    console.log(`${t.name.padEnd(30)} ${fmt(row[0])} ${fmt(row[1])}`);
+    const us = (v: number | undefined, width: number) => (v === undefined ? '—' : v.toFixed(1)).padStart(width);
+    console.log(`${t.name.padEnd(30)} ${fmt(row[0].rate)} ${fmt(row[1].rate)} ${us(row[0].cpuUs, 18)} ${us(row[1].cpuUs, 10)}`);
   }
   if (!hasRedis) console.log('(redis-server not installed: no Redis rows)');
 }
@@ -280,8 +307,58 @@ async function startup(): Promise<void> {
   console.log(`  from the snapshot:   ${(snapshotMs / 1000).toFixed(2)} s, ${cpu(1)}   (after compaction ${(snapshotBytes / 1e6).toFixed(0)} MB, ${(snapshotBytes / RECORDS).toFixed(0)} bytes/record = ${(snapshotBytes / RECORDS / 100).toFixed(2)}x the payload)`);
 }
 
+/** CPU µs per write of `run(i)`, 256 writes per turn (the storage commits at the end of each turn). */
+async function cpuPerWrite(ops: number, run: (i: number) => void, settle: () => Promise<void>): Promise<number> {
+  const turn = async (from: number, to: number) => {
+    for (let i = from; i < to; i++) run(i);
+    await new Promise((r) => setImmediate(r));
+  };
+  for (let i = 0; i < Math.min(ops, 20_000); i += IN_FLIGHT) await turn(i, i + IN_FLIGHT); // warm-up
+  await settle();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < ops; i += IN_FLIGHT) await turn(i, Math.min(ops, i + IN_FLIGHT));
+  await settle();
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / ops;
+}
+
+async function cpuPart(): Promise<void> {
+  const ops = Number(process.env.BENCH_CPU_OPS ?? 200_000);
+  const keys = Array.from({ length: 10_000 }, (_, i) => utf8(`key:${i}`));
+  const records = [{ payload: PAYLOAD, headers: [] }];
+  console.log(`CPU µs per write in process (${ops.toLocaleString('en-US')} writes, ${IN_FLIGHT} per turn, 100-byte values, keys key:0..9999)`);
+  console.log(`${'mode'.padEnd(20)} ${'kv put'.padStart(8)} ${'append'.padStart(8)}`);
+  for (const mode of ['in-memory', 'everysec', 'always'] as const) {
+    const row: number[] = [];
+    for (const w of ['kv', 'stream'] as const) {
+      const clock = new ManualClock();
+      // No compaction during the measurement: it is background work, paid per log size, not per write.
+      const storage = mode === 'in-memory' ? undefined : DiskStorage.open({ dir: tempDir(), fsync: mode, compactAfterBytes: Number.MAX_SAFE_INTEGER });
+      const env = { clock, profile: 'go' as const, ...(storage ? { persistence: storage } : {}) };
+      const settle = async () => {
+        // Wait until every change is durable (`always`: the fdatasync in flight returned).
+        if (storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
+      };
+      if (w === 'kv') {
+        const kv = createKvSubsystem(env);
+        storage?.restore();
+        row.push(await cpuPerWrite(ops, (i) => void kv.store.put('default', keys[i % 10_000], PAYLOAD), settle));
+        kv.close?.();
+      } else {
+        const streams = createStreamSubsystem(env);
+        storage?.restore();
+        row.push(await cpuPerWrite(ops, () => void streams.store.append('default', 'bench', records as never, 0), settle));
+        streams.close?.();
+      }
+      await storage?.close();
+    }
+    console.log(`${mode.padEnd(20)} ${row[0].toFixed(2).padStart(8)} ${row[1].toFixed(2).padStart(8)}`);
+  }
+}
+
 export async function main(): Promise<void> {
   try {
+    if (PART === 'cpu') return await cpuPart();
     if (PART !== 'startup') await throughput();
     if (PART !== 'throughput') await startup();
   } finally {

@@ -7,7 +7,7 @@
  */
 import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
-import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
+import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
 
@@ -246,6 +246,22 @@ type StoredKvVersion = [Uint8Array, bigint];
 
 const fromLegacy = (v: LegacyStoredKvEntry): StoredKvEntry => [v.value, v.version, v.deleted, v.expiresAtMs, v.timestampNs];
 
+/** The older version `version` of an entry (`older` is newest first), by binary search. */
+function findVersion(older: readonly Version[], version: bigint): Version | undefined {
+  let lo = 0;
+  let hi = older.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = older[mid].version;
+    if (v === version) return older[mid];
+    if (v > version) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
+const storedEntry = (e: Entry): StoredKvEntry => [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
+
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
 const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000${key}\u0000${version.toString(16)}`;
 
@@ -255,10 +271,13 @@ export class KvStore {
   private nextTxnId = 1n;
   private index = 0n;
   /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
-  private readonly willChange: (entity: string) => void;
-  private readonly willChangeIndex: (entity: string) => void;
-  private readonly willChangeVersion: (entity: string) => void;
-  /** With a data directory (else the change announcements are no-ops and skipped). */
+  private readonly willChange: WillChange;
+  private readonly willChangeIndex: WillChange;
+  private readonly willChangeVersion: WillChange;
+  /**
+   * With a data directory: writes hand the storage their entry's before-image (no `saveEntry`
+   * lookup). Without one the change announcements are no-ops, skipped before their keys are built.
+   */
   private readonly persisted: boolean;
   /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
   private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
@@ -293,8 +312,15 @@ export class KvStore {
   private saveEntry(entity: string): StoredKvEntry | undefined {
     const [ns, key] = this.splitEntity(entity);
     const e = this.spaces.get(ns)?.get(key);
-    if (!e) return undefined;
-    return [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
+    return e ? storedEntry(e) : undefined;
+  }
+
+  /**
+   * Announces a write of entry `key` (`e` its entry now, if any) with its before-image at hand:
+   * `ABSENT` for a new entry (a rollback removes it), else its stored form.
+   */
+  private willWrite(nsKey: string, key: string, e: Entry | undefined): void {
+    this.willChange(entityKey(nsKey, key), e === undefined ? ABSENT : this.persisted ? storedEntry(e) : undefined);
   }
 
   private splitVersion(entity: string): [string, string, bigint] {
@@ -305,7 +331,8 @@ export class KvStore {
 
   private saveVersion(entity: string): StoredKvVersion | undefined {
     const [ns, key, version] = this.splitVersion(entity);
-    const old = this.spaces.get(ns)?.get(key)?.older.find((o) => o.version === version);
+    const older = this.spaces.get(ns)?.get(key)?.older;
+    const old = older && findVersion(older, version);
     return old ? [old.value, old.timestampNs] : undefined;
   }
 
@@ -395,11 +422,11 @@ export class KvStore {
 
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
-    // In memory the change log is a no-op: do not even build its entity keys.
-    if (this.persisted) this.willChange(entityKey(nsId(ns), key));
     const space = this.space(ns, true)!;
-    const ts = this.nowNs();
     const e = space.get(key);
+    // In memory the change log is a no-op: do not even build its entity keys.
+    if (this.persisted) this.willWrite(nsId(ns), key, e);
+    const ts = this.nowNs();
     if (!e) {
       space.set(key, { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: [] });
       this.changed(ns, key);
@@ -407,9 +434,13 @@ export class KvStore {
     }
     const depth = this.historyDepth;
     if (this.persisted) {
-      this.willChangeVersion(versionEntity(nsId(ns), key, e.version));
+      // The current version becomes a stored older one: a new `kv.old` entity.
+      this.willChangeVersion(versionEntity(nsId(ns), key, e.version), ABSENT);
       // Every version pushed past the bound is dropped, so its stored entity goes too.
-      for (let i = Math.max(0, depth - 1); i < e.older.length; i++) this.willChangeVersion(versionEntity(nsId(ns), key, e.older[i].version));
+      for (let i = Math.max(0, depth - 1); i < e.older.length; i++) {
+        const dropped = e.older[i];
+        this.willChangeVersion(versionEntity(nsId(ns), key, dropped.version), [dropped.value, dropped.timestampNs]);
+      }
     }
     e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
     if (e.older.length > depth) e.older.length = depth;

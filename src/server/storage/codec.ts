@@ -1,28 +1,122 @@
 /**
- * MessagePack for what the storage layer writes: entity values (bigints of any size, byte arrays,
- * plain objects) and the batches and snapshot chunks that carry them. One configured `Packr`.
+ * MessagePack for what the storage layer writes: log batches and snapshot chunks. One configured
+ * `Packr`.
+ *
+ * A batch (and a snapshot chunk) is one MessagePack array, encoded in one pass (`PlainPacker`):
+ *
+ *   [2, table, key, value, table, key, value, ...]      (format 2, written since session 3)
+ *
+ * `value` is the entity's persisted form as its table's `save` returned it, or `undefined` (nil
+ * extension) when the entity was removed. The leading `2` tells it from format 1, written before
+ * and still read: an array of `[table, key, packed value | null]` tuples whose values were
+ * MessagePack-packed on their own first (each value packed twice per write).
  */
 import { Packr } from 'msgpackr';
+import { PlainPacker } from './plain-packer.js';
+import { FRAME_HEADER, writeFrameHeader } from './record-frame.js';
 
 // Restored byte strings are views into the file read at start (no copy per value): that buffer
 // stays as large as the state it holds, and server code copies bytes it keeps from requests anyway.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
 
-// Batches and snapshot chunks are read as views into the file just read.
-const framePackr = packr;
+/** The first element of a format-2 batch or chunk. */
+export const BATCH_FORMAT = 2;
 
 export const packValue = (value: unknown): Uint8Array => packr.pack(value);
-/** Unpacks a batch or snapshot chunk: its byte strings are views into `bytes`. */
-export const unpackFrame = (bytes: Uint8Array): unknown =>
-  framePackr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
-/** Byte strings come back as plain `Uint8Array` views (not Buffers, whose `slice()` would not copy). */
+/** Byte strings come back as plain `Uint8Array` views into `bytes` (not Buffers, whose `slice()` would not copy). */
 export const unpackValue = (bytes: Uint8Array): unknown =>
   packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
-/** One change in a log batch or one entity in a snapshot: [table, key, packed value | null (removed)]. */
-export type StoredEntry = [table: string, key: string, value: Uint8Array | null];
+/**
+ * Writes the changes of one batch (or one snapshot chunk) in format 2, straight into one reused
+ * buffer behind room for the record's frame header: no object per change, each value encoded once,
+ * the framed record handed out without a copy.
+ */
+export class BatchWriter {
+  private readonly out = new PlainPacker(packr);
+  private count = 0;
+  private arrayAt = 0;
+
+  constructor() {
+    this.begin();
+  }
+
+  /** Starts a new batch (dropping anything added since the last `frame()`). */
+  begin(): void {
+    this.out.reset();
+    this.out.reserve(FRAME_HEADER);
+    this.arrayAt = this.out.reserve(5);
+    this.out.value(BATCH_FORMAT);
+    this.count = 0;
+  }
+
+  /** `value` undefined: the entity was removed. */
+  add(table: string, key: string, value: unknown): void {
+    this.out.string(table);
+    this.out.string(key);
+    this.out.value(value);
+    this.count++;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * The batch as one framed record (frame header, then the packed array), and a new batch begun.
+   * A view into the writer's buffer: write or copy it before the next `add`.
+   */
+  frame(): Buffer {
+    this.out.patchArray32(this.arrayAt, 1 + 3 * this.count);
+    const framed = this.out.bytes(0);
+    writeFrameHeader(framed);
+    this.begin();
+    return framed;
+  }
+
+  /** The packed batch without its frame header (a view, as `frame()`). */
+  pack(): Uint8Array {
+    return this.frame().subarray(FRAME_HEADER);
+  }
+}
+
+/**
+ * Calls `onEntry` for each change of a packed batch or snapshot chunk, in order, with the value
+ * unpacked (`undefined`: removed). Reads both formats. Throws when the payload is neither.
+ */
+export function readBatch(payload: Uint8Array, onEntry: (table: string, key: string, value: unknown) => void): number {
+  return readUnpackedBatch(unpackValue(payload), onEntry);
+}
+
+/** `readBatch` for a record already unpacked. */
+export function readUnpackedBatch(items: unknown, onEntry: (table: string, key: string, value: unknown) => void): number {
+  if (!Array.isArray(items)) throw new Error('log record is not a batch');
+  if (items[0] === BATCH_FORMAT) {
+    if ((items.length - 1) % 3 !== 0) throw new Error('log batch has a partial entry');
+    for (let i = 1; i < items.length; i += 3) {
+      const table = items[i];
+      const key = items[i + 1];
+      if (typeof table !== 'string' || typeof key !== 'string') throw new Error('log batch entry without table or key');
+      onEntry(table, key, items[i + 2]);
+    }
+    return (items.length - 1) / 3;
+  }
+  // Format 1: [table, key, packed value | null] tuples.
+  for (const entry of items) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string') throw new Error('log record is not a batch');
+    const value = entry[2];
+    onEntry(entry[0], entry[1], value === null || value === undefined ? undefined : unpackValue(value as Uint8Array));
+  }
+  return items.length;
+}
 
 /** Snapshots end with this record so that a partial one is recognised. */
 export interface SnapshotFooter {
   readonly end: number;
+}
+
+/** The footer of a snapshot, or undefined when `value` (an unpacked record) is not one. */
+export function snapshotFooter(value: unknown): SnapshotFooter | undefined {
+  if (value && typeof value === 'object' && !Array.isArray(value) && typeof (value as SnapshotFooter).end === 'number') return value as SnapshotFooter;
+  return undefined;
 }

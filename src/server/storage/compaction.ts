@@ -5,7 +5,7 @@
  * them, so requests keep being served; the live log is a newer segment and is never touched.
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
-import { packValue, type StoredEntry } from './codec.js';
+import { BatchWriter, packValue } from './codec.js';
 import { fsyncDir, logName, pathIn, snapshotName } from './files.js';
 import { Fold } from './fold.js';
 import { frameRecord, scanRecords } from './record-frame.js';
@@ -41,15 +41,14 @@ export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, 
   const file = await open(tmp, 'w', 0o644);
   let bytes = 0;
   try {
-    let chunk: StoredEntry[] = [];
+    const chunk = new BatchWriter();
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const flushChunk = async (force: boolean) => {
-      if (chunk.length) {
-        const framed = frameRecord(packValue(chunk));
+      if (chunk.size) {
+        const framed = Buffer.from(chunk.frame()); // a copy: the writer's buffer is reused
         pending.push(framed);
         pendingBytes += framed.length;
-        chunk = [];
       }
       if (pendingBytes >= 1 << 20 || (force && pendingBytes > 0)) {
         const buf = Buffer.concat(pending);
@@ -59,9 +58,9 @@ export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, 
         pendingBytes = 0;
       }
     };
-    for (const entry of fold.values()) {
-      chunk.push(entry);
-      if (chunk.length >= SLICE) {
+    for (const [table, key, value] of fold.entities()) {
+      chunk.add(table, key, value);
+      if (chunk.size >= SLICE) {
         await flushChunk(false);
         await yieldToLoop();
       }

@@ -22,15 +22,14 @@
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 
 type CommitCallback = (error?: StorageWriteError) => void;
-import { packValue, unpackValue, type StoredEntry } from './codec.js';
+import { BatchWriter } from './codec.js';
 import { writeCompactedSnapshot } from './compaction.js';
 import { StorageCounters, secondsSince } from './counters.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
 import { fsyncDir, logName, pathIn } from './files.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { frameRecord } from './record-frame.js';
 import { recoverDataDir, type Recovered } from './recovery.js';
-import { FSYNC_MODES, type FsyncMode, type PersistedTable, type Persistence } from './types.js';
+import { ABSENT, FSYNC_MODES, type FsyncMode, type PersistedTable, type Persistence, type WillChange } from './types.js';
 
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 
@@ -82,6 +81,8 @@ export class DiskStorage implements Persistence, CommitGate {
   /** Callbacks of this turn's batch (not yet written). */
   private waiting: CommitCallback[] = [];
   private scheduled = false;
+  /** Encodes each batch, framed, in one buffer reused from batch to batch (written before the next begins). */
+  private readonly batch = new BatchWriter();
   /** `always`: callbacks of batches written but not covered by an fdatasync started yet. */
   private written: CommitCallback[] = [];
   private writtenSinceSync = false;
@@ -177,16 +178,17 @@ export class DiskStorage implements Persistence, CommitGate {
 
   // ----- Persistence ---------------------------------------------------------------------------
 
-  table(table: PersistedTable): (key: string) => void {
+  table(table: PersistedTable): WillChange {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
-    return (key) => this.willChange(table, key);
+    return (key, before) => this.willChange(table, key, before);
   }
 
-  private willChange(table: PersistedTable, key: string): void {
+  private willChange(table: PersistedTable, key: string, before: unknown): void {
     let changed = this.dirty.get(table);
     if (!changed) this.dirty.set(table, (changed = new Map()));
-    if (!changed.has(key)) changed.set(key, table.save(key));
+    // The before-image (for a rollback): given by the caller, none for an entity being created, else saved now.
+    if (!changed.has(key)) changed.set(key, before === ABSENT ? undefined : before === undefined ? table.save(key) : before);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.commit());
@@ -206,7 +208,7 @@ export class DiskStorage implements Persistence, CommitGate {
         orphans += entities.size;
         continue;
       }
-      for (const [key, value] of entities) table.load(key, unpackValue(value));
+      for (const [key, value] of entities) table.load(key, value);
       this.entitiesRestored += entities.size;
     }
     if (orphans) this.log(`storage: ${orphans} stored record(s) of tables this server does not know were skipped`);
@@ -308,14 +310,13 @@ export class DiskStorage implements Persistence, CommitGate {
   private append(dirty: Map<PersistedTable, Map<string, unknown>>): void {
     if (this.phase.kind === 'broken') throw this.phase.error;
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
-    const entries: StoredEntry[] = [];
+    const batch = this.batch;
+    batch.begin();
     for (const [table, changed] of dirty) {
-      for (const key of changed.keys()) {
-        const value = table.save(key);
-        entries.push([table.name, key, value === undefined ? null : packValue(value)]);
-      }
+      const name = table.name;
+      for (const key of changed.keys()) batch.add(name, key, table.save(key));
     }
-    const frame = frameRecord(packValue(entries));
+    const frame = batch.frame();
     const start = this.logBytes;
     try {
       let done = 0;

@@ -1,23 +1,24 @@
 /**
  * Folds snapshots and log batches into "the latest value of every entity": what a snapshot holds
- * and what recovery loads. Values stay packed (views into the files read); only the entity's
- * identity is looked at.
+ * and what recovery loads. Values are kept unpacked, as their tables' `save` returned them (byte
+ * strings are views into the files read).
  */
-import { unpackFrame, type SnapshotFooter, type StoredEntry } from './codec.js';
+import { readBatch, readUnpackedBatch, snapshotFooter, unpackValue, type SnapshotFooter } from './codec.js';
 
 export class Fold {
-  /** table → entity key → packed value */
-  private readonly tables = new Map<string, Map<string, Uint8Array>>();
+  /** table → entity key → value */
+  private readonly tables = new Map<string, Map<string, unknown>>();
   private count = 0;
+  private readonly applyEntry = (table: string, key: string, value: unknown) => this.apply(table, key, value);
 
   get size(): number {
     return this.count;
   }
 
-  apply(entry: StoredEntry): void {
-    const [table, key, value] = entry;
+  /** `value` undefined: the entity was removed. */
+  apply(table: string, key: string, value: unknown): void {
     let entities = this.tables.get(table);
-    if (value === null) {
+    if (value === undefined) {
       if (entities?.delete(key)) this.count--;
       return;
     }
@@ -29,29 +30,26 @@ export class Fold {
 
   /** Applies one log batch record (throws on a payload that is not a batch). */
   applyBatch(payload: Uint8Array): number {
-    const entries = unpackFrame(payload);
-    if (!Array.isArray(entries)) throw new Error('log record is not a batch');
-    for (const e of entries as StoredEntry[]) this.apply(e);
-    return entries.length;
+    return readBatch(payload, this.applyEntry);
   }
 
   /** Applies one snapshot record; returns the footer when it is the last one. */
   applySnapshotRecord(payload: Uint8Array): SnapshotFooter | undefined {
-    const value = unpackFrame(payload);
-    if (Array.isArray(value)) {
-      for (const e of value as StoredEntry[]) this.apply(e);
-      return undefined;
-    }
-    if (value && typeof value === 'object' && typeof (value as SnapshotFooter).end === 'number') return value as SnapshotFooter;
-    throw new Error('unknown snapshot record');
+    const value = unpackValue(payload);
+    const footer = snapshotFooter(value);
+    if (footer) return footer;
+    if (!Array.isArray(value)) throw new Error('unknown snapshot record');
+    readUnpackedBatch(value, this.applyEntry);
+    return undefined;
   }
 
-  /** Per table, its entities (key → packed value): start-up loads them a table at a time. */
-  byTable(): ReadonlyMap<string, ReadonlyMap<string, Uint8Array>> {
+  /** Per table, its entities (key → value): start-up loads them a table at a time. */
+  byTable(): ReadonlyMap<string, ReadonlyMap<string, unknown>> {
     return this.tables;
   }
 
-  *values(): IterableIterator<StoredEntry> {
+  /** Every entity as [table, key, value], a table at a time. */
+  *entities(): IterableIterator<[table: string, key: string, value: unknown]> {
     for (const [table, entities] of this.tables) for (const [key, value] of entities) yield [table, key, value];
   }
 }

@@ -19,11 +19,17 @@ export const FRAME_HEADER = 12;
 
 export function frameRecord(payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out.writeUInt32LE(~payload.length >>> 0, 4);
-  out.writeUInt32LE(crc32(payload), 8);
   out.set(payload, FRAME_HEADER);
+  writeFrameHeader(out);
   return out;
+}
+
+/** Writes the header of a record whose payload already follows it: `record` is header room plus payload. */
+export function writeFrameHeader(record: Buffer): void {
+  const length = record.length - FRAME_HEADER;
+  record.writeUInt32LE(length, 0);
+  record.writeUInt32LE(~length >>> 0, 4);
+  record.writeUInt32LE(crc32(record.subarray(FRAME_HEADER)), 8);
 }
 
 export type ScanEnd =

@@ -28,14 +28,25 @@ export interface PersistedTable {
   loaded?(): void;
 }
 
+/** Passed as `before` to `WillChange` for an entity about to be created: a rollback removes it. */
+export const ABSENT: unique symbol = Symbol('absent');
+
+/**
+ * Announces a change of one entity, before it is made; committed at the end of the turn.
+ * `before` spares the storage a `save(key)` call for the before-image (kept for a rollback):
+ * `ABSENT` when the entity does not exist yet, or its current persisted form when the caller has
+ * it at hand (fresh containers, exactly what `save` would return). Omitted: the storage calls `save`.
+ */
+export type WillChange = (key: string, before?: unknown) => void;
+
 /** What a subsystem's store gets from a server with a data directory: its tables' change announcements. */
 export interface Persistence {
   /**
-   * Registers a table (before the server starts). Returns `willChange(key)`: call it before
-   * changing, creating or removing that entity; the change is committed at the end of the turn.
+   * Registers a table (before the server starts). Returns `willChange(key, before?)`: call it
+   * before changing, creating or removing that entity.
    */
-  table(table: PersistedTable): (key: string) => void;
+  table(table: PersistedTable): WillChange;
 }
 
 /** For stores built without persistence. */
-export const NO_CHANGE_LOG = (_key: string): void => {};
+export const NO_CHANGE_LOG: WillChange = () => {};

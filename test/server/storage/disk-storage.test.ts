@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
-import { packValue, unpackFrame, unpackValue, type StoredEntry } from '../../../src/server/storage/codec.js';
-import { DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
+import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
+import { ABSENT, DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { nextTurn, openStores, tempDir } from './fixtures.js';
 
 const NS = 'default';
@@ -135,11 +135,13 @@ describe('KV entry encoding', () => {
     const frames: Uint8Array[] = [];
     scanRecords(readFileSync(log), (payload) => frames.push(payload.slice()));
     expect(frames).toHaveLength(2);
-    const first = unpackFrame(frames[0]) as StoredEntry[];
-    const entry = first.find(([table]) => table === 'kv')!;
-    const [value, version, deleted, expiresAtMs, timestampNs] = unpackValue(entry[2]!) as unknown[];
-    expect(Array.isArray(unpackValue(entry[2]!))).toBe(true);
-    entry[2] = packValue({ value, version, deleted, expiresAtMs, timestampNs });
+    // A batch is [2, table, key, value, table, key, value, ...].
+    const first = unpackValue(frames[0]) as unknown[];
+    const at = first.indexOf('kv') + 2;
+    expect(first[0]).toBe(2);
+    expect(Array.isArray(first[at])).toBe(true);
+    const [value, version, deleted, expiresAtMs, timestampNs] = first[at] as unknown[];
+    first[at] = { value, version, deleted, expiresAtMs, timestampNs };
     writeFileSync(log, Buffer.concat([frameRecord(packValue(first)), frameRecord(frames[1])]));
     const again = openStores(dir, clock);
     expect([again.kv.get(NS, utf8('old')), again.kv.get(NS, utf8('new'))]).toEqual(before);
@@ -147,6 +149,121 @@ describe('KV entry encoding', () => {
     clock.advance(60_001);
     expect(again.kv.get(NS, utf8('old'))).toBeUndefined();
     await again.close();
+  });
+});
+
+describe('log format', () => {
+  /** Rewrites every record of a log segment or snapshot in format 1 ([table, key, packed value | null] tuples). */
+  function toFormat1(path: string): void {
+    const out: Buffer[] = [];
+    scanRecords(readFileSync(path), (payload) => {
+      const items = unpackValue(payload);
+      if (!Array.isArray(items)) return void out.push(frameRecord(payload)); // the snapshot footer
+      expect(items[0]).toBe(2);
+      const tuples: unknown[] = [];
+      for (let i = 1; i < items.length; i += 3) tuples.push([items[i], items[i + 1], items[i + 2] === undefined ? null : packValue(items[i + 2])]);
+      out.push(frameRecord(packValue(tuples)));
+    });
+    writeFileSync(path, Buffer.concat(out));
+  }
+
+  /** What a restore hands each table (table → key → value), for the tables in `names`. */
+  function restored(dir: string, names: readonly string[]): Record<string, Record<string, unknown>> {
+    const storage = DiskStorage.open({ dir });
+    const got: Record<string, Record<string, unknown>> = {};
+    for (const name of names) {
+      got[name] = {};
+      storage.table({ name, save: () => undefined, load: (k, v) => void (got[name][k] = v) });
+    }
+    storage.restore();
+    void storage.close();
+    return got;
+  }
+
+  it('a data directory written in format 1 (snapshot and log, as main wrote them) loads the same state', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const s = openStores(dir, clock);
+    for (let i = 0; i < 5; i++) s.kv.put(NS, utf8('h'), utf8(`v${i}`));
+    s.queues.enqueue(NS, 'q', utf8('m1'));
+    s.streams.append(NS, 's', [{ payload: utf8('r1'), headers: [] }] as never, 0);
+    await nextTurn();
+    await s.storage.compact();
+    s.kv.put(NS, utf8('h'), utf8('after'));
+    s.kv.put(NS, utf8('gone'), utf8('x'));
+    s.kv.delete(NS, utf8('gone'));
+    s.queues.enqueue(NS, 'q', utf8('m2'));
+    s.queues.dequeue(NS, 'q', 1, 60_000);
+    s.streams.append(NS, 's', [{ payload: utf8('r2'), headers: [] }] as never, 0);
+    await nextTurn();
+    await s.close();
+
+    const files = readdirSync(dir).filter((f) => f.startsWith('log-') || f.startsWith('snapshot-'));
+    expect(files.some((f) => f.startsWith('snapshot-'))).toBe(true);
+    const names = new Set<string>();
+    for (const f of files) {
+      scanRecords(readFileSync(join(dir, f)), (payload) => {
+        const items = unpackValue(payload);
+        if (Array.isArray(items)) for (let i = 1; i < items.length; i += 3) names.add(items[i] as string);
+      });
+    }
+    const now = restored(dir, [...names]);
+    const old = tempDir();
+    cpSync(dir, old, { recursive: true });
+    for (const f of files) toFormat1(join(old, f));
+    expect(readFileSync(join(old, files[0]))).not.toEqual(readFileSync(join(dir, files[0])));
+    expect(restored(old, [...names])).toEqual(now);
+
+    const again = openStores(old, new ManualClock(clock.now()));
+    expect(again.kv.history(NS, utf8('h'))?.map((h) => text(h.value))).toEqual(['after', 'v4', 'v3', 'v2', 'v1', 'v0']);
+    expect(again.kv.get(NS, utf8('gone'))).toBeUndefined();
+    expect(again.queues.stats(NS, 'q')).toMatchObject({ enqueued: 2, ready: 1, leased: 1 });
+    expect(again.streams.info(NS, 's').count).toBe(2n);
+    // Written on: new batches in format 2 after the format-1 ones, all read back.
+    again.kv.put(NS, utf8('h'), utf8('newest'));
+    await nextTurn();
+    await again.close();
+    const last = openStores(old, new ManualClock(clock.now()));
+    expect(last.kv.history(NS, utf8('h'))?.map((h) => text(h.value)).slice(0, 3)).toEqual(['newest', 'after', 'v4']);
+    await last.close();
+  });
+});
+
+describe('before-images', () => {
+  it('a failed write loads back the before-image given (no save call), removes an entity announced as created, and saves the rest', async () => {
+    let fail = false;
+    const io: StorageIo = {
+      writeSync: (fd, buffer, offset, length, position) => {
+        if (fail) throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
+        return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
+      },
+      fdatasync: (fd, cb) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
+    };
+    const storage = DiskStorage.open({ dir: tempDir(), io });
+    const state = new Map<string, string>([['old', 'o1'], ['plain', 'p1']]);
+    const saved: string[] = [];
+    const willChange = storage.table({
+      name: 't',
+      save: (k) => (saved.push(k), state.get(k)),
+      load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
+    });
+    storage.restore();
+    fail = true;
+    willChange('new', ABSENT);
+    state.set('new', 'n1');
+    willChange('old', 'o1');
+    state.set('old', 'o2');
+    willChange('plain');
+    state.set('plain', 'p2');
+    // Only the first announcement of a turn keeps a before-image.
+    willChange('new', 'ignored');
+    expect(saved).toEqual(['plain']);
+    let failure: unknown;
+    storage.afterCommit((err) => (failure = err));
+    await nextTurn();
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect([...state]).toEqual([['old', 'o1'], ['plain', 'p1']]);
+    await storage.close();
   });
 });
 
@@ -163,6 +280,31 @@ describe('failed writes', () => {
     };
     return io;
   };
+
+  it('a failed put on a key with a full history (a version dropped) leaves value and history as they were', async () => {
+    const dir = tempDir();
+    const io = failing('ENOSPC');
+    const clock = new ManualClock();
+    const s = openStores(dir, clock, { io });
+    for (let i = 0; i < 70; i++) s.kv.put(NS, utf8('h'), utf8(`v${i}`));
+    await nextTurn();
+    const before = s.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)]);
+    expect(before).toHaveLength(65);
+    io.fail = true;
+    s.kv.put(NS, utf8('h'), utf8('lost'));
+    s.kv.put(NS, utf8('h'), utf8('lost too'));
+    await nextTurn();
+    expect(s.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)])).toEqual(before);
+    io.fail = false;
+    s.kv.put(NS, utf8('h'), utf8('v70'));
+    await nextTurn();
+    const after = s.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)]);
+    expect(after).toEqual([[71n, 'v70'], ...before.slice(0, 64)]);
+    await s.close();
+    const again = openStores(dir, new ManualClock(clock.now()));
+    expect(again.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)])).toEqual(after);
+    await again.close();
+  });
 
   for (const partial of [0, 7]) {
     it(`a full disk (${partial ? 'after a partial write' : 'no byte written'}) fails the turn's writes, which are not applied; later writes work`, async () => {
