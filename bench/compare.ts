@@ -10,7 +10,8 @@
  *
  * Env: BENCH_COMPARE_ROUNDS, BENCH_KV_OPS (256 in flight, default 40 000), BENCH_KV_SEQ (1 in
  * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
- * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=1 (durable rows, see `serverModes`).
+ * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=1 (durable rows, see `serverModes`),
+ * BENCH_COMPARE_ONLY=memory (only the server-memory rows: a quick, load-independent check).
  * Prints figures, asserts nothing. Run: `npm run bench` or `npx tsx bench/compare.ts`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -436,6 +437,12 @@ async function runMode(mode: ServerMode, redisBinary: string | undefined, rows: 
 
 export async function main(): Promise<void> {
   const redisBinary = redisServerPath();
+  if (process.env.BENCH_COMPARE_ONLY === 'memory') {
+    const rows: Row[] = [];
+    await memoryRow(redisBinary, rows);
+    printTable('servers in memory (memory rows only):', rows);
+    return;
+  }
   const started = performance.now();
   console.log(
     `compare: flo-rx (client + embedded server) vs ioredis + redis-server, servers in child processes, ` +

@@ -97,3 +97,148 @@ export class SeqHeap {
     this.seqs = s;
   }
 }
+
+/**
+ * The ready messages of a queue in (priority, seq) order, 8 bytes per message in the common case.
+ *
+ * New messages become ready in seq order, so per priority (0–255) the seqs arrive ascending and a
+ * ring of seqs keeps them in order with no comparisons. A seq that arrives out of order (a message
+ * back from a lease, a delay or the DLQ, or loaded from storage) goes to a `SeqHeap` instead; the
+ * smallest of the rings' heads and the heap's top leaves first. Same lazy deletion as `SeqHeap`.
+ */
+export class ReadyQueue {
+  private readonly rings = new Map<number, SeqRing>();
+  /** Priorities whose ring is not empty, ascending. */
+  private active: number[] = [];
+  private readonly returns = new SeqHeap();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(priority: number, seq: number): void {
+    this.count++;
+    let ring = this.rings.get(priority);
+    if (ring === undefined) this.rings.set(priority, (ring = new SeqRing()));
+    if (ring.size > 0 && seq <= ring.last()) {
+      this.returns.push(priority, seq);
+      return;
+    }
+    if (ring.size === 0) this.activate(priority);
+    ring.push(seq);
+  }
+
+  /** Priority of the first entry (undefined when empty). */
+  topKey(): number | undefined {
+    return this.pick() < 0 ? this.returns.topKey() : this.active[0];
+  }
+
+  /** Seq of the first entry (undefined when empty). */
+  topSeq(): number | undefined {
+    return this.pick() < 0 ? this.returns.topSeq() : this.rings.get(this.active[0]!)!.first();
+  }
+
+  /** Removes the first entry. */
+  pop(): void {
+    if (this.count === 0) return;
+    this.count--;
+    if (this.pick() < 0) {
+      this.returns.pop();
+      return;
+    }
+    const p = this.active[0]!;
+    const ring = this.rings.get(p)!;
+    ring.shift();
+    if (ring.size === 0) {
+      this.active.shift();
+      this.rings.delete(p);
+    }
+  }
+
+  /** Keeps only the entries for which `keep` is true. */
+  filter(keep: (priority: number, seq: number) => boolean): void {
+    this.returns.filter(keep);
+    let count = this.returns.size;
+    for (const p of [...this.active]) {
+      const ring = this.rings.get(p)!;
+      ring.filter((seq) => keep(p, seq));
+      count += ring.size;
+      if (ring.size === 0) {
+        this.active.splice(this.active.indexOf(p), 1);
+        this.rings.delete(p);
+      }
+    }
+    this.count = count;
+  }
+
+  clear(): void {
+    this.rings.clear();
+    this.active = [];
+    this.returns.clear();
+    this.count = 0;
+  }
+
+  /** 1 when the first entry is a ring head, -1 when it is the heap's top (or both are empty). */
+  private pick(): number {
+    if (this.active.length === 0) return -1;
+    const rk = this.returns.topKey();
+    if (rk === undefined) return 1;
+    const p = this.active[0]!;
+    return p < rk || (p === rk && this.rings.get(p)!.first() < this.returns.topSeq()!) ? 1 : -1;
+  }
+
+  private activate(priority: number): void {
+    let i = this.active.length;
+    while (i > 0 && this.active[i - 1]! > priority) i--;
+    this.active.splice(i, 0, priority);
+  }
+}
+
+/** A growable ring of ascending seqs (Float64Array). */
+class SeqRing {
+  private items = new Float64Array(16);
+  private head = 0;
+  size = 0;
+
+  first(): number {
+    return this.items[this.head]!;
+  }
+
+  last(): number {
+    return this.items[(this.head + this.size - 1) & (this.items.length - 1)]!;
+  }
+
+  push(seq: number): void {
+    if (this.size === this.items.length) this.resize(this.items.length * 2);
+    this.items[(this.head + this.size) & (this.items.length - 1)] = seq;
+    this.size++;
+  }
+
+  shift(): void {
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.size--;
+    if (this.items.length > 1024 && this.size < this.items.length / 4) this.resize(this.items.length / 2);
+  }
+
+  filter(keep: (seq: number) => boolean): void {
+    const kept: number[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const seq = this.items[(this.head + i) & (this.items.length - 1)]!;
+      if (keep(seq)) kept.push(seq);
+    }
+    let capacity = 16;
+    while (capacity < kept.length) capacity *= 2;
+    this.items = new Float64Array(capacity);
+    this.items.set(kept);
+    this.head = 0;
+    this.size = kept.length;
+  }
+
+  private resize(capacity: number): void {
+    const next = new Float64Array(capacity);
+    for (let i = 0; i < this.size; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)]!;
+    this.items = next;
+    this.head = 0;
+  }
+}

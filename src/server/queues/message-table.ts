@@ -1,13 +1,14 @@
 /**
  * The live (ready, delayed, leased) messages of one queue in columns: typed arrays in pages of
- * 1,024 slots, a `Map` from seq (a number) to slot, and the payloads packed in a `PayloadSlab`.
- * A message costs ~46 bytes of columns, one map entry and its payload bytes, with no object,
- * bigint or buffer of its own (dead-lettered messages live elsewhere: see `DeadMessage`).
+ * 1,024 slots, a `SeqIndex` from seq (a number) to slot, and the payloads packed in a `PayloadSlab`.
+ * A message costs ~46 bytes of columns, ~4 bytes of index and its payload bytes, with no object,
+ * bigint, map entry or buffer of its own (dead-lettered messages live elsewhere: see `DeadMessage`).
  *
  * Seqs are numbers: exact up to `MAX_SEQ` (2^53 − 1); the store refuses to go beyond.
  * Slots of removed messages are reused; an emptied table gives all its memory back (`clear`).
  */
 import { PayloadSlab } from '../payload-slab.js';
+import { SeqIndex } from './seq-index.js';
 
 /** Highest seq a queue hands out: seqs are kept as exact numbers. */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
@@ -64,7 +65,7 @@ export class MessageTable {
   /** Slots handed out so far (free ones included). */
   private top = 0;
   private freeSlots: number[] = [];
-  private readonly bySeq = new Map<number, number>();
+  private readonly bySeq = new SeqIndex();
   private readonly payloads = new PayloadSlab();
 
   /** Live messages. */
@@ -74,10 +75,10 @@ export class MessageTable {
 
   /** The slot of a live message; -1 when there is none with that seq. */
   slotOf(seq: number): number {
-    return this.bySeq.get(seq) ?? -1;
+    return this.bySeq.get(seq);
   }
 
-  /** Live seqs with their slots, in no particular order (the map's). */
+  /** Live seqs with their slots. */
   entries(): IterableIterator<[number, number]> {
     return this.bySeq.entries();
   }
@@ -161,6 +162,11 @@ export class MessageTable {
     return { live: this.payloads.liveBytes, held: this.payloads.heldBytes };
   }
 
+  /** How the seq index holds its seqs (tests and diagnostics). */
+  indexLayout(): { pages: number; paged: number; mapped: number } {
+    return this.bySeq.layout();
+  }
+
   /** Forgets every message and gives the memory back. */
   clear(): void {
     this.pages = [];
@@ -181,10 +187,10 @@ export class MessageTable {
 
   /** Moves the payloads out of mostly-free chunks so that those chunks can go. */
   private compactPayloads(): void {
-    for (const slot of this.bySeq.values()) {
+    for (let slot = 0; slot < this.top; slot++) {
       const p = this.pages[slot >>> PAGE_BITS]!;
       const i = slot & PAGE_MASK;
-      if (this.payloads.isSparse(p.address[i]!, p.length[i]!)) p.address[i] = this.payloads.relocate(p.address[i]!, p.length[i]!);
+      if (p.state[i] !== 0 && this.payloads.isSparse(p.address[i]!, p.length[i]!)) p.address[i] = this.payloads.relocate(p.address[i]!, p.length[i]!);
     }
   }
 }

@@ -38,7 +38,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { QueueMessage } from '../../protocol/index.js';
 import { badRequest } from '../reply.js';
-import { SeqHeap } from './heap.js';
+import { ReadyQueue, SeqHeap } from './heap.js';
 import { DELAYED, LEASED, MAX_SEQ, MessageTable, READY, type LiveState } from './message-table.js';
 import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 
@@ -126,7 +126,7 @@ class Queue {
   /** Insertion order = order of arrival in the DLQ (oldest first). */
   readonly dlq = new Map<number, DeadMessage>();
   /** Ready messages by (priority, seq). */
-  readonly ready = new SeqHeap();
+  readonly ready = new ReadyQueue();
   /** Delayed messages by (visible at, seq). */
   readonly delayed = new SeqHeap();
   /** Leased messages by (lease end, seq). */
@@ -841,7 +841,7 @@ export class QueueStore {
     if (readied) this.onReady(q.namespace, q.name);
   }
 
-  private compact(q: Queue, heap: SeqHeap, state: LiveState): void {
+  private compact(q: Queue, heap: SeqHeap | ReadyQueue, state: LiveState): void {
     if (heap.size > 64 && heap.size > 2 * q.counts[state]!) heap.filter((at, seq) => this.isCurrent(q, state, at, seq));
   }
 
