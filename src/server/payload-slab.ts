@@ -133,3 +133,41 @@ export class PayloadSlab {
     this.freeIds.push(id);
   }
 }
+
+/**
+ * An append-only byte arena for records that die in about the order they were written (stream
+ * records are trimmed from the head): each payload is copied once into the current chunk and the
+ * record keeps the chunk, an offset and a length. No accounting: a chunk goes when the garbage
+ * collector finds no record referring to it. Chunks start at 4 KB and double up to 1 MB; payloads
+ * of 256 KB or more get an exact-size chunk of their own.
+ */
+export class PayloadArena {
+  /** The chunk the last `place` wrote to. */
+  chunk: Uint8Array = EMPTY;
+  private current: Uint8Array = EMPTY;
+  private used = 0;
+  private nextSize = FIRST_CHUNK;
+
+  /** Copies `bytes` in; returns their offset in `chunk`. */
+  place(bytes: Uint8Array): number {
+    const n = bytes.length;
+    if (n === 0) {
+      this.chunk = EMPTY;
+      return 0;
+    }
+    if (n >= OWN_CHUNK_FROM) {
+      this.chunk = new Uint8Array(bytes);
+      return 0;
+    }
+    if (this.used + n > this.current.length) {
+      this.current = new Uint8Array(this.nextSize);
+      this.nextSize = Math.min(MAX_CHUNK, this.nextSize * 2);
+      this.used = 0;
+    }
+    const offset = this.used;
+    this.current.set(bytes, offset);
+    this.used += n;
+    this.chunk = this.current;
+    return offset;
+  }
+}
