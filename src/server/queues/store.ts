@@ -208,6 +208,8 @@ export class QueueStore {
   private readonly willChangeDedup: (entity: string) => void = NO_CHANGE_LOG;
   /** Set while the storage loads entities back: loading is not a change. */
   private loading = false;
+  /** With a data directory: changes are announced (without one no entity key is even built). */
+  private readonly persistent: boolean;
   private readonly loadedQueues = new Set<Queue>();
 
   constructor(
@@ -218,6 +220,7 @@ export class QueueStore {
     persistence?: Persistence,
   ) {
     this.config = { ...DEFAULT_QUEUE_STORE_CONFIG, ...config };
+    this.persistent = persistence !== undefined;
     if (persistence) {
       const loaded = () => this.loaded();
       this.willChangeMsg = persistence.table({ name: 'queue.msg', save: (k) => this.saveMsg(k), load: (k, v) => this.loadMsg(k, v), loaded });
@@ -230,15 +233,15 @@ export class QueueStore {
   // Persistence: the stored forms are the plain objects above; the columns are translated here.
 
   private markMsg(q: Queue, seq: number): void {
-    if (!this.loading) this.willChangeMsg(itemEntity(q, String(seq)));
+    if (this.persistent && !this.loading) this.willChangeMsg(itemEntity(q, String(seq)));
   }
 
   private markMeta(q: Queue): void {
-    if (!this.loading) this.willChangeMeta(queueEntity(q.namespace, q.name));
+    if (this.persistent && !this.loading) this.willChangeMeta(queueEntity(q.namespace, q.name));
   }
 
   private markDedup(q: Queue, id: string): void {
-    if (!this.loading) this.willChangeDedup(itemEntity(q, id));
+    if (this.persistent && !this.loading) this.willChangeDedup(itemEntity(q, id));
   }
 
   private findQueue(entity: string): [Queue | undefined, string, string, string] {
@@ -716,7 +719,7 @@ export class QueueStore {
     }
     let q = ns.get(name);
     if (!q && create) {
-      if (!this.loading) this.willChangeMeta(queueEntity(namespace, name));
+      if (this.persistent && !this.loading) this.willChangeMeta(queueEntity(namespace, name));
       q = new Queue(namespace, name);
       ns.set(name, q);
     }
@@ -726,7 +729,7 @@ export class QueueStore {
   private insert(q: Queue, payload: Uint8Array, priority: number, delayMs: number, now: number): number {
     this.markMeta(q);
     const seq = q.nextSeq++;
-    this.willChangeMsg(itemEntity(q, String(seq)));
+    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)));
     const visibleAt = clampTime(now + delayMs);
     const state = delayMs > 0 ? DELAYED : READY;
     const slot = q.live.add(seq, payload, priority, now, visibleAt, state);
@@ -822,14 +825,19 @@ export class QueueStore {
       q.counters.leasesExpired++;
       readied = this.failDelivery(q, seq, q.live.slotOf(seq)) || readied;
     }
+    if (q.dedupUntil.size > 0) this.expireDedup(q, now);
+    if (reschedule) this.finish(q, readied);
+    else if (readied) this.onReady(q.namespace, q.name);
+  }
+
+  /** Forgets the dedup keys whose window has ended (they are in expiry order). */
+  private expireDedup(q: Queue, now: number): void {
     for (const [key, until] of q.dedupUntil) {
       if (until > now) break;
       this.markDedup(q, key);
       q.dedupUntil.delete(key);
       q.dedupSeq.delete(key);
     }
-    if (reschedule) this.finish(q, readied);
-    else if (readied) this.onReady(q.namespace, q.name);
   }
 
   /** After an operation: compact the heaps if mostly stale, re-arm the timer, notify. */
