@@ -195,50 +195,62 @@ export class ReadyQueue {
   }
 }
 
-/** A growable ring of ascending seqs (Float64Array). */
+/** A queue of ascending seqs in blocks of 8,192 (64 KB): at most one partly used block at each end. */
 class SeqRing {
-  private items = new Float64Array(16);
+  private blocks: Float64Array[] = [];
+  /** Index of the first seq in `blocks[0]`. */
   private head = 0;
+  /** Seqs used in the last block. */
+  private tail = BLOCK;
   size = 0;
 
   first(): number {
-    return this.items[this.head]!;
+    return this.blocks[0]![this.head]!;
   }
 
   last(): number {
-    return this.items[(this.head + this.size - 1) & (this.items.length - 1)]!;
+    return this.blocks[this.blocks.length - 1]![this.tail - 1]!;
   }
 
   push(seq: number): void {
-    if (this.size === this.items.length) this.resize(this.items.length * 2);
-    this.items[(this.head + this.size) & (this.items.length - 1)] = seq;
+    if (this.tail === BLOCK) {
+      this.blocks.push(new Float64Array(this.blocks.length === 0 ? FIRST_BLOCK : BLOCK));
+      this.tail = 0;
+    }
+    let last = this.blocks[this.blocks.length - 1]!;
+    if (this.tail === last.length) {
+      // The only block is still small: grow it (a ring of a few seqs stays small).
+      const grown = new Float64Array(Math.min(BLOCK, last.length * 4));
+      grown.set(last);
+      this.blocks[this.blocks.length - 1] = last = grown;
+    }
+    last[this.tail++] = seq;
     this.size++;
   }
 
   shift(): void {
-    this.head = (this.head + 1) & (this.items.length - 1);
     this.size--;
-    if (this.items.length > 1024 && this.size < this.items.length / 4) this.resize(this.items.length / 2);
+    if (++this.head === (this.blocks.length === 1 ? this.tail : BLOCK) || this.size === 0) {
+      this.blocks.shift();
+      this.head = 0;
+      if (this.blocks.length === 0) this.tail = BLOCK;
+    }
   }
 
   filter(keep: (seq: number) => boolean): void {
     const kept: number[] = [];
-    for (let i = 0; i < this.size; i++) {
-      const seq = this.items[(this.head + i) & (this.items.length - 1)]!;
-      if (keep(seq)) kept.push(seq);
+    for (let b = 0; b < this.blocks.length; b++) {
+      const block = this.blocks[b]!;
+      const end = b === this.blocks.length - 1 ? this.tail : BLOCK;
+      for (let i = b === 0 ? this.head : 0; i < end; i++) if (keep(block[i]!)) kept.push(block[i]!);
     }
-    let capacity = 16;
-    while (capacity < kept.length) capacity *= 2;
-    this.items = new Float64Array(capacity);
-    this.items.set(kept);
+    this.blocks = [];
     this.head = 0;
-    this.size = kept.length;
-  }
-
-  private resize(capacity: number): void {
-    const next = new Float64Array(capacity);
-    for (let i = 0; i < this.size; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)]!;
-    this.items = next;
-    this.head = 0;
+    this.tail = BLOCK;
+    this.size = 0;
+    for (const seq of kept) this.push(seq);
   }
 }
+
+const BLOCK = 8192;
+const FIRST_BLOCK = 32;

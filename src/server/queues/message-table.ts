@@ -1,7 +1,7 @@
 /**
  * The live (ready, delayed, leased) messages of one queue in columns: typed arrays in pages of
- * 1,024 slots, a `SeqIndex` from seq (a number) to slot, and the payloads packed in a `PayloadSlab`.
- * A message costs ~46 bytes of columns, ~4 bytes of index and its payload bytes, with no object,
+ * 4,096 slots (one buffer each), a `SeqIndex` from seq (a number) to slot, and the payloads packed in a `PayloadSlab`.
+ * A message costs ~42 bytes of columns, ~4 bytes of index and its payload bytes, with no object,
  * bigint, map entry or buffer of its own (dead-lettered messages live elsewhere: see `DeadMessage`).
  *
  * Seqs are numbers: exact up to `MAX_SEQ` (2^53 − 1); the store refuses to go beyond.
@@ -18,16 +18,21 @@ export const DELAYED = 2;
 export const LEASED = 3;
 export type LiveState = typeof READY | typeof DELAYED | typeof LEASED;
 
-const PAGE_BITS = 10;
+const PAGE_BITS = 12;
 const PAGE_SIZE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SIZE - 1;
 /** Slots of the first page before it grows to a full page (a small queue stays small). */
 const FIRST_PAGE = 16;
 const MAX_LEASE_MS = 0xffffffff;
+/** Bytes of one row across the columns. */
+const ROW_BYTES = 3 * 8 + 4 * 4 + 2;
+/** Delays of 2^32 − 1 ms (~49.7 days) or more (or not whole ms) are kept in a map. */
+const LONG_DELAY = 0xffffffff;
 
 class Page {
   readonly enqueuedAt: Float64Array;
-  readonly visibleAt: Float64Array;
+  /** visibleAt − enqueuedAt in ms; `LONG_DELAY` = see `MessageTable.longDelays`. */
+  readonly delay: Uint32Array;
   readonly leaseEnd: Float64Array;
   /** Payload address in the slab. */
   readonly address: Float64Array;
@@ -42,22 +47,25 @@ class Page {
     readonly capacity: number,
     from?: Page,
   ) {
-    this.enqueuedAt = grown(Float64Array, capacity, from?.enqueuedAt);
-    this.visibleAt = grown(Float64Array, capacity, from?.visibleAt);
-    this.leaseEnd = grown(Float64Array, capacity, from?.leaseEnd);
-    this.address = grown(Float64Array, capacity, from?.address);
-    this.length = grown(Uint32Array, capacity, from?.length);
-    this.leaseMs = grown(Uint32Array, capacity, from?.leaseMs);
-    this.attempts = grown(Uint32Array, capacity, from?.attempts);
-    this.priority = grown(Uint8Array, capacity, from?.priority);
-    this.state = grown(Uint8Array, capacity, from?.state);
+    // One buffer per page (one allocation), 8-byte columns first so that every view is aligned.
+    const buffer = new ArrayBuffer(capacity * ROW_BYTES);
+    let at = 0;
+    const take = <T extends Float64Array | Uint32Array | Uint8Array>(make: new (b: ArrayBuffer, o: number, n: number) => T, old: T | undefined): T => {
+      const column = new make(buffer, at, capacity);
+      at += capacity * column.BYTES_PER_ELEMENT;
+      if (old) column.set(old);
+      return column;
+    };
+    this.enqueuedAt = take(Float64Array, from?.enqueuedAt);
+    this.leaseEnd = take(Float64Array, from?.leaseEnd);
+    this.address = take(Float64Array, from?.address);
+    this.length = take(Uint32Array, from?.length);
+    this.delay = take(Uint32Array, from?.delay);
+    this.leaseMs = take(Uint32Array, from?.leaseMs);
+    this.attempts = take(Uint32Array, from?.attempts);
+    this.priority = take(Uint8Array, from?.priority);
+    this.state = take(Uint8Array, from?.state);
   }
-}
-
-function grown<T extends Float64Array | Uint32Array | Uint8Array>(make: new (n: number) => T, capacity: number, from: T | undefined): T {
-  const column = new make(capacity);
-  if (from) column.set(from);
-  return column;
 }
 
 export class MessageTable {
@@ -67,6 +75,8 @@ export class MessageTable {
   private freeSlots: number[] = [];
   private readonly bySeq = new SeqIndex();
   private readonly payloads = new PayloadSlab();
+  /** Slot → visibleAt of the messages whose delay does not fit the `delay` column. */
+  private readonly longDelays = new Map<number, number>();
 
   /** Live messages. */
   get size(): number {
@@ -92,7 +102,12 @@ export class MessageTable {
     p.length[i] = payload.length;
     p.priority[i] = priority;
     p.enqueuedAt[i] = enqueuedAt;
-    p.visibleAt[i] = visibleAt;
+    const delay = visibleAt - enqueuedAt;
+    if (delay >= 0 && delay < LONG_DELAY && (delay >>> 0) + enqueuedAt === visibleAt) p.delay[i] = delay;
+    else {
+      p.delay[i] = LONG_DELAY;
+      this.longDelays.set(slot, visibleAt);
+    }
     p.leaseEnd[i] = 0;
     p.leaseMs[i] = 0;
     p.attempts[i] = 0;
@@ -107,6 +122,7 @@ export class MessageTable {
     const i = slot & PAGE_MASK;
     this.payloads.free(p.address[i]!, p.length[i]!);
     p.state[i] = 0;
+    if (p.delay[i] === LONG_DELAY) this.longDelays.delete(slot);
     this.bySeq.delete(seq);
     if (this.bySeq.size === 0) this.clear();
     else {
@@ -128,7 +144,10 @@ export class MessageTable {
     return this.pages[slot >>> PAGE_BITS]!.enqueuedAt[slot & PAGE_MASK]!;
   }
   visibleAt(slot: number): number {
-    return this.pages[slot >>> PAGE_BITS]!.visibleAt[slot & PAGE_MASK]!;
+    const p = this.pages[slot >>> PAGE_BITS]!;
+    const i = slot & PAGE_MASK;
+    const delay = p.delay[i]!;
+    return delay === LONG_DELAY ? this.longDelays.get(slot)! : p.enqueuedAt[i]! + delay;
   }
   attempts(slot: number): number {
     return this.pages[slot >>> PAGE_BITS]!.attempts[slot & PAGE_MASK]!;
@@ -174,6 +193,7 @@ export class MessageTable {
     this.freeSlots = [];
     this.bySeq.clear();
     this.payloads.clear();
+    this.longDelays.clear();
   }
 
   private newSlot(): number {
