@@ -1,7 +1,7 @@
 /**
  * The live (ready, delayed, leased) messages of one queue in columns: typed arrays in pages of
  * 4,096 slots (one buffer each), a `SeqIndex` from seq (a number) to slot, and the payloads packed in a `PayloadSlab`.
- * A message costs ~42 bytes of columns, ~4 bytes of index and its payload bytes, with no object,
+ * A message costs 36 bytes of columns, ~4 bytes of index and its payload bytes, with no object,
  * bigint, map entry or buffer of its own (dead-lettered messages live elsewhere: see `DeadMessage`).
  *
  * Seqs are numbers: exact up to `MAX_SEQ` (2^53 − 1); the store refuses to go beyond.
@@ -25,20 +25,33 @@ const PAGE_MASK = PAGE_SIZE - 1;
 const FIRST_PAGE = 16;
 const MAX_LEASE_MS = 0xffffffff;
 /** Bytes of one row across the columns. */
-const ROW_BYTES = 3 * 8 + 4 * 4 + 2;
-/** Delays of 2^32 − 1 ms (~49.7 days) or more (or not whole ms) are kept in a map. */
-const LONG_DELAY = 0xffffffff;
+const ROW_BYTES = 2 * 8 + 4 * 4 + 2 + 2;
+/**
+ * Marks a time kept in a map by slot rather than as whole ms after enqueuedAt in a Uint32 column:
+ * 2^32 − 1 ms (~49.7 days) or more after it, before it, or not a whole number of ms.
+ */
+const FAR = 0xffffffff;
+/** Marks attempts counted in a map by slot (65,535 or more deliveries). */
+const MANY = 0xffff;
+
+/** `at` as whole ms after `base` plus `bias` when that fits below `FAR`, else `FAR`. */
+function offsetOf(at: number, base: number, bias: number): number {
+  const v = at - base + bias;
+  return v >= bias && v < FAR && (v >>> 0) - bias + base === at ? v : FAR;
+}
 
 class Page {
   readonly enqueuedAt: Float64Array;
-  /** visibleAt − enqueuedAt in ms; `LONG_DELAY` = see `MessageTable.longDelays`. */
+  /** visibleAt − enqueuedAt in ms, or `FAR` (see `MessageTable.far`). */
   readonly delay: Uint32Array;
-  readonly leaseEnd: Float64Array;
+  /** 0 = no lease end yet (0), else leaseEnd − enqueuedAt + 1 in ms, or `FAR` (see `MessageTable.far`). */
+  readonly leaseAfter: Uint32Array;
   /** Payload address in the slab. */
   readonly address: Float64Array;
   readonly length: Uint32Array;
   readonly leaseMs: Uint32Array;
-  readonly attempts: Uint32Array;
+  /** Deliveries so far, or `MANY` (see `MessageTable.manyAttempts`). */
+  readonly attempts: Uint16Array;
   readonly priority: Uint8Array;
   /** 0 = free slot, else a `LiveState`. */
   readonly state: Uint8Array;
@@ -50,19 +63,19 @@ class Page {
     // One buffer per page (one allocation), 8-byte columns first so that every view is aligned.
     const buffer = new ArrayBuffer(capacity * ROW_BYTES);
     let at = 0;
-    const take = <T extends Float64Array | Uint32Array | Uint8Array>(make: new (b: ArrayBuffer, o: number, n: number) => T, old: T | undefined): T => {
+    const take = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(make: new (b: ArrayBuffer, o: number, n: number) => T, old: T | undefined): T => {
       const column = new make(buffer, at, capacity);
       at += capacity * column.BYTES_PER_ELEMENT;
       if (old) column.set(old);
       return column;
     };
     this.enqueuedAt = take(Float64Array, from?.enqueuedAt);
-    this.leaseEnd = take(Float64Array, from?.leaseEnd);
     this.address = take(Float64Array, from?.address);
     this.length = take(Uint32Array, from?.length);
     this.delay = take(Uint32Array, from?.delay);
+    this.leaseAfter = take(Uint32Array, from?.leaseAfter);
     this.leaseMs = take(Uint32Array, from?.leaseMs);
-    this.attempts = take(Uint32Array, from?.attempts);
+    this.attempts = take(Uint16Array, from?.attempts);
     this.priority = take(Uint8Array, from?.priority);
     this.state = take(Uint8Array, from?.state);
   }
@@ -75,8 +88,10 @@ export class MessageTable {
   private freeSlots: number[] = [];
   private readonly bySeq = new SeqIndex();
   private readonly payloads = new PayloadSlab();
-  /** Slot → visibleAt of the messages whose delay does not fit the `delay` column. */
-  private readonly longDelays = new Map<number, number>();
+  /** Slot → visibleAt / leaseEnd / attempts that do not fit their column (rare: see `FAR`, `MANY`). */
+  private readonly farVisible = new Map<number, number>();
+  private readonly farLeaseEnd = new Map<number, number>();
+  private readonly manyAttempts = new Map<number, number>();
 
   /** Live messages. */
   get size(): number {
@@ -102,13 +117,10 @@ export class MessageTable {
     p.length[i] = payload.length;
     p.priority[i] = priority;
     p.enqueuedAt[i] = enqueuedAt;
-    const delay = visibleAt - enqueuedAt;
-    if (delay >= 0 && delay < LONG_DELAY && (delay >>> 0) + enqueuedAt === visibleAt) p.delay[i] = delay;
-    else {
-      p.delay[i] = LONG_DELAY;
-      this.longDelays.set(slot, visibleAt);
-    }
-    p.leaseEnd[i] = 0;
+    const delay = offsetOf(visibleAt, enqueuedAt, 0);
+    p.delay[i] = delay;
+    if (delay === FAR) this.farVisible.set(slot, visibleAt);
+    p.leaseAfter[i] = 0;
     p.leaseMs[i] = 0;
     p.attempts[i] = 0;
     p.state[i] = state;
@@ -122,7 +134,9 @@ export class MessageTable {
     const i = slot & PAGE_MASK;
     this.payloads.free(p.address[i]!, p.length[i]!);
     p.state[i] = 0;
-    if (p.delay[i] === LONG_DELAY) this.longDelays.delete(slot);
+    if (p.delay[i] === FAR) this.farVisible.delete(slot);
+    if (p.leaseAfter[i] === FAR) this.farLeaseEnd.delete(slot);
+    if (p.attempts[i] === MANY) this.manyAttempts.delete(slot);
     this.bySeq.delete(seq);
     if (this.bySeq.size === 0) this.clear();
     else {
@@ -147,19 +161,36 @@ export class MessageTable {
     const p = this.pages[slot >>> PAGE_BITS]!;
     const i = slot & PAGE_MASK;
     const delay = p.delay[i]!;
-    return delay === LONG_DELAY ? this.longDelays.get(slot)! : p.enqueuedAt[i]! + delay;
+    return delay === FAR ? this.farVisible.get(slot)! : p.enqueuedAt[i]! + delay;
   }
   attempts(slot: number): number {
-    return this.pages[slot >>> PAGE_BITS]!.attempts[slot & PAGE_MASK]!;
+    const n = this.pages[slot >>> PAGE_BITS]!.attempts[slot & PAGE_MASK]!;
+    return n === MANY ? this.manyAttempts.get(slot)! : n;
   }
   setAttempts(slot: number, attempts: number): void {
-    this.pages[slot >>> PAGE_BITS]!.attempts[slot & PAGE_MASK] = attempts;
+    const p = this.pages[slot >>> PAGE_BITS]!;
+    const i = slot & PAGE_MASK;
+    if (attempts < MANY) {
+      if (p.attempts[i] === MANY) this.manyAttempts.delete(slot);
+      p.attempts[i] = attempts;
+    } else {
+      p.attempts[i] = MANY;
+      this.manyAttempts.set(slot, attempts);
+    }
   }
   leaseEnd(slot: number): number {
-    return this.pages[slot >>> PAGE_BITS]!.leaseEnd[slot & PAGE_MASK]!;
+    const p = this.pages[slot >>> PAGE_BITS]!;
+    const i = slot & PAGE_MASK;
+    const v = p.leaseAfter[i]!;
+    return v === 0 ? 0 : v === FAR ? this.farLeaseEnd.get(slot)! : p.enqueuedAt[i]! + v - 1;
   }
   setLeaseEnd(slot: number, at: number): void {
-    this.pages[slot >>> PAGE_BITS]!.leaseEnd[slot & PAGE_MASK] = at;
+    const p = this.pages[slot >>> PAGE_BITS]!;
+    const i = slot & PAGE_MASK;
+    if (p.leaseAfter[i] === FAR) this.farLeaseEnd.delete(slot);
+    const v = at === 0 ? 0 : offsetOf(at, p.enqueuedAt[i]!, 1);
+    p.leaseAfter[i] = v;
+    if (v === FAR) this.farLeaseEnd.set(slot, at);
   }
   leaseMs(slot: number): number {
     return this.pages[slot >>> PAGE_BITS]!.leaseMs[slot & PAGE_MASK]!;
@@ -193,7 +224,9 @@ export class MessageTable {
     this.freeSlots = [];
     this.bySeq.clear();
     this.payloads.clear();
-    this.longDelays.clear();
+    this.farVisible.clear();
+    this.farLeaseEnd.clear();
+    this.manyAttempts.clear();
   }
 
   private newSlot(): number {
