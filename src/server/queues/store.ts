@@ -874,7 +874,7 @@ export class QueueStore {
 
 /** Refuses an enqueue that would hand out a seq beyond `MAX_SEQ` (seqs are kept as exact numbers). */
 function checkSeqs(q: Queue, count: number): void {
-  if (q.nextSeq + count - 1 > MAX_SEQ) throw badRequest(`queue ${q.name}: no sequence numbers left (seqs are kept up to ${MAX_SEQ})`);
+  if (q.nextSeq > MAX_SEQ - count + 1) throw badRequest(`queue ${q.name}: no sequence numbers left (seqs are kept up to ${MAX_SEQ})`);
 }
 
 function view(t: MessageTable, seq: number, slot: number): QueueMessage {
