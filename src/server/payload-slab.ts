@@ -24,6 +24,13 @@ const OWN_CHUNK_FROM = MAX_CHUNK / 4;
 const SLACK = MAX_CHUNK;
 const EMPTY = new Uint8Array(0);
 
+/** The next chunk size (doubling from 4 KB), at least large enough for `n` bytes (`n` < `OWN_CHUNK_FROM`). */
+function chunkSizeFor(n: number, next: number): number {
+  let size = next;
+  while (size < n) size *= 2;
+  return Math.min(MAX_CHUNK, size);
+}
+
 export class PayloadSlab {
   private readonly chunks: Array<Uint8Array | undefined> = [];
   /** Live bytes per chunk. */
@@ -52,7 +59,7 @@ export class PayloadSlab {
     let chunk = this.current < 0 ? undefined : this.chunks[this.current];
     if (!chunk || this.used + n > chunk.length) {
       this.retireCurrent();
-      const size = this.nextSize;
+      const size = chunkSizeFor(n, this.nextSize);
       this.nextSize = Math.min(MAX_CHUNK, size * 2);
       this.current = this.newChunk(size);
       this.used = 0;
@@ -160,8 +167,9 @@ export class PayloadArena {
       return 0;
     }
     if (this.used + n > this.current.length) {
-      this.current = new Uint8Array(this.nextSize);
-      this.nextSize = Math.min(MAX_CHUNK, this.nextSize * 2);
+      const size = chunkSizeFor(n, this.nextSize);
+      this.current = new Uint8Array(size);
+      this.nextSize = Math.min(MAX_CHUNK, size * 2);
       this.used = 0;
     }
     const offset = this.used;

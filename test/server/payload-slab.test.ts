@@ -63,6 +63,17 @@ describe('PayloadSlab', () => {
     moved.forEach((a, j) => expect(slab.view(a, 100)[0]).toBe((j * 20) & 0xff));
   });
 
+  it('takes a payload larger than the next chunk size (a bigger chunk), in a fresh slab and later', () => {
+    const slab = new PayloadSlab();
+    const a = slab.add(bytes(200_000, 1));
+    const b = slab.add(bytes(10, 2));
+    const c = slab.add(bytes(250_000, 3));
+    expect(slab.view(a, 200_000).every((x) => x === 1)).toBe(true);
+    expect([...slab.view(b, 10)]).toEqual(new Array(10).fill(2));
+    expect(slab.view(c, 250_000).every((x) => x === 3)).toBe(true);
+    expect(slab.liveBytes).toBe(450_010);
+  });
+
   it('empty payloads take no space', () => {
     const slab = new PayloadSlab();
     const a = slab.add(new Uint8Array(0));
@@ -95,6 +106,15 @@ describe('PayloadArena', () => {
     expect(arena.chunk).not.toBe(first);
     expect(off).toBe(0);
     expect(first[0]).toBe(1);
+  });
+
+  it('takes a payload larger than the next chunk size, in a fresh arena', () => {
+    const arena = new PayloadArena();
+    const off = arena.place(bytes(200_000, 7));
+    expect(arena.chunk.length).toBeGreaterThanOrEqual(200_000);
+    expect(arena.chunk.subarray(off, off + 200_000).every((x) => x === 7)).toBe(true);
+    const off2 = arena.place(bytes(100, 8));
+    expect(arena.chunk[off2]).toBe(8);
   });
 
   it('large payloads get an exact-size chunk', () => {

@@ -65,6 +65,15 @@ describe('QueueStore payloads', () => {
     expect(a!.payload.buffer).not.toBe(received.buffer);
   });
 
+  it('keeps payloads of every size byte-exact: empty, small, larger than a chunk, beyond a quarter megabyte', () => {
+    const store = new QueueStore(new ManualClock());
+    const sizes = [0, 1, 100, 5_000, 200_000, 300_000, 7];
+    sizes.forEach((n, i) => store.enqueue('ns', 'q', new Uint8Array(n).fill(i + 1)));
+    const got = store.dequeue('ns', 'q', sizes.length);
+    expect(got.map((m) => m.payload.length)).toEqual(sizes);
+    expect(got.every((m, i) => m.payload.every((b) => b === i + 1))).toBe(true);
+  });
+
   it('dead-lettered messages keep their bytes after the slab space is reused', () => {
     const store = new QueueStore(new ManualClock());
     const { seq } = store.enqueue('ns', 'q', new Uint8Array([7, 7, 7]));
