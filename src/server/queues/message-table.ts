@@ -5,7 +5,9 @@
  * bigint, map entry or buffer of its own (dead-lettered messages live elsewhere: see `DeadMessage`).
  *
  * Seqs are numbers: exact up to `MAX_SEQ` (2^53 − 1); the store refuses to go beyond.
- * Slots of removed messages are reused; an emptied table gives all its memory back (`clear`).
+ * Slots of removed messages are reused; when fewer than a quarter of the rows are live the live
+ * ones move into dense pages (`compactRows`: slots change, so a caller must not keep a slot across
+ * a `remove`); an emptied table gives all its memory back (`clear`).
  */
 import { PayloadSlab } from '../payload-slab.js';
 import { SeqIndex } from './seq-index.js';
@@ -86,7 +88,7 @@ export class MessageTable {
   /** Slots handed out so far (free ones included). */
   private top = 0;
   private freeSlots: number[] = [];
-  private readonly bySeq = new SeqIndex();
+  private bySeq = new SeqIndex();
   private readonly payloads = new PayloadSlab();
   /** Slot → visibleAt / leaseEnd / attempts that do not fit their column (rare: see `FAR`, `MANY`). */
   private readonly farVisible = new Map<number, number>();
@@ -142,6 +144,7 @@ export class MessageTable {
     else {
       this.freeSlots.push(slot);
       if (this.payloads.needsCompaction()) this.compactPayloads();
+      if (this.top > 2 * PAGE_SIZE && this.bySeq.size * 4 < this.top) this.compactRows();
     }
   }
 
@@ -236,6 +239,53 @@ export class MessageTable {
     if (!page) this.pages[index] = new Page(index === 0 ? FIRST_PAGE : PAGE_SIZE);
     else if ((slot & PAGE_MASK) >= page.capacity) this.pages[index] = new Page(Math.min(PAGE_SIZE, page.capacity * 4), page);
     return slot;
+  }
+
+  /** Rows handed out (live and free): what the pages hold room for (tests and diagnostics). */
+  rowsHeld(): number {
+    return this.top;
+  }
+
+  /**
+   * Moves the live rows into fresh, dense pages when fewer than a quarter of the rows handed out
+   * are live (a queue shrinking from a peak), so that the pages follow the live messages. Slots
+   * change; seqs, payload addresses and heap entries (which name seqs) do not.
+   */
+  private compactRows(): void {
+    const old = this.pages;
+    const farVisible = new Map(this.farVisible);
+    const farLeaseEnd = new Map(this.farLeaseEnd);
+    const manyAttempts = new Map(this.manyAttempts);
+    this.farVisible.clear();
+    this.farLeaseEnd.clear();
+    this.manyAttempts.clear();
+    const index = new SeqIndex();
+    const pages: Page[] = [];
+    let to = 0;
+    for (const [seq, from] of this.bySeq.entries()) {
+      const src = old[from >>> PAGE_BITS]!;
+      const i = from & PAGE_MASK;
+      if ((to & PAGE_MASK) === 0) pages.push(new Page(PAGE_SIZE));
+      const dst = pages[to >>> PAGE_BITS]!;
+      const j = to & PAGE_MASK;
+      dst.enqueuedAt[j] = src.enqueuedAt[i]!;
+      dst.address[j] = src.address[i]!;
+      dst.length[j] = src.length[i]!;
+      dst.delay[j] = src.delay[i]!;
+      dst.leaseAfter[j] = src.leaseAfter[i]!;
+      dst.leaseMs[j] = src.leaseMs[i]!;
+      dst.attempts[j] = src.attempts[i]!;
+      dst.priority[j] = src.priority[i]!;
+      dst.state[j] = src.state[i]!;
+      if (src.delay[i] === FAR) this.farVisible.set(to, farVisible.get(from)!);
+      if (src.leaseAfter[i] === FAR) this.farLeaseEnd.set(to, farLeaseEnd.get(from)!);
+      if (src.attempts[i] === MANY) this.manyAttempts.set(to, manyAttempts.get(from)!);
+      index.set(seq, to++);
+    }
+    this.pages = pages;
+    this.bySeq = index;
+    this.top = to;
+    this.freeSlots = [];
   }
 
   /** Moves the payloads out of mostly-free chunks so that those chunks can go. */

@@ -619,13 +619,14 @@ export class QueueStore {
     const purged: number[] = [];
     for (const [seq, slot] of q.live.entries()) {
       const state = q.live.state(slot);
-      if (state === READY || state === DELAYED) purged.push(seq, slot);
+      if (state === READY || state === DELAYED) purged.push(seq);
     }
-    for (let i = 0; i < purged.length; i += 2) this.removeLive(q, purged[i]!, purged[i + 1]!);
+    // A removal may move rows (slots change): look each one up again.
+    for (const seq of purged) this.removeLive(q, seq, q.live.slotOf(seq));
     q.ready.clear();
     q.delayed.clear();
     this.finish(q, false);
-    return purged.length / 2;
+    return purged.length;
   }
 
   stats(namespace: string, name: string): QueueStats {

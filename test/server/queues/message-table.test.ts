@@ -80,4 +80,34 @@ describe('MessageTable', () => {
     expect(held).toBeLessThan(3 * live + 1024 * 1024 + 1);
     for (let s = 50; s <= n; s += 50) expect(t.payload(t.slotOf(s))[0]).toBe(s & 0xff);
   });
+
+  it('moves the live rows into dense pages when a queue shrinks from a peak, keeping every value', () => {
+    const t = new MessageTable();
+    const at = 1_700_000_000_000;
+    const n = 40_000;
+    for (let s = 1; s <= n; s++) {
+      const slot = t.add(s, payload(20, s & 0xff), s % 256, at + s, s % 1000 === 0 ? at + 2 ** 40 : at + s, s % 3 === 0 ? DELAYED : READY);
+      t.setAttempts(slot, s % 5000 === 0 ? 100_000 + s : s % 7);
+      if (s % 2 === 0) t.setLeaseEnd(slot, s % 4000 === 0 ? at - s : at + s + 30_000);
+    }
+    expect(t.rowsHeld()).toBe(n);
+    for (let s = 1; s <= n; s++) if (s % 20 !== 0) t.remove(s, t.slotOf(s));
+    expect(t.size).toBe(n / 20);
+    expect(t.rowsHeld()).toBeLessThanOrEqual(4 * t.size);
+    for (let s = 20; s <= n; s += 20) {
+      const slot = t.slotOf(s);
+      expect(slot).toBeGreaterThanOrEqual(0);
+      expect(t.payload(slot)[0]).toBe(s & 0xff);
+      expect(t.priority(slot)).toBe(s % 256);
+      expect(t.enqueuedAt(slot)).toBe(at + s);
+      expect(t.visibleAt(slot)).toBe(s % 1000 === 0 ? at + 2 ** 40 : at + s);
+      expect(t.state(slot)).toBe(s % 3 === 0 ? DELAYED : READY);
+      expect(t.attempts(slot)).toBe(s % 5000 === 0 ? 100_000 + s : s % 7);
+      expect(t.leaseEnd(slot)).toBe(s % 4000 === 0 ? at - s : at + s + 30_000);
+    }
+    // Slots handed out after the move do not collide with the moved rows.
+    const added = t.add(n + 1, payload(5, 9), 0, at, at, READY);
+    expect(t.payload(added)[0]).toBe(9);
+    expect(t.payload(t.slotOf(n))[0]).toBe(n & 0xff);
+  });
 });
