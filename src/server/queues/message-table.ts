@@ -241,6 +241,20 @@ export class MessageTable {
     return slot;
   }
 
+  /**
+   * Re-enters every seq into a fresh index in ascending order, so that seqs which went to the
+   * index's map because they arrived out of order (a load from storage comes in key order, not
+   * seq order) sit in its pages again. Done after loads when the map holds many.
+   */
+  rebuildIndex(): void {
+    const { mapped } = this.bySeq.layout();
+    if (mapped <= 1024 || mapped * 8 <= this.bySeq.size) return;
+    const entries = [...this.bySeq.entries()].sort((a, b) => a[0] - b[0]);
+    const index = new SeqIndex();
+    for (const [seq, slot] of entries) index.set(seq, slot);
+    this.bySeq = index;
+  }
+
   /** Rows handed out (live and free): what the pages hold room for (tests and diagnostics). */
   rowsHeld(): number {
     return this.top;

@@ -376,6 +376,7 @@ export class QueueStore {
     const queues = [...this.loadedQueues];
     this.loadedQueues.clear();
     for (const q of queues) {
+      q.live.rebuildIndex();
       const dlq = [...q.dlq.values()].sort((a, b) => a.dlqOrder - b.dlqOrder);
       q.dlq.clear();
       for (const m of dlq) q.dlq.set(m.seq, m);

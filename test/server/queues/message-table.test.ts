@@ -110,4 +110,14 @@ describe('MessageTable', () => {
     expect(t.payload(added)[0]).toBe(9);
     expect(t.payload(t.slotOf(n))[0]).toBe(n & 0xff);
   });
+
+  it('after rows arrive in key order rather than seq order (a load), rebuildIndex puts their seqs back in pages', () => {
+    const t = new MessageTable();
+    const seqs = Array.from({ length: 30_000 }, (_, i) => i + 1).sort((a, b) => (String(a) < String(b) ? -1 : 1));
+    for (const s of seqs) t.add(s, payload(1, s & 0xff), 0, 0, 0, READY);
+    expect(t.indexLayout().mapped).toBeGreaterThan(1024);
+    t.rebuildIndex();
+    expect(t.indexLayout()).toMatchObject({ mapped: 0, paged: 30_000 });
+    for (const s of [1, 9, 10, 4095, 4096, 29_999, 30_000]) expect(t.payload(t.slotOf(s))[0]).toBe(s & 0xff);
+  });
 });
