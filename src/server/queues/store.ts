@@ -31,6 +31,12 @@
  * (`markMsg`, `markMeta`, `markDedup`); heaps, counts and timers are rebuilt by `loaded()`, which also
  * applies what came due while the server was down (an expired lease is redelivered at start).
  *
+ * Memory: live messages are rows of a `MessageTable` (columns, seq as a number, payload copied once
+ * into a slab); ready order is a `ReadyQueue`, delayed and leased orders are `SeqHeap`s of number
+ * pairs; dead-lettered messages (capped) are one `DeadMessage` each. Seqs are exact numbers up to
+ * 2^53 − 1: an enqueue beyond that is refused (BadRequest), a requested seq beyond it matches
+ * nothing. The persisted forms above are plain objects with bigint seqs, translated in save/load.
+ *
  * Time: delayed messages and lease expiries are applied lazily before every operation on the
  * queue, and by one clock timer per queue set at the queue's next due instant, so that blocked
  * dequeuers are woken (`onReady`) as soon as something becomes ready.
