@@ -10,7 +10,8 @@
  *
  * Env: BENCH_COMPARE_ROUNDS, BENCH_KV_OPS (256 in flight, default 40 000), BENCH_KV_SEQ (1 in
  * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
- * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=1 (durable rows, see `serverModes`).
+ * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=1 (durable rows, see `serverModes`),
+ * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check).
  * Prints figures, asserts nothing. Run: `npm run bench` or `npx tsx bench/compare.ts`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -353,16 +354,33 @@ async function queueRows(s: Sides, rows: Row[], writesOnly: boolean, tag: string
   }
 }
 
-/** Server RSS growth per queued 100-byte message, each server fresh. */
+/** Server RSS growth per queued 100-byte message and per 100-byte stream record, each server fresh. */
 async function memoryRow(redisBinary: string | undefined, rows: Row[]): Promise<void> {
-  const row = newRow(`server memory per queued 100-byte message (RSS growth over ${num(MEM_MESSAGES)})`, 'bytes', '', 'Redis list (RPUSH)', { goal: '≤ 2× Redis' });
+  await memoryRowOf(rows, `server memory per queued 100-byte message (RSS growth over ${num(MEM_MESSAGES)})`, 'Redis list (RPUSH)', redisBinary, {
+    flo: (flo, done) => subscribeDone(flo.queue.enqueue('mem', VALUE), done),
+    redis: (redis, done) => void redis.rpush('mem', VALUE_BUF).then(() => done(), done),
+  });
+  await memoryRowOf(rows, `server memory per 100-byte stream record (RSS growth over ${num(MEM_MESSAGES)})`, 'Redis stream (XADD)', redisBinary, {
+    flo: (flo, done) => subscribeDone(flo.stream.append('mem', VALUE), done),
+    redis: (redis, done) => void redis.xadd('mem', '*', 'v', VALUE_BUF).then(() => done(), done),
+  });
+}
+
+async function memoryRowOf(
+  rows: Row[],
+  work: string,
+  peerLabel: string,
+  redisBinary: string | undefined,
+  write: { flo: (flo: FloClient, done: (err?: unknown) => void) => void; redis: (redis: Redis, done: (err?: unknown) => void) => void },
+): Promise<void> {
+  const row = newRow(work, 'bytes', '', peerLabel, { goal: '≤ 2× Redis' });
   rows.push(row);
   const floServer = await startFloChild('embedded');
   const flo = connect(`127.0.0.1:${floServer.port}`, { namespace: 'bench' });
   try {
     await flo.connect();
     const before = await floServer.rss();
-    await inFlightLoop(MEM_MESSAGES, PIPELINE, (_i, done) => subscribeDone(flo.queue.enqueue('mem', VALUE), done));
+    await inFlightLoop(MEM_MESSAGES, PIPELINE, (_i, done) => write.flo(flo, done));
     const after = await floServer.rss();
     if (before !== undefined && after !== undefined) row.flo.push((after - before) / MEM_MESSAGES);
   } finally {
@@ -375,7 +393,7 @@ async function memoryRow(redisBinary: string | undefined, rows: Row[]): Promise<
   try {
     await redis.connect();
     const before = await redisServer.rss();
-    await inFlightLoop(MEM_MESSAGES, PIPELINE, (_i, done) => void redis.rpush('mem', VALUE_BUF).then(() => done(), done));
+    await inFlightLoop(MEM_MESSAGES, PIPELINE, (_i, done) => write.redis(redis, done));
     const after = await redisServer.rss();
     if (before !== undefined && after !== undefined) row.peer.push((after - before) / MEM_MESSAGES);
   } finally {
@@ -436,6 +454,12 @@ async function runMode(mode: ServerMode, redisBinary: string | undefined, rows: 
 
 export async function main(): Promise<void> {
   const redisBinary = redisServerPath();
+  if (process.env.BENCH_COMPARE_ONLY === 'memory') {
+    const rows: Row[] = [];
+    await memoryRow(redisBinary, rows);
+    printTable('servers in memory (memory rows only):', rows);
+    return;
+  }
   const started = performance.now();
   console.log(
     `compare: flo-rx (client + embedded server) vs ioredis + redis-server, servers in child processes, ` +

@@ -31,13 +31,21 @@
  * (`markMsg`, `markMeta`, `markDedup`); heaps, counts and timers are rebuilt by `loaded()`, which also
  * applies what came due while the server was down (an expired lease is redelivered at start).
  *
+ * Memory: live messages are rows of a `MessageTable` (columns, seq as a number, payload copied once
+ * into a slab); ready order is a `ReadyQueue`, delayed and leased orders are `SeqHeap`s of number
+ * pairs; dead-lettered messages (capped) are one `DeadMessage` each. Seqs are exact numbers up to
+ * 2^53 − 1: an enqueue beyond that is refused (BadRequest), a requested seq beyond it matches
+ * nothing. The persisted forms above are plain objects with bigint seqs, translated in save/load.
+ *
  * Time: delayed messages and lease expiries are applied lazily before every operation on the
  * queue, and by one clock timer per queue set at the queue's next due instant, so that blocked
  * dequeuers are woken (`onReady`) as soon as something becomes ready.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { QueueMessage } from '../../protocol/index.js';
-import { Heap } from './heap.js';
+import { badRequest } from '../reply.js';
+import { ReadyQueue, SeqHeap } from './heap.js';
+import { DELAYED, LEASED, MAX_SEQ, MessageTable, READY, type LiveState } from './message-table.js';
 import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
 
 export type QueueMessageState = 'ready' | 'delayed' | 'leased' | 'dlq';
@@ -62,28 +70,26 @@ export const DEFAULT_QUEUE_STORE_CONFIG: QueueStoreConfig = {
 
 /** Node timers overflow above 2^31 − 1 ms; longer waits are re-armed. */
 const MAX_TIMER_MS = 0x7fffffff;
+const MAX_SEQ_BIG = BigInt(MAX_SEQ);
+const STATE_NAMES = ['', 'ready', 'delayed', 'leased'] as const;
 
-interface Msg {
-  readonly seq: bigint;
-  readonly payload: Uint8Array;
-  readonly priority: number;
-  readonly enqueuedAt: number;
-  state: QueueMessageState | 'removed';
-  attempts: number;
-  visibleAt: number;
-  leaseMs: number;
-  leaseEnd: number;
-  /** Order of arrival in the DLQ (the queue's dlqTotal when it arrived); 0 elsewhere. */
-  dlqOrder: number;
-  /** Bumped on every state change or lease change; heap entries carrying an older token are stale. */
-  token: number;
-}
-
-interface Entry {
-  readonly msg: Msg;
-  readonly token: number;
-  /** Due time for the delayed and leased heaps. */
-  readonly at: number;
+/**
+ * A dead-lettered message. The DLQ is capped (`dlqCapacity`) and rarely large, so each is one
+ * plain object with an exact-size copy of its payload; live messages are columns (`MessageTable`).
+ */
+class DeadMessage {
+  constructor(
+    readonly seq: number,
+    readonly payload: Uint8Array,
+    readonly priority: number,
+    readonly enqueuedAt: number,
+    readonly attempts: number,
+    readonly visibleAt: number,
+    readonly leaseMs: number,
+    readonly leaseEnd: number,
+    /** Order of arrival in the DLQ (the queue's dlqTotal when it arrived). */
+    readonly dlqOrder: number,
+  ) {}
 }
 
 export interface QueueCounters {
@@ -103,6 +109,7 @@ export interface QueueStats extends QueueCounters {
 }
 
 export interface EnqueueOptions {
+  /** 0–255 (a u8 on the wire); lower leaves first. */
   readonly priority?: number;
   readonly delayMs?: bigint | number;
   readonly dedupKey?: Uint8Array;
@@ -117,21 +124,26 @@ export interface QueueListItem {
   readonly dlq: number;
 }
 
-const byPrioritySeq = (a: Entry, b: Entry) => a.msg.priority < b.msg.priority || (a.msg.priority === b.msg.priority && a.msg.seq < b.msg.seq);
-const byTimeSeq = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.msg.seq < b.msg.seq);
-
 class Queue {
-  nextSeq = 1n;
-  readonly live = new Map<bigint, Msg>();
+  /** Next seq to hand out; seqs are exact numbers up to `MAX_SEQ`. */
+  nextSeq = 1;
+  /** Ready, delayed and leased messages. */
+  readonly live = new MessageTable();
   /** Insertion order = order of arrival in the DLQ (oldest first). */
-  readonly dlq = new Map<bigint, Msg>();
-  readonly ready = new Heap<Entry>(byPrioritySeq);
-  readonly delayed = new Heap<Entry>(byTimeSeq);
-  readonly leased = new Heap<Entry>(byTimeSeq);
-  readonly counts = { ready: 0, delayed: 0, leased: 0 };
+  readonly dlq = new Map<number, DeadMessage>();
+  /** Ready messages by (priority, seq). */
+  readonly ready = new ReadyQueue();
+  /** Delayed messages by (visible at, seq). */
+  readonly delayed = new SeqHeap();
+  /** Leased messages by (lease end, seq). */
+  readonly leased = new SeqHeap();
+  /** Live messages per state, indexed by `LiveState`. */
+  readonly counts = [0, 0, 0, 0];
   readonly counters: QueueCounters = { enqueued: 0, dequeued: 0, acked: 0, nacked: 0, dlqTotal: 0, leasesExpired: 0 };
-  /** hex(key) → original seq and the end of its window; insertion order = expiry order. */
-  readonly dedup = new Map<string, { seq: bigint; until: number }>();
+  /** hex(key) → original seq. */
+  readonly dedupSeq = new Map<string, number>();
+  /** hex(key) → end of its window; insertion order = expiry order (same keys as `dedupSeq`). */
+  readonly dedupUntil = new Map<string, number>();
   timer: TimerHandle | undefined;
   timerDue: number | undefined;
 
@@ -155,6 +167,15 @@ function toMs(v: bigint | number | undefined): number {
 
 const clampTime = (t: number) => Math.min(t, Number.MAX_SAFE_INTEGER);
 
+/** A seq from a request as a number; -1 when no message can have it (0, negative, beyond `MAX_SEQ`). */
+const seqOf = (seq: bigint): number => (seq >= 1n && seq <= MAX_SEQ_BIG ? Number(seq) : -1);
+
+function checkedPriority(priority: number | undefined): number {
+  if (priority === undefined) return 0;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 255) throw badRequest(`queue priority must be an integer from 0 to 255, got ${priority}`);
+  return priority;
+}
+
 /** A message as stored (`queue.msg`). */
 interface StoredMsg {
   readonly seq: bigint;
@@ -175,6 +196,12 @@ interface StoredQueueMeta {
   readonly counters: QueueCounters;
 }
 
+/** A remembered dedup key as stored (`queue.dedup`). */
+interface StoredDedup {
+  readonly seq: bigint;
+  readonly until: number;
+}
+
 const queueEntity = (namespace: string, name: string) => JSON.stringify([namespace, name]);
 const itemEntity = (q: Queue, item: string) => JSON.stringify([q.namespace, q.name, item]);
 
@@ -187,6 +214,8 @@ export class QueueStore {
   private readonly willChangeDedup: (entity: string) => void = NO_CHANGE_LOG;
   /** Set while the storage loads entities back: loading is not a change. */
   private loading = false;
+  /** With a data directory: changes are announced (without one no entity key is even built). */
+  private readonly persistent: boolean;
   private readonly loadedQueues = new Set<Queue>();
 
   constructor(
@@ -197,6 +226,7 @@ export class QueueStore {
     persistence?: Persistence,
   ) {
     this.config = { ...DEFAULT_QUEUE_STORE_CONFIG, ...config };
+    this.persistent = persistence !== undefined;
     if (persistence) {
       const loaded = () => this.loaded();
       this.willChangeMsg = persistence.table({ name: 'queue.msg', save: (k) => this.saveMsg(k), load: (k, v) => this.loadMsg(k, v), loaded });
@@ -206,18 +236,18 @@ export class QueueStore {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Persistence
+  // Persistence: the stored forms are the plain objects above; the columns are translated here.
 
-  private markMsg(q: Queue, msg: Msg): void {
-    if (!this.loading) this.willChangeMsg(itemEntity(q, String(msg.seq)));
+  private markMsg(q: Queue, seq: number): void {
+    if (this.persistent && !this.loading) this.willChangeMsg(itemEntity(q, String(seq)));
   }
 
   private markMeta(q: Queue): void {
-    if (!this.loading) this.willChangeMeta(queueEntity(q.namespace, q.name));
+    if (this.persistent && !this.loading) this.willChangeMeta(queueEntity(q.namespace, q.name));
   }
 
   private markDedup(q: Queue, id: string): void {
-    if (!this.loading) this.willChangeDedup(itemEntity(q, id));
+    if (this.persistent && !this.loading) this.willChangeDedup(itemEntity(q, id));
   }
 
   private findQueue(entity: string): [Queue | undefined, string, string, string] {
@@ -227,32 +257,49 @@ export class QueueStore {
 
   private saveMsg(entity: string): StoredMsg | undefined {
     const [q, , , item] = this.findQueue(entity);
-    const seq = BigInt(item);
-    const m = q?.live.get(seq) ?? q?.dlq.get(seq);
-    if (!m || m.state === 'removed') return undefined;
+    if (!q) return undefined;
+    const seq = Number(item);
+    const slot = q.live.slotOf(seq);
+    if (slot >= 0) {
+      const t = q.live;
+      return {
+        seq: BigInt(seq),
+        payload: t.payload(slot),
+        priority: t.priority(slot),
+        enqueuedAt: t.enqueuedAt(slot),
+        state: STATE_NAMES[t.state(slot)] as QueueMessageState,
+        attempts: t.attempts(slot),
+        visibleAt: t.visibleAt(slot),
+        leaseMs: t.leaseMs(slot),
+        leaseEnd: t.leaseEnd(slot),
+        dlqOrder: 0,
+      };
+    }
+    const d = q.dlq.get(seq);
+    if (!d) return undefined;
     return {
-      seq: m.seq,
-      payload: m.payload,
-      priority: m.priority,
-      enqueuedAt: m.enqueuedAt,
-      state: m.state,
-      attempts: m.attempts,
-      visibleAt: m.visibleAt,
-      leaseMs: m.leaseMs,
-      leaseEnd: m.leaseEnd,
-      dlqOrder: m.dlqOrder,
+      seq: BigInt(seq),
+      payload: d.payload,
+      priority: d.priority,
+      enqueuedAt: d.enqueuedAt,
+      state: 'dlq',
+      attempts: d.attempts,
+      visibleAt: d.visibleAt,
+      leaseMs: d.leaseMs,
+      leaseEnd: d.leaseEnd,
+      dlqOrder: d.dlqOrder,
     };
   }
 
   private saveMeta(entity: string): StoredQueueMeta | undefined {
     const [q] = this.findQueue(entity);
-    return q ? { nextSeq: q.nextSeq, counters: { ...q.counters } } : undefined;
+    return q ? { nextSeq: BigInt(q.nextSeq), counters: { ...q.counters } } : undefined;
   }
 
-  private saveDedup(entity: string): { seq: bigint; until: number } | undefined {
+  private saveDedup(entity: string): StoredDedup | undefined {
     const [q, , , id] = this.findQueue(entity);
-    const d = q?.dedup.get(id);
-    return d ? { ...d } : undefined;
+    const seq = q?.dedupSeq.get(id);
+    return seq === undefined ? undefined : { seq: BigInt(seq), until: q!.dedupUntil.get(id)! };
   }
 
   private withLoading(fn: () => void): void {
@@ -267,27 +314,27 @@ export class QueueStore {
   private loadMsg(entity: string, stored: unknown): void {
     this.withLoading(() => {
       const [, namespace, name, item] = this.findQueue(entity);
+      const seq = Number(item);
+      if (!(seq >= 1 && seq <= MAX_SEQ)) throw new Error(`queue ${name}: message seq ${item} is beyond ${MAX_SEQ}, the highest this server keeps`);
       const q = this.queue(namespace, name, true);
       this.loadedQueues.add(q);
-      const seq = BigInt(item);
-      const old = q.live.get(seq) ?? q.dlq.get(seq);
-      if (old) {
-        q.dlq.delete(seq);
-        this.move(q, old, 'removed');
-      }
+      const old = q.live.slotOf(seq);
+      if (old >= 0) this.removeLive(q, seq, old);
+      q.dlq.delete(seq);
       if (stored === undefined) return;
       const v = stored as StoredMsg;
-      const msg: Msg = { ...v, state: 'removed', token: 0 };
       if (v.state === 'dlq') {
-        this.move(q, msg, 'dlq');
-        q.dlq.set(seq, msg);
+        const payload = new Uint8Array(v.payload);
+        q.dlq.set(seq, new DeadMessage(seq, payload, v.priority, v.enqueuedAt, v.attempts, v.visibleAt, v.leaseMs, v.leaseEnd, v.dlqOrder));
         return;
       }
-      q.live.set(seq, msg);
-      this.move(q, msg, v.state);
-      if (v.state === 'ready') q.ready.push({ msg, token: msg.token, at: 0 });
-      else if (v.state === 'delayed') q.delayed.push({ msg, token: msg.token, at: msg.visibleAt });
-      else q.leased.push({ msg, token: msg.token, at: msg.leaseEnd });
+      const state: LiveState = v.state === 'ready' ? READY : v.state === 'delayed' ? DELAYED : LEASED;
+      const slot = q.live.add(seq, v.payload, v.priority, v.enqueuedAt, v.visibleAt, state);
+      q.live.setAttempts(slot, v.attempts);
+      q.live.setLeaseMs(slot, v.leaseMs);
+      q.live.setLeaseEnd(slot, v.leaseEnd);
+      q.counts[state]++;
+      this.pushEntry(q, seq, slot, state);
     });
   }
 
@@ -307,7 +354,8 @@ export class QueueStore {
     }
     const v = stored as StoredQueueMeta;
     const target = q ?? this.queue(namespace, name, true);
-    target.nextSeq = v.nextSeq;
+    // Beyond MAX_SEQ + 1 the queue is exhausted either way (enqueue refuses).
+    target.nextSeq = v.nextSeq > MAX_SEQ_BIG ? MAX_SEQ + 1 : Number(v.nextSeq);
     Object.assign(target.counters, v.counters);
     this.loadedQueues.add(target);
   }
@@ -319,8 +367,13 @@ export class QueueStore {
   private loadDedupNow(entity: string, stored: unknown): void {
     const [, namespace, name, id] = this.findQueue(entity);
     const q = this.queue(namespace, name, true);
-    q.dedup.delete(id);
-    if (stored !== undefined) q.dedup.set(id, stored as { seq: bigint; until: number });
+    q.dedupSeq.delete(id);
+    q.dedupUntil.delete(id);
+    if (stored !== undefined) {
+      const v = stored as StoredDedup;
+      q.dedupSeq.set(id, Number(v.seq));
+      q.dedupUntil.set(id, v.until);
+    }
     this.loadedQueues.add(q);
   }
 
@@ -329,14 +382,15 @@ export class QueueStore {
     const queues = [...this.loadedQueues];
     this.loadedQueues.clear();
     for (const q of queues) {
+      q.live.rebuildIndex();
       const dlq = [...q.dlq.values()].sort((a, b) => a.dlqOrder - b.dlqOrder);
       q.dlq.clear();
       for (const m of dlq) q.dlq.set(m.seq, m);
-      const dedup = [...q.dedup].sort((a, b) => a[1].until - b[1].until);
-      q.dedup.clear();
-      for (const [k, d] of dedup) q.dedup.set(k, d);
+      const dedup = [...q.dedupUntil].sort((a, b) => a[1] - b[1]);
+      q.dedupUntil.clear();
+      for (const [k, until] of dedup) q.dedupUntil.set(k, until);
       this.refresh(q, true);
-      if (q.counts.ready > 0) this.onReady(q.namespace, q.name);
+      if (q.counts[READY]! > 0) this.onReady(q.namespace, q.name);
     }
   }
 
@@ -345,34 +399,44 @@ export class QueueStore {
 
   /** Stores a message (or, for a dedup hit, returns the original seq and stores nothing). */
   enqueue(namespace: string, name: string, payload: Uint8Array, opts: EnqueueOptions = {}): { seq: bigint; duplicate: boolean } {
+    const priority = checkedPriority(opts.priority);
     const q = this.queue(namespace, name, true);
     this.refresh(q, false);
     const now = this.clock.now();
     let dedupId: string | undefined;
     if (opts.dedupKey !== undefined && opts.dedupKey.length > 0) {
       dedupId = hex(opts.dedupKey);
-      const hit = q.dedup.get(dedupId);
-      if (hit && now < hit.until) {
+      const until = q.dedupUntil.get(dedupId);
+      if (until !== undefined && now < until) {
         this.schedule(q);
-        return { seq: hit.seq, duplicate: true };
+        return { seq: BigInt(q.dedupSeq.get(dedupId)!), duplicate: true };
       }
       this.markDedup(q, dedupId);
-      q.dedup.delete(dedupId);
+      q.dedupSeq.delete(dedupId);
+      q.dedupUntil.delete(dedupId);
     }
-    const seq = this.insert(q, payload, opts.priority ?? 0, toMs(opts.delayMs), now);
-    if (dedupId !== undefined) q.dedup.set(dedupId, { seq, until: clampTime(now + this.config.dedupWindowMs) });
-    this.finish(q, q.live.get(seq)?.state === 'ready');
-    return { seq, duplicate: false };
+    checkSeqs(q, 1);
+    const delay = toMs(opts.delayMs);
+    const seq = this.insert(q, payload, priority, delay, now);
+    if (dedupId !== undefined) {
+      q.dedupSeq.set(dedupId, seq);
+      q.dedupUntil.set(dedupId, clampTime(now + this.config.dedupWindowMs));
+    }
+    this.finish(q, delay === 0);
+    return { seq: BigInt(seq), duplicate: false };
   }
 
   /** Stores several messages with the same options (no dedup). */
   enqueueBatch(namespace: string, name: string, payloads: readonly Uint8Array[], opts: Omit<EnqueueOptions, 'dedupKey'> = {}): bigint[] {
     if (payloads.length === 0) return [];
+    const priority = checkedPriority(opts.priority);
     const q = this.queue(namespace, name, true);
+    checkSeqs(q, payloads.length);
     this.refresh(q, false);
     const now = this.clock.now();
     const delay = toMs(opts.delayMs);
-    const seqs = payloads.map((p) => this.insert(q, p, opts.priority ?? 0, delay, now));
+    const seqs: bigint[] = [];
+    for (const p of payloads) seqs.push(BigInt(this.insert(q, p, priority, delay, now)));
     this.finish(q, delay === 0);
     return seqs;
   }
@@ -384,18 +448,23 @@ export class QueueStore {
     this.refresh(q, false);
     const now = this.clock.now();
     const leaseMs = visibilityMs && visibilityMs > 0 ? visibilityMs : this.config.defaultVisibilityMs;
+    const t = q.live;
     const out: QueueMessage[] = [];
     while (out.length < count) {
-      const msg = this.popValid(q.ready, 'ready');
-      if (!msg) break;
-      this.markMsg(q, msg);
-      msg.attempts++;
-      msg.leaseMs = leaseMs;
-      msg.leaseEnd = clampTime(now + leaseMs);
-      this.move(q, msg, 'leased');
-      q.leased.push({ msg, token: msg.token, at: msg.leaseEnd });
+      const seq = q.ready.topSeq();
+      if (seq === undefined) break;
+      q.ready.pop();
+      const slot = t.slotOf(seq);
+      if (slot < 0 || t.state(slot) !== READY) continue;
+      this.markMsg(q, seq);
+      t.setAttempts(slot, t.attempts(slot) + 1);
+      t.setLeaseMs(slot, leaseMs);
+      const end = clampTime(now + leaseMs);
+      t.setLeaseEnd(slot, end);
+      this.setLive(q, seq, slot, LEASED);
+      q.leased.push(end, seq);
       q.counters.dequeued++;
-      out.push(view(msg));
+      out.push(view(t, seq, slot));
     }
     this.finish(q, false);
     return out;
@@ -406,15 +475,26 @@ export class QueueStore {
     const q = this.queue(namespace, name, false);
     if (!q) return [];
     this.refresh(q, false);
-    const taken: Msg[] = [];
+    const t = q.live;
+    const taken: number[] = [];
+    const seen = new Set<number>();
     while (taken.length < count) {
-      const msg = this.popValid(q.ready, 'ready');
-      if (!msg) break;
-      taken.push(msg);
+      const seq = q.ready.topSeq();
+      if (seq === undefined) break;
+      q.ready.pop();
+      const slot = t.slotOf(seq);
+      if (slot < 0 || t.state(slot) !== READY || seen.has(seq)) continue;
+      seen.add(seq);
+      taken.push(seq);
     }
-    for (const msg of taken) q.ready.push({ msg, token: msg.token, at: 0 });
+    const out: QueueMessage[] = [];
+    for (const seq of taken) {
+      const slot = t.slotOf(seq);
+      q.ready.push(t.priority(slot), seq);
+      out.push(view(t, seq, slot));
+    }
     this.finish(q, false);
-    return taken.map(view);
+    return out;
   }
 
   /** Removes each listed ready, delayed or leased message; returns how many were removed. */
@@ -423,10 +503,11 @@ export class QueueStore {
     if (!q) return 0;
     this.refresh(q, false);
     let n = 0;
-    for (const seq of seqs) {
-      const msg = q.live.get(seq);
-      if (!msg) continue;
-      this.move(q, msg, 'removed');
+    for (const s of seqs) {
+      const seq = seqOf(s);
+      const slot = seq < 0 ? -1 : q.live.slotOf(seq);
+      if (slot < 0) continue;
+      this.removeLive(q, seq, slot);
       q.counters.acked++;
       n++;
     }
@@ -444,14 +525,15 @@ export class QueueStore {
     this.refresh(q, false);
     let n = 0;
     let readied = false;
-    for (const seq of seqs) {
-      const msg = q.live.get(seq);
-      if (!msg || msg.state !== 'leased') continue;
+    for (const s of seqs) {
+      const seq = seqOf(s);
+      const slot = seq < 0 ? -1 : q.live.slotOf(seq);
+      if (slot < 0 || q.live.state(slot) !== LEASED) continue;
       this.markMeta(q);
       q.counters.nacked++;
       n++;
-      if (toDlq) this.toDlq(q, msg);
-      else readied = this.failDelivery(q, msg) || readied;
+      if (toDlq) this.toDlq(q, seq, slot);
+      else readied = this.failDelivery(q, seq, slot) || readied;
     }
     this.finish(q, readied);
     return n;
@@ -463,14 +545,18 @@ export class QueueStore {
     if (!q) return 0;
     this.refresh(q, false);
     const now = this.clock.now();
+    const t = q.live;
     let n = 0;
-    for (const seq of seqs) {
-      const msg = q.live.get(seq);
-      if (!msg || msg.state !== 'leased') continue;
-      this.markMsg(q, msg);
-      msg.leaseEnd = clampTime(now + (extendMs && extendMs > 0 ? extendMs : msg.leaseMs));
-      msg.token++;
-      q.leased.push({ msg, token: msg.token, at: msg.leaseEnd });
+    for (const s of seqs) {
+      const seq = seqOf(s);
+      const slot = seq < 0 ? -1 : t.slotOf(seq);
+      if (slot < 0 || t.state(slot) !== LEASED) continue;
+      this.markMsg(q, seq);
+      const end = clampTime(now + (extendMs && extendMs > 0 ? extendMs : t.leaseMs(slot)));
+      if (end !== t.leaseEnd(slot)) {
+        t.setLeaseEnd(slot, end);
+        q.leased.push(end, seq);
+      }
       n++;
     }
     this.finish(q, false);
@@ -483,31 +569,28 @@ export class QueueStore {
     if (!q) return [];
     this.refresh(q, true);
     const out: QueueMessage[] = [];
-    for (const msg of q.dlq.values()) {
+    for (const m of q.dlq.values()) {
       if (out.length >= limit) break;
-      out.push(view(msg));
+      out.push({ seq: BigInt(m.seq), payload: m.payload, enqueuedAtMs: BigInt(m.enqueuedAt), deliveryCount: m.attempts, priority: m.priority });
     }
     return out;
   }
 
   /** Each listed DLQ seq back to ready, same seq, attempts 0 (#22); returns how many. */
   dlqRequeue(namespace: string, name: string, seqs: readonly bigint[]): number {
-    return this.takeFromDlq(namespace, name, seqs, true, (q, msg) => {
-      this.markMsg(q, msg);
-      msg.attempts = 0;
-      q.live.set(msg.seq, msg);
-      this.move(q, msg, 'ready');
-      q.ready.push({ msg, token: msg.token, at: 0 });
+    return this.takeFromDlq(namespace, name, seqs, true, (q, m) => {
+      this.markMeta(q);
+      const slot = q.live.add(m.seq, m.payload, m.priority, m.enqueuedAt, m.visibleAt, READY);
+      q.live.setLeaseMs(slot, m.leaseMs);
+      q.live.setLeaseEnd(slot, m.leaseEnd);
+      q.counts[READY]++;
+      q.ready.push(m.priority, m.seq);
     });
   }
 
   /** Drops each listed DLQ seq; returns how many. */
   dlqDelete(namespace: string, name: string, seqs: readonly bigint[]): number {
-    return this.takeFromDlq(namespace, name, seqs, false, (q, msg) => {
-      this.markMsg(q, msg);
-      msg.state = 'removed';
-      msg.token++;
-    });
+    return this.takeFromDlq(namespace, name, seqs, false, () => {});
   }
 
   /** Takes each listed seq out of the DLQ and hands it to `then`; unknown seqs are ignored. */
@@ -516,18 +599,19 @@ export class QueueStore {
     name: string,
     seqs: readonly bigint[],
     wakesReaders: boolean,
-    then: (q: Queue, msg: Msg) => void,
+    then: (q: Queue, m: DeadMessage) => void,
   ): number {
     const q = this.queue(namespace, name, false);
     if (!q) return 0;
     this.refresh(q, false);
     let n = 0;
-    for (const seq of seqs) {
-      const msg = q.dlq.get(seq);
-      if (!msg) continue;
-      this.markMsg(q, msg);
+    for (const s of seqs) {
+      const seq = seqOf(s);
+      const m = seq < 0 ? undefined : q.dlq.get(seq);
+      if (!m) continue;
+      this.markMsg(q, seq);
       q.dlq.delete(seq);
-      then(q, msg);
+      then(q, m);
       n++;
     }
     this.finish(q, wakesReaders && n > 0);
@@ -539,23 +623,24 @@ export class QueueStore {
     const q = this.queue(namespace, name, false);
     if (!q) return 0;
     this.refresh(q, false);
-    let n = 0;
-    for (const msg of [...q.live.values()]) {
-      if (msg.state !== 'ready' && msg.state !== 'delayed') continue;
-      this.move(q, msg, 'removed');
-      n++;
+    const purged: number[] = [];
+    for (const [seq, slot] of q.live.entries()) {
+      const state = q.live.state(slot);
+      if (state === READY || state === DELAYED) purged.push(seq);
     }
-    q.ready.filter(() => false);
-    q.delayed.filter(() => false);
+    // A removal may move rows (slots change): look each one up again.
+    for (const seq of purged) this.removeLive(q, seq, q.live.slotOf(seq));
+    q.ready.clear();
+    q.delayed.clear();
     this.finish(q, false);
-    return n;
+    return purged.length;
   }
 
   stats(namespace: string, name: string): QueueStats {
     const q = this.queue(namespace, name, false);
     if (!q) return { enqueued: 0, dequeued: 0, acked: 0, nacked: 0, dlqTotal: 0, leasesExpired: 0, ready: 0, delayed: 0, leased: 0, dlqCurrent: 0 };
     this.refresh(q, true);
-    return { ...q.counters, ...q.counts, dlqCurrent: q.dlq.size };
+    return { ...q.counters, ready: q.counts[READY]!, delayed: q.counts[DELAYED]!, leased: q.counts[LEASED]!, dlqCurrent: q.dlq.size };
   }
 
   /** Ready / leased / DLQ counts of every queue (for `/metrics`). */
@@ -564,7 +649,7 @@ export class QueueStore {
     for (const [namespace, queues] of this.namespaces) {
       for (const [queue, q] of queues) {
         this.refresh(q, true);
-        out.push({ namespace, queue, ready: q.counts.ready, leased: q.counts.leased, dlq: q.dlq.size });
+        out.push({ namespace, queue, ready: q.counts[READY]!, leased: q.counts[LEASED]!, dlq: q.dlq.size });
       }
     }
     return out;
@@ -581,8 +666,8 @@ export class QueueStore {
       this.refresh(q, true);
       queues.push({
         name,
-        pending: q.counts.ready + q.counts.delayed + q.counts.leased,
-        available: q.counts.ready,
+        pending: q.counts[READY]! + q.counts[DELAYED]! + q.counts[LEASED]!,
+        available: q.counts[READY]!,
         enqueued: q.counters.enqueued,
         dequeued: q.counters.dequeued,
         dlq: q.dlq.size,
@@ -596,14 +681,24 @@ export class QueueStore {
     const q = this.queue(namespace, name, false);
     if (!q) return undefined;
     this.refresh(q, true);
-    const s = q.live.get(seq)?.state ?? (q.dlq.has(seq) ? 'dlq' : undefined);
-    return s === 'removed' ? undefined : s;
+    const n = seqOf(seq);
+    const slot = n < 0 ? -1 : q.live.slotOf(n);
+    if (slot >= 0) return STATE_NAMES[q.live.state(slot)] as QueueMessageState;
+    return q.dlq.has(n) ? 'dlq' : undefined;
   }
 
   /** Attempts so far of a live or dead-lettered message (tests and diagnostics). */
   attemptsOf(namespace: string, name: string, seq: bigint): number | undefined {
     const q = this.queue(namespace, name, false);
-    return q ? (q.live.get(seq) ?? q.dlq.get(seq))?.attempts : undefined;
+    if (!q) return undefined;
+    const n = seqOf(seq);
+    const slot = n < 0 ? -1 : q.live.slotOf(n);
+    return slot >= 0 ? q.live.attempts(slot) : q.dlq.get(n)?.attempts;
+  }
+
+  /** Payload bytes a queue's live messages hold and the slab holds for them (tests and diagnostics). */
+  payloadBytesOf(namespace: string, name: string): { live: number; held: number } | undefined {
+    return this.queue(namespace, name, false)?.live.payloadBytes();
   }
 
   /** Cancels every timer; the store must not be used afterwards. */
@@ -632,92 +727,87 @@ export class QueueStore {
     }
     let q = ns.get(name);
     if (!q && create) {
-      if (!this.loading) this.willChangeMeta(queueEntity(namespace, name));
+      if (this.persistent && !this.loading) this.willChangeMeta(queueEntity(namespace, name));
       q = new Queue(namespace, name);
       ns.set(name, q);
     }
     return q;
   }
 
-  private insert(q: Queue, payload: Uint8Array, priority: number, delayMs: number, now: number): bigint {
+  private insert(q: Queue, payload: Uint8Array, priority: number, delayMs: number, now: number): number {
     this.markMeta(q);
-    this.willChangeMsg(itemEntity(q, String(q.nextSeq)));
     const seq = q.nextSeq++;
-    const msg: Msg = {
-      seq,
-      payload: payload.slice(),
-      priority,
-      enqueuedAt: now,
-      state: 'removed',
-      attempts: 0,
-      visibleAt: clampTime(now + delayMs),
-      leaseMs: 0,
-      leaseEnd: 0,
-      dlqOrder: 0,
-      token: 0,
-    };
-    q.live.set(seq, msg);
+    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)));
+    const visibleAt = clampTime(now + delayMs);
+    const state = delayMs > 0 ? DELAYED : READY;
+    const slot = q.live.add(seq, payload, priority, now, visibleAt, state);
+    q.counts[state]++;
     q.counters.enqueued++;
-    if (delayMs > 0) {
-      this.move(q, msg, 'delayed');
-      q.delayed.push({ msg, token: msg.token, at: msg.visibleAt });
-    } else {
-      this.move(q, msg, 'ready');
-      q.ready.push({ msg, token: msg.token, at: 0 });
-    }
+    this.pushEntry(q, seq, slot, state);
     return seq;
   }
 
-  /** Changes a message's state, keeping the counts, the live map and the tokens right. */
-  private move(q: Queue, msg: Msg, to: Msg['state']): void {
-    this.markMsg(q, msg);
+  /** The heap entry of a message that has just entered `state`. */
+  private pushEntry(q: Queue, seq: number, slot: number, state: LiveState): void {
+    if (state === READY) q.ready.push(q.live.priority(slot), seq);
+    else if (state === DELAYED) q.delayed.push(q.live.visibleAt(slot), seq);
+    else q.leased.push(q.live.leaseEnd(slot), seq);
+  }
+
+  /** Moves a live message to another live state, keeping the counts right (the caller pushes the heap entry). */
+  private setLive(q: Queue, seq: number, slot: number, to: LiveState): void {
+    this.markMsg(q, seq);
     this.markMeta(q);
-    const from = msg.state;
-    if (from === 'ready' || from === 'delayed' || from === 'leased') q.counts[from]--;
-    if (to === 'ready' || to === 'delayed' || to === 'leased') q.counts[to]++;
-    if (to === 'removed' || to === 'dlq') q.live.delete(msg.seq);
-    msg.state = to;
-    msg.token++;
+    q.counts[q.live.state(slot)]--;
+    q.counts[to]++;
+    q.live.setState(slot, to);
+  }
+
+  /** Takes a message out of the live table (acked, purged, dead-lettered or replaced by a load). */
+  private removeLive(q: Queue, seq: number, slot: number): void {
+    this.markMsg(q, seq);
+    this.markMeta(q);
+    q.counts[q.live.state(slot)]--;
+    q.live.remove(seq, slot);
   }
 
   /** A failed delivery (nack or expiry): ready again, or the DLQ when attempts are used up. */
-  private failDelivery(q: Queue, msg: Msg): boolean {
-    if (this.config.maxAttempts > 0 && msg.attempts >= this.config.maxAttempts) {
-      this.toDlq(q, msg);
+  private failDelivery(q: Queue, seq: number, slot: number): boolean {
+    if (this.config.maxAttempts > 0 && q.live.attempts(slot) >= this.config.maxAttempts) {
+      this.toDlq(q, seq, slot);
       return false;
     }
-    this.move(q, msg, 'ready');
-    q.ready.push({ msg, token: msg.token, at: 0 });
+    this.setLive(q, seq, slot, READY);
+    q.ready.push(q.live.priority(slot), seq);
     return true;
   }
 
-  private toDlq(q: Queue, msg: Msg): void {
-    this.move(q, msg, 'dlq');
-    q.dlq.set(msg.seq, msg);
+  private toDlq(q: Queue, seq: number, slot: number): void {
+    const t = q.live;
+    const payload = new Uint8Array(t.payload(slot)); // its own exact-size copy: the slab space is freed
+    const dead = new DeadMessage(seq, payload, t.priority(slot), t.enqueuedAt(slot), t.attempts(slot), t.visibleAt(slot), t.leaseMs(slot), t.leaseEnd(slot), q.counters.dlqTotal + 1);
+    this.removeLive(q, seq, slot);
+    q.dlq.set(seq, dead);
     q.counters.dlqTotal++;
-    msg.dlqOrder = q.counters.dlqTotal;
     while (q.dlq.size > this.config.dlqCapacity) {
-      const oldest = q.dlq.values().next().value as Msg;
+      const oldest = q.dlq.keys().next().value as number;
       this.markMsg(q, oldest);
-      q.dlq.delete(oldest.seq);
-      oldest.state = 'removed';
-      oldest.token++;
+      q.dlq.delete(oldest);
     }
   }
 
-  private popValid(heap: Heap<Entry>, state: QueueMessageState): Msg | undefined {
-    for (;;) {
-      const e = heap.pop();
-      if (!e) return undefined;
-      if (e.token === e.msg.token && e.msg.state === state) return e.msg;
-    }
+  /** Whether a delayed or leased heap entry (key = due time) still stands for its message. */
+  private isCurrent(q: Queue, state: LiveState, at: number, seq: number): boolean {
+    const slot = q.live.slotOf(seq);
+    if (slot < 0 || q.live.state(slot) !== state) return false;
+    return state === READY || at === (state === DELAYED ? q.live.visibleAt(slot) : q.live.leaseEnd(slot));
   }
 
-  private topValid(heap: Heap<Entry>, state: QueueMessageState): Entry | undefined {
+  /** Due time of the first current entry of a time heap (stale tops are dropped). */
+  private nextDue(q: Queue, heap: SeqHeap, state: LiveState): number | undefined {
     for (;;) {
-      const e = heap.peek();
-      if (!e) return undefined;
-      if (e.token === e.msg.token && e.msg.state === state) return e;
+      const at = heap.topKey();
+      if (at === undefined || this.isCurrent(q, state, at, heap.topSeq()!)) return at;
       heap.pop();
     }
   }
@@ -729,39 +819,52 @@ export class QueueStore {
   private refresh(q: Queue, reschedule: boolean): void {
     const now = this.clock.now();
     let readied = false;
-    for (let e = this.topValid(q.delayed, 'delayed'); e && e.at <= now; e = this.topValid(q.delayed, 'delayed')) {
+    for (let at = this.nextDue(q, q.delayed, DELAYED); at !== undefined && at <= now; at = this.nextDue(q, q.delayed, DELAYED)) {
+      const seq = q.delayed.topSeq()!;
       q.delayed.pop();
-      this.move(q, e.msg, 'ready');
-      q.ready.push({ msg: e.msg, token: e.msg.token, at: 0 });
+      const slot = q.live.slotOf(seq);
+      this.setLive(q, seq, slot, READY);
+      q.ready.push(q.live.priority(slot), seq);
       readied = true;
     }
-    for (let e = this.topValid(q.leased, 'leased'); e && e.at <= now; e = this.topValid(q.leased, 'leased')) {
+    for (let at = this.nextDue(q, q.leased, LEASED); at !== undefined && at <= now; at = this.nextDue(q, q.leased, LEASED)) {
+      const seq = q.leased.topSeq()!;
       q.leased.pop();
       q.counters.leasesExpired++;
-      readied = this.failDelivery(q, e.msg) || readied;
+      readied = this.failDelivery(q, seq, q.live.slotOf(seq)) || readied;
     }
-    for (const [key, d] of q.dedup) {
-      if (d.until > now) break;
-      this.markDedup(q, key);
-      q.dedup.delete(key);
-    }
+    if (q.dedupUntil.size > 0) this.expireDedup(q, now);
     if (reschedule) this.finish(q, readied);
     else if (readied) this.onReady(q.namespace, q.name);
   }
 
+  /** Forgets the dedup keys whose window has ended (they are in expiry order). */
+  private expireDedup(q: Queue, now: number): void {
+    for (const [key, until] of q.dedupUntil) {
+      if (until > now) break;
+      this.markDedup(q, key);
+      q.dedupUntil.delete(key);
+      q.dedupSeq.delete(key);
+    }
+  }
+
   /** After an operation: compact the heaps if mostly stale, re-arm the timer, notify. */
   private finish(q: Queue, readied: boolean): void {
-    compact(q.ready, q.counts.ready, 'ready');
-    compact(q.delayed, q.counts.delayed, 'delayed');
-    compact(q.leased, q.counts.leased, 'leased');
+    this.compact(q, q.ready, READY);
+    this.compact(q, q.delayed, DELAYED);
+    this.compact(q, q.leased, LEASED);
     this.schedule(q);
     if (readied) this.onReady(q.namespace, q.name);
   }
 
+  private compact(q: Queue, heap: SeqHeap | ReadyQueue, state: LiveState): void {
+    if (heap.size > 64 && heap.size > 2 * q.counts[state]!) heap.filter((at, seq) => this.isCurrent(q, state, at, seq));
+  }
+
   private schedule(q: Queue): void {
     if (this.closed) return;
-    const d = this.topValid(q.delayed, 'delayed')?.at;
-    const l = this.topValid(q.leased, 'leased')?.at;
+    const d = this.nextDue(q, q.delayed, DELAYED);
+    const l = this.nextDue(q, q.leased, LEASED);
     const due = d === undefined ? l : l === undefined ? d : Math.min(d, l);
     if (due === q.timerDue && q.timer) return;
     q.timer?.cancel();
@@ -777,10 +880,11 @@ export class QueueStore {
   }
 }
 
-function compact(heap: Heap<Entry>, live: number, state: QueueMessageState): void {
-  if (heap.size > 64 && heap.size > 2 * live) heap.filter((e) => e.token === e.msg.token && e.msg.state === state);
+/** Refuses an enqueue that would hand out a seq beyond `MAX_SEQ` (seqs are kept as exact numbers). */
+function checkSeqs(q: Queue, count: number): void {
+  if (q.nextSeq > MAX_SEQ - count + 1) throw badRequest(`queue ${q.name}: no sequence numbers left (seqs are kept up to ${MAX_SEQ})`);
 }
 
-function view(msg: Msg): QueueMessage {
-  return { seq: msg.seq, payload: msg.payload, enqueuedAtMs: BigInt(msg.enqueuedAt), deliveryCount: msg.attempts, priority: msg.priority };
+function view(t: MessageTable, seq: number, slot: number): QueueMessage {
+  return { seq: BigInt(seq), payload: t.payload(slot), enqueuedAtMs: BigInt(t.enqueuedAt(slot)), deliveryCount: t.attempts(slot), priority: t.priority(slot) };
 }

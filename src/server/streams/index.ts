@@ -142,7 +142,7 @@ function guard(fn: Handler, badBytesMessage?: string): Handler {
 
 /** A record's approximate encoded size, for the reply cap. */
 function recordSize(r: StoredRecord): number {
-  let n = 64 + r.payload.length;
+  let n = 64 + r.size;
   for (const [k, v] of r.headers) n += 4 + (k.length + v.length) * 3;
   return n;
 }

@@ -31,23 +31,42 @@ import {
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
 import type { Persistence } from '../storage/types.js';
+import { PayloadArena } from '../payload-slab.js';
 
 /**
  * One live record. Its id is derived from `key` when asked for (replies, info): a million restored
- * records then cost one object each, not three (the id object and its two bigints).
+ * records then cost one object each, not three (the id object and its two bigints). The payload
+ * bytes sit in the stream's `PayloadArena` (copied once, never a view of a received buffer) and
+ * the record keeps their chunk, offset and size; records without headers share one empty list.
  */
 export class StoredRecord {
   constructor(
     readonly key: bigint,
     readonly partition: number,
-    readonly payload: Uint8Array,
+    private readonly chunk: Uint8Array,
+    private readonly offset: number,
+    /** Payload length in bytes. */
+    readonly size: number,
     readonly headers: StreamHeaders,
   ) {}
+
+  /** A record whose payload is copied into `arena` and whose headers are copied (or shared when empty). */
+  static copyOf(arena: PayloadArena, key: bigint, partition: number, payload: Uint8Array, headers: StreamHeaders): StoredRecord {
+    const offset = arena.place(payload);
+    return new StoredRecord(key, partition, arena.chunk, offset, payload.length, headers.length === 0 ? NO_HEADERS : headers.map(([k, v]) => [k, v] as const));
+  }
 
   get id(): StreamId {
     return streamIdFromBigInt(this.key);
   }
+
+  /** The payload: a view of the arena chunk (bytes there are never overwritten). */
+  get payload(): Uint8Array {
+    return this.chunk.subarray(this.offset, this.offset + this.size);
+  }
 }
+
+const NO_HEADERS: StreamHeaders = Object.freeze([]);
 
 export interface Retention {
   /** 0 = unlimited. */
@@ -62,6 +81,8 @@ interface StreamLog {
   readonly name: string;
   /** Live records are `records[head..]`, in id order. */
   records: StoredRecord[];
+  /** Where the records' payload bytes are. */
+  readonly arena: PayloadArena;
   head: number;
   /** Last id handed out (survives trims); null before the first append. */
   last: bigint | null;
@@ -247,7 +268,7 @@ export class StreamStore {
     this.loadedStreams.add(k);
     let log = this.streams.get(k);
     if (!log) {
-      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), records: [], head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
       this.streams.set(k, log);
     }
     return log;
@@ -281,7 +302,7 @@ export class StreamStore {
     const i = last && last.key >= key ? this.lowerBound(log, key) : log.records.length;
     const present = log.records[i]?.key === key;
     const [partition, payload, headers] = stored as StoredRecordValue;
-    const rec = new StoredRecord(key, partition, payload, headers);
+    const rec = StoredRecord.copyOf(log.arena, key, partition, payload, headers);
     if (present) log.records[i] = rec;
     else log.records.push(rec);
   }
@@ -363,7 +384,7 @@ export class StreamStore {
         for (let i = 1; i < log.records.length && sorted; i++) if (log.records[i - 1].key >= log.records[i].key) sorted = false;
         if (!sorted) log.records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         log.bytes = 0;
-        for (const r of log.records) log.bytes += r.payload.length;
+        for (const r of log.records) log.bytes += r.size;
       }
       for (const g of this.groups.get(k)?.values() ?? []) {
         const entries = [...g.pel.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -390,7 +411,7 @@ export class StreamStore {
     let log = this.streams.get(k);
     if (!log) {
       this.changes.meta(k);
-      log = { key: k, name: stream, records: [], head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      log = { key: k, name: stream, records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
       this.streams.set(k, log);
     }
     return log;
@@ -432,7 +453,7 @@ export class StreamStore {
     const k = log.key;
     for (let i = log.head; i < log.head + n; i++) {
       this.changes.rec(k, log.records[i].key);
-      log.bytes -= log.records[i].payload.length;
+      log.bytes -= log.records[i].size;
     }
     log.head += n;
     if (log.head > 1024 && log.head * 2 > log.records.length) {
@@ -454,7 +475,7 @@ export class StreamStore {
     if (b.maxBytes !== undefined) {
       let total = BigInt(log.bytes);
       let i = log.head;
-      while (total > b.maxBytes && i < log.records.length) total -= BigInt(log.records[i++].payload.length);
+      while (total > b.maxBytes && i < log.records.length) total -= BigInt(log.records[i++].size);
       take(i - log.head);
     }
     if (b.before !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.before)) - log.head);
@@ -490,9 +511,8 @@ export class StreamStore {
     records.forEach((rec, j) => {
       const key = first + BigInt(j);
       this.changes.rec(k, key);
-      const payload = rec.payload.slice();
-      log.records.push(new StoredRecord(key, partition, payload, rec.headers.map(([k, v]) => [k, v] as const)));
-      log.bytes += payload.length;
+      log.records.push(StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers));
+      log.bytes += rec.payload.length;
     });
     log.last = first + BigInt(records.length - 1);
     this.enforce(log);

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/server/clock.js';
+import { QueueStore } from '../../../src/server/queues/store.js';
+import type { PersistedTable, Persistence } from '../../../src/server/storage/types.js';
+
+const MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Records the registered tables and the announced entity keys. */
+function recorder(): { persistence: Persistence; tables: Map<string, PersistedTable>; changed: Set<string> } {
+  const tables = new Map<string, PersistedTable>();
+  const changed = new Set<string>();
+  return {
+    tables,
+    changed,
+    persistence: {
+      table(t) {
+        tables.set(t.name, t);
+        return (key) => changed.add(`${t.name} ${key}`);
+      },
+    },
+  };
+}
+
+const msgKey = (seq: bigint | number | string) => JSON.stringify(['ns', 'q', String(seq)]);
+
+describe('QueueStore seqs (kept as exact numbers up to 2^53 - 1)', () => {
+  it('hands out seqs up to 2^53 - 1 exactly, then refuses to enqueue with a BadRequest', () => {
+    const { persistence, tables } = recorder();
+    const store = new QueueStore(new ManualClock(), {}, undefined, persistence);
+    tables.get('queue.meta')!.load(JSON.stringify(['ns', 'q']), { nextSeq: MAX - 1n, counters: { enqueued: 0, dequeued: 0, acked: 0, nacked: 0, dlqTotal: 0, leasesExpired: 0 } });
+    tables.get('queue.meta')!.loaded!();
+    expect(store.enqueue('ns', 'q', new Uint8Array([1])).seq).toBe(MAX - 1n);
+    expect(store.enqueue('ns', 'q', new Uint8Array([2])).seq).toBe(MAX);
+    expect(() => store.enqueue('ns', 'q', new Uint8Array([3]))).toThrow(/no sequence numbers left/);
+    expect(() => store.enqueueBatch('ns', 'q', [new Uint8Array([3])])).toThrow(/no sequence numbers left/);
+    const got = store.dequeue('ns', 'q', 10);
+    expect(got.map((m) => m.seq)).toEqual([MAX - 1n, MAX]);
+    // 2^53 + 1 would round to 2^53 as a double: it must not touch any message.
+    expect(store.ack('ns', 'q', [MAX + 2n, MAX + 1n, 0n, -1n])).toBe(0);
+    expect(store.stateOf('ns', 'q', MAX)).toBe('leased');
+    expect(store.ack('ns', 'q', [MAX])).toBe(1);
+    expect(store.stateOf('ns', 'q', MAX)).toBeUndefined();
+  });
+
+  it('a batch that would cross the bound stores nothing', () => {
+    const { persistence, tables } = recorder();
+    const store = new QueueStore(new ManualClock(), {}, undefined, persistence);
+    tables.get('queue.meta')!.load(JSON.stringify(['ns', 'q']), { nextSeq: MAX, counters: { enqueued: 0, dequeued: 0, acked: 0, nacked: 0, dlqTotal: 0, leasesExpired: 0 } });
+    expect(() => store.enqueueBatch('ns', 'q', [new Uint8Array([1]), new Uint8Array([2])])).toThrow(/no sequence numbers left/);
+    expect(store.stats('ns', 'q').ready).toBe(0);
+  });
+});
+
+describe('QueueStore payloads', () => {
+  it('copies the payload once: the receive buffer it came in can be reused, and nothing refers to it', () => {
+    const store = new QueueStore(new ManualClock());
+    const received = new Uint8Array(64 * 1024).fill(1);
+    received.set([10, 20, 30], 500);
+    store.enqueue('ns', 'q', received.subarray(500, 503));
+    store.enqueueBatch('ns', 'q', [received.subarray(500, 502)]);
+    received.fill(0);
+    const [a, b] = store.dequeue('ns', 'q', 2);
+    expect([...a!.payload]).toEqual([10, 20, 30]);
+    expect([...b!.payload]).toEqual([10, 20]);
+    expect(a!.payload.buffer).not.toBe(received.buffer);
+  });
+
+  it('keeps payloads of every size byte-exact: empty, small, larger than a chunk, beyond a quarter megabyte', () => {
+    const store = new QueueStore(new ManualClock());
+    const sizes = [0, 1, 100, 5_000, 200_000, 300_000, 7];
+    sizes.forEach((n, i) => store.enqueue('ns', 'q', new Uint8Array(n).fill(i + 1)));
+    const got = store.dequeue('ns', 'q', sizes.length);
+    expect(got.map((m) => m.payload.length)).toEqual(sizes);
+    expect(got.every((m, i) => m.payload.every((b) => b === i + 1))).toBe(true);
+  });
+
+  it('dead-lettered messages keep their bytes after the slab space is reused', () => {
+    const store = new QueueStore(new ManualClock());
+    const { seq } = store.enqueue('ns', 'q', new Uint8Array([7, 7, 7]));
+    store.dequeue('ns', 'q', 1);
+    store.nack('ns', 'q', [seq], true);
+    for (let i = 0; i < 1000; i++) store.enqueue('ns', 'q', new Uint8Array([i & 0xff]));
+    expect([...store.dlqList('ns', 'q', 10)[0]!.payload]).toEqual([7, 7, 7]);
+  });
+
+  it('refuses a priority outside 0-255 (a u8 on the wire)', () => {
+    const store = new QueueStore(new ManualClock());
+    for (const priority of [256, -1, 1.5]) expect(() => store.enqueue('ns', 'q', new Uint8Array(1), { priority })).toThrow(/priority/);
+    expect(store.enqueue('ns', 'q', new Uint8Array(1), { priority: 255 }).seq).toBe(1n);
+  });
+});
+
+describe('QueueStore persisted forms (unchanged by the compact records)', () => {
+  it('save() returns the plain forms with bigint seqs, and load() of those forms rebuilds the same queue', () => {
+    const clock = new ManualClock();
+    const { persistence, tables } = recorder();
+    const store = new QueueStore(clock, { maxAttempts: 5 }, undefined, persistence);
+    const t0 = clock.now();
+    store.enqueue('ns', 'q', new Uint8Array([1]), { priority: 2 });
+    store.enqueue('ns', 'q', new Uint8Array([2]), { delayMs: 60_000 });
+    store.enqueue('ns', 'q', new Uint8Array([3]), { dedupKey: new Uint8Array([0xab]) });
+    clock.advance(10);
+    const [first] = store.dequeue('ns', 'q', 1, 5_000);
+    expect(first!.seq).toBe(3n);
+    const dead = store.enqueue('ns', 'q', new Uint8Array([4])).seq;
+    store.dequeue('ns', 'q', 1);
+    store.nack('ns', 'q', [dead], true);
+
+    const msg = tables.get('queue.msg')!;
+    expect(msg.save(msgKey(3))).toEqual({
+      seq: 3n,
+      payload: new Uint8Array([3]),
+      priority: 0,
+      enqueuedAt: t0,
+      state: 'leased',
+      attempts: 1,
+      visibleAt: t0,
+      leaseMs: 5_000,
+      leaseEnd: t0 + 5_010,
+      dlqOrder: 0,
+    });
+    expect(Object.keys(msg.save(msgKey(2)) as object)).toEqual(['seq', 'payload', 'priority', 'enqueuedAt', 'state', 'attempts', 'visibleAt', 'leaseMs', 'leaseEnd', 'dlqOrder']);
+    expect(msg.save(msgKey(2))).toMatchObject({ seq: 2n, state: 'delayed', visibleAt: t0 + 60_000 });
+    expect(msg.save(msgKey(dead))).toMatchObject({ seq: 4n, state: 'dlq', attempts: 1, dlqOrder: 1 });
+    expect(msg.save(msgKey(99))).toBeUndefined();
+    expect(tables.get('queue.meta')!.save(JSON.stringify(['ns', 'q']))).toEqual({
+      nextSeq: 5n,
+      counters: { enqueued: 4, dequeued: 2, acked: 0, nacked: 1, dlqTotal: 1, leasesExpired: 0 },
+    });
+    expect(tables.get('queue.dedup')!.save(msgKey('ab'))).toEqual({ seq: 3n, until: t0 + 300_000 });
+
+    // A fresh store fed the saved forms (as a restart would) answers the same.
+    const again = recorder();
+    const copy = new QueueStore(clock, { maxAttempts: 5 }, undefined, again.persistence);
+    for (const [name, table] of tables) {
+      const keys = name === 'queue.meta' ? [JSON.stringify(['ns', 'q'])] : name === 'queue.dedup' ? [msgKey('ab')] : [1, 2, 3, 4].map(msgKey);
+      for (const k of keys) {
+        const v = table.save(k);
+        if (v !== undefined) again.tables.get(name)!.load(k, v);
+      }
+    }
+    for (const t of again.tables.values()) t.loaded?.();
+    for (const seq of [1n, 2n, 3n, 4n]) expect(copy.stateOf('ns', 'q', seq)).toBe(store.stateOf('ns', 'q', seq));
+    expect(copy.stats('ns', 'q')).toEqual(store.stats('ns', 'q'));
+    expect(copy.enqueue('ns', 'q', new Uint8Array([9]), { dedupKey: new Uint8Array([0xab]) })).toEqual({ seq: 3n, duplicate: true });
+    expect(copy.peek('ns', 'q', 10).map((m) => [m.seq, [...m.payload]])).toEqual([[1n, [1]]]);
+    clock.advance(5_000);
+    expect(copy.dequeue('ns', 'q', 10).map((m) => [m.seq, m.deliveryCount])).toEqual([
+      [3n, 2],
+      [1n, 1],
+    ]);
+  });
+});

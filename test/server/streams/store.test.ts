@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { StreamStore } from '../../../src/server/streams/store.js';
+import type { PersistedTable, Persistence } from '../../../src/server/storage/types.js';
+
+describe('StreamStore records', () => {
+  it('copies each payload once: the receive buffer can be reused and no record refers to it', () => {
+    const store = new StreamStore({ now: () => 1_000 });
+    const received = new Uint8Array(64 * 1024).fill(1);
+    received.set([1, 2, 3], 100);
+    received.set([4, 5], 200);
+    store.append('ns', 's', [
+      { payload: received.subarray(100, 103), headers: [] },
+      { payload: received.subarray(200, 202), headers: [['k', 'v']] },
+    ], 0);
+    received.fill(0);
+    const [a, b] = store.read('ns', 's', { from: 0n, count: 10 });
+    expect([...a!.payload]).toEqual([1, 2, 3]);
+    expect([...b!.payload]).toEqual([4, 5]);
+    expect(a!.payload.buffer).not.toBe(received.buffer);
+    expect(a!.size).toBe(3);
+    expect(a!.headers).toEqual([]);
+    expect(b!.headers).toEqual([['k', 'v']]);
+  });
+
+  it('keeps many records byte-exact across arena chunks, and retention counts their sizes', () => {
+    const store = new StreamStore({ now: () => 1_000 });
+    for (let i = 0; i < 3000; i++) store.append('ns', 's', [{ payload: new Uint8Array(100 + (i % 7)).fill(i & 0xff), headers: [] }], 0);
+    const all = store.read('ns', 's', { from: 0n, count: 5000 });
+    expect(all).toHaveLength(3000);
+    expect(all.every((r, i) => r.payload.length === 100 + (i % 7) && r.payload.every((b) => b === (i & 0xff)))).toBe(true);
+    let bytes = 0n;
+    for (let i = 2000; i < 3000; i++) bytes += BigInt(100 + (i % 7));
+    store.trim('ns', 's', { maxBytes: bytes }, false);
+    const kept = store.read('ns', 's', { from: 0n, count: 5000 });
+    expect(kept).toHaveLength(1000);
+    expect(kept[0]!.payload[0]).toBe(2000 & 0xff);
+  });
+
+  it('persists records as [partition, payload, headers] and loads them back into its arena', () => {
+    const tables = new Map<string, PersistedTable>();
+    const persistence: Persistence = { table: (t) => (tables.set(t.name, t), () => {}) };
+    const store = new StreamStore({ now: () => 1_000 }, persistence);
+    const id = store.append('ns', 's', [{ payload: new Uint8Array([9, 8]), headers: [['h', 'x']] }], 0);
+    const [rec] = store.read('ns', 's', { from: 0n, count: 1 });
+    const entity = `ns\u0000s\u0000${rec!.key.toString(16)}`;
+    const saved = tables.get('stream.rec')!.save(entity);
+    expect(saved).toEqual([0, new Uint8Array([9, 8]), [['h', 'x']]]);
+
+    const copyTables = new Map<string, PersistedTable>();
+    const copy = new StreamStore({ now: () => 1_000 }, { table: (t) => (copyTables.set(t.name, t), () => {}) });
+    const fromDisk = new Uint8Array([0, 9, 8, 0]);
+    copyTables.get('stream.meta')!.load('ns\u0000s', tables.get('stream.meta')!.save('ns\u0000s'));
+    copyTables.get('stream.rec')!.load(entity, [0, fromDisk.subarray(1, 3), [['h', 'x']]]);
+    for (const t of copyTables.values()) t.loaded?.();
+    fromDisk.fill(0);
+    const [back] = copy.read('ns', 's', { from: 0n, count: 1 });
+    expect(back!.id).toEqual(id);
+    expect([...back!.payload]).toEqual([9, 8]);
+    expect(back!.payload.buffer).not.toBe(fromDisk.buffer);
+  });
+});
