@@ -46,7 +46,7 @@ import type { QueueMessage } from '../../protocol/index.js';
 import { badRequest } from '../reply.js';
 import { ReadyQueue, SeqHeap } from './heap.js';
 import { DELAYED, LEASED, MAX_SEQ, MessageTable, READY, type LiveState } from './message-table.js';
-import { NO_CHANGE_LOG, type Persistence } from '../storage/types.js';
+import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
 
 export type QueueMessageState = 'ready' | 'delayed' | 'leased' | 'dlq';
 
@@ -209,7 +209,7 @@ export class QueueStore {
   readonly config: QueueStoreConfig;
   private readonly namespaces = new Map<string, Map<string, Queue>>();
   private closed = false;
-  private readonly willChangeMsg: (entity: string) => void = NO_CHANGE_LOG;
+  private readonly willChangeMsg: WillChange = NO_CHANGE_LOG;
   private readonly willChangeMeta: (entity: string) => void = NO_CHANGE_LOG;
   private readonly willChangeDedup: (entity: string) => void = NO_CHANGE_LOG;
   /** Set while the storage loads entities back: loading is not a change. */
@@ -737,7 +737,8 @@ export class QueueStore {
   private insert(q: Queue, payload: Uint8Array, priority: number, delayMs: number, now: number): number {
     this.markMeta(q);
     const seq = q.nextSeq++;
-    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)));
+    // A new seq has no stored form yet: a failed write just removes it (no before-image to save).
+    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)), ABSENT);
     const visibleAt = clampTime(now + delayMs);
     const state = delayMs > 0 ? DELAYED : READY;
     const slot = q.live.add(seq, payload, priority, now, visibleAt, state);

@@ -30,7 +30,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
-import type { Persistence } from '../storage/types.js';
+import { ABSENT, type Persistence } from '../storage/types.js';
 import { PayloadArena } from '../payload-slab.js';
 
 /**
@@ -183,11 +183,13 @@ type StoredPel = Omit<PelEntry, 'key'>;
 interface StreamChanges {
   meta(k: string): void;
   rec(k: string, key: bigint): void;
+  /** A record just appended: it has no stored form yet (a failed write just removes it). */
+  newRec(k: string, key: bigint): void;
   group(k: string, group: string): void;
   pel(k: string, group: string, key: bigint): void;
 }
 
-const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, group() {}, pel() {} };
+const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, newRec() {}, group() {}, pel() {} };
 
 /** A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes: keep it short). */
 const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(16)}`;
@@ -242,6 +244,7 @@ export class StreamStore {
     return {
       meta: (k) => meta(k),
       rec: (k, key) => rec(recordEntity(k, key)),
+      newRec: (k, key) => rec(recordEntity(k, key), ABSENT),
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };
@@ -510,7 +513,7 @@ export class StreamStore {
     const first = log.last === null || nowTs > log.last >> 64n ? nowTs << 64n : log.last + 1n;
     records.forEach((rec, j) => {
       const key = first + BigInt(j);
-      this.changes.rec(k, key);
+      this.changes.newRec(k, key);
       log.records.push(StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers));
       log.bytes += rec.payload.length;
     });
