@@ -76,7 +76,24 @@ export function keyBytes(key: KvKey, what = 'key'): Uint8Array {
   }
   if (typeof key !== 'string') throw new InvalidArgumentError(`${what} must be a string or a Uint8Array, got ${typeof key}`);
   if (key.length === 0) throw new InvalidArgumentError(`${what} must not be empty`);
-  return utf8(key);
+  return key.length <= ASCII_FAST_PATH_MAX ? asciiBytes(key) ?? utf8(key) : utf8(key);
+}
+
+/** Keys up to this many UTF-16 units try `asciiBytes` before `TextEncoder`. */
+const ASCII_FAST_PATH_MAX = 64;
+
+/**
+ * The bytes of an all-ASCII string, or undefined if it has other characters. For the short keys
+ * of most calls a loop is cheaper than `TextEncoder.encode` (a call into the runtime per key).
+ */
+function asciiBytes(text: string): Uint8Array | undefined {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return undefined;
+    bytes[i] = c;
+  }
+  return bytes;
 }
 
 export const keyText = (key: KvKey): string => (typeof key === 'string' ? key : fromUtf8(key));
