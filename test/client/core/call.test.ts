@@ -10,7 +10,7 @@ import { Op, Status, encodeKvGetReply, fromUtf8, utf8, type ResponseFrame } from
 import { FakeServer } from '../../support/fake-server.js';
 
 const spec: RequestSpec = { opcode: Op.KvGet, namespace: 'default', body: { key: utf8('k') } };
-const frame = (status: number, payload = new Uint8Array(0)): ResponseFrame => ({ requestId: 1n, status, flags: 0, payload });
+const frame = (status: number, payload: Uint8Array = new Uint8Array(0)): ResponseFrame => ({ requestId: 1n, status, flags: 0, payload });
 
 /** A channel with the `submit` fast path only (its `request` must not be used). */
 function submitChannel() {
