@@ -48,25 +48,19 @@ import {
 import { Op } from '../protocol/opcodes.js';
 import { withData } from '../codec/index.js';
 import { checkBlockMs, ignorePayload, poll, type ClientCore } from './core/index.js';
-import {
-  i64,
-  keyBytes,
-  keyText,
-  kvEntry,
-  lazy,
-  putBytes,
-  u64,
-  withText,
-  type Int64Like,
-  type KvCallOptions,
-  type KvDeleteOptions,
-  type KvEntry,
-  type KvIncrOptions,
-  type KvKey,
-  type KvPutOptions,
-  type KvTouchOptions,
-  type KvWriteResult,
-} from './kv-shared.js';
+import { i64, keyBytes, keyText, lazy, putBytes, u64 } from './kv-args.js';
+import { kvEntry, withText } from './kv-entry.js';
+import type {
+  Int64Like,
+  KvCallOptions,
+  KvDeleteOptions,
+  KvEntry,
+  KvIncrOptions,
+  KvKey,
+  KvPutOptions,
+  KvTouchOptions,
+  KvWriteResult,
+} from './kv-types.js';
 import { beginTxn, quietNotFound, runTransaction, type KvTxn, type KvTxnBody, type KvTxnResult } from './kv-txn.js';
 
 export type {
@@ -79,7 +73,7 @@ export type {
   KvPutOptions,
   KvTouchOptions,
   KvWriteResult,
-} from './kv-shared.js';
+} from './kv-types.js';
 export type { KvTxn, KvTxnBody, KvTxnCallOptions, KvTxnOps, KvTxnResult, KvTxnState } from './kv-txn.js';
 
 /** Options of `kv.get`. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../src/codec/json.js';
 import type { ValueCodec } from '../../src/codec/types.js';
 import { CodecError } from '../../src/codec/types.js';
-import { keyBytes, kvEntry } from '../../src/client/kv-shared.js';
+import { kvEntry } from '../../src/client/kv-entry.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -51,13 +51,5 @@ describe('kvEntry', () => {
     expect(second).toBeInstanceOf(CodecError);
     expect(codec.decodes).toBe(1);
     expect(e.text()).toBe('not json');
-  });
-});
-
-describe('keyBytes', () => {
-  it('gives the UTF-8 of short ASCII keys, of keys with other characters, and of long keys', () => {
-    for (const key of ['k', 'bench:key:17', 'clé', 'ключ-🔑', 'a'.repeat(64) + 'é', 'x'.repeat(200), '\u007f\u0080']) {
-      expect(keyBytes(key)).toEqual(bytes(key));
-    }
   });
 });
