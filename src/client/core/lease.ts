@@ -188,8 +188,8 @@ class ItemLease<Id> implements Lease, SettleWaiter {
       this.firstOp = op;
       this.firstOptions = options;
     }
-    if (this.firstOp === 'acked') this.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
-    else this.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
+    // The outcome is told before the settle joins its batch: a settler that answers at once
+    // (maxBatch 1) then finds the lease settled, as the listeners do.
     if (this.outcome === undefined) {
       const outcome = this.firstOp;
       this.outcome = outcome;
@@ -200,6 +200,8 @@ class ItemLease<Id> implements Lease, SettleWaiter {
       if (listeners !== undefined) for (const listener of listeners) listener(outcome);
       if (late !== undefined) for (const listener of late) listener(outcome);
     }
+    if (this.firstOp === 'acked') this.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
+    else this.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
   }
 
   settleSucceeded(): void {
