@@ -2,7 +2,7 @@
 // settle wins, a failed request errors its callers and the next settle resends, settled$ replays,
 // and the settles of one tick join one request.
 import { describe, expect, it } from 'vitest';
-import { lastValueFrom, Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
+import { lastValueFrom, of, Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
 import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
 import { createLease, settleLease, type LeaseOutcome } from '../../../src/client/core/lease.js';
 import type { Settler } from '../../../src/client/core/settler.js';
@@ -100,5 +100,26 @@ describe('createLease', () => {
     scheduler.flush();
     answer(0);
     await expect(lastValueFrom(l.settled$)).resolves.toBe('acked');
+  });
+
+  it('a settler answering at once (maxBatch 1) sees the lease settled, and the settle completes', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const coalescer = new SettleCoalescer({ scheduler });
+    const seenSettled: boolean[] = [];
+    let lease: ReturnType<typeof createLease> | undefined;
+    const settler: Settler<number> = {
+      maxBatch: 1,
+      ack: () => {
+        seenSettled.push(lease!.settled);
+        return of(undefined);
+      },
+      nack: () => of(undefined),
+      touch: () => of(undefined),
+    };
+    lease = createLease(1, settler, { leaseMs: 1000, coalescer });
+    let done = false;
+    lease.ack().subscribe({ complete: () => (done = true) });
+    expect(seenSettled).toEqual([true]);
+    expect(done).toBe(true);
   });
 });
