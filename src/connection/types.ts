@@ -62,8 +62,11 @@ export interface RequestSpec {
  * `Subscriber` is one. A sink must not throw.
  */
 export interface ReplySink {
+  /** The reply frame (any status); `complete()` follows. */
   next(reply: ResponseFrame): void;
+  /** The request failed (timeout, lost connection, client closed, a frame that cannot be sent). */
   error(err: unknown): void;
+  /** After `next`: the request is over. */
   complete(): void;
 }
 
