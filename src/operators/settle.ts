@@ -292,26 +292,53 @@ export function settle<T extends Leased, R>(
     });
   };
 
-  /** Acks or nacks one handled item; emits its result when the server has answered. */
-  const settleOne = ({ item, done, handBack }: Handled<T, R>): Observable<SettleResult<T, R>> =>
-    new Observable<SettleResult<T, R>>((subscriber) => {
-      let result: SettleResult<T, R>;
-      let options: NackOptions = NO_OPTIONS;
-      if (done.ok) {
-        result = { item, outcome: 'acked', result: done.result };
-      } else {
-        result = { item, outcome: 'nacked', error: done.error };
-        if (!handBack) {
-          const count = deliveryCountOf(item);
-          options = {
-            ...(toDlqAfter !== undefined && count !== undefined && count >= toDlqAfter ? { toDlq: true } : {}),
-            ...(nackDelayMs !== undefined ? { delayMs: nackDelayMs } : {}),
-          };
-        }
+  /** Acks or nacks one handled item; `done` gets its result when the server has answered. */
+  const settleOne = ({ item, done, handBack }: Handled<T, R>, reply: (result: SettleResult<T, R>) => void): void => {
+    let result: SettleResult<T, R>;
+    let options: NackOptions = NO_OPTIONS;
+    if (done.ok) {
+      result = { item, outcome: 'acked', result: done.result };
+    } else {
+      result = { item, outcome: 'nacked', error: done.error };
+      if (!handBack) {
+        const count = deliveryCountOf(item);
+        options = {
+          ...(toDlqAfter !== undefined && count !== undefined && count >= toDlqAfter ? { toDlq: true } : {}),
+          ...(nackDelayMs !== undefined ? { delayMs: nackDelayMs } : {}),
+        };
       }
-      settleLease(item.lease, result.outcome, options, (settleError?: unknown) => {
-        subscriber.next(settleError === undefined ? result : { ...result, settleError });
-        subscriber.complete();
+    }
+    settleLease(item.lease, result.outcome, options, (settleError?: unknown) =>
+      reply(settleError === undefined ? result : { ...result, settleError }),
+    );
+  };
+
+  /**
+   * Settles each handled item and emits its result when the server has answered; completes when
+   * the handled items have and every result is out. One callback per item rather than
+   * `mergeMap(settleOne)`: an inner Observable and subscriber per item, and their removal from
+   * mergeMap's subscription list (`arrRemove`), showed in the profile.
+   */
+  const settleAll = (handled$: Observable<Handled<T, R>>): Observable<SettleResult<T, R>> =>
+    new Observable<SettleResult<T, R>>((subscriber) => {
+      let settling = 0;
+      let handledDone = false;
+      const reply = (result: SettleResult<T, R>): void => {
+        if (subscriber.closed) return;
+        settling--;
+        subscriber.next(result);
+        if (handledDone && settling === 0) subscriber.complete();
+      };
+      return handled$.subscribe({
+        next: (handled) => {
+          settling++;
+          settleOne(handled, reply);
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          handledDone = true;
+          if (settling === 0) subscriber.complete();
+        },
       });
     });
 
@@ -321,7 +348,7 @@ export function settle<T extends Leased, R>(
   const pipeline = (run: Run, source: Observable<T>) =>
     source.pipe(
       mergeMap((item) => handle(item, run), concurrency),
-      mergeMap(settleOne),
+      settleAll,
     );
 
   if (until === undefined) {
