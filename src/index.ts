@@ -46,7 +46,7 @@ export { Connection, type ReconnectOptions } from './connection/connection.js';
 export type { ConnectionOptions } from './connection/connection.js';
 export { webSocketTransport, type WebSocketTransportOptions, type WebSocketConstructor } from './connection/websocket.js';
 export type {
-  ConnectionState, ConnectionInfo, ConnectionEvent, RequestChannel, RequestSpec, Transport, TransportFactory,
+  ConnectionState, ConnectionInfo, ConnectionEvent, RequestChannel, RequestSpec, ReplySink, Transport, TransportFactory,
 } from './connection/types.js';
 export {
   REQUEST_CHANNEL, CONNECT_CHANNEL, type RequestTraceContext, type ConnectTraceContext, type TraceChannel,

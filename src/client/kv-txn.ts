@@ -49,24 +49,19 @@ import {
 import { Op } from '../protocol/opcodes.js';
 import { Status } from '../protocol/status.js';
 import { ignorePayload, type ClientCore } from './core/index.js';
-import {
-  i64,
-  keyBytes,
-  keyText,
-  kvEntry,
-  lazy,
-  putBytes,
-  u64,
-  type Int64Like,
-  type KvCallOptions,
-  type KvDeleteOptions,
-  type KvEntry,
-  type KvIncrOptions,
-  type KvKey,
-  type KvPutOptions,
-  type KvTouchOptions,
-  type KvWriteResult,
-} from './kv-shared.js';
+import { i64, keyBytes, keyText, lazy, putBytes, u64 } from './kv-args.js';
+import { kvEntry } from './kv-entry.js';
+import type {
+  Int64Like,
+  KvCallOptions,
+  KvDeleteOptions,
+  KvEntry,
+  KvIncrOptions,
+  KvKey,
+  KvPutOptions,
+  KvTouchOptions,
+  KvWriteResult,
+} from './kv-types.js';
 
 /** What a commit reports. */
 export interface KvTxnResult {

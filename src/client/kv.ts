@@ -48,25 +48,19 @@ import {
 import { Op } from '../protocol/opcodes.js';
 import { withData } from '../codec/index.js';
 import { checkBlockMs, ignorePayload, poll, type ClientCore } from './core/index.js';
-import {
-  i64,
-  keyBytes,
-  keyText,
-  kvEntry,
-  lazy,
-  putBytes,
-  u64,
-  withText,
-  type Int64Like,
-  type KvCallOptions,
-  type KvDeleteOptions,
-  type KvEntry,
-  type KvIncrOptions,
-  type KvKey,
-  type KvPutOptions,
-  type KvTouchOptions,
-  type KvWriteResult,
-} from './kv-shared.js';
+import { i64, keyBytes, keyText, lazy, putBytes, u64 } from './kv-args.js';
+import { kvEntry, withText } from './kv-entry.js';
+import type {
+  Int64Like,
+  KvCallOptions,
+  KvDeleteOptions,
+  KvEntry,
+  KvIncrOptions,
+  KvKey,
+  KvPutOptions,
+  KvTouchOptions,
+  KvWriteResult,
+} from './kv-types.js';
 import { beginTxn, quietNotFound, runTransaction, type KvTxn, type KvTxnBody, type KvTxnResult } from './kv-txn.js';
 
 export type {
@@ -79,7 +73,7 @@ export type {
   KvPutOptions,
   KvTouchOptions,
   KvWriteResult,
-} from './kv-shared.js';
+} from './kv-types.js';
 export type { KvTxn, KvTxnBody, KvTxnCallOptions, KvTxnOps, KvTxnResult, KvTxnState } from './kv-txn.js';
 
 /** Options of `kv.get`. */
@@ -189,6 +183,9 @@ export interface KvJsonApi {
 }
 
 const DEFAULT_SCAN_PAGE = 100;
+/** `kv.get`'s `blockMs` check: absent means 0 (answer at once). */
+const GET_BLOCK_MS = { fallback: 0, allowZero: true } as const;
+const decodePutResult = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });
 
 /** Pick the request options (namespace, timeout) out of a wider options object. */
 function req(o: KvCallOptions | undefined): KvCallOptions {
@@ -238,19 +235,22 @@ export class KvApi {
   }
 
   /** The key's entry, or `null` if it does not exist. With `blockMs`, waits for it to appear. */
-  get(key: KvKey, options: KvGetOptions = {}): Observable<KvEntry | null> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      const blockMs = checkBlockMs(options.blockMs, { fallback: 0, allowZero: true });
-      const body = encodeKvGet(blockMs > 0 ? { key: k, blockMs } : { key: k });
-      const spec = this.core.spec(Op.KvGet, body, blockMs > 0 ? { ...req(options), blockMs } : req(options));
-      // The entry is built in the decoder: one operator less per call on the hottest read.
-      const decode = (payload: Uint8Array): KvEntry => {
+  get(key: KvKey, options?: KvGetOptions): Observable<KvEntry | null> {
+    const core = this.core;
+    // The hottest read: no option objects of its own, the entry built in the decoder, and one
+    // Observable per call (`lazyCall`).
+    return core.lazyCall(
+      () => {
+        const k = keyBytes(key);
+        const blockMs = checkBlockMs(options?.blockMs, GET_BLOCK_MS);
+        return core.spec(Op.KvGet, encodeKvGet(blockMs > 0 ? { key: k, blockMs } : { key: k }), options);
+      },
+      (payload: Uint8Array): KvEntry => {
         const r = decodeKvGetReply(payload);
         return this.entry(key, r.value, r.version);
-      };
-      return this.core.call(spec, decode, { notFound: 'null' });
-    });
+      },
+      true,
+    );
   }
 
   /**
@@ -353,20 +353,23 @@ export class KvApi {
   }
 
   /** Writes `value` (bytes as is, strings as UTF-8, anything else via the codec); emits `{ version }`. */
-  put(key: KvKey, value: unknown, options: KvPutOptions = {}): Observable<KvWriteResult> {
-    return lazy(() => {
+  put(key: KvKey, value: unknown, options?: KvPutOptions): Observable<KvWriteResult> {
+    const core = this.core;
+    return core.lazyCall(() => {
+      const namespace = core.ns(options);
+      const bytes = putBytes(namespace, key, value, core.codec);
+      if (options === undefined) return core.spec(Op.KvPut, encodeKvPut(bytes));
       const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
       const casVersion = u64('casVersion', options.casVersion);
       const body = encodeKvPut({
-        ...putBytes(this.core.ns(options), key, value, this.core.codec),
+        ...bytes,
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(casVersion !== undefined ? { casVersion } : {}),
         ...(options.ifNotExists ? { ifNotExists: true } : {}),
         ...(options.ifExists ? { ifExists: true } : {}),
       });
-      const decode = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });
-      return this.core.call(this.core.spec(Op.KvPut, body, { ...req(options), ...(casVersion !== undefined ? { idempotent: true } : {}) }), decode);
-    });
+      return core.spec(Op.KvPut, body, { ...req(options), ...(casVersion !== undefined ? { idempotent: true } : {}) });
+    }, decodePutResult);
   }
 
   /** Deletes the key; emits `undefined` once. Idempotent unless `ifMatch` is given. */

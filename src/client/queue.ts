@@ -198,6 +198,8 @@ function checkVisibility(ms: number | undefined): number | undefined {
 }
 
 /** Only the request fields of an options object (what `core.spec` reads). */
+const decodeEnqueuedSeq = (payload: Uint8Array): bigint => decodeQueueEnqueueReply(payload).seq;
+
 function requestOpts(opts: RequestOptions): RequestOptions {
   return {
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
@@ -226,9 +228,12 @@ export class QueueApi {
    * @example
    * const seq = await firstValueFrom(flo.queue.enqueue('tasks', { task: 'process' }, { priority: 10, dedupKey: 'task-123' }));
    */
-  enqueue(queue: string, payload: unknown, opts: EnqueueOptions = {}): Observable<bigint> {
-    return defer(() => {
+  enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Observable<bigint> {
+    const core = this.core;
+    // A hot write path: one Observable per call (`lazyCall`), no option objects without options.
+    return core.lazyCall(() => {
       checkQueueName(queue);
+      if (opts === undefined) return core.spec(Op.QueueEnqueue, encodeQueueEnqueue({ queue, payload: valuePayload(payload, core.codec, 'payload') }));
       const priority = opts.priority === undefined ? undefined : intIn('priority', opts.priority, 0, 255);
       const delayMs = checkDelay(opts.delayMs);
       if (opts.dedupKey !== undefined && utf8(opts.dedupKey).length > 255) {
@@ -236,13 +241,13 @@ export class QueueApi {
       }
       const body = encodeQueueEnqueue({
         queue,
-        payload: valuePayload(payload, this.core.codec, 'payload'),
+        payload: valuePayload(payload, core.codec, 'payload'),
         ...(priority !== undefined ? { priority } : {}),
         ...(delayMs !== undefined ? { delayMs } : {}),
         ...(opts.dedupKey !== undefined ? { dedupKey: opts.dedupKey } : {}),
       });
-      return this.core.call(this.core.spec(Op.QueueEnqueue, body, requestOpts(opts)), (p) => decodeQueueEnqueueReply(p).seq);
-    });
+      return core.spec(Op.QueueEnqueue, body, requestOpts(opts));
+    }, decodeEnqueuedSeq);
   }
 
   /**

@@ -29,7 +29,7 @@ export interface ClaimChannel {
 
 /** The most entries one pending reply carries (the server's cap). */
 export const PENDING_PAGE = 1000;
-/** Ids of emitted records remembered so they are never claimed back (bounded memory). */
+/** Emitted records whose ids are remembered so they are never claimed back (bounded memory). */
 export const SEEN_KEPT = 10_000;
 /** Claims in flight at once. */
 const CLAIM_CONCURRENCY = 8;
@@ -46,26 +46,35 @@ export interface OwnPendingClaimer {
 }
 
 export function ownPendingClaimer(channel: ClaimChannel): OwnPendingClaimer {
-  const seen = new Set<string>();
+  // The ids of the last SEEN_KEPT records emitted, as a ring: `hold` runs for every record, so it
+  // only stores the id object; the ids are formatted into a set when a pending list is read
+  // (after a reconnect), not per record (bigint formatting per record showed in the profile).
+  const seen: StreamId[] = [];
+  let seenAt = 0;
   let active = false;
   let queue: StreamId[] | undefined;
   let lastPageFull = false;
 
   const hold = (records: readonly GroupRecord[]): readonly GroupRecord[] => {
-    for (const r of records) {
-      const id = formatStreamId(r.id);
-      seen.delete(id);
-      seen.add(id);
-      if (seen.size > SEEN_KEPT) seen.delete(seen.values().next().value as string);
+    for (let i = 0; i < records.length; i++) {
+      if (seen.length < SEEN_KEPT) {
+        seen.push(records[i]!.id);
+      } else {
+        seen[seenAt] = records[i]!.id;
+        seenAt = (seenAt + 1) % SEEN_KEPT;
+      }
     }
     return records;
   };
+
+  const seenSet = (): Set<string> => new Set(seen.map(formatStreamId));
 
   const list = (): Observable<StreamId[]> =>
     channel.pending().pipe(
       map((ids) => {
         lastPageFull = ids.length >= PENDING_PAGE;
-        queue = ids.filter((id) => !seen.has(formatStreamId(id)));
+        const emitted = seenSet();
+        queue = ids.filter((id) => !emitted.has(formatStreamId(id)));
         return queue;
       }),
     );

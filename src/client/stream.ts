@@ -290,23 +290,28 @@ export class StreamApi {
    * `payload`: bytes as is, a string as UTF-8, anything else through the client's codec.
    * Emits the record's id, then completes.
    */
-  append(stream: string, payload: unknown, options: StreamAppendOptions = {}): Observable<StreamId> {
-    return defer(() => {
+  append(stream: string, payload: unknown, options?: StreamAppendOptions): Observable<StreamId> {
+    const core = this.core;
+    // A hot write path: one Observable per call (`lazyCall`), no option objects without options.
+    return core.lazyCall(() => {
       requireName('stream', stream);
-      const inject = this.core.telemetry?.injectHeaders;
+      const inject = core.telemetry?.injectHeaders;
+      if (options === undefined && inject === undefined) {
+        return core.spec(Op.StreamAppend, encodeStreamAppend({ stream, payload: valuePayload(payload, core.codec, 'payload') }));
+      }
       const headers =
         inject !== undefined
-          ? inject('stream_append', stream, Object.fromEntries(normalizeStreamHeaders(options.headers)))
-          : options.headers;
+          ? inject('stream_append', stream, Object.fromEntries(normalizeStreamHeaders(options?.headers)))
+          : options?.headers;
       const body = encodeStreamAppend({
         stream,
-        payload: valuePayload(payload, this.core.codec, 'payload'),
+        payload: valuePayload(payload, core.codec, 'payload'),
         ...(headers !== undefined ? { headers } : {}),
-        ...(options.partition !== undefined ? { partition: options.partition } : {}),
-        ...(options.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
+        ...(options?.partition !== undefined ? { partition: options.partition } : {}),
+        ...(options?.partitionKey !== undefined ? { partitionKey: options.partitionKey } : {}),
       });
-      return this.core.call(this.core.spec(Op.StreamAppend, body, options), decodeStreamAppendReply);
-    });
+      return core.spec(Op.StreamAppend, body, options);
+    }, decodeStreamAppendReply);
   }
 
   /**

@@ -13,7 +13,7 @@
  *
  * Reconnecting is promise-based (`p-retry`) and stays at this edge: nothing above sees a promise.
  */
-import { Observable, ReplaySubject, Subject, type Subscriber, type Unsubscribable } from 'rxjs';
+import { Observable, ReplaySubject, Subject, type Unsubscribable } from 'rxjs';
 import pRetry, { AbortError } from 'p-retry';
 import {
   ClientClosedError,
@@ -41,6 +41,7 @@ import type {
   ConnectionEvent,
   ConnectionInfo,
   ConnectionState,
+  ReplySink,
   RequestChannel,
   RequestSpec,
   Transport,
@@ -259,6 +260,11 @@ export class Connection implements RequestChannel {
     return new Observable<ResponseFrame>((subscriber) => this.start(spec, subscriber));
   }
 
+  /** `request(spec).subscribe(sink)` without the Observable and its Subscriber (see `RequestChannel.submit`). */
+  submit(spec: RequestSpec, sink: ReplySink): Unsubscribable | undefined {
+    return this.start(spec, sink);
+  }
+
   /**
    * Fails every pending request with `ClientClosedError`, closes the socket and ends in state
    * `closed` (final: later requests fail at once). Resolves when the socket is closed.
@@ -284,7 +290,7 @@ export class Connection implements RequestChannel {
 
   // ---- requests -------------------------------------------------------------------------------
 
-  private start(spec: RequestSpec, subscriber: Subscriber<ResponseFrame>): Unsubscribable | undefined {
+  private start(spec: RequestSpec, subscriber: ReplySink): Unsubscribable | undefined {
     const phase = this.phase;
     if (phase.kind === 'closed') {
       subscriber.error(phase.error);

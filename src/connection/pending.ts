@@ -8,11 +8,10 @@
  * | `forget` (deadline or unsubscribe; if its frame went out it becomes abandoned, bounded by
  * `maxAbandoned`, oldest forgotten first) → `takeLate` (its late reply came) or dropped with the socket.
  */
-import type { Subscriber, Unsubscribable } from 'rxjs';
-import type { ResponseFrame } from '../protocol/index.js';
+import type { Unsubscribable } from 'rxjs';
 import type { DeadlineItem, DeadlineList } from './deadlines.js';
 import type { RequestTraceContext, TraceChannel } from './tracing.js';
-import type { RequestSpec } from './types.js';
+import type { ReplySink, RequestSpec } from './types.js';
 
 /** What a PendingRequest needs from its connection (keeps the connection's methods private). */
 export interface RequestOwner {
@@ -20,7 +19,7 @@ export interface RequestOwner {
 }
 
 /**
- * One subscription to `request(spec)`. It doubles as the subscription's teardown (`unsubscribe`)
+ * One subscription to `request(spec)` (or one `submit(spec, sink)`). It doubles as the subscription's teardown (`unsubscribe`)
  * and as its own node in the deadline list, so a request costs no closures or timers of its own.
  */
 export class PendingRequest implements Unsubscribable, DeadlineItem {
@@ -43,7 +42,7 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
     /** The request id (< 2^53: the wire carries it as u64). */
     readonly id: number,
     readonly spec: RequestSpec,
-    public subscriber: Subscriber<ResponseFrame> | undefined,
+    public subscriber: ReplySink | undefined,
     frameBuf: Uint8Array,
     frameStart: number,
     frameEnd: number,
@@ -59,7 +58,7 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
   }
 
   /** Marks the entry done and detaches it from its deadline; returns the subscriber it had. */
-  finish(): Subscriber<ResponseFrame> | undefined {
+  finish(): ReplySink | undefined {
     this.done = true;
     if (this.deadlineList !== undefined) this.deadlineList.remove(this);
     const subscriber = this.subscriber;

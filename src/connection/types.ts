@@ -3,7 +3,7 @@
  * `RequestChannel`; the multiplexed connection (`Connection`) implements it, and marble tests
  * implement it with fakes.
  */
-import type { Observable } from 'rxjs';
+import type { Observable, Unsubscribable } from 'rxjs';
 import type { OpPayload, ResponseFrame } from '../protocol/index.js';
 
 /** The connection's lifecycle: `idle` until first use, `closed` is final. */
@@ -56,6 +56,20 @@ export interface RequestSpec {
   readonly idempotent?: boolean;
 }
 
+/**
+ * Where `RequestChannel.submit` delivers the outcome of one request: `next(reply)` then
+ * `complete()`, or `error(err)` alone, exactly once, and nothing after an unsubscribe. An RxJS
+ * `Subscriber` is one. A sink must not throw.
+ */
+export interface ReplySink {
+  /** The reply frame (any status); `complete()` follows. */
+  next(reply: ResponseFrame): void;
+  /** The request failed (timeout, lost connection, client closed, a frame that cannot be sent). */
+  error(err: unknown): void;
+  /** After `next`: the request is over. */
+  complete(): void;
+}
+
 /** What the client sends requests through: a `Connection`, or a channel of your own (tests, proxies). */
 export interface RequestChannel {
   /**
@@ -65,6 +79,13 @@ export interface RequestChannel {
    * makes the reply late (see `onLateReply`).
    */
   request(spec: RequestSpec): Observable<ResponseFrame>;
+  /**
+   * Optional fast path of `request(spec).subscribe(sink)`: sends the request now and reports to
+   * `sink`, with no Observable or Subscriber of its own (the client's per-call path uses it when
+   * present). Returns what cancels it (the same as unsubscribing), or undefined when the sink has
+   * already been told (an error at once).
+   */
+  submit?(spec: RequestSpec, sink: ReplySink): Unsubscribable | undefined;
   /** Current state, replayed to each subscriber, then every change. */
   readonly state$: Observable<ConnectionState>;
   /**

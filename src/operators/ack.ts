@@ -1,5 +1,6 @@
-import { concat, ignoreElements, mergeMap, of, type MonoTypeOperatorFunction } from 'rxjs';
+import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Leased } from '../client/core/lease.js';
+import { settleEach } from './settle-each.js';
 
 /**
  * Acknowledges each leased item it sees and passes it on once the ack has succeeded.
@@ -19,5 +20,5 @@ import type { Leased } from '../client/core/lease.js';
  * flo.queue.messages('jobs').pipe(mergeMap(work, 5), ack()).subscribe();
  */
 export function ack<T extends Leased>(): MonoTypeOperatorFunction<T> {
-  return mergeMap((item: T) => concat(item.lease.ack().pipe(ignoreElements()), of(item)));
+  return settleEach<T>('acked', {});
 }

@@ -1,6 +1,7 @@
-import { concat, ignoreElements, mergeMap, of, type MonoTypeOperatorFunction } from 'rxjs';
+import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Leased } from '../client/core/lease.js';
 import type { NackOptions } from '../client/core/settler.js';
+import { settleEach } from './settle-each.js';
 
 /**
  * Negatively acknowledges each leased item it sees (redelivered at once, after `delayMs` for stream
@@ -14,5 +15,5 @@ import type { NackOptions } from '../client/core/settler.js';
  * ```
  */
 export function nack<T extends Leased>(options: NackOptions = {}): MonoTypeOperatorFunction<T> {
-  return mergeMap((item: T) => concat(item.lease.nack(options).pipe(ignoreElements()), of(item)));
+  return settleEach<T>('nacked', options);
 }

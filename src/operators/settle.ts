@@ -1,33 +1,30 @@
 import {
-  catchError,
+  asyncScheduler,
   defer,
-  finalize,
   from,
+  mergeMap,
+  of,
   share,
   switchMap,
   take,
   takeUntil,
   tap,
-  isObservable,
-  last,
-  map,
-  merge,
-  mergeMap,
-  of,
-  race,
   timer,
+  isObservable,
   Observable,
   type OperatorFunction,
   type SchedulerLike,
+  type Subscriber,
+  type Unsubscribable,
 } from 'rxjs';
-import type { Leased } from '../client/core/lease.js';
+import { onLeaseSettled, settleLease, type Leased } from '../client/core/lease.js';
 import type { NackOptions } from '../client/core/settler.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
-import { checkFraction, keepAlive } from './renewLease.js';
+import { checkFraction, keepAlive, type RenewLeaseOptions } from './renewLease.js';
 import { HandlerAbandonedError, HandlerTimeoutError, type HandlerContext } from './types.js';
 import { untilOf, type DrainOptions } from '../client/core/drain.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../client/core/leasing-source.js';
-import { checkSlowHandlerMs, reportIfSlow, type SlowHandlerWatch } from '../client/core/slow-handler.js';
+import { checkSlowHandlerMs } from '../client/core/slow-handler.js';
 
 /** A handler's result: a value, a Promise of one, or an Observable (its last value counts). */
 export type HandlerResult<R> = R | PromiseLike<R> | Observable<R>;
@@ -75,17 +72,169 @@ export interface SettleResult<T, R = unknown> {
   readonly settleError?: unknown;
 }
 
-function toObservable<R>(value: HandlerResult<R>): Observable<R> {
-  if (isObservable(value)) return value;
-  if (value !== null && typeof value === 'object' && typeof (value as PromiseLike<R>).then === 'function') {
-    return from(value as PromiseLike<R>);
-  }
-  return of(value as R);
-}
-
 function deliveryCountOf(item: Leased): number | undefined {
   const own = (item as { deliveryCount?: unknown }).deliveryCount;
   return item.lease.deliveryCount ?? (typeof own === 'number' ? own : undefined);
+}
+
+const NO_OPTIONS: NackOptions = {};
+
+/** Per subscription of `settle`: whether a drain began, and the handlers running. */
+interface Run {
+  draining: boolean;
+  readonly running: Set<HandlerRun<never, unknown>>;
+}
+type Done<R> = { ok: true; result: R } | { ok: false; error: unknown };
+/** How one item's handler ended; `handBack` items (buffered when a drain began) get a plain nack. */
+type Handled<T, R> = { readonly item: T; readonly done: Done<R>; readonly handBack?: true };
+
+/** What bounds a handler run, resolved once per `settle` call. */
+interface HandlerLimits {
+  readonly timeoutMs: number | undefined;
+  /** The operator's own threshold; undefined: the item's client's. */
+  readonly slowHandlerMs: number | undefined;
+  readonly renew: RenewLeaseOptions | undefined;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * The `HandlerContext` of one handler: its AbortSignal is made when the handler first reads it
+ * (most handlers never do), already aborted if the run was.
+ */
+class LazySignalContext implements HandlerContext {
+  private controller: AbortController | undefined = undefined;
+  private reason: unknown = undefined;
+  aborted = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/**
+ * One item's handler under `settle`: runs it, takes its result (a value, a Promise's value, an
+ * Observable's last value), and ends it early when a limit strikes: `timeoutMs`, the drain
+ * deadline (`stop`), the item's lease handed back by its source. Reports a slow handler once.
+ * Emits one `Handled` to its subscriber and completes; its `unsubscribe` is the Observable's
+ * teardown (a handler cut short sees its signal abort with `HandlerAbandonedError('unsubscribed')`).
+ * A handler that returns a plain value arms no timer at all.
+ */
+class HandlerRun<T extends Leased, R> implements Unsubscribable {
+  private readonly context = new LazySignalContext();
+  private finished = false;
+  /** The handler's Observable or Promise outcome, the timeout, the slow-handler report, the renewal. */
+  private work: Unsubscribable | undefined = undefined;
+  private timeout: Unsubscribable | undefined = undefined;
+  private slow: Unsubscribable | undefined = undefined;
+  private renewal: Unsubscribable | undefined = undefined;
+  private last: R | undefined = undefined;
+
+  constructor(
+    private readonly item: T,
+    private readonly handler: (item: T, context: HandlerContext) => HandlerResult<R>,
+    private readonly run: Run,
+    private readonly limits: HandlerLimits,
+    private readonly subscriber: Subscriber<Handled<T, R>>,
+  ) {}
+
+  start(): void {
+    const { item, limits } = this;
+    this.run.running.add(this as unknown as HandlerRun<never, unknown>);
+    const startedAt = limits.scheduler.now();
+    let result: HandlerResult<R>;
+    try {
+      result = this.handler(item, this.context);
+    } catch (error) {
+      this.end({ ok: false, error });
+      return;
+    }
+    if (isObservable(result)) {
+      const work = result.subscribe({
+        next: (value) => (this.last = value),
+        error: (error: unknown) => this.end({ ok: false, error }),
+        complete: () => this.end({ ok: true, result: this.last as R }),
+      });
+      if (this.finished) return;
+      this.work = work;
+    } else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<R>).then === 'function') {
+      (result as PromiseLike<R>).then(
+        (value) => this.end({ ok: true, result: value }),
+        (error: unknown) => this.end({ ok: false, error }),
+      );
+    } else {
+      this.end({ ok: true, result: result as R });
+      return;
+    }
+    // Still running: arm the limits.
+    const { timeoutMs, scheduler } = limits;
+    if (timeoutMs !== undefined) {
+      this.timeout = scheduler.schedule(() => this.end({ ok: false, error: new HandlerTimeoutError(timeoutMs) }), timeoutMs);
+    }
+    const context = item.lease.context;
+    const thresholdMs = limits.slowHandlerMs ?? context?.slowHandlerMs ?? Infinity;
+    if (context !== undefined && thresholdMs !== Infinity) {
+      this.slow = scheduler.schedule(
+        () =>
+          context.emit({
+            type: 'slow-handler',
+            source: context.source,
+            itemId: item.lease.itemId ?? '',
+            elapsedMs: Math.round(scheduler.now() - startedAt),
+            thresholdMs,
+          }),
+        Math.max(0, thresholdMs - (scheduler.now() - startedAt)),
+      );
+    }
+    onLeaseSettled(item.lease, () => {
+      if (!this.finished) this.stop(new HandlerAbandonedError('handed-back'));
+    });
+    // The renewal stops at the settle (`keepAlive` ends with `settled$`), or with this run.
+    if (limits.renew !== undefined && !this.finished) this.renewal = keepAlive(item.lease, limits.renew).subscribe();
+  }
+
+  /** Ends the run now with `reason` as its failure (drain deadline, lease handed back). */
+  stop(reason: unknown): void {
+    if (this.finished) return;
+    this.context.abort(reason);
+    this.end({ ok: false, error: reason });
+  }
+
+  private end(done: Done<R>): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.release();
+    if (!done.ok && done.error instanceof HandlerTimeoutError) this.context.abort(done.error);
+    this.subscriber.next({ item: this.item, done });
+    this.subscriber.complete();
+  }
+
+  /** Leaves the running set and stops the handler's work and the timers. */
+  private release(): void {
+    this.run.running.delete(this as unknown as HandlerRun<never, unknown>);
+    this.work?.unsubscribe();
+    this.timeout?.unsubscribe();
+    this.slow?.unsubscribe();
+  }
+
+  unsubscribe(): void {
+    if (!this.finished) {
+      this.finished = true;
+      this.release();
+      this.context.abort(new HandlerAbandonedError('unsubscribed'));
+    }
+    this.renewal?.unsubscribe();
+  }
 }
 
 /**
@@ -123,102 +272,75 @@ export function settle<T extends Leased, R>(
   const renew = options.renewLease === true ? { fraction: 0.5 } : options.renewLease || undefined;
   if (renew) checkFraction(renew.fraction ?? 0.5);
   const slowHandlerMs = options.slowHandlerMs === undefined ? undefined : checkSlowHandlerMs(options.slowHandlerMs, 'settle slowHandlerMs');
-  /** Where a slow handler of `item` is reported: its client, if the lease knows it. */
-  const slowWatch = (item: T): SlowHandlerWatch | undefined => {
-    const context = item.lease.context;
-    const thresholdMs = slowHandlerMs ?? context?.slowHandlerMs ?? Infinity;
-    if (context === undefined || thresholdMs === Infinity) return undefined;
-    return { emit: context.emit, thresholdMs, source: context.source, itemId: () => item.lease.itemId ?? '', scheduler };
-  };
 
-  /** Per subscription: whether a drain began, and the abort controllers of the running handlers. */
-  interface Run {
-    draining: boolean;
-    readonly running: Set<AbortController>;
-  }
-  type Done = { ok: true; result: R } | { ok: false; error: unknown };
-  /** How one item's handler ended; `handBack` items (buffered when a drain began) get a plain nack. */
-  type Handled = { readonly item: T; readonly done: Done; readonly handBack?: true };
+  const renewOptions = renew ? { ...renew, ...(scheduler ? { scheduler } : {}) } : undefined;
+  const limits: HandlerLimits = { timeoutMs, slowHandlerMs, renew: renewOptions, scheduler: scheduler ?? asyncScheduler };
 
   /** Runs the handler of one item (and its lease renewal); emits how it ended. */
-  const handle = (item: T, run: Run): Observable<Handled> => {
+  const handle = (item: T, run: Run): Observable<Handled<T, R>> => {
     if (run.draining) {
       // Buffered when the drain began: hand it back unrun.
-      return of<Handled>({ item, done: { ok: false, error: new HandlerAbandonedError('draining') }, handBack: true });
+      return of<Handled<T, R>>({ item, done: { ok: false, error: new HandlerAbandonedError('draining') }, handBack: true });
     }
-    const abort = new AbortController();
-    let finished = false;
-    let work$: Observable<Done> = defer(() => {
-      run.running.add(abort);
-      return toObservable(handler(item, { signal: abort.signal }));
-    }).pipe(
-      last(null, undefined as R),
-      map((result): Done => ({ ok: true, result })),
-    );
-    const limits: Observable<Done>[] = [
-      // The drain deadline, or the lease handed back by its source while the handler runs.
-      new Observable<Done>((s) => {
-        const onAbort = () => {
-          s.next({ ok: false, error: abort.signal.reason });
-          s.complete();
-        };
-        abort.signal.addEventListener('abort', onAbort, { once: true });
-        const handedBack = item.lease.settled$.subscribe(() => {
-          if (!finished) abort.abort(new HandlerAbandonedError('handed-back'));
-        });
-        return () => {
-          abort.signal.removeEventListener('abort', onAbort);
-          handedBack.unsubscribe();
-        };
-      }),
-    ];
-    if (timeoutMs !== undefined) {
-      limits.push(timer(timeoutMs, scheduler).pipe(map((): Done => ({ ok: false, error: new HandlerTimeoutError(timeoutMs) }))));
-    }
-    work$ = race(work$, ...limits).pipe(
-      reportIfSlow(slowWatch(item)),
-      tap((done) => {
-        finished = true;
-        run.running.delete(abort);
-        if (!done.ok && !abort.signal.aborted && done.error instanceof HandlerTimeoutError) abort.abort(done.error);
-      }),
-      finalize(() => {
-        run.running.delete(abort);
-        if (!finished && !abort.signal.aborted) abort.abort(new HandlerAbandonedError('unsubscribed'));
-      }),
-    );
-    const handled$ = work$.pipe(
-      catchError((error: unknown) => of<Done>({ ok: false, error })),
-      map((done): Handled => ({ item, done })),
-    );
-    // The renewal stops at the settle, which the next stage requests as soon as this emits.
-    return renew ? merge(keepAlive(item.lease, { ...renew, ...(scheduler ? { scheduler } : {}) }), handled$) : handled$;
+    // One Observable and one HandlerRun per item, rather than defer → race(timer, abort) →
+    // reportIfSlow → tap → finalize → catchError → map: the profile of settle(16) showed those
+    // layers and an AbortController per item as most of its client cost. See HandlerRun.
+    return new Observable<Handled<T, R>>((subscriber) => {
+      const handlerRun = new HandlerRun(item, handler, run, limits, subscriber);
+      handlerRun.start();
+      return handlerRun;
+    });
   };
 
-  /** Acks or nacks one handled item; emits its result when the server has answered. */
-  const settleOne = ({ item, done, handBack }: Handled): Observable<SettleResult<T, R>> => {
+  /** Acks or nacks one handled item; `done` gets its result when the server has answered. */
+  const settleOne = ({ item, done, handBack }: Handled<T, R>, reply: (result: SettleResult<T, R>) => void): void => {
+    let result: SettleResult<T, R>;
+    let options: NackOptions = NO_OPTIONS;
     if (done.ok) {
-      const acked: SettleResult<T, R> = { item, outcome: 'acked', result: done.result };
-      return item.lease.ack().pipe(
-        last(null, undefined),
-        map(() => acked),
-        catchError((settleError: unknown) => of({ ...acked, settleError })),
-      );
-    }
-    const count = deliveryCountOf(item);
-    const nackOptions: NackOptions = handBack
-      ? {}
-      : {
+      result = { item, outcome: 'acked', result: done.result };
+    } else {
+      result = { item, outcome: 'nacked', error: done.error };
+      if (!handBack) {
+        const count = deliveryCountOf(item);
+        options = {
           ...(toDlqAfter !== undefined && count !== undefined && count >= toDlqAfter ? { toDlq: true } : {}),
           ...(nackDelayMs !== undefined ? { delayMs: nackDelayMs } : {}),
         };
-    const nacked: SettleResult<T, R> = { item, outcome: 'nacked', error: done.error };
-    return item.lease.nack(nackOptions).pipe(
-      last(null, undefined),
-      map(() => nacked),
-      catchError((settleError: unknown) => of({ ...nacked, settleError })),
+      }
+    }
+    settleLease(item.lease, result.outcome, options, (settleError?: unknown) =>
+      reply(settleError === undefined ? result : { ...result, settleError }),
     );
   };
+
+  /**
+   * Settles each handled item and emits its result when the server has answered; completes when
+   * the handled items have and every result is out. One callback per item rather than
+   * `mergeMap(settleOne)`: an inner Observable and subscriber per item, and their removal from
+   * mergeMap's subscription list (`arrRemove`), showed in the profile.
+   */
+  const settleAll = (handled$: Observable<Handled<T, R>>): Observable<SettleResult<T, R>> =>
+    new Observable<SettleResult<T, R>>((subscriber) => {
+      let settling = 0;
+      let handledDone = false;
+      const reply = (result: SettleResult<T, R>): void => {
+        if (subscriber.closed) return;
+        settling--;
+        subscriber.next(result);
+        if (handledDone && settling === 0) subscriber.complete();
+      };
+      return handled$.subscribe({
+        next: (handled) => {
+          settling++;
+          settleOne(handled, reply);
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          handledDone = true;
+          if (settling === 0) subscriber.complete();
+        },
+      });
+    });
 
   // A handler's slot frees when the handler ends, not when its ack's reply comes back: the next
   // item starts at once and the settles of one tick still go out as one request. The settles in
@@ -226,7 +348,7 @@ export function settle<T extends Leased, R>(
   const pipeline = (run: Run, source: Observable<T>) =>
     source.pipe(
       mergeMap((item) => handle(item, run), concurrency),
-      mergeMap(settleOne),
+      settleAll,
     );
 
   if (until === undefined) {
@@ -243,7 +365,7 @@ export function settle<T extends Leased, R>(
         tap(() => (run.draining = true)),
         switchMap(() => timer(drainTimeoutMs, scheduler)),
         tap(() => {
-          for (const abort of [...run.running]) abort.abort(new HandlerAbandonedError('drain-deadline'));
+          for (const handlerRun of [...run.running]) handlerRun.stop(new HandlerAbandonedError('drain-deadline'));
         }),
       );
       return new Observable<SettleResult<T, R>>((subscriber) => {

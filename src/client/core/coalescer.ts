@@ -1,4 +1,4 @@
-import { asapScheduler, AsyncSubject, Observable, Subject, takeUntil, type SchedulerLike, type Subscription } from 'rxjs';
+import { asapScheduler, Observable, Subject, takeUntil, type SchedulerLike, type Subscription } from 'rxjs';
 import type { NackOptions, SettleOp, Settler, TouchOptions } from './settler.js';
 
 /**
@@ -7,14 +7,36 @@ import type { NackOptions, SettleOp, Settler, TouchOptions } from './settler.js'
  */
 export type ResendPolicy = (error: unknown, attempt: number, batch: { readonly op: SettleOp; readonly count: number }) => Observable<unknown> | undefined;
 
+/**
+ * Told once how the request of the batch a settle joined went (`SettleCoalescer.join`): the
+ * leases themselves, or the subscriber of an `ack()`/`nack()`/`touch()` Observable.
+ */
+export interface SettleWaiter {
+  settleSucceeded(): void;
+  settleFailed(error: unknown): void;
+}
+
 interface Batch<Id> {
   readonly settler: Settler<Id>;
   readonly op: SettleOp;
   readonly options: NackOptions | TouchOptions;
   readonly ids: Set<Id>;
-  readonly done: AsyncSubject<void>;
+  /** Told when the request succeeds or finally fails; one per join. */
+  readonly waiters: SettleWaiter[];
   readonly key: string;
   action?: Subscription;
+}
+
+/** Tells the subscriber of a coalesced settle (`ack()`, `nack()`, `touch()` Observables). */
+class SubscriberWaiter implements SettleWaiter {
+  constructor(private readonly subscriber: { next(v: void): void; complete(): void; error(e: unknown): void }) {}
+  settleSucceeded(): void {
+    this.subscriber.next(undefined);
+    this.subscriber.complete();
+  }
+  settleFailed(error: unknown): void {
+    this.subscriber.error(error);
+  }
 }
 
 const optionsKey = (op: SettleOp, options: NackOptions & TouchOptions): string =>
@@ -39,7 +61,7 @@ export class SettleCoalescer {
   /** Batches waiting for the end of the tick, by settler then by op+options. */
   private readonly open = new Map<Settler<unknown>, Map<string, Batch<unknown>>>();
   /** Requests sent and not yet answered. */
-  private readonly inFlight = new Set<AsyncSubject<void>>();
+  private readonly inFlight = new Set<Batch<unknown>>();
 
   private readonly resend: ResendPolicy | undefined;
   /** Emits when `flush()` starts: settles waiting to be resent give up (the client is closing). */
@@ -78,22 +100,29 @@ export class SettleCoalescer {
     this.flushing.next();
     for (const batches of [...this.open.values()]) for (const b of [...batches.values()]) this.send(b);
     const waiting = [...this.inFlight].map(
-      (done) =>
+      (batch) =>
         new Promise<void>((resolve) => {
-          done.subscribe({ complete: resolve, error: () => resolve() });
+          batch.waiters.push({ settleSucceeded: resolve, settleFailed: () => resolve() });
         }),
     );
     await Promise.all(waiting);
   }
 
+  /**
+   * Adds `id` to the batch of this tick for (settler, op, options); `waiter` is told how its
+   * request went. The callback form of `ack`/`nack`/`touch`, with no Observable per settle: the
+   * leases use it (a consumer pipeline settles every item it sees).
+   */
+  join<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id, waiter: SettleWaiter): void {
+    const batch = this.batchFor(settler, op, options);
+    batch.ids.add(id);
+    batch.waiters.push(waiter);
+    if (settler.maxBatch !== undefined && batch.ids.size >= settler.maxBatch) this.send(batch as Batch<unknown>);
+  }
+
   private enqueue<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id): Observable<void> {
-    return new Observable<void>((subscriber) => {
-      const batch = this.batchFor(settler, op, options);
-      batch.ids.add(id);
-      const done = batch.done;
-      if (settler.maxBatch !== undefined && batch.ids.size >= settler.maxBatch) this.send(batch);
-      return done.subscribe(subscriber);
-    });
+    // The subscriber is told even after it left; RxJS drops what reaches a closed subscriber.
+    return new Observable<void>((subscriber) => this.join(settler, op, options, id, new SubscriberWaiter(subscriber)));
   }
 
   private batchFor<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions): Batch<Id> {
@@ -105,7 +134,7 @@ export class SettleCoalescer {
     const key = optionsKey(op, options);
     let batch = batches.get(key) as Batch<Id> | undefined;
     if (!batch) {
-      const created: Batch<Id> = { settler, op, options: { ...options }, ids: new Set(), done: new AsyncSubject(), key };
+      const created: Batch<Id> = { settler, op, options: { ...options }, ids: new Set(), waiters: [], key };
       created.action = this.scheduler.schedule(() => this.send(created as Batch<unknown>));
       batch = created;
       batches.set(key, batch as Batch<unknown>);
@@ -120,15 +149,19 @@ export class SettleCoalescer {
     if (batches.size === 0) this.open.delete(batch.settler);
     batch.action?.unsubscribe();
     const ids = [...batch.ids];
-    const { settler, done } = batch;
+    const { settler } = batch;
     const request = () =>
       batch.op === 'ack'
         ? settler.ack(ids)
         : batch.op === 'nack'
           ? settler.nack(ids, batch.options as NackOptions)
           : settler.touch(ids, batch.options as TouchOptions);
-    this.inFlight.add(done);
-    const finish = () => this.inFlight.delete(done);
+    this.inFlight.add(batch);
+    const finish = () => this.inFlight.delete(batch);
+    const failed = (e: unknown) => {
+      finish();
+      for (const waiter of batch.waiters) waiter.settleFailed(e);
+    };
     // A settle is a promise made to the server: one lost with the connection is sent again once
     // the connection is back (the resend policy decides), instead of failing the pipeline.
     const attempt = (n: number): void => {
@@ -136,8 +169,7 @@ export class SettleCoalescer {
         error: (e: unknown) => {
           const again = this.resend?.(e, n, { op: batch.op, count: ids.length });
           if (!again) {
-            finish();
-            done.error(e);
+            failed(e);
             return;
           }
           let resent = false;
@@ -147,21 +179,16 @@ export class SettleCoalescer {
               resent = true;
               attempt(n + 1);
             },
-            error: () => {
-              finish();
-              done.error(e);
-            },
+            error: () => failed(e),
             complete: () => {
               if (resent) return;
-              finish();
-              done.error(e);
+              failed(e);
             },
           });
         },
         complete: () => {
           finish();
-          done.next(undefined);
-          done.complete();
+          for (const waiter of batch.waiters) waiter.settleSucceeded();
         },
       });
     };

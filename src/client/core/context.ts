@@ -4,10 +4,10 @@ import type { ClientTelemetry } from '../../observability/telemetry.js';
 import type { ValueCodec } from '../../codec/index.js';
 import type { RequestChannel, RequestSpec } from '../../connection/types.js';
 import type { OpPayload } from '../../protocol/index.js';
-import { call, type CallOptions } from './call.js';
+import { call, lazyCall, type CallOptions, type CallRetry } from './call.js';
 import { checkRequestSizes } from './limits.js';
 import type { SettleCoalescer } from './coalescer.js';
-import { retryRequest, type RetryOptions } from './retry.js';
+import type { RetryOptions } from './retry.js';
 import { DrainControl, untilOf, type DrainOptions } from './drain.js';
 import type { LeasingSourceOptions } from './leasing-source.js';
 import type { LeaseContext, Leased } from './lease.js';
@@ -75,6 +75,12 @@ export interface ClientCore {
   /** `call(channel, spec, decode, options)` on this client's channel. */
   call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options: CallOptions & { notFound: 'null' }): Observable<T | null>;
   call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T>;
+  /**
+   * `call` with the spec built on subscribe by `build` (argument errors it throws become the
+   * Observable's error): the per-call path of the hot single-shot calls, with no `defer` around it.
+   */
+  lazyCall<T>(build: () => RequestSpec, decode: (payload: Uint8Array) => T, notFoundNull: true): Observable<T | null>;
+  lazyCall<T>(build: () => RequestSpec, decode: (payload: Uint8Array) => T, notFoundNull?: false): Observable<T>;
 }
 
 export function createClientCore(init: {
@@ -97,6 +103,8 @@ export function createClientCore(init: {
   const leaseContexts = new Map<string, LeaseContext>();
   const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;
   const drain = new DrainControl();
+  const callRetry: CallRetry | undefined =
+    retry === undefined || retry.retries === 0 ? undefined : { policy: retry, emit, ...(scheduler ? { scheduler } : {}) };
   return {
     ...init,
     emit,
@@ -122,11 +130,15 @@ export function createClientCore(init: {
       };
     },
     ns,
-    spec(opcode, body, opts = {}) {
-      // Assigned rather than spread: this runs once per request.
-      const spec: { -readonly [K in keyof RequestSpec]: RequestSpec[K] } = { opcode, namespace: opts.namespace ?? namespace, body };
-      const timeout = opts.timeoutMs ?? timeoutMs;
+    spec(opcode, body, opts) {
+      // Assigned rather than spread, and no default object: this runs once per request.
+      const spec: { -readonly [K in keyof RequestSpec]: RequestSpec[K] } = { opcode, namespace: opts?.namespace ?? namespace, body };
       checkRequestSizes(spec.namespace, body);
+      if (opts === undefined) {
+        if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
+        return spec;
+      }
+      const timeout = opts.timeoutMs ?? timeoutMs;
       if (timeout !== undefined) spec.timeoutMs = timeout;
       if (opts.blockMs !== undefined) spec.blockMs = opts.blockMs;
       if (opts.onLateReply) spec.onLateReply = opts.onLateReply;
@@ -134,8 +146,10 @@ export function createClientCore(init: {
       return spec;
     },
     call<T>(spec: RequestSpec, decode: (payload: Uint8Array) => T, options?: CallOptions): Observable<T | null> {
-      const once = call(channel, spec, decode, options);
-      return retry === undefined || retry.retries === 0 ? once : once.pipe(retryRequest(spec, retry, emit, scheduler));
+      return call(channel, spec, decode, options, callRetry);
+    },
+    lazyCall<T>(build: () => RequestSpec, decode: (payload: Uint8Array) => T, notFoundNull = false): Observable<T | null> {
+      return lazyCall(channel, build, decode, notFoundNull, callRetry);
     },
   } as ClientCore;
 }

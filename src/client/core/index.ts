@@ -1,5 +1,5 @@
 // Internal machinery shared by the subsystem APIs (kv, queue, stream, actions, workflow).
-export { call, decodeReply, ignorePayload, type CallOptions } from './call.js';
+export { call, lazyCall, decodeReply, ignorePayload, type CallOptions, type CallRetry, type CallChannel } from './call.js';
 export {
   poll,
   checkBlockMs,

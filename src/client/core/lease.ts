@@ -1,5 +1,5 @@
-import { AsyncSubject, defer, Observable } from 'rxjs';
-import type { SettleCoalescer } from './coalescer.js';
+import { defer, Observable, type Subscriber } from 'rxjs';
+import type { SettleCoalescer, SettleWaiter } from './coalescer.js';
 import type { NackOptions, Settler, TouchOptions } from './settler.js';
 import type { FloEvent } from '../../observability/events.js';
 
@@ -78,18 +78,38 @@ const doneAtOnce = new Observable<void>((s) => {
   s.complete();
 });
 
-class ItemLease<Id> implements Lease {
+/** How a settle went: called once, with no argument on success. */
+export type SettleCallback = (error?: unknown) => void;
+
+const NO_OPTIONS: NackOptions = {};
+
+/**
+ * The lease of one item: plain fields, no RxJS object until someone asks for one (`settled$`,
+ * `ack()`, ...). A consumer pipeline makes one per item, so the settle state is a phase field and
+ * two short lists, and the lease is its own waiter in the coalescer's batch.
+ */
+class ItemLease<Id> implements Lease, SettleWaiter {
   readonly leaseMs: number;
   readonly deliveryCount?: number;
   readonly context?: LeaseContext;
+  outcome: LeaseOutcome | undefined = undefined;
   private readonly coalescer: SettleCoalescer;
   private readonly formatId: ((id: Id) => string) | undefined;
-  private readonly settledSubject = new AsyncSubject<LeaseOutcome>();
-  readonly settled$: Observable<LeaseOutcome> = this.settledSubject.asObservable();
-  outcome: LeaseOutcome | undefined;
-  private first: { op: LeaseOutcome; options: NackOptions } | undefined;
-  /** The settle request in flight or done; undefined before the first one and after a failure. */
-  private request: AsyncSubject<void> | undefined;
+  /** The first settle asked for (a resend after a failure sends it again). */
+  private firstOp: LeaseOutcome | undefined = undefined;
+  private firstOptions: NackOptions = NO_OPTIONS;
+  /** `idle`: nothing sent, or the last request failed; `sending`: joined a batch; `done`: succeeded. */
+  private phase: 'idle' | 'sending' | 'done' = 'idle';
+  /** Told when the request in flight ends. */
+  private waiting: SettleCallback[] | undefined = undefined;
+  /** Subscribers of `settled$`, told once when the outcome is decided. */
+  private outcomeListeners: Array<(outcome: LeaseOutcome) => void> | undefined = undefined;
+  /**
+   * `whenSettled` listeners, told after the `settled$` subscribers (as the completion of the
+   * AsyncSubject that `settled$` used to be came after its value).
+   */
+  private lateListeners: Array<(outcome: LeaseOutcome) => void> | undefined = undefined;
+  private settledObservable: Observable<LeaseOutcome> | undefined = undefined;
 
   constructor(
     private readonly id: Id,
@@ -111,49 +131,127 @@ class ItemLease<Id> implements Lease {
     return this.outcome !== undefined;
   }
 
-  ack(): Observable<void> {
-    return this.settle('acked', {});
+  get settled$(): Observable<LeaseOutcome> {
+    // Replays the outcome, like the AsyncSubject it replaces; made on first use only.
+    return (this.settledObservable ??= new Observable<LeaseOutcome>((subscriber) => {
+      if (this.outcome !== undefined) {
+        subscriber.next(this.outcome);
+        subscriber.complete();
+        return undefined;
+      }
+      const listener = (outcome: LeaseOutcome) => {
+        subscriber.next(outcome);
+        subscriber.complete();
+      };
+      (this.outcomeListeners ??= []).push(listener);
+      return () => this.forgetListener(listener);
+    }));
   }
 
-  nack(options: NackOptions = {}): Observable<void> {
-    return this.settle('nacked', options);
+  /** Calls `listener` once when the outcome is decided (at once if it is). */
+  whenSettled(listener: (outcome: LeaseOutcome) => void): void {
+    if (this.outcome !== undefined) listener(this.outcome);
+    else (this.lateListeners ??= []).push(listener);
+  }
+
+  private forgetListener(listener: (outcome: LeaseOutcome) => void): void {
+    const listeners = this.outcomeListeners;
+    const at = listeners === undefined ? -1 : listeners.indexOf(listener);
+    if (at >= 0) listeners!.splice(at, 1);
+  }
+
+  ack(): Observable<void> {
+    return new Observable<void>((subscriber) => this.request('acked', NO_OPTIONS, callbackOf(subscriber)));
+  }
+
+  nack(options: NackOptions = NO_OPTIONS): Observable<void> {
+    return new Observable<void>((subscriber) => this.request('nacked', options, callbackOf(subscriber)));
   }
 
   touch(options: TouchOptions = {}): Observable<void> {
     return defer(() => (this.settled ? doneAtOnce : this.coalescer.touch(this.settler, this.id, options)));
   }
 
-  private settle(op: LeaseOutcome, options: NackOptions): Observable<void> {
-    return defer(() => {
-      if (!this.request) {
-        this.first ??= { op, options };
-        const { op: firstOp, options: firstOptions } = this.first;
-        const request = new AsyncSubject<void>();
-        this.request = request;
-        const sent =
-          firstOp === 'acked'
-            ? this.coalescer.ack(this.settler, this.id)
-            : this.coalescer.nack(this.settler, this.id, firstOptions);
-        if (!this.outcome) {
-          this.outcome = firstOp;
-          this.settledSubject.next(firstOp);
-          this.settledSubject.complete();
-        }
-        sent.subscribe({
-          next: () => undefined,
-          error: (e: unknown) => {
-            if (this.request === request) this.request = undefined;
-            request.error(e);
-          },
-          complete: () => {
-            request.next(undefined);
-            request.complete();
-          },
-        });
-      }
-      return this.request;
-    });
+  /**
+   * Settles the item (the first settle wins; see `Lease`) and calls `done` when its request has
+   * succeeded (at once if it already had) or failed. The callback form of `ack()`/`nack()`.
+   */
+  request(op: LeaseOutcome, options: NackOptions, done: SettleCallback): void {
+    if (this.phase === 'done') {
+      done();
+      return;
+    }
+    (this.waiting ??= []).push(done);
+    if (this.phase === 'sending') return;
+    this.phase = 'sending';
+    if (this.firstOp === undefined) {
+      this.firstOp = op;
+      this.firstOptions = options;
+    }
+    // The outcome is told before the settle joins its batch: a settler that answers at once
+    // (maxBatch 1) then finds the lease settled, as the listeners do.
+    if (this.outcome === undefined) {
+      const outcome = this.firstOp;
+      this.outcome = outcome;
+      const listeners = this.outcomeListeners;
+      const late = this.lateListeners;
+      this.outcomeListeners = undefined;
+      this.lateListeners = undefined;
+      if (listeners !== undefined) for (const listener of listeners) listener(outcome);
+      if (late !== undefined) for (const listener of late) listener(outcome);
+    }
+    if (this.firstOp === 'acked') this.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
+    else this.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
   }
+
+  settleSucceeded(): void {
+    this.phase = 'done';
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting !== undefined) for (const done of waiting) done();
+  }
+
+  settleFailed(error: unknown): void {
+    // The next ack()/nack() sends again (so `retry()` works); the outcome stays.
+    this.phase = 'idle';
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (waiting !== undefined) for (const done of waiting) done(error);
+  }
+}
+
+/** A settle callback that completes (or errors) `subscriber`. */
+function callbackOf(subscriber: Subscriber<void>): SettleCallback {
+  return (error?: unknown) => {
+    if (error !== undefined) {
+      subscriber.error(error);
+      return;
+    }
+    subscriber.next(undefined);
+    subscriber.complete();
+  };
+}
+
+/**
+ * Settles `lease` and calls `done` when the request has succeeded or failed: the leases of the
+ * client's sources do it without an Observable; a lease of another kind (hand-made in tests)
+ * through its `ack()`/`nack()`. Used by the `ack`, `nack` and `settle` operators.
+ */
+export function settleLease(lease: Lease, op: LeaseOutcome, options: NackOptions, done: SettleCallback): void {
+  if (lease instanceof ItemLease) {
+    lease.request(op, options, done);
+    return;
+  }
+  (op === 'acked' ? lease.ack() : lease.nack(options)).subscribe({ error: (e: unknown) => done(e), complete: () => done() });
+}
+
+/**
+ * Calls `listener` once when `lease` is settled (at once if it is). Leases of the client's sources
+ * keep the listener in a list (no Subscription per item); others are listened to through `settled$`.
+ */
+export function onLeaseSettled(lease: Lease, listener: (outcome: LeaseOutcome) => void): void {
+  if (lease instanceof ItemLease) lease.whenSettled(listener);
+  else lease.settled$.subscribe(listener);
 }
 
 /**

@@ -2,7 +2,7 @@ import { asyncScheduler, from, merge, Observable, Subscription, take, timer, typ
 import type { FloEvent } from '../../observability/events.js';
 import type { DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
-import { handBack as nackAtOnce, type Leased } from './lease.js';
+import { handBack as nackAtOnce, onLeaseSettled, type Leased } from './lease.js';
 import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
@@ -123,20 +123,14 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       if (item.lease.settled) return;
       unsettled++;
       held.add(item);
-      let counted = true;
-      const release = () => {
-        if (!counted) return;
-        counted = false;
+      // A listener rather than a `settled$` subscription per item (one of the per-item costs in
+      // the consumer profile). It may fire after the teardown: `pump` and `maybeDrained` check.
+      onLeaseSettled(item.lease, () => {
+        if (!held.delete(item)) return;
         unsettled--;
-        held.delete(item);
         if (draining) maybeDrained(false);
         else pump();
-      };
-      const sub = item.lease.settled$.subscribe({ complete: release });
-      if (!sub.closed) {
-        teardown.add(sub);
-        sub.add(() => teardown.remove(sub));
-      }
+      });
     };
 
     const deliver = (items: readonly T[]): void => {

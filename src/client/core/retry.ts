@@ -67,6 +67,24 @@ function backoff(r: Required<RetryOptions>, n: number): number {
   return Math.round(r.minDelayMs + Math.random() * (cap - r.minDelayMs));
 }
 
+/**
+ * The wait before resend `n` (from 1) of `spec` after `error`, reporting the retry; undefined when
+ * `error` is not one to resend (the budget is the caller's to count). Shared by `retryRequest` and
+ * the client's per-call path (`call.ts`).
+ */
+export function retryDelayMs(
+  spec: RequestSpec,
+  r: Required<RetryOptions>,
+  error: unknown,
+  n: number,
+  emit: ((event: FloEvent) => void) | undefined,
+): number | undefined {
+  if (!mayRetry(error, spec, r.nonIdempotent)) return undefined;
+  const delayMs = backoff(r, n);
+  emit?.({ type: 'retry', operation: opcodeName(spec.opcode), attempt: n, delayMs, error: error as Error });
+  return delayMs;
+}
+
 /** Resubscribes (a new request) after a retryable failure, reporting each retry. */
 export function retryRequest<T>(
   spec: RequestSpec,
@@ -77,9 +95,8 @@ export function retryRequest<T>(
   return retry<T>({
     count: r.retries,
     delay: (error: unknown, n: number): Observable<unknown> => {
-      if (!mayRetry(error, spec, r.nonIdempotent)) throw error;
-      const delayMs = backoff(r, n);
-      emit?.({ type: 'retry', operation: opcodeName(spec.opcode), attempt: n, delayMs, error: error as Error });
+      const delayMs = retryDelayMs(spec, r, error, n, emit);
+      if (delayMs === undefined) throw error;
       return timer(delayMs, scheduler);
     },
   });

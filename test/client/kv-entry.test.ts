@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../src/codec/json.js';
 import type { ValueCodec } from '../../src/codec/types.js';
 import { CodecError } from '../../src/codec/types.js';
-import { kvEntry } from '../../src/client/kv-shared.js';
+import { kvEntry } from '../../src/client/kv-entry.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -1,0 +1,91 @@
+/**
+ * The client's own cost per consumed item: the three consumer pipelines of `compare` (group →
+ * `mergeMap(16)` → `ack()`, group → `settle(…, { concurrency: 16 })`, queue `messages()` →
+ * `settle(16)`) against the embedded server in a child process, without the Redis side. Prints
+ * items/s, this process's CPU µs per item and the server's, median of BENCH_ROUNDS (default 3).
+ * Run: `npx tsx bench/consumer-overhead.ts`; BENCH_ITEMS (default 30 000) per pipeline and round.
+ * For before/after comparisons run it on both versions of the tree, alternating.
+ */
+import { fileURLToPath } from 'node:url';
+import { mergeMap, of, type Observable } from 'rxjs';
+import { connect } from '../src/node.js';
+import { ack, settle } from '../src/operators/index.js';
+import { procCpuSeconds, startFloChild } from './support/processes.js';
+import { inFlightLoop, median } from './support/stats.js';
+
+const ITEMS = Number(process.env.BENCH_ITEMS ?? 30_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const VALUE = new Uint8Array(100).fill(0x61);
+
+/** Subscribes `source` and resolves with items/s once `total` items went through, then unsubscribes. */
+function drain(source: Observable<unknown>, total: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const start = performance.now();
+    const sub = source.subscribe({
+      next: () => {
+        if (++seen !== total) return;
+        const perSec = total / ((performance.now() - start) / 1000);
+        queueMicrotask(() => sub.unsubscribe());
+        resolve(perSec);
+      },
+      error: reject,
+      complete: () => reject(new Error(`completed after ${seen} of ${total} items`)),
+    });
+  });
+}
+
+export async function main(): Promise<void> {
+  const server = await startFloChild('embedded');
+  const flo = connect(`127.0.0.1:${server.port}`);
+  const group = { batch: 64, maxInFlight: 64 };
+  const results = new Map<string, { rate: number[]; client: number[]; server: number[] }>();
+  const measure = async (name: string, work: () => Promise<number>) => {
+    const cpu0 = procCpuSeconds(server.pid);
+    const own0 = process.cpuUsage();
+    const rate = await work();
+    const own = process.cpuUsage(own0);
+    const cpu1 = procCpuSeconds(server.pid);
+    const r = results.get(name) ?? results.set(name, { rate: [], client: [], server: [] }).get(name)!;
+    r.rate.push(rate);
+    r.client.push((own.user + own.system) / ITEMS);
+    if (cpu0 !== undefined && cpu1 !== undefined) r.server.push(((cpu1 - cpu0) * 1e6) / ITEMS);
+  };
+  try {
+    await flo.connect();
+    for (let round = 0; round < ROUNDS; round++) {
+      const stream = `co-s-${round}`;
+      const queue = `co-q-${round}`;
+      await inFlightLoop(ITEMS, 256, (_i, done) => void flo.stream.append(stream, VALUE).subscribe({ error: done, complete: () => done() }));
+      await inFlightLoop(ITEMS, 256, (_i, done) => void flo.queue.enqueue(queue, VALUE).subscribe({ error: done, complete: () => done() }));
+      await measure('group → mergeMap(16) → ack()', () =>
+        drain(flo.stream.group(stream, 'g-merge', group).pipe(mergeMap((r) => of(r), 16), ack()), ITEMS),
+      );
+      let handled = 0;
+      await measure('group → settle(16)', () =>
+        drain(flo.stream.group(stream, 'g-settle', group).pipe(settle(() => ++handled, { concurrency: 16 })), ITEMS),
+      );
+      await measure('queue messages() → settle(16)', () =>
+        drain(flo.queue.messages(queue, group).pipe(settle(() => ++handled, { concurrency: 16 })), ITEMS),
+      );
+    }
+  } finally {
+    await flo.close();
+    await server.stop();
+  }
+  console.log(`consumer-overhead: ${ITEMS.toLocaleString('en-US')} items per pipeline, embedded server in a child process, median of ${ROUNDS} rounds`);
+  for (const [name, r] of results) {
+    const rate = Math.round(median(r.rate)).toLocaleString('en-US');
+    const server = r.server.length > 0 ? median(r.server).toFixed(1) : '–';
+    console.log(
+      `  ${name.padEnd(30)} ${rate.padStart(9)} items/s  client CPU ${median(r.client).toFixed(2)} µs/item  server CPU ${server} µs/item`,
+    );
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
