@@ -4,6 +4,8 @@
  *
  *   whole client:   everything `src/index.ts` exports
  *   connect+kv.get: an app that only connects and reads one key (what tree-shaking leaves)
+ *   modular entry:  everything `flo-rx/modular` exports (`src/modular/index.ts`)
+ *   openFlo+kvGet:  the same one-key app written against the modular entry
  *
  * Run: `npx tsx bench/bundle-size.ts` (also part of `npm run bench`).
  */
@@ -48,6 +50,11 @@ export function bundleSizes(): Promise<BundleSize[]> {
     measure(
       'connect + kv.get',
       "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
+    ),
+    measure('modular entry', "export * from './src/modular/index.ts';"),
+    measure(
+      'openFlo + kvGet',
+      "import { openFlo, kvGet } from './src/modular/index.ts';\nkvGet(openFlo('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));",
     ),
   ]);
 }
