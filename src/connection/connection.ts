@@ -12,10 +12,9 @@
  * until its reply arrives (handed to `spec.onLateReply`) or the socket drops.
  *
  * Reconnecting is promise-based (`p-retry`) and stays at this edge: nothing above sees a promise.
- * p-retry is imported on the first failed attempt only, so an app whose server is up never loads it
- * (one module less in browser bundles that split lazy imports).
  */
 import { Observable, ReplaySubject, Subject, type Subscriber, type Unsubscribable } from 'rxjs';
+import pRetry, { AbortError } from 'p-retry';
 import {
   ClientClosedError,
   ConnectionError,
@@ -105,8 +104,6 @@ export interface ConnectionOptions {
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ABANDONED = 65536;
-/** Thrown by a connection attempt that ended because the connection was closed meanwhile. */
-const ABORTED: unique symbol = Symbol('flo: connection attempt aborted');
 /** setTimeout fires at once for delays above this. */
 const MAX_TIMER_MS = 0x7fffffff;
 
@@ -525,13 +522,10 @@ export class Connection implements RequestChannel {
   /**
    * Tries the endpoints in turn (one per attempt) with exponential backoff and jitter. `p-retry`
    * runs the loop; the wait between attempts is ours (in `onFailedAttempt`, which p-retry awaits),
-   * so that the `reconnect-scheduled` event can say how long it is. The first attempt runs before
-   * p-retry is loaded; when it fails, p-retry starts from that failure (replayed as its first
-   * attempt), so the attempts, events and waits are those of one p-retry loop.
+   * so that the `reconnect-scheduled` event can say how long it is.
    */
   private establish(): Promise<Link> {
     let attemptNo = 0;
-    const signal = this.abort.signal;
     const attempt = async (): Promise<Link> => {
       const endpoint = this.endpoints[this.cursor % this.endpoints.length];
       const n = ++attemptNo;
@@ -553,7 +547,7 @@ export class Connection implements RequestChannel {
         const err = e instanceof Error ? e : new Error(String(e));
         this.cursor = (this.cursor + 1) % this.endpoints.length;
         if (ctx) traceFailed(trace!, ctx, err);
-        if (signal.aborted) throw ABORTED;
+        if (this.abort.signal.aborted) throw new AbortError(this.abort.signal.reason as Error);
         this.failedAttempts++;
         this.lastError = err;
         this.publishInfo();
@@ -561,43 +555,23 @@ export class Connection implements RequestChannel {
         throw err;
       }
     };
-    const first = async (): Promise<Link> => {
-      signal.throwIfAborted();
-      const link = await attempt();
-      signal.throwIfAborted();
-      return link;
-    };
-    return first().catch(async (firstError: unknown) => {
-      if (signal.aborted) throw signal.reason;
-      const { default: pRetry, AbortError } = await import('p-retry');
-      let replay: { error: unknown } | undefined = { error: firstError };
-      const input = (): Promise<Link> => {
-        if (replay) {
-          const { error } = replay;
-          replay = undefined;
-          return Promise.reject(error);
-        }
-        return attempt().catch((e: unknown) => {
-          throw e === ABORTED ? new AbortError(signal.reason as Error) : e;
-        });
-      };
-      const r = this.reconnect;
-      if (r === false) {
-        return pRetry(input, { retries: this.endpoints.length - 1, minTimeout: 0, signal });
-      }
-      return pRetry(input, {
-        retries: r.retries,
-        minTimeout: 0,
-        randomize: false,
-        signal,
-        onFailedAttempt: ({ error, retriesLeft, retriesConsumed }) => {
-          // p-retry gives up at once on a TypeError (a bad address): no wait, no event.
-          if (retriesLeft <= 0 || signal.aborted || error instanceof TypeError) return undefined;
-          const delayMs = backoffDelay(r, retriesConsumed);
-          this.event({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
-          return sleep(delayMs, signal);
-        },
-      });
+    const r = this.reconnect;
+    const signal = this.abort.signal;
+    if (r === false) {
+      return pRetry(attempt, { retries: this.endpoints.length - 1, minTimeout: 0, signal });
+    }
+    return pRetry(attempt, {
+      retries: r.retries,
+      minTimeout: 0,
+      randomize: false,
+      signal,
+      onFailedAttempt: ({ error, retriesLeft, retriesConsumed }) => {
+        // p-retry gives up at once on a TypeError (a bad address): no wait, no event.
+        if (retriesLeft <= 0 || signal.aborted || error instanceof TypeError) return undefined;
+        const delayMs = backoffDelay(r, retriesConsumed);
+        this.event({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
+        return sleep(delayMs, signal);
+      },
     });
   }
 
@@ -628,7 +602,7 @@ export class Connection implements RequestChannel {
           link.transport = transport;
           if (settled || this.abort.signal.aborted) {
             transport.close();
-            if (!settled) reject(new ClientClosedError('flo: client closed'));
+            if (!settled) reject(new AbortError('flo: client closed'));
             return;
           }
           settled = true;

@@ -23,13 +23,6 @@ describe('browser bundle of the modular entry', () => {
     for (const i of b.wsImports) expect(i).toEqual({ importer: expect.stringMatching(/websocket\.ts$/), kind: 'dynamic-import' });
   });
 
-  it('reaches p-retry only through a dynamic import (loaded after a failed connection attempt)', async () => {
-    const b = await bundleForBrowser({ file: `${root}src/modular/index.ts` }, { external: ['rxjs', 'rxjs/*', 'ws', 'p-retry'] });
-    const imports = Object.values(b.metafile.inputs).flatMap((input) => input.imports.filter((i) => i.path === 'p-retry'));
-    expect(imports.length).toBeGreaterThan(0);
-    for (const i of imports) expect(i.kind).toBe('dynamic-import');
-  });
-
   it('openFlo + kvGet carries no subsystem API of FloClient and stays under 20 KB min+gz', async () => {
     const b = await bundleForBrowser({
       contents: "import { openFlo, kvGet } from './src/modular/index.ts';\nkvGet(openFlo('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));",
