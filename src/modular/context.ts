@@ -5,9 +5,10 @@
  * carries only the functions the application imports (`kvGet` and its codec, not queues, streams,
  * the action worker or workflows).
  *
- * Reads: `connection/` (the `Connection` and the WebSocket transport), `client/core/call.ts` (one
- * request, one typed result) and `client/core/limits.ts` (size checks), shared with `FloClient`, so
- * a call made here behaves as the same call made through `flo.kv`.
+ * Reads: `connection/` (the `Connection` and the WebSocket transport), `client/connect.ts` (address
+ * checks), `client/core/call.ts` (one request, one typed result) and `client/core/limits.ts` (size
+ * checks), shared with `FloClient`, so a call made here behaves as the same call made through
+ * `flo.kv`. It must not import `client/client.ts` or an API class (`test/modular/index.test.ts`).
  */
 import type { Observable } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
