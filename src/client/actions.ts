@@ -17,7 +17,7 @@ import {
   type ActionRunSummary as WireRunSummary,
 } from '../protocol/index.js';
 import { ignorePayload, type ClientCore, type NamespaceOption, type RequestOptions } from './core/index.js';
-import { actionWorker, type ActionHandlers, type ActionWorkerOptions, type WorkerEvent } from './action-worker.js';
+import { actionWorker, type ActionHandlers, type ActionWorkerOptions, type WorkerEvent } from './action-worker/index.js';
 
 export {
   NonRetryableError,
@@ -33,7 +33,7 @@ export {
   type ActionWorkerOptions,
   type WorkerEvent,
   type DrainReason,
-} from './action-worker.js';
+} from './action-worker/index.js';
 
 /** Lowercase action run status names (§3.1). */
 export type ActionRunStatusName = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'unknown';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { defer, finalize, map, tap, type Observable } from 'rxjs';
-import { jsonCodec } from '../src/codec/index.js';
-import { SettleCoalescer } from '../src/client/core/coalescer.js';
-import { createClientCore } from '../src/client/core/context.js';
-import { ActionsApi, ActionTimeoutError, type WorkerEvent } from '../src/client/actions.js';
-import type { RequestSpec } from '../src/connection/types.js';
-import { decodeActionComplete, decodeActionFail, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../src/protocol/index.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { jsonCodec } from '../../../src/codec/index.js';
+import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
+import { createClientCore } from '../../../src/client/core/context.js';
+import { ActionsApi, ActionTimeoutError, type WorkerEvent } from '../../../src/client/actions.js';
+import type { RequestSpec } from '../../../src/connection/types.js';
+import { decodeActionComplete, decodeActionFail, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../../../src/protocol/index.js';
+import { fakeChannel, newScheduler, ok } from '../../helpers.js';
 
 const task = (id: string) => ok(encodeActionAwaitReply({ taskId: id, taskType: 'job', createdAt: 1n, attempt: 1, payload: utf8(`"${id}"`) }));
 
