@@ -17,7 +17,7 @@ import type { ConnectionInfo, ConnectionState, RequestChannel, RequestSpec, Tran
 import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../connection/websocket.js';
 import { InvalidArgumentError, type OpPayload } from '../protocol/index.js';
 import { call } from '../client/core/call.js';
-import { checkEndpoints, endpointsOf, type Address } from '../client/connect.js';
+import { checkEndpoints, endpointsOf, type Address } from '../client/endpoints.js';
 import { checkRequestSizes } from '../client/core/limits.js';
 import type { RequestOptions } from '../client/core/context.js';
 

@@ -35,7 +35,7 @@ describe('browser bundle of the modular entry', () => {
     // what the app uses of them; none of FloClient's API classes or other subsystems' codecs may.
     const kept = Object.keys(b.metafile.inputs)
       .filter((f) => bytesOf(f) > 0)
-      .filter((f) => /src\/client\/(?!core\/|kv-shared|connect)|src\/protocol\/(stream|queue|workflow|action|worker|processing)\.ts$|src\/projection\//.test(f));
+      .filter((f) => /src\/client\/(?!core\/|kv-shared|connect|endpoints)|src\/protocol\/(stream|queue|workflow|action|worker|processing)\.ts$|src\/projection\//.test(f));
     expect(kept.map((f) => `${f} ${bytesOf(f)} B`)).toEqual([]);
     const gz = gzipSync(b.code, { level: 9 }).length;
     expect(gz).toBeLessThan(20 * 1024);

@@ -1,5 +1,7 @@
-// The action worker: `actionWorker` (behind `flo.actions.worker`), its options, errors, result and event types.
-export { actionWorker, type WorkerEvent, type DrainReason } from './run.js';
+// The action worker: `actionWorker` (behind `flo.actions.worker`; its run loop loads on demand), its options, errors,
+// result and event types. Only types come from `run.ts` and `task.ts`, so importing this loads neither.
+export { actionWorker } from './start.js';
+export type { WorkerEvent, DrainReason } from './run.js';
 export {
   DEFAULT_HANDLER_TIMEOUT_MS,
   DEFAULT_DRAIN_TIMEOUT_MS,

@@ -17,7 +17,8 @@
  *
  * Phases (one field, `phase`): registering → running → draining → finishing → done; a failed
  * registration or a closed client goes straight to done (`fatal`). One task, from its await
- * reply to its settle, is `task.ts`'s.
+ * reply to its settle, is `task.ts`'s. This module and `task.ts` are loaded on demand by
+ * `start.ts`, when a worker is first subscribed: only types of them may be imported elsewhere.
  */
 import {
   catchError,
@@ -41,36 +42,30 @@ import {
   type Subscriber,
 } from 'rxjs';
 import type { RequestChannel } from '../../connection/types.js';
+import { encodeActionRegister } from '../../protocol/action.js';
+import { ClientClosedError, isBadRequest, isConnectionLost, isNotFound, isTimeout } from '../../protocol/errors.js';
+import { type ResponseFrame } from '../../protocol/frame.js';
+import { Op } from '../../protocol/opcodes.js';
+import { Status } from '../../protocol/status.js';
 import {
-  ClientClosedError,
   decodeActionAwaitReply,
   decodeWorkerHeartbeatReply,
   encodeActionAwait,
   encodeActionFail,
-  encodeActionRegister,
   encodeWorkerDeregister,
   encodeWorkerHeartbeat,
   encodeWorkerRegister,
-  isBadRequest,
-  isConnectionLost,
-  isNotFound,
-  isTimeout,
-  Op,
   ProcessKind,
-  Status,
   WorkerStatus,
   WorkerType,
-  type ResponseFrame,
   type TaskAssignment,
-} from '../../protocol/index.js';
+} from '../../protocol/worker.js';
 import { call, ignorePayload } from '../core/call.js';
 import type { ClientCore, ForkedClient } from '../core/context.js';
 import { createResumer, waitForReconnect } from '../core/poll.js';
 import type { Settler } from '../core/settler.js';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
-  resolveWorkerOptions,
-  type ActionHandlers,
   type ActionWorkerOptions,
   type ResolvedWorkerOptions,
 } from './options.js';
@@ -109,14 +104,17 @@ export type WorkerEvent =
   | { readonly type: 'deregistered'; readonly workerId: string };
 
 
-/** `flo.actions.worker(...)`: see `ActionsApi.worker`. */
-export function actionWorker(core: ClientCore, handlers: ActionHandlers, options: ActionWorkerOptions = {}): Observable<WorkerEvent> {
+/**
+ * A worker over options already checked (`start.ts` checks them when the worker is subscribed,
+ * then loads this module). Each subscription is one run of the worker.
+ */
+export function runWorker(core: ClientCore, resolved: ResolvedWorkerOptions, options: ActionWorkerOptions): Observable<WorkerEvent> {
   return new Observable<WorkerEvent>((subscriber) => {
     let run: WorkerRun;
     try {
-      run = new WorkerRun(core, resolveWorkerOptions(core, handlers, options), options, subscriber);
+      run = new WorkerRun(core, resolved, options, subscriber);
     } catch (e) {
-      subscriber.error(e);
+      subscriber.error(e); // a closed client cannot open the await connection
       return undefined;
     }
     run.start();

@@ -30,15 +30,15 @@ import {
 import { lazyData, toPayload } from '../../codec/payload.js';
 import { describeError, type ValueCodec } from '../../codec/types.js';
 import type { FloEvent } from '../../observability/events.js';
+import { ACTION_DEFAULT_TIMEOUT_MS } from '../../protocol/action.js';
+import { Op } from '../../protocol/opcodes.js';
 import {
-  ACTION_DEFAULT_TIMEOUT_MS,
   DEFAULT_ACTION_OUTCOME,
   encodeActionComplete,
   encodeActionFail,
   encodeActionTouch,
-  Op,
   type TaskAssignment,
-} from '../../protocol/index.js';
+} from '../../protocol/worker.js';
 import { reportIfSlow } from '../core/slow-handler.js';
 import { ActionResultTooLargeError, ActionTimeoutError, NonRetryableError } from './errors.js';
 import type { ResolvedWorkerOptions } from './options.js';
