@@ -51,6 +51,7 @@ function checkName(what: string, name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
 }
 
+/** The code of `ActionsApi`'s request methods (documented there), loaded on first use. */
 export class ActionsCalls {
   constructor(protected readonly core: ClientCore) {}
 

@@ -70,6 +70,7 @@ function sameProgress(a: ProcessingJobInfo, b: ProcessingJobInfo): boolean {
   return a.statusCode === b.statusCode && a.recordsProcessed === b.recordsProcessed && a.parallelism === b.parallelism;
 }
 
+/** The code of `ProcessingApi`'s methods (documented there), loaded on first use. */
 export class ProcessingCalls {
   constructor(protected readonly core: ClientCore) {}
 
