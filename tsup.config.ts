@@ -11,6 +11,7 @@ export const entries = {
   server: 'src/server.ts',
   msgpack: 'src/msgpack.ts',
   otel: 'src/otel.ts',
+  modular: 'src/modular/index.ts',
 };
 
 /** Dependencies and peers that stay `import`/`require` calls in the output. */

@@ -1,31 +1,61 @@
 /**
  * Browser bundle sizes of the client, the way a front-end bundler builds them (esbuild, platform
- * browser, ESM, minified, rxjs and ws external), gzipped at level 9:
+ * browser, ESM, minified, code splitting, rxjs and ws external), gzipped at level 9:
  *
- *   whole client:   everything `src/index.ts` exports
- *   connect+kv.get: an app that only connects and reads one key (what tree-shaking leaves)
+ *   whole client:    everything `src/index.ts` exports
+ *   connect+kv.get:  an app that only connects and reads one key (what tree-shaking leaves)
+ *   modular entry:   everything `flo-rx/modular` exports (`src/modular/index.ts`)
+ *   openFlo+kvGet:   the same one-key app written against the modular entry
+ *
+ * Each bundle is split the way Vite, Rollup and esbuild split lazy `import()`s: "initial" is the
+ * entry chunk and the shared chunks it imports statically (what an app loads to start and to
+ * connect); "lazy" is what only a dynamic import reaches: the action worker's run loop and the
+ * code of the actions, workflow and processing calls (`onDemand` in `src/client/on-demand.ts`),
+ * loaded on first use. min+gz is the sum over the chunks, each gzipped on its own (each is its own
+ * download), so code shared by the initial and the lazy chunks counts once, in the initial ones.
+ * esbuild emits a chunk for every `import()` in an included file even when tree-shaking dropped
+ * the call, so the lazy figure is what could load, not what must.
  *
  * Run: `npx tsx bench/bundle-size.ts` (also part of `npm run bench`).
  */
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
 export interface BundleSize {
   readonly label: string;
+  /** Initial chunks (entry and its static imports), minified bytes. */
   readonly minBytes: number;
+  /** Initial chunks, each gzipped, summed. */
   readonly gzipBytes: number;
-  /** Minified bytes each source file contributes, biggest first. */
+  /** Chunks reached only through a dynamic `import()`: minified and gzipped bytes, and the source files in them. */
+  readonly lazy: { readonly minBytes: number; readonly gzipBytes: number; readonly files: readonly string[] };
+  /** Minified bytes each source file contributes to the initial chunks, biggest first. */
   readonly inputs: ReadonlyArray<{ readonly file: string; readonly bytes: number }>;
 }
 
-async function measure(label: string, contents: string): Promise<BundleSize> {
+/** The output files an entry loads before any dynamic import: the entry and its static imports, transitively. */
+function initialOutputs(metafile: Metafile): Set<string> {
+  const entry = Object.keys(metafile.outputs).find((path) => metafile.outputs[path]!.entryPoint !== undefined)!;
+  const initial = new Set<string>([entry]);
+  for (const path of initial) {
+    for (const imported of metafile.outputs[path]!.imports) {
+      if (imported.kind === 'import-statement' && !imported.external) initial.add(imported.path);
+    }
+  }
+  return initial;
+}
+
+/** Bundles `contents` (an app's entry, relative to the project root) and measures it; see the header. */
+export async function measure(label: string, contents: string): Promise<BundleSize> {
   const result = await build({
-    stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: 'bundle-entry.ts' },
+    entryPoints: ['bundle-entry'],
     bundle: true,
     write: false,
+    outdir: `${root}.bundle-size-out`,
+    splitting: true,
     platform: 'browser',
     format: 'esm',
     target: 'es2022',
@@ -33,13 +63,42 @@ async function measure(label: string, contents: string): Promise<BundleSize> {
     external: ['rxjs', 'rxjs/*', 'ws'],
     logLevel: 'silent',
     metafile: true,
+    plugins: [
+      {
+        name: 'entry',
+        setup(b) {
+          b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
+          b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents, loader: 'ts', resolveDir: root }));
+        },
+      },
+    ],
   });
-  const code = result.outputFiles[0]!.contents;
-  const output = Object.values(result.metafile.outputs)[0]!;
-  const inputs = Object.entries(output.inputs)
-    .map(([file, info]) => ({ file, bytes: info.bytesInOutput }))
-    .sort((a, b) => b.bytes - a.bytes);
-  return { label, minBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, inputs };
+  const metafile = result.metafile;
+  const initial = initialOutputs(metafile);
+  const sizes = { initial: { min: 0, gz: 0 }, lazy: { min: 0, gz: 0 } };
+  const byInput = new Map<string, number>();
+  const lazyFiles = new Set<string>();
+  for (const file of result.outputFiles) {
+    const path = Object.keys(metafile.outputs).find((p) => file.path.endsWith(p))!;
+    const part = initial.has(path) ? sizes.initial : sizes.lazy;
+    part.min += file.contents.length;
+    part.gz += gzipSync(file.contents, { level: 9 }).length;
+    if (!initial.has(path)) {
+      for (const [input, info] of Object.entries(metafile.outputs[path]!.inputs)) if (info.bytesInOutput > 0) lazyFiles.add(input);
+      continue;
+    }
+    for (const [input, info] of Object.entries(metafile.outputs[path]!.inputs)) {
+      byInput.set(input, (byInput.get(input) ?? 0) + info.bytesInOutput);
+    }
+  }
+  const inputs = [...byInput].map(([file, bytes]) => ({ file, bytes })).sort((a, b) => b.bytes - a.bytes);
+  return {
+    label,
+    minBytes: sizes.initial.min,
+    gzipBytes: sizes.initial.gz,
+    lazy: { minBytes: sizes.lazy.min, gzipBytes: sizes.lazy.gz, files: [...lazyFiles].sort() },
+    inputs,
+  };
 }
 
 export function bundleSizes(): Promise<BundleSize[]> {
@@ -49,6 +108,11 @@ export function bundleSizes(): Promise<BundleSize[]> {
       'connect + kv.get',
       "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
     ),
+    measure('modular entry', "export * from './src/modular/index.ts';"),
+    measure(
+      'openFlo + kvGet',
+      "import { openFlo, kvGet } from './src/modular/index.ts';\nkvGet(openFlo('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));",
+    ),
   ]);
 }
 
@@ -56,9 +120,10 @@ export const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 export async function main(): Promise<BundleSize[]> {
   const sizes = await bundleSizes();
-  console.log('bundle-size: browser bundles, minified, without rxjs');
+  console.log('bundle-size: browser bundles, minified, without rxjs (initial chunks; + lazy chunks)');
   for (const s of sizes) {
-    console.log(`  ${s.label.padEnd(20)} ${kb(s.minBytes).padStart(9)} min, ${kb(s.gzipBytes).padStart(8)} min+gz; biggest sources (min):`);
+    const lazy = s.lazy.minBytes > 0 ? ` (+ lazy ${kb(s.lazy.gzipBytes)} min+gz)` : '';
+    console.log(`  ${s.label.padEnd(20)} ${kb(s.minBytes).padStart(9)} min, ${kb(s.gzipBytes).padStart(8)} min+gz${lazy}; biggest sources (min):`);
     console.log(`    ${s.inputs.slice(0, 10).map((i) => `${i.file} ${kb(i.bytes)}`).join(', ')}`);
   }
   return sizes;

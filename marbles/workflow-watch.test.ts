@@ -3,7 +3,7 @@ import { map, type Observable } from 'rxjs';
 import { jsonCodec } from '../src/codec/index.js';
 import { SettleCoalescer } from '../src/client/core/coalescer.js';
 import { createClientCore } from '../src/client/core/context.js';
-import { WorkflowApi } from '../src/client/workflow.js';
+import { WorkflowCalls } from '../src/client/workflow/calls.js';
 import { encodeWorkflowStatusReply, Op, serverErrorFor, Status, utf8, type ResponseFrame } from '../src/protocol/index.js';
 import { fakeChannel, newScheduler, ok, reply } from './helpers.js';
 
@@ -29,7 +29,7 @@ function api(ts: ReturnType<typeof newScheduler>, answer: (i: number) => Observa
     return answer(i);
   });
   const core = createClientCore({ channel, codec: jsonCodec, namespace: 'ns', timeoutMs: undefined, settles: new SettleCoalescer() });
-  return { channel, workflow: new WorkflowApi(core) };
+  return { channel, workflow: new WorkflowCalls(core) };
 }
 
 const key = (s: { status: string; currentStep: string; waitSignal?: string; waitingOn?: { runId: string } }) =>

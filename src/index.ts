@@ -28,7 +28,7 @@ export {
   NonRetryableError, ActionResultTooLargeError, ActionTimeoutError, ActionResult, actionResult, MAX_ACTION_RESULT_BYTES,
   type ActionTask, type ActionHandler, type ActionDefinition, type ActionHandlers, type ActionWorkerOptions,
   type DrainReason, type WorkerEvent,
-} from './client/action-worker.js';
+} from './client/action-worker/index.js';
 export { WorkflowApi } from './client/workflow.js';
 export type {
   WorkflowHistoryEventType, WorkflowRunStatusName, WorkflowSyncResult, RunStatus, HistoryEvent, WorkflowRunSummary,

@@ -1,23 +1,15 @@
-import { defer, map, type Observable } from 'rxjs';
-import { lazyData, toPayload } from '../codec/payload.js';
-import {
-  actionRunStatusName,
-  decodeActionInvokeReply,
-  decodeActionListReply,
-  decodeActionListRunsReply,
-  decodeActionStatusReply,
-  encodeActionDelete,
-  encodeActionInvoke,
-  encodeActionList,
-  encodeActionListRuns,
-  encodeActionRegister,
-  encodeActionStatus,
-  InvalidArgumentError,
-  Op,
-  type ActionRunSummary as WireRunSummary,
-} from '../protocol/index.js';
-import { ignorePayload, type ClientCore, type NamespaceOption, type RequestOptions } from './core/index.js';
-import { actionWorker, type ActionHandlers, type ActionWorkerOptions, type WorkerEvent } from './action-worker.js';
+/**
+ * `flo.actions`: the public API class and its types. The code of register, invoke, status, list,
+ * listRuns and delete is in `actions/calls.ts`, loaded at the first subscription to any of them;
+ * `worker()` loads the worker's run loop the same way (`action-worker/start.ts`). An app that
+ * uses neither never loads them.
+ */
+import type { Observable } from 'rxjs';
+import type { ClientCore } from './core/context.js';
+import type { NamespaceOption, RequestOptions } from './core/index.js';
+import { onDemand } from './on-demand.js';
+import type { ActionsCalls } from './actions/calls.js';
+import { actionWorker, type ActionHandlers, type ActionWorkerOptions, type WorkerEvent } from './action-worker/index.js';
 
 export {
   NonRetryableError,
@@ -33,7 +25,7 @@ export {
   type ActionWorkerOptions,
   type WorkerEvent,
   type DrainReason,
-} from './action-worker.js';
+} from './action-worker/index.js';
 
 /** Lowercase action run status names (§3.1). */
 export type ActionRunStatusName = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'unknown';
@@ -108,22 +100,11 @@ export interface ActionListRunsOptions extends RequestOptions {
   readonly limit?: number;
 }
 
-const ms = (v: bigint | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+const loadCalls = /* @__PURE__ */ onDemand(() => import('./actions/calls.js'));
 
-function summary(r: WireRunSummary): ActionRunSummary {
-  return {
-    runId: r.runId,
-    action: r.action,
-    status: actionRunStatusName(r.status) as ActionRunStatusName,
-    statusCode: r.status,
-    createdAt: Number(r.createdAt),
-    ...(r.startedAt !== undefined ? { startedAt: Number(r.startedAt) } : {}),
-    ...(r.completedAt !== undefined ? { completedAt: Number(r.completedAt) } : {}),
-  };
-}
-
-function checkName(what: string, name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+/** `use` of these calls over `core`, in a cold Observable; their code loads at the first subscription. */
+function calls<T>(core: ClientCore, use: (calls: ActionsCalls) => Observable<T>): Observable<T> {
+  return loadCalls((module) => use(new module.ActionsCalls(core)));
 }
 
 /** `flo.actions`: every method returns a cold Observable. */
@@ -132,20 +113,7 @@ export class ActionsApi {
 
   /** ACTION_REGISTER: creates or replaces the action (its version is bumped). Emits once, completes. */
   register(name: string, options: ActionRegisterOptions = {}): Observable<void> {
-    return defer(() => {
-      checkName('action name', name);
-      const spec = this.core.spec(
-        Op.ActionRegister,
-        encodeActionRegister({
-          name,
-          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-          ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
-          ...(options.description !== undefined ? { description: options.description } : {}),
-        }),
-        { ...(options.namespace !== undefined ? { namespace: options.namespace } : {}), ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}) },
-      );
-      return this.core.call(spec, ignorePayload);
-    });
+    return calls(this.core, (c) => c.register(name, options));
   }
 
   /**
@@ -153,84 +121,27 @@ export class ActionsApi {
    * else through the client's codec). Emits the run id. `NotFoundError` for an unknown action.
    */
   invoke(name: string, input?: unknown, options: ActionInvokeOptions = {}): Observable<string> {
-    return defer(() => {
-      checkName('action name', name);
-      const { priority, delayMs, labels } = options;
-      if (priority !== undefined && !(Number.isInteger(priority) && priority >= 0 && priority <= 255)) {
-        throw new InvalidArgumentError(`priority must be an integer from 0 to 255, got ${priority}`);
-      }
-      if (delayMs !== undefined && !(Number.isInteger(delayMs) && delayMs >= 0)) throw new InvalidArgumentError(`delayMs must be a non-negative integer, got ${delayMs}`);
-      const spec = this.core.spec(
-        Op.ActionInvoke,
-        encodeActionInvoke({
-          name,
-          input: toPayload(input, this.core.codec),
-          ...(priority !== undefined ? { priority } : {}),
-          ...(delayMs !== undefined ? { delayMs } : {}),
-          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
-          ...(labels !== undefined ? { labels: typeof labels === 'string' ? labels : JSON.stringify(labels) } : {}),
-        }),
-        options,
-      );
-      return this.core.call(spec, (p) => decodeActionInvokeReply(p).runId);
-    });
+    return calls(this.core, (c) => c.invoke(name, input, options));
   }
 
   /** ACTION_STATUS of a run (`NotFoundError` when unknown), with its output once completed. */
   status(runId: string, options: RequestOptions = {}): Observable<ActionRunStatus> {
-    return defer(() => {
-      checkName('run id', runId);
-      return this.core.call(this.core.spec(Op.ActionStatus, encodeActionStatus({ runId }), options), decodeActionStatusReply).pipe(
-        map((s) => {
-          const out = {
-            runId: s.runId,
-            status: actionRunStatusName(s.status) as ActionRunStatusName,
-            statusCode: s.status,
-            createdAt: Number(s.createdAt),
-            retryCount: s.retryCount,
-            ...(s.startedAt !== undefined ? { startedAt: ms(s.startedAt) } : {}),
-            ...(s.completedAt !== undefined ? { completedAt: ms(s.completedAt) } : {}),
-            ...(s.output !== undefined ? { output: s.output } : {}),
-            ...(s.errorMessage !== undefined ? { error: s.errorMessage } : {}),
-          } as ActionRunStatus;
-          const data = s.output !== undefined ? lazyData(s.output, this.core.codec) : () => undefined;
-          Object.defineProperty(out, 'data', { value: data, enumerable: false, configurable: true });
-          return out;
-        }),
-      );
-    });
+    return calls(this.core, (c) => c.status(runId, options));
   }
 
   /** ACTION_LIST: the actions of the namespace, by name. */
   list(options: RequestOptions & { readonly prefix?: string; readonly limit?: number } = {}): Observable<ActionInfo[]> {
-    return defer(() =>
-      this.core
-        .call(
-          this.core.spec(Op.ActionList, encodeActionList({ ...(options.prefix !== undefined ? { prefix: options.prefix } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) }), options),
-          decodeActionListReply,
-        )
-        .pipe(map((r) => r.actions.map((a) => ({ ...a })))),
-    );
+    return calls(this.core, (c) => c.list(options));
   }
 
   /** ACTION_LIST_RUNS: runs of one action (or of all), newest first. */
   listRuns(name?: string, options: ActionListRunsOptions = {}): Observable<ActionRunSummary[]> {
-    return defer(() =>
-      this.core
-        .call(
-          this.core.spec(Op.ActionListRuns, encodeActionListRuns({ ...(name ? { action: name } : {}), ...(options.limit !== undefined ? { limit: options.limit } : {}) }), options),
-          decodeActionListRunsReply,
-        )
-        .pipe(map((runs) => runs.map(summary))),
-    );
+    return calls(this.core, (c) => c.listRuns(name, options));
   }
 
   /** ACTION_DELETE: OK also for unknown names; existing runs are kept. */
   delete(name: string, options: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkName('action name', name);
-      return this.core.call(this.core.spec(Op.ActionDelete, encodeActionDelete({ name }), options), ignorePayload);
-    });
+    return calls(this.core, (c) => c.delete(name, options));
   }
 
   /**

@@ -11,6 +11,7 @@ import { InvalidArgumentError, opcodeName, type RequestFrame, type ResponseFrame
 import { EventHub } from '../observability/events.js';
 import { lineLogger, toFloLogger, type ConsoleLike, type FloLogger, type LogLevel } from '../observability/logger.js';
 import { FloClient, type FloClientOptions } from './client.js';
+import { checkEndpoints, endpointsOf, type Address } from './endpoints.js';
 
 /** Options of `connect()`: the client's defaults, the connection's timeout, reconnect and transport. */
 export interface ConnectOptions extends FloClientOptions {
@@ -47,30 +48,7 @@ export interface ConnectOptions extends FloClientOptions {
   readonly maxPayload?: number;
 }
 
-/** Where to connect: `'host:port'`, a `ws://` / `wss://` URL, a comma-separated list or an array (tried in turn). */
-export type Address = string | readonly string[];
-
-export function endpointsOf(address: Address): string[] {
-  const list = (typeof address === 'string' ? address.split(',') : [...address]).map((a) => a.trim()).filter(Boolean);
-  if (list.length === 0) throw new InvalidArgumentError('connect: at least one address is required');
-  return list;
-}
-
-export const isWebSocketAddress = (endpoint: string): boolean => /^(wss?|https?):\/\//i.test(endpoint);
-
-/**
- * Checks every endpoint with the parser of the transport that will dial it, so a bad address
- * (`'host:notaport'`) is an `InvalidArgumentError` from `connect()`, not a failed connection later.
- */
-export function checkEndpoints(endpoints: readonly string[], parse: (endpoint: string) => unknown): void {
-  for (const endpoint of endpoints) {
-    try {
-      parse(endpoint);
-    } catch (err) {
-      throw new InvalidArgumentError(`connect: invalid address '${endpoint}': ${(err as Error)?.message ?? String(err)}`, { cause: err });
-    }
-  }
-}
+export { checkEndpoints, endpointsOf, isWebSocketAddress, type Address } from './endpoints.js';
 
 function frameLogger(debug: ConnectOptions['debug']) {
   if (!debug) return undefined;

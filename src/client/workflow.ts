@@ -1,37 +1,14 @@
-import { concatMap, defer, map, of, type Observable, type SchedulerLike } from 'rxjs';
-import { lazyData, toPayload } from '../codec/payload.js';
-import {
-  decodeWorkflowCreateReply,
-  decodeWorkflowGetDefinitionReply,
-  decodeWorkflowHistoryReply,
-  decodeWorkflowListDefinitionsReply,
-  decodeWorkflowListRunsReply,
-  decodeWorkflowStartReply,
-  decodeWorkflowStatusReply,
-  encodeWorkflowCancel,
-  encodeWorkflowCreate,
-  encodeWorkflowDisable,
-  encodeWorkflowEnable,
-  encodeWorkflowGetDefinition,
-  encodeWorkflowHistory,
-  encodeWorkflowListDefinitions,
-  encodeWorkflowListRuns,
-  encodeWorkflowSignal,
-  encodeWorkflowStart,
-  encodeWorkflowStatus,
-  InvalidArgumentError,
-  isTerminalWorkflowStatus,
-  Op,
-  ProtocolError,
-  scanWorkflowDefinitionHeader,
-  workflowRunStatusName,
-  workflowSyncAction,
-  type WorkflowDefinitionHeader,
-  type WorkflowHistoryEventType,
-  type WorkflowRunStatusName,
-  type WorkflowStatusReply,
-} from '../protocol/index.js';
-import { ignorePayload, pollUntilTerminal, type ClientCore, type RequestOptions } from './core/index.js';
+/**
+ * `flo.workflow`: the public API class and its types. Each method's code lives in
+ * `workflow/calls.ts`, which loads on the first subscription to any of them (`onDemand`), so an
+ * app that never uses workflows never loads it (a bundler splits it into a lazy chunk).
+ */
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { WorkflowHistoryEventType, WorkflowRunStatusName } from '../protocol/index.js';
+import type { RequestOptions } from './core/index.js';
+import type { ClientCore } from './core/context.js';
+import { onDemand } from './on-demand.js';
+import type { WorkflowCalls } from './workflow/calls.js';
 
 export type { WorkflowHistoryEventType, WorkflowRunStatusName } from '../protocol/index.js';
 
@@ -130,75 +107,16 @@ export interface WorkflowListRunsOptions extends RequestOptions {
   readonly search?: string;
 }
 
-const ACTION_WAIT = '_action_done:';
-const CHILD_WAIT = '_child_done:';
+const loadCalls = /* @__PURE__ */ onDemand(() => import('./workflow/calls.js'));
 
-function checkText(what: string, v: string): void {
-  if (typeof v !== 'string' || v.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
-}
-
-function scanHeader(yamlText: string): WorkflowDefinitionHeader {
-  if (typeof yamlText !== 'string' || yamlText.length === 0) throw new InvalidArgumentError('workflow definition text must be a non-empty string');
-  try {
-    return scanWorkflowDefinitionHeader(yamlText);
-  } catch (e) {
-    if (e instanceof ProtocolError) throw new InvalidArgumentError(`invalid workflow definition: ${e.message}`);
-    throw e;
-  }
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** Two statuses that show the same progress (what `watch` does not emit twice). */
-function sameProgress(a: RunStatus, b: RunStatus): boolean {
-  return (
-    a.statusCode === b.statusCode &&
-    a.currentStep === b.currentStep &&
-    a.waitSignal === b.waitSignal &&
-    a.waitingOn?.kind === b.waitingOn?.kind &&
-    a.waitingOn?.runId === b.waitingOn?.runId &&
-    a.completedAt === b.completedAt &&
-    sameBytes(a.output, b.output)
-  );
+/** `use` of the workflow calls over `core`, in a cold Observable; the code loads at the first subscription. */
+function calls<T>(core: ClientCore, use: (calls: WorkflowCalls) => Observable<T>): Observable<T> {
+  return loadCalls((module) => use(new module.WorkflowCalls(core)));
 }
 
 /** `flo.workflow`: every method returns a cold Observable. */
 export class WorkflowApi {
   constructor(protected readonly core: ClientCore) {}
-
-  private toRunStatus(s: WorkflowStatusReply): RunStatus {
-    const wait = s.waitSignal;
-    let waitFields: Partial<Pick<RunStatus, 'waitSignal' | 'waitingOn'>> = {};
-    if (wait !== undefined) {
-      if (wait.startsWith(ACTION_WAIT)) waitFields = { waitingOn: { kind: 'action', runId: wait.slice(ACTION_WAIT.length) } };
-      else if (wait.startsWith(CHILD_WAIT)) waitFields = { waitingOn: { kind: 'child', runId: wait.slice(CHILD_WAIT.length) } };
-      else waitFields = { waitSignal: wait };
-    }
-    const out = {
-      runId: s.runId,
-      workflow: s.workflow,
-      version: s.version,
-      status: workflowRunStatusName(s.status),
-      statusCode: s.status,
-      terminal: isTerminalWorkflowStatus(s.status),
-      currentStep: s.currentStep,
-      input: s.input,
-      createdAt: Number(s.createdAt),
-      ...(s.startedAt !== undefined ? { startedAt: Number(s.startedAt) } : {}),
-      ...(s.completedAt !== undefined ? { completedAt: Number(s.completedAt) } : {}),
-      ...waitFields,
-      ...(s.output !== undefined ? { output: s.output } : {}),
-    } as RunStatus;
-    const data = s.output !== undefined ? lazyData(s.output, this.core.codec) : () => undefined;
-    Object.defineProperty(out, 'data', { value: data, enumerable: false, configurable: true });
-    Object.defineProperty(out, 'inputData', { value: lazyData(s.input, this.core.codec), enumerable: false, configurable: true });
-    return out;
-  }
 
   /**
    * Deploys a definition the way the Go SDK's Sync does (§6.3): reads `name` and `version` from the
@@ -207,30 +125,12 @@ export class WorkflowApi {
    * Missing name or version → `InvalidArgumentError`, nothing sent.
    */
   sync(yamlText: string, options: RequestOptions = {}): Observable<WorkflowSyncResult> {
-    return defer(() => {
-      const header = scanHeader(yamlText);
-      return this.core
-        .call(this.core.spec(Op.WorkflowGetDefinition, encodeWorkflowGetDefinition({ name: header.name }), options), decodeWorkflowGetDefinitionReply, {
-          notFound: 'null',
-        })
-        .pipe(
-          concatMap((stored) => {
-            const action = workflowSyncAction(header, stored ?? undefined);
-            const result: WorkflowSyncResult = { ...header, action };
-            if (action === 'unchanged') return of(result);
-            return this.createNamed(header.name, yamlText, options).pipe(map(() => result));
-          }),
-        );
-    });
+    return calls(this.core, (c) => c.sync(yamlText, options));
   }
 
   /** WORKFLOW_CREATE: creates or replaces the definition (named by its `name:` unless `name` is given). Emits the name. */
   create(yamlText: string, options: RequestOptions & { readonly name?: string } = {}): Observable<string> {
-    return defer(() => this.createNamed(options.name ?? scanHeader(yamlText).name, yamlText, options));
-  }
-
-  private createNamed(name: string, text: string, options: RequestOptions): Observable<string> {
-    return this.core.call(this.core.spec(Op.WorkflowCreate, encodeWorkflowCreate({ name, definition: text }), options), decodeWorkflowCreateReply);
+    return calls(this.core, (c) => c.create(yamlText, options));
   }
 
   /**
@@ -239,31 +139,12 @@ export class WorkflowApi {
    * (disabled), `ConflictError` (run id taken).
    */
   start(name: string, input?: unknown, options: WorkflowStartOptions = {}): Observable<string> {
-    return defer(() => {
-      checkText('workflow name', name);
-      const spec = this.core.spec(
-        Op.WorkflowStart,
-        encodeWorkflowStart({
-          name,
-          ...(input !== undefined ? { input: toPayload(input, this.core.codec) } : {}),
-          ...(options.version !== undefined ? { version: options.version } : {}),
-          ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
-          ...(options.runId !== undefined ? { runId: options.runId } : {}),
-        }),
-        options,
-      );
-      return this.core.call(spec, decodeWorkflowStartReply);
-    });
+    return calls(this.core, (c) => c.start(name, input, options));
   }
 
   /** WORKFLOW_STATUS (`NotFoundError` when unknown). */
   status(runId: string, options: RequestOptions = {}): Observable<RunStatus> {
-    return defer(() => {
-      checkText('run id', runId);
-      return this.core
-        .call(this.core.spec(Op.WorkflowStatus, encodeWorkflowStatus({ runId }), options), decodeWorkflowStatusReply)
-        .pipe(map((s) => this.toRunStatus(s)));
-    });
+    return calls(this.core, (c) => c.status(runId, options));
   }
 
   /**
@@ -278,11 +159,7 @@ export class WorkflowApi {
    * ```
    */
   watch(runId: string, options: WorkflowWatchOptions = {}): Observable<RunStatus> {
-    return pollUntilTerminal(this.core.channel, this.status(runId, options), {
-      pollMs: options.pollMs ?? 250,
-      same: sameProgress,
-      scheduler: options.scheduler,
-    });
+    return calls(this.core, (c) => c.watch(runId, options));
   }
 
   /**
@@ -290,100 +167,41 @@ export class WorkflowApi {
    * Accepted in every run state (DECISIONS #32); names starting with `_` are refused.
    */
   signal(runId: string, type: string, data?: unknown, options: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkText('run id', runId);
-      checkText('signal type', type);
-      const payload = data === undefined ? undefined : toPayload(data, this.core.codec);
-      return this.core.call(this.core.spec(Op.WorkflowSignal, encodeWorkflowSignal({ runId, signal: type, ...(payload ? { payload } : {}) }), options), ignorePayload);
-    });
+    return calls(this.core, (c) => c.signal(runId, type, data, options));
   }
 
   /** WORKFLOW_CANCEL: applied before the reply (DECISIONS #31); a terminal run is left as it is. */
   cancel(runId: string, options: RequestOptions & { readonly reason?: string } = {}): Observable<void> {
-    return defer(() => {
-      checkText('run id', runId);
-      return this.core.call(
-        this.core.spec(Op.WorkflowCancel, encodeWorkflowCancel({ runId, ...(options.reason ? { reason: options.reason } : {}) }), options),
-        ignorePayload,
-      );
-    });
+    return calls(this.core, (c) => c.cancel(runId, options));
   }
 
   /** WORKFLOW_HISTORY: the run's events in order (the server's default limit is 100). */
   history(runId: string, options: RequestOptions & { readonly limit?: number } = {}): Observable<HistoryEvent[]> {
-    return defer(() => {
-      checkText('run id', runId);
-      return this.core
-        .call(
-          this.core.spec(Op.WorkflowHistory, encodeWorkflowHistory({ runId, ...(options.limit !== undefined ? { limit: options.limit } : {}) }), options),
-          decodeWorkflowHistoryReply,
-        )
-        .pipe(map((r) => r.events.map((e) => ({ type: e.type, detail: e.detail, timestamp: Number(e.timestamp) }))));
-    });
+    return calls(this.core, (c) => c.history(runId, options));
   }
 
   /** WORKFLOW_LIST_RUNS: runs of `name` (all workflows when empty), newest first. */
   listRuns(name?: string, options: WorkflowListRunsOptions = {}): Observable<WorkflowRunSummary[]> {
-    return defer(() =>
-      this.core
-        .call(
-          this.core.spec(
-            Op.WorkflowListRuns,
-            encodeWorkflowListRuns({
-              ...(name ? { workflow: name } : {}),
-              ...(options.limit !== undefined ? { limit: options.limit } : {}),
-              ...(options.status !== undefined ? { status: options.status.toLowerCase() } : {}),
-              ...(options.cursor !== undefined ? { cursor: options.cursor } : {}),
-              ...(options.search !== undefined ? { search: options.search } : {}),
-            }),
-            options,
-          ),
-          decodeWorkflowListRunsReply,
-        )
-        .pipe(map((r) => r.runs.map((run) => ({ runId: run.runId, workflow: run.workflow, status: run.status, createdAt: Number(run.createdAt) })))),
-    );
+    return calls(this.core, (c) => c.listRuns(name, options));
   }
 
   /** WORKFLOW_LIST_DEFINITIONS: the namespace's definitions, by name. */
   listDefinitions(options: RequestOptions & { readonly limit?: number; readonly cursor?: string } = {}): Observable<WorkflowDefinitionSummary[]> {
-    return defer(() =>
-      this.core
-        .call(
-          this.core.spec(
-            Op.WorkflowListDefinitions,
-            encodeWorkflowListDefinitions({ ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.cursor !== undefined ? { cursor: options.cursor } : {}) }),
-            options,
-          ),
-          decodeWorkflowListDefinitionsReply,
-        )
-        .pipe(map((r) => r.definitions.map((d) => ({ name: d.name, version: d.version, createdAt: Number(d.createdAt) })))),
-    );
+    return calls(this.core, (c) => c.listDefinitions(options));
   }
 
   /** WORKFLOW_GET_DEFINITION: the stored text, byte for byte. `NotFoundError` when unknown (or another `version`). */
   definition(name: string, options: RequestOptions & { readonly version?: string } = {}): Observable<string> {
-    return defer(() => {
-      checkText('workflow name', name);
-      return this.core.call(
-        this.core.spec(Op.WorkflowGetDefinition, encodeWorkflowGetDefinition({ name, ...(options.version ? { version: options.version } : {}) }), options),
-        decodeWorkflowGetDefinitionReply,
-      );
-    });
+    return calls(this.core, (c) => c.definition(name, options));
   }
 
   /** WORKFLOW_DISABLE: new starts are refused; running runs continue. `NotFoundError` when unknown. */
   disable(name: string, options: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkText('workflow name', name);
-      return this.core.call(this.core.spec(Op.WorkflowDisable, encodeWorkflowDisable({ name }), options), ignorePayload);
-    });
+    return calls(this.core, (c) => c.disable(name, options));
   }
 
   /** WORKFLOW_ENABLE. */
   enable(name: string, options: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkText('workflow name', name);
-      return this.core.call(this.core.spec(Op.WorkflowEnable, encodeWorkflowEnable({ name }), options), ignorePayload);
-    });
+    return calls(this.core, (c) => c.enable(name, options));
   }
 }

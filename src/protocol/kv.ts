@@ -249,12 +249,20 @@ function opts(body: RequestBody): OptionsReader {
   return new OptionsReader(body.options);
 }
 
+/**
+ * The view of a fixed-layout reply of `size` bytes (more allowed only when `rest`), or a
+ * `ProtocolError`. A plain walk instead of a `ByteReader`: the replies a browser app reads most
+ * (get, put, incr, exists) then need no reader class in its bundle, and no allocation but the view.
+ */
+function fixedReply(p: Uint8Array, size: number, what: string, rest = false): DataView {
+  if (p.length < size) throw new ProtocolError(`truncated ${what}: ${size} byte(s) expected, ${p.length} received`);
+  if (!rest && p.length > size) throw new ProtocolError(`${p.length - size} unexpected trailing byte(s) in ${what}`);
+  return new DataView(p.buffer, p.byteOffset, p.byteLength);
+}
+
 /** Exactly a u64 (8 bytes) reply. */
 function decodeVersionOnly(p: Uint8Array, what: string): bigint {
-  const r = new ByteReader(p, what);
-  const v = r.u64('version');
-  r.end();
-  return v;
+  return fixedReply(p, 8, what).getBigUint64(0, true);
 }
 
 function withOptional<T extends object, K extends string, V>(obj: T, key: K, value: V | undefined): T & { [P in K]?: V } {
@@ -334,9 +342,8 @@ export function decodeKvGet(body: RequestBody): KvGetRequest {
 
 /** `[version:u64][value]`. */
 export function decodeKvGetReply(p: Uint8Array): KvGetReply {
-  const r = new ByteReader(p, 'kv_get reply');
-  const version = r.u64('version');
-  return { version, value: r.rest().slice() };
+  const version = fixedReply(p, 8, 'kv_get reply', true).getBigUint64(0, true);
+  return { version, value: p.slice(8) };
 }
 
 export const decodeKvWatchReply = decodeKvGetReply;
@@ -643,11 +650,8 @@ export function decodeKvIncr(body: RequestBody): KvIncrRequest & { readonly delt
 
 /** `[version:u64][counter:i64]`, exactly 16 bytes. */
 export function decodeKvIncrReply(p: Uint8Array): KvIncrReply {
-  const r = new ByteReader(p, 'kv_incr reply');
-  const version = r.u64('version');
-  const value = r.i64('counter');
-  r.end();
-  return { version, value };
+  const view = fixedReply(p, 16, 'kv_incr reply');
+  return { version: view.getBigUint64(0, true), value: view.getBigInt64(8, true) };
 }
 
 export function encodeKvIncrReply(reply: KvIncrReply): Uint8Array {
@@ -881,11 +885,8 @@ export function decodeKvExists(body: RequestBody): KvExistsRequest {
 
 /** `[version:u64][present:u8]`, exactly 9 bytes. */
 export function decodeKvExistsReply(p: Uint8Array): KvExistsReply {
-  const r = new ByteReader(p, 'kv_exists reply');
-  const version = r.u64('version');
-  const present = r.u8('present') !== 0;
-  r.end();
-  return { version, present };
+  const view = fixedReply(p, 9, 'kv_exists reply');
+  return { version: view.getBigUint64(0, true), present: view.getUint8(8) !== 0 };
 }
 
 export function encodeKvExistsReply(reply: KvExistsReply): Uint8Array {

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { measure } from '../../bench/bundle-size.js';
 import { bundleForBrowser, type BrowserBundle } from './build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,11 +58,15 @@ describe('browser bundle of the universal entry', () => {
 
   it('is tree-shakeable: importing one export from the entry bundles only its own module', async () => {
     // No module reachable from the entry may run code at load time, or it would be kept here.
+    // esbuild without code splitting wraps the modules a dynamic import() reaches (the APIs' code
+    // loaded on first use) in init functions, and the entry calls the init of what it re-exports:
+    // those calls are all `src/index.ts` may add, a few bytes.
     const sources = async (contents: string) => {
       const b = await bundleForBrowser({ contents, resolveDir: root });
       const output = Object.values(b.metafile.outputs)[0]!;
+      expect(output.inputs['src/index.ts']?.bytesInOutput ?? 0).toBeLessThan(64);
       return Object.entries(output.inputs)
-        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/'))
+        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/') && file !== 'src/index.ts')
         .map(([file]) => file)
         .sort();
     };
@@ -77,6 +82,27 @@ describe('browser bundle of the universal entry', () => {
     });
     expect(named.code).not.toContain('kv_get');
     expect(named.code).toContain('KvGet');
+  });
+
+  it("loads the action worker's run loop and the actions, workflow and processing calls on first use, not with the entry", async () => {
+    const whole = await measure('whole client', "export * from './src/index.ts';");
+    const initial = whole.inputs.filter((i) => i.bytes > 0).map((i) => i.file);
+    const onDemand = [
+      'src/client/action-worker/run.ts',
+      'src/client/action-worker/task.ts',
+      'src/client/actions/calls.ts',
+      'src/client/workflow/calls.ts',
+      'src/client/processing/calls.ts',
+    ];
+    for (const file of onDemand) {
+      expect(initial).not.toContain(file);
+      expect(whole.lazy.files).toContain(file);
+    }
+    // What the public API needs before any call stays in the entry: the API classes, the worker's
+    // option checks and the error classes users throw and test with instanceof.
+    for (const file of ['src/client/actions.ts', 'src/client/workflow.ts', 'src/client/processing/api.ts', 'src/client/action-worker/errors.ts', 'src/client/action-worker/options.ts']) {
+      expect(initial).toContain(file);
+    }
   });
 
   it('would fail on a static ws import (the check has teeth)', async () => {

@@ -7,7 +7,7 @@ import { firstValueFrom, Subject } from 'rxjs';
 import { connect, isNotFound, NonRetryableError, type FloClient } from '../../src/node.js';
 import { ManualClock, startServer, type FloServer } from '../../src/server.js';
 import type { ActionRunStatus, ActionTask, WorkerEvent } from '../../src/client/actions.js';
-import { record } from '../client/actions/support.js';
+import { record } from '../client/action-worker/fixtures.js';
 import { waitFor } from './support.js';
 
 let server: FloServer | undefined;

@@ -82,6 +82,8 @@ beforeAll(async () => {
   for (const ext of ['mts', 'cts', 'ts']) await writeFile(join(app, `consumer.${ext}`), consumer);
   const quickStart = readmeCodeBlock('Quick start');
   for (const ext of ['mts', 'ts']) await writeFile(join(app, `quick-start.${ext}`), quickStart);
+  const modularExample = readmeCodeBlock('Modular entry: `flo-rx/modular`');
+  for (const ext of ['mts', 'ts']) await writeFile(join(app, `modular-example.${ext}`), modularExample);
   // As the README says: without its type arguments, the same code is plain JavaScript for node.
   await writeFile(join(app, 'quick-start.mjs'), quickStart.replace(/<\{[^}]*\}>/g, ''));
   console.log(`flo-rx ${pkg.version}: tarball ${(packed.size / 1024).toFixed(1)} KiB, unpacked ${(packed.unpackedSize / 1024).toFixed(1)} KiB, ${packed.files.length} files`);
@@ -137,10 +139,10 @@ describe('installed into an empty app', () => {
   });
 
   it.each([
-    ['node16 (ESM)', { module: 'node16', moduleResolution: 'node16' }, ['consumer.mts', 'quick-start.mts']],
+    ['node16 (ESM)', { module: 'node16', moduleResolution: 'node16' }, ['consumer.mts', 'quick-start.mts', 'modular-example.mts']],
     ['node16 (CommonJS)', { module: 'node16', moduleResolution: 'node16' }, ['consumer.cts']],
-    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }, ['consumer.ts', 'quick-start.ts']],
-  ])('type-checks a consumer and the quick start with tsc --strict, moduleResolution %s', async (name, compilerOptions, files) => {
+    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }, ['consumer.ts', 'quick-start.ts', 'modular-example.ts']],
+  ])('type-checks a consumer, the quick start and the modular example with tsc --strict, moduleResolution %s', async (name, compilerOptions, files) => {
     const config = `tsconfig.${name.replace(/\W+/g, '-')}.json`;
     await writeFile(
       join(app, config),

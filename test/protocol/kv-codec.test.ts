@@ -177,6 +177,19 @@ describe('kv reply layouts', () => {
   it('refuses trailing bytes', () => {
     expect(() => P.decodeKvIncrReply(fromHex('0100000000000000010000000000000000'))).toThrow(ProtocolError);
     expect(() => P.decodeKvExistsReply(fromHex('01000000000000000100'))).toThrow(ProtocolError);
+    expect(() => P.decodeKvPutReply(fromHex('010000000000000000'))).toThrow(ProtocolError);
+  });
+  it('refuses truncated fixed-layout replies with a ProtocolError naming the reply', () => {
+    expect(() => P.decodeKvGetReply(fromHex('01000000000000'))).toThrow(new ProtocolError('truncated kv_get reply: 8 byte(s) expected, 7 received'));
+    expect(() => P.decodeKvPutReply(fromHex('0100'))).toThrow(/truncated kv_put reply/);
+    expect(() => P.decodeKvIncrReply(fromHex('010000000000000001'))).toThrow(/truncated kv_incr reply/);
+    expect(() => P.decodeKvExistsReply(fromHex('0100000000000000'))).toThrow(/truncated kv_exists reply/);
+  });
+  it('reads fixed-layout replies from a view into a larger buffer (offset payloads)', () => {
+    const frame = fromHex('ffff' + '0200000000000000' + 'feffffffffffffff' + 'ff');
+    expect(P.decodeKvIncrReply(frame.subarray(2, 18))).toEqual({ version: 2n, value: -2n });
+    expect(P.decodeKvGetReply(frame.subarray(2, 12))).toEqual({ version: 2n, value: fromHex('feff') });
+    expect(P.decodeKvExistsReply(frame.subarray(2, 11))).toEqual({ version: 2n, present: true });
   });
 });
 

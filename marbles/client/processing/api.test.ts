@@ -3,7 +3,7 @@ import { map, type Observable } from 'rxjs';
 import { jsonCodec } from '../../../src/codec/index.js';
 import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
 import { createClientCore } from '../../../src/client/core/context.js';
-import { ProcessingApi } from '../../../src/client/processing/index.js';
+import { ProcessingCalls } from '../../../src/client/processing/calls.js';
 import { encodeProcessingStatusReply, Op, serverErrorFor, Status, type ResponseFrame } from '../../../src/protocol/index.js';
 import { fakeChannel, newScheduler, ok, reply } from '../../helpers.js';
 
@@ -16,7 +16,7 @@ function api(ts: ReturnType<typeof newScheduler>, answer: (i: number) => Observa
     return answer(i);
   });
   const core = createClientCore({ channel, codec: jsonCodec, namespace: 'ns', timeoutMs: undefined, settles: new SettleCoalescer() });
-  return { channel, processing: new ProcessingApi(core) };
+  return { channel, processing: new ProcessingCalls(core) };
 }
 
 const key = (s: { status: string; recordsProcessed: bigint; parallelism: number }) => `${s.status}:${s.recordsProcessed}x${s.parallelism}`;

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, lastValueFrom, range, mergeMap, take, toArray } from 'rxjs';
 import { formatStreamId, settle, type FloEvent, type FloLogger } from '../../../src/node.js';
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
-import { record } from '../actions/support.js';
+import { record } from '../action-worker/fixtures.js';
 
 let env: Embedded | undefined;
 afterEach(async () => {

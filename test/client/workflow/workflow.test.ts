@@ -5,7 +5,7 @@ import { BadRequestError, ConflictError, InvalidArgumentError, NotFoundError } f
 import type { RunStatus } from '../../../src/client/workflow.js';
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
 import { EXPENSE_YAML, ORDER_YAML, expenseApprovedHistory, orderHappyHistory, orderRejectedHistory } from '../../server/workflows/fixtures.js';
-import { eventually, record, type Recorded } from '../actions/support.js';
+import { eventually, record, type Recorded } from '../action-worker/fixtures.js';
 import { expenseHandlers, orderHandlers } from './handlers.js';
 
 const DAY = 86_400_000;

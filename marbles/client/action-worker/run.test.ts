@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { defer, finalize, map, tap, type Observable } from 'rxjs';
-import { jsonCodec } from '../src/codec/index.js';
-import { SettleCoalescer } from '../src/client/core/coalescer.js';
-import { createClientCore } from '../src/client/core/context.js';
-import { ActionsApi, ActionTimeoutError, type WorkerEvent } from '../src/client/actions.js';
-import type { RequestSpec } from '../src/connection/types.js';
-import { decodeActionComplete, decodeActionFail, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../src/protocol/index.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { jsonCodec } from '../../../src/codec/index.js';
+import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
+import { createClientCore } from '../../../src/client/core/context.js';
+import { ActionTimeoutError, type ActionHandlers, type ActionWorkerOptions } from '../../../src/client/action-worker/index.js';
+import { resolveWorkerOptions } from '../../../src/client/action-worker/options.js';
+import { runWorker, type WorkerEvent } from '../../../src/client/action-worker/run.js';
+import type { RequestSpec } from '../../../src/connection/types.js';
+import { decodeActionComplete, decodeActionFail, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../../../src/protocol/index.js';
+import { fakeChannel, newScheduler, ok } from '../../helpers.js';
 
 const task = (id: string) => ok(encodeActionAwaitReply({ taskId: id, taskType: 'job', createdAt: 1n, attempt: 1, payload: utf8(`"${id}"`) }));
 
@@ -62,7 +64,11 @@ function setup(ts: ReturnType<typeof newScheduler>, cold: (m: string, v?: Record
     if (e.type === 'task-completed' || e.type === 'task-failed') running--;
     check();
   };
-  return { channel, actions: new ActionsApi(core), track, peak: () => peak };
+  // The run loop itself (what `actions.worker` loads on first use), on the test scheduler's virtual time.
+  const actions = {
+    worker: (handlers: ActionHandlers, options: ActionWorkerOptions = {}) => defer(() => runWorker(core, resolveWorkerOptions(core, handlers, options), options)),
+  };
+  return { channel, actions, track, peak: () => peak };
 }
 
 describe('actions.worker slot accounting', () => {

@@ -5,7 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { ManualClock } from '../../../src/server.js';
 import { ActionTimeoutError } from '../../../src/client/actions.js';
 import { startEmbedded, type Embedded } from '../../support/embedded.js';
-import { record } from './support.js';
+import { record } from './fixtures.js';
 
 let env: Embedded | undefined;
 afterEach(async () => {

@@ -4,7 +4,7 @@ import { ManualClock, startServer, type FloServer } from '../../../src/server.js
 import { ClientClosedError, connect, tcpTransport, type ConnectOptions, type FloClient } from '../../../src/node.js';
 import type { TransportFactory } from '../../../src/connection/types.js';
 import { Op, RequestFrameDecoder } from '../../../src/protocol/index.js';
-import { eventually, proxy, record, workers } from './support.js';
+import { eventually, proxy, record, workers } from './fixtures.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

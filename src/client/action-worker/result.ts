@@ -1,0 +1,28 @@
+/**
+ * What a handler may return besides a plain value: an `ActionResult` naming the outcome
+ * (`actionResult('rejected', value)`), and the size limit of the COMPLETE that carries it.
+ * Loads with the entry (users build results with it); read by `task.ts` when settling.
+ * Rules: DECISIONS #29.
+ */
+import { InvalidArgumentError } from '../../protocol/errors.js';
+
+/** The longest result a COMPLETE can carry: its length is a u16 (DECISIONS #29). */
+export const MAX_ACTION_RESULT_BYTES = 0xffff;
+
+/** A handler result with a named outcome (Go's `actx.Result(outcome, value)`); see `actionResult`. */
+export class ActionResult<T = unknown> {
+  constructor(
+    readonly outcome: string,
+    readonly value: T,
+  ) {}
+}
+
+/**
+ * Returns `value` under a named outcome instead of `success`, for workflow transitions keyed on it:
+ * `return actionResult('rejected', { reason })`.
+ */
+export function actionResult<T>(outcome: string, value?: T): ActionResult<T | undefined> {
+  if (typeof outcome !== 'string' || outcome.length === 0) throw new InvalidArgumentError('actionResult: outcome must be a non-empty string');
+  return new ActionResult(outcome, value);
+}
+

@@ -1,0 +1,18 @@
+/**
+ * Loads a module on first use, for API methods whose code a bundler should split off: an app that
+ * never calls them never loads it. `onDemand(() => import('./x.js'))` gives a function that wraps
+ * a use of the module in a cold Observable: the first subscription imports it (a bundler's lazy
+ * chunk), later ones use the loaded module synchronously, as a static import would. Unsubscribing
+ * while it loads sends nothing. A failed import (a chunk that could not be fetched) errors that
+ * subscription only; the next one tries again.
+ */
+import { defer, from, switchMap, type Observable } from 'rxjs';
+
+/** `use(module)` inside a cold Observable; the module is imported at the first subscription. */
+export type OnDemand<M> = <T>(use: (module: M) => Observable<T>) => Observable<T>;
+
+export function onDemand<M>(load: () => Promise<M>): OnDemand<M> {
+  let loaded: M | undefined;
+  return (use) =>
+    defer(() => (loaded !== undefined ? use(loaded) : from(load()).pipe(switchMap((module) => use((loaded = module))))));
+}
