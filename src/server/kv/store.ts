@@ -267,6 +267,12 @@ const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000
 
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, Entry>>();
+  /** The namespace last asked for (as given) and its space: spaces are never removed. */
+  private lastSpaceName: string | undefined;
+  private lastSpace: Map<string, Entry> | undefined;
+  /** The clock's last millisecond and it in nanoseconds (`nowNs`). */
+  private lastNowMs = Number.NaN;
+  private lastNowNs = 0n;
   private readonly txns = new Map<bigint, Txn>();
   private nextTxnId = 1n;
   private index = 0n;
@@ -378,9 +384,15 @@ export class KvStore {
   // ----- internals -------------------------------------------------------------------------
 
   private space(ns: string, create: boolean): Map<string, Entry> | undefined {
+    // Requests repeat their namespace (the dispatcher hands over the same string): remembered.
+    if (ns === this.lastSpaceName) return this.lastSpace;
     const id = nsId(ns);
     let m = this.spaces.get(id);
     if (!m && create) this.spaces.set(id, (m = new Map()));
+    if (m) {
+      this.lastSpaceName = ns;
+      this.lastSpace = m;
+    }
     return m;
   }
 
@@ -398,7 +410,13 @@ export class KvStore {
   }
 
   private nowNs(): bigint {
-    return BigInt(Math.trunc(this.clock.now())) * 1_000_000n;
+    // Writes within one millisecond share the timestamp: no BigInt arithmetic per write.
+    const ms = Math.trunc(this.clock.now());
+    if (ms !== this.lastNowMs) {
+      this.lastNowMs = ms;
+      this.lastNowNs = BigInt(ms) * 1_000_000n;
+    }
+    return this.lastNowNs;
   }
 
   private expiry(ttlSeconds: bigint | undefined): number | undefined {
@@ -423,7 +441,19 @@ export class KvStore {
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
     const space = this.space(ns, true)!;
-    const e = space.get(key);
+    return this.writeEntry(space, space.get(key), ns, key, value, expiresAtMs, deleted);
+  }
+
+  /** `write` with the key's space and its entry (undefined: none) already looked up. */
+  private writeEntry(
+    space: Map<string, Entry>,
+    e: Entry | undefined,
+    ns: string,
+    key: string,
+    value: Uint8Array,
+    expiresAtMs: number | undefined,
+    deleted: boolean,
+  ): bigint {
     // In memory the change log is a no-op: do not even build its entity keys.
     if (this.persisted) this.willWrite(nsId(ns), key, e);
     const ts = this.nowNs();
@@ -459,7 +489,11 @@ export class KvStore {
 
   private checkPut(ns: string, key: string, value: Uint8Array, c: PutConditions): void {
     this.checkSize(ns, key, value);
-    const e = this.liveEntry(ns, key);
+    this.checkConditions(this.liveEntry(ns, key), c);
+  }
+
+  /** The put conditions against the key's live entry (undefined: none). */
+  private checkConditions(e: Entry | undefined, c: PutConditions): void {
     if (c.casVersion !== undefined) {
       const pass = e ? e.version === c.casVersion : c.casVersion === 0n;
       if (!pass) throw conflict();
@@ -513,9 +547,13 @@ export class KvStore {
 
   put(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): bigint {
     const key = this.checkKey(ns, keyBytes);
-    this.checkPut(ns, key, value, c);
+    this.checkSize(ns, key, value);
+    // One lookup of the entry serves the conditions and the write.
+    const space = this.space(ns, false);
+    const e = space?.get(key);
+    this.checkConditions(this.live(e) ? e : undefined, c);
     this.logged();
-    return this.write(ns, key, ownBytes(value), this.expiry(c.ttlSeconds));
+    return this.writeEntry(space ?? this.space(ns, true)!, e, ns, key, ownBytes(value), this.expiry(c.ttlSeconds), false);
   }
 
   delete(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
