@@ -30,7 +30,6 @@ import {
   encodeQueueDequeueReply,
   encodeQueueDlqListReply,
   encodeQueueDlqStatsReply,
-  encodeQueueEnqueueReply,
   encodeQueueListReply,
   encodeQueuePeekReply,
   encodeQueuePurgeReply,
@@ -41,6 +40,7 @@ import {
   type QueueMessage,
 } from '../../protocol/index.js';
 import { badRequest, ok } from '../reply.js';
+import { QueueEnqueueOk } from './replies.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { itemsWithin } from '../reply-caps.js';
 import { MAX_BLOCK_MS } from '../timers.js';
@@ -123,7 +123,7 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
       (ctx) => {
         const req = decodeQueueEnqueue(ctx.body);
         const { seq } = store.enqueue(ctx.namespace, req.queue, req.payload, req);
-        return ok(encodeQueueEnqueueReply({ seq }));
+        return new QueueEnqueueOk(seq);
       },
     ],
     [Op.QueueDequeue, dequeue],
