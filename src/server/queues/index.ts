@@ -84,7 +84,11 @@ const waiterKey = (namespace: string, name: string) => `queue:${namespace.length
 export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOptions = {}): QueueSubsystem {
   const { maxWaiters = Infinity, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
   const waiters = new Waiters(env.clock, env.parking, maxWaiters);
-  const store = new QueueStore(env.clock, storeConfig, (ns, name) => waiters.wake(waiterKey(ns, name)), env.persistence);
+  // Most enqueues have nobody waiting: then not even the wait key is built.
+  const wake = (ns: string, name: string) => {
+    if (waiters.count() > 0) waiters.wake(waiterKey(ns, name));
+  };
+  const store = new QueueStore(env.clock, storeConfig, wake, env.persistence);
   const profile = env.profile;
 
   const messages = (list: readonly QueueMessage[]): Reply => ok(encodeQueueDequeueReply({ messages: list }, profile));
