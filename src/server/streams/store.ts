@@ -421,6 +421,18 @@ export class StreamStore {
     return Math.max(0, Math.floor(this.clock.now()));
   }
 
+  /** The clock's millisecond as a bigint and the first record key of that millisecond: made once per millisecond. */
+  private tickMs = -1n;
+  private tickFirstKey = 0n;
+  private tickAt = -1;
+  private tick(): void {
+    const now = this.now();
+    if (now === this.tickAt) return;
+    this.tickAt = now;
+    this.tickMs = BigInt(now);
+    this.tickFirstKey = this.tickMs << 64n;
+  }
+
   // -------------------------------------------------------------------------------------------
   // streams
 
@@ -531,16 +543,19 @@ export class StreamStore {
     const log = this.ensure(ns, stream);
     const k = log.key;
     this.changes.meta(k);
-    const nowTs = BigInt(this.now());
-    const first = log.last === null || nowTs > log.last >> 64n ? nowTs << 64n : log.last + 1n;
-    records.forEach((rec, j) => {
-      const key = first + BigInt(j);
+    this.tick();
+    const first = log.last === null || this.tickMs > log.last >> 64n ? this.tickFirstKey : log.last + 1n;
+    // Ids as bigints: the first record's is `first` itself (most appends carry one record).
+    let key = first;
+    for (let j = 0; j < records.length; j++) {
+      if (j > 0) key += 1n;
+      const rec = records[j];
       const record = StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers);
       this.changes.newRec(k, key, record);
       log.records.push(record);
       log.bytes += rec.payload.length;
-    });
-    log.last = first + BigInt(records.length - 1);
+    }
+    log.last = records.length === 0 ? first - 1n : key;
     this.enforce(log);
     return streamIdFromBigInt(first);
   }
