@@ -9,6 +9,8 @@ export * from './options.js';
 export * from './frame.js';
 export * from './decoder.js';
 export * from './kv.js';
+export * from './kv-reply-writer.js';
+export * from './append-reply-writer.js';
 export * from './action.js';
 export * from './worker.js';
 export * from './workflow.js';

@@ -339,7 +339,7 @@ export class ServerConnection {
     const gate = this.options.commitGate;
     if (gate?.pending) {
       // Nothing leaves before the changes it may reveal are in the log (group commit).
-      const size = answer.payload.length;
+      const size = answer.payload.byteLength;
       this.held++;
       this.heldBytes += size;
       gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer, size));

@@ -26,7 +26,7 @@ import {
 } from '../protocol/index.js';
 import { normaliseNamespace } from './namespace.js';
 import { ok } from './reply.js';
-import type { Handler, Reply, RequestContext, Subsystem } from './types.js';
+import type { Handler, PayloadWriter, Reply, ReplyPayload, RequestContext, Subsystem } from './types.js';
 
 /** Name of the server's TracingChannel: one event set per request handled. */
 export const SERVER_REQUEST_CHANNEL = 'flo-rx:server:request';
@@ -63,10 +63,10 @@ export interface DispatchInput {
   readonly connectionId: number;
 }
 
-/** A reply ready to encode: status and payload bytes. */
+/** A reply ready to encode: status and payload (its bytes, or a writer of them). */
 export interface Answer {
   readonly status: number;
-  readonly payload: Uint8Array;
+  readonly payload: ReplyPayload;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -157,7 +157,8 @@ export class Dispatcher {
       if (ctx !== undefined) {
         ctx.status = answer.status;
         if (answer.status !== Status.OK) {
-          ctx.error = new Error(`${statusText(answer.status)}${answer.payload.length ? `: ${fromUtf8(answer.payload)}` : ''}`);
+          const text = answer.payload instanceof Uint8Array && answer.payload.length > 0 ? `: ${fromUtf8(answer.payload)}` : '';
+          ctx.error = new Error(`${statusText(answer.status)}${text}`);
           serverTrace.error.publish(ctx);
         }
       }
@@ -227,7 +228,7 @@ export class Dispatcher {
       !Number.isInteger(reply.status) ||
       reply.status < 0 ||
       reply.status > 0xff ||
-      (reply.payload !== undefined && !(reply.payload instanceof Uint8Array))
+      (reply.payload !== undefined && !(reply.payload instanceof Uint8Array) && !isPayloadWriter(reply.payload))
     ) {
       return this.fromError(new TypeError('handler returned an invalid reply'), input);
     }
@@ -246,6 +247,11 @@ export class Dispatcher {
     this.log(`conn #${input.connectionId} opcode ${formatOpcode(input.opcode)} request ${input.requestId}: internal error: ${detail}`);
     return { status: Status.InternalError, payload: utf8(message) };
   }
+}
+
+function isPayloadWriter(value: unknown): value is PayloadWriter {
+  const w = value as PayloadWriter | null;
+  return typeof w === 'object' && w !== null && Number.isInteger(w.byteLength) && w.byteLength >= 0 && typeof w.writeAt === 'function';
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<Reply> {

@@ -9,7 +9,8 @@
  * that fills up while its bytes are in flight is left to the transport (and the garbage collector)
  * and a new one started, copying over only the replies not yet handed over.
  */
-import { encodeResponseInto } from '../protocol/index.js';
+import { encodeResponseHeaderAt, HEADER_SIZE } from '../protocol/index.js';
+import type { ReplyPayload } from './types.js';
 
 /** First slab of a connection (allocated with its first reply, so idle connections hold none). */
 const MIN_SLAB = 4 * 1024;
@@ -36,11 +37,17 @@ export class ReplyOutbox {
     return this.slab?.length ?? 0;
   }
 
-  /** Appends one response frame (32-byte header and `payload`). */
-  append(requestId: bigint, status: number, payload: Uint8Array): void {
-    const size = 32 + payload.length;
-    if (this.slab === undefined || this.slab.length - this.used < size) this.grow(size);
-    this.used = encodeResponseInto(this.slab!, this.view!, this.used, requestId, status, payload);
+  /** Appends one response frame (32-byte header and `payload`, its bytes or written by it). */
+  append(requestId: bigint, status: number, payload: ReplyPayload): void {
+    const length = payload.byteLength;
+    if (this.slab === undefined || this.slab.length - this.used < HEADER_SIZE + length) this.grow(HEADER_SIZE + length);
+    const slab = this.slab!;
+    const view = this.view!;
+    const at = this.used;
+    // The payload first: the header's CRC covers it.
+    if (payload instanceof Uint8Array) slab.set(payload, at + HEADER_SIZE);
+    else payload.writeAt(slab, view, at + HEADER_SIZE);
+    this.used = encodeResponseHeaderAt(slab, view, at, requestId, status, length);
   }
 
   /** Appends a frame already encoded. */

@@ -1,5 +1,5 @@
 import { BadRequestError, ConflictError, NotFoundError, OverloadedError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
-import type { Reply } from './types.js';
+import type { Reply, ReplyPayload } from './types.js';
 
 /** An OK reply with `payload`. */
 export const ok = (payload: Uint8Array = EMPTY): Reply => ({ status: Status.OK, payload });
@@ -30,3 +30,12 @@ export const unauthorized = (message: string): UnauthorizedError =>
   replyError(() => new UnauthorizedError(Status.Unauthorized, message));
 /** OVERLOADED: the server (or this connection) is at a limit; the client should back off and retry. */
 export const overloaded = (message: string): OverloadedError => replyError(() => new OverloadedError(Status.Overloaded, message));
+
+/** A reply payload's bytes (a writer's written into a new buffer), for code outside the connection's output path. */
+export function payloadBytes(payload: ReplyPayload | undefined): Uint8Array {
+  if (payload === undefined) return EMPTY;
+  if (payload instanceof Uint8Array) return payload;
+  const out = new Uint8Array(payload.byteLength);
+  payload.writeAt(out, new DataView(out.buffer), 0);
+  return out;
+}

@@ -11,10 +11,25 @@ import type { ParkingLimits } from './waiters.js';
 /** Reply layouts: `go` (the Go SDK's, default) or `flo` (the newest Flo server's), DECISIONS #1. */
 export type ReplyProfile = 'go' | 'flo';
 
+/**
+ * A reply payload that writes itself straight into the connection's output buffer, so the reply
+ * needs no buffer of its own (the hot KV get/put replies). It must capture what it writes when it
+ * is made: a reply held for a group commit is written after later requests changed the state.
+ */
+export interface PayloadWriter {
+  /** Bytes `writeAt` writes. */
+  readonly byteLength: number;
+  /** Writes the payload at `offset` of `target`; `view` is a DataView over exactly `target`. */
+  writeAt(target: Uint8Array, view: DataView, offset: number): void;
+}
+
+/** A reply's payload: its bytes, or a writer of them. */
+export type ReplyPayload = Uint8Array | PayloadWriter;
+
 /** A handler's reply: a status and its payload. */
 export interface Reply {
   readonly status: number;
-  readonly payload?: Uint8Array;
+  readonly payload?: ReplyPayload;
 }
 
 /** What a handler gets for one request. */

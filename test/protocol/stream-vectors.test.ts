@@ -44,6 +44,7 @@ import {
 } from '../../src/protocol/index.js';
 import { allVectors, vector, type Vector } from '../vectors.js';
 import { harness } from '../server/streams/helpers.js';
+import { payloadBytes } from '../../src/server/reply.js';
 
 const ID_2_7 = streamId(1700000000002n, 7n);
 const ID_3_8 = streamId(1700000000003n, 8n);
@@ -352,10 +353,10 @@ describe('stream vectors: the embedded server answers the vector requests', () =
           h.clock.advance(300_000);
           const reply = await r;
           status = reply.status;
-          payload = reply.payload;
+          payload = payloadBytes(reply.payload);
         } else {
           status = r.status;
-          payload = r.payload;
+          payload = payloadBytes(r.payload);
         }
       } catch (err) {
         if (!(err instanceof ServerError)) throw err;

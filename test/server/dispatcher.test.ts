@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY, fromUtf8, Status, utf8, type RequestBody } from '../../src/protocol/index.js';
 import { collectHandlers, Dispatcher, type Answer } from '../../src/server/dispatcher.js';
-import { ok } from '../../src/server/reply.js';
+import { ok, payloadBytes } from '../../src/server/reply.js';
 import type { Handler } from '../../src/server/types.js';
 
 const NS = 0x7e0;
 const OPTS = 0x7e1;
+const WRITER = 0x7e2;
+const BAD_WRITER = 0x7e3;
 const handlers = new Map<number, Handler>([
+  [WRITER, () => ({ status: Status.OK, payload: { byteLength: 3, writeAt: (t: Uint8Array, _v: DataView, at: number) => t.set([1, 2, 3], at) } })],
+  [BAD_WRITER, () => ({ status: Status.OK, payload: { byteLength: -1, writeAt: () => {} } })],
   [NS, (ctx) => ok(utf8(ctx.namespace))],
   [OPTS, (ctx) => ok(utf8(ctx.options.entries.map((e) => `${e.tag}:${e.value.length}`).join(',')))],
 ]);
@@ -24,7 +28,7 @@ describe('Dispatcher', () => {
     const d = new Dispatcher(collectHandlers([{ handlers }]));
     const seen = (ns: Uint8Array) => {
       const a = call(d, NS, body(ns));
-      return a.status === Status.OK ? fromUtf8(a.payload) : `status ${a.status}`;
+      return a.status === Status.OK ? fromUtf8(payloadBytes(a.payload)) : `status ${a.status}`;
     };
     const shared = utf8('alpha');
     expect([seen(shared), seen(utf8('alpha')), seen(utf8('beta')), seen(EMPTY), seen(utf8('default'))]).toEqual(['alpha', 'alpha', 'beta', 'default', 'default']);
@@ -40,9 +44,19 @@ describe('Dispatcher', () => {
 
   it('reads the options of each request (none, some, none again)', () => {
     const d = new Dispatcher(collectHandlers([{ handlers }]));
-    const opts = (o: Uint8Array) => fromUtf8(call(d, OPTS, body(EMPTY, o)).payload);
+    const opts = (o: Uint8Array) => fromUtf8(payloadBytes(call(d, OPTS, body(EMPTY, o)).payload));
     expect(opts(EMPTY)).toBe('');
     expect(opts(new Uint8Array([1, 2, 9, 9, 3, 0]))).toBe('1:2,3:0');
     expect(opts(EMPTY)).toBe('');
+  });
+
+  it('passes a payload writer through, and answers INTERNAL_ERROR for a malformed one', () => {
+    const d = new Dispatcher(collectHandlers([{ handlers }]));
+    const a = call(d, WRITER, body(EMPTY));
+    expect(a.status).toBe(Status.OK);
+    expect([...payloadBytes(a.payload)]).toEqual([1, 2, 3]);
+    const bad = call(d, BAD_WRITER, body(EMPTY));
+    expect(bad.status).toBe(Status.InternalError);
+    expect(fromUtf8(payloadBytes(bad.payload))).toContain('invalid reply');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeResponseFrame, ResponseFrameDecoder, toHex } from '../../src/protocol/index.js';
+import { encodeKvGetReply, encodeKvPutReply, encodeResponseFrame, ResponseFrameDecoder, toHex } from '../../src/protocol/index.js';
+import { KvGetOk, KvPutOk } from '../../src/server/kv/replies.js';
 import { ReplyOutbox } from '../../src/server/outbox.js';
 
 const payload = (n: number, fill: number) => new Uint8Array(n).fill(fill);
@@ -19,6 +20,26 @@ describe('ReplyOutbox', () => {
     );
     expect(box.pendingBytes).toBe(0);
     expect(box.take()).toBeUndefined();
+  });
+
+  it('writes payload writers in place, byte for byte the frames of their encoded payloads, across slab growth', () => {
+    const box = new ReplyOutbox();
+    const value = payload(77, 5).subarray(3, 70);
+    const expected: string[] = [];
+    // Odd sizes before each writer, so the writers land at odd offsets of the slab, and enough to grow it.
+    for (let i = 0; i < 200; i++) {
+      box.append(BigInt(3 * i), 0, payload(i % 7, i));
+      box.append(BigInt(3 * i + 1), 0, new KvPutOk(BigInt(i) << 40n));
+      box.append(BigInt(3 * i + 2), 0, new KvGetOk(BigInt(i), value));
+      expected.push(
+        toHex(encodeResponseFrame(BigInt(3 * i), 0, payload(i % 7, i))),
+        toHex(encodeResponseFrame(BigInt(3 * i + 1), 0, encodeKvPutReply({ version: BigInt(i) << 40n }))),
+        toHex(encodeResponseFrame(BigInt(3 * i + 2), 0, encodeKvGetReply({ version: BigInt(i), value }))),
+      );
+      // A take in the middle: the rest continues where it stopped.
+      if (i === 100) expect(toHex(box.take()!)).toBe(expected.splice(0).join(''));
+    }
+    expect(toHex(box.take()!)).toBe(expected.join(''));
   });
 
   it('never writes over bytes handed over until recycled, even when it must grow', () => {

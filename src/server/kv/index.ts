@@ -26,13 +26,11 @@ import {
   encodeKvBeginTxnReply,
   encodeKvCommitTxnReply,
   encodeKvExistsReply,
-  encodeKvGetReply,
   encodeKvHistoryReply,
   encodeKvIncrReply,
   encodeKvJsonGetReply,
   encodeKvJsonSetReply,
   encodeKvMGetReply,
-  encodeKvPutReply,
   encodeKvScanReply,
   type KvTxnRef,
 } from '../../protocol/index.js';
@@ -41,6 +39,7 @@ import { itemsWithin, MAX_REPLY_BYTES } from '../reply-caps.js';
 import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { badRequest, notFound, ok } from '../reply.js';
+import { KvGetOk, KvPutOk } from './replies.js';
 import { KvMessages, KvStore, byteString, type TxnUse } from './store.js';
 
 export { KvStore, KvMessages } from './store.js';
@@ -55,6 +54,9 @@ export interface KvSubsystem extends Subsystem {
 }
 
 type KvValueReply = { version: bigint; value: Uint8Array };
+
+/** A put inside a transaction answers version 0 (the version is known at commit). */
+const TXN_PUT_OK = new KvPutOk(0n);
 
 export function createKvSubsystem(env: ServerEnv): KvSubsystem {
   const waiters = new Waiters(env.clock, env.parking);
@@ -79,7 +81,7 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
   };
   const valueReply = (v: KvValueReply | undefined) => {
     if (!v) throw notFound();
-    return ok(encodeKvGetReply(v));
+    return new KvGetOk(v.version, v.value);
   };
 
   async function blockingGet(ctx: RequestContext, key: Uint8Array, ms: number) {
@@ -88,7 +90,7 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     const deadline = env.clock.now() + ms;
     for (;;) {
       const v = store.get(ns, key);
-      if (v) return ok(encodeKvGetReply(v));
+      if (v) return new KvGetOk(v.version, v.value);
       if (!(await waiters.park(wk, deadline, ctx.signal, ctx.connectionId))) return valueReply(store.get(ns, key));
     }
   }
@@ -118,9 +120,9 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
         const ns = nsOf(ctx);
         if (req.txn) {
           store.txnPut(ns, req.key, req.value, req, use(ctx, req.txn));
-          return ok(encodeKvPutReply({ version: 0n }));
+          return TXN_PUT_OK;
         }
-        return ok(encodeKvPutReply({ version: store.put(ns, req.key, req.value, req) }));
+        return new KvPutOk(store.put(ns, req.key, req.value, req));
       },
     ],
     [

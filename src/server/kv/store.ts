@@ -9,6 +9,7 @@ import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
+import { VersionRing, type Version } from './version-ring.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
 
 /** Flo's qualified-key limit: `namespace ‖ 0x00 ‖ key` (bare key in the default namespace). */
@@ -149,12 +150,6 @@ export function placementHash(namespace: Uint8Array, routingKey: Uint8Array): bi
   return h;
 }
 
-interface Version {
-  readonly version: bigint;
-  readonly value: Uint8Array;
-  readonly timestampNs: bigint;
-}
-
 interface Entry {
   value: Uint8Array;
   version: bigint;
@@ -163,7 +158,9 @@ interface Entry {
   expiresAtMs: number | undefined;
   timestampNs: bigint;
   /** Older versions, newest first, at most the store's history depth (KV_HISTORY_DEPTH by default). */
-  older: Version[];
+  older: VersionRing;
+  /** With a data directory: its entity key (`ns\0key`), built once (and its hash computed once). */
+  entity: string | undefined;
 }
 
 export interface KvValue {
@@ -246,27 +243,21 @@ type StoredKvVersion = [Uint8Array, bigint];
 
 const fromLegacy = (v: LegacyStoredKvEntry): StoredKvEntry => [v.value, v.version, v.deleted, v.expiresAtMs, v.timestampNs];
 
-/** The older version `version` of an entry (`older` is newest first), by binary search. */
-function findVersion(older: readonly Version[], version: bigint): Version | undefined {
-  let lo = 0;
-  let hi = older.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const v = older[mid].version;
-    if (v === version) return older[mid];
-    if (v > version) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return undefined;
-}
-
 const storedEntry = (e: Entry): StoredKvEntry => [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
 
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
-const versionEntity = (ns: string, key: string, version: bigint) => `${ns}\u0000${key}\u0000${version.toString(16)}`;
+const versionEntity = (ns: string, key: string, version: bigint) => versionEntityOf(entityKey(ns, key), version);
+/** The `kv.old` entity of an entry's older version, from the entry's entity key. */
+const versionEntityOf = (entity: string, version: bigint) => `${entity}\u0000${version.toString(16)}`;
 
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, Entry>>();
+  /** The namespace last asked for (as given) and its space: spaces are never removed. */
+  private lastSpaceName: string | undefined;
+  private lastSpace: Map<string, Entry> | undefined;
+  /** The clock's last millisecond and it in nanoseconds (`nowNs`). */
+  private lastNowMs = Number.NaN;
+  private lastNowNs = 0n;
   private readonly txns = new Map<bigint, Txn>();
   private nextTxnId = 1n;
   private index = 0n;
@@ -281,6 +272,13 @@ export class KvStore {
   private readonly persisted: boolean;
   /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
   private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
+  /**
+   * Entries and older versions written this turn, by entity key, until the commit saves them: `save`
+   * then needs no parsing of the entity key (nor BigInt parsing of a version) and no lookups by the
+   * parts. `null`: an older version dropped (or never kept) this turn. Cleared on a rollback or load.
+   */
+  private readonly unsavedEntries = new Map<string, Entry>();
+  private readonly unsavedVersions = new Map<string, Version | null>();
 
   constructor(
     private readonly clock: Clock,
@@ -288,7 +286,9 @@ export class KvStore {
   ) {
     const p = options.persistence;
     this.persisted = p !== undefined;
-    this.willChange = p ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v) }) : NO_CHANGE_LOG;
+    this.willChange = p
+      ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v), loaded: () => this.unsavedEntries.clear() })
+      : NO_CHANGE_LOG;
     this.willChangeIndex = p
       ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
       : NO_CHANGE_LOG;
@@ -310,6 +310,11 @@ export class KvStore {
   }
 
   private saveEntry(entity: string): StoredKvEntry | undefined {
+    const written = this.unsavedEntries.get(entity);
+    if (written !== undefined) {
+      this.unsavedEntries.delete(entity);
+      return storedEntry(written);
+    }
     const [ns, key] = this.splitEntity(entity);
     const e = this.spaces.get(ns)?.get(key);
     return e ? storedEntry(e) : undefined;
@@ -317,10 +322,12 @@ export class KvStore {
 
   /**
    * Announces a write of entry `key` (`e` its entry now, if any) with its before-image at hand:
-   * `ABSENT` for a new entry (a rollback removes it), else its stored form.
+   * `ABSENT` for a new entry (a rollback removes it), else its stored form. Returns its entity key.
    */
-  private willWrite(nsKey: string, key: string, e: Entry | undefined): void {
-    this.willChange(entityKey(nsKey, key), e === undefined ? ABSENT : this.persisted ? storedEntry(e) : undefined);
+  private willWrite(nsKey: string, key: string, e: Entry | undefined): string {
+    const entity = e?.entity ?? entityKey(nsKey, key);
+    this.willChange(entity, e === undefined ? ABSENT : storedEntry(e));
+    return entity;
   }
 
   private splitVersion(entity: string): [string, string, bigint] {
@@ -330,13 +337,18 @@ export class KvStore {
   }
 
   private saveVersion(entity: string): StoredKvVersion | undefined {
+    const written = this.unsavedVersions.get(entity);
+    if (written !== undefined) {
+      this.unsavedVersions.delete(entity);
+      return written === null ? undefined : [written.value, written.timestampNs];
+    }
     const [ns, key, version] = this.splitVersion(entity);
-    const older = this.spaces.get(ns)?.get(key)?.older;
-    const old = older && findVersion(older, version);
+    const old = this.spaces.get(ns)?.get(key)?.older.find(version);
     return old ? [old.value, old.timestampNs] : undefined;
   }
 
   private loadVersion(entity: string, stored: unknown): void {
+    this.unsavedVersions.delete(entity);
     const [ns, key, version] = this.splitVersion(entity);
     const id = entityKey(ns, key);
     let staged = this.stagedVersions.get(id);
@@ -347,11 +359,12 @@ export class KvStore {
 
   /** Puts loaded older versions into their entries, newest first. */
   private attachVersions(): void {
+    this.unsavedVersions.clear();
     for (const [id, staged] of this.stagedVersions) {
       const [ns, key] = this.splitEntity(id);
       const e = this.spaces.get(ns)?.get(key);
       if (!e) continue;
-      const byVersion = new Map(e.older.map((o) => [o.version, o]));
+      const byVersion = new Map(e.older.toArray().map((o) => [o.version, o]));
       for (const [version, old] of staged) {
         if (old) byVersion.set(version, old);
         else byVersion.delete(version);
@@ -359,12 +372,13 @@ export class KvStore {
       const sorted = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0));
       // Versions beyond the bound (kept under a larger bound before a restart) are dropped for good.
       for (const dropped of sorted.slice(this.historyDepth)) this.willChangeVersion(versionEntity(ns, key, dropped.version));
-      e.older = sorted.slice(0, this.historyDepth);
+      e.older = VersionRing.from(sorted, this.historyDepth);
     }
     this.stagedVersions.clear();
   }
 
   private loadEntry(entity: string, stored: unknown): void {
+    this.unsavedEntries.delete(entity); // the entry object is replaced or removed
     const [ns, key] = this.splitEntity(entity);
     if (stored === undefined) {
       this.spaces.get(ns)?.delete(key);
@@ -372,15 +386,21 @@ export class KvStore {
     }
     const [value, version, deleted, expiresAtMs, timestampNs] = Array.isArray(stored) ? (stored as StoredKvEntry) : fromLegacy(stored as LegacyStoredKvEntry);
     const space = this.space(ns, true)!;
-    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older: space.get(key)?.older ?? [] });
+    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older: space.get(key)?.older ?? new VersionRing(this.historyDepth), entity });
   }
 
   // ----- internals -------------------------------------------------------------------------
 
   private space(ns: string, create: boolean): Map<string, Entry> | undefined {
+    // Requests repeat their namespace (the dispatcher hands over the same string): remembered.
+    if (ns === this.lastSpaceName) return this.lastSpace;
     const id = nsId(ns);
     let m = this.spaces.get(id);
     if (!m && create) this.spaces.set(id, (m = new Map()));
+    if (m) {
+      this.lastSpaceName = ns;
+      this.lastSpace = m;
+    }
     return m;
   }
 
@@ -398,7 +418,13 @@ export class KvStore {
   }
 
   private nowNs(): bigint {
-    return BigInt(Math.trunc(this.clock.now())) * 1_000_000n;
+    // Writes within one millisecond share the timestamp: no BigInt arithmetic per write.
+    const ms = Math.trunc(this.clock.now());
+    if (ms !== this.lastNowMs) {
+      this.lastNowMs = ms;
+      this.lastNowNs = BigInt(ms) * 1_000_000n;
+    }
+    return this.lastNowNs;
   }
 
   private expiry(ttlSeconds: bigint | undefined): number | undefined {
@@ -423,27 +449,47 @@ export class KvStore {
   /** Writes a new version (or a tombstone) and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
     const space = this.space(ns, true)!;
-    const e = space.get(key);
+    return this.writeEntry(space, space.get(key), ns, key, value, expiresAtMs, deleted);
+  }
+
+  /** `write` with the key's space and its entry (undefined: none) already looked up. */
+  private writeEntry(
+    space: Map<string, Entry>,
+    e: Entry | undefined,
+    ns: string,
+    key: string,
+    value: Uint8Array,
+    expiresAtMs: number | undefined,
+    deleted: boolean,
+  ): bigint {
     // In memory the change log is a no-op: do not even build its entity keys.
-    if (this.persisted) this.willWrite(nsId(ns), key, e);
+    const entity = this.persisted ? this.willWrite(nsId(ns), key, e) : undefined;
     const ts = this.nowNs();
+    const depth = this.historyDepth;
     if (!e) {
-      space.set(key, { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: [] });
+      const created: Entry = { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: new VersionRing(depth), entity };
+      space.set(key, created);
+      if (entity !== undefined) this.unsavedEntries.set(entity, created);
       this.changed(ns, key);
       return 1n;
     }
-    const depth = this.historyDepth;
-    if (this.persisted) {
-      // The current version becomes a stored older one: a new `kv.old` entity.
-      this.willChangeVersion(versionEntity(nsId(ns), key, e.version), ABSENT);
-      // Every version pushed past the bound is dropped, so its stored entity goes too.
-      for (let i = Math.max(0, depth - 1); i < e.older.length; i++) {
-        const dropped = e.older[i];
-        this.willChangeVersion(versionEntity(nsId(ns), key, dropped.version), [dropped.value, dropped.timestampNs]);
+    const older: Version = { version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs };
+    if (entity !== undefined) {
+      e.entity = entity;
+      this.unsavedEntries.set(entity, e);
+      // The current version becomes a stored older one: a new `kv.old` entity (none when no history is kept).
+      const created = versionEntityOf(entity, e.version);
+      this.willChangeVersion(created, ABSENT);
+      this.unsavedVersions.set(created, depth > 0 ? older : null);
+      // The version pushed past the bound is dropped, so its stored entity goes too.
+      const dropped = e.older.oldestIfFull;
+      if (dropped !== undefined) {
+        const gone = versionEntityOf(entity, dropped.version);
+        this.willChangeVersion(gone, [dropped.value, dropped.timestampNs]);
+        this.unsavedVersions.set(gone, null);
       }
     }
-    e.older.unshift({ version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs });
-    if (e.older.length > depth) e.older.length = depth;
+    e.older.push(older);
     e.value = deleted ? EMPTY : value;
     e.version += 1n;
     e.deleted = deleted;
@@ -459,7 +505,11 @@ export class KvStore {
 
   private checkPut(ns: string, key: string, value: Uint8Array, c: PutConditions): void {
     this.checkSize(ns, key, value);
-    const e = this.liveEntry(ns, key);
+    this.checkConditions(this.liveEntry(ns, key), c);
+  }
+
+  /** The put conditions against the key's live entry (undefined: none). */
+  private checkConditions(e: Entry | undefined, c: PutConditions): void {
     if (c.casVersion !== undefined) {
       const pass = e ? e.version === c.casVersion : c.casVersion === 0n;
       if (!pass) throw conflict();
@@ -513,9 +563,13 @@ export class KvStore {
 
   put(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): bigint {
     const key = this.checkKey(ns, keyBytes);
-    this.checkPut(ns, key, value, c);
+    this.checkSize(ns, key, value);
+    // One lookup of the entry serves the conditions and the write.
+    const space = this.space(ns, false);
+    const e = space?.get(key);
+    this.checkConditions(this.live(e) ? e : undefined, c);
     this.logged();
-    return this.write(ns, key, ownBytes(value), this.expiry(c.ttlSeconds));
+    return this.writeEntry(space ?? this.space(ns, true)!, e, ns, key, ownBytes(value), this.expiry(c.ttlSeconds), false);
   }
 
   delete(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
@@ -562,7 +616,7 @@ export class KvStore {
     const key = this.checkKey(ns, keyBytes);
     const e = this.entry(ns, key);
     if (!e) return undefined;
-    const all: HistoryItem[] = [{ version: e.version, timestampNs: e.timestampNs, value: e.deleted ? EMPTY : e.value }, ...e.older];
+    const all: HistoryItem[] = [{ version: e.version, timestampNs: e.timestampNs, value: e.deleted ? EMPTY : e.value }, ...e.older.toArray()];
     return limit > 0 ? all.slice(0, limit) : all;
   }
 

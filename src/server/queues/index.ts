@@ -30,7 +30,6 @@ import {
   encodeQueueDequeueReply,
   encodeQueueDlqListReply,
   encodeQueueDlqStatsReply,
-  encodeQueueEnqueueReply,
   encodeQueueListReply,
   encodeQueuePeekReply,
   encodeQueuePurgeReply,
@@ -41,6 +40,7 @@ import {
   type QueueMessage,
 } from '../../protocol/index.js';
 import { badRequest, ok } from '../reply.js';
+import { QueueEnqueueOk } from './replies.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { itemsWithin } from '../reply-caps.js';
 import { MAX_BLOCK_MS } from '../timers.js';
@@ -84,7 +84,11 @@ const waiterKey = (namespace: string, name: string) => `queue:${namespace.length
 export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOptions = {}): QueueSubsystem {
   const { maxWaiters = Infinity, maxBlockMs = MAX_BLOCK_MS, ...storeConfig } = options;
   const waiters = new Waiters(env.clock, env.parking, maxWaiters);
-  const store = new QueueStore(env.clock, storeConfig, (ns, name) => waiters.wake(waiterKey(ns, name)), env.persistence);
+  // Most enqueues have nobody waiting: then not even the wait key is built.
+  const wake = (ns: string, name: string) => {
+    if (waiters.count() > 0) waiters.wake(waiterKey(ns, name));
+  };
+  const store = new QueueStore(env.clock, storeConfig, wake, env.persistence);
   const profile = env.profile;
 
   const messages = (list: readonly QueueMessage[]): Reply => ok(encodeQueueDequeueReply({ messages: list }, profile));
@@ -123,7 +127,7 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
       (ctx) => {
         const req = decodeQueueEnqueue(ctx.body);
         const { seq } = store.enqueue(ctx.namespace, req.queue, req.payload, req);
-        return ok(encodeQueueEnqueueReply({ seq }));
+        return new QueueEnqueueOk(seq);
       },
     ],
     [Op.QueueDequeue, dequeue],

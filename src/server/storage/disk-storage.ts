@@ -66,6 +66,12 @@ export interface StorageStats {
   readonly entitiesRestored: number;
 }
 
+/** A registered table and the entities it changed this turn (undefined: none yet). */
+interface TableChanges {
+  readonly table: PersistedTable;
+  changed: Map<string, unknown> | undefined;
+}
+
 type Phase = { kind: 'open' } | { kind: 'broken'; error: StorageWriteError } | { kind: 'closed' };
 
 export class DiskStorage implements Persistence, CommitGate {
@@ -76,8 +82,8 @@ export class DiskStorage implements Persistence, CommitGate {
   private readonly io: StorageIo;
   private readonly compactAfterBytes: number;
   private readonly tables = new Map<string, PersistedTable>();
-  /** Changed entities of the turn, with their before-images. */
-  private dirty = new Map<PersistedTable, Map<string, unknown>>();
+  /** The tables changed this turn, each with its changed entities and their before-images. */
+  private dirty: TableChanges[] = [];
   /** Callbacks of this turn's batch (not yet written). */
   private waiting: CommitCallback[] = [];
   private scheduled = false;
@@ -181,14 +187,19 @@ export class DiskStorage implements Persistence, CommitGate {
   table(table: PersistedTable): WillChange {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
-    return (key, before) => this.willChange(table, key, before);
+    // Each table's changes of the turn hang off its own record: no lookup of the table per change.
+    const changes: TableChanges = { table, changed: undefined };
+    return (key, before) => this.willChange(changes, key, before);
   }
 
-  private willChange(table: PersistedTable, key: string, before: unknown): void {
-    let changed = this.dirty.get(table);
-    if (!changed) this.dirty.set(table, (changed = new Map()));
+  private willChange(changes: TableChanges, key: string, before: unknown): void {
+    let changed = changes.changed;
+    if (changed === undefined) {
+      changes.changed = changed = new Map();
+      this.dirty.push(changes);
+    }
     // The before-image (for a rollback): given by the caller, none for an entity being created, else saved now.
-    if (!changed.has(key)) changed.set(key, before === ABSENT ? undefined : before === undefined ? table.save(key) : before);
+    if (!changed.has(key)) changed.set(key, before === ABSENT ? undefined : before === undefined ? changes.table.save(key) : before);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.commit());
@@ -235,12 +246,16 @@ export class DiskStorage implements Persistence, CommitGate {
   /** Writes the turn's changes as one batch (run at the end of the turn; `close()` runs it too). */
   commit(): void {
     this.scheduled = false;
-    const dirty = this.dirty;
+    const dirty: Array<[PersistedTable, Map<string, unknown>]> = [];
+    for (const changes of this.dirty) {
+      dirty.push([changes.table, changes.changed!]);
+      changes.changed = undefined;
+    }
     const waiting = this.waiting;
-    this.dirty = new Map();
+    this.dirty = [];
     this.waiting = [];
     let error: StorageWriteError | undefined;
-    if (dirty.size > 0) {
+    if (dirty.length > 0) {
       try {
         this.append(dirty);
       } catch (err) {
@@ -307,7 +322,7 @@ export class DiskStorage implements Persistence, CommitGate {
     while (this.syncing) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  private append(dirty: Map<PersistedTable, Map<string, unknown>>): void {
+  private append(dirty: ReadonlyArray<[PersistedTable, Map<string, unknown>]>): void {
     if (this.phase.kind === 'broken') throw this.phase.error;
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
     const batch = this.batch;
@@ -338,7 +353,7 @@ export class DiskStorage implements Persistence, CommitGate {
     this.counters.wrote(frame.length);
   }
 
-  private rollBack(dirty: Map<PersistedTable, Map<string, unknown>>): void {
+  private rollBack(dirty: ReadonlyArray<[PersistedTable, Map<string, unknown>]>): void {
     for (const [table, changed] of dirty) {
       for (const [key, before] of changed) table.load(key, before);
       table.loaded?.();

@@ -44,7 +44,6 @@ import {
   decodeStreamList,
   decodeStreamRead,
   decodeStreamTrim,
-  encodeStreamAppendReply,
   encodeStreamGroupClaimReply,
   encodeStreamGroupInfoReply,
   encodeStreamGroupJoinReply,
@@ -67,6 +66,7 @@ import {
   type StreamRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
+import { StreamAppendOk } from './replies.js';
 import { itemsWithin } from '../reply-caps.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { Waiters } from '../waiters.js';
@@ -157,8 +157,9 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
   const appendListeners = new Set<(ns: string, stream: string) => void>();
   const append = (ns: string, stream: string, records: readonly StreamBatchRecord[], partition = 0): StreamId => {
     const id = store.append(ns, stream, records, partition);
-    waiters.wake(waitKey(ns, stream));
-    for (const listener of [...appendListeners]) listener(ns, stream);
+    // Most appends have nobody waiting and no listener: then no wait key is built, no listener list copied.
+    if (waiters.count() > 0) waiters.wake(waitKey(ns, stream));
+    if (appendListeners.size > 0) for (const listener of [...appendListeners]) listener(ns, stream);
     return id;
   };
 
@@ -204,7 +205,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
       if (req.partition >= partitions) throw badRequest(`partition ${req.partition} out of range (partition_count ${partitions})`);
       partition = req.partition;
     } else if (req.partitionKey !== undefined) partition = partitionFor(req.partitionKey, partitions);
-    return ok(encodeStreamAppendReply(append(ctx.namespace, req.stream, req.records, partition)));
+    return new StreamAppendOk(append(ctx.namespace, req.stream, req.records, partition));
   });
 
   on(Op.StreamRead, (ctx) => {

@@ -183,8 +183,8 @@ type StoredPel = Omit<PelEntry, 'key'>;
 interface StreamChanges {
   meta(k: string): void;
   rec(k: string, key: bigint): void;
-  /** A record just appended: it has no stored form yet (a failed write just removes it). */
-  newRec(k: string, key: bigint): void;
+  /** A record about to be appended (`record`): it has no stored form yet (a failed write just removes it). */
+  newRec(k: string, key: bigint, record: StoredRecord): void;
   group(k: string, group: string): void;
   pel(k: string, group: string, key: bigint): void;
 }
@@ -224,6 +224,11 @@ export class StreamStore {
   private readonly groups = new Map<string, Map<string, GroupState>>();
   private readonly changes: StreamChanges = NO_CHANGES;
   private readonly loadedStreams = new Set<string>();
+  /**
+   * Records appended this turn, by entity key, until the commit saves them: `save` then parses no
+   * entity key (no BigInt parsing) and searches no stream. A record changed since is not here.
+   */
+  private readonly unsavedRecords = new Map<string, StoredRecord>();
 
   constructor(
     private readonly clock: Pick<Clock, 'now'>,
@@ -243,8 +248,16 @@ export class StreamStore {
     const pel = p.table({ name: 'stream.pel', save: (k) => this.savePel(k), load: (k, v) => this.loadPel(k, v), loaded });
     return {
       meta: (k) => meta(k),
-      rec: (k, key) => rec(recordEntity(k, key)),
-      newRec: (k, key) => rec(recordEntity(k, key), ABSENT),
+      rec: (k, key) => {
+        const entity = recordEntity(k, key);
+        this.unsavedRecords.delete(entity); // changed (removed) since appended: saved the long way
+        rec(entity);
+      },
+      newRec: (k, key, record) => {
+        const entity = recordEntity(k, key);
+        rec(entity, ABSENT);
+        this.unsavedRecords.set(entity, record);
+      },
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };
@@ -278,8 +291,12 @@ export class StreamStore {
   }
 
   private saveRec(entity: string): StoredRecordValue | undefined {
-    const [k, key] = parseRecordEntity(entity);
-    const r = this.find(this.streams.get(k), key);
+    let r = this.unsavedRecords.get(entity);
+    if (r !== undefined) this.unsavedRecords.delete(entity);
+    else {
+      const [k, key] = parseRecordEntity(entity);
+      r = this.find(this.streams.get(k), key);
+    }
     return r ? [r.partition, r.payload, r.headers.map(([hk, hv]) => [hk, hv] as const)] : undefined;
   }
 
@@ -287,6 +304,7 @@ export class StreamStore {
   private loadingStreamKey = '';
 
   private loadRec(entity: string, stored: unknown): void {
+    this.unsavedRecords.delete(entity);
     const at = entity.lastIndexOf('\u0000');
     let k = this.loadingStreamKey;
     if (at !== k.length || !entity.startsWith(k)) this.loadingStreamKey = k = entity.slice(0, at);
@@ -376,6 +394,7 @@ export class StreamStore {
 
   /** After loads: records in id order with their byte count, pending lists in id order. */
   private loaded(): void {
+    this.unsavedRecords.clear();
     for (const k of this.loadedStreams) {
       const log = this.streams.get(k);
       if (log) {
@@ -400,6 +419,18 @@ export class StreamStore {
 
   private now(): number {
     return Math.max(0, Math.floor(this.clock.now()));
+  }
+
+  /** The clock's millisecond as a bigint and the first record key of that millisecond: made once per millisecond. */
+  private tickMs = -1n;
+  private tickFirstKey = 0n;
+  private tickAt = -1;
+  private tick(): void {
+    const now = this.now();
+    if (now === this.tickAt) return;
+    this.tickAt = now;
+    this.tickMs = BigInt(now);
+    this.tickFirstKey = this.tickMs << 64n;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -510,17 +541,21 @@ export class StreamStore {
    */
   append(ns: string, stream: string, records: readonly StreamBatchRecord[], partition: number): StreamId {
     const log = this.ensure(ns, stream);
-    const k = sk(ns, stream);
+    const k = log.key;
     this.changes.meta(k);
-    const nowTs = BigInt(this.now());
-    const first = log.last === null || nowTs > log.last >> 64n ? nowTs << 64n : log.last + 1n;
-    records.forEach((rec, j) => {
-      const key = first + BigInt(j);
-      this.changes.newRec(k, key);
-      log.records.push(StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers));
+    this.tick();
+    const first = log.last === null || this.tickMs > log.last >> 64n ? this.tickFirstKey : log.last + 1n;
+    // Ids as bigints: the first record's is `first` itself (most appends carry one record).
+    let key = first;
+    for (let j = 0; j < records.length; j++) {
+      if (j > 0) key += 1n;
+      const rec = records[j];
+      const record = StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers);
+      this.changes.newRec(k, key, record);
+      log.records.push(record);
       log.bytes += rec.payload.length;
-    });
-    log.last = first + BigInt(records.length - 1);
+    }
+    log.last = records.length === 0 ? first - 1n : key;
     this.enforce(log);
     return streamIdFromBigInt(first);
   }

@@ -11,6 +11,7 @@ import {
   utf8,
 } from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/server/clock.js';
+import { payloadBytes } from '../../../src/server/reply.js';
 import { createActionSubsystem } from '../../../src/server/actions/index.js';
 import type { ReplyProfile, RequestContext } from '../../../src/server/types.js';
 import type { Persistence } from '../../../src/server/storage/types.js';
@@ -48,7 +49,7 @@ export function createHarness(profile: ReplyProfile = 'go', opts: { clock?: Manu
     if (!handler) throw new Error(`no handler for 0x${opcode.toString(16)}`);
     try {
       const r = await handler(makeCtx(opcode, namespace, payload, signal));
-      const p = r.payload ?? new Uint8Array(0);
+      const p = payloadBytes(r.payload);
       return { status: r.status, payload: p, text: fromUtf8(p) };
     } catch (e) {
       if (e instanceof ServerError) return { status: e.status ?? Status.InternalError, payload: utf8(e.serverMessage), text: e.serverMessage };

@@ -12,7 +12,14 @@ import {
 } from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/server/clock.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
-import type { Reply, ReplyProfile, RequestContext } from '../../../src/server/types.js';
+import { payloadBytes } from '../../../src/server/reply.js';
+import type { ReplyProfile, RequestContext } from '../../../src/server/types.js';
+
+/** A reply with its payload as bytes (a payload writer's written out, as the connection would). */
+export interface BytesReply {
+  readonly status: number;
+  readonly payload: Uint8Array;
+}
 
 export const b = (s: string): Uint8Array => utf8(s);
 export const s = (u: Uint8Array): string => fromUtf8(u);
@@ -40,7 +47,7 @@ export function requestContext(
   };
 }
 
-function toReply(err: unknown): Reply {
+function toReply(err: unknown): BytesReply {
   if (err instanceof ServerError) return { status: err.status ?? 9, payload: utf8(err.serverMessage) };
   throw err;
 }
@@ -49,7 +56,7 @@ export interface Harness {
   readonly clock: ManualClock;
   readonly kv: ReturnType<typeof createKvSubsystem>;
   /** Sends one request; the promise settles when the handler answers (parked ones later). */
-  send(opcode: number, payload: OpPayload, namespace?: string, signal?: AbortSignal): Promise<Reply>;
+  send(opcode: number, payload: OpPayload, namespace?: string, signal?: AbortSignal): Promise<BytesReply>;
 }
 
 export function harness(profile: ReplyProfile = 'go', startMs?: number): Harness {
@@ -65,7 +72,7 @@ export function harness(profile: ReplyProfile = 'go', startMs?: number): Harness
       try {
         const r = handler(requestContext(opcode, namespace, payload, signal, id++));
         return Promise.resolve(r).then(
-          (x) => ({ status: x.status, payload: x.payload ?? EMPTY }),
+          (x) => ({ status: x.status, payload: payloadBytes(x.payload) }),
           toReply,
         );
       } catch (err) {
@@ -76,11 +83,11 @@ export function harness(profile: ReplyProfile = 'go', startMs?: number): Harness
 }
 
 /** The payload of an OK reply (fails the test otherwise). */
-export function okPayload(r: Reply): Uint8Array {
+export function okPayload(r: { status: number; payload?: Uint8Array }): Uint8Array {
   if (r.status !== 0) throw new Error(`expected OK, got status ${r.status}: ${s(r.payload ?? EMPTY)}`);
   return r.payload ?? EMPTY;
 }
 
-export function statusOf(r: Reply): { status: number; message: string } {
+export function statusOf(r: { status: number; payload?: Uint8Array }): { status: number; message: string } {
   return { status: r.status, message: s(r.payload ?? EMPTY) };
 }

@@ -46,6 +46,7 @@ import {
 } from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/server/clock.js';
 import { createQueueSubsystem, type QueueSubsystem, type QueueSubsystemOptions } from '../../../src/server/queues/index.js';
+import { payloadBytes } from '../../../src/server/reply.js';
 import type { Reply, RequestContext } from '../../../src/server/types.js';
 
 let nextId = 1n;
@@ -97,7 +98,7 @@ export class Harness {
   async payloadOf(p: Promise<Reply>): Promise<Uint8Array> {
     const r = await p;
     if (r.status !== Status.OK) throw new Error(`status ${r.status}`);
-    return r.payload ?? new Uint8Array(0);
+    return payloadBytes(r.payload);
   }
 
   async enqueue(queue: string, payload: string, opts: Omit<QueueEnqueueRequest, 'queue' | 'payload'> = {}): Promise<bigint> {

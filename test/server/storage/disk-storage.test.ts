@@ -8,6 +8,7 @@ import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
 import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { ABSENT, DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
+import { createKvSubsystem } from '../../../src/server/kv/index.js';
 import { nextTurn, openStores, tempDir } from './fixtures.js';
 
 const NS = 'default';
@@ -117,6 +118,53 @@ describe('KV history', () => {
     expect(again.kv.history(NS, utf8('h'))).toEqual(before);
     await again.close();
   });
+});
+
+describe('KV history, bounded, many writes of one key per turn', () => {
+  for (const kept of [1, 2, 3]) {
+    it(`keeps exactly ${kept - 1} older version(s) across a restart, whatever was written and dropped within each turn`, async () => {
+      const dir = tempDir();
+      const clock = new ManualClock();
+      const open = () => {
+        const storage = DiskStorage.open({ dir });
+        const kv = createKvSubsystem({ clock, profile: 'go', persistence: storage, kvVersionsKept: kept });
+        storage.restore();
+        return { storage, kv: kv.store };
+      };
+      let s = open();
+      let n = 0;
+      const writes = new Map<string, number>();
+      const put = (key: string, value: string) => {
+        s.kv.put(NS, utf8(key), utf8(value));
+        writes.set(key, (writes.get(key) ?? 0) + 1);
+      };
+      for (const perTurn of [1, 5, 2, 7, 1]) {
+        for (let i = 0; i < perTurn; i++) {
+          put('k', `v${n++}`);
+          put(`other${i}`, `o${n}`);
+        }
+        clock.advance(1);
+        await nextTurn();
+      }
+      s.kv.delete(NS, utf8('other0'));
+      writes.set('other0', writes.get('other0')! + 1);
+      await nextTurn();
+      const history = (kv: typeof s.kv) => kv.history(NS, utf8('k'))!.map((h) => [h.version, text(h.value)]);
+      const before = history(s.kv);
+      expect(before).toEqual(Array.from({ length: kept }, (_, i) => [BigInt(n - i), `v${n - 1 - i}`]));
+      const others = [0, 1, 6].map((i) => s.kv.get(NS, utf8(`other${i}`)));
+      await s.storage.close();
+      s = open();
+      expect(history(s.kv)).toEqual(before);
+      // Stored: the index, each entry and the older versions it keeps; no version dropped within a turn.
+      let stored = 1;
+      for (const w of writes.values()) stored += 1 + Math.min(w - 1, kept - 1);
+      expect(s.storage.stats.entitiesRestored).toBe(stored);
+      expect([0, 1, 6].map((i) => s.kv.get(NS, utf8(`other${i}`)))).toEqual(others);
+      expect(others[0]).toBeUndefined();
+      await s.storage.close();
+    });
+  }
 });
 
 describe('KV entry encoding', () => {

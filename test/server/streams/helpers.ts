@@ -9,7 +9,16 @@ import {
 } from '../../../src/protocol/index.js';
 import * as P from '../../../src/protocol/index.js';
 import { ManualClock } from '../../../src/server/clock.js';
+import { payloadBytes } from '../../../src/server/reply.js';
 import type { Reply, RequestContext } from '../../../src/server/types.js';
+
+/** A reply with its payload as bytes (a payload writer's written out, as the connection would). */
+export interface BytesReply {
+  readonly status: number;
+  readonly payload: Uint8Array;
+}
+
+const asBytes = (r: Reply): BytesReply => ({ status: r.status, payload: payloadBytes(r.payload) });
 import { createStreamSubsystem, type StreamSubsystem, type StreamSubsystemOptions } from '../../../src/server/streams/index.js';
 
 let nextRequestId = 1n;
@@ -38,9 +47,9 @@ export interface Harness {
   readonly clock: ManualClock;
   readonly sub: StreamSubsystem;
   /** Runs a handler; resolves its reply (a parked request resolves later). */
-  call(opcode: number, op: OpPayload, opts?: { ns?: string; signal?: AbortSignal }): Promise<Reply>;
+  call(opcode: number, op: OpPayload, opts?: { ns?: string; signal?: AbortSignal }): Promise<BytesReply>;
   /** Runs a handler that must answer at once (no park). */
-  now(opcode: number, op: OpPayload, ns?: string): Reply;
+  now(opcode: number, op: OpPayload, ns?: string): BytesReply;
   /** Runs a handler and returns the ServerError it throws. */
   fail(opcode: number, op: OpPayload, ns?: string): ServerError;
 }
@@ -57,12 +66,12 @@ export function harness(startMs = Date.UTC(2026, 0, 1), options?: StreamSubsyste
     clock,
     sub,
     async call(opcode, op, opts = {}) {
-      return handler(opcode)(requestContext(opcode, opts.ns ?? 'test', op, opts.signal));
+      return asBytes(await handler(opcode)(requestContext(opcode, opts.ns ?? 'test', op, opts.signal)));
     },
     now(opcode, op, ns = 'test') {
       const r = handler(opcode)(requestContext(opcode, ns, op));
       if (r instanceof Promise) throw new Error('handler parked');
-      return r;
+      return asBytes(r);
     },
     fail(opcode, op, ns = 'test') {
       try {

@@ -1,0 +1,84 @@
+// The server's "write into" KV reply payloads: byte for byte the golden replies and the allocating
+// encoders, at any offset of a larger buffer, leaving the bytes around them alone.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeKvGetReply,
+  decodeKvPutReply,
+  encodeKvGetReply,
+  encodeKvPutReply,
+  fromHex,
+  kvGetReplySize,
+  KV_PUT_REPLY_SIZE,
+  toHex,
+  writeKvGetReplyAt,
+  writeKvPutReplyAt,
+} from '../../src/protocol/index.js';
+import { vector } from '../vectors.js';
+
+const OFFSETS = [0, 1, 3, 7, 13];
+
+/** A buffer filled with 0xee, the payload written at `offset`, then checked around it. */
+function writeAt(size: number, offset: number, write: (t: Uint8Array, v: DataView, at: number) => number): Uint8Array {
+  const target = new Uint8Array(offset + size + 5).fill(0xee);
+  const end = write(target, new DataView(target.buffer), offset);
+  expect(end).toBe(offset + size);
+  expect([...target.subarray(0, offset)].every((x) => x === 0xee)).toBe(true);
+  expect([...target.subarray(end)].every((x) => x === 0xee)).toBe(true);
+  return target.subarray(offset, end);
+}
+
+describe('writeKvPutReplyAt', () => {
+  for (const name of ['kv_put_ttl_cas', 'kv_put_if_exists']) {
+    it(`writes the ${name} golden reply at odd offsets`, () => {
+      const golden = vector(name).response.payload_hex;
+      const { version } = decodeKvPutReply(fromHex(golden));
+      for (const at of OFFSETS) {
+        expect(toHex(writeAt(KV_PUT_REPLY_SIZE, at, (t, v, o) => writeKvPutReplyAt(t, v, o, version)))).toBe(golden);
+      }
+    });
+  }
+
+  it('matches encodeKvPutReply for any u64 version', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat(9), (version, at) => {
+        expect(writeAt(KV_PUT_REPLY_SIZE, at, (t, v, o) => writeKvPutReplyAt(t, v, o, version))).toEqual(encodeKvPutReply({ version }));
+      }),
+    );
+  });
+
+  it('refuses a target too small and a version out of range', () => {
+    const t = new Uint8Array(10);
+    const v = new DataView(t.buffer);
+    expect(() => writeKvPutReplyAt(t, v, 3, 1n)).toThrow(RangeError);
+    expect(() => writeKvPutReplyAt(t, v, 0, -1n)).toThrow(RangeError);
+    expect(() => writeKvPutReplyAt(t, v, 0, 1n << 64n)).toThrow(RangeError);
+  });
+});
+
+describe('writeKvGetReplyAt', () => {
+  it('writes the kv_get golden reply at odd offsets', () => {
+    const golden = vector('kv_get').response.payload_hex;
+    const { version, value } = decodeKvGetReply(fromHex(golden));
+    for (const at of OFFSETS) {
+      expect(toHex(writeAt(kvGetReplySize(value.length), at, (t, v, o) => writeKvGetReplyAt(t, v, o, version, value)))).toBe(golden);
+    }
+  });
+
+  it('matches encodeKvGetReply for any version and value (views into larger buffers too)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.uint8Array({ maxLength: 300 }), fc.nat(9), fc.nat(4), (version, bytes, at, skip) => {
+        const backing = new Uint8Array(skip + bytes.length + 3);
+        backing.set(bytes, skip);
+        const value = backing.subarray(skip, skip + bytes.length);
+        const written = writeAt(kvGetReplySize(value.length), at, (t, v, o) => writeKvGetReplyAt(t, v, o, version, value));
+        expect(written).toEqual(encodeKvGetReply({ version, value }));
+      }),
+    );
+  });
+
+  it('refuses a target too small', () => {
+    const t = new Uint8Array(12);
+    expect(() => writeKvGetReplyAt(t, new DataView(t.buffer), 2, 1n, new Uint8Array(3))).toThrow(RangeError);
+  });
+});
