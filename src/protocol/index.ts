@@ -12,6 +12,7 @@ export * from './kv.js';
 export * from './kv-reply-writer.js';
 export * from './append-reply-writer.js';
 export * from './queue-messages-writer.js';
+export * from './stream-records-writer.js';
 export * from './action.js';
 export * from './worker.js';
 export * from './workflow.js';
