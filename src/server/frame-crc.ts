@@ -18,17 +18,31 @@ const nativeCrc32 = (zlib as { crc32?: NativeCrc32 }).crc32;
 
 function nativeFrameCrc(native: NativeCrc32): FrameCrc {
   return (bytes, start, end) => {
-    if (end - start < NATIVE_CRC_MIN_FRAME) return frameCrcAt(bytes, start, end);
     // The 16 bytes before the CRC field in JS (no subarray), the rest natively, chained.
     const head = (crc32Update(0xffffffff, bytes, start, start + 16) ^ 0xffffffff) >>> 0;
     return native(bytes.subarray(start + 20, end), head);
   };
 }
 
-/** The frame CRC the server uses for requests it checks and replies it writes. */
-export const serverFrameCrc: FrameCrc = nativeCrc32 ? nativeFrameCrc(nativeCrc32) : frameCrcAt;
+function hybridFrameCrc(large: FrameCrc): FrameCrc {
+  return (bytes, start, end) => (end - start < NATIVE_CRC_MIN_FRAME ? frameCrcAt(bytes, start, end) : large(bytes, start, end));
+}
+
+/** The native frame CRC whatever the size (the pure one without zlib.crc32); see `frameCrcFor`. */
+export const largeFrameCrc: FrameCrc = nativeCrc32 ? nativeFrameCrc(nativeCrc32) : frameCrcAt;
+
+/** The frame CRC the server uses for requests it checks: by size, pure or native. */
+export const serverFrameCrc: FrameCrc = nativeCrc32 ? hybridFrameCrc(largeFrameCrc) : frameCrcAt;
+
+/**
+ * The CRC for a frame of `frameSize` bytes, chosen before the call (a reply writer knows its size):
+ * small replies then call the pure CRC directly, without the size test of `serverFrameCrc`.
+ */
+export function frameCrcFor(frameSize: number): FrameCrc {
+  return frameSize < NATIVE_CRC_MIN_FRAME ? frameCrcAt : largeFrameCrc;
+}
 
 /** For tests: the hybrid built on a given native CRC (or on none: the pure one). */
 export function frameCrcWith(native: NativeCrc32 | undefined): FrameCrc {
-  return native ? nativeFrameCrc(native) : frameCrcAt;
+  return native ? hybridFrameCrc(nativeFrameCrc(native)) : frameCrcAt;
 }

@@ -13,7 +13,7 @@ import {
   frameCrcAt,
   RequestFrameDecoder,
 } from '../../src/protocol/index.js';
-import { frameCrcWith, NATIVE_CRC_MIN_FRAME, serverFrameCrc } from '../../src/server/frame-crc.js';
+import { frameCrcFor, frameCrcWith, NATIVE_CRC_MIN_FRAME, serverFrameCrc } from '../../src/server/frame-crc.js';
 
 /** A small deterministic PRNG, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -89,6 +89,19 @@ describe('server frame CRC', () => {
         const [d] = new RequestFrameDecoder({ frameCrc: serverFrameCrc }).push(bad);
         expect(d.checksumOk).toBe(false);
       }
+    }
+  });
+});
+
+describe('frameCrcFor', () => {
+  it('picks the pure CRC below the switch-over and a native one (same values) from it', () => {
+    expect(frameCrcFor(NATIVE_CRC_MIN_FRAME - 1)).toBe(frameCrcAt);
+    const large = frameCrcFor(NATIVE_CRC_MIN_FRAME);
+    expect(large).not.toBe(frameCrcAt);
+    const next = rng(3);
+    for (const size of [32, 100, NATIVE_CRC_MIN_FRAME, 5000]) {
+      const bytes = randomBytes(next, size + 4);
+      expect(large(bytes, 2, 2 + size)).toBe(frameCrcAt(bytes, 2, 2 + size));
     }
   });
 });
