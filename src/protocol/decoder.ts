@@ -16,6 +16,8 @@ import {
   type RequestFrame,
   type ResponseFrame,
   checksumOkAt,
+  frameCrcAt,
+  type FrameCrc,
 } from './frame.js';
 import { FrameTooLargeError } from './errors.js';
 
@@ -29,6 +31,8 @@ export interface DecodedResponse extends ResponseFrame {
 export interface FrameDecoderOptions {
   /** Largest payload accepted; larger frames are a fatal `FrameTooLargeError`. Default 100 MiB. */
   readonly maxPayload?: number;
+  /** How frame CRCs are checked (default: the pure `frameCrcAt`). Must give the same values. */
+  readonly frameCrc?: FrameCrc;
 }
 
 abstract class BaseDecoder<F> {
@@ -43,9 +47,11 @@ abstract class BaseDecoder<F> {
   private partialSize = 0;
   private failed: Error | undefined;
   protected readonly maxPayload: number;
+  protected readonly frameCrc: FrameCrc;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
+    this.frameCrc = options.frameCrc ?? frameCrcAt;
   }
 
   /** Bytes buffered and not yet part of a whole frame. */
@@ -165,7 +171,7 @@ export class RequestFrameDecoder extends BaseDecoder<DecodedRequest> {
       opcode: view.getUint16(at + 20, true),
       flags: buf[at + 23],
       payload: buf.subarray(at + HEADER_SIZE, end),
-      checksumOk: checksumOkAt(buf, view, at, end),
+      checksumOk: checksumOkAt(buf, view, at, end, this.frameCrc),
     };
   }
 }
@@ -182,7 +188,7 @@ export class ResponseFrameDecoder extends BaseDecoder<DecodedResponse> {
       status: buf[at + 21],
       flags: buf[at + 22],
       payload: buf.subarray(at + HEADER_SIZE, end),
-      checksumOk: checksumOkAt(buf, view, at, end),
+      checksumOk: checksumOkAt(buf, view, at, end, this.frameCrc),
     };
   }
 }

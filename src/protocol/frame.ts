@@ -49,8 +49,16 @@ function frameCrc(frame: Uint8Array): number {
   return frameCrcAt(frame, 0, frame.length);
 }
 
+/**
+ * How a frame's CRC is computed: the CRC-32 of `bytes[start, start + 16)` followed by
+ * `bytes[start + 20, end)` (every byte of the frame but the CRC field itself). `frameCrcAt` is the
+ * pure one; a host with a faster CRC (a server with Node's native `zlib.crc32`) may pass its own
+ * to `encodeResponseHeaderAt`, `checksumOkAt` and the frame decoders: it must give the same values.
+ */
+export type FrameCrc = (bytes: Uint8Array, start: number, end: number) => number;
+
 /** The CRC of the frame occupying `bytes[start, end)`. */
-function frameCrcAt(bytes: Uint8Array, start: number, end: number): number {
+export function frameCrcAt(bytes: Uint8Array, start: number, end: number): number {
   let c = crc32Update(0xffffffff, bytes, start, start + 16);
   c = crc32Update(c, bytes, start + 20, end);
   return (c ^ 0xffffffff) >>> 0;
@@ -201,6 +209,7 @@ export function encodeResponseHeaderAt(
   status: number,
   payloadLength: number,
   flags = 0,
+  crcOf: FrameCrc = frameCrcAt,
 ): number {
   const end = offset + HEADER_SIZE + payloadLength;
   if (end > target.length) throw new RangeError('encodeResponseHeaderAt: target too small');
@@ -211,7 +220,7 @@ export function encodeResponseHeaderAt(
   target[offset + 21] = status;
   target[offset + 22] = flags;
   for (let i = offset + 23; i < offset + HEADER_SIZE; i++) target[i] = 0;
-  view.setUint32(offset + 16, frameCrcAt(target, offset, end), true);
+  view.setUint32(offset + 16, crcOf(target, offset, end), true);
   return end;
 }
 
@@ -317,8 +326,14 @@ export class InvalidFrameError extends ProtocolError {
  * Returns the parsed frame; throws `InvalidFrameError`.
  */
 /** `verifyChecksum` for the frame occupying `bytes[start, end)`; `view` is a DataView over exactly `bytes`. */
-export function checksumOkAt(bytes: Uint8Array, view: DataView, start: number, end: number): boolean {
-  return view.getUint32(start + 16, true) === frameCrcAt(bytes, start, end);
+export function checksumOkAt(
+  bytes: Uint8Array,
+  view: DataView,
+  start: number,
+  end: number,
+  crcOf: FrameCrc = frameCrcAt,
+): boolean {
+  return view.getUint32(start + 16, true) === crcOf(bytes, start, end);
 }
 
 export function verifyChecksum(frame: Uint8Array): boolean {

@@ -11,6 +11,8 @@ export * from './decoder.js';
 export * from './kv.js';
 export * from './kv-reply-writer.js';
 export * from './append-reply-writer.js';
+export * from './queue-messages-writer.js';
+export * from './stream-records-writer.js';
 export * from './action.js';
 export * from './worker.js';
 export * from './workflow.js';

@@ -11,6 +11,7 @@
  *   the connection is rejected.
  */
 import { HEADER_SIZE, MAX_FRAME_PAYLOAD, RequestFrameDecoder, type DecodedRequest } from '../protocol/index.js';
+import { serverFrameCrc } from './frame-crc.js';
 
 export interface FrameBatch {
   readonly frames: DecodedRequest[];
@@ -35,8 +36,8 @@ export class FrameReader {
 
   constructor(maxPayload = MAX_FRAME_PAYLOAD) {
     this.maxPayload = maxPayload;
-    this.decoder = new RequestFrameDecoder({ maxPayload });
-    this.wholeDecoder = new RequestFrameDecoder({ maxPayload });
+    this.decoder = new RequestFrameDecoder({ maxPayload, frameCrc: serverFrameCrc });
+    this.wholeDecoder = new RequestFrameDecoder({ maxPayload, frameCrc: serverFrameCrc });
   }
 
   /** Bytes received and not yet part of a whole frame. */
@@ -102,7 +103,7 @@ export class FrameReader {
       // A decoder of its own: one that fails is unusable, and the loop still needs ours.
       decoded = this.wholeDecoder.push(chunk.subarray(at, end));
     } catch {
-      this.wholeDecoder = new RequestFrameDecoder({ maxPayload: this.maxPayload });
+      this.wholeDecoder = new RequestFrameDecoder({ maxPayload: this.maxPayload, frameCrc: serverFrameCrc });
       return at;
     }
     for (let i = 0; i < decoded.length; i++) out.push(decoded[i]);
@@ -151,7 +152,7 @@ export class FrameReader {
   /** Runs the decoder's header checks on a lone header (throws on a bad one). */
   private checkHeader(header: Uint8Array): void {
     // A fresh decoder per check: it validates the header and then simply waits for a payload.
-    new RequestFrameDecoder({ maxPayload: this.maxPayload }).push(header);
+    new RequestFrameDecoder({ maxPayload: this.maxPayload, frameCrc: serverFrameCrc }).push(header);
   }
 }
 

@@ -10,6 +10,7 @@
  * and a new one started, copying over only the replies not yet handed over.
  */
 import { encodeResponseHeaderAt, HEADER_SIZE } from '../protocol/index.js';
+import { frameCrcFor } from './frame-crc.js';
 import type { ReplyPayload } from './types.js';
 
 /** First slab of a connection (allocated with its first reply, so idle connections hold none). */
@@ -47,7 +48,7 @@ export class ReplyOutbox {
     // The payload first: the header's CRC covers it.
     if (payload instanceof Uint8Array) slab.set(payload, at + HEADER_SIZE);
     else payload.writeAt(slab, view, at + HEADER_SIZE);
-    this.used = encodeResponseHeaderAt(slab, view, at, requestId, status, length);
+    this.used = encodeResponseHeaderAt(slab, view, at, requestId, status, length, 0, frameCrcFor(HEADER_SIZE + length));
   }
 
   /** Appends a frame already encoded. */

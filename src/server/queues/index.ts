@@ -27,7 +27,6 @@ import {
   decodeQueueStats,
   decodeQueueTouch,
   encodeQueueBatchEnqueueReply,
-  encodeQueueDequeueReply,
   encodeQueueDlqListReply,
   encodeQueueDlqStatsReply,
   encodeQueueListReply,
@@ -40,7 +39,7 @@ import {
   type QueueMessage,
 } from '../../protocol/index.js';
 import { badRequest, ok } from '../reply.js';
-import { QueueEnqueueOk } from './replies.js';
+import { QueueEnqueueOk, QueueMessagesOk } from './replies.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { itemsWithin } from '../reply-caps.js';
 import { MAX_BLOCK_MS } from '../timers.js';
@@ -91,7 +90,7 @@ export function createQueueSubsystem(env: ServerEnv, options: QueueSubsystemOpti
   const store = new QueueStore(env.clock, storeConfig, wake, env.persistence);
   const profile = env.profile;
 
-  const messages = (list: readonly QueueMessage[]): Reply => ok(encodeQueueDequeueReply({ messages: list }, profile));
+  const messages = (list: readonly QueueMessage[]): Reply => new QueueMessagesOk(list, profile);
 
   async function parkDequeue(ctx: RequestContext, name: string, count: number, visibility: number | undefined, blockMs: number): Promise<Reply> {
     const key = waiterKey(ctx.namespace, name);

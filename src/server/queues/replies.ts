@@ -1,8 +1,16 @@
 /**
- * The queue enqueue reply (the message's seq) as a payload writer: written straight into the
- * connection's output buffer, no payload buffer or `ByteWriter` per enqueue.
+ * The queue enqueue and dequeue replies as payload writers: written straight into the
+ * connection's output buffer, no payload buffer or `ByteWriter` per reply.
  */
-import { QUEUE_ENQUEUE_REPLY_SIZE, Status, writeQueueEnqueueReplyAt } from '../../protocol/index.js';
+import {
+  QUEUE_ENQUEUE_REPLY_SIZE,
+  queueMessagesSize,
+  Status,
+  writeQueueEnqueueReplyAt,
+  writeQueueMessagesAt,
+  type QueueMessage,
+  type QueueReplyProfile,
+} from '../../protocol/index.js';
 import type { PayloadWriter, Reply } from '../types.js';
 
 /** OK with `[seq:u64]` (the bytes of `encodeQueueEnqueueReply`). Its own reply object. */
@@ -15,5 +23,27 @@ export class QueueEnqueueOk implements Reply, PayloadWriter {
 
   writeAt(target: Uint8Array, view: DataView, offset: number): void {
     writeQueueEnqueueReplyAt(target, view, offset, this.seq);
+  }
+}
+
+/**
+ * OK with a message list (the dequeue reply, `encodeQueueDequeueReply`'s bytes), written into the
+ * output buffer: no payload buffer and no second copy of the payloads per reply. The list and its
+ * payload views are fixed at dequeue (payload bytes are never overwritten while referenced).
+ */
+export class QueueMessagesOk implements Reply, PayloadWriter {
+  readonly status = Status.OK;
+  readonly payload: PayloadWriter = this;
+  readonly byteLength: number;
+
+  constructor(
+    readonly messages: readonly QueueMessage[],
+    readonly profile: QueueReplyProfile,
+  ) {
+    this.byteLength = queueMessagesSize(messages, profile);
+  }
+
+  writeAt(target: Uint8Array, view: DataView, offset: number): void {
+    writeQueueMessagesAt(target, view, offset, this.messages, this.profile);
   }
 }

@@ -51,7 +51,6 @@ import {
   encodeStreamGroupTouchReply,
   encodeStreamInfoReply,
   encodeStreamListReply,
-  encodeStreamRecords,
   encodeStreamTrimReply,
   EMPTY,
   Op,
@@ -66,7 +65,7 @@ import {
   type StreamRecord,
 } from '../../protocol/index.js';
 import { badRequest, notFound, ok } from '../reply.js';
-import { StreamAppendOk } from './replies.js';
+import { StreamAppendOk, StreamRecordsOk } from './replies.js';
 import { itemsWithin } from '../reply-caps.js';
 import type { Handler, Reply, RequestContext, ServerEnv, Subsystem } from '../types.js';
 import { Waiters } from '../waiters.js';
@@ -186,7 +185,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
       await waiters.park(key, parkUntil, ctx.signal, ctx.connectionId);
       if (ctx.signal.aborted || closed) return ok(EMPTY);
       const recs = attempt();
-      if (recs.length) return ok(encodeStreamRecords(toWire(stream, recs)));
+      if (recs.length) return new StreamRecordsOk(stream, recs);
       if (clock.now() >= deadline) return ok(EMPTY);
     }
   }
@@ -223,7 +222,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
       return recs.slice(0, itemsWithin(recs, recordSize));
     };
     const recs = attempt();
-    if (recs.length || block === 0) return ok(encodeStreamRecords(toWire(q.stream, recs)));
+    if (recs.length || block === 0) return new StreamRecordsOk(q.stream, recs);
     return blockingRead(ctx, q.stream, block, attempt);
   });
 
@@ -323,7 +322,7 @@ export function createStreamSubsystem(env: ServerEnv, options: StreamSubsystemOp
     const consumer = consumerName(q.consumer);
     const attempt = () => store.groupRead(ns, q.stream, q.group, consumer, count, q.noAck);
     const recs = attempt();
-    if (recs.length || block === 0) return ok(encodeStreamRecords(toWire(q.stream, recs)));
+    if (recs.length || block === 0) return new StreamRecordsOk(q.stream, recs);
     return blockingRead(ctx, q.stream, block, attempt, () => store.nextDueAt(ns, q.stream, q.group));
   });
 

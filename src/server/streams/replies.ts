@@ -1,8 +1,18 @@
 /**
- * The stream append reply (the id of the first record appended) as a payload writer: written
- * straight into the connection's output buffer, no payload buffer or `ByteWriter` per append.
+ * The stream append reply (the id of the first record appended) and the record-list replies as
+ * payload writers: written straight into the connection's output buffer, no payload buffer or
+ * `ByteWriter` per reply.
  */
-import { STREAM_APPEND_REPLY_SIZE, Status, writeStreamAppendReplyAt, type StreamId } from '../../protocol/index.js';
+import {
+  STREAM_APPEND_REPLY_SIZE,
+  Status,
+  streamRecordsSize,
+  utf8,
+  writeStreamAppendReplyAt,
+  writeStreamRecordsAt,
+  type StreamId,
+  type StreamRecordSource,
+} from '../../protocol/index.js';
 import type { PayloadWriter, Reply } from '../types.js';
 
 /** OK with `[sequence:u64][timestamp_ms:i64]` (the bytes of `encodeStreamAppendReply`). Its own reply object. */
@@ -16,5 +26,30 @@ export class StreamAppendOk implements Reply, PayloadWriter {
 
   writeAt(target: Uint8Array, view: DataView, offset: number): void {
     writeStreamAppendReplyAt(target, view, offset, this.id);
+  }
+}
+
+/**
+ * OK with a record list of one stream (the read and group-read replies, `encodeStreamRecords`'s
+ * bytes), written into the output buffer: no wire record object per record, the stream name
+ * encoded once, no growing `ByteWriter`. Stored records are immutable and their payload bytes are
+ * never overwritten, so writing later (after a group commit) writes what was read.
+ */
+export class StreamRecordsOk implements Reply, PayloadWriter {
+  readonly status = Status.OK;
+  readonly payload: PayloadWriter = this;
+  readonly byteLength: number;
+  private readonly stream: Uint8Array;
+
+  constructor(
+    stream: string,
+    readonly records: readonly StreamRecordSource[],
+  ) {
+    this.stream = utf8(stream);
+    this.byteLength = streamRecordsSize(records, this.stream);
+  }
+
+  writeAt(target: Uint8Array, view: DataView, offset: number): void {
+    writeStreamRecordsAt(target, view, offset, this.records, this.stream);
   }
 }

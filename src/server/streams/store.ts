@@ -202,8 +202,21 @@ function parseRecordEntity(entity: string): [string, bigint] {
 /** A record as stored: [partition, payload, headers] (its id is in the entity key). */
 type StoredRecordValue = [number, Uint8Array, StreamHeaders];
 
+/**
+ * The last stream key built, kept: most requests name the stream the one before did, and reusing
+ * the key string skips a concatenation (a rope V8 must flatten) and the hashing of a new string
+ * on every map lookup. Pure, so nothing to invalidate.
+ */
+let lastNs = '';
+let lastStream = '';
+let lastKey = '\u0000';
+
 function sk(ns: string, stream: string): string {
-  return `${ns}\u0000${stream}`;
+  if (stream === lastStream && ns === lastNs) return lastKey;
+  lastNs = ns;
+  lastStream = stream;
+  lastKey = `${ns}\u0000${stream}`;
+  return lastKey;
 }
 
 /** A stable partition hash for partition keys (FNV-1a, 32 bit; #7: any stable hash). */

@@ -71,6 +71,15 @@ describe('malformed frames: reject frame (id 0, status 3, "Invalid request"), th
     expect(toHex(await sendAndCollect(mutate(f, 16, f[16] ^ 0x01)))).toBe(REJECT_HEX);
   });
 
+  it('bad CRC on frames long enough for the native CRC (header byte, payload byte, CRC field)', async () => {
+    for (const size of [600, 5000]) {
+      const f = req(1, T.Echo, { value: new Uint8Array(size).map((_, i) => i * 31) });
+      for (const at of [9, 20 + 1, f.length - 1, 19]) {
+        expect(toHex(await sendAndCollect(mutate(f, at, f[at] ^ 0x40)))).toBe(REJECT_HEX);
+      }
+    }
+  });
+
   it('payload larger than maxFramePayload (checked from the header)', async () => {
     const big = req(1, T.Echo, { value: new Uint8Array(2000) });
     expect(toHex(await sendAndCollect(big.subarray(0, 40), { maxFramePayload: 1024 }))).toBe(REJECT_HEX);

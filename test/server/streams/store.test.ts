@@ -59,3 +59,19 @@ describe('StreamStore records', () => {
     expect(back!.payload.buffer).not.toBe(fromDisk.buffer);
   });
 });
+
+describe('StreamStore stream keys', () => {
+  it('keeps streams apart when requests alternate namespaces and names (the reused key follows both)', () => {
+    const store = new StreamStore({ now: () => 1_000 });
+    const rec = (b: number) => [{ payload: new Uint8Array([b]), headers: [] as [string, string][] }];
+    const pairs: Array<[string, string]> = [['a', 's'], ['b', 's'], ['a', 't'], ['a', 's'], ['a', 's'], ['b', 't'], ['b', 's']];
+    pairs.forEach(([ns, stream], i) => store.append(ns, stream, rec(i), 0));
+    const payloads = (ns: string, stream: string) => store.read(ns, stream, { from: 0n, count: 10 }).map((r) => r.payload[0]);
+    expect(payloads('a', 's')).toEqual([0, 3, 4]);
+    expect(payloads('b', 's')).toEqual([1, 6]);
+    expect(payloads('a', 't')).toEqual([2]);
+    expect(payloads('b', 't')).toEqual([5]);
+    expect(store.exists('c', 's')).toBe(false);
+    expect(store.exists('a', 's')).toBe(true);
+  });
+});
