@@ -336,8 +336,15 @@ export function settle<T extends Leased, R>(
       const ended = (handled: Handled<T, R>): void => {
         active--;
         if (subscriber.closed) return;
-        settleHandled(handled);
-        startWaiting();
+        // Runs in the handler's own callbacks (a Promise's, an Observable's): what throws here ends
+        // this pipeline, as it did inside `mergeMap`, instead of escaping into the handler's code.
+        try {
+          settleHandled(handled);
+          startWaiting();
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
         maybeComplete();
       };
       const start = (item: T): void => {
