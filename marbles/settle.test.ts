@@ -167,4 +167,103 @@ describe('settle', () => {
       expect(settler.calls.map((c) => [c.op, c.at])).toEqual([['touch', 3], ['touch', 6]]);
     });
   });
+
+  describe('its concurrency stage (one subscriber for every handler)', () => {
+    it('never runs more than `concurrency` handlers; the waiting ones start in arrival order as slots free', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, hot, expectObservable }) => {
+        const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+        const { m } = items(ts, () => cold('|'), ids);
+        let running = 0;
+        let most = 0;
+        const started: string[] = [];
+        const lengths: Record<string, string> = { a: '----', b: '--', c: '---', d: '---', e: '-', f: '--' };
+        const handler = (msg: Msg) => {
+          started.push(msg.id);
+          running++;
+          most = Math.max(most, running);
+          return cold(lengths[msg.id]! + '(x|)').pipe(
+            map((x) => {
+              running--;
+              return x;
+            }),
+          );
+        };
+        const out = hot('(abcdef)', m).pipe(settle(handler, { concurrency: 2 }), map((r) => r.item.id));
+        // a runs 0→4, b 0→2; then c 2→5, d 4→7, e 5→6, f 6→8
+        expectObservable(out).toBe('--b-acedf', Object.fromEntries(ids.map((id) => [id, id])));
+        ts.flush();
+        expect(most).toBe(2);
+        expect(started).toEqual(ids);
+      });
+    });
+
+    it('completes only after the source has and every settle has been answered', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, hot, expectObservable }) => {
+        const { m } = items(ts, () => cold('---|'), ['a', 'b']); // each settle answered 3 frames later
+        const out = hot('ab|', m).pipe(
+          settle((msg: Msg) => (msg.id === 'a' ? cold('--(x|)') : 'B'), { concurrency: 1 }),
+          map((r) => r.item.id),
+        );
+        // a's handler ends at 2 and its ack is answered at 5; b waits for a's slot (2), ends at once
+        // (its ack joins a's request of the same tick)
+        expectObservable(out).toBe('-----(ab|)', { a: 'a', b: 'b' });
+      });
+    });
+
+    it('unsubscribing aborts the running handlers and drops the waiting items unrun', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+        const { settler, m } = items(ts, () => cold('|'), ['a', 'b', 'c']);
+        const work = { a: cold('-----(x|)'), b: cold('-----(x|)'), c: cold('-(x|)') };
+        const signals: AbortSignal[] = [];
+        const out = hot('(abc)', m).pipe(
+          settle(
+            (msg: Msg, context) => {
+              signals.push(context.signal);
+              return work[msg.id as 'a' | 'b' | 'c'];
+            },
+            { concurrency: 2 },
+          ),
+        );
+        expectObservable(out, '^--!').toBe('---');
+        expectSubscriptions(work.a.subscriptions).toBe('^--!');
+        expectSubscriptions(work.b.subscriptions).toBe('^--!');
+        expectSubscriptions(work.c.subscriptions).toBe([]);
+        ts.flush();
+        expect(signals.map((s) => s.aborted)).toEqual([true, true]);
+        expect(settler.calls).toEqual([]);
+      });
+    });
+
+    it('a source error ends the output and cuts the running handlers short; handler errors do not', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+        const { m } = items(ts, () => cold('|'), ['a', 'b']);
+        const work = cold('------(x|)');
+        const out = hot('ab--#', m, new Error('source broke')).pipe(
+          settle(
+            (msg: Msg) => {
+              if (msg.id === 'b') throw new Error('bad b');
+              return work;
+            },
+            { concurrency: 4 },
+          ),
+          map(brief),
+        );
+        expectObservable(out).toBe('-b--#', { b: 'b:nacked!bad b' }, new Error('source broke'));
+        expectSubscriptions(work.subscriptions).toBe('^---!');
+      });
+    });
+
+    it('with concurrency: Infinity starts every item at once', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, hot, expectObservable }) => {
+        const { m } = items(ts, () => cold('|'), ['a', 'b', 'c']);
+        const out = hot('(abc)', m).pipe(settle(() => cold('--(x|)'), { concurrency: Infinity }), map((r) => r.item.id));
+        expectObservable(out).toBe('--(abc)', { a: 'a', b: 'b', c: 'c' });
+      });
+    });
+  });
 });

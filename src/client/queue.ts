@@ -9,7 +9,7 @@
  * this counts one delivery attempt).
  */
 import { defer, finalize, Observable, type SchedulerLike } from 'rxjs';
-import { withData } from '../codec/index.js';
+import type { ValueCodec } from '../codec/types.js';
 import { valuePayload } from '../codec/payload.js';
 import type { ResponseFrame } from '../protocol/frame.js';
 import { utf8 } from '../protocol/bytes.js';
@@ -58,6 +58,7 @@ import {
   type Settler,
   type DrainOptions,
 } from './core/index.js';
+import { PayloadItem } from './core/payload-item.js';
 
 /** The visibility timeout the server applies when a dequeue does not give one (DECISIONS #12). */
 export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
@@ -404,7 +405,7 @@ export class QueueApi {
   }
 
   private entry(queue: string, m: WireMessage): QueueEntry {
-    return this.build(queue, m, {});
+    return new Message(queue, m, undefined, this.core.codec);
   }
 
   private leased(ns: string, queue: string, m: WireMessage, leaseMs: number): QueueMessage {
@@ -414,16 +415,7 @@ export class QueueApi {
       coalescer: this.core.settles,
       context: this.core.leaseContext(`queue:${queue}`),
     });
-    return this.build(queue, m, { lease });
-  }
-
-  private build<X extends object>(queue: string, m: WireMessage, extra: X): QueueEntry & X {
-    const out: Record<string, unknown> = { queue, seq: m.seq, payload: m.payload };
-    if (m.deliveryCount !== undefined) out['deliveryCount'] = m.deliveryCount;
-    if (m.enqueuedAtMs !== undefined) out['enqueuedAtMs'] = m.enqueuedAtMs;
-    if (m.priority !== undefined) out['priority'] = m.priority;
-    Object.assign(out, extra);
-    return withData(out as { payload: Uint8Array }, 'payload', this.core.codec) as unknown as QueueEntry & X;
+    return new Message(queue, m, lease, this.core.codec) as QueueMessage;
   }
 
   /** The settler of (namespace, queue): complete / fail / touch with the seqs of one tick. */
@@ -509,5 +501,32 @@ export class QueueDlqApi {
       checkQueueName(queue);
       return this.core.call(this.core.spec(Op.QueueDlqStats, encodeQueueDlqStats({ queue }), requestOpts(opts)), decodeQueueDlqStatsReply);
     });
+  }
+}
+
+/**
+ * A queue entry or leased message: `queue`, `seq`, `payload`, the optional wire fields the server
+ * sent and (leased) `lease` are its own properties, in that order; `data<T>()` is on the prototype.
+ */
+class Message extends PayloadItem implements QueueEntry {
+  readonly queue: string;
+  readonly seq: bigint;
+  readonly payload: Uint8Array;
+  // Own properties only when the server sent them (`declare`: no field is defined otherwise).
+  declare readonly deliveryCount?: number;
+  declare readonly enqueuedAtMs?: bigint;
+  declare readonly priority?: number;
+  declare readonly lease?: Lease;
+
+  constructor(queue: string, m: WireMessage, lease: Lease | undefined, codec: ValueCodec) {
+    super(codec);
+    this.queue = queue;
+    this.seq = m.seq;
+    this.payload = m.payload;
+    const self = this as { -readonly [K in 'deliveryCount' | 'enqueuedAtMs' | 'priority' | 'lease']?: Message[K] };
+    if (m.deliveryCount !== undefined) self.deliveryCount = m.deliveryCount;
+    if (m.enqueuedAtMs !== undefined) self.enqueuedAtMs = m.enqueuedAtMs;
+    if (m.priority !== undefined) self.priority = m.priority;
+    if (lease !== undefined) self.lease = lease;
   }
 }

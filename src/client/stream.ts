@@ -13,7 +13,8 @@ import {
   tap,
   throwError,
 } from 'rxjs';
-import { valuePayload, withData } from '../codec/payload.js';
+import { valuePayload } from '../codec/payload.js';
+import type { ValueCodec } from '../codec/types.js';
 import { ownPendingClaimer } from './stream-claim.js';
 import { InvalidArgumentError, isConnectionLost } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
@@ -74,6 +75,7 @@ import {
   type DrainOptions,
 } from './core/index.js';
 import { ReadCursor } from './stream-cursor.js';
+import { PayloadItem } from './core/payload-item.js';
 
 export type { StreamId } from '../protocol/options.js';
 export type { StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply } from '../protocol/stream.js';
@@ -701,14 +703,7 @@ export class StreamApi {
   }
 
   private toRecord(stream: string, r: WireRecord): StreamRecord {
-    const rec = {
-      stream: r.stream ?? stream,
-      id: r.id,
-      payload: r.payload,
-      headers: Object.fromEntries(r.headers) as Record<string, string>,
-      partition: r.partition,
-    };
-    return withData(rec, 'payload', this.core.codec) as StreamRecord;
+    return new Rec(stream, r, this.core.codec);
   }
 
   private groupRecordFactory(
@@ -724,10 +719,8 @@ export class StreamApi {
     const context = this.core.leaseContext(`group:${stream}/${group}`);
     return (wire) =>
       wire.map((r) => {
-        const rec = this.toRecord(stream, r);
         const lease = createLease(r.id, settler, { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string });
-        Object.assign(rec, { namespace, group, consumer, lease });
-        return rec as GroupRecord;
+        return new GroupRec(stream, r, this.core.codec, namespace, group, consumer, lease);
       });
   }
 
@@ -746,5 +739,44 @@ export class StreamApi {
       this.settlers.set(key, settler);
     }
     return settler;
+  }
+}
+
+/** The headers object of a record (a repeated key keeps its last value). */
+function headersOf(wire: WireRecord['headers']): Record<string, string> {
+  return wire.length === 0 ? {} : (Object.fromEntries(wire) as Record<string, string>);
+}
+
+/** A stream record: the wire fields are its own properties; `data<T>()` is on the prototype. */
+class Rec extends PayloadItem implements StreamRecord {
+  readonly stream: string;
+  readonly id: StreamId;
+  readonly payload: Uint8Array;
+  readonly headers: Record<string, string>;
+  readonly partition: number;
+
+  constructor(stream: string, r: WireRecord, codec: ValueCodec) {
+    super(codec);
+    this.stream = r.stream ?? stream;
+    this.id = r.id;
+    this.payload = r.payload;
+    this.headers = headersOf(r.headers);
+    this.partition = r.partition;
+  }
+}
+
+/** A record leased from a consumer group: a `Rec` and where it was delivered, with its lease. */
+class GroupRec extends Rec implements GroupRecord {
+  readonly namespace: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly lease: Lease;
+
+  constructor(stream: string, r: WireRecord, codec: ValueCodec, namespace: string, group: string, consumer: string, lease: Lease) {
+    super(stream, r, codec);
+    this.namespace = namespace;
+    this.group = group;
+    this.consumer = consumer;
+    this.lease = lease;
   }
 }

@@ -2,8 +2,6 @@ import {
   asyncScheduler,
   defer,
   from,
-  mergeMap,
-  of,
   share,
   switchMap,
   take,
@@ -14,7 +12,6 @@ import {
   Observable,
   type OperatorFunction,
   type SchedulerLike,
-  type Subscriber,
   type Unsubscribable,
 } from 'rxjs';
 import { onLeaseSettled, settleLease, type Leased } from '../client/core/lease.js';
@@ -126,9 +123,9 @@ class LazySignalContext implements HandlerContext {
  * One item's handler under `settle`: runs it, takes its result (a value, a Promise's value, an
  * Observable's last value), and ends it early when a limit strikes: `timeoutMs`, the drain
  * deadline (`stop`), the item's lease handed back by its source. Reports a slow handler once.
- * Emits one `Handled` to its subscriber and completes; its `unsubscribe` is the Observable's
- * teardown (a handler cut short sees its signal abort with `HandlerAbandonedError('unsubscribed')`).
- * A handler that returns a plain value arms no timer at all.
+ * Reports how it ended to `onEnd`, once; `unsubscribe` cuts it short without a report (its
+ * signal aborts with `HandlerAbandonedError('unsubscribed')`). A handler that returns a plain
+ * value arms no timer at all.
  */
 class HandlerRun<T extends Leased, R> implements Unsubscribable {
   private readonly context = new LazySignalContext();
@@ -145,7 +142,7 @@ class HandlerRun<T extends Leased, R> implements Unsubscribable {
     private readonly handler: (item: T, context: HandlerContext) => HandlerResult<R>,
     private readonly run: Run,
     private readonly limits: HandlerLimits,
-    private readonly subscriber: Subscriber<Handled<T, R>>,
+    private readonly onEnd: (handled: Handled<T, R>) => void,
   ) {}
 
   start(): void {
@@ -214,9 +211,9 @@ class HandlerRun<T extends Leased, R> implements Unsubscribable {
     if (this.finished) return;
     this.finished = true;
     this.release();
+    this.renewal?.unsubscribe();
     if (!done.ok && done.error instanceof HandlerTimeoutError) this.context.abort(done.error);
-    this.subscriber.next({ item: this.item, done });
-    this.subscriber.complete();
+    this.onEnd({ item: this.item, done });
   }
 
   /** Leaves the running set and stops the handler's work and the timers. */
@@ -276,22 +273,6 @@ export function settle<T extends Leased, R>(
   const renewOptions = renew ? { ...renew, ...(scheduler ? { scheduler } : {}) } : undefined;
   const limits: HandlerLimits = { timeoutMs, slowHandlerMs, renew: renewOptions, scheduler: scheduler ?? asyncScheduler };
 
-  /** Runs the handler of one item (and its lease renewal); emits how it ended. */
-  const handle = (item: T, run: Run): Observable<Handled<T, R>> => {
-    if (run.draining) {
-      // Buffered when the drain began: hand it back unrun.
-      return of<Handled<T, R>>({ item, done: { ok: false, error: new HandlerAbandonedError('draining') }, handBack: true });
-    }
-    // One Observable and one HandlerRun per item, rather than defer → race(timer, abort) →
-    // reportIfSlow → tap → finalize → catchError → map: the profile of settle(16) showed those
-    // layers and an AbortController per item as most of its client cost. See HandlerRun.
-    return new Observable<Handled<T, R>>((subscriber) => {
-      const handlerRun = new HandlerRun(item, handler, run, limits, subscriber);
-      handlerRun.start();
-      return handlerRun;
-    });
-  };
-
   /** Acks or nacks one handled item; `done` gets its result when the server has answered. */
   const settleOne = ({ item, done, handBack }: Handled<T, R>, reply: (result: SettleResult<T, R>) => void): void => {
     let result: SettleResult<T, R>;
@@ -314,42 +295,107 @@ export function settle<T extends Leased, R>(
   };
 
   /**
-   * Settles each handled item and emits its result when the server has answered; completes when
-   * the handled items have and every result is out. One callback per item rather than
-   * `mergeMap(settleOne)`: an inner Observable and subscriber per item, and their removal from
-   * mergeMap's subscription list (`arrRemove`), showed in the profile.
+   * Runs the handlers (at most `concurrency` at once, the rest of the items buffered in arrival
+   * order) and settles each item as its handler ends; emits each item's result when the server has
+   * answered its settle. Completes once the source has, every handler has ended and every result
+   * is out. A handler's slot frees when the handler ends, not when its ack's reply comes back: the
+   * next item starts at once and the settles of one tick still go out as one request (the settles
+   * in flight are bounded by the source: a leasing source counts an item until it is settled).
+   * Unsubscribing cuts the running handlers short (their signals abort) and drops the buffer.
+   *
+   * One subscriber for the whole stage rather than `mergeMap(handle, concurrency)` and a settle
+   * stage: an inner Observable and subscriber per item and their removal from `mergeMap`'s
+   * subscription list (`arrRemove`) showed in the consumer profile.
    */
-  const settleAll = (handled$: Observable<Handled<T, R>>): Observable<SettleResult<T, R>> =>
+  const pipeline = (run: Run, source: Observable<T>): Observable<SettleResult<T, R>> =>
     new Observable<SettleResult<T, R>>((subscriber) => {
+      /** Handlers running now. */
+      let active = 0;
+      /** Items waiting for a free slot. */
+      const waiting: T[] = [];
+      let waitingAt = 0;
+      /** Settles requested whose reply has not come back. */
       let settling = 0;
-      let handledDone = false;
+      let sourceDone = false;
+      /** True while `startWaiting` runs: a handler that ends at once does not recurse into it. */
+      let starting = false;
+
+      const maybeComplete = (): void => {
+        if (sourceDone && active === 0 && waitingAt === waiting.length && settling === 0) subscriber.complete();
+      };
       const reply = (result: SettleResult<T, R>): void => {
         if (subscriber.closed) return;
         settling--;
         subscriber.next(result);
-        if (handledDone && settling === 0) subscriber.complete();
+        maybeComplete();
       };
-      return handled$.subscribe({
-        next: (handled) => {
-          settling++;
-          settleOne(handled, reply);
+      const settleHandled = (handled: Handled<T, R>): void => {
+        settling++;
+        settleOne(handled, reply);
+      };
+      const ended = (handled: Handled<T, R>): void => {
+        active--;
+        if (subscriber.closed) return;
+        // Runs in the handler's own callbacks (a Promise's, an Observable's): what throws here ends
+        // this pipeline, as it did inside `mergeMap`, instead of escaping into the handler's code.
+        try {
+          settleHandled(handled);
+          startWaiting();
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
+        maybeComplete();
+      };
+      const start = (item: T): void => {
+        if (run.draining) {
+          // Buffered when the drain began: hand it back unrun.
+          settleHandled({ item, done: { ok: false, error: new HandlerAbandonedError('draining') }, handBack: true });
+          return;
+        }
+        active++;
+        new HandlerRun(item, handler, run, limits, ended).start();
+      };
+      const startWaiting = (): void => {
+        if (starting) return;
+        starting = true;
+        try {
+          while (waitingAt < waiting.length && active < concurrency && !subscriber.closed) {
+            const item = waiting[waitingAt];
+            waiting[waitingAt++] = undefined as unknown as T;
+            if (waitingAt === waiting.length) {
+              waiting.length = 0;
+              waitingAt = 0;
+            }
+            start(item);
+          }
+        } finally {
+          starting = false;
+        }
+      };
+
+      const sourceSub = source.subscribe({
+        next: (item) => {
+          try {
+            if (active < concurrency && waitingAt === waiting.length) start(item);
+            else waiting.push(item);
+          } catch (error) {
+            subscriber.error(error);
+          }
         },
-        error: (e: unknown) => subscriber.error(e),
+        error: (error: unknown) => subscriber.error(error),
         complete: () => {
-          handledDone = true;
-          if (settling === 0) subscriber.complete();
+          sourceDone = true;
+          maybeComplete();
         },
       });
+      return () => {
+        sourceSub.unsubscribe();
+        waiting.length = 0;
+        waitingAt = 0;
+        for (const handlerRun of [...run.running]) handlerRun.unsubscribe();
+      };
     });
-
-  // A handler's slot frees when the handler ends, not when its ack's reply comes back: the next
-  // item starts at once and the settles of one tick still go out as one request. The settles in
-  // flight are bounded by the source (a leasing source counts an item until it is settled).
-  const pipeline = (run: Run, source: Observable<T>) =>
-    source.pipe(
-      mergeMap((item) => handle(item, run), concurrency),
-      settleAll,
-    );
 
   if (until === undefined) {
     return (source) => defer(() => pipeline({ draining: false, running: new Set() }, source));

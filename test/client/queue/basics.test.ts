@@ -38,6 +38,22 @@ describe('flo.queue (integration)', () => {
     expect(got[0]!.lease.settled).toBe(false);
   });
 
+  it('a dequeued or peeked message shows its wire fields as own properties and data() on the side', async () => {
+    await firstValueFrom(flo.queue.enqueue('shape', { n: 1 }));
+    const [peeked] = await all(flo.queue.peek('shape', 1));
+    const [leased] = await all(flo.queue.dequeue('shape', 1));
+    const wire = Object.keys(peeked!);
+    expect(wire.slice(0, 3)).toEqual(['queue', 'seq', 'payload']);
+    expect(wire).not.toContain('data');
+    expect(wire).not.toContain('lease');
+    expect(Object.keys(leased!)).toEqual([...Object.keys(leased!).filter((k) => k !== 'lease'), 'lease']);
+    expect(Object.keys(leased!)).toContain('lease');
+    for (const key of Object.keys(leased!)) expect((leased as unknown as Record<string, unknown>)[key]).not.toBeUndefined();
+    expect(leased!.data<{ n: number }>()).toEqual({ n: 1 });
+    expect({ ...leased! }).not.toHaveProperty('data');
+    await firstValueFrom(leased!.lease.ack());
+  });
+
   it('dequeue is one batch: at most n, then completes; an empty queue completes at once', async () => {
     for (let i = 0; i < 5; i++) await firstValueFrom(flo.queue.enqueue('q', `m${i}`));
     const first = await all(flo.queue.dequeue('q', 3));

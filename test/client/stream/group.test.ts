@@ -42,6 +42,22 @@ describe('consumer groups: the seed snippets', () => {
     expect(await all(flo.stream.groupRead('events', 'processors', 'worker-1'))).toEqual([]);
   });
 
+  it('a group record shows its wire fields, where it was delivered and its lease as own properties; data() on the side', async () => {
+    const flo = env.client;
+    await firstValueFrom(flo.stream.append('shape', { n: 1 }, { headers: { k: 'v' } }));
+    await firstValueFrom(flo.stream.append('shape', { n: 2 }));
+    const [a, b] = await all(flo.stream.groupRead('shape', 'g', 'w', { count: 10 }));
+    expect(Object.keys(a!)).toEqual(['stream', 'id', 'payload', 'headers', 'partition', 'namespace', 'group', 'consumer', 'lease']);
+    expect(a!.headers).toEqual({ k: 'v' });
+    expect(b!.headers).toEqual({});
+    expect(a!.headers).not.toBe(b!.headers);
+    expect([a!.data(), b!.data()]).toEqual([{ n: 1 }, { n: 2 }]);
+    expect({ ...a! }).not.toHaveProperty('data');
+    const [plain] = await all(flo.stream.read('shape'));
+    expect(Object.keys(plain!)).toEqual(['stream', 'id', 'payload', 'headers', 'partition']);
+    expect(plain!.data()).toEqual({ n: 1 });
+  });
+
   it('groupNack without a delay makes a record due at once, for any consumer; with a delay it waits', async () => {
     const flo = env.client;
     await appendN('n', 2);
