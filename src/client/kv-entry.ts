@@ -4,6 +4,7 @@
  */
 import type { ValueCodec } from '../codec/index.js';
 import { fromUtf8 } from '../protocol/bytes.js';
+import { LazilyDecoded } from './core/payload-item.js';
 import type { KvEntry } from './kv-types.js';
 
 /** Adds a non-enumerable `text()` (UTF-8 of `value`) beside `data<T>()`. */
@@ -18,34 +19,20 @@ export function withText<R extends { value: Uint8Array }>(result: R): R & { text
  * prototype. A class rather than `withData`/`withText`: two `defineProperty` calls and a closure
  * per entry showed in the client's profile of `kv.get`.
  */
-class Entry implements KvEntry {
+class Entry extends LazilyDecoded implements KvEntry {
   readonly key: string;
   readonly value: Uint8Array;
   readonly version: bigint;
-  readonly #codec: ValueCodec;
-  /** 0 not decoded, 1 decoded (`#memo` is the value), 2 failed (`#memo` is the error). */
-  #state: 0 | 1 | 2 = 0;
-  #memo: unknown;
 
   constructor(key: string, value: Uint8Array, version: bigint, codec: ValueCodec) {
+    super(codec);
     this.key = key;
     this.value = value;
     this.version = version;
-    this.#codec = codec;
   }
 
-  data<T = unknown>(): T {
-    if (this.#state === 0) {
-      try {
-        this.#memo = this.#codec.decode(this.value);
-        this.#state = 1;
-      } catch (e) {
-        this.#memo = e;
-        this.#state = 2;
-      }
-    }
-    if (this.#state === 2) throw this.#memo;
-    return this.#memo as T;
+  protected decodedBytes(): Uint8Array {
+    return this.value;
   }
 
   text(): string {

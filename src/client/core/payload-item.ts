@@ -8,8 +8,11 @@
  */
 import type { ValueCodec } from '../../codec/types.js';
 
-export abstract class PayloadItem {
-  abstract readonly payload: Uint8Array;
+/**
+ * `data<T>()` over the bytes a subclass names (`decodedBytes()`): lazy, memoised, a failure
+ * memoised and rethrown. The base of `PayloadItem` and of the KV read entries.
+ */
+export abstract class LazilyDecoded {
   readonly #codec: ValueCodec;
   /** 0 not decoded, 1 decoded (`#memo` is the value), 2 failed (`#memo` is the error). */
   #state: 0 | 1 | 2 = 0;
@@ -19,11 +22,14 @@ export abstract class PayloadItem {
     this.#codec = codec;
   }
 
-  /** The payload decoded with the client's codec (JSON by default), on first call; memoised. */
+  /** The bytes `data()` decodes. */
+  protected abstract decodedBytes(): Uint8Array;
+
+  /** The bytes decoded with the client's codec (JSON by default), on first call; memoised. */
   data<T = unknown>(): T {
     if (this.#state === 0) {
       try {
-        this.#memo = this.#codec.decode(this.payload);
+        this.#memo = this.#codec.decode(this.decodedBytes());
         this.#state = 1;
       } catch (e) {
         this.#memo = e;
@@ -32,5 +38,14 @@ export abstract class PayloadItem {
     }
     if (this.#state === 2) throw this.#memo;
     return this.#memo as T;
+  }
+}
+
+/** An item whose bytes are its `payload` (queue messages, stream records). */
+export abstract class PayloadItem extends LazilyDecoded {
+  abstract readonly payload: Uint8Array;
+
+  protected decodedBytes(): Uint8Array {
+    return this.payload;
   }
 }
