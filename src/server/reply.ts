@@ -1,8 +1,19 @@
 import { BadRequestError, ConflictError, NotFoundError, OverloadedError, Status, UnauthorizedError, EMPTY } from '../protocol/index.js';
-import type { Reply, ReplyPayload } from './types.js';
+import type { PayloadWriter, Reply, ReplyPayload } from './types.js';
 
 /** An OK reply with `payload`. */
 export const ok = (payload: Uint8Array = EMPTY): Reply => ({ status: Status.OK, payload });
+
+/**
+ * An OK reply that is its own payload writer (written straight into the connection's output
+ * buffer): one allocation per reply. Subclasses give the size and the bytes.
+ */
+export abstract class OkWriter implements Reply, PayloadWriter {
+  readonly status = Status.OK;
+  readonly payload: PayloadWriter = this;
+  abstract readonly byteLength: number;
+  abstract writeAt(target: Uint8Array, view: DataView, offset: number): void;
+}
 
 /**
  * These errors are ordinary replies (a missing key, a failed CAS), thrown by handlers on the hot

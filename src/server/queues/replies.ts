@@ -5,21 +5,20 @@
 import {
   QUEUE_ENQUEUE_REPLY_SIZE,
   queueMessagesSize,
-  Status,
   writeQueueEnqueueReplyAt,
   writeQueueMessagesAt,
   type QueueMessage,
   type QueueReplyProfile,
 } from '../../protocol/index.js';
-import type { PayloadWriter, Reply } from '../types.js';
+import { OkWriter } from '../reply.js';
 
 /** OK with `[seq:u64]` (the bytes of `encodeQueueEnqueueReply`). Its own reply object. */
-export class QueueEnqueueOk implements Reply, PayloadWriter {
-  readonly status = Status.OK;
-  readonly payload: PayloadWriter = this;
+export class QueueEnqueueOk extends OkWriter {
   readonly byteLength = QUEUE_ENQUEUE_REPLY_SIZE;
 
-  constructor(readonly seq: bigint) {}
+  constructor(readonly seq: bigint) {
+    super();
+  }
 
   writeAt(target: Uint8Array, view: DataView, offset: number): void {
     writeQueueEnqueueReplyAt(target, view, offset, this.seq);
@@ -31,15 +30,14 @@ export class QueueEnqueueOk implements Reply, PayloadWriter {
  * output buffer: no payload buffer and no second copy of the payloads per reply. The list and its
  * payload views are fixed at dequeue (payload bytes are never overwritten while referenced).
  */
-export class QueueMessagesOk implements Reply, PayloadWriter {
-  readonly status = Status.OK;
-  readonly payload: PayloadWriter = this;
+export class QueueMessagesOk extends OkWriter {
   readonly byteLength: number;
 
   constructor(
     readonly messages: readonly QueueMessage[],
     readonly profile: QueueReplyProfile,
   ) {
+    super();
     this.byteLength = queueMessagesSize(messages, profile);
   }
 

@@ -5,7 +5,6 @@
  */
 import {
   STREAM_APPEND_REPLY_SIZE,
-  Status,
   streamRecordsSize,
   utf8,
   writeStreamAppendReplyAt,
@@ -13,16 +12,16 @@ import {
   type StreamId,
   type StreamRecordSource,
 } from '../../protocol/index.js';
-import type { PayloadWriter, Reply } from '../types.js';
+import { OkWriter } from '../reply.js';
 
 /** OK with `[sequence:u64][timestamp_ms:i64]` (the bytes of `encodeStreamAppendReply`). Its own reply object. */
-export class StreamAppendOk implements Reply, PayloadWriter {
-  readonly status = Status.OK;
-  readonly payload: PayloadWriter = this;
+export class StreamAppendOk extends OkWriter {
   readonly byteLength = STREAM_APPEND_REPLY_SIZE;
 
   /** `id` is a fresh object from the store, never changed afterwards. */
-  constructor(readonly id: StreamId) {}
+  constructor(readonly id: StreamId) {
+    super();
+  }
 
   writeAt(target: Uint8Array, view: DataView, offset: number): void {
     writeStreamAppendReplyAt(target, view, offset, this.id);
@@ -35,9 +34,7 @@ export class StreamAppendOk implements Reply, PayloadWriter {
  * encoded once, no growing `ByteWriter`. Stored records are immutable and their payload bytes are
  * never overwritten, so writing later (after a group commit) writes what was read.
  */
-export class StreamRecordsOk implements Reply, PayloadWriter {
-  readonly status = Status.OK;
-  readonly payload: PayloadWriter = this;
+export class StreamRecordsOk extends OkWriter {
   readonly byteLength: number;
   private readonly stream: Uint8Array;
 
@@ -45,6 +42,7 @@ export class StreamRecordsOk implements Reply, PayloadWriter {
     stream: string,
     readonly records: readonly StreamRecordSource[],
   ) {
+    super();
     this.stream = utf8(stream);
     this.byteLength = streamRecordsSize(records, this.stream);
   }
