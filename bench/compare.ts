@@ -28,7 +28,7 @@ import { ack, settle } from '../src/operators/index.js';
 import { Op, utf8 } from '../src/protocol/index.js';
 import { bundleSizes, kb } from './bundle-size.js';
 import { procCpuSeconds, redisServerPath, startFloChild, startRedisChild, type ServerChild } from './support/processes.js';
-import { inFlightLoop, median } from './support/stats.js';
+import { drain, inFlightLoop, median } from './support/stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = env('BENCH_COMPARE_ROUNDS', 3);
@@ -104,23 +104,6 @@ async function measured(server: ServerChild, ops: number, work: () => Promise<nu
 const subscribeDone = (o: Observable<unknown>, done: (err?: unknown) => void) =>
   void o.subscribe({ error: (e: unknown) => done(e), complete: () => done() });
 
-/** Subscribes `source` and resolves with items/s once `total` items went through, then unsubscribes. */
-function drain(source: Observable<unknown>, total: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let seen = 0;
-    const start = performance.now();
-    const sub = source.subscribe({
-      next: () => {
-        if (++seen !== total) return;
-        const perSec = total / ((performance.now() - start) / 1000);
-        queueMicrotask(() => sub.unsubscribe());
-        resolve(perSec);
-      },
-      error: reject,
-      complete: () => reject(new Error(`completed after ${seen} of ${total} items`)),
-    });
-  });
-}
 
 type StreamEntries = Array<[id: string, fields: string[]]>;
 const entriesOf = (reply: unknown): StreamEntries => ((reply as Array<[string, StreamEntries]> | null)?.[0]?.[1] ?? []);

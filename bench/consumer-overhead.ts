@@ -7,33 +7,16 @@
  * For before/after comparisons run it on both versions of the tree, alternating.
  */
 import { fileURLToPath } from 'node:url';
-import { mergeMap, of, type Observable } from 'rxjs';
+import { mergeMap, of } from 'rxjs';
 import { connect } from '../src/node.js';
 import { ack, settle } from '../src/operators/index.js';
 import { procCpuSeconds, startFloChild } from './support/processes.js';
-import { inFlightLoop, median } from './support/stats.js';
+import { drain, inFlightLoop, median } from './support/stats.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 30_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const VALUE = new Uint8Array(100).fill(0x61);
 
-/** Subscribes `source` and resolves with items/s once `total` items went through, then unsubscribes. */
-function drain(source: Observable<unknown>, total: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let seen = 0;
-    const start = performance.now();
-    const sub = source.subscribe({
-      next: () => {
-        if (++seen !== total) return;
-        const perSec = total / ((performance.now() - start) / 1000);
-        queueMicrotask(() => sub.unsubscribe());
-        resolve(perSec);
-      },
-      error: reject,
-      complete: () => reject(new Error(`completed after ${seen} of ${total} items`)),
-    });
-  });
-}
 
 export async function main(): Promise<void> {
   const server = await startFloChild('embedded');

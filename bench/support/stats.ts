@@ -1,4 +1,5 @@
-/** Small helpers of the comparison bench: medians, interleaved rounds, and N-in-flight loops. */
+/** Small helpers of the comparison bench: medians, interleaved rounds, N-in-flight loops, draining a read. */
+import type { Observable } from 'rxjs';
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -30,5 +31,23 @@ export function inFlightLoop(total: number, inFlight: number, issue: (i: number,
     };
     const next = () => issue(issued++, done);
     for (let i = 0; i < Math.min(inFlight, total); i++) next();
+  });
+}
+
+/** Subscribes `source` and resolves with items/s once `total` items went through, then unsubscribes. */
+export function drain(source: Observable<unknown>, total: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const start = performance.now();
+    const sub = source.subscribe({
+      next: () => {
+        if (++seen !== total) return;
+        const perSec = total / ((performance.now() - start) / 1000);
+        queueMicrotask(() => sub.unsubscribe());
+        resolve(perSec);
+      },
+      error: reject,
+      complete: () => reject(new Error(`completed after ${seen} of ${total} items`)),
+    });
   });
 }
