@@ -63,17 +63,7 @@ import type {
 } from './kv-types.js';
 import { beginTxn, quietNotFound, runTransaction, type KvTxn, type KvTxnBody, type KvTxnResult } from './kv-txn.js';
 
-export type {
-  Int64Like,
-  KvCallOptions,
-  KvDeleteOptions,
-  KvEntry,
-  KvIncrOptions,
-  KvKey,
-  KvPutOptions,
-  KvTouchOptions,
-  KvWriteResult,
-} from './kv-types.js';
+export type * from './kv-types.js';
 export type { KvTxn, KvTxnBody, KvTxnCallOptions, KvTxnOps, KvTxnResult, KvTxnState } from './kv-txn.js';
 
 /** Options of `kv.get`. */

@@ -490,9 +490,6 @@ export class StreamStore {
 
   private find(log: StreamLog | undefined, key: bigint): StoredRecord | undefined {
     if (!log) return undefined;
-    // Saving a turn's appends asks for the newest records: look at the end before searching.
-    const last = log.records.length > log.head ? log.records[log.records.length - 1] : undefined;
-    if (last !== undefined && last.key <= key) return last.key === key ? last : undefined;
     const i = this.lowerBound(log, key);
     const r = log.records[i];
     return r && r.key === key ? r : undefined;
