@@ -8,9 +8,11 @@
  *
  * Env: BENCH_AB_OTHER=<dir> (the other checkout, with node_modules; default: only this tree),
  * BENCH_LAT_ROUNDS (default 5), BENCH_LAT_OPS (1 in flight, default 5 000), BENCH_LAT_PIPE_OPS
- * (256 in flight, default 40 000; 0 skips those rows), BENCH_CPU_PROF (profiles the server children).
+ * (256 in flight, default 40 000; 0 skips those rows), BENCH_CPU_PROF (profiles the server children),
+ * BENCH_LAT_ATTACH=<s> (prints the pids and waits, to attach `strace -c` or `perf stat`).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/latency-ab.ts`. Prints figures, asserts nothing.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
@@ -83,12 +85,26 @@ interface Sample {
   client: number;
 }
 
+/**
+ * CPU seconds of every thread of a process, from /proc/<pid>/task/<tid>/schedstat (nanoseconds,
+ * where /proc/<pid>/stat counts 10 ms ticks: too coarse for a few µs per operation).
+ */
+function threadsCpuSeconds(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e9;
+  } catch {
+    return procCpuSeconds(pid);
+  }
+}
+
 async function measure(side: Side, op: 'put' | 'get', n: number, inFlight: number): Promise<Sample> {
-  const s0 = procCpuSeconds(side.server.pid) ?? 0;
+  const s0 = threadsCpuSeconds(side.server.pid) ?? 0;
   const c0 = process.cpuUsage();
   const rate = await inFlightLoop(n, inFlight, (i, done) => side[op](i, done));
   const c = process.cpuUsage(c0);
-  const s1 = procCpuSeconds(side.server.pid) ?? 0;
+  const s1 = threadsCpuSeconds(side.server.pid) ?? 0;
   return { value: inFlight === 1 ? 1e6 / rate : rate, server: ((s1 - s0) * 1e6) / n, client: (c.user + c.system) / n };
 }
 
@@ -117,6 +133,12 @@ async function main(): Promise<void> {
     await inFlightLoop(KEYS * 5, 64, (i, done) => side.put(i, done));
     await inFlightLoop(2_000, 1, (i, done) => side.get(i, done));
   }
+  // BENCH_LAT_ATTACH=<s>: print the pids and wait, to attach strace/perf before the rounds
+  const attach = env('BENCH_LAT_ATTACH', 0);
+  if (attach > 0) {
+    console.log(`client pid ${process.pid}; ${sides.map((s) => `${s.label} server pid ${s.server.pid}`).join('; ')}`);
+    await new Promise((r) => setTimeout(r, attach * 1000));
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, op, n, inFlight] of rows) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -142,6 +164,18 @@ async function main(): Promise<void> {
       console.log(
         `| ${name} | ${side.label} | ${fig} | ${median(list.map((s) => s.server)).toFixed(1)}, ${median(list.map((s) => s.client)).toFixed(1)} µs |`,
       );
+    }
+  }
+  if (sides.length > 1 && other) {
+    // Paired by round (both sides ran back to back): the load drifts between rounds much more than
+    // within one, so the median of the per-round differences is the steadier A/B figure.
+    console.log(`\nthis tree − other, median of the per-round differences:`);
+    for (const [name, , , inFlight] of rows) {
+      const a = samples.get(`${name}|${sides[0]!.label}`)!;
+      const b = samples.get(`${name}|${sides[1]!.label}`)!;
+      const d = (f: (x: Sample) => number) => median(a.map((x, i) => f(x) - f(b[i]!)));
+      const fig = inFlight === 1 ? `${d((x) => x.value).toFixed(1)} µs` : `${(median(a.map((x, i) => x.value / b[i]!.value)) * 100 - 100).toFixed(1)}% ops/s`;
+      console.log(`  ${name}: ${fig}; CPU/op server ${d((x) => x.server).toFixed(2)} µs, client ${d((x) => x.client).toFixed(2)} µs`);
     }
   }
   for (const side of sides) await side.close();
