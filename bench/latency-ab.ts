@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
 import { procCpuSeconds, redisServerPath, startFloChild, startRedisChild, type ServerChild } from './support/processes.js';
-import { inFlightLoop, median } from './support/stats.js';
+import { inFlightLoop, median, subscribeDone } from './support/stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = env('BENCH_LAT_ROUNDS', 5);
@@ -39,8 +39,6 @@ interface Side {
   close(): Promise<void>;
 }
 
-const subscribeDone = (o: Observable<unknown>, done: (err?: unknown) => void) =>
-  void o.subscribe({ error: (e: unknown) => done(e), complete: () => done() });
 
 async function floSide(label: string, tree: string): Promise<Side> {
   const server = await startFloChild('embedded', {}, tree);
