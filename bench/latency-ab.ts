@@ -9,7 +9,8 @@
  * Env: BENCH_AB_OTHER=<dir> (the other checkout, with node_modules; default: only this tree),
  * BENCH_LAT_ROUNDS (default 5), BENCH_LAT_OPS (1 in flight, default 5 000), BENCH_LAT_PIPE_OPS
  * (256 in flight, default 40 000; 0 skips those rows), BENCH_CPU_PROF (profiles the server children),
- * BENCH_LAT_ATTACH=<s> (prints the pids and waits, to attach `strace -c` or `perf stat`).
+ * BENCH_LAT_ATTACH=<s> (prints the pids and waits, to attach `strace -c` or `perf stat`),
+ * BENCH_LAT_FIXED=1 (adds this tree's client against the fixed-reply server: a Node server's floor).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/latency-ab.ts`. Prints figures, asserts nothing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -50,6 +51,29 @@ async function floSide(label: string, tree: string): Promise<Side> {
     label,
     server,
     put: (i, done) => subscribeDone(client.kv.put(key(i), VALUE), done),
+    get: (i, done) => subscribeDone(client.kv.get(key(i)), done),
+    close: async () => {
+      await client.close();
+      await server.stop();
+    },
+  };
+}
+
+/**
+ * This tree's client against the fixed-reply server (`bench/fixed-server.ts`: a bare `net` server
+ * that answers every frame with one fixed reply): the floor of a Node server, and the client's
+ * cost with next to no server work behind it. Both columns are gets (a put row sends a get too).
+ */
+async function fixedSide(tree: string): Promise<Side> {
+  const server = await startFloChild('fixed');
+  const mod = (await import(resolve(tree, 'src/node.ts'))) as {
+    connect: (address: string, opts: Record<string, unknown>) => { kv: KvLike; close(): Promise<void> };
+  };
+  const client = mod.connect(`127.0.0.1:${server.port}`, {});
+  return {
+    label: 'this tree → fixed-reply server',
+    server,
+    put: (i, done) => subscribeDone(client.kv.get(key(i)), done),
     get: (i, done) => subscribeDone(client.kv.get(key(i)), done),
     close: async () => {
       await client.close();
@@ -111,6 +135,7 @@ async function main(): Promise<void> {
   const other = process.env.BENCH_AB_OTHER;
   const sides: Side[] = [await floSide('this tree', here)];
   if (other) sides.push(await floSide(`other (${other})`, other));
+  if (process.env.BENCH_LAT_FIXED === '1') sides.push(await fixedSide(here));
   if (process.env.BENCH_LAT_REDIS === '1') {
     const r = await redisSide();
     if (r) sides.push(r);
