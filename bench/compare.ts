@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { mergeMap, of, type Observable } from 'rxjs';
+import { mergeMap, of } from 'rxjs';
 import { Connection } from '../src/connection/connection.js';
 import { tcpTransport } from '../src/connection/tcp.js';
 import type { RequestSpec } from '../src/connection/types.js';
@@ -28,7 +28,7 @@ import { ack, settle } from '../src/operators/index.js';
 import { Op, utf8 } from '../src/protocol/index.js';
 import { bundleSizes, kb } from './bundle-size.js';
 import { procCpuSeconds, redisServerPath, startFloChild, startRedisChild, type ServerChild } from './support/processes.js';
-import { drain, inFlightLoop, median } from './support/stats.js';
+import { drain, inFlightLoop, median, subscribeDone } from './support/stats.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = env('BENCH_COMPARE_ROUNDS', 3);
@@ -100,10 +100,6 @@ async function measured(server: ServerChild, ops: number, work: () => Promise<nu
   const clientCpuUs = (own.user + own.system) / ops;
   return cpu0 === undefined || cpu1 === undefined ? { value, clientCpuUs } : { value, clientCpuUs, serverCpuUs: ((cpu1 - cpu0) * 1e6) / ops };
 }
-
-const subscribeDone = (o: Observable<unknown>, done: (err?: unknown) => void) =>
-  void o.subscribe({ error: (e: unknown) => done(e), complete: () => done() });
-
 
 type StreamEntries = Array<[id: string, fields: string[]]>;
 const entriesOf = (reply: unknown): StreamEntries => ((reply as Array<[string, StreamEntries]> | null)?.[0]?.[1] ?? []);

@@ -6,6 +6,10 @@
  * `setTimeout`, armed for the list's head. Removing an item never touches the timer (unless the
  * list empties): when the timer fires early for a head that has since been removed, it re-arms for
  * the new head. Under load that is one timer per deadline length instead of one per request.
+ *
+ * A list that empties keeps its timer (unref'd, so it holds no process open) until it fires with
+ * nothing left: one request at a time would otherwise create and clear a timer per request, which
+ * cost about as much as the rest of the request's bookkeeping together.
  */
 
 /** What an item carries so it can sit in a list (fields owned by this module). */
@@ -37,7 +41,12 @@ export class DeadlineList {
     item.deadlineNext = undefined;
     item.deadlinePrev = this.tail;
     if (this.tail) this.tail.deadlineNext = item;
-    else this.head = item;
+    else {
+      this.head = item;
+      // The timer kept from when the list emptied fires no later than this item's expiry (it was
+      // armed for an earlier one), and then re-arms for the head.
+      if (this.timer !== undefined) holdOpen(this.timer, true);
+    }
     this.tail = item;
     if (this.timer === undefined) this.arm(this.ms);
   }
@@ -50,7 +59,8 @@ export class DeadlineList {
     if (next) next.deadlinePrev = prev;
     else this.tail = prev;
     item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
-    if (this.head === undefined) this.dispose();
+    // Emptied: the timer stays for the next item, but no longer holds the process open.
+    if (this.head === undefined && this.timer !== undefined) holdOpen(this.timer, false);
   }
 
   /** Stops the timer and forgets the items (without expiring them). */
@@ -75,12 +85,21 @@ export class DeadlineList {
     const now = performance.now();
     let item = this.head;
     while (item !== undefined && item.expiresAt <= now) {
-      this.remove(item); // may dispose the list when it empties
+      this.remove(item);
       this.owner.onExpire(item);
       item = this.head;
     }
-    if (item !== undefined && this.timer === undefined) this.arm(item.expiresAt - now);
+    if (this.timer !== undefined) return; // an expiry callback armed a new item
+    if (item !== undefined) this.arm(item.expiresAt - now);
+    else this.dispose(); // nothing came since the list emptied: let it go
   }
+}
+
+/** `ref`/`unref` a Node timer (a browser's timer id holds nothing open and has neither). */
+function holdOpen(timer: ReturnType<typeof setTimeout>, hold: boolean): void {
+  if (typeof timer !== 'object') return;
+  if (hold) timer.ref?.();
+  else timer.unref?.();
 }
 
 /** One `DeadlineList` per deadline length. */

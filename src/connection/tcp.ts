@@ -5,6 +5,9 @@
 import * as net from 'node:net';
 import type { Transport, TransportFactory, TransportHandlers } from './types.js';
 
+/** Size of the buffer each socket reads into (the most one read takes). */
+const READ_BUFFER = 64 * 1024;
+
 /** Flo's default port (protocol-core-kv.md section 1). */
 export const DEFAULT_PORT = 9000;
 
@@ -77,7 +80,23 @@ export const tcpTransport: TransportFactory = (endpoint: string, handlers: Trans
       reject(err);
       return;
     }
-    const socket = net.connect({ host, port, noDelay: true });
+    // Reads land in one reused buffer and reach us straight from the socket (`onread`), without
+    // the Readable stream's push, 'data' event and per-read nextTick; each read is copied out to a
+    // buffer of its own exact size (frames are decoded in place and may outlive the read).
+    const readBuffer = new Uint8Array(READ_BUFFER);
+    let onData: (chunk: Uint8Array) => void = () => undefined;
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (n: number) => {
+          onData(readBuffer.slice(0, n));
+          return true; // keep reading
+        },
+      },
+    });
     const onConnectError = (err: Error) => {
       socket.destroy();
       reject(err);
@@ -91,10 +110,7 @@ export const tcpTransport: TransportFactory = (endpoint: string, handlers: Trans
       socket.on('error', (err) => {
         lastError = err;
       });
-      socket.on('data', (chunk: Buffer) => {
-        // Hand out plain Uint8Array views (no copy): Buffer#slice semantics would surprise callers.
-        handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      });
+      onData = handlers.onData;
       socket.once('close', () => handlers.onClose(lastError));
       resolve(new TcpTransport(socket));
     });

@@ -2,8 +2,9 @@
  * One client connection, whatever carries it (TCP or WebSocket): frames in, replies out.
  *
  * - Requests are dispatched in arrival order and answered in completion order: a parked request
- *   never delays the ones behind it. Replies produced in the same turn of the event loop go out in
- *   one write: they are encoded straight into the connection's output buffer (`ReplyOutbox`).
+ *   never delays the ones behind it. Replies are encoded straight into the connection's output
+ *   buffer (`ReplyOutbox`); those produced in the same turn of the event loop go out in one write
+ *   (on setImmediate, or at once when the transport says the turn's last bytes came in).
  * - A frame that cannot be parsed (bad header, CRC mismatch, inconsistent sections) gets Flo's
  *   reject frame (id 0, status 3, `Invalid request`) after the replies already due, then the
  *   connection closes (flushing first). Nothing behind the bad frame is read.
@@ -101,6 +102,8 @@ export class ServerConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
   private flushScheduled = false;
+  /** Inside `receive` of a turn's last chunk: replies queued meanwhile are written at its end. */
+  private receiving = false;
   private inFlight = 0;
   private paused = false;
   private resolveClosed!: () => void;
@@ -161,7 +164,7 @@ export class ServerConnection {
   /** Wires the transport up; `initial` holds bytes already read while sniffing the protocol. */
   start(initial?: Uint8Array): void {
     this.transport.start({
-      data: (bytes) => this.safeReceive(bytes),
+      data: (bytes, lastOfTurn) => this.safeReceive(bytes, lastOfTurn),
       drain: () => this.onDrain(),
       end: () => this.onPeerEnd(),
       close: () => this.onTransportClosed(),
@@ -171,8 +174,12 @@ export class ServerConnection {
     if (this.idleTimeoutMs > 0) this.armIdle(this.idleTimeoutMs);
   }
 
-  /** Feeds bytes from the peer. */
-  receive(bytes: Uint8Array): void {
+  /**
+   * Feeds bytes from the peer. `lastOfTurn`: the transport knows no more bytes come for this
+   * connection in this turn of the event loop (a TCP read that did not fill its buffer), so the
+   * replies produced now are the turn's and go out at once, without waiting for setImmediate.
+   */
+  receive(bytes: Uint8Array, lastOfTurn = false): void {
     if (this.state !== 'open') return;
     this.lastActivity = Date.now();
     const { frames, error } = this.reader.push(bytes);
@@ -184,7 +191,15 @@ export class ServerConnection {
         this.backlogAt = 0;
       }
     }
-    this.handleBacklog();
+    this.receiving = lastOfTurn;
+    try {
+      this.handleBacklog();
+    } finally {
+      this.receiving = false;
+    }
+    // The turn's replies so far go out now, in one write: waiting for setImmediate would only add
+    // an event-loop phase (and an Immediate) to every lone request's round trip.
+    if (lastOfTurn && this.state === 'open' && this.outbox.pendingBytes > 0) this.flush();
     this.watchPartialFrame();
   }
 
@@ -251,9 +266,9 @@ export class ServerConnection {
     this.transport.destroy();
   }
 
-  private safeReceive(bytes: Uint8Array): void {
+  private safeReceive(bytes: Uint8Array, lastOfTurn?: boolean): void {
     try {
-      this.receive(bytes);
+      this.receive(bytes, lastOfTurn);
     } catch (err) {
       // A bug here must cost one connection, never the server.
       this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: internal error: ${(err as Error)?.stack ?? String(err)}`);
@@ -346,7 +361,8 @@ export class ServerConnection {
       return;
     }
     if (!this.push(requestId, answer)) return;
-    if (!this.flushScheduled) {
+    // While the turn's last chunk is being handled, `receive` writes the replies when it is done.
+    if (!this.flushScheduled && !this.receiving) {
       this.flushScheduled = true;
       setImmediate(this.flushTurn);
     }

@@ -10,7 +10,8 @@ export type WireProtocol = 'binary' | 'websocket';
 export type EndReason = 'reject' | 'shutdown';
 
 export interface TransportEvents {
-  data(bytes: Uint8Array): void;
+  /** `lastOfTurn`: no more bytes come in this turn of the event loop (when the transport can tell). */
+  data(bytes: Uint8Array, lastOfTurn?: boolean): void;
   /** The write buffer emptied below the high-water mark. */
   drain(): void;
   /** The peer finished sending (TCP half-close); what is already due may still be written. */
@@ -45,6 +46,12 @@ export function formatAddress(address: string | undefined, port: number | undefi
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/**
+ * What one socket read asks for (libuv's suggested size, which Node uses). libuv reads a socket
+ * again in the same turn only after a read that filled this: a shorter chunk is the turn's last.
+ */
+const TCP_READ_SIZE = 64 * 1024;
+
 /** How long a connection we ended waits for the peer to close before it is destroyed. */
 const END_GRACE_MS = 2000;
 
@@ -59,7 +66,7 @@ export class TcpTransport implements FrameTransport {
 
   start(events: TransportEvents): void {
     const s = this.socket;
-    s.on('data', (chunk: Buffer) => events.data(chunk));
+    s.on('data', (chunk: Buffer) => events.data(chunk, chunk.length < TCP_READ_SIZE));
     s.on('drain', () => events.drain());
     s.on('end', () => events.end());
     s.on('error', () => s.destroy()); // reported as 'close'

@@ -54,13 +54,52 @@ describe('Deadlines', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('uses one timer per deadline length, and none once empty', () => {
+  it('uses one timer per deadline length, and none once it fires with the list empty', () => {
     const d = new Deadlines(() => undefined);
     const items = Array.from({ length: 1000 }, (_, i) => item(String(i)));
     for (const i of items) d.add(i, 5000);
     expect(vi.getTimerCount()).toBe(1);
     for (const i of items) d.remove(i);
+    // kept for the next request (one at a time would otherwise make a timer each), until it fires
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(5000);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('reuses the timer of an emptied list, and still expires what is added later on time', () => {
+    const expired: string[] = [];
+    const d = new Deadlines((i) => expired.push((i as ReturnType<typeof item>).name));
+    for (let n = 0; n < 100; n++) {
+      const x = item(`x${n}`);
+      d.add(x, 100);
+      vi.advanceTimersByTime(1);
+      d.remove(x);
+    }
+    expect(vi.getTimerCount()).toBe(1); // t=100: one timer served all hundred
+    const late = item('late');
+    d.add(late, 100); // due at 200; the kept timer is due earlier and re-arms for it
+    vi.advanceTimersByTime(99); // t=199
+    expect(vi.getTimerCount()).toBe(1);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(1); // t=200
+    expect(expired).toEqual(['late']);
+    vi.advanceTimersByTime(1000);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('does not hold the process open while its list is empty', () => {
+    vi.useRealTimers();
+    const d = new Deadlines(() => undefined);
+    const x = item('x');
+    d.add(x, 60_000);
+    const list = x.deadlineList as unknown as { timer: NodeJS.Timeout };
+    const timer = list.timer;
+    expect(timer.hasRef()).toBe(true);
+    d.remove(x);
+    expect(timer.hasRef()).toBe(false);
+    d.add(item('y'), 60_000);
+    expect(timer.hasRef()).toBe(true);
+    d.clear();
   });
 
   it('lets an expiry callback arm new items of the same length', () => {

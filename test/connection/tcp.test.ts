@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseEndpoint, tcpTransport } from '../../src/connection/tcp.js';
 import { FakeServer, deadPort } from '../support/fake-server.js';
@@ -40,5 +41,36 @@ describe('tcpTransport', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(closes).toBe(1);
     await server.stop();
+  });
+
+  it('hands out chunks that later reads never write over, whatever their sizes', async () => {
+    // Reads land in one reused buffer: every chunk handed on must be a copy of its own. Send
+    // 200 KiB (several full 64 KiB reads) and small pieces, each byte numbered, and keep every
+    // chunk until the end.
+    const total = 200 * 1024 + 77;
+    const bytes = new Uint8Array(total).map((_, i) => (i * 31 + 7) & 0xff);
+    const srv = net.createServer((socket) => {
+      socket.write(bytes.subarray(0, 5)); // a tiny read first
+      setTimeout(() => socket.end(bytes.subarray(5)), 20);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const chunks: Uint8Array[] = [];
+    let closed = false;
+    const t = await tcpTransport(`127.0.0.1:${(srv.address() as net.AddressInfo).port}`, {
+      onData: (chunk) => chunks.push(chunk),
+      onClose: () => (closed = true),
+    });
+    while (!closed) await new Promise((r) => setTimeout(r, 5));
+    const got = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      got.set(c, at);
+      at += c.length;
+    }
+    expect(at).toBe(total);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(got).toEqual(bytes);
+    t.close();
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
   });
 });

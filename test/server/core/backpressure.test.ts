@@ -77,6 +77,25 @@ describe('ServerConnection backpressure', () => {
     ]);
   });
 
+  it("writes a turn's replies at once when the transport says its last chunk came, still in one write", async () => {
+    const { transport, conn } = setup();
+    conn.receive(concatBytes(Array.from({ length: 2 }, (_, i) => encodeRequest(BigInt(i + 1), 0x000, 'ns', {}))));
+    expect(transport.writes).toBe(0); // more may come this turn
+    conn.receive(encodeRequest(3n, 0x000, 'ns', {}), true);
+    expect(transport.writes).toBe(1); // no setImmediate waited for
+    await nextTurn();
+    expect(transport.writes).toBe(1); // nothing left for the end of the turn
+    conn.receive(encodeRequest(4n, 0x000, 'ns', {}), true);
+    expect(transport.writes).toBe(2);
+    const frames = new ResponseFrameDecoder().push(concatBytes(transport.written));
+    expect(frames.map((f) => [f.requestId, f.status])).toEqual([
+      [1n, Status.OK],
+      [2n, Status.OK],
+      [3n, Status.OK],
+      [4n, Status.OK],
+    ]);
+  });
+
   it('writes pending replies, then the reject frame, then ends the transport', async () => {
     const { transport, conn } = setup();
     const bad = encodeRequest(9n, 0x000, 'ns', { value: utf8('x') });
