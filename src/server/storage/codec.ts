@@ -25,7 +25,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExten
 /** The first element of a batch or chunk written now (format 3). */
 export const BATCH_FORMAT = 3;
 /** Format 2: the layout of format 3, with the value forms tables saved before session 4. */
-const BATCH_FORMAT_2 = 2;
+export const BATCH_FORMAT_2 = 2;
 
 export const packValue = (value: unknown): Uint8Array => packr.pack(value);
 /** Byte strings come back as plain `Uint8Array` views into `bytes` (not Buffers, whose `slice()` would not copy). */
@@ -60,6 +60,14 @@ export class BatchWriter {
     this.out.string(table);
     this.out.string(key);
     this.out.value(value);
+    this.count++;
+  }
+
+  /** `add` with the value already packed (bytes of one MessagePack value, as compaction keeps them). */
+  addRaw(table: string, key: string, raw: Uint8Array): void {
+    this.out.string(table);
+    this.out.string(key);
+    this.out.raw(raw);
     this.count++;
   }
 
