@@ -212,6 +212,19 @@ interface LegacyStoredMsg {
   readonly dlqOrder: number;
 }
 
+/** The seq of a message entity key (`prefix` + decimal digits + `"]`), read in place; NaN when it is not one. */
+function decimalItem(entity: string, from: number): number {
+  const end = entity.length - 2;
+  if (end <= from) return Number.NaN;
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const d = entity.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /** A stored message in either form, as the object form (start-up and rollbacks only). */
 function storedMsg(stored: unknown): LegacyStoredMsg {
   if (!Array.isArray(stored)) return stored as LegacyStoredMsg;
@@ -256,6 +269,8 @@ export class QueueStore {
   private readonly loadedQueues = new Set<Queue>();
   /** With a data directory: each queue by the prefix of its items' entity keys (`findItem`). */
   private readonly byItemPrefix = new Map<string, Queue>();
+  /** The queue `findItem` found last (forgotten when a queue is removed). */
+  private lastItemQueue: Queue | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -299,14 +314,19 @@ export class QueueStore {
    * per commit): by the key's prefix, without parsing it. Undefined when the queue is gone.
    */
   private findItem(entity: string): Queue | undefined {
-    const at = entity.lastIndexOf(',"') + 2;
-    return this.byItemPrefix.get(entity.slice(0, at));
+    // A commit saves runs of one queue's items: the queue found last is tried first. JSON strings
+    // delimit themselves, so a key that starts with a queue's prefix belongs to that queue.
+    const last = this.lastItemQueue;
+    if (last !== undefined && entity.startsWith(last.itemPrefix)) return last;
+    const q = this.byItemPrefix.get(entity.slice(0, entity.lastIndexOf(',"') + 2));
+    if (q !== undefined) this.lastItemQueue = q;
+    return q;
   }
 
   private saveMsg(entity: string): StoredMsgTuple | undefined {
     const q = this.findItem(entity);
     if (!q) return undefined;
-    const seq = Number(entity.slice(q.itemPrefix.length, -2));
+    const seq = decimalItem(entity, q.itemPrefix.length);
     const t = q.live;
     const slot = t.slotOf(seq);
     if (slot >= 0) {
@@ -386,6 +406,7 @@ export class QueueStore {
         q.timer?.cancel();
         this.namespaces.get(namespace)?.delete(name);
         this.byItemPrefix.delete(q.itemPrefix);
+        if (this.lastItemQueue === q) this.lastItemQueue = undefined;
       }
       return;
     }

@@ -142,6 +142,30 @@ describe('QueueStore persisted forms', () => {
     ]);
   });
 
+  it('announces the entity keys it saves by (JSON arrays), across queues and after a queue is removed and made again', () => {
+    const { persistence, tables, changed } = recorder();
+    const store = new QueueStore(new ManualClock(), {}, undefined, persistence);
+    const msg = tables.get('queue.msg')!;
+    store.enqueue('ns', 'q', new Uint8Array([1]));
+    store.enqueue('ns', 'a"b', new Uint8Array([2]));
+    store.enqueue('ns', 'q', new Uint8Array([3]), { dedupKey: new Uint8Array([0x0f]) });
+    expect([...changed]).toEqual(
+      expect.arrayContaining([`queue.msg ${msgKey(1)}`, `queue.msg ${msgKey(2)}`, `queue.msg ${JSON.stringify(['ns', 'a"b', '1'])}`, `queue.dedup ${JSON.stringify(['ns', 'q', '0f'])}`, `queue.meta ${JSON.stringify(['ns', 'a"b'])}`]),
+    );
+    expect((msg.save(JSON.stringify(['ns', 'a"b', '1'])) as unknown[])[0]).toEqual(new Uint8Array([2]));
+    expect((msg.save(msgKey(2)) as unknown[])[0]).toEqual(new Uint8Array([3]));
+    expect(msg.save(msgKey('x'))).toBeUndefined();
+    expect(tables.get('queue.dedup')!.save(JSON.stringify(['ns', 'q', '0f']))).toMatchObject({ seq: 2n });
+    // A rolled-back creation removes the queue: a queue made again under the name is the one saved.
+    const other = JSON.stringify(['ns', 'a"b', '1']);
+    expect((msg.save(other) as unknown[])[0]).toEqual(new Uint8Array([2])); // the last queue saved from
+    msg.load(other, undefined);
+    tables.get('queue.meta')!.load(JSON.stringify(['ns', 'a"b']), undefined);
+    expect(msg.save(other)).toBeUndefined();
+    store.enqueue('ns', 'a"b', new Uint8Array([9]));
+    expect((msg.save(other) as unknown[])[0]).toEqual(new Uint8Array([9]));
+  });
+
   it('load() takes the object form earlier versions saved (field names, bigint seq)', () => {
     const clock = new ManualClock();
     const t0 = clock.now();
