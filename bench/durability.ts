@@ -9,10 +9,12 @@
  *      servers write V8 CPU profiles there.
  *   2. Start-up of a data directory holding 1,000,000 stream records (100-byte payloads): replay of
  *      the log, then after compaction (snapshot), and the directory size per record.
- *   3. CPU time per write in this process (`BENCH_DURABILITY_PART=cpu`): the KV and stream stores
- *      driven directly, 256 writes per event-loop turn (as with 256 in flight), in memory and with a
- *      data directory. The difference is what the durable write path costs; steadier than
- *      throughput on a loaded machine. BENCH_CPU_OPS (default 200 000) writes per row.
+ *   3. CPU time per write in this process (`BENCH_DURABILITY_PART=cpu`): the KV, stream and queue
+ *      stores driven directly (put, append, enqueue), 256 writes per event-loop turn (as with 256 in
+ *      flight), in memory and with a data directory. The difference is what the durable write path
+ *      costs; steadier than throughput on a loaded machine. BENCH_CPU_OPS (default 200 000) writes
+ *      per row; BENCH_CPU_MODES (default `in-memory,everysec,always`) and BENCH_CPU_WRITES (default
+ *      `kv,stream,queue`) pick rows and columns (e.g. for a profile of one).
  *
  * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
  * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
@@ -30,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { HEADER_SIZE, Op, encodeKvPut, encodeRequest, encodeStreamAppend, utf8 } from '../src/protocol/index.js';
 import { ManualClock } from '../src/server/clock.js';
 import { createKvSubsystem } from '../src/server/kv/index.js';
+import { createQueueSubsystem } from '../src/server/queues/index.js';
 import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { DiskStorage } from '../src/server/storage/index.js';
 import { procCpuSeconds } from './support/processes.js';
@@ -327,10 +330,13 @@ async function cpuPart(): Promise<void> {
   const keys = Array.from({ length: 10_000 }, (_, i) => utf8(`key:${i}`));
   const records = [{ payload: PAYLOAD, headers: [] }];
   console.log(`CPU µs per write in process (${ops.toLocaleString('en-US')} writes, ${IN_FLIGHT} per turn, 100-byte values, keys key:0..9999)`);
-  console.log(`${'mode'.padEnd(20)} ${'kv put'.padStart(8)} ${'append'.padStart(8)}`);
-  for (const mode of ['in-memory', 'everysec', 'always'] as const) {
+  const modes = (process.env.BENCH_CPU_MODES ?? 'in-memory,everysec,always').split(',') as Array<'in-memory' | 'everysec' | 'always'>;
+  const writes = (process.env.BENCH_CPU_WRITES ?? 'kv,stream,queue').split(',') as Array<'kv' | 'stream' | 'queue'>;
+  const titles = { kv: 'kv put', stream: 'append', queue: 'enqueue' };
+  console.log(`${'mode'.padEnd(20)} ${writes.map((w) => titles[w].padStart(8)).join(' ')}`);
+  for (const mode of modes) {
     const row: number[] = [];
-    for (const w of ['kv', 'stream'] as const) {
+    for (const w of writes) {
       const clock = new ManualClock();
       // No compaction during the measurement: it is background work, paid per log size, not per write.
       const storage = mode === 'in-memory' ? undefined : DiskStorage.open({ dir: tempDir(), fsync: mode, compactAfterBytes: Number.MAX_SAFE_INTEGER });
@@ -344,6 +350,11 @@ async function cpuPart(): Promise<void> {
         storage?.restore();
         row.push(await cpuPerWrite(ops, (i) => void kv.store.put('default', keys[i % 10_000], PAYLOAD), settle));
         kv.close?.();
+      } else if (w === 'queue') {
+        const queues = createQueueSubsystem(env);
+        storage?.restore();
+        row.push(await cpuPerWrite(ops, () => void queues.store.enqueue('default', 'bench', PAYLOAD), settle));
+        queues.close?.();
       } else {
         const streams = createStreamSubsystem(env);
         storage?.restore();
@@ -352,7 +363,7 @@ async function cpuPart(): Promise<void> {
       }
       await storage?.close();
     }
-    console.log(`${mode.padEnd(20)} ${row[0].toFixed(2).padStart(8)} ${row[1].toFixed(2).padStart(8)}`);
+    console.log(`${mode.padEnd(20)} ${row.map((us) => us.toFixed(2).padStart(8)).join(' ')}`);
   }
 }
 

@@ -146,11 +146,18 @@ class Queue {
   readonly dedupUntil = new Map<string, number>();
   timer: TimerHandle | undefined;
   timerDue: number | undefined;
+  /** `queue.meta` entity key (`JSON.stringify([namespace, name])`), built once. */
+  readonly entity: string;
+  /** What the entity keys of its messages and dedup keys start with (`["ns","name","`). */
+  readonly itemPrefix: string;
 
   constructor(
     readonly namespace: string,
     readonly name: string,
-  ) {}
+  ) {
+    this.entity = queueEntity(namespace, name);
+    this.itemPrefix = `${this.entity.slice(0, -1)},"`;
+  }
 }
 
 function hex(bytes: Uint8Array): string {
@@ -176,8 +183,23 @@ function checkedPriority(priority: number | undefined): number {
   return priority;
 }
 
-/** A message as stored (`queue.msg`). */
-interface StoredMsg {
+/**
+ * A message as stored (`queue.msg`), written since batch format 3 as a tuple (no field names, seq in
+ * the entity key): `[payload, priority, enqueuedAt]` for a message that is ready and was never
+ * delivered (visible since it was enqueued: most of a backlog), else
+ * `[payload, priority, enqueuedAt, state, attempts, visibleAt, leaseMs, leaseEnd, dlqOrder]` with
+ * `state` one of `STORED_STATES`. The object form (`LegacyStoredMsg`) written before still loads.
+ */
+type StoredMsgTuple =
+  | readonly [payload: Uint8Array, priority: number, enqueuedAt: number]
+  | readonly [payload: Uint8Array, priority: number, enqueuedAt: number, state: number, attempts: number, visibleAt: number, leaseMs: number, leaseEnd: number, dlqOrder: number];
+
+/** `state` of a stored message tuple (never renumber: stored in the log). */
+const STORED_STATES: readonly QueueMessageState[] = ['ready', 'delayed', 'leased', 'dlq'];
+const STORED_STATE_OF: Record<QueueMessageState, number> = { ready: 0, delayed: 1, leased: 2, dlq: 3 };
+
+/** A message as stored before batch format 3 (an object with field names). */
+interface LegacyStoredMsg {
   readonly seq: bigint;
   readonly payload: Uint8Array;
   readonly priority: number;
@@ -188,6 +210,30 @@ interface StoredMsg {
   readonly leaseMs: number;
   readonly leaseEnd: number;
   readonly dlqOrder: number;
+}
+
+/** The seq of a message entity key (`prefix` + decimal digits + `"]`), read in place; NaN when it is not one. */
+function decimalItem(entity: string, from: number): number {
+  const end = entity.length - 2;
+  if (end <= from) return Number.NaN;
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const d = entity.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** A stored message in either form, as the object form (start-up and rollbacks only). */
+function storedMsg(stored: unknown): LegacyStoredMsg {
+  if (!Array.isArray(stored)) return stored as LegacyStoredMsg;
+  const v = stored as unknown as StoredMsgTuple;
+  const [payload, priority, enqueuedAt] = v;
+  if (v.length === 3) return { seq: 0n, payload, priority, enqueuedAt, state: 'ready', attempts: 0, visibleAt: enqueuedAt, leaseMs: 0, leaseEnd: 0, dlqOrder: 0 };
+  const state = STORED_STATES[v[3]];
+  if (state === undefined) throw new Error(`queue message stored with an unknown state ${v[3]}`);
+  return { seq: 0n, payload, priority, enqueuedAt, state, attempts: v[4], visibleAt: v[5], leaseMs: v[6], leaseEnd: v[7], dlqOrder: v[8] };
 }
 
 /** A queue's own state as stored (`queue.meta`). */
@@ -203,7 +249,11 @@ interface StoredDedup {
 }
 
 const queueEntity = (namespace: string, name: string) => JSON.stringify([namespace, name]);
-const itemEntity = (q: Queue, item: string) => JSON.stringify([q.namespace, q.name, item]);
+/**
+ * `JSON.stringify([namespace, name, item])`, from the queue's cached prefix: items (decimal seqs,
+ * hex dedup keys) need no escaping, so the result is the same string.
+ */
+const itemEntity = (q: Queue, item: string | number) => `${q.itemPrefix}${item}"]`;
 
 export class QueueStore {
   readonly config: QueueStoreConfig;
@@ -217,6 +267,10 @@ export class QueueStore {
   /** With a data directory: changes are announced (without one no entity key is even built). */
   private readonly persistent: boolean;
   private readonly loadedQueues = new Set<Queue>();
+  /** With a data directory: each queue by the prefix of its items' entity keys (`findItem`). */
+  private readonly byItemPrefix = new Map<string, Queue>();
+  /** The queue `findItem` found last (forgotten when a queue is removed). */
+  private lastItemQueue: Queue | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -239,11 +293,11 @@ export class QueueStore {
   // Persistence: the stored forms are the plain objects above; the columns are translated here.
 
   private markMsg(q: Queue, seq: number): void {
-    if (this.persistent && !this.loading) this.willChangeMsg(itemEntity(q, String(seq)));
+    if (this.persistent && !this.loading) this.willChangeMsg(itemEntity(q, seq));
   }
 
   private markMeta(q: Queue): void {
-    if (this.persistent && !this.loading) this.willChangeMeta(queueEntity(q.namespace, q.name));
+    if (this.persistent && !this.loading) this.willChangeMeta(q.entity);
   }
 
   private markDedup(q: Queue, id: string): void {
@@ -255,40 +309,41 @@ export class QueueStore {
     return [this.namespaces.get(namespace)?.get(name), namespace, name, item ?? ''];
   }
 
-  private saveMsg(entity: string): StoredMsg | undefined {
-    const [q, , , item] = this.findQueue(entity);
+  /**
+   * The queue and item of a message or dedup entity key, on the save path (once per changed entity
+   * per commit): by the key's prefix, without parsing it. Undefined when the queue is gone.
+   */
+  private findItem(entity: string): Queue | undefined {
+    // A commit saves runs of one queue's items: the queue found last is tried first. JSON strings
+    // delimit themselves, so a key that starts with a queue's prefix belongs to that queue.
+    const last = this.lastItemQueue;
+    if (last !== undefined && entity.startsWith(last.itemPrefix)) return last;
+    const q = this.byItemPrefix.get(entity.slice(0, entity.lastIndexOf(',"') + 2));
+    if (q !== undefined) this.lastItemQueue = q;
+    return q;
+  }
+
+  private saveMsg(entity: string): StoredMsgTuple | undefined {
+    const q = this.findItem(entity);
     if (!q) return undefined;
-    const seq = Number(item);
-    const slot = q.live.slotOf(seq);
+    const seq = decimalItem(entity, q.itemPrefix.length);
+    const t = q.live;
+    const slot = t.slotOf(seq);
     if (slot >= 0) {
-      const t = q.live;
-      return {
-        seq: BigInt(seq),
-        payload: t.payload(slot),
-        priority: t.priority(slot),
-        enqueuedAt: t.enqueuedAt(slot),
-        state: STATE_NAMES[t.state(slot)] as QueueMessageState,
-        attempts: t.attempts(slot),
-        visibleAt: t.visibleAt(slot),
-        leaseMs: t.leaseMs(slot),
-        leaseEnd: t.leaseEnd(slot),
-        dlqOrder: 0,
-      };
+      const state = t.state(slot);
+      const payload = t.payload(slot);
+      const priority = t.priority(slot);
+      const enqueuedAt = t.enqueuedAt(slot);
+      const attempts = t.attempts(slot);
+      const visibleAt = t.visibleAt(slot);
+      const leaseMs = t.leaseMs(slot);
+      const leaseEnd = t.leaseEnd(slot);
+      if (state === READY && attempts === 0 && visibleAt === enqueuedAt && leaseMs === 0 && leaseEnd === 0) return [payload, priority, enqueuedAt];
+      return [payload, priority, enqueuedAt, STORED_STATE_OF[STATE_NAMES[state] as QueueMessageState], attempts, visibleAt, leaseMs, leaseEnd, 0];
     }
     const d = q.dlq.get(seq);
     if (!d) return undefined;
-    return {
-      seq: BigInt(seq),
-      payload: d.payload,
-      priority: d.priority,
-      enqueuedAt: d.enqueuedAt,
-      state: 'dlq',
-      attempts: d.attempts,
-      visibleAt: d.visibleAt,
-      leaseMs: d.leaseMs,
-      leaseEnd: d.leaseEnd,
-      dlqOrder: d.dlqOrder,
-    };
+    return [d.payload, d.priority, d.enqueuedAt, STORED_STATE_OF.dlq, d.attempts, d.visibleAt, d.leaseMs, d.leaseEnd, d.dlqOrder];
   }
 
   private saveMeta(entity: string): StoredQueueMeta | undefined {
@@ -297,7 +352,8 @@ export class QueueStore {
   }
 
   private saveDedup(entity: string): StoredDedup | undefined {
-    const [q, , , id] = this.findQueue(entity);
+    const q = this.findItem(entity);
+    const id = q ? entity.slice(q.itemPrefix.length, -2) : '';
     const seq = q?.dedupSeq.get(id);
     return seq === undefined ? undefined : { seq: BigInt(seq), until: q!.dedupUntil.get(id)! };
   }
@@ -322,7 +378,7 @@ export class QueueStore {
       if (old >= 0) this.removeLive(q, seq, old);
       q.dlq.delete(seq);
       if (stored === undefined) return;
-      const v = stored as StoredMsg;
+      const v = storedMsg(stored);
       if (v.state === 'dlq') {
         const payload = new Uint8Array(v.payload);
         q.dlq.set(seq, new DeadMessage(seq, payload, v.priority, v.enqueuedAt, v.attempts, v.visibleAt, v.leaseMs, v.leaseEnd, v.dlqOrder));
@@ -349,6 +405,8 @@ export class QueueStore {
       if (q && q.live.size === 0 && q.dlq.size === 0) {
         q.timer?.cancel();
         this.namespaces.get(namespace)?.delete(name);
+        this.byItemPrefix.delete(q.itemPrefix);
+        if (this.lastItemQueue === q) this.lastItemQueue = undefined;
       }
       return;
     }
@@ -730,6 +788,7 @@ export class QueueStore {
       if (this.persistent && !this.loading) this.willChangeMeta(queueEntity(namespace, name));
       q = new Queue(namespace, name);
       ns.set(name, q);
+      if (this.persistent) this.byItemPrefix.set(q.itemPrefix, q);
     }
     return q;
   }

@@ -4,12 +4,15 @@
  *
  * A batch (and a snapshot chunk) is one MessagePack array, encoded in one pass (`PlainPacker`):
  *
- *   [2, table, key, value, table, key, value, ...]      (format 2, written since session 3)
+ *   [3, table, key, value, table, key, value, ...]      (format 3; format 2 the same layout)
  *
  * `value` is the entity's persisted form as its table's `save` returned it, or `undefined` (nil
- * extension) when the entity was removed. The leading `2` tells it from format 1, written before
- * and still read: an array of `[table, key, packed value | null]` tuples whose values were
- * MessagePack-packed on their own first (each value packed twice per write).
+ * extension) when the entity was removed. Format 3 has the layout of format 2 and differs in what
+ * some tables save (queue messages as tuples, since session 4): the new number makes a version that
+ * only knows format 2 refuse the log (not a batch it can read) instead of loading a value form it
+ * would misread. Both are read, and so is format 1, written before: an array of
+ * `[table, key, packed value | null]` tuples whose values were MessagePack-packed on their own first.
+ * Every table's `load` still accepts the value forms written in older formats.
  */
 import { Packr } from 'msgpackr';
 import { PlainPacker } from './plain-packer.js';
@@ -19,8 +22,10 @@ import { FRAME_HEADER, writeFrameHeader } from './record-frame.js';
 // stays as large as the state it holds, and server code copies bytes it keeps from requests anyway.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
 
-/** The first element of a format-2 batch or chunk. */
-export const BATCH_FORMAT = 2;
+/** The first element of a batch or chunk written now (format 3). */
+export const BATCH_FORMAT = 3;
+/** Format 2: the layout of format 3, with the value forms tables saved before session 4. */
+export const BATCH_FORMAT_2 = 2;
 
 export const packValue = (value: unknown): Uint8Array => packr.pack(value);
 /** Byte strings come back as plain `Uint8Array` views into `bytes` (not Buffers, whose `slice()` would not copy). */
@@ -28,7 +33,7 @@ export const unpackValue = (bytes: Uint8Array): unknown =>
   packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
 /**
- * Writes the changes of one batch (or one snapshot chunk) in format 2, straight into one reused
+ * Writes the changes of one batch (or one snapshot chunk) in format 3, straight into one reused
  * buffer behind room for the record's frame header: no object per change, each value encoded once,
  * the framed record handed out without a copy.
  */
@@ -55,6 +60,14 @@ export class BatchWriter {
     this.out.string(table);
     this.out.string(key);
     this.out.value(value);
+    this.count++;
+  }
+
+  /** `add` with the value already packed (bytes of one MessagePack value, as compaction keeps them). */
+  addRaw(table: string, key: string, raw: Uint8Array): void {
+    this.out.string(table);
+    this.out.string(key);
+    this.out.raw(raw);
     this.count++;
   }
 
@@ -91,7 +104,7 @@ export function readBatch(payload: Uint8Array, onEntry: (table: string, key: str
 /** `readBatch` for a record already unpacked. */
 export function readUnpackedBatch(items: unknown, onEntry: (table: string, key: string, value: unknown) => void): number {
   if (!Array.isArray(items)) throw new Error('log record is not a batch');
-  if (items[0] === BATCH_FORMAT) {
+  if (items[0] === BATCH_FORMAT || items[0] === BATCH_FORMAT_2) {
     if ((items.length - 1) % 3 !== 0) throw new Error('log batch has a partial entry');
     for (let i = 1; i < items.length; i += 3) {
       const table = items[i];

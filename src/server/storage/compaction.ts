@@ -7,7 +7,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { BatchWriter, packValue } from './codec.js';
 import { fsyncDir, logName, pathIn, snapshotName } from './files.js';
-import { Fold } from './fold.js';
+import { RawFold } from './raw-fold.js';
 import { frameRecord, scanRecords } from './record-frame.js';
 
 const SLICE = 4096;
@@ -21,7 +21,8 @@ export interface CompactionResult {
 
 /** Folds `snapshot-fromSnapshot` (0: none) and segments `firstLog..upTo` into `snapshot-(upTo+1)`. */
 export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, firstLog: number, upTo: number): Promise<CompactionResult> {
-  const fold = new Fold();
+  // Values stay packed: the snapshot copies their bytes (no unpacking and packing of every value).
+  const fold = new RawFold();
   const foldFile = async (name: string, apply: (payload: Uint8Array) => void) => {
     const bytes = await readFile(pathIn(dir, name));
     const payloads: Uint8Array[] = [];
@@ -33,7 +34,7 @@ export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, 
     }
   };
   if (fromSnapshot > 0) await foldFile(snapshotName(fromSnapshot), (p) => void fold.applySnapshotRecord(p));
-  for (let seq = firstLog; seq <= upTo; seq++) await foldFile(logName(seq), (p) => void fold.applyBatch(p));
+  for (let seq = firstLog; seq <= upTo; seq++) await foldFile(logName(seq), (p) => fold.applyBatch(p));
 
   const seq = upTo + 1;
   const final = pathIn(dir, snapshotName(seq));
@@ -58,8 +59,8 @@ export async function writeCompactedSnapshot(dir: string, fromSnapshot: number, 
         pendingBytes = 0;
       }
     };
-    for (const [table, key, value] of fold.entities()) {
-      chunk.add(table, key, value);
+    for (const [table, key, raw] of fold.entities()) {
+      chunk.addRaw(table, key, raw);
       if (chunk.size >= SLICE) {
         await flushChunk(false);
         await yieldToLoop();

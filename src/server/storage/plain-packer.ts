@@ -253,7 +253,11 @@ export class PlainPacker {
 
   /** Anything else: msgpackr's encoding, copied in. */
   private packed(v: unknown): void {
-    const bytes = this.fallback.pack(v);
+    this.raw(this.fallback.pack(v));
+  }
+
+  /** Bytes that are already MessagePack (one whole value), copied in as they are. */
+  raw(bytes: Uint8Array): void {
     this.room(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;

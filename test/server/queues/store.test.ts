@@ -90,8 +90,8 @@ describe('QueueStore payloads', () => {
   });
 });
 
-describe('QueueStore persisted forms (unchanged by the compact records)', () => {
-  it('save() returns the plain forms with bigint seqs, and load() of those forms rebuilds the same queue', () => {
+describe('QueueStore persisted forms', () => {
+  it('save() returns messages as tuples (short for a never-delivered ready one), and load() of those forms rebuilds the same queue', () => {
     const clock = new ManualClock();
     const { persistence, tables } = recorder();
     const store = new QueueStore(clock, { maxAttempts: 5 }, undefined, persistence);
@@ -107,21 +107,12 @@ describe('QueueStore persisted forms (unchanged by the compact records)', () => 
     store.nack('ns', 'q', [dead], true);
 
     const msg = tables.get('queue.msg')!;
-    expect(msg.save(msgKey(3))).toEqual({
-      seq: 3n,
-      payload: new Uint8Array([3]),
-      priority: 0,
-      enqueuedAt: t0,
-      state: 'leased',
-      attempts: 1,
-      visibleAt: t0,
-      leaseMs: 5_000,
-      leaseEnd: t0 + 5_010,
-      dlqOrder: 0,
-    });
-    expect(Object.keys(msg.save(msgKey(2)) as object)).toEqual(['seq', 'payload', 'priority', 'enqueuedAt', 'state', 'attempts', 'visibleAt', 'leaseMs', 'leaseEnd', 'dlqOrder']);
-    expect(msg.save(msgKey(2))).toMatchObject({ seq: 2n, state: 'delayed', visibleAt: t0 + 60_000 });
-    expect(msg.save(msgKey(dead))).toMatchObject({ seq: 4n, state: 'dlq', attempts: 1, dlqOrder: 1 });
+    // [payload, priority, enqueuedAt, state (0 ready, 1 delayed, 2 leased, 3 dlq), attempts, visibleAt, leaseMs, leaseEnd, dlqOrder]
+    expect(msg.save(msgKey(3))).toEqual([new Uint8Array([3]), 0, t0, 2, 1, t0, 5_000, t0 + 5_010, 0]);
+    expect(msg.save(msgKey(1))).toEqual([new Uint8Array([1]), 2, t0]);
+    expect(msg.save(msgKey(2))).toEqual([new Uint8Array([2]), 0, t0, 1, 0, t0 + 60_000, 0, 0, 0]);
+    const deadForm = msg.save(msgKey(dead)) as unknown[];
+    expect([...deadForm.slice(0, 5), deadForm[8]]).toEqual([new Uint8Array([4]), 0, t0 + 10, 3, 1, 1]);
     expect(msg.save(msgKey(99))).toBeUndefined();
     expect(tables.get('queue.meta')!.save(JSON.stringify(['ns', 'q']))).toEqual({
       nextSeq: 5n,
@@ -149,5 +140,56 @@ describe('QueueStore persisted forms (unchanged by the compact records)', () => 
       [3n, 2],
       [1n, 1],
     ]);
+  });
+
+  it('announces the entity keys it saves by (JSON arrays), across queues and after a queue is removed and made again', () => {
+    const { persistence, tables, changed } = recorder();
+    const store = new QueueStore(new ManualClock(), {}, undefined, persistence);
+    const msg = tables.get('queue.msg')!;
+    store.enqueue('ns', 'q', new Uint8Array([1]));
+    store.enqueue('ns', 'a"b', new Uint8Array([2]));
+    store.enqueue('ns', 'q', new Uint8Array([3]), { dedupKey: new Uint8Array([0x0f]) });
+    expect([...changed]).toEqual(
+      expect.arrayContaining([`queue.msg ${msgKey(1)}`, `queue.msg ${msgKey(2)}`, `queue.msg ${JSON.stringify(['ns', 'a"b', '1'])}`, `queue.dedup ${JSON.stringify(['ns', 'q', '0f'])}`, `queue.meta ${JSON.stringify(['ns', 'a"b'])}`]),
+    );
+    expect((msg.save(JSON.stringify(['ns', 'a"b', '1'])) as unknown[])[0]).toEqual(new Uint8Array([2]));
+    expect((msg.save(msgKey(2)) as unknown[])[0]).toEqual(new Uint8Array([3]));
+    expect(msg.save(msgKey('x'))).toBeUndefined();
+    expect(tables.get('queue.dedup')!.save(JSON.stringify(['ns', 'q', '0f']))).toMatchObject({ seq: 2n });
+    // A rolled-back creation removes the queue: a queue made again under the name is the one saved.
+    const other = JSON.stringify(['ns', 'a"b', '1']);
+    expect((msg.save(other) as unknown[])[0]).toEqual(new Uint8Array([2])); // the last queue saved from
+    msg.load(other, undefined);
+    tables.get('queue.meta')!.load(JSON.stringify(['ns', 'a"b']), undefined);
+    expect(msg.save(other)).toBeUndefined();
+    store.enqueue('ns', 'a"b', new Uint8Array([9]));
+    expect((msg.save(other) as unknown[])[0]).toEqual(new Uint8Array([9]));
+  });
+
+  it('load() takes the object form earlier versions saved (field names, bigint seq)', () => {
+    const clock = new ManualClock();
+    const t0 = clock.now();
+    const { persistence, tables } = recorder();
+    const store = new QueueStore(clock, { maxAttempts: 5 }, undefined, persistence);
+    const msg = tables.get('queue.msg')!;
+    const legacy = (seq: number, state: string, more: object) => ({
+      seq: BigInt(seq), payload: new Uint8Array([seq]), priority: 0, enqueuedAt: t0, state, attempts: 0, visibleAt: t0, leaseMs: 0, leaseEnd: 0, dlqOrder: 0, ...more,
+    });
+    msg.load(msgKey(1), legacy(1, 'ready', { priority: 4 }));
+    msg.load(msgKey(2), legacy(2, 'delayed', { visibleAt: t0 + 1_000 }));
+    msg.load(msgKey(3), legacy(3, 'leased', { attempts: 2, leaseMs: 500, leaseEnd: t0 + 500 }));
+    msg.load(msgKey(4), legacy(4, 'dlq', { attempts: 5, dlqOrder: 1 }));
+    tables.get('queue.meta')!.load(JSON.stringify(['ns', 'q']), { nextSeq: 5n, counters: { enqueued: 4, dequeued: 7, acked: 0, nacked: 0, dlqTotal: 1, leasesExpired: 4 } });
+    for (const t of tables.values()) t.loaded?.();
+    expect([1n, 2n, 3n, 4n].map((s) => store.stateOf('ns', 'q', s))).toEqual(['ready', 'delayed', 'leased', 'dlq']);
+    expect(msg.save(msgKey(3))).toEqual([new Uint8Array([3]), 0, t0, 2, 2, t0, 500, t0 + 500, 0]);
+    expect(msg.save(msgKey(1))).toEqual([new Uint8Array([1]), 4, t0]);
+    clock.advance(1_000);
+    expect(store.dequeue('ns', 'q', 10).map((m) => [m.seq, m.deliveryCount])).toEqual([
+      [2n, 1],
+      [3n, 3],
+      [1n, 1],
+    ]);
+    expect(store.enqueue('ns', 'q', new Uint8Array([5])).seq).toBe(5n);
   });
 });

@@ -1,4 +1,4 @@
-// The log's batch encoding: format 2 (one flat array, packed once) round-trips every kind of value a
+// The log's batch encoding: format 3 (one flat array, packed once; format 2 the same layout) round-trips every kind of value a
 // table saves, removals stay apart from null values, and format 1 (what earlier versions wrote) reads.
 import { describe, expect, it } from 'vitest';
 import { BatchWriter, packValue, readBatch, unpackValue } from '../../../src/server/storage/codec.js';
@@ -41,7 +41,12 @@ describe('log batch encoding', () => {
     const w = new BatchWriter();
     w.add('kv', 'k', [bytes(1, 2), 1n]);
     const items = unpackValue(w.pack().slice()) as unknown[];
-    expect(items).toEqual([2, 'kv', 'k', [bytes(1, 2), 1n]]);
+    expect(items).toEqual([3, 'kv', 'k', [bytes(1, 2), 1n]]);
+  });
+
+  it('reads format 2 (the same layout), and refuses a format it does not know', () => {
+    expect(entriesOf(packValue([2, 'kv', 'k', [bytes(1, 2), 1n]]))).toEqual([['kv', 'k', [bytes(1, 2), 1n]]]);
+    expect(() => entriesOf(packValue([4, 'kv', 'k', 1]))).toThrow(/not a batch/);
   });
 
   it('reads format 1: [table, key, separately packed value | null] tuples', () => {

@@ -186,7 +186,7 @@ describe('KV entry encoding', () => {
     // A batch is [2, table, key, value, table, key, value, ...].
     const first = unpackValue(frames[0]) as unknown[];
     const at = first.indexOf('kv') + 2;
-    expect(first[0]).toBe(2);
+    expect(first[0]).toBe(3);
     expect(Array.isArray(first[at])).toBe(true);
     const [value, version, deleted, expiresAtMs, timestampNs] = first[at] as unknown[];
     first[at] = { value, version, deleted, expiresAtMs, timestampNs };
@@ -207,7 +207,7 @@ describe('log format', () => {
     scanRecords(readFileSync(path), (payload) => {
       const items = unpackValue(payload);
       if (!Array.isArray(items)) return void out.push(frameRecord(payload)); // the snapshot footer
-      expect(items[0]).toBe(2);
+      expect(items[0]).toBe(3);
       const tuples: unknown[] = [];
       for (let i = 1; i < items.length; i += 3) tuples.push([items[i], items[i + 1], items[i + 2] === undefined ? null : packValue(items[i + 2])]);
       out.push(frameRecord(packValue(tuples)));
@@ -273,6 +273,77 @@ describe('log format', () => {
     await again.close();
     const last = openStores(old, new ManualClock(clock.now()));
     expect(last.kv.history(NS, utf8('h'))?.map((h) => text(h.value)).slice(0, 3)).toEqual(['newest', 'after', 'v4']);
+    await last.close();
+  });
+});
+
+describe('log format 2 (queue messages as objects, as session 3 wrote them)', () => {
+  const STATES = ['ready', 'delayed', 'leased', 'dlq'];
+  /** Rewrites every batch of a file in format 2, each stored queue message in its object form. */
+  function toFormat2(path: string): void {
+    const out: Buffer[] = [];
+    scanRecords(readFileSync(path), (payload) => {
+      const items = unpackValue(payload);
+      if (!Array.isArray(items)) return void out.push(frameRecord(payload)); // the snapshot footer
+      expect(items[0]).toBe(3);
+      items[0] = 2;
+      for (let i = 1; i < items.length; i += 3) {
+        const v = items[i + 2] as unknown[] | undefined;
+        if (items[i] !== 'queue.msg' || v === undefined) continue;
+        expect(Array.isArray(v)).toBe(true);
+        const seq = BigInt((JSON.parse(items[i + 1] as string) as string[])[2]);
+        items[i + 2] =
+          v.length === 3
+            ? { seq, payload: v[0], priority: v[1], enqueuedAt: v[2], state: 'ready', attempts: 0, visibleAt: v[2], leaseMs: 0, leaseEnd: 0, dlqOrder: 0 }
+            : { seq, payload: v[0], priority: v[1], enqueuedAt: v[2], state: STATES[v[3] as number], attempts: v[4], visibleAt: v[5], leaseMs: v[6], leaseEnd: v[7], dlqOrder: v[8] };
+      }
+      out.push(frameRecord(packValue(items)));
+    });
+    writeFileSync(path, Buffer.concat(out));
+  }
+
+  /** Every message of queue `q` and its state, attempts and payload. */
+  const messagesOf = (s: ReturnType<typeof openStores>) =>
+    [1n, 2n, 3n, 4n, 5n].map((seq) => [seq, s.queues.stateOf(NS, 'q', seq), s.queues.attemptsOf(NS, 'q', seq)]);
+
+  it('loads the same queues (ready, delayed, leased with deadlines and attempts, DLQ), then writes on in format 3', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const s = openStores(dir, clock, { compactAfterBytes: 1 });
+    s.queues.enqueue(NS, 'q', utf8('ready'), { priority: 3 });
+    s.queues.enqueue(NS, 'q', utf8('delayed'), { delayMs: 60_000 });
+    s.queues.enqueue(NS, 'q', utf8('to lease'));
+    s.queues.enqueue(NS, 'q', utf8('to dlq'));
+    s.queues.enqueue(NS, 'q', utf8('nacked'));
+    await nextTurn();
+    await s.storage.compact(); // a snapshot holds the messages as they were then
+    s.queues.dequeue(NS, 'q', 3, 5_000); // seqs 3, 4, 5 (priority 3 leaves after them)
+    s.queues.nack(NS, 'q', [5n]);
+    s.queues.nack(NS, 'q', [4n], true);
+    await nextTurn();
+    const before = messagesOf(s);
+    await s.close();
+    expect(before.map(([, state]) => state)).toEqual(['ready', 'delayed', 'leased', 'dlq', 'ready']);
+
+    const old = tempDir();
+    cpSync(dir, old, { recursive: true });
+    const files = readdirSync(old).filter((f) => f.startsWith('log-') || f.startsWith('snapshot-'));
+    expect(files.some((f) => f.startsWith('snapshot-'))).toBe(true);
+    for (const f of files) toFormat2(join(old, f));
+
+    const again = openStores(old, new ManualClock(clock.now()));
+    expect(messagesOf(again)).toEqual(before);
+    expect(again.queues.stats(NS, 'q')).toMatchObject({ enqueued: 5, ready: 2, delayed: 1, leased: 1, dlqCurrent: 1 });
+    // The lease deadline came back: it expires at its time, and the message is delivered again.
+    again.queues.enqueue(NS, 'q', utf8('new')); // written in format 3 after the format-2 batches
+    await nextTurn();
+    await again.close();
+    const last = openStores(old, new ManualClock(clock.now() + 5_001));
+    expect(last.queues.stateOf(NS, 'q', 3n)).toBe('ready');
+    expect(last.queues.attemptsOf(NS, 'q', 3n)).toBe(1);
+    expect(last.queues.stateOf(NS, 'q', 6n)).toBe('ready');
+    const got = last.queues.dequeue(NS, 'q', 10, 1000);
+    expect(got.map((m) => text(m.payload)).sort()).toEqual(['nacked', 'new', 'ready', 'to lease'].sort());
     await last.close();
   });
 });
