@@ -5,6 +5,9 @@
  * chunk), later ones use the loaded module synchronously, as a static import would. Unsubscribing
  * while it loads sends nothing. A failed import (a chunk that could not be fetched) errors that
  * subscription only; the next one tries again.
+ *
+ * Every on-demand module is reached through `on-demand-modules.ts` (one dynamic import for all of
+ * them, see there why): `onDemand(() => import('./on-demand-modules.js').then((m) => m.xCalls))`.
  */
 import { defer, from, switchMap, type Observable } from 'rxjs';
 
