@@ -14,3 +14,4 @@ export * as actionsCalls from './actions/calls.js';
 export * as workflowCalls from './workflow/calls.js';
 export * as processingCalls from './processing/calls.js';
 export * as actionWorkerRun from './action-worker/run.js';
+export * as queueCalls from './queue-calls.js';

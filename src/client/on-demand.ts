@@ -11,11 +11,21 @@
  */
 import { defer, from, switchMap, type Observable } from 'rxjs';
 
-/** `use(module)` inside a cold Observable; the module is imported at the first subscription. */
-export type OnDemand<M> = <T>(use: (module: M) => Observable<T>) => Observable<T>;
+/**
+ * `use(module)` inside a cold Observable; the module is imported at the first subscription.
+ * `loaded` is the module once imported (for a hot path that skips the Observable around it then).
+ */
+export interface OnDemand<M> {
+  <T>(use: (module: M) => Observable<T>): Observable<T>;
+  readonly loaded: M | undefined;
+}
 
 export function onDemand<M>(load: () => Promise<M>): OnDemand<M> {
-  let loaded: M | undefined;
-  return (use) =>
-    defer(() => (loaded !== undefined ? use(loaded) : from(load()).pipe(switchMap((module) => use((loaded = module))))));
+  const state: { loaded: M | undefined } = { loaded: undefined };
+  const run = <T>(use: (module: M) => Observable<T>): Observable<T> =>
+    defer(() => {
+      const module = state.loaded;
+      return module !== undefined ? use(module) : from(load()).pipe(switchMap((m) => use((state.loaded = m))));
+    });
+  return Object.defineProperty(run, 'loaded', { get: () => state.loaded }) as OnDemand<M>;
 }
