@@ -1,12 +1,12 @@
 // kv.scan timing contracts over a scripted RequestChannel: the next page is requested only after
 // the previous one was emitted and only while the subscriber is still there.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NEVER, lastValueFrom, map, of, take } from 'rxjs';
+import { map, take } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
 import { decodeKvScan, encodeKvScanReply, type KvScanReply } from '../src/protocol/index.js';
 import { ProtocolError } from '../src/protocol/errors.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from './helpers.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -27,12 +27,7 @@ const request = (spec: RequestSpec) =>
   });
 
 describe('kv.scan (marbles)', () => {
-  // kv.scan's code loads at the first subscription (a dynamic import, `kv-rare-calls.ts`), which
-  // virtual time cannot wait for: load it once, for real, before the scripted runs.
-  beforeAll(async () => {
-    const flo = new FloClient({ state$: of('connected' as const), reconnected$: NEVER, request: () => of(page([])) });
-    await lastValueFrom(flo.kv.scan(''), { defaultValue: undefined });
-  });
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
 
   it('fetches the next page only when the subscriber still wants more: take(3) of 2-entry pages sends 2 requests', () => {
     const ts = newScheduler();

@@ -1,6 +1,6 @@
 // Timing contracts of flo.queue over a fake channel: backpressure, settle coalescing, stopping.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NEVER, map, mergeMap, of, take, tap, timer, type Observable } from 'rxjs';
+import { map, mergeMap, take, tap, timer, type Observable } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
 import { ack } from '../src/operators/index.js';
@@ -8,7 +8,7 @@ import { EMPTY } from '../src/protocol/bytes.js';
 import { Op } from '../src/protocol/opcodes.js';
 import type { ResponseFrame } from '../src/protocol/frame.js';
 import { decodeQueueComplete, decodeQueueDequeue, decodeQueueFail, encodeQueueDequeueReply, type QueueMessage as Wire } from '../src/protocol/queue.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from './helpers.js';
 
 const body = (spec: RequestSpec) => ({
   namespace: EMPTY,
@@ -20,16 +20,7 @@ const wire = (seqs: bigint[]): Wire[] => seqs.map((seq) => ({ seq, payload: new 
 const dequeueReply = (seqs: bigint[]) => ok(encodeQueueDequeueReply({ messages: wire(seqs) }));
 
 describe('flo.queue.messages (marbles)', () => {
-  // The queue calls' code loads at the first subscription (a dynamic import, `queue-calls.ts`),
-  // which virtual time cannot wait for: load it once, for real, before the scripted runs.
-  beforeAll(async () => {
-    let sent = false;
-    const flo = new FloClient({ state$: of('connected' as const), reconnected$: NEVER, request: () => ((sent = true), NEVER) });
-    const sub = flo.queue.stats('warm-up').subscribe();
-    for (let i = 0; i < 1000 && !sent; i++) await new Promise((r) => setTimeout(r, 1));
-    sub.unsubscribe();
-    expect(sent).toBe(true);
-  });
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
 
   it('never holds more than maxInFlight unsettled messages; asks for exactly the free slots', () => {
     const ts = newScheduler();

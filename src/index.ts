@@ -12,7 +12,8 @@ export type {
   QueueEntry, QueueMessage, DlqEntry, QueueStats, DlqStats, EnqueueOptions, DequeueOptions, MessagesOptions,
   QueueNackOptions, QueueTouchOptions, DlqListOptions, Seqs,
 } from './client/queue.js';
-export { StreamApi, newConsumerId } from './client/stream.js';
+export { StreamApi } from './client/stream-api.js';
+export { newConsumerId } from './client/stream-args.js';
 export type {
   StreamRecord, GroupRecord, StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply, StreamAppendOptions,
   StreamReadOptions, StreamTailOptions, StreamGroupOptions, StreamGroupReadOptions, StreamTrimOptions,

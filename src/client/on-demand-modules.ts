@@ -16,3 +16,4 @@ export * as workflowCalls from './workflow/calls.js';
 export * as processingCalls from './processing/calls.js';
 export * as actionWorkerRun from './action-worker/run.js';
 export * as queueCalls from './queue-calls.js';
+export * as streamCalls from './stream.js';
