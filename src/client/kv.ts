@@ -37,7 +37,9 @@ import {
 } from '../protocol/kv.js';
 import { Op } from '../protocol/opcodes.js';
 import { withData } from '../codec/index.js';
-import { checkBlockMs, ignorePayload, poll, type ClientCore } from './core/index.js';
+import { ignorePayload } from './core/call.js';
+import type { ClientCore } from './core/context.js';
+import { checkBlockMs, poll } from './core/poll.js';
 import { i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
 import { kvEntry, withText } from './kv-entry.js';
 import type {
