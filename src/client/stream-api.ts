@@ -8,7 +8,7 @@
 import { defer, type Observable } from 'rxjs';
 import type { StreamId } from '../protocol/options.js';
 import type { StreamGroupInfo, StreamGroupJoinReply, StreamInfo, StreamTrimReply } from '../protocol/stream.js';
-import { STREAM_DEFAULT_READ_COUNT, STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS } from '../protocol/stream.js';
+import { STREAM_DEFAULT_READ_COUNT, STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS } from '../protocol/stream-common.js';
 import type { ClientCore, RequestOptions } from './core/context.js';
 import { checkBlockMs } from './core/poll.js';
 import { onDemand } from './on-demand.js';

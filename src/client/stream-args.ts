@@ -4,7 +4,7 @@
  * default consumer id.
  */
 import { InvalidArgumentError } from '../protocol/errors.js';
-import { STREAM_MAX_READ_COUNT } from '../protocol/stream.js';
+import { STREAM_MAX_READ_COUNT } from '../protocol/stream-common.js';
 
 export function requireName(what: string, name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
