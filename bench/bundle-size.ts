@@ -9,9 +9,9 @@
  *
  * Each bundle is split the way Vite, Rollup and esbuild split lazy `import()`s: "initial" is the
  * entry chunk and the shared chunks it imports statically (what an app loads to start and to
- * connect); "lazy" is what only a dynamic import reaches: the action worker's run loop and the
- * code of the actions, workflow and processing calls (`onDemand` in `src/client/on-demand.ts`),
- * loaded on first use. min+gz is the sum over the chunks, each gzipped on its own (each is its own
+ * connect); "lazy" is what only a dynamic import reaches: the code of the stream and queue
+ * calls, the rarer KV calls, the actions, workflow and processing calls and the action worker's
+ * run loop, one chunk loaded on first use (`src/client/on-demand-modules.ts`). min+gz is the sum over the chunks, each gzipped on its own (each is its own
  * download), so code shared by the initial and the lazy chunks counts once, in the initial ones.
  * esbuild emits a chunk for every `import()` in an included file even when tree-shaking dropped
  * the call, so the lazy figure is what could load, not what must.

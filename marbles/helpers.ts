@@ -3,7 +3,8 @@
  * RequestChannel, replies, and a recording Settler.
  */
 import { expect } from 'vitest';
-import { Observable, ReplaySubject, Subject, type Observable as Obs } from 'rxjs';
+import { NEVER, Observable, ReplaySubject, Subject, of, type Observable as Obs } from 'rxjs';
+import { FloClient } from '../src/client/client.js';
 import { TestScheduler } from 'rxjs/testing';
 import type { ConnectionState, RequestChannel, RequestSpec } from '../src/connection/types.js';
 import type { ResponseFrame } from '../src/protocol/index.js';
@@ -94,4 +95,19 @@ export function recordingSettler<Id = number>(
     nack: (ids, options) => record('nack', ids, options),
     touch: (ids, options) => record('touch', ids, options),
   };
+}
+
+/**
+ * Loads, for real, the client code that otherwise loads at the first subscription (a dynamic
+ * import: the rarer KV calls, the queue calls, the stream calls), which virtual time cannot wait
+ * for. Call it in `beforeAll` of a marble test of those calls.
+ */
+export async function loadOnDemandCode(): Promise<void> {
+  let sent = 0;
+  const flo = new FloClient({ state$: of('connected' as const), reconnected$: NEVER, request: () => (sent++, NEVER) });
+  const calls: Obs<unknown>[] = [flo.kv.history('warm-up'), flo.queue.stats('warm-up'), flo.stream.info('warm-up')];
+  const subs = calls.map((o) => o.subscribe());
+  for (let i = 0; i < 1000 && sent < subs.length; i++) await new Promise((r) => setTimeout(r, 1));
+  for (const sub of subs) sub.unsubscribe();
+  expect(sent).toBe(subs.length);
 }

@@ -1,12 +1,12 @@
 // kv.scan timing contracts over a scripted RequestChannel: the next page is requested only after
 // the previous one was emitted and only while the subscriber is still there.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map, take } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
 import { decodeKvScan, encodeKvScanReply, type KvScanReply } from '../src/protocol/index.js';
 import { ProtocolError } from '../src/protocol/errors.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from './helpers.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -27,6 +27,8 @@ const request = (spec: RequestSpec) =>
   });
 
 describe('kv.scan (marbles)', () => {
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
+
   it('fetches the next page only when the subscriber still wants more: take(3) of 2-entry pages sends 2 requests', () => {
     const ts = newScheduler();
     ts.run(({ cold, expectSubscriptions }) => {

@@ -1,5 +1,5 @@
 // Timing contracts of flo.queue over a fake channel: backpressure, settle coalescing, stopping.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map, mergeMap, take, tap, timer, type Observable } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
@@ -8,7 +8,7 @@ import { EMPTY } from '../src/protocol/bytes.js';
 import { Op } from '../src/protocol/opcodes.js';
 import type { ResponseFrame } from '../src/protocol/frame.js';
 import { decodeQueueComplete, decodeQueueDequeue, decodeQueueFail, encodeQueueDequeueReply, type QueueMessage as Wire } from '../src/protocol/queue.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from './helpers.js';
 
 const body = (spec: RequestSpec) => ({
   namespace: EMPTY,
@@ -20,6 +20,8 @@ const wire = (seqs: bigint[]): Wire[] => seqs.map((seq) => ({ seq, payload: new 
 const dequeueReply = (seqs: bigint[]) => ok(encodeQueueDequeueReply({ messages: wire(seqs) }));
 
 describe('flo.queue.messages (marbles)', () => {
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
+
   it('never holds more than maxInFlight unsettled messages; asks for exactly the free slots', () => {
     const ts = newScheduler();
     ts.run(({ cold }) => {

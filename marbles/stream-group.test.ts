@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map, mergeMap } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
@@ -14,7 +14,7 @@ import {
   formatStreamId,
   streamId,
 } from '../src/protocol/stream.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from './helpers.js';
 
 const enc = new TextEncoder();
 const rec = (ms: number) => ({ id: streamId(ms, 0), tier: 0, partition: 0, stream: 's', payload: enc.encode(`r${ms}`), headers: [] });
@@ -30,6 +30,7 @@ const name = (op: number) =>
   ({ [Op.StreamGroupJoin]: 'join', [Op.StreamGroupRead]: 'read', [Op.StreamGroupLeave]: 'leave', [Op.StreamGroupAck]: 'ack', [Op.StreamGroupNack]: 'nack' })[op] ?? op.toString(16);
 
 describe('stream.group (marbles)', () => {
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
   it('joins on subscribe, re-joins after a reconnect before reading again, leaves on unsubscribe', () => {
     const ts = newScheduler();
     ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
@@ -13,7 +13,7 @@ import {
   streamId,
   type StreamReadQuery,
 } from '../src/protocol/stream.js';
-import { fakeChannel, newScheduler, ok } from './helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from './helpers.js';
 
 const enc = new TextEncoder();
 /** A wire record `<ms>-0` whose payload is its letter. */
@@ -32,6 +32,7 @@ const startOf = (spec: RequestSpec) => {
 };
 
 describe('stream.tail (marbles)', () => {
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
   it("from 'end': positions with info, resumes after the last id on reconnect and drops ids ≤ lastId", () => {
     const ts = newScheduler();
     ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {

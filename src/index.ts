@@ -12,7 +12,8 @@ export type {
   QueueEntry, QueueMessage, DlqEntry, QueueStats, DlqStats, EnqueueOptions, DequeueOptions, MessagesOptions,
   QueueNackOptions, QueueTouchOptions, DlqListOptions, Seqs,
 } from './client/queue.js';
-export { StreamApi, newConsumerId } from './client/stream.js';
+export { StreamApi } from './client/stream-api.js';
+export { newConsumerId } from './client/stream-args.js';
 export type {
   StreamRecord, GroupRecord, StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply, StreamAppendOptions,
   StreamReadOptions, StreamTailOptions, StreamGroupOptions, StreamGroupReadOptions, StreamTrimOptions,
@@ -92,5 +93,5 @@ export {
 export { Status, statusText } from './protocol/status.js';
 export { MAX_NAMESPACE_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, KV_MAX_QUALIFIED_KEY, KV_MAX_ENTRY_PAYLOAD } from './protocol/limits.js';
 export type { StreamId } from './protocol/options.js';
-export { formatStreamId, parseStreamId, compareStreamIds, streamId } from './protocol/stream.js';
+export { formatStreamId, parseStreamId, compareStreamIds, streamId } from './protocol/stream-common.js';
 export * from './projection/index.js';

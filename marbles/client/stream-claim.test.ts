@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map } from 'rxjs';
 import { FloClient } from '../../src/client/client.js';
 import type { RequestSpec } from '../../src/connection/types.js';
@@ -17,7 +17,7 @@ import {
   streamId,
 } from '../../src/protocol/stream.js';
 import { decodeRequestBody, encodeRequest, HEADER_SIZE } from '../../src/protocol/index.js';
-import { fakeChannel, newScheduler, ok } from '../helpers.js';
+import { fakeChannel, loadOnDemandCode, newScheduler, ok } from '../helpers.js';
 
 const enc = new TextEncoder();
 const rec = (ms: number) => ({ id: streamId(ms, 0), tier: 0, partition: 0, stream: 's', payload: enc.encode(`r${ms}`), headers: [] });
@@ -42,6 +42,7 @@ const name = (op: number) =>
   op.toString(16);
 
 describe('stream.group claims its own pending records after a reconnect', () => {
+  beforeAll(loadOnDemandCode); // the KV/queue/stream code loads on first use: load it before virtual time
   it('re-joins, lists its pending entries, claims those it never emitted one by one, then reads new records', () => {
     const ts = newScheduler();
     ts.run(({ cold, hot, expectObservable }) => {

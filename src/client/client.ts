@@ -9,7 +9,7 @@ import { resolveRetry, type RetryOptions } from './core/retry.js';
 import { waitForReconnect } from './core/poll.js';
 import { KvApi } from './kv.js';
 import { QueueApi } from './queue.js';
-import { StreamApi } from './stream.js';
+import { StreamApi } from './stream-api.js';
 import { ActionsApi } from './actions.js';
 import { WorkflowApi } from './workflow.js';
 import { ProcessingApi } from './processing/index.js';

@@ -1,13 +1,14 @@
 /**
  * The arguments of KV calls turned into what a request carries: key bytes, 64-bit options, the
  * key and value of a put (checked against Flo's KV limits), and `lazy` (argument errors as the
- * Observable's error). Shared by `kv.ts` and `kv-txn.ts`.
+ * Observable's error), and `quietNotFound` (idempotent deletes). Shared by `kv.ts`, `kv-txn.ts` and
+ * `kv-rare-calls.ts`.
  */
-import { defer, type Observable } from 'rxjs';
+import { catchError, defer, of, type Observable } from 'rxjs';
 import type { ValueCodec } from '../codec/index.js';
 import { valuePayload } from '../codec/payload.js';
 import { fromUtf8, utf8 } from '../protocol/bytes.js';
-import { InvalidArgumentError } from '../protocol/errors.js';
+import { InvalidArgumentError, isNotFound } from '../protocol/errors.js';
 import { checkKvEntry } from './core/limits.js';
 import type { Int64Like, KvKey } from './kv-types.js';
 
@@ -82,3 +83,11 @@ export function putBytes(namespace: string, key: KvKey, value: unknown, codec: V
  * and nothing is sent before subscription).
  */
 export const lazy = <T>(build: () => Observable<T>): Observable<T> => defer(build);
+
+/** NOT_FOUND counts as done: emits `undefined` once (an idempotent delete). */
+export function quietNotFound() {
+  return catchError<void, Observable<void>>((e: unknown) => {
+    if (isNotFound(e)) return of(undefined);
+    throw e;
+  });
+}

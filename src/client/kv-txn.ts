@@ -14,7 +14,6 @@ import {
   Observable,
   Subject,
   Subscription,
-  catchError,
   concat,
   defer,
   finalize,
@@ -26,7 +25,7 @@ import {
   type ObservableInput,
 } from 'rxjs';
 import type { ResponseFrame } from '../protocol/frame.js';
-import { InvalidArgumentError, isNotFound, TxnUnsupportedOpError } from '../protocol/errors.js';
+import { InvalidArgumentError, TxnUnsupportedOpError } from '../protocol/errors.js';
 import {
   decodeKvBeginTxnReply,
   decodeKvCommitTxnReply,
@@ -48,8 +47,11 @@ import {
 } from '../protocol/kv.js';
 import { Op } from '../protocol/opcodes.js';
 import { Status } from '../protocol/status.js';
-import { ignorePayload, type ClientCore } from './core/index.js';
-import { i64, keyBytes, keyText, lazy, putBytes, u64 } from './kv-args.js';
+import { ignorePayload } from './core/call.js';
+import type { ClientCore } from './core/context.js';
+import { i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
+// Kept importable from here: the modular entry imports it from this module.
+export { quietNotFound } from './kv-args.js';
 import { kvEntry } from './kv-entry.js';
 import type {
   Int64Like,
@@ -270,14 +272,6 @@ export class TxnHandle implements KvTxn {
   get forgotten(): number {
     return this.unsubscribed.size;
   }
-}
-
-/** NOT_FOUND counts as done: emits `undefined` once (an idempotent delete). */
-export function quietNotFound() {
-  return catchError<void, Observable<void>>((e: unknown) => {
-    if (isNotFound(e)) return of(undefined);
-    throw e;
-  });
 }
 
 function rollbackRequest(

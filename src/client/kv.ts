@@ -14,41 +14,33 @@
  * - `touch` / `persist` of a missing key: `NotFoundError`.
  */
 import { Observable, Subscription, defer, map, of, timer } from 'rxjs';
-import { jsonCodec } from '../codec/index.js';
 import { fromUtf8, utf8 } from '../protocol/bytes.js';
-import { InvalidArgumentError, ProtocolError } from '../protocol/errors.js';
+import { InvalidArgumentError } from '../protocol/errors.js';
 import {
   KV_MGET_MAX_KEYS,
   KV_SCAN_MAX_LIMIT,
   decodeKvExistsReply,
   decodeKvGetReply,
-  decodeKvHistoryReply,
   decodeKvIncrReply,
-  decodeKvJsonGetReply,
-  decodeKvJsonSetReply,
   decodeKvMGetReply,
   decodeKvPutReply,
-  decodeKvScanReply,
   decodeKvWatchReply,
   encodeKvDelete,
   encodeKvExists,
   encodeKvGet,
-  encodeKvHistory,
   encodeKvIncr,
-  encodeKvJsonDel,
-  encodeKvJsonGet,
-  encodeKvJsonSet,
   encodeKvMGet,
   encodeKvPersist,
   encodeKvPut,
-  encodeKvScan,
   encodeKvTouch,
   encodeKvWatch,
 } from '../protocol/kv.js';
 import { Op } from '../protocol/opcodes.js';
 import { withData } from '../codec/index.js';
-import { checkBlockMs, ignorePayload, poll, type ClientCore } from './core/index.js';
-import { i64, keyBytes, keyText, lazy, putBytes, u64 } from './kv-args.js';
+import { ignorePayload } from './core/call.js';
+import type { ClientCore } from './core/context.js';
+import { checkBlockMs, poll } from './core/poll.js';
+import { i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
 import { kvEntry, withText } from './kv-entry.js';
 import type {
   Int64Like,
@@ -61,7 +53,9 @@ import type {
   KvTouchOptions,
   KvWriteResult,
 } from './kv-types.js';
-import { beginTxn, quietNotFound, runTransaction, type KvTxn, type KvTxnBody, type KvTxnResult } from './kv-txn.js';
+import type { KvTxn, KvTxnBody, KvTxnResult } from './kv-txn.js';
+import { onDemand } from './on-demand.js';
+import type * as RareCalls from './kv-rare-calls.js';
 
 export type * from './kv-types.js';
 export type { KvTxn, KvTxnBody, KvTxnCallOptions, KvTxnOps, KvTxnResult, KvTxnState } from './kv-txn.js';
@@ -173,6 +167,8 @@ export interface KvJsonApi {
 }
 
 const DEFAULT_SCAN_PAGE = 100;
+/** Scans, history, JSON paths and transactions: their code loads at the first subscription to one. */
+const rare = /* @__PURE__ */ onDemand<typeof RareCalls>(() => import('./on-demand-modules.js').then((m) => m.kvRareCalls));
 /** `kv.get`'s `blockMs` check: absent means 0 (answer at once). */
 const GET_BLOCK_MS = { fallback: 0, allowZero: true } as const;
 const decodePutResult = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });
@@ -193,6 +189,8 @@ function pageLimit(name: string, v: number | undefined, fallback: number | undef
   }
   return v;
 }
+
+const prefixBytes = (prefix: KvKey): Uint8Array => (typeof prefix === 'string' ? utf8(prefix) : prefix);
 
 function jsonText(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
@@ -433,26 +431,10 @@ export class KvApi {
   scanPage(prefix: KvKey, options: KvScanPageOptions = {}): Observable<KvScanPage> {
     return lazy(() => {
       const limit = pageLimit('limit', options.limit, undefined);
-      return this.page(prefix, limit, options.cursor, options.keysOnly ?? false, req(options));
+      const p = prefixBytes(prefix);
+      const keysOnly = options.keysOnly ?? false;
+      return rare((m) => m.scanPage(this.core, p, limit, options.cursor, keysOnly, req(options)));
     });
-  }
-
-  private page(prefix: KvKey, limit: number | undefined, cursor: Uint8Array | undefined, keysOnly: boolean, opts: KvCallOptions) {
-    const p = typeof prefix === 'string' ? utf8(prefix) : prefix;
-    const body = encodeKvScan({
-      prefix: p,
-      ...(limit !== undefined ? { limit } : {}),
-      ...(cursor && cursor.length ? { cursor } : {}),
-      ...(keysOnly ? { keysOnly: true } : {}),
-    });
-    return this.core.call(this.core.spec(Op.KvScan, body, opts), decodeKvScanReply).pipe(
-      map((r): KvScanPage => {
-        const entries = r.entries.map(
-          (e) => withText(withData({ key: fromUtf8(e.key), value: e.value }, 'value', this.core.codec)) as KvScanEntry,
-        );
-        return r.cursor ? { entries, cursor: r.cursor, hasMore: r.hasMore } : { entries, hasMore: r.hasMore };
-      }),
-    );
   }
 
   /**
@@ -462,34 +444,11 @@ export class KvApi {
    * that says "more" without a cursor cannot be paged: `ProtocolError`.
    */
   scan(prefix: KvKey, options: KvScanOptions = {}): Observable<KvScanEntry> {
-    return new Observable<KvScanEntry>((subscriber) => {
-      let limit: number;
-      try {
-        limit = pageLimit('pageSize', options.pageSize, DEFAULT_SCAN_PAGE) as number;
-      } catch (e) {
-        subscriber.error(e);
-        return;
-      }
-      const opts = req(options);
+    return lazy(() => {
+      const limit = pageLimit('pageSize', options.pageSize, DEFAULT_SCAN_PAGE) as number;
+      const p = prefixBytes(prefix);
       const keysOnly = options.keysOnly ?? false;
-      let current: { unsubscribe(): void } | undefined;
-      const fetch = (cursor: Uint8Array | undefined): void => {
-        current = this.page(prefix, limit, cursor, keysOnly, opts).subscribe({
-          next: (page) => {
-            for (const e of page.entries) {
-              if (subscriber.closed) return;
-              subscriber.next(e);
-            }
-            if (subscriber.closed) return;
-            if (!page.hasMore) subscriber.complete();
-            else if (!page.cursor) subscriber.error(new ProtocolError('flo: kv scan: the server reported more entries but sent no cursor'));
-            else fetch(page.cursor);
-          },
-          error: (e: unknown) => subscriber.error(e),
-        });
-      };
-      fetch(undefined);
-      return () => current?.unsubscribe();
+      return rare((m) => m.scan(this.core, p, limit, keysOnly, req(options)));
     });
   }
 
@@ -500,38 +459,30 @@ export class KvApi {
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 0xffffffff)) {
         throw new InvalidArgumentError(`history: limit must be a positive integer, got ${String(limit)}`);
       }
-      const body = encodeKvHistory({ key: keyBytes(key), ...(limit !== undefined ? { limit } : {}) });
-      return this.core.call(this.core.spec(Op.KvHistory, body, req(options)), decodeKvHistoryReply, { notFound: 'null' }).pipe(
-        map((entries) =>
-          (entries ?? []).map((e) => {
-            const v = e.timestampNs !== undefined ? { version: e.version, timestampNs: e.timestampNs, value: e.value } : { version: e.version, value: e.value };
-            return withText(withData(v, 'value', this.core.codec)) as VersionEntry;
-          }),
-        ),
-      );
+      const k = keyBytes(key);
+      return rare((m) => m.history(this.core, k, limit, req(options)));
     });
   }
 
   private jsonGet(key: KvKey, path: string, options?: KvCallOptions): Observable<KvJsonEntry | null> {
     return lazy(() => {
-      const spec = this.core.spec(Op.KvJsonGet, encodeKvJsonGet({ key: keyBytes(key), path }), req(options));
-      return this.core
-        .call(spec, decodeKvJsonGetReply, { notFound: 'null' })
-        .pipe(map((r) => (r ? (withData({ value: r.value, version: r.version }, 'value', jsonCodec) as KvJsonEntry) : null)));
+      const k = keyBytes(key);
+      return rare((m) => m.jsonGet(this.core, k, path, req(options)));
     });
   }
 
   private jsonSet(key: KvKey, path: string, value: unknown, options?: KvCallOptions): Observable<KvWriteResult> {
     return lazy(() => {
-      const body = encodeKvJsonSet({ key: keyBytes(key), path, value: jsonText(value) });
-      return this.core.call(this.core.spec(Op.KvJsonSet, body, req(options)), decodeKvJsonSetReply).pipe(map((r) => ({ version: r.version })));
+      const k = keyBytes(key);
+      const text = jsonText(value);
+      return rare((m) => m.jsonSet(this.core, k, path, text, req(options)));
     });
   }
 
   private jsonDel(key: KvKey, path: string, options?: KvCallOptions): Observable<void> {
     return lazy(() => {
-      const spec = this.core.spec(Op.KvJsonDel, encodeKvJsonDel({ key: keyBytes(key), path }), req(options));
-      return this.core.call(spec, ignorePayload).pipe(quietNotFound());
+      const k = keyBytes(key);
+      return rare((m) => m.jsonDel(this.core, k, path, req(options)));
     });
   }
 
@@ -544,7 +495,10 @@ export class KvApi {
    * awaited: an op created but never subscribed fails the transaction (rolled back).
    */
   transaction(routingKey: KvKey, body: KvTxnBody, options: KvCallOptions = {}): Observable<KvTxnResult> {
-    return runTransaction(this.core, routingKey, body, req(options));
+    return lazy(() => {
+      keyBytes(routingKey, 'routingKey');
+      return rare((m) => m.runTransaction(this.core, routingKey, body, req(options)));
+    });
   }
 
   /**
@@ -552,6 +506,9 @@ export class KvApi {
    * subscriber leaves before BEGIN is answered, the transaction is rolled back when the reply comes.
    */
   begin(routingKey: KvKey, options: KvCallOptions = {}): Observable<KvTxn> {
-    return beginTxn(this.core, routingKey, req(options));
+    return lazy(() => {
+      keyBytes(routingKey, 'routingKey');
+      return rare((m) => m.beginTxn(this.core, routingKey, req(options)));
+    });
   }
 }

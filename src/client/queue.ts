@@ -8,62 +8,19 @@
  * left, the rest of a batch after `take(n)`) are handed back at once with a plain nack (DECISIONS #5:
  * this counts one delivery attempt).
  */
-import { defer, finalize, Observable, type SchedulerLike } from 'rxjs';
-import type { ValueCodec } from '../codec/types.js';
-import { valuePayload } from '../codec/payload.js';
-import type { ResponseFrame } from '../protocol/frame.js';
-import { utf8 } from '../protocol/bytes.js';
-import { InvalidArgumentError } from '../protocol/errors.js';
-import { Op } from '../protocol/opcodes.js';
-import {
-  decodeQueueCompleteReply,
-  decodeQueueDequeueReply,
-  decodeQueueDlqDeleteReply,
-  decodeQueueDlqListReply,
-  decodeQueueDlqRequeueReply,
-  decodeQueueDlqStatsReply,
-  decodeQueueEnqueueReply,
-  decodeQueueFailReply,
-  decodeQueuePeekReply,
-  decodeQueuePurgeReply,
-  decodeQueueStatsReply,
-  decodeQueueTouchReply,
-  encodeQueueComplete,
-  encodeQueueDequeue,
-  encodeQueueDlqDelete,
-  encodeQueueDlqList,
-  encodeQueueDlqRequeue,
-  encodeQueueDlqStats,
-  encodeQueueEnqueue,
-  encodeQueueFail,
-  encodeQueuePeek,
-  encodeQueuePurge,
-  encodeQueueStats,
-  encodeQueueTouch,
-  type QueueDlqStatsReply,
-  type QueueMessage as WireMessage,
-  type QueueStatsReply,
-} from '../protocol/queue.js';
-import { Status } from '../protocol/status.js';
-import {
-  checkBlockMs,
-  createLease,
-  eachLeased,
-  handBack,
-  leasingSource,
-  type ClientCore,
-  type Lease,
-  type Leased,
-  type RequestOptions,
-  type Settler,
-  type DrainOptions,
-} from './core/index.js';
-import { PayloadItem } from './core/payload-item.js';
+import { defer, type Observable, type SchedulerLike } from 'rxjs';
+import type { QueueDlqStatsReply, QueueMessage as WireMessage, QueueStatsReply } from '../protocol/queue.js';
+import { checkBlockMs } from './core/poll.js';
+import type { ClientCore, DrainOptions, Lease, Leased, RequestOptions } from './core/index.js';
+import { onDemand } from './on-demand.js';
+import { U32_MAX, checkEnqueueOptions, checkQueueName, checkVisibility, intIn, seqList } from './queue-args.js';
+import type * as QueueCallsModule from './queue-calls.js';
+import type { QueueCalls } from './queue-calls.js';
 
-/** The visibility timeout the server applies when a dequeue does not give one (DECISIONS #12). */
-export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
+export { DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue-args.js';
 
-const U32_MAX = 0xffff_ffff;
+/** The code of the queue calls: loaded at the first subscription to one of them. */
+const loadCalls = /* @__PURE__ */ onDemand<typeof QueueCallsModule>(() => import('./on-demand-modules.js').then((m) => m.queueCalls));
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -161,65 +118,16 @@ export interface DlqListOptions extends RequestOptions {
 export type Seqs = bigint | readonly bigint[];
 
 // ---------------------------------------------------------------------------------------------
-// Validation (errors are delivered through the Observable, on subscription)
-
-function intIn(name: string, value: number, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function checkQueueName(queue: string): string {
-  if (typeof queue !== 'string' || queue.length === 0) throw new InvalidArgumentError('queue name must be a non-empty string');
-  return queue;
-}
-
-function seqList(seqs: Seqs): bigint[] {
-  const list = typeof seqs === 'bigint' ? [seqs] : [...seqs];
-  for (const s of list) {
-    if (typeof s !== 'bigint' || s < 0n || s > 0xffff_ffff_ffff_ffffn) {
-      throw new InvalidArgumentError(`queue seqs must be u64 bigints, got ${String(s)}`);
-    }
-  }
-  return list;
-}
-
-function checkDelay(delayMs: number | bigint | undefined): bigint | undefined {
-  if (delayMs === undefined) return undefined;
-  if (typeof delayMs === 'bigint') {
-    if (delayMs < 0n || delayMs > 0xffff_ffff_ffff_ffffn) throw new InvalidArgumentError(`delayMs must be a u64, got ${delayMs}`);
-    return delayMs;
-  }
-  return BigInt(intIn('delayMs', delayMs, 0, Number.MAX_SAFE_INTEGER));
-}
-
-function checkVisibility(ms: number | undefined): number | undefined {
-  return ms === undefined ? undefined : intIn('visibilityTimeoutMs', ms, 1, U32_MAX);
-}
-
-/** Only the request fields of an options object (what `core.spec` reads). */
-const decodeEnqueuedSeq = (payload: Uint8Array): bigint => decodeQueueEnqueueReply(payload).seq;
-
-function requestOpts(opts: RequestOptions): RequestOptions {
-  return {
-    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The API
+// The API (its code is in queue-calls.ts)
 
 /** `flo.queue`: every method returns a cold Observable. */
 export class QueueApi {
   /** DLQ operations: `list`, `requeue`, `delete`, `stats`. */
   readonly dlq: QueueDlqApi;
-  /** One settler per (namespace, queue), so that the settles of one tick coalesce per queue. */
-  private readonly settlers = new Map<string, Settler<bigint>>();
+  private calls: QueueCalls | undefined;
 
   constructor(protected readonly core: ClientCore) {
-    this.dlq = new QueueDlqApi(core, (queue, wire) => this.entry(queue, wire));
+    this.dlq = new QueueDlqApi(core, (queue, wire) => this.loaded()!.entry(queue, wire));
   }
 
   /**
@@ -230,25 +138,13 @@ export class QueueApi {
    * const seq = await firstValueFrom(flo.queue.enqueue('tasks', { task: 'process' }, { priority: 10, dedupKey: 'task-123' }));
    */
   enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Observable<bigint> {
-    const core = this.core;
-    // A hot write path: one Observable per call (`lazyCall`), no option objects without options.
-    return core.lazyCall(() => {
+    // The write path: straight to the calls once loaded (no Observable around them).
+    const calls = this.loaded();
+    if (calls !== undefined) return calls.enqueue(queue, payload, opts);
+    return this.via(() => {
       checkQueueName(queue);
-      if (opts === undefined) return core.spec(Op.QueueEnqueue, encodeQueueEnqueue({ queue, payload: valuePayload(payload, core.codec, 'payload') }));
-      const priority = opts.priority === undefined ? undefined : intIn('priority', opts.priority, 0, 255);
-      const delayMs = checkDelay(opts.delayMs);
-      if (opts.dedupKey !== undefined && utf8(opts.dedupKey).length > 255) {
-        throw new InvalidArgumentError(`dedupKey must be at most 255 bytes, got ${utf8(opts.dedupKey).length}`);
-      }
-      const body = encodeQueueEnqueue({
-        queue,
-        payload: valuePayload(payload, core.codec, 'payload'),
-        ...(priority !== undefined ? { priority } : {}),
-        ...(delayMs !== undefined ? { delayMs } : {}),
-        ...(opts.dedupKey !== undefined ? { dedupKey: opts.dedupKey } : {}),
-      });
-      return core.spec(Op.QueueEnqueue, body, requestOpts(opts));
-    }, decodeEnqueuedSeq);
+      if (opts !== undefined) checkEnqueueOptions(opts);
+    }, (c) => c.enqueue(queue, payload, opts));
   }
 
   /**
@@ -258,12 +154,12 @@ export class QueueApi {
    * messages it did not see are handed back at once.
    */
   dequeue<T = unknown>(queue: string, n: number, opts: DequeueOptions = {}): Observable<QueueMessage<T>> {
-    return defer(() => {
+    return this.via(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
-      const blockMs = checkBlockMs(opts.blockMs, { fallback: 0, allowZero: true });
-      return eachLeased(this.fetch(queue, n, blockMs, checkVisibility(opts.visibilityTimeoutMs), requestOpts(opts)));
-    });
+      checkBlockMs(opts.blockMs, { fallback: 0, allowZero: true });
+      checkVisibility(opts.visibilityTimeoutMs);
+    }, (c) => c.dequeue<T>(queue, n, opts));
   }
 
   /**
@@ -277,44 +173,15 @@ export class QueueApi {
    * flo.queue.messages('tasks', { maxInFlight: 8 }).pipe(settle(handle, { concurrency: 8 })).subscribe();
    */
   messages<T = unknown>(queue: string, opts: MessagesOptions = {}): Observable<QueueMessage<T>> {
-    return defer(() => {
+    return this.via(() => {
       checkQueueName(queue);
-      const visibility = checkVisibility(opts.visibilityTimeoutMs);
-      const req = requestOpts(opts);
-      // Per subscription: tells the tracing integration when this pipeline ends.
-      const ended = this.core.telemetry?.onDelivered ? new AbortController() : undefined;
-      const source$ = leasingSource<QueueMessage>({
-        signals: this.core.channel,
-        fetch: (n, blockMs) => this.fetch(queue, n, blockMs, visibility, req),
-        ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
-        ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
-        ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
-        ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
-        ...this.core.drainOptions<QueueMessage>(`queue:${queue}`, opts),
-        ...(this.core.telemetry?.onDelivered
-          ? {
-              onDeliver: (m: QueueMessage) =>
-                this.core.telemetry!.onDelivered!({
-                  system: 'queue',
-                  destination: queue,
-                  namespace: this.core.ns(opts),
-                  lease: m.lease,
-                  pipelineEnded: ended!.signal,
-                }),
-            }
-          : {}),
-      });
-      return (ended ? source$.pipe(finalize(() => ended.abort())) : source$) as Observable<QueueMessage<T>>;
-    });
+      checkVisibility(opts.visibilityTimeoutMs);
+    }, (c) => c.messages<T>(queue, opts));
   }
 
   /** Acknowledges messages by seq (removes them). Emits `undefined` once, completes. Prefer the `ack()` operator. */
   ack(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkQueueName(queue);
-      const body = encodeQueueComplete({ queue, seqs: seqList(seqs) });
-      return this.core.call(this.core.spec(Op.QueueComplete, body, requestOpts(opts)), decodeQueueCompleteReply);
-    });
+    return this.via(() => checkSeqs(queue, seqs), (c) => c.ack(queue, seqs, opts));
   }
 
   /**
@@ -322,11 +189,7 @@ export class QueueApi {
    * 5th failed delivery), or straight to the DLQ with `toDlq`. Prefer the `nack()` operator.
    */
   nack(queue: string, seqs: Seqs, opts: QueueNackOptions = {}): Observable<void> {
-    return defer(() => {
-      checkQueueName(queue);
-      const body = encodeQueueFail({ queue, seqs: seqList(seqs), ...(opts.toDlq ? { toDlq: true } : {}) });
-      return this.core.call(this.core.spec(Op.QueueFail, body, requestOpts(opts)), decodeQueueFailReply);
-    });
+    return this.via(() => checkSeqs(queue, seqs), (c) => c.nack(queue, seqs, opts));
   }
 
   /**
@@ -334,130 +197,52 @@ export class QueueApi {
    * from now. Unknown or unleased seqs are ignored. The `renewLease()` operator does it for you.
    */
   touch(queue: string, seqs: Seqs, opts: QueueTouchOptions = {}): Observable<void> {
-    return defer(() => {
-      checkQueueName(queue);
-      const extendMs = opts.extendMs === undefined ? undefined : intIn('extendMs', opts.extendMs, 1, U32_MAX);
-      const body = encodeQueueTouch({ queue, seqs: seqList(seqs), ...(extendMs !== undefined ? { extendMs } : {}) });
-      return this.core.call(this.core.spec(Op.QueueTouch, body, requestOpts(opts)), decodeQueueTouchReply);
-    });
+    return this.via(() => {
+      checkSeqs(queue, seqs);
+      if (opts.extendMs !== undefined) intIn('extendMs', opts.extendMs, 1, U32_MAX);
+    }, (c) => c.touch(queue, seqs, opts));
   }
 
   /** The first `n` ready messages in dequeue order, without leasing them: emits each, then completes. */
   peek<T = unknown>(queue: string, n: number, opts: RequestOptions = {}): Observable<QueueEntry<T>> {
-    return defer(() => {
+    return this.via(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
-      const spec = this.core.spec(Op.QueuePeek, encodeQueuePeek({ queue, count: n }), requestOpts(opts));
-      return eachEntry(this.core.call(spec, (p) => decodeQueuePeekReply(p).messages.map((m) => this.entry(queue, m))));
-    });
+    }, (c) => c.peek<T>(queue, n, opts));
   }
 
   /** The queue's counters: enqueued, dequeued, acked, nacked, ready, leased, DLQ, ... */
   stats(queue: string, opts: RequestOptions = {}): Observable<QueueStats> {
-    return defer(() => {
-      checkQueueName(queue);
-      return this.core.call(this.core.spec(Op.QueueStats, encodeQueueStats({ queue }), requestOpts(opts)), decodeQueueStatsReply);
-    });
+    return this.via(() => checkQueueName(queue), (c) => c.stats(queue, opts));
   }
 
   /** Removes the ready and delayed messages (leased and DLQ ones stay); emits how many. */
   purge(queue: string, opts: RequestOptions = {}): Observable<bigint> {
-    return defer(() => {
-      checkQueueName(queue);
-      return this.core.call(this.core.spec(Op.QueuePurge, encodeQueuePurge({ queue }), requestOpts(opts)), (p) => decodeQueuePurgeReply(p).purged);
-    });
+    return this.via(() => checkQueueName(queue), (c) => c.purge(queue, opts));
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Internals
-
-  /** One dequeue request → one batch of leased messages; a late reply's messages are handed back. */
-  private fetch(
-    queue: string,
-    n: number,
-    blockMs: number,
-    visibilityTimeoutMs: number | undefined,
-    opts: RequestOptions,
-  ): Observable<QueueMessage[]> {
-    const ns = this.core.ns(opts);
-    const leaseMs = visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS;
-    const toMessages = (payload: Uint8Array): QueueMessage[] =>
-      decodeQueueDequeueReply(payload).messages.map((m) => this.leased(ns, queue, m, leaseMs));
-    const onLateReply = (reply: ResponseFrame): void => {
-      if (reply.status !== Status.OK) return;
-      let late: QueueMessage[];
-      try {
-        late = toMessages(reply.payload);
-      } catch {
-        return; // undecodable: nothing to hand back, the leases run out on the server
-      }
-      handBack(late);
-      if (late.length > 0) this.core.emit({ type: 'handed-back', source: `queue:${queue}`, count: late.length, reason: 'late-reply' });
-    };
-    const body = encodeQueueDequeue({
-      queue,
-      count: n,
-      ...(visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs } : {}),
-      ...(blockMs > 0 ? { blockMs } : {}), // 0 is ambiguous on the wire: absent means "do not wait"
-    });
-    const spec = this.core.spec(Op.QueueDequeue, body, { ...opts, ...(blockMs > 0 ? { blockMs } : {}), onLateReply });
-    return this.core.call(spec, toMessages);
-  }
-
-  private entry(queue: string, m: WireMessage): QueueEntry {
-    return new Message(queue, m, undefined, this.core.codec);
-  }
-
-  private leased(ns: string, queue: string, m: WireMessage, leaseMs: number): QueueMessage {
-    const lease = createLease(m.seq, this.settler(ns, queue), {
-      leaseMs,
-      ...(m.deliveryCount !== undefined ? { deliveryCount: m.deliveryCount } : {}),
-      coalescer: this.core.settles,
-      context: this.core.leaseContext(`queue:${queue}`),
-    });
-    return new Message(queue, m, lease, this.core.codec) as QueueMessage;
-  }
-
-  /** The settler of (namespace, queue): complete / fail / touch with the seqs of one tick. */
-  private settler(ns: string, queue: string): Settler<bigint> {
-    const key = `${ns.length}:${ns}:${queue}`;
-    let settler = this.settlers.get(key);
-    if (!settler) {
-      const { core } = this;
-      const opts = { namespace: ns };
-      settler = {
-        ack: (seqs) => core.call(core.spec(Op.QueueComplete, encodeQueueComplete({ queue, seqs }), opts), decodeQueueCompleteReply),
-        nack: (seqs, o) =>
-          core.call(
-            core.spec(Op.QueueFail, encodeQueueFail({ queue, seqs, ...(o.toDlq ? { toDlq: true } : {}) }), opts),
-            decodeQueueFailReply,
-          ),
-        touch: (seqs, o) =>
-          core.call(
-            core.spec(Op.QueueTouch, encodeQueueTouch({ queue, seqs, ...(o.extendMs !== undefined ? { extendMs: o.extendMs } : {}) }), opts),
-            decodeQueueTouchReply,
-          ),
-      };
-      this.settlers.set(key, settler);
+  /** The calls' code, once loaded (undefined before). */
+  private loaded(): QueueCalls | undefined {
+    if (this.calls === undefined) {
+      const module = loadCalls.loaded;
+      if (module !== undefined) this.calls = new module.QueueCalls(this.core);
     }
-    return settler;
+    return this.calls;
   }
-}
 
-/** Emits the entries of a list-shaped reply one by one. */
-function eachEntry<T>(list: Observable<readonly T[]>): Observable<T> {
-  return new Observable<T>((subscriber) =>
-    list.subscribe({
-      next: (items) => {
-        for (const item of items) {
-          if (subscriber.closed) return;
-          subscriber.next(item);
-        }
-      },
-      error: (e: unknown) => subscriber.error(e),
-      complete: () => subscriber.complete(),
-    }),
-  );
+  /**
+   * `use(calls)` at once when the calls' code is loaded; else a cold Observable that runs `check`
+   * at subscription (argument errors do not wait for the code, and nothing loads for them), then
+   * loads the code and runs `use` (which checks again: the code checks on every call).
+   */
+  private via<T>(check: () => void, use: (calls: QueueCalls) => Observable<T>): Observable<T> {
+    const calls = this.loaded();
+    if (calls !== undefined) return use(calls);
+    return defer(() => {
+      check();
+      return loadCalls(() => use(this.loaded()!));
+    });
+  }
 }
 
 /** `flo.queue.dlq`: the dead-letter queue of each queue. */
@@ -469,64 +254,39 @@ export class QueueDlqApi {
 
   /** The queue's DLQ entries, oldest first (at most `limit`, default 100): emits each, then completes. */
   list<T = unknown>(queue: string, opts: DlqListOptions = {}): Observable<DlqEntry<T>> {
-    return defer(() => {
+    return via(() => {
       checkQueueName(queue);
-      const limit = opts.limit === undefined ? undefined : intIn('limit', opts.limit, 1, U32_MAX);
-      const spec = this.core.spec(Op.QueueDlqList, encodeQueueDlqList({ queue, ...(limit !== undefined ? { limit } : {}) }), requestOpts(opts));
-      return eachEntry(this.core.call(spec, (p) => decodeQueueDlqListReply(p).messages.map((m) => this.toEntry(queue, m))));
-    });
+      if (opts.limit !== undefined) intIn('limit', opts.limit, 1, U32_MAX);
+    }, (m) => m.dlqList(this.core, this.toEntry, queue, opts) as Observable<DlqEntry<T>>);
   }
 
   /** Moves DLQ entries back to the queue: same seq and place, attempts reset (DECISIONS #22). Unknown seqs are ignored. */
   requeue(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkQueueName(queue);
-      const body = encodeQueueDlqRequeue({ queue, seqs: seqList(seqs) });
-      return this.core.call(this.core.spec(Op.QueueDlqRequeue, body, requestOpts(opts)), decodeQueueDlqRequeueReply);
-    });
+    return via(() => checkSeqs(queue, seqs), (m) => m.dlqRequeue(this.core, queue, seqs, opts));
   }
 
   /** Drops DLQ entries for good. Unknown seqs are ignored. */
   delete(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
-    return defer(() => {
-      checkQueueName(queue);
-      const body = encodeQueueDlqDelete({ queue, seqs: seqList(seqs) });
-      return this.core.call(this.core.spec(Op.QueueDlqDelete, body, requestOpts(opts)), decodeQueueDlqDeleteReply);
-    });
+    return via(() => checkSeqs(queue, seqs), (m) => m.dlqDelete(this.core, queue, seqs, opts));
   }
 
   /** DLQ counters: entries now and ever dead-lettered. */
   stats(queue: string, opts: RequestOptions = {}): Observable<DlqStats> {
-    return defer(() => {
-      checkQueueName(queue);
-      return this.core.call(this.core.spec(Op.QueueDlqStats, encodeQueueDlqStats({ queue }), requestOpts(opts)), decodeQueueDlqStatsReply);
-    });
+    return via(() => checkQueueName(queue), (m) => m.dlqStats(this.core, queue, opts));
   }
 }
 
-/**
- * A queue entry or leased message: `queue`, `seq`, `payload`, the optional wire fields the server
- * sent and (leased) `lease` are its own properties, in that order; `data<T>()` is on the prototype.
- */
-class Message extends PayloadItem implements QueueEntry {
-  readonly queue: string;
-  readonly seq: bigint;
-  readonly payload: Uint8Array;
-  // Own properties only when the server sent them (`declare`: no field is defined otherwise).
-  declare readonly deliveryCount?: number;
-  declare readonly enqueuedAtMs?: bigint;
-  declare readonly priority?: number;
-  declare readonly lease?: Lease;
+function checkSeqs(queue: string, seqs: Seqs): void {
+  checkQueueName(queue);
+  seqList(seqs);
+}
 
-  constructor(queue: string, m: WireMessage, lease: Lease | undefined, codec: ValueCodec) {
-    super(codec);
-    this.queue = queue;
-    this.seq = m.seq;
-    this.payload = m.payload;
-    const self = this as { -readonly [K in 'deliveryCount' | 'enqueuedAtMs' | 'priority' | 'lease']?: Message[K] };
-    if (m.deliveryCount !== undefined) self.deliveryCount = m.deliveryCount;
-    if (m.enqueuedAtMs !== undefined) self.enqueuedAtMs = m.enqueuedAtMs;
-    if (m.priority !== undefined) self.priority = m.priority;
-    if (lease !== undefined) self.lease = lease;
-  }
+/** `use(module)` at once when the calls' code is loaded; else after `check()` at subscription and the load. */
+function via<T>(check: () => void, use: (module: typeof QueueCallsModule) => Observable<T>): Observable<T> {
+  const module = loadCalls.loaded;
+  if (module !== undefined) return use(module);
+  return defer(() => {
+    check();
+    return loadCalls(use);
+  });
 }

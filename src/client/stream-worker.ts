@@ -3,7 +3,9 @@ import { settle, type HandlerResult, type SettleResult } from '../operators/sett
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { DrainOptions, RequestOptions } from './core/index.js';
 import type { HandlerContext } from '../operators/types.js';
-import { newConsumerId, type GroupRecord, type StreamApi } from './stream.js';
+import type { StreamApi } from './stream-api.js';
+import { newConsumerId } from './stream-args.js';
+import type { GroupRecord } from './stream.js';
 
 /** Options of `streamWorker` (the Go SDK's `StreamWorker` options). */
 export interface StreamWorkerOptions extends RequestOptions, DrainOptions {

@@ -16,7 +16,7 @@ import {
 import { valuePayload } from '../codec/payload.js';
 import type { ValueCodec } from '../codec/types.js';
 import { ownPendingClaimer } from './stream-claim.js';
-import { InvalidArgumentError, isConnectionLost } from '../protocol/errors.js';
+import { isConnectionLost } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
 import type { StreamId } from '../protocol/options.js';
 import { Status } from '../protocol/status.js';
@@ -50,7 +50,6 @@ import {
   encodeStreamTrim,
   STREAM_DEFAULT_READ_COUNT,
   STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS,
-  STREAM_MAX_READ_COUNT,
   type StreamGroupInfo,
   type StreamGroupJoinReply,
   type StreamHeadersInit,
@@ -75,6 +74,7 @@ import {
   type DrainOptions,
 } from './core/index.js';
 import { ReadCursor } from './stream-cursor.js';
+import { checkCount, checkPositiveInt, newConsumerId, requireName, toU64 } from './stream-args.js';
 import { PayloadItem } from './core/payload-item.js';
 
 export type { StreamId } from '../protocol/options.js';
@@ -231,39 +231,8 @@ export interface StreamGroupCreateOptions extends RequestOptions {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function requireName(what: string, name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
-}
-
-function checkCount(what: string, value: number | undefined, fallback: number): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < 1 || n > STREAM_MAX_READ_COUNT) {
-    throw new InvalidArgumentError(`${what} must be an integer from 1 to ${STREAM_MAX_READ_COUNT}, got ${String(value)}`);
-  }
-  return n;
-}
-
-function checkPositiveInt(what: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${what} must be a positive integer, got ${value}`);
-  return value;
-}
-
-function toU64(what: string, v: number | bigint | undefined): bigint | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0)) throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${v}`);
-  const b = BigInt(v);
-  if (b < 0n) throw new InvalidArgumentError(`${what} must be non-negative, got ${v}`);
-  return b;
-}
-
-/** `flo-rx-<12 hex>`, the default consumer id (the Go worker's is `<hostname>-<8 hex>`). */
-export function newConsumerId(): string {
-  const bytes = new Uint8Array(6);
-  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
-  if (c?.getRandomValues) c.getRandomValues(bytes);
-  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-  return `flo-rx-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
+// (the argument checks and `newConsumerId` are in stream-args.ts)
+export { newConsumerId } from './stream-args.js';
 
 // ---------------------------------------------------------------------------------------------
 

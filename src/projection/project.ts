@@ -26,7 +26,7 @@ import {
 } from 'rxjs';
 import { ConnectionLostError, InvalidArgumentError, isNotFound, isRetryable } from '../protocol/errors.js';
 import type { StreamId } from '../protocol/options.js';
-import { compareStreamIds, formatStreamId, parseStreamId } from '../protocol/stream.js';
+import { compareStreamIds, formatStreamId, parseStreamId } from '../protocol/stream-common.js';
 import { resetReason, type ProjectionReset, type ProjectionResetReason, type StreamExtent } from './reset.js';
 import type { ProjectionClient, ProjectionKvApi, ProjectionRecord, ReplayFrom } from './types.js';
 

@@ -4,7 +4,7 @@
  */
 import { distinctUntilChanged, filter, map, type OperatorFunction } from 'rxjs';
 import type { StreamId } from '../protocol/options.js';
-import { compareStreamIds } from '../protocol/stream.js';
+import { compareStreamIds } from '../protocol/stream-common.js';
 
 /**
  * Why a projection threw its state away and rebuilt it:

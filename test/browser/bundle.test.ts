@@ -84,7 +84,7 @@ describe('browser bundle of the universal entry', () => {
     expect(named.code).toContain('KvGet');
   });
 
-  it("loads the action worker's run loop and the actions, workflow and processing calls on first use, not with the entry", async () => {
+  it("loads the action worker's run loop, the actions, workflow and processing calls and the rarer KV calls, the queue calls and the stream calls on first use, not with the entry", async () => {
     const whole = await measure('whole client', "export * from './src/index.ts';");
     const initial = whole.inputs.filter((i) => i.bytes > 0).map((i) => i.file);
     const onDemand = [
@@ -93,6 +93,11 @@ describe('browser bundle of the universal entry', () => {
       'src/client/actions/calls.ts',
       'src/client/workflow/calls.ts',
       'src/client/processing/calls.ts',
+      'src/client/kv-rare-calls.ts',
+      'src/client/kv-txn.ts',
+      'src/client/queue-calls.ts',
+      'src/protocol/queue.ts',
+      'src/client/stream.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
@@ -100,7 +105,7 @@ describe('browser bundle of the universal entry', () => {
     }
     // What the public API needs before any call stays in the entry: the API classes, the worker's
     // option checks and the error classes users throw and test with instanceof.
-    for (const file of ['src/client/actions.ts', 'src/client/workflow.ts', 'src/client/processing/api.ts', 'src/client/action-worker/errors.ts', 'src/client/action-worker/options.ts']) {
+    for (const file of ['src/client/kv.ts', 'src/client/queue.ts', 'src/client/stream-api.ts', 'src/client/actions.ts', 'src/client/workflow.ts', 'src/client/processing/api.ts', 'src/client/action-worker/errors.ts', 'src/client/action-worker/options.ts']) {
       expect(initial).toContain(file);
     }
   });

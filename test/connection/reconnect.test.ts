@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionLostError, fromUtf8 } from '../../src/protocol/index.js';
-import type { ConnectionState } from '../../src/connection/types.js';
+import { ClientClosedError, ConnectionLostError, fromUtf8 } from '../../src/protocol/index.js';
+import type { ConnectionEvent, ConnectionState } from '../../src/connection/types.js';
 import { tcpTransport } from '../../src/connection/tcp.js';
 import { FakeServer, deadPort } from '../support/fake-server.js';
 import { outcome, recording, until } from '../support/transport.js';
@@ -116,5 +116,64 @@ describe('Connection: losing and re-establishing the socket', () => {
     const conn = connection([`127.0.0.1:${await deadPort()}`], { reconnect: { retries: 1, minTimeoutMs: 1 } });
     await expect(conn.connect()).rejects.toBeInstanceOf(ConnectionLostError);
     expect(conn.state).toBe('closed');
+  });
+});
+
+describe('Connection: the establish loop (attempts, backoff, giving up)', () => {
+  const attempts = (events: ConnectionEvent[]) => events.filter((e) => e.type === 'connecting').length;
+
+  it('waits min × factor^n between attempts, capped, and gives up after `retries`', async () => {
+    const events: ConnectionEvent[] = [];
+    const conn = connection([`127.0.0.1:${await deadPort()}`], {
+      reconnect: { retries: 4, minTimeoutMs: 1, factor: 3, maxTimeoutMs: 20, randomize: false },
+      onEvent: (e) => events.push(e),
+    });
+    await expect(conn.connect()).rejects.toBeInstanceOf(ConnectionLostError);
+    expect(attempts(events)).toBe(5);
+    const scheduled = events.filter((e) => e.type === 'reconnect-scheduled');
+    expect(scheduled.map((e) => e.delayMs)).toEqual([1, 3, 9, 20]);
+    expect(scheduled.map((e) => e.attempt)).toEqual([2, 3, 4, 5]);
+    expect(events.filter((e) => e.type === 'connect-failed')).toHaveLength(5);
+    expect(conn.info.failedAttempts).toBe(5);
+  });
+
+  it('with reconnect false tries every endpoint once, without waits, then gives up', async () => {
+    const events: ConnectionEvent[] = [];
+    const conn = connection([`127.0.0.1:${await deadPort()}`, `127.0.0.1:${await deadPort()}`], {
+      reconnect: false,
+      onEvent: (e) => events.push(e),
+    });
+    await expect(conn.connect()).rejects.toBeInstanceOf(ConnectionLostError);
+    expect(attempts(events)).toBe(2);
+    expect(events.some((e) => e.type === 'reconnect-scheduled')).toBe(false);
+    expect(conn.state).toBe('closed');
+  });
+
+  it('gives up at once on a TypeError (a bad address): no wait, no retry', async () => {
+    const events: ConnectionEvent[] = [];
+    const conn = connection(['bad address'], {
+      transport: () => Promise.reject(new TypeError('not an address')),
+      onEvent: (e) => events.push(e),
+    });
+    const error = await conn.connect().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect((error as Error).message).toContain('not an address');
+    expect(attempts(events)).toBe(1);
+    expect(events.some((e) => e.type === 'reconnect-scheduled')).toBe(false);
+  });
+
+  it('close() during a backoff wait ends the loop: no more attempts, pending requests fail ClientClosedError', async () => {
+    const events: ConnectionEvent[] = [];
+    const conn = connection([`127.0.0.1:${await deadPort()}`], {
+      reconnect: { minTimeoutMs: 60_000, randomize: false },
+      onEvent: (e) => events.push(e),
+    });
+    const waiting = outcome(conn.request(get('x', { timeoutMs: 120_000 })));
+    await until(() => events.some((e) => e.type === 'reconnect-scheduled'));
+    await conn.close();
+    const o = await waiting;
+    expect(!o.ok && o.error).toBeInstanceOf(ClientClosedError);
+    expect(conn.state).toBe('closed');
+    expect(attempts(events)).toBe(1);
   });
 });
