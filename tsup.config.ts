@@ -34,14 +34,16 @@ export default defineConfig([
     // The `flo-rx` command (bin/flo-rx.js imports dist/cli.js) shares the chunks of the ESM build.
     entry: { ...entries, cli: 'src/cli/main.ts' },
     format: ['esm'],
-    external,
+    external: [...external, 'p-retry'],
   },
   {
     ...shared,
     entry: entries,
     format: ['cjs'],
-    // jose ships as ES modules only: it is loaded with import() where it is used
-    // (src/server/auth/jwt.ts), so require() never meets it.
     external,
+    // p-retry (and its dependency) ship as ES modules only: require() cannot load them on every
+    // Node version we support, so the CommonJS build carries its own copy. (jose, also ES modules
+    // only, is loaded with import() where it is used: src/server/auth/jwt.ts.)
+    noExternal: ['p-retry', 'is-network-error'],
   },
 ]);

@@ -11,9 +11,10 @@
  * otherwise. A request whose subscriber left after its frame was sent stays known as "abandoned"
  * until its reply arrives (handed to `spec.onLateReply`) or the socket drops.
  *
- * Reconnecting is a promise-based loop (`establish()`) and stays at this edge: nothing above sees a promise.
+ * Reconnecting is promise-based (`p-retry`) and stays at this edge: nothing above sees a promise.
  */
 import { Observable, ReplaySubject, Subject, type Unsubscribable } from 'rxjs';
+import pRetry, { AbortError } from 'p-retry';
 import {
   ClientClosedError,
   ConnectionError,
@@ -48,7 +49,7 @@ import type {
   TransportHandlers,
 } from './types.js';
 
-/** Backoff between connection attempts: exponential, with jitter and a cap. */
+/** Backoff between connection attempts (passed to `p-retry`). */
 export interface ReconnectOptions {
   /** Attempts after the first failed one before giving up. Default `Infinity`. */
   readonly retries?: number;
@@ -525,59 +526,59 @@ export class Connection implements RequestChannel {
   }
 
   /**
-   * Tries the endpoints in turn (one per attempt) with exponential backoff and jitter, until one
-   * opens, the retries run out (`reconnect.retries` after the first failure; with `reconnect:
-   * false`, every endpoint once and no wait) or `close()` aborts. A `TypeError` (a bad address)
-   * gives up at once: no wait, no event.
+   * Tries the endpoints in turn (one per attempt) with exponential backoff and jitter. `p-retry`
+   * runs the loop; the wait between attempts is ours (in `onFailedAttempt`, which p-retry awaits),
+   * so that the `reconnect-scheduled` event can say how long it is.
    */
-  private async establish(): Promise<Link> {
+  private establish(): Promise<Link> {
+    let attemptNo = 0;
+    const attempt = async (): Promise<Link> => {
+      const endpoint = this.endpoints[this.cursor % this.endpoints.length];
+      const n = ++attemptNo;
+      this.endpoint = endpoint;
+      this.event({ type: 'connecting', endpoint, attempt: n });
+      const trace = this.connectTrace;
+      const ctx: ConnectTraceContext | undefined = trace?.hasSubscribers ? { endpoint, attempt: n } : undefined;
+      if (ctx) trace!.start.publish(ctx);
+      try {
+        const opening = this.open(endpoint);
+        if (ctx) trace!.end.publish(ctx);
+        const link = await opening;
+        if (ctx) {
+          trace!.asyncStart.publish(ctx);
+          trace!.asyncEnd.publish(ctx);
+        }
+        return link;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.cursor = (this.cursor + 1) % this.endpoints.length;
+        if (ctx) traceFailed(trace!, ctx, err);
+        if (this.abort.signal.aborted) throw new AbortError(this.abort.signal.reason as Error);
+        this.failedAttempts++;
+        this.lastError = err;
+        this.publishInfo();
+        this.event({ type: 'connect-failed', endpoint, attempt: n, error: err });
+        throw err;
+      }
+    };
     const r = this.reconnect;
     const signal = this.abort.signal;
-    const retries = r === false ? this.endpoints.length - 1 : r.retries;
-    for (let attemptNo = 1; ; attemptNo++) {
-      if (signal.aborted) throw signal.reason;
-      try {
-        return await this.attempt(attemptNo);
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        const error = err as Error;
-        if (attemptNo > retries || error instanceof TypeError) throw error;
-        if (r === false) continue;
-        const delayMs = backoffDelay(r, attemptNo - 1);
+    if (r === false) {
+      return pRetry(attempt, { retries: this.endpoints.length - 1, minTimeout: 0, signal });
+    }
+    return pRetry(attempt, {
+      retries: r.retries,
+      minTimeout: 0,
+      randomize: false,
+      signal,
+      onFailedAttempt: ({ error, retriesLeft, retriesConsumed }) => {
+        // p-retry gives up at once on a TypeError (a bad address): no wait, no event.
+        if (retriesLeft <= 0 || signal.aborted || error instanceof TypeError) return undefined;
+        const delayMs = backoffDelay(r, retriesConsumed);
         this.event({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
-        await sleep(delayMs, signal);
-      }
-    }
-  }
-
-  /** One connection attempt to the endpoint under the cursor (which moves on when it fails). */
-  private async attempt(n: number): Promise<Link> {
-    const endpoint = this.endpoints[this.cursor % this.endpoints.length]!;
-    this.endpoint = endpoint;
-    this.event({ type: 'connecting', endpoint, attempt: n });
-    const trace = this.connectTrace;
-    const ctx: ConnectTraceContext | undefined = trace?.hasSubscribers ? { endpoint, attempt: n } : undefined;
-    if (ctx) trace!.start.publish(ctx);
-    try {
-      const opening = this.open(endpoint);
-      if (ctx) trace!.end.publish(ctx);
-      const link = await opening;
-      if (ctx) {
-        trace!.asyncStart.publish(ctx);
-        trace!.asyncEnd.publish(ctx);
-      }
-      return link;
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.cursor = (this.cursor + 1) % this.endpoints.length;
-      if (ctx) traceFailed(trace!, ctx, err);
-      if (this.abort.signal.aborted) throw err;
-      this.failedAttempts++;
-      this.lastError = err;
-      this.publishInfo();
-      this.event({ type: 'connect-failed', endpoint, attempt: n, error: err });
-      throw err;
-    }
+        return sleep(delayMs, signal);
+      },
+    });
   }
 
   /** Opens one transport, bounded by the connection timeout. */
@@ -607,7 +608,7 @@ export class Connection implements RequestChannel {
           link.transport = transport;
           if (settled || this.abort.signal.aborted) {
             transport.close();
-            if (!settled) reject(this.abort.signal.reason as Error);
+            if (!settled) reject(new AbortError('flo: client closed'));
             return;
           }
           settled = true;
@@ -732,7 +733,7 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** The wait before retry number `retriesConsumed + 1`: `minTimeoutMs × factor^retriesConsumed`, times a jitter in [1, 2), capped. */
+/** p-retry's backoff formula, with its jitter: the wait before retry number `retriesConsumed + 1`. */
 function backoffDelay(r: Required<ReconnectOptions>, retriesConsumed: number): number {
   const random = r.randomize ? Math.random() + 1 : 1;
   return Math.min(Math.round(random * r.minTimeoutMs * r.factor ** retriesConsumed), r.maxTimeoutMs);
