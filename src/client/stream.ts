@@ -10,6 +10,8 @@ import {
   of,
   repeat,
   retry,
+  Subject,
+  take,
   tap,
   throwError,
 } from 'rxjs';
@@ -465,14 +467,30 @@ export class StreamApi {
         pending: () => this.ownPendingRaw(stream, group, consumer, req),
         claimAt: (id) => this.claimAtRaw(stream, group, consumer, id, req, toRecords),
       });
+      // The source keeps two reads in flight; claims run one at a time (each lists and claims the
+      // pending entries): a read that would claim while another claims waits for it to end.
+      let claiming = false;
+      const claimEnded = new Subject<void>();
       const fetch = (n: number, blockMs: number): Observable<readonly GroupRecord[]> => {
         const read$ = this.groupReadRaw(stream, group, consumer, { ...req, count: n, blockMs }, toRecords).pipe(map(claimer.hold));
-        const next$ = claimer.active ? claimer.fetch(n).pipe(concatMap((claimed) => (claimed.length > 0 ? of(claimed) : read$))) : read$;
+        const next$ = defer((): Observable<readonly GroupRecord[]> => {
+          if (!claimer.active) return read$;
+          if (claiming) return claimEnded.pipe(take(1), concatMap(() => fetch(n, blockMs)));
+          claiming = true;
+          return claimer.fetch(n).pipe(
+            finalize(() => {
+              claiming = false;
+              claimEnded.next();
+            }),
+            concatMap((claimed) => (claimed.length > 0 ? of(claimed) : read$)),
+          );
+        });
         return joined ? next$ : concat(join$.pipe(ignoreElements()), next$);
       };
       return leasingSource<GroupRecord>({
         signals: this.core.channel,
         fetch,
+        exclusive: () => !joined || claimer.active,
         ...(options.batch !== undefined ? { batch: options.batch } : {}),
         ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
         ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),

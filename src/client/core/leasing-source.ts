@@ -19,6 +19,11 @@ export interface LeasingSourceOptions<T extends Leased> {
   readonly batch?: number;
   /** Most unsettled items held at once. Default: `batch`. */
   readonly maxInFlight?: number;
+  /**
+   * While this returns true only one request may be in flight (e.g. until a group is joined, or
+   * while a group consumer claims its own pending records after a reconnect). Default: never.
+   */
+  readonly exclusive?: () => boolean;
   /** Long-poll of each request, 1 to 300 000 ms. Default 30 000. */
   readonly blockMs?: number;
   /** Runs before the first request after a reconnect (e.g. group re-join). */
@@ -57,11 +62,16 @@ function positiveInt(name: string, value: number): number {
 /**
  * An infinite, cold source of leased items that never holds more than `maxInFlight` unsettled ones.
  *
- * On subscribe it asks for `min(batch, maxInFlight - unsettled)` items (one long-poll request at a
- * time). When the reply comes back and there is room it asks again at once (an empty reply only
- * means the long-poll expired); when there is none it waits until an item settles (its lease's
- * `settled$` fires, i.e. its `ack()`/`nack()` has been requested) and asks for as many as are free.
- * So `source.pipe(mergeMap(work, 5))` with `maxInFlight: 5` leases at most 5 items at any time.
+ * Each request asks for at most `half = min(batch, ceil(maxInFlight / 2))` items. While replies
+ * come back full (a backlog), it keeps two requests in flight, so that the server prepares the
+ * next batch while the subscriber works through the last one (with one request at a time, client
+ * and server took turns: one round trip of idle time per batch); otherwise one (an idle source
+ * parks a single long-poll). Slots asked for count as taken: `unsettled + asked` never exceeds
+ * `maxInFlight`. With no request in flight it asks for `min(half, free slots)` as soon as a slot is
+ * free; a second request goes out only when a whole `half` is free (no trickle of one-item reads).
+ * A slot frees when its item settles (its lease's `settled$` fires, i.e. its `ack()`/`nack()` has
+ * been requested); an empty reply only means the long-poll expired. So
+ * `source.pipe(mergeMap(work, 5))` with `maxInFlight: 5` leases at most 5 items at any time.
  *
  * Lost connections, timeouts and re-joins follow `poll` (wait for the connection, `onReconnect`,
  * resume; retry a timed-out request; any other error ends the source). Unsubscribing cancels the
@@ -81,15 +91,19 @@ function positiveInt(name: string, value: number): number {
  * unsettled. So `source.pipe(settle(work))` ends with nothing left leased.
  *
  * ```
- * fetch(n):   --[a,b]|  (n = 2)        --[c]|  (n = 1)
- * settles:                 ----a-----
- * source:     --a-b---------------------c
+ * batch 4, maxInFlight 4 (half = 2); each fetch answers after 2 frames
+ * fetch(n):   --[a,b]|  (n = 2, at 0)   --[c,d]|  (n = 2, at 0)   --[e]|  (n = 1, at 4)
+ * settles:    ----a---
+ * source:     --(abcd)----e
  * ```
  */
 export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
     const batch = positiveInt('batch', options.batch ?? 10);
     const maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? batch);
+    /** Most items one request asks for: two requests in flight share the window. */
+    const half = Math.min(batch, Math.ceil(maxInFlight / 2));
+    const exclusive = options.exclusive;
     const blockMs = checkBlockMs(options.blockMs);
     const giveBack = options.handBack ?? nackAtOnce;
     const { run, watch } = createResumer(options.signals, options);
@@ -99,23 +113,29 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const clock = options.scheduler ?? asyncScheduler;
     /** Early empty answers in a row. */
     let emptyStreak = 0;
-    /** The pause after an early empty answer, if one is under way. */
-    let backoff: Subscription | undefined;
-    teardown.add(() => backoff?.unsubscribe());
     let unsettled = 0;
+    /** Items asked for by the requests in flight (their slots are taken). */
+    let asked = 0;
+    /** The last reply brought all it asked for: there is more to read, worth a second request. */
+    let flowing = false;
     /** Emitted and not settled: handed back if the subscriber leaves. */
     const held = new Set<T>();
     /** True while an item is being emitted (an unsubscribe then means "took enough"). */
     let emitting = false;
-    let fetching = false;
     let draining = false;
     const name = options.name ?? 'source';
     const emit = options.emit;
     const onDeliver = options.onDeliver;
     const registration = options.drain?.register();
     teardown.add(() => registration?.done());
-    let current: Subscription | undefined;
-    teardown.add(() => current?.unsubscribe());
+    /** The requests in flight, and the pauses after early empty answers (each holds its request's turn). */
+    const requests = new Set<Subscription>();
+    const cancelRequests = (): void => {
+      for (const r of [...requests]) r.unsubscribe();
+      requests.clear();
+      asked = 0;
+    };
+    teardown.add(cancelRequests);
     let pumping = false;
     let again = false;
 
@@ -179,10 +199,8 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       if (draining || subscriber.closed) return;
       draining = true;
       emit?.({ type: 'draining', source: name, deadlineMs });
-      // Cancelling the long-poll makes its reply late: the subsystem's onLateReply hands it back.
-      current?.unsubscribe();
-      backoff?.unsubscribe();
-      fetching = false;
+      // Cancelling the long-polls makes their replies late: the subsystem's onLateReply hands them back.
+      cancelRequests();
       if (unsettled > 0) teardown.add(timer(deadlineMs, options.scheduler).subscribe(() => maybeDrained(true)));
       maybeDrained(false);
     };
@@ -197,39 +215,65 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       try {
         do {
           again = false;
-          if (fetching || draining || subscriber.closed) break;
-          const n = Math.min(batch, maxInFlight - unsettled);
-          if (n <= 0) break;
-          fetching = true;
-          const sentAt = clock.now();
-          let got = 0;
-          current = run(() => options.fetch(n, blockMs)).subscribe({
-            next: (items) => {
-              got += items.length;
-              deliver(items);
-            },
-            error: (e: unknown) => subscriber.error(e),
-            complete: () => {
-              // An empty answer well before the long-poll's end is a server that could not wait:
-              // pause (growing, jittered) before asking again instead of looping at once.
-              const early = got === 0 && clock.now() - sentAt < blockMs / 2;
-              emptyStreak = early ? emptyStreak + 1 : 0;
-              if (!early) {
-                fetching = false;
-                pump();
-                return;
-              }
-              backoff = timer(backoffDelay(emptyStreak), clock).subscribe(() => {
-                backoff = undefined;
-                fetching = false;
-                pump();
-              });
-            },
-          });
+          if (draining || subscriber.closed) break;
+          const inFlight = requests.size;
+          // A second request only while replies come back full (a backlog to read ahead of).
+          if (inFlight >= 2 || (inFlight === 1 && (!flowing || exclusive?.() === true))) break;
+          const free = maxInFlight - unsettled - asked;
+          // Alone, a request asks for whatever is free; a second one waits for a whole half.
+          if (free <= 0 || (inFlight === 1 && free < half)) break;
+          request(Math.min(half, free));
+          again = true; // room for a second request?
         } while (again);
       } finally {
         pumping = false;
       }
+    };
+
+    const request = (n: number): void => {
+      const sentAt = clock.now();
+      let got = 0;
+      let open = true;
+      asked += n;
+      /** Gives the request's slots back (once): on its reply, or when it fails or is cancelled. */
+      const unask = (): void => {
+        if (!open) return;
+        open = false;
+        asked -= n;
+      };
+      const turn = new Subscription(() => {
+        unask();
+        requests.delete(turn);
+      });
+      requests.add(turn);
+      const done = (): void => {
+        turn.unsubscribe();
+        pump();
+      };
+      turn.add(
+        run(() => options.fetch(n, blockMs)).subscribe({
+          next: (items) => {
+            unask(); // the items now count as unsettled instead
+            got += items.length;
+            flowing = items.length >= n;
+            deliver(items);
+          },
+          error: (e: unknown) => subscriber.error(e),
+          complete: () => {
+            unask();
+            if (got === 0) flowing = false;
+            // An empty answer well before the long-poll's end is a server that could not wait:
+            // pause (growing, jittered) before asking again instead of looping at once.
+            const early = got === 0 && clock.now() - sentAt < blockMs / 2;
+            emptyStreak = early ? emptyStreak + 1 : 0;
+            if (!early) {
+              done();
+              return;
+            }
+            turn.add(timer(backoffDelay(emptyStreak), clock).subscribe(done));
+          },
+        }),
+      );
     };
 
     const ownDeadline = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
