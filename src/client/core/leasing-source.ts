@@ -74,9 +74,9 @@ function positiveInt(name: string, value: number): number {
  * `source.pipe(mergeMap(work, 5))` with `maxInFlight: 5` leases at most 5 items at any time.
  *
  * Lost connections, timeouts and re-joins follow `poll` (wait for the connection, `onReconnect`,
- * resume; retry a timed-out request; any other error ends the source). Unsubscribing cancels the
- * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends no
- * more lease requests. What happens to items emitted and not yet settled depends on why:
+ * resume; retry a timed-out request; any other error ends the source); two requests lost with the
+ * same connection share one `onReconnect`. Unsubscribing cancels the requests in flight (their late
+ * replies are the subsystem's `onLateReply`'s to hand back) and sends no more lease requests. What happens to items emitted and not yet settled depends on why:
  * - the subscriber walked away (`unsubscribe()`, `takeUntil`, a component destroyed): every such
  *   item, including one whose handler the unsubscribe cut short, is handed back at once (a plain
  *   nack, `handBack`), so nothing stays leased until its visibility timeout; a settle requested
@@ -85,16 +85,16 @@ function positiveInt(name: string, value: number): number {
  *   while an item was being emitted): the items it has stay its own to settle; only the rest of the
  *   batch it never saw is handed back.
  *
- * Draining (`until` fires, or the client's `flo.drain()`): no new request; the one in flight is
- * cancelled (its late reply is handed back); the source completes once every item it emitted is
+ * Draining (`until` fires, or the client's `flo.drain()`): no new request; those in flight are
+ * cancelled (their late replies are handed back); the source completes once every item it emitted is
  * settled, or when the drain deadline passes, handing back (nack without delay) those still
  * unsettled. So `source.pipe(settle(work))` ends with nothing left leased.
  *
  * ```
- * batch 4, maxInFlight 4 (half = 2); each fetch answers after 2 frames
- * fetch(n):   --[a,b]|  (n = 2, at 0)   --[c,d]|  (n = 2, at 0)   --[e]|  (n = 1, at 4)
- * settles:    ----a---
- * source:     --(abcd)----e
+ * batch 2, maxInFlight 6 (half 2), every reply 2 ms after its request, nothing settled meanwhile:
+ * 0 ms  ask 2                     one request: no reply yet says there is a backlog
+ * 2 ms  [a,b] full → ask 2, ask 2  two in flight: 2 unsettled + 4 asked = 6
+ * 4 ms  [c,d], then [e] → ask 1    5 unsettled, 1 free; [e] came back short: one request
  * ```
  */
 export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>): Observable<T> {
