@@ -161,9 +161,12 @@ export interface StreamTailOptions extends RequestOptions {
 export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
   readonly consumer?: string;
-  /** Most records asked for by one group read. Default 10. */
+  /**
+   * Most records asked for by one group read. Default 10. A read asks for at most half of
+   * `maxInFlight` (rounded up), so that a second read can be in flight while a backlog lasts.
+   */
   readonly batch?: number;
-  /** Most unsettled records held at once. Default: `batch`. */
+  /** Most unsettled records held at once (records asked for count too). Default: `batch`. */
   readonly maxInFlight?: number;
   /** Long-poll of each group read, 1 to 300 000 ms. Default 30 000. */
   readonly blockMs?: number;
