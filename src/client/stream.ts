@@ -738,11 +738,9 @@ export class StreamApi {
     const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
     const coalescer = this.core.settles;
     const context = this.core.leaseContext(`group:${stream}/${group}`);
-    return (wire) =>
-      wire.map((r) => {
-        const lease = createLease(r.id, settler, { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string });
-        return new GroupRec(stream, r, this.core.codec, namespace, group, consumer, lease);
-      });
+    const init = { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string };
+    const codec = this.core.codec;
+    return (wire) => wire.map((r) => new GroupRec(stream, r, codec, namespace, group, consumer, createLease(r.id, settler, init)));
   }
 
   /** One settler per (namespace, stream, group, timeout), so the settles of a tick coalesce per group. */

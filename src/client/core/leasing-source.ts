@@ -2,7 +2,7 @@ import { asyncScheduler, from, merge, Observable, Subscription, take, timer, typ
 import type { FloEvent } from '../../observability/events.js';
 import type { DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
-import { handBack as nackAtOnce, onLeaseSettled, type Leased } from './lease.js';
+import { handBack as nackAtOnce, onLeaseSettled, type Lease, type Leased, type LeaseOutcome } from './lease.js';
 import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
@@ -118,8 +118,8 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     let asked = 0;
     /** The last reply brought all it asked for: there is more to read, worth a second request. */
     let flowing = false;
-    /** Emitted and not settled: handed back if the subscriber leaves. */
-    const held = new Set<T>();
+    /** Emitted and not settled, by lease: handed back if the subscriber leaves. */
+    const held = new Map<Lease, T>();
     /** True while an item is being emitted (an unsubscribe then means "took enough"). */
     let emitting = false;
     let draining = false;
@@ -139,18 +139,21 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     let pumping = false;
     let again = false;
 
+    // One listener for every item's lease rather than a `settled$` subscription (or a closure) per
+    // item: per-item costs in the consumer profile. It may fire after the teardown: `pump` and
+    // `maybeDrained` check.
+    const released = (_outcome: LeaseOutcome, lease: Lease): void => {
+      if (!held.delete(lease)) return;
+      unsettled--;
+      if (draining) maybeDrained(false);
+      else pump();
+    };
     const track = (item: T): void => {
-      if (item.lease.settled) return;
+      const lease = item.lease;
+      if (lease.settled) return;
       unsettled++;
-      held.add(item);
-      // A listener rather than a `settled$` subscription per item (one of the per-item costs in
-      // the consumer profile). It may fire after the teardown: `pump` and `maybeDrained` check.
-      onLeaseSettled(item.lease, () => {
-        if (!held.delete(item)) return;
-        unsettled--;
-        if (draining) maybeDrained(false);
-        else pump();
-      });
+      held.set(lease, item);
+      onLeaseSettled(lease, released);
     };
 
     const deliver = (items: readonly T[]): void => {
@@ -182,7 +185,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const maybeDrained = (timedOut: boolean): void => {
       if (subscriber.closed) return;
       if (timedOut && held.size > 0) {
-        const rest = [...held];
+        const rest = [...held.values()];
         handedBackAtDeadline += rest.length;
         emit?.({ type: 'handed-back', source: name, count: rest.length, reason: 'drain-deadline' });
         timedOutDrain = true;
@@ -291,7 +294,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     if (!draining) pump();
     teardown.add(() => {
       // The subscriber walked away (not mid-emission): whatever it holds unsettled goes back at once.
-      const left = emitting ? [] : [...held].filter((item) => !item.lease.settled);
+      const left = emitting ? [] : [...held.values()].filter((item) => !item.lease.settled);
       held.clear();
       if (left.length === 0) return;
       giveBack(left);
