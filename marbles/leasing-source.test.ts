@@ -24,47 +24,71 @@ function setup(ts: ReturnType<typeof newScheduler>, cold: (m: string) => Observa
 }
 
 describe('leasingSource', () => {
-  it('asks for half the window; beside a request in flight only after a full reply and for a whole half; again as items settle', () => {
+  it('asks for min(batch, maxInFlight - unsettled) and asks again only as items settle', () => {
     const ts = newScheduler();
-    ts.run(({ cold, hot, expectSubscriptions }) => {
+    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const { channel, msg } = setup(ts, cold);
+      const [a, b, c] = [msg(), msg(), msg()];
+      const f1 = cold('-(x|)', { x: [a!, b!] });
+      const f2 = cold('--(x|)', { x: [c!] });
+      const f3 = cold('------');
+      const replies = [f1, f2, f3] as Observable<Msg[]>[];
+      const sizes: number[] = [];
+      const source = leasingSource<Msg>({
+        signals: channel,
+        batch: 2,
+        maxInFlight: 2,
+        fetch: (n) => {
+          sizes.push(n);
+          return replies[sizes.length - 1]!;
+        },
+      });
+      // The consumer acks a at frame 5 and b at frame 10.
+      hot('-----a----b', { a: a!, b: b! })
+        .pipe(mergeMap((m) => m.lease.ack()))
+        .subscribe();
+      expectObservable(source.pipe(map((m) => m.id)), '^-----------!').toBe('-(ab)--c-----', { a: 1, b: 2, c: 3 });
+      expectSubscriptions(f1.subscriptions).toBe('^!');
+      expectSubscriptions(f2.subscriptions).toBe('-----^-!');
+      expectSubscriptions(f3.subscriptions).toBe('----------^-!'); // the unsubscribe cancels the long-poll
+      ts.flush();
+      expect(sizes).toEqual([2, 1, 1]);
+    });
+  });
+
+  it('reads ahead: a second request beside the first after a full reply, when the window holds a whole second batch', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectSubscriptions }) => {
       const { channel, msg } = setup(ts, cold);
       const [a, b, c, d, e] = [msg(), msg(), msg(), msg(), msg()];
-      const f1 = cold('-(x|)', { x: [a!, b!] });
+      const f1 = cold('--(x|)', { x: [a!, b!] });
       const f2 = cold('--(x|)', { x: [c!, d!] });
       const f3 = cold('--(x|)', { x: [e!] });
       const f4 = cold('------');
-      const f5 = cold('-----');
-      const replies = [f1, f2, f3, f4, f5] as Observable<Msg[]>[];
+      const replies = [f1, f2, f3, f4] as Observable<Msg[]>[];
       const asked: [at: number, n: number][] = [];
       const source = leasingSource<Msg>({
         signals: channel,
-        batch: 4,
-        maxInFlight: 4, // half = 2
+        batch: 2,
+        maxInFlight: 6,
         fetch: (n) => {
           asked.push([ts.now(), n]);
           return replies[asked.length - 1]!;
         },
       });
-      // The consumer acks a at frame 5, b at 6, c at 8, d at 9.
-      hot('-----ab-cd', { a: a!, b: b!, c: c!, d: d! })
-        .pipe(mergeMap((m) => m.lease.ack()))
-        .subscribe();
       const seen: [at: number, id: number][] = [];
       const sub = source.subscribe((m) => seen.push([ts.now(), m.id]));
-      ts.schedule(() => sub.unsubscribe(), 12);
-      expectSubscriptions(f1.subscriptions).toBe('^!');
-      expectSubscriptions(f2.subscriptions).toBe('-^-!');
-      expectSubscriptions(f3.subscriptions).toBe('-----^-!');
-      expectSubscriptions(f4.subscriptions).toBe('-------^----!'); // the unsubscribe cancels the long-polls
-      expectSubscriptions(f5.subscriptions).toBe('---------^--!');
+      ts.schedule(() => sub.unsubscribe(), 8);
+      expectSubscriptions(f2.subscriptions).toBe('--^-!');
+      expectSubscriptions(f3.subscriptions).toBe('--^-!');
+      expectSubscriptions(f4.subscriptions).toBe('----^---!'); // cancelled by the unsubscribe
       ts.flush();
-      expect(seen).toEqual([[1, 1], [1, 2], [3, 3], [3, 4], [7, 5]]);
+      expect(seen).toEqual([[2, 1], [2, 2], [4, 3], [4, 4], [4, 5]]);
       expect(asked).toEqual([
-        [0, 2], // one half first (no reply yet: nothing says there is a backlog)
-        [1, 2], // f1 came back full: the other half
-        [5, 1], // a settled, nothing in flight: ask for the one free slot
-        [7, 1], // f3 answered (full, 1 of 1): again alone, one slot free (b's)
-        [9, 2], // c then d settled: a whole half free beside f4 and the last reply full: a second request
+        [0, 2], // one request: no reply yet says there is a backlog
+        [2, 2], // f1 came back full: the next batch...
+        [2, 2], // ...and one more beside it (2 unsettled + 4 asked = 6)
+        [4, 1], // f3 came back short: one request, for the one free slot
       ]);
     });
   });
@@ -74,7 +98,7 @@ describe('leasingSource', () => {
     ts.run(({ cold }) => {
       const { channel, msg } = setup(ts, cold);
       const maxInFlight = 5;
-      const batch = 4; // half = min(4, ceil(5 / 2)) = 3
+      const batch = 3;
       let unsettled = 0;
       let maxSeen = 0;
       let fetching = 0;
@@ -122,14 +146,14 @@ describe('leasingSource', () => {
       expect(done.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(maxSeen).toBe(maxInFlight);
       // Never more than the free slots (unsettled and already asked for count as taken); alone, a
-      // request asks for min(half, free); beside another one only for a whole half.
+      // request asks for min(batch, free); beside another one only for a whole batch.
       for (const f of fetches) {
         expect(f.n).toBeLessThanOrEqual(f.free);
         expect(f.n).toBe(f.alone ? Math.min(3, f.free) : 3);
       }
       // The exact schedule (work takes 7 frames for even ids, 10 for odd): 3, then 2 once the
-      // first answers (beside it only 2 slots were free, not a whole half); afterwards each request
-      // asks for the slots freed while the previous one was out, until a whole half is free beside
+      // first answers (beside it only 2 slots were free, not a whole batch); afterwards each request
+      // asks for the slots freed while the previous one was out, until a whole batch is free beside
       // a request in flight (frame 47, the last items being worked on).
       expect(fetches.map((f) => [f.at, f.n, f.alone])).toEqual([
         [0, 3, true], [2, 2, true], [9, 1, true], [11, 1, true], [13, 2, true], [15, 1, true], [18, 1, true], [22, 1, true],
@@ -154,7 +178,8 @@ describe('leasingSource', () => {
       const sizes: number[] = [];
       const source = leasingSource<Msg>({
         signals: channel,
-        batch: 4, // maxInFlight 4, half 2
+        batch: 4,
+        maxInFlight: 8, // room for a second batch, but no reply comes back full
         blockMs: 6, // the empty reply comes at 3 of 6 ms: an expired long-poll, not an early one
         fetch: (n, blockMs) => {
           sizes.push(n);
@@ -166,7 +191,7 @@ describe('leasingSource', () => {
       expectSubscriptions(f2.subscriptions).toBe('---^-!');
       expectSubscriptions(f3.subscriptions).toBe('-----^--!');
       ts.flush();
-      expect(sizes).toEqual([2, 2, 2]);
+      expect(sizes).toEqual([4, 4, 4]); // [a] came back short: no second request beside f3, though 4 more would fit
       expect(blocks).toEqual([6, 6, 6]);
     });
   });
@@ -181,7 +206,7 @@ describe('leasingSource', () => {
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 2,
-        maxInFlight: 8, // half 2
+        maxInFlight: 8,
         exclusive: () => ts.now() < 3, // e.g. until the group is joined
         fetch: (n) => {
           asked.push([ts.now(), n]);
@@ -253,7 +278,7 @@ describe('leasingSource', () => {
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 2,
-        maxInFlight: 6, // half 2
+        maxInFlight: 6,
         fetch: (n) => {
           asked.push([ts.now(), n]);
           return replies[asked.length - 1]!;

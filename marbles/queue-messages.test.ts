@@ -20,24 +20,20 @@ const wire = (seqs: bigint[]): Wire[] => seqs.map((seq) => ({ seq, payload: new 
 const dequeueReply = (seqs: bigint[]) => ok(encodeQueueDequeueReply({ messages: wire(seqs) }));
 
 describe('flo.queue.messages (marbles)', () => {
-  it('never holds more than maxInFlight unsettled messages; asks for at most the free slots', () => {
+  it('never holds more than maxInFlight unsettled messages; asks for exactly the free slots', () => {
     const ts = newScheduler();
     ts.run(({ cold }) => {
       let nextSeq = 1n;
       let unsettled = 0;
       let maxUnsettled = 0;
-      /** Asked for by the dequeues in flight (their slots are taken). */
-      let askedOut = 0;
-      const asked: { n: number; free: number }[] = [];
+      const asked: { n: number; unsettled: number }[] = [];
       const channel = fakeChannel(ts, (spec) => {
         if (spec.opcode === Op.QueueDequeue) {
           const req = decodeQueueDequeue(body(spec));
-          const n = req.count!;
-          asked.push({ n, free: 6 - unsettled - askedOut });
+          asked.push({ n: req.count!, unsettled });
           expect(req.blockMs).toBe(30_000); // the default long-poll, never 0
-          askedOut += n;
-          const seqs = Array.from({ length: n }, () => nextSeq++);
-          return (cold('--(r|)', { r: dequeueReply(seqs) }) as Observable<ResponseFrame>).pipe(tap({ next: () => (askedOut -= n) }));
+          const seqs = Array.from({ length: req.count! }, () => nextSeq++);
+          return cold('--(r|)', { r: dequeueReply(seqs) }) as Observable<ResponseFrame>;
         }
         return cold('-(r|)', { r: ok() }) as Observable<ResponseFrame>;
       });
@@ -60,9 +56,8 @@ describe('flo.queue.messages (marbles)', () => {
       expect(done).toHaveLength(40);
       expect(new Set(done).size).toBe(40);
       expect(maxUnsettled).toBe(6);
-      // Two dequeues of half the window (min(batch 4, 6 / 2) = 3) at once, then never more than is free.
-      for (const a of asked) expect(a.n).toBeLessThanOrEqual(Math.min(3, a.free));
-      expect(asked.slice(0, 2)).toEqual([{ n: 3, free: 6 }, { n: 3, free: 3 }]);
+      for (const a of asked) expect(a.n).toBe(Math.min(4, 6 - a.unsettled));
+      expect(asked.slice(0, 2).map((a) => a.n)).toEqual([4, 2]);
     });
   });
 

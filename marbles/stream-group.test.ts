@@ -70,11 +70,9 @@ describe('stream.group (marbles)', () => {
         'leave@12',
         'nack@12', // the three records still unsettled are handed back (a leaving member may settle)
       ]);
-      // maxInFlight defaults to batch 5, so a read asks for at most half (3): 3 (alone while
-      // joining), 3 (2 unsettled), 3 after the re-join, then 2 (3 unsettled); never a second read
-      // beside one in flight, as no whole half is free then.
+      // maxInFlight defaults to batch: 5, then 3 (2 unsettled), then 3, then 2 (3 unsettled)
       const reads = ch.sent.filter((s) => s.spec.opcode === Op.StreamGroupRead).map((s) => decodeStreamGroupRead(body(s.spec)));
-      expect(reads.map((q) => q.count)).toEqual([3, 3, 3, 2]);
+      expect(reads.map((q) => q.count)).toEqual([5, 3, 3, 2]);
       expect(reads.every((q) => q.consumer === 'c1' && q.group === 'g' && q.blockMs === 30_000)).toBe(true);
       expect(ch.sent.every((s) => s.spec.namespace === 'ns')).toBe(true);
     });
@@ -83,7 +81,6 @@ describe('stream.group (marbles)', () => {
   it("coalesces one tick's acks into one group ack; a late reply's records are nacked back at once", () => {
     const ts = newScheduler();
     ts.run(({ cold, expectObservable }) => {
-      // Reads of 5 (half the default window of 10); one at a time, as the first comes back short.
       const reads = [cold('-(r|)', { r: records(1, 2) }), cold<ResponseFrame>('-----')];
       let r = 0;
       const ch = fakeChannel(ts, (spec) => {
@@ -97,9 +94,10 @@ describe('stream.group (marbles)', () => {
       );
       expectObservable(acked$, '^----!').toBe('--(ab)', { a: '1-0', b: '2-0' });
       ts.flush();
+      // One read at a time (the window of 10 holds one batch of 10).
       expect(ch.sent.filter((s) => s.spec.opcode === Op.StreamGroupRead).map((s) => [s.at, decodeStreamGroupRead(body(s.spec)).count])).toEqual([
-        [0, 5],
-        [1, 5],
+        [0, 10],
+        [1, 10],
       ]);
       const acks = ch.sent.filter((s) => s.spec.opcode === Op.StreamGroupAck);
       expect(acks).toHaveLength(1);

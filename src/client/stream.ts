@@ -162,8 +162,9 @@ export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
   readonly consumer?: string;
   /**
-   * Most records asked for by one group read. Default 10. A read asks for at most half of
-   * `maxInFlight` (rounded up), so that a second read can be in flight while a backlog lasts.
+   * Most records asked for by one group read. Default 10. With `maxInFlight` at least twice
+   * `batch`, a second read goes out beside the first while reads come back full (a backlog), so
+   * the server prepares the next batch while the records of the last one are worked on.
    */
   readonly batch?: number;
   /** Most unsettled records held at once (records asked for count too). Default: `batch`. */

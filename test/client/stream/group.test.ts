@@ -107,8 +107,7 @@ describe('stream.group: leased records forever', () => {
     const ops = r.requests().map((q) => q.opcode);
     expect(ops.slice(0, 2)).toEqual([Op.StreamGroupJoin, Op.StreamGroupRead]);
     const read = decodeStreamGroupRead(r.requests()[1]!.body);
-    // A read asks for half the window (maxInFlight defaults to batch: 5, so 3).
-    expect(read).toMatchObject({ group: 'billing', consumer: 'w1', count: 3, blockMs: 30_000 });
+    expect(read).toMatchObject({ group: 'billing', consumer: 'w1', count: 5, blockMs: 30_000 });
 
     await appendN('orders', 3);
     await until(() => sub.values.length === 3);
@@ -153,11 +152,10 @@ describe('stream.group: leased records forever', () => {
     await sleep(50);
     expect(sub.values).toHaveLength(2);
     const reads = () => r.requests().filter((q) => q.opcode === Op.StreamGroupRead).map((q) => decodeStreamGroupRead(q.body));
-    // Reads of half the window (1); the first came back full, so the second went out at once.
-    expect(reads().map((q) => q.count)).toEqual([1, 1]);
+    expect(reads().map((q) => q.count)).toEqual([2]);
     await firstValueFrom(sub.values[0]!.lease.ack());
     await until(() => sub.values.length === 3);
-    expect(reads().map((q) => q.count)).toEqual([1, 1, 1]);
+    expect(reads().map((q) => q.count)).toEqual([2, 1]);
     sub.sub.unsubscribe();
   });
 
