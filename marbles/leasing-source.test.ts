@@ -56,6 +56,43 @@ describe('leasingSource', () => {
     });
   });
 
+  it('reads ahead: a second request beside the first after a full reply, when the window holds a whole second batch', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectSubscriptions }) => {
+      const { channel, msg } = setup(ts, cold);
+      const [a, b, c, d, e] = [msg(), msg(), msg(), msg(), msg()];
+      const f1 = cold('--(x|)', { x: [a!, b!] });
+      const f2 = cold('--(x|)', { x: [c!, d!] });
+      const f3 = cold('--(x|)', { x: [e!] });
+      const f4 = cold('------');
+      const replies = [f1, f2, f3, f4] as Observable<Msg[]>[];
+      const asked: [at: number, n: number][] = [];
+      const source = leasingSource<Msg>({
+        signals: channel,
+        batch: 2,
+        maxInFlight: 6,
+        fetch: (n) => {
+          asked.push([ts.now(), n]);
+          return replies[asked.length - 1]!;
+        },
+      });
+      const seen: [at: number, id: number][] = [];
+      const sub = source.subscribe((m) => seen.push([ts.now(), m.id]));
+      ts.schedule(() => sub.unsubscribe(), 8);
+      expectSubscriptions(f2.subscriptions).toBe('--^-!');
+      expectSubscriptions(f3.subscriptions).toBe('--^-!');
+      expectSubscriptions(f4.subscriptions).toBe('----^---!'); // cancelled by the unsubscribe
+      ts.flush();
+      expect(seen).toEqual([[2, 1], [2, 2], [4, 3], [4, 4], [4, 5]]);
+      expect(asked).toEqual([
+        [0, 2], // one request: no reply yet says there is a backlog
+        [2, 2], // f1 came back full: the next batch...
+        [2, 2], // ...and one more beside it (2 unsettled + 4 asked = 6)
+        [4, 1], // f3 came back short: one request, for the one free slot
+      ]);
+    });
+  });
+
   it('with mergeMap(work, 5) downstream never holds more than maxInFlight unsettled items', () => {
     const ts = newScheduler();
     ts.run(({ cold }) => {
@@ -65,22 +102,32 @@ describe('leasingSource', () => {
       let unsettled = 0;
       let maxSeen = 0;
       let fetching = 0;
-      const fetches: { n: number; at: number; unsettled: number }[] = [];
+      let askedOut = 0;
+      const fetches: { n: number; at: number; unsettled: number; free: number; alone: boolean }[] = [];
       let supplied = 0;
       const source = leasingSource<Msg>({
         signals: channel,
         batch,
         maxInFlight,
         fetch: (n) => {
-          fetches.push({ n, at: ts.now(), unsettled });
-          expect(fetching).toBe(0); // one request at a time
+          fetches.push({ n, at: ts.now(), unsettled, free: maxInFlight - unsettled - askedOut, alone: fetching === 0 });
+          expect(fetching).toBeLessThan(2); // at most two requests at a time
           fetching++;
+          askedOut += n;
           const give = Math.min(n, 20 - supplied);
           supplied += give;
           const items = Array.from({ length: give }, () => msg());
           const reply = (give > 0 ? cold('--(x|)', { x: items }) : cold('-'.repeat(200))) as Observable<Msg[]>;
-          const end = () => fetching--;
-          return reply.pipe(tap({ complete: end, error: end, unsubscribe: end }));
+          let open = true;
+          const unask = () => {
+            if (open) askedOut -= n;
+            open = false;
+          };
+          const end = () => {
+            unask();
+            fetching--;
+          };
+          return reply.pipe(tap({ next: unask, complete: end, error: end, unsubscribe: end }));
         },
       });
       const done: number[] = [];
@@ -98,18 +145,26 @@ describe('leasingSource', () => {
       ts.flush();
       expect(done.sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(maxSeen).toBe(maxInFlight);
-      for (const f of fetches) expect(f.n).toBe(Math.min(batch, maxInFlight - f.unsettled));
-      // The exact schedule: 3 then 2 fill the window; afterwards each request asks for exactly the
-      // slots freed while the previous one was out (work takes 7 frames for even ids, 10 for odd).
-      expect(fetches.map((f) => [f.at, f.n])).toEqual([
-        [0, 3], [2, 2], [9, 1], [11, 1], [13, 2], [15, 1], [18, 1], [22, 1],
-        [24, 2], [26, 1], [30, 1], [32, 1], [34, 1], [36, 1], [38, 1], [40, 1],
+      // Never more than the free slots (unsettled and already asked for count as taken); alone, a
+      // request asks for min(batch, free); beside another one only for a whole batch.
+      for (const f of fetches) {
+        expect(f.n).toBeLessThanOrEqual(f.free);
+        expect(f.n).toBe(f.alone ? Math.min(3, f.free) : 3);
+      }
+      // The exact schedule (work takes 7 frames for even ids, 10 for odd): 3, then 2 once the
+      // first answers (beside it only 2 slots were free, not a whole batch); afterwards each request
+      // asks for the slots freed while the previous one was out, until a whole batch is free beside
+      // a request in flight (frame 47, the last items being worked on).
+      expect(fetches.map((f) => [f.at, f.n, f.alone])).toEqual([
+        [0, 3, true], [2, 2, true], [9, 1, true], [11, 1, true], [13, 2, true], [15, 1, true], [18, 1, true], [22, 1, true],
+        [24, 2, true], [26, 1, true], [30, 1, true], [32, 1, true], [34, 1, true], [36, 1, true], [38, 1, true], [40, 1, true],
+        [47, 3, false],
       ]);
       expect(fetches.every((f) => f.n > 0)).toBe(true);
     });
   });
 
-  it('polls again at once after an empty (expired) long-poll while there is room', () => {
+  it('polls again at once after an empty (expired) long-poll while there is room; one poll while replies come back short', () => {
     const ts = newScheduler();
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const { channel, msg } = setup(ts, cold);
@@ -120,11 +175,14 @@ describe('leasingSource', () => {
       const replies = [f1, f2, f3] as Observable<Msg[]>[];
       let i = 0;
       const blocks: number[] = [];
+      const sizes: number[] = [];
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 4,
+        maxInFlight: 8, // room for a second batch, but no reply comes back full
         blockMs: 6, // the empty reply comes at 3 of 6 ms: an expired long-poll, not an early one
-        fetch: (_n, blockMs) => {
+        fetch: (n, blockMs) => {
+          sizes.push(n);
           blocks.push(blockMs);
           return replies[i++]!;
         },
@@ -133,7 +191,35 @@ describe('leasingSource', () => {
       expectSubscriptions(f2.subscriptions).toBe('---^-!');
       expectSubscriptions(f3.subscriptions).toBe('-----^--!');
       ts.flush();
+      expect(sizes).toEqual([4, 4, 4]); // [a] came back short: no second request beside f3, though 4 more would fit
       expect(blocks).toEqual([6, 6, 6]);
+    });
+  });
+
+  it('sends one request at a time while `exclusive` says so', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, hot }) => {
+      const { channel, msg } = setup(ts, cold);
+      const [a, b] = [msg(), msg()];
+      const replies = [cold('--(x|)', { x: [a, b] }), cold('------'), cold('----')] as Observable<Msg[]>[];
+      const asked: [at: number, n: number][] = [];
+      const source = leasingSource<Msg>({
+        signals: channel,
+        batch: 2,
+        maxInFlight: 8,
+        exclusive: () => ts.now() < 3, // e.g. until the group is joined
+        fetch: (n) => {
+          asked.push([ts.now(), n]);
+          return replies[asked.length - 1]!;
+        },
+      });
+      hot('----a', { a }).pipe(mergeMap((m) => m.lease.ack())).subscribe();
+      const sub = source.subscribe();
+      ts.schedule(() => sub.unsubscribe(), 6);
+      ts.flush();
+      // 2: a full reply, room for two more requests, but exclusive: one; 4: a settles, no longer
+      // exclusive: the second.
+      expect(asked).toEqual([[0, 2], [2, 2], [4, 2]]);
     });
   });
 
@@ -172,33 +258,42 @@ describe('leasingSource', () => {
     });
   });
 
-  it('after a lost connection waits for the reconnection, re-joins, and asks again', () => {
+  it('after a lost connection waits for the reconnection, re-joins once, and asks again', () => {
     const ts = newScheduler();
-    ts.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+    ts.run(({ cold, hot, expectSubscriptions }) => {
       const { channel, msg } = setup(ts, cold);
-      hot('-r---c', { r: 'reconnecting', c: 'connected' } as const).subscribe((s) => channel.stateSubject.next(s));
+      hot('--r--c', { r: 'reconnecting', c: 'connected' } as const).subscribe((s) => channel.stateSubject.next(s));
       hot('-----x').subscribe(() => channel.reconnectedSubject.next());
-      const a = msg();
-      const f1 = cold('--#', undefined, new ConnectionLostError('gone'));
-      const f2 = cold('-(x|)', { x: [a] });
-      const f3 = cold('-----');
-      const replies = [f1, f2, f3] as Observable<Msg[]>[];
-      const sizes: number[] = [];
+      const [a, b, c] = [msg(), msg(), msg()];
+      const lost = new ConnectionLostError('gone');
+      // f1 comes back full, so two requests go out at 1; both are lost with the connection.
+      const f1 = cold('-(x|)', { x: [a!, b!] });
+      const f2 = cold('--#', undefined, lost);
+      const f3 = cold('--#', undefined, lost);
+      const f4 = cold('-(x|)', { x: [c!] });
+      const f5 = cold('-----');
+      const replies = [f1, f2, f3, f4, f5] as Observable<Msg[]>[];
+      const asked: [at: number, n: number][] = [];
       const rejoin = cold('-|');
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 2,
+        maxInFlight: 6,
         fetch: (n) => {
-          sizes.push(n);
-          return replies[sizes.length - 1]!;
+          asked.push([ts.now(), n]);
+          return replies[asked.length - 1]!;
         },
         onReconnect: () => rejoin,
       });
-      expectObservable(source.pipe(map((m) => m.id)), '^--------!').toBe('-------a-', { a: 1 });
-      expectSubscriptions(rejoin.subscriptions).toBe('-----^!');
-      expectSubscriptions(f2.subscriptions).toBe('------^!');
+      const seen: [at: number, id: number][] = [];
+      const sub = source.subscribe((m) => seen.push([ts.now(), m.id]));
+      ts.schedule(() => sub.unsubscribe(), 9);
+      expectSubscriptions(rejoin.subscriptions).toBe('-----^!'); // one re-join for both requests
+      expectSubscriptions(f4.subscriptions).toBe('------^!');
+      expectSubscriptions(f5.subscriptions).toBe('------^--!');
       ts.flush();
-      expect(sizes).toEqual([2, 2, 1]);
+      expect(seen).toEqual([[1, 1], [1, 2], [7, 3]]);
+      expect(asked).toEqual([[0, 2], [1, 2], [1, 2], [6, 2], [6, 2]]);
     });
   });
 

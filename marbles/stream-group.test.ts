@@ -95,6 +95,11 @@ describe('stream.group (marbles)', () => {
       );
       expectObservable(acked$, '^----!').toBe('--(ab)', { a: '1-0', b: '2-0' });
       ts.flush();
+      // One read at a time (the window of 10 holds one batch of 10).
+      expect(ch.sent.filter((s) => s.spec.opcode === Op.StreamGroupRead).map((s) => [s.at, decodeStreamGroupRead(body(s.spec)).count])).toEqual([
+        [0, 10],
+        [1, 10],
+      ]);
       const acks = ch.sent.filter((s) => s.spec.opcode === Op.StreamGroupAck);
       expect(acks).toHaveLength(1);
       expect(acks[0]!.at).toBe(1);

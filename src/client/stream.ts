@@ -10,6 +10,8 @@ import {
   of,
   repeat,
   retry,
+  Subject,
+  take,
   tap,
   throwError,
 } from 'rxjs';
@@ -159,9 +161,13 @@ export interface StreamTailOptions extends RequestOptions {
 export interface StreamGroupOptions extends RequestOptions, DrainOptions {
   /** Consumer id within the group. Default: generated, unique per subscription (`flo-rx-<hex>`). */
   readonly consumer?: string;
-  /** Most records asked for by one group read. Default 10. */
+  /**
+   * Most records asked for by one group read. Default 10. With `maxInFlight` at least twice
+   * `batch`, a second read goes out beside the first while reads come back full (a backlog), so
+   * the server prepares the next batch while the records of the last one are worked on.
+   */
   readonly batch?: number;
-  /** Most unsettled records held at once. Default: `batch`. */
+  /** Most unsettled records held at once (records asked for count too). Default: `batch`. */
   readonly maxInFlight?: number;
   /** Long-poll of each group read, 1 to 300 000 ms. Default 30 000. */
   readonly blockMs?: number;
@@ -434,14 +440,30 @@ export class StreamApi {
         pending: () => this.ownPendingRaw(stream, group, consumer, req),
         claimAt: (id) => this.claimAtRaw(stream, group, consumer, id, req, toRecords),
       });
+      // The source keeps two reads in flight; claims run one at a time (each lists and claims the
+      // pending entries): a read that would claim while another claims waits for it to end.
+      let claiming = false;
+      const claimEnded = new Subject<void>();
       const fetch = (n: number, blockMs: number): Observable<readonly GroupRecord[]> => {
         const read$ = this.groupReadRaw(stream, group, consumer, { ...req, count: n, blockMs }, toRecords).pipe(map(claimer.hold));
-        const next$ = claimer.active ? claimer.fetch(n).pipe(concatMap((claimed) => (claimed.length > 0 ? of(claimed) : read$))) : read$;
+        const next$ = defer((): Observable<readonly GroupRecord[]> => {
+          if (!claimer.active) return read$;
+          if (claiming) return claimEnded.pipe(take(1), concatMap(() => fetch(n, blockMs)));
+          claiming = true;
+          return claimer.fetch(n).pipe(
+            finalize(() => {
+              claiming = false;
+              claimEnded.next();
+            }),
+            concatMap((claimed) => (claimed.length > 0 ? of(claimed) : read$)),
+          );
+        });
         return joined ? next$ : concat(join$.pipe(ignoreElements()), next$);
       };
       return leasingSource<GroupRecord>({
         signals: this.core.channel,
         fetch,
+        exclusive: () => !joined || claimer.active,
         ...(options.batch !== undefined ? { batch: options.batch } : {}),
         ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
         ...(options.blockMs !== undefined ? { blockMs: options.blockMs } : {}),
@@ -686,11 +708,9 @@ export class StreamApi {
     const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
     const coalescer = this.core.settles;
     const context = this.core.leaseContext(`group:${stream}/${group}`);
-    return (wire) =>
-      wire.map((r) => {
-        const lease = createLease(r.id, settler, { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string });
-        return new GroupRec(stream, r, this.core.codec, namespace, group, consumer, lease);
-      });
+    const init = { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string };
+    const codec = this.core.codec;
+    return (wire) => wire.map((r) => new GroupRec(stream, r, codec, namespace, group, consumer, createLease(r.id, settler, init)));
   }
 
   /** One settler per (namespace, stream, group, timeout), so the settles of a tick coalesce per group. */

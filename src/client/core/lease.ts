@@ -81,6 +81,9 @@ const doneAtOnce = new Observable<void>((s) => {
 /** How a settle went: called once, with no argument on success. */
 export type SettleCallback = (error?: unknown) => void;
 
+/** Told the outcome of a lease once it is decided, with the lease (one listener serves many leases). */
+export type SettledListener = (outcome: LeaseOutcome, lease: Lease) => void;
+
 const NO_OPTIONS: NackOptions = {};
 
 /**
@@ -100,15 +103,18 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   private firstOptions: NackOptions = NO_OPTIONS;
   /** `idle`: nothing sent, or the last request failed; `sending`: joined a batch; `done`: succeeded. */
   private phase: 'idle' | 'sending' | 'done' = 'idle';
-  /** Told when the request in flight ends. */
-  private waiting: SettleCallback[] | undefined = undefined;
+  /** Told when the request in flight ends: the first caller in a field, any others in a list (no array per item). */
+  private waiter: SettleCallback | undefined = undefined;
+  private moreWaiters: SettleCallback[] | undefined = undefined;
   /** Subscribers of `settled$`, told once when the outcome is decided. */
   private outcomeListeners: Array<(outcome: LeaseOutcome) => void> | undefined = undefined;
   /**
    * `whenSettled` listeners, told after the `settled$` subscribers (as the completion of the
-   * AsyncSubject that `settled$` used to be came after its value).
+   * AsyncSubject that `settled$` used to be came after its value). The first in a field (a
+   * leasing source's, one per item), any others in a list.
    */
-  private lateListeners: Array<(outcome: LeaseOutcome) => void> | undefined = undefined;
+  private lateListener: SettledListener | undefined = undefined;
+  private lateListeners: SettledListener[] | undefined = undefined;
   private settledObservable: Observable<LeaseOutcome> | undefined = undefined;
 
   constructor(
@@ -148,9 +154,10 @@ class ItemLease<Id> implements Lease, SettleWaiter {
     }));
   }
 
-  /** Calls `listener` once when the outcome is decided (at once if it is). */
-  whenSettled(listener: (outcome: LeaseOutcome) => void): void {
-    if (this.outcome !== undefined) listener(this.outcome);
+  /** Calls `listener` once when the outcome is decided (at once if it is), with this lease. */
+  whenSettled(listener: SettledListener): void {
+    if (this.outcome !== undefined) listener(this.outcome, this);
+    else if (this.lateListener === undefined) this.lateListener = listener;
     else (this.lateListeners ??= []).push(listener);
   }
 
@@ -181,7 +188,8 @@ class ItemLease<Id> implements Lease, SettleWaiter {
       done();
       return;
     }
-    (this.waiting ??= []).push(done);
+    if (this.waiter === undefined) this.waiter = done;
+    else (this.moreWaiters ??= []).push(done);
     if (this.phase === 'sending') return;
     this.phase = 'sending';
     if (this.firstOp === undefined) {
@@ -194,11 +202,14 @@ class ItemLease<Id> implements Lease, SettleWaiter {
       const outcome = this.firstOp;
       this.outcome = outcome;
       const listeners = this.outcomeListeners;
+      const lateFirst = this.lateListener;
       const late = this.lateListeners;
       this.outcomeListeners = undefined;
+      this.lateListener = undefined;
       this.lateListeners = undefined;
       if (listeners !== undefined) for (const listener of listeners) listener(outcome);
-      if (late !== undefined) for (const listener of late) listener(outcome);
+      if (lateFirst !== undefined) lateFirst(outcome, this);
+      if (late !== undefined) for (const listener of late) listener(outcome, this);
     }
     if (this.firstOp === 'acked') this.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
     else this.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
@@ -206,17 +217,28 @@ class ItemLease<Id> implements Lease, SettleWaiter {
 
   settleSucceeded(): void {
     this.phase = 'done';
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    if (waiting !== undefined) for (const done of waiting) done();
+    this.tellWaiters(undefined);
   }
 
   settleFailed(error: unknown): void {
     // The next ack()/nack() sends again (so `retry()` works); the outcome stays.
     this.phase = 'idle';
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    if (waiting !== undefined) for (const done of waiting) done(error);
+    this.tellWaiters(error);
+  }
+
+  /** Tells (and forgets) the callers of the request that just ended; no argument on success. */
+  private tellWaiters(error: unknown): void {
+    const first = this.waiter;
+    const more = this.moreWaiters;
+    this.waiter = undefined;
+    this.moreWaiters = undefined;
+    if (error === undefined) {
+      first?.();
+      if (more !== undefined) for (const done of more) done();
+    } else {
+      first?.(error);
+      if (more !== undefined) for (const done of more) done(error);
+    }
   }
 }
 
@@ -246,12 +268,13 @@ export function settleLease(lease: Lease, op: LeaseOutcome, options: NackOptions
 }
 
 /**
- * Calls `listener` once when `lease` is settled (at once if it is). Leases of the client's sources
- * keep the listener in a list (no Subscription per item); others are listened to through `settled$`.
+ * Calls `listener` once when `lease` is settled (at once if it is), with the outcome and the lease.
+ * Leases of the client's sources keep the listener in a field (no Subscription per item); others
+ * are listened to through `settled$`.
  */
-export function onLeaseSettled(lease: Lease, listener: (outcome: LeaseOutcome) => void): void {
+export function onLeaseSettled(lease: Lease, listener: SettledListener): void {
   if (lease instanceof ItemLease) lease.whenSettled(listener);
-  else lease.settled$.subscribe(listener);
+  else lease.settled$.subscribe((outcome) => listener(outcome, lease));
 }
 
 /**

@@ -2,7 +2,7 @@ import { asyncScheduler, from, merge, Observable, Subscription, take, timer, typ
 import type { FloEvent } from '../../observability/events.js';
 import type { DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
-import { handBack as nackAtOnce, onLeaseSettled, type Leased } from './lease.js';
+import { handBack as nackAtOnce, onLeaseSettled, type Lease, type Leased, type LeaseOutcome } from './lease.js';
 import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
@@ -19,6 +19,11 @@ export interface LeasingSourceOptions<T extends Leased> {
   readonly batch?: number;
   /** Most unsettled items held at once. Default: `batch`. */
   readonly maxInFlight?: number;
+  /**
+   * While this returns true only one request may be in flight (e.g. until a group is joined, or
+   * while a group consumer claims its own pending records after a reconnect). Default: never.
+   */
+  readonly exclusive?: () => boolean;
   /** Long-poll of each request, 1 to 300 000 ms. Default 30 000. */
   readonly blockMs?: number;
   /** Runs before the first request after a reconnect (e.g. group re-join). */
@@ -57,16 +62,22 @@ function positiveInt(name: string, value: number): number {
 /**
  * An infinite, cold source of leased items that never holds more than `maxInFlight` unsettled ones.
  *
- * On subscribe it asks for `min(batch, maxInFlight - unsettled)` items (one long-poll request at a
- * time). When the reply comes back and there is room it asks again at once (an empty reply only
- * means the long-poll expired); when there is none it waits until an item settles (its lease's
- * `settled$` fires, i.e. its `ack()`/`nack()` has been requested) and asks for as many as are free.
- * So `source.pipe(mergeMap(work, 5))` with `maxInFlight: 5` leases at most 5 items at any time.
+ * Each request asks for `min(batch, free slots)` items; slots asked for count as taken, so
+ * `unsettled + asked` never exceeds `maxInFlight`. While replies come back full (a backlog) and the
+ * window holds a whole second batch (`maxInFlight >= 2 * batch`), a second request goes out beside
+ * the first, so that the server prepares the next batch while the subscriber works through the
+ * last one (with one request at a time, client and server take turns: one round trip of idle time
+ * per batch). Otherwise one request at a time: an idle source parks a single long-poll, and a
+ * second request never waits for less than a whole batch (no trickle of small reads).
+ * A slot frees when its item settles (its lease's `settled$` fires, i.e. its `ack()`/`nack()` has
+ * been requested); an empty reply only means the long-poll expired. So
+ * `source.pipe(mergeMap(work, 5))` with `maxInFlight: 5` leases at most 5 items at any time.
  *
  * Lost connections, timeouts and re-joins follow `poll` (wait for the connection, `onReconnect`,
- * resume; retry a timed-out request; any other error ends the source). Unsubscribing cancels the
- * request in flight (its late reply is the subsystem's `onLateReply`'s to hand back) and sends no
- * more lease requests. What happens to items emitted and not yet settled depends on why:
+ * resume; retry a timed-out request; any other error ends the source); two requests lost with the
+ * same connection share one `onReconnect`. Unsubscribing cancels the requests in flight (their late
+ * replies are the subsystem's `onLateReply`'s to hand back) and sends no more lease requests.
+ * What happens to items emitted and not yet settled depends on why:
  * - the subscriber walked away (`unsubscribe()`, `takeUntil`, a component destroyed): every such
  *   item, including one whose handler the unsubscribe cut short, is handed back at once (a plain
  *   nack, `handBack`), so nothing stays leased until its visibility timeout; a settle requested
@@ -75,21 +86,23 @@ function positiveInt(name: string, value: number): number {
  *   while an item was being emitted): the items it has stay its own to settle; only the rest of the
  *   batch it never saw is handed back.
  *
- * Draining (`until` fires, or the client's `flo.drain()`): no new request; the one in flight is
- * cancelled (its late reply is handed back); the source completes once every item it emitted is
+ * Draining (`until` fires, or the client's `flo.drain()`): no new request; those in flight are
+ * cancelled (their late replies are handed back); the source completes once every item it emitted is
  * settled, or when the drain deadline passes, handing back (nack without delay) those still
  * unsettled. So `source.pipe(settle(work))` ends with nothing left leased.
  *
  * ```
- * fetch(n):   --[a,b]|  (n = 2)        --[c]|  (n = 1)
- * settles:                 ----a-----
- * source:     --a-b---------------------c
+ * batch 2, maxInFlight 6, every reply 2 ms after its request, nothing settled meanwhile:
+ * 0 ms  ask 2                      one request: no reply yet says there is a backlog
+ * 2 ms  [a,b] full → ask 2, ask 2  two in flight: 2 unsettled + 4 asked = 6
+ * 4 ms  [c,d], then [e] → ask 1    5 unsettled, 1 free; [e] came back short: one request
  * ```
  */
 export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
     const batch = positiveInt('batch', options.batch ?? 10);
     const maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? batch);
+    const exclusive = options.exclusive;
     const blockMs = checkBlockMs(options.blockMs);
     const giveBack = options.handBack ?? nackAtOnce;
     const { run, watch } = createResumer(options.signals, options);
@@ -99,38 +112,47 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const clock = options.scheduler ?? asyncScheduler;
     /** Early empty answers in a row. */
     let emptyStreak = 0;
-    /** The pause after an early empty answer, if one is under way. */
-    let backoff: Subscription | undefined;
-    teardown.add(() => backoff?.unsubscribe());
     let unsettled = 0;
-    /** Emitted and not settled: handed back if the subscriber leaves. */
-    const held = new Set<T>();
+    /** Items asked for by the requests in flight (their slots are taken). */
+    let asked = 0;
+    /** The last reply brought all it asked for: there is more to read, worth a second request. */
+    let flowing = false;
+    /** Emitted and not settled, by lease: handed back if the subscriber leaves. */
+    const held = new Map<Lease, T>();
     /** True while an item is being emitted (an unsubscribe then means "took enough"). */
     let emitting = false;
-    let fetching = false;
     let draining = false;
     const name = options.name ?? 'source';
     const emit = options.emit;
     const onDeliver = options.onDeliver;
     const registration = options.drain?.register();
     teardown.add(() => registration?.done());
-    let current: Subscription | undefined;
-    teardown.add(() => current?.unsubscribe());
+    /** The requests in flight, and the pauses after early empty answers (each holds its request's turn). */
+    const requests = new Set<Subscription>();
+    const cancelRequests = (): void => {
+      for (const r of [...requests]) r.unsubscribe();
+      requests.clear();
+      asked = 0;
+    };
+    teardown.add(cancelRequests);
     let pumping = false;
     let again = false;
 
+    // One listener for every item's lease rather than a `settled$` subscription (or a closure) per
+    // item: per-item costs in the consumer profile. It may fire after the teardown: `pump` and
+    // `maybeDrained` check.
+    const released = (_outcome: LeaseOutcome, lease: Lease): void => {
+      if (!held.delete(lease)) return;
+      unsettled--;
+      if (draining) maybeDrained(false);
+      else pump();
+    };
     const track = (item: T): void => {
-      if (item.lease.settled) return;
+      const lease = item.lease;
+      if (lease.settled) return;
       unsettled++;
-      held.add(item);
-      // A listener rather than a `settled$` subscription per item (one of the per-item costs in
-      // the consumer profile). It may fire after the teardown: `pump` and `maybeDrained` check.
-      onLeaseSettled(item.lease, () => {
-        if (!held.delete(item)) return;
-        unsettled--;
-        if (draining) maybeDrained(false);
-        else pump();
-      });
+      held.set(lease, item);
+      onLeaseSettled(lease, released);
     };
 
     const deliver = (items: readonly T[]): void => {
@@ -162,7 +184,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     const maybeDrained = (timedOut: boolean): void => {
       if (subscriber.closed) return;
       if (timedOut && held.size > 0) {
-        const rest = [...held];
+        const rest = [...held.values()];
         handedBackAtDeadline += rest.length;
         emit?.({ type: 'handed-back', source: name, count: rest.length, reason: 'drain-deadline' });
         timedOutDrain = true;
@@ -179,10 +201,8 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       if (draining || subscriber.closed) return;
       draining = true;
       emit?.({ type: 'draining', source: name, deadlineMs });
-      // Cancelling the long-poll makes its reply late: the subsystem's onLateReply hands it back.
-      current?.unsubscribe();
-      backoff?.unsubscribe();
-      fetching = false;
+      // Cancelling the long-polls makes their replies late: the subsystem's onLateReply hands them back.
+      cancelRequests();
       if (unsettled > 0) teardown.add(timer(deadlineMs, options.scheduler).subscribe(() => maybeDrained(true)));
       maybeDrained(false);
     };
@@ -197,39 +217,67 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
       try {
         do {
           again = false;
-          if (fetching || draining || subscriber.closed) break;
-          const n = Math.min(batch, maxInFlight - unsettled);
-          if (n <= 0) break;
-          fetching = true;
-          const sentAt = clock.now();
-          let got = 0;
-          current = run(() => options.fetch(n, blockMs)).subscribe({
-            next: (items) => {
-              got += items.length;
-              deliver(items);
-            },
-            error: (e: unknown) => subscriber.error(e),
-            complete: () => {
-              // An empty answer well before the long-poll's end is a server that could not wait:
-              // pause (growing, jittered) before asking again instead of looping at once.
-              const early = got === 0 && clock.now() - sentAt < blockMs / 2;
-              emptyStreak = early ? emptyStreak + 1 : 0;
-              if (!early) {
-                fetching = false;
-                pump();
-                return;
-              }
-              backoff = timer(backoffDelay(emptyStreak), clock).subscribe(() => {
-                backoff = undefined;
-                fetching = false;
-                pump();
-              });
-            },
-          });
+          if (draining || subscriber.closed) break;
+          const inFlight = requests.size;
+          // A second request only while replies come back full (a backlog to read ahead of).
+          if (inFlight >= 2 || (inFlight === 1 && (!flowing || exclusive?.() === true))) break;
+          const free = maxInFlight - unsettled - asked;
+          // Alone, a request asks for whatever is free (up to a batch); a second one waits for a
+          // whole batch (so only a window of at least two batches reads ahead: splitting a batch
+          // in two doubled the requests per item and cost more client CPU than the overlap saved).
+          if (free <= 0 || (inFlight === 1 && free < batch)) break;
+          request(Math.min(batch, free));
+          again = true; // room for a second request?
         } while (again);
       } finally {
         pumping = false;
       }
+    };
+
+    const request = (n: number): void => {
+      const sentAt = clock.now();
+      let got = 0;
+      let open = true;
+      asked += n;
+      /** Gives the request's slots back (once): on its reply, or when it fails or is cancelled. */
+      const unask = (): void => {
+        if (!open) return;
+        open = false;
+        asked -= n;
+      };
+      const turn = new Subscription(() => {
+        unask();
+        requests.delete(turn);
+      });
+      requests.add(turn);
+      const done = (): void => {
+        turn.unsubscribe();
+        pump();
+      };
+      turn.add(
+        run(() => options.fetch(n, blockMs)).subscribe({
+          next: (items) => {
+            unask(); // the items now count as unsettled instead
+            got += items.length;
+            flowing = items.length >= n;
+            deliver(items);
+          },
+          error: (e: unknown) => subscriber.error(e),
+          complete: () => {
+            unask();
+            if (got === 0) flowing = false;
+            // An empty answer well before the long-poll's end is a server that could not wait:
+            // pause (growing, jittered) before asking again instead of looping at once.
+            const early = got === 0 && clock.now() - sentAt < blockMs / 2;
+            emptyStreak = early ? emptyStreak + 1 : 0;
+            if (!early) {
+              done();
+              return;
+            }
+            turn.add(timer(backoffDelay(emptyStreak), clock).subscribe(done));
+          },
+        }),
+      );
     };
 
     const ownDeadline = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
@@ -247,7 +295,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     if (!draining) pump();
     teardown.add(() => {
       // The subscriber walked away (not mid-emission): whatever it holds unsettled goes back at once.
-      const left = emitting ? [] : [...held].filter((item) => !item.lease.settled);
+      const left = emitting ? [] : [...held.values()].filter((item) => !item.lease.settled);
       held.clear();
       if (left.length === 0) return;
       giveBack(left);

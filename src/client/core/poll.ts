@@ -4,6 +4,7 @@ import {
   defer,
   distinctUntilChanged,
   EMPTY,
+  finalize,
   from,
   ignoreElements,
   map,
@@ -11,6 +12,7 @@ import {
   of,
   repeat,
   retry,
+  share,
   switchMap,
   take,
   takeWhile,
@@ -117,6 +119,8 @@ export function backoffDelay(streak: number, random: () => number = Math.random)
 /** Per-subscription state shared by the attempts of one loop. */
 interface ResumeSession {
   needsRejoin: boolean;
+  /** The re-join under way, shared by the attempts that resume at once (a source with two requests in flight). */
+  rejoin: Observable<never> | undefined;
   /** OVERLOADED answers in a row (reset by any other outcome). */
   overloadedStreak: number;
 }
@@ -136,11 +140,13 @@ function resumable<R>(
   const { onReconnect, scheduler = asapScheduler } = options;
   return defer(() => {
     if (session.needsRejoin && onReconnect) {
-      const rejoin$ = from(onReconnect()).pipe(
+      session.rejoin ??= from(onReconnect()).pipe(
         ignoreElements(),
         tap({ complete: () => (session.needsRejoin = false) }),
+        finalize(() => (session.rejoin = undefined)),
+        share(),
       );
-      return concat(rejoin$, defer(request));
+      return concat(session.rejoin, defer(request));
     }
     session.needsRejoin = false;
     return request();
@@ -178,7 +184,7 @@ export function createResumer(
   signals: ReconnectSignals,
   options: ResumeOptions = {},
 ): { run<R>(request: () => Observable<R>): Observable<R>; watch: Observable<never> } {
-  const session: ResumeSession = { needsRejoin: false, overloadedStreak: 0 };
+  const session: ResumeSession = { needsRejoin: false, rejoin: undefined, overloadedStreak: 0 };
   return {
     run: (request) => resumable(signals, request, options, session),
     watch: markRejoins(signals, session),

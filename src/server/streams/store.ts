@@ -120,6 +120,12 @@ interface GroupState {
   readonly members: Map<string, Member>;
   /** Pending entries. Insertion order is id order: entries are only added past the cursor. */
   readonly pel: Map<bigint, PelEntry>;
+  /**
+   * No pending entry comes due before this time (a lower bound, lowered whenever an entry's due
+   * time is set; -Infinity: unknown). A group read skips the walk of the pending list while it is
+   * in the future, instead of visiting every pending entry on every read.
+   */
+  dueFloor: number;
   /** Entries dropped after max_deliver deliveries (the most recent, capped). */
   readonly dead: bigint[];
   deadTotal: number;
@@ -374,6 +380,7 @@ export class StreamStore {
       cursor: v.cursor,
       members: new Map(v.members.map(([n, joinedAt, leaving, lastActiveAt]) => [n, { joinedAt, leaving, lastActiveAt }])),
       pel: existing?.pel ?? new Map(),
+      dueFloor: -Infinity,
       dead: [...v.dead],
       deadTotal: v.deadTotal,
     };
@@ -397,11 +404,12 @@ export class StreamStore {
     let g = byName.get(name);
     if (!g) {
       // The group's own entity may load after its pending entries: a placeholder it will replace (keeping the pel).
-      g = { stream: k, name, createdAtMs: 0, ackTimeoutMs: 0, maxDeliver: 0, cursor: NONE, members: new Map(), pel: new Map(), dead: [], deadTotal: 0 };
+      g = { stream: k, name, createdAtMs: 0, ackTimeoutMs: 0, maxDeliver: 0, cursor: NONE, members: new Map(), pel: new Map(), dueFloor: -Infinity, dead: [], deadTotal: 0 };
       byName.set(name, g);
     }
     if (stored === undefined) g.pel.delete(key);
     else g.pel.set(key, { key, ...(stored as StoredPel) });
+    g.dueFloor = -Infinity;
     this.loadedStreams.add(k);
   }
 
@@ -425,6 +433,7 @@ export class StreamStore {
         const entries = [...g.pel.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         g.pel.clear();
         for (const e of entries) g.pel.set(e.key, e);
+        g.dueFloor = -Infinity;
       }
     }
     this.loadedStreams.clear();
@@ -740,6 +749,7 @@ export class StreamStore {
       cursor: NONE,
       members: new Map(),
       pel: new Map(),
+      dueFloor: Infinity,
       dead: [],
       deadTotal: 0,
     };
@@ -781,6 +791,7 @@ export class StreamStore {
     e.lastDeliveryAt = now;
     e.dueAt = g.ackTimeoutMs > 0 ? now + g.ackTimeoutMs : Infinity;
     e.nacked = false;
+    if (e.dueAt < g.dueFloor) g.dueFloor = e.dueAt;
   }
 
   private markDead(g: GroupState, key: bigint): void {
@@ -833,21 +844,36 @@ export class StreamStore {
     if (log) this.enforce(log);
     const now = this.now();
     const out: StoredRecord[] = [];
-    for (const e of [...g.pel.values()]) {
-      if (out.length >= count) break;
-      if (e.dueAt > now) continue;
-      const rec = this.find(log, e.key);
-      if (!rec) {
-        this.changes.pel(g.stream, g.name, e.key);
-        g.pel.delete(e.key);
-        continue;
+    if (g.pel.size > 0 && g.dueFloor <= now) {
+      // Some entry may be due: walk the list (deleting the visited entry of a Map is safe) and
+      // learn the new floor from the entries seen; one not seen may be due, so a walk cut short
+      // leaves the floor at most `now`.
+      let floor = Infinity;
+      let seenAll = true;
+      for (const e of g.pel.values()) {
+        if (out.length >= count) {
+          seenAll = false;
+          break;
+        }
+        if (e.dueAt > now) {
+          if (e.dueAt < floor) floor = e.dueAt;
+          continue;
+        }
+        const rec = this.find(log, e.key);
+        if (!rec) {
+          this.changes.pel(g.stream, g.name, e.key);
+          g.pel.delete(e.key);
+          continue;
+        }
+        if (g.maxDeliver > 0 && e.deliveryCount >= g.maxDeliver) {
+          this.markDead(g, e.key);
+          continue;
+        }
+        this.deliver(g, e, consumer, now);
+        if (e.dueAt < floor) floor = e.dueAt;
+        out.push(rec);
       }
-      if (g.maxDeliver > 0 && e.deliveryCount >= g.maxDeliver) {
-        this.markDead(g, e.key);
-        continue;
-      }
-      this.deliver(g, e, consumer, now);
-      out.push(rec);
+      g.dueFloor = seenAll ? floor : Math.min(floor, now);
     }
     if (log && out.length < count) {
       for (let i = this.lowerBound(log, g.cursor + 1n); i < log.records.length && out.length < count; i++) {
@@ -901,6 +927,7 @@ export class StreamStore {
       this.changes.pel(g.stream, g.name, e.key);
       e.dueAt = now + delayMs;
       e.nacked = true;
+      if (e.dueAt < g.dueFloor) g.dueFloor = e.dueAt;
       n++;
     }
     return n;
@@ -918,6 +945,7 @@ export class StreamStore {
       this.changes.pel(g.stream, g.name, e.key);
       e.dueAt = span > 0 ? now + span : Infinity;
       e.nacked = false;
+      if (e.dueAt < g.dueFloor) g.dueFloor = e.dueAt;
       e.lastDeliveryAt = now;
       n++;
     }

@@ -169,6 +169,28 @@ describe('redelivery (#4, #23)', () => {
     expect(gr(h, 'c2').map(text)).toEqual(['r0']);
   });
 
+  it('due entries beyond a read\'s count come on the next reads; an earlier nack delay overtakes later due times', () => {
+    const h = setup(4);
+    const recs = gr(h, 'c1', 4);
+    nack(h, recs.slice(0, 3).map((r) => r.id)); // r0, r1, r2 due at once; r3 due after the ack timeout
+    expect(gr(h, 'c2', 1).map(text)).toEqual(['r0']); // the walk stops after one
+    expect(gr(h, 'c2', 1).map(text)).toEqual(['r1']);
+    expect(gr(h, 'c2', 1).map(text)).toEqual(['r2']);
+    expect(gr(h, 'c2', 1)).toEqual([]); // nothing due (r3 in 30 s), nothing new
+    h.clock.advance(10);
+    nack(h, [recs[3]!.id], 100); // due at 110 ms, long before its ack timeout
+    h.clock.advance(99);
+    expect(gr(h, 'c2', 1)).toEqual([]);
+    h.clock.advance(1);
+    expect(gr(h, 'c2', 1).map(text)).toEqual(['r3']);
+    // A touch to a shorter deadline than the ack timeout comes due then too.
+    h.now(Op.StreamGroupTouch, P.encodeStreamGroupTouch({ stream: S, group: G, consumer: '', ids: [recs[3]!.id], extendMs: 50 }));
+    h.clock.advance(49);
+    expect(gr(h, 'c3', 1)).toEqual([]);
+    h.clock.advance(1);
+    expect(gr(h, 'c3', 1).map(text)).toEqual(['r3']);
+  });
+
   it('an unacked entry comes back after the ack timeout (default 30 s)', () => {
     const h = setup(1);
     gr(h, 'c1');
