@@ -86,9 +86,13 @@ export interface DequeueOptions extends RequestOptions, LeaseRequestOptions {
 
 /** Options of `queue.messages` (leased messages, forever). */
 export interface MessagesOptions extends RequestOptions, LeaseRequestOptions, DrainOptions {
-  /** Most messages asked for by one dequeue. Default 10 (a server caps it at 100). */
+  /**
+   * Most messages asked for by one dequeue. Default 10 (a server caps it at 100). With
+   * `maxInFlight` at least twice `batch`, a second dequeue goes out beside the first while
+   * dequeues come back full (a backlog), so the next batch is on its way while the last is worked on.
+   */
   readonly batch?: number;
-  /** Most unsettled messages held at once: the source asks for more only as messages are settled. Default: `batch`. */
+  /** Most unsettled messages held at once (messages asked for count too): the source asks for more only as messages are settled. Default: `batch`. */
   readonly maxInFlight?: number;
   /** Long-poll of each dequeue, 1 to 300 000 ms (never 0: the loop is infinite). Default 30 000. */
   readonly blockMs?: number;
