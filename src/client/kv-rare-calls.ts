@@ -18,7 +18,7 @@ import {
   encodeKvJsonGet,
   encodeKvJsonSet,
   encodeKvScan,
-} from '../protocol/kv.js';
+} from '../protocol/kv-rare.js';
 import { Op } from '../protocol/opcodes.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';

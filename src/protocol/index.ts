@@ -9,6 +9,7 @@ export * from './options.js';
 export * from './frame.js';
 export * from './decoder.js';
 export * from './kv.js';
+export * from './kv-rare.js';
 export * from './kv-reply-writer.js';
 export * from './append-reply-writer.js';
 export * from './queue-messages-writer.js';
