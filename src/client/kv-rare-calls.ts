@@ -19,7 +19,7 @@ import {
   encodeKvJsonSet,
   encodeKvScan,
 } from '../protocol/kv-rare.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { withText } from './kv-entry.js';

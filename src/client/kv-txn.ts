@@ -47,7 +47,7 @@ import {
   encodeKvCommitTxn,
   encodeKvRollbackTxn,
 } from '../protocol/kv-rare.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { Status } from '../protocol/status.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';

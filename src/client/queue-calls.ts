@@ -9,7 +9,7 @@ import { defer, finalize, Observable } from 'rxjs';
 import type { ValueCodec } from '../codec/types.js';
 import { valuePayload } from '../codec/payload.js';
 import type { ResponseFrame } from '../protocol/frame.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import {
   decodeQueueCompleteReply,
   decodeQueueDequeueReply,

@@ -4,6 +4,7 @@ export * from './crc32.js';
 export * from './errors.js';
 export * from './limits.js';
 export * from './status.js';
+export * from './client-opcodes.js';
 export * from './opcodes.js';
 export * from './options.js';
 export * from './frame.js';

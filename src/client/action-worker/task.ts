@@ -31,7 +31,7 @@ import { lazyData, toPayload } from '../../codec/payload.js';
 import { describeError, type ValueCodec } from '../../codec/types.js';
 import type { FloEvent } from '../../observability/events.js';
 import { ACTION_DEFAULT_TIMEOUT_MS } from '../../protocol/action.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import {
   DEFAULT_ACTION_OUTCOME,
   encodeActionComplete,

@@ -5,7 +5,7 @@
  */
 import { defer, EMPTY, expand, map, mergeMap, type Observable } from 'rxjs';
 import { InvalidArgumentError, ProtocolError } from '../../protocol/errors.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import {
   decodeProcessingListPage,
   decodeProcessingSavepointReply,
