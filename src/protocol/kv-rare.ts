@@ -3,7 +3,8 @@
  * transactions begin/commit/rollback. Conventions as in `kv.ts` (which holds their request and reply
  * types); apart so that a browser app that only gets and puts keys does not load them at start.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import {

@@ -12,7 +12,7 @@
  * paths and transactions are in `kv-rare.ts` (a browser app loads them on demand); the request and
  * reply types of all KV calls are here.
  */
-import { ByteReader, ByteWriter, EMPTY } from './bytes.js';
+import { ByteWriter, EMPTY } from './bytes.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { addTxn, decodeVersionOnly, fixedReply, i64le, options, opts, payload, readTxn, u64le, withOptional } from './kv-helpers.js';
@@ -307,34 +307,50 @@ export function encodeKvMGet(req: KvMGetRequest): OpPayload {
 export function decodeKvMGet(body: RequestBody): KvMGetRequest {
   const v = body.value;
   if (v.length < 2) throw new ProtocolError('mget: missing key count');
-  const r = new ByteReader(v, 'mget keys');
-  const n = r.u16();
+  const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const n = view.getUint16(0, true);
   if (n === 0) throw new ProtocolError('mget: zero keys');
   if (n > KV_MGET_MAX_KEYS) throw new ProtocolError(`mget: too many keys (max ${KV_MGET_MAX_KEYS})`);
   const keys: Uint8Array[] = [];
+  let at = 2;
   for (let i = 0; i < n; i++) {
-    if (r.remaining < 2) throw new ProtocolError('mget: truncated key list');
-    const len = r.u16();
-    if (r.remaining < len) throw new ProtocolError('mget: truncated key data');
-    keys.push(r.bytes(len));
+    if (v.length - at < 2) throw new ProtocolError('mget: truncated key list');
+    const len = view.getUint16(at, true);
+    at += 2;
+    if (v.length - at < len) throw new ProtocolError('mget: truncated key data');
+    keys.push(v.subarray(at, at + len));
+    at += len;
   }
   return { keys };
 }
 
-/** `[n:u32]([status:u8][klen:u16][key][version:u64][vlen:u32][value])*`; 0 bytes = empty (#16). */
+/**
+ * `[n:u32]([status:u8][klen:u16][key][version:u64][vlen:u32][value])*`; 0 bytes = empty (#16).
+ * A plain walk with `ByteReader`'s checks and messages, so that the start-up code of a browser app
+ * (mget is its one reply with variable-length fields) needs no reader class.
+ */
 export function decodeKvMGetReply(p: Uint8Array): KvMGetReply {
   if (p.length === 0) return [];
-  const r = new ByteReader(p, 'kv_mget reply');
-  const n = r.u32('count');
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  let at = 0;
+  /** The offset of the next `n` bytes (then skipped), or the `ProtocolError` of a truncated reply. */
+  const take = (n: number, field: string): number => {
+    if (at + n > p.length) {
+      throw new ProtocolError(`truncated kv_mget reply: ${field} needs ${n} byte(s) at offset ${at}, ${p.length - at} left`);
+    }
+    at += n;
+    return at - n;
+  };
+  const n = view.getUint32(take(4, 'count'), true);
   const out: KvMGetEntry[] = [];
   for (let i = 0; i < n; i++) {
-    const status = r.u8('status');
-    const key = r.bytes16('key').slice();
-    const version = r.u64('version');
-    const value = r.bytes32('value').slice();
+    const status = p[take(1, 'status')]!;
+    const key = p.slice(take(view.getUint16(take(2, 'key'), true), 'key'), at);
+    const version = view.getBigUint64(take(8, 'version'), true);
+    const value = p.slice(take(view.getUint32(take(4, 'value'), true), 'value'), at);
     out.push({ key, found: status === 0, version, value });
   }
-  r.end();
+  if (at !== p.length) throw new ProtocolError(`${p.length - at} unexpected trailing byte(s) in kv_mget reply`);
   return out;
 }
 
@@ -405,7 +421,7 @@ export function encodeKvIncr(req: KvIncrRequest): OpPayload {
 export function decodeKvIncr(body: RequestBody): KvIncrRequest & { readonly delta: bigint } {
   const v = body.value;
   let delta = 1n;
-  if (v.length === 8) delta = new ByteReader(v).i64();
+  if (v.length === 8) delta = new DataView(v.buffer, v.byteOffset, 8).getBigInt64(0, true);
   else if (v.length !== 0) throw new ProtocolError('incr: value must be empty or 8-byte i64 LE');
   const req = { key: body.key, delta };
   return withOptional(req, 'txn', readTxn(opts(body)));
@@ -440,7 +456,7 @@ export function encodeKvTouch(req: KvTouchRequest): OpPayload {
 export function decodeKvTouch(body: RequestBody): KvTouchRequest {
   const v = body.value;
   let ttlSeconds = 0n;
-  if (v.length === 8) ttlSeconds = new ByteReader(v).u64();
+  if (v.length === 8) ttlSeconds = new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
   else if (v.length !== 0) throw new ProtocolError('touch: value must be empty or 8-byte u64 LE');
   const o = opts(body);
   const req: KvTouchRequest = { key: body.key, ttlSeconds };
