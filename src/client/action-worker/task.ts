@@ -39,7 +39,7 @@ import {
   encodeActionTouch,
   type TaskAssignment,
 } from '../../protocol/worker.js';
-import { reportIfSlow } from '../core/slow-handler.js';
+import { reportIfSlow } from '../core/slow-handler-watch.js';
 import { ActionResultTooLargeError, ActionTimeoutError, NonRetryableError } from './errors.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import { ActionResult, MAX_ACTION_RESULT_BYTES } from './result.js';
