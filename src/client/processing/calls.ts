@@ -27,7 +27,7 @@ import {
 } from '../../protocol/processing.js';
 import { ignorePayload } from '../core/call.js';
 import type { ClientCore, RequestOptions } from '../core/context.js';
-import { pollUntilTerminal } from '../core/poll.js';
+import { pollUntilTerminal } from '../core/poll-until-terminal.js';
 import type {
   ProcessingJobInfo,
   ProcessingJobPage,

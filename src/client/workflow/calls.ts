@@ -35,7 +35,7 @@ import {
 } from '../../protocol/workflow.js';
 import { ignorePayload } from '../core/call.js';
 import type { ClientCore, RequestOptions } from '../core/context.js';
-import { pollUntilTerminal } from '../core/poll.js';
+import { pollUntilTerminal } from '../core/poll-until-terminal.js';
 
 import type {
   HistoryEvent,
