@@ -1,6 +1,7 @@
 // Pure protocol layer: bytes in, bytes out. No I/O, no RxJS; shared by client and server.
 export * from './bytes.js';
 export * from './byte-reader.js';
+export * from './name-bytes.js';
 export * from './crc32.js';
 export * from './errors.js';
 export * from './limits.js';
