@@ -7,7 +7,8 @@ import { Connection, type ReconnectOptions } from '../connection/connection.js';
 import type { TransportFactory } from '../connection/types.js';
 import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../connection/websocket.js';
 import type { ClientTracing } from '../connection/tracing.js';
-import { InvalidArgumentError, opcodeName, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
+import { InvalidArgumentError, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
+import { clientOpcodeName } from '../protocol/client-opcodes.js';
 import { EventHub } from '../observability/events.js';
 import { lineLogger, toFloLogger, type ConsoleLike, type FloLogger, type LogLevel } from '../observability/logger.js';
 import { FloClient, type FloClientOptions } from './client.js';
@@ -54,7 +55,7 @@ function frameLogger(debug: ConnectOptions['debug']) {
   if (!debug) return undefined;
   const log = typeof debug === 'function' ? debug : (line: string) => console.debug(line);
   return (dir: 'out' | 'in', frame: RequestFrame | ResponseFrame) => {
-    const what = 'opcode' in frame ? opcodeName(frame.opcode) : `status ${frame.status}`;
+    const what = 'opcode' in frame ? clientOpcodeName(frame.opcode) : `status ${frame.status}`;
     log(`flo-rx ${dir === 'out' ? '→' : '←'} #${frame.requestId} ${what} (${frame.payload.length} B)`);
   };
 }

@@ -18,8 +18,8 @@ import {
   encodeKvJsonGet,
   encodeKvJsonSet,
   encodeKvScan,
-} from '../protocol/kv.js';
-import { Op } from '../protocol/opcodes.js';
+} from '../protocol/kv-rare.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { withText } from './kv-entry.js';

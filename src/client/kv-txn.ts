@@ -27,25 +27,27 @@ import {
 import type { ResponseFrame } from '../protocol/frame.js';
 import { InvalidArgumentError, TxnUnsupportedOpError } from '../protocol/errors.js';
 import {
-  decodeKvBeginTxnReply,
-  decodeKvCommitTxnReply,
   decodeKvExistsReply,
   decodeKvGetReply,
   decodeKvIncrReply,
   decodeKvPutReply,
-  encodeKvBeginTxn,
-  encodeKvCommitTxn,
   encodeKvDelete,
   encodeKvExists,
   encodeKvGet,
   encodeKvIncr,
   encodeKvPersist,
   encodeKvPut,
-  encodeKvRollbackTxn,
   encodeKvTouch,
   type KvTxnRef,
 } from '../protocol/kv.js';
-import { Op } from '../protocol/opcodes.js';
+import {
+  decodeKvBeginTxnReply,
+  decodeKvCommitTxnReply,
+  encodeKvBeginTxn,
+  encodeKvCommitTxn,
+  encodeKvRollbackTxn,
+} from '../protocol/kv-rare.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { Status } from '../protocol/status.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';

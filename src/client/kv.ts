@@ -35,7 +35,7 @@ import {
   encodeKvTouch,
   encodeKvWatch,
 } from '../protocol/kv.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { withData } from '../codec/index.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';

@@ -4,7 +4,6 @@
  */
 import { utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
-import type { RequestOptions } from './core/context.js';
 import type { EnqueueOptions, Seqs } from './queue.js';
 
 /** The visibility timeout the server applies when a dequeue does not give one (DECISIONS #12). */
@@ -48,14 +47,6 @@ export function checkDelay(delayMs: number | bigint | undefined): bigint | undef
 
 export function checkVisibility(ms: number | undefined): number | undefined {
   return ms === undefined ? undefined : intIn('visibilityTimeoutMs', ms, 1, U32_MAX);
-}
-
-/** Only the request fields of an options object (what `core.spec` reads). */
-export function requestOpts(opts: RequestOptions): RequestOptions {
-  return {
-    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-  };
 }
 
 /** The checks of `enqueue`'s options: priority, delay, dedup key. */

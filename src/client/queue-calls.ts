@@ -9,7 +9,7 @@ import { defer, finalize, Observable } from 'rxjs';
 import type { ValueCodec } from '../codec/types.js';
 import { valuePayload } from '../codec/payload.js';
 import type { ResponseFrame } from '../protocol/frame.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import {
   decodeQueueCompleteReply,
   decodeQueueDequeueReply,
@@ -51,7 +51,6 @@ import {
   checkQueueName,
   checkVisibility,
   intIn,
-  requestOpts,
   seqList,
 } from './queue-args.js';
 import type {
@@ -73,6 +72,14 @@ import type {
 export type ToEntry = (queue: string, m: WireMessage) => DlqEntry;
 
 const decodeEnqueuedSeq = (payload: Uint8Array): bigint => decodeQueueEnqueueReply(payload).seq;
+
+/** Only the request fields of an options object (what `core.spec` reads). */
+function requestOpts(opts: RequestOptions): RequestOptions {
+  return {
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  };
+}
 
 /** The code of `QueueApi`'s methods (one instance per `QueueApi`, made once this module loaded). */
 export class QueueCalls {

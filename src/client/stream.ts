@@ -19,7 +19,7 @@ import { valuePayload } from '../codec/payload.js';
 import type { ValueCodec } from '../codec/types.js';
 import { ownPendingClaimer } from './stream-claim.js';
 import { isConnectionLost } from '../protocol/errors.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import type { StreamId } from '../protocol/options.js';
 import { Status } from '../protocol/status.js';
 import {

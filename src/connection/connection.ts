@@ -27,12 +27,13 @@ import {
   Status,
   TimeoutError,
   fromUtf8,
-  opcodeName,
   serverErrorFor,
   utf8,
   type RequestFrame,
   type ResponseFrame,
 } from '../protocol/index.js';
+// Names the requests in messages: only the opcodes the client sends (see `client-opcodes.ts`).
+import { clientOpcodeName as opcodeName } from '../protocol/client-opcodes.js';
 import { Deadlines } from './deadlines.js';
 import { Outbox, type EncodedFrame } from './outbox.js';
 import { PendingRequest, PendingTable, type RequestOwner } from './pending.js';

@@ -20,7 +20,7 @@ import {
   encodeKvIncr,
   encodeKvPut,
 } from '../protocol/kv.js';
-import { Op } from '../protocol/opcodes.js';
+import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { ignorePayload } from '../client/core/call.js';
 import { checkBlockMs } from '../client/core/poll.js';
 import { i64, keyBytes, keyText, putBytes, u64 } from '../client/kv-args.js';

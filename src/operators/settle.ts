@@ -19,8 +19,7 @@ import type { NackOptions } from '../client/core/settler.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { checkFraction, keepAlive, type RenewLeaseOptions } from './renewLease.js';
 import { HandlerAbandonedError, HandlerTimeoutError, type HandlerContext } from './types.js';
-import { untilOf, type DrainOptions } from '../client/core/drain.js';
-import { DEFAULT_DRAIN_TIMEOUT_MS } from '../client/core/leasing-source.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, untilOf, type DrainOptions } from '../client/core/drain.js';
 import { checkSlowHandlerMs } from '../client/core/slow-handler.js';
 
 /** A handler's result: a value, a Promise of one, or an Observable (its last value counts). */

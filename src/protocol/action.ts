@@ -7,7 +7,8 @@
  * replies in the Go SDK's layout by default and in the newest server's where they differ
  * (`profile: 'flo'`, DECISIONS #1); decoders accept both.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 

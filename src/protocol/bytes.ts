@@ -1,8 +1,7 @@
 /**
- * Little-endian byte writer and bounds-checked reader: the two primitives every codec is built on.
- * Pure (no I/O), so it runs unchanged in Node and in browsers.
+ * Little-endian byte writer and UTF-8 helpers: with the reader (`byte-reader.ts`), the primitives
+ * every codec is built on. Pure (no I/O), so it runs unchanged in Node and in browsers.
  */
-import { ProtocolError } from './errors.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
@@ -10,28 +9,6 @@ const textDecoder = new TextDecoder();
 /** UTF-8 encode a string (or pass bytes through). */
 export function utf8(value: string | Uint8Array): Uint8Array {
   return typeof value === 'string' ? textEncoder.encode(value) : value;
-}
-
-/** Names whose UTF-8 bytes `nameBytes` remembers; cleared when full, so it stays small. */
-const NAME_CACHE_SIZE = 256;
-const nameCache = new Map<string, Uint8Array>();
-
-/**
- * UTF-8 of a queue, stream or group name (or the bytes as given). The same few names are encoded
- * on every request, so their bytes are cached: the result is shared and must not be modified
- * (request encoders only copy it into frames).
- */
-export function nameBytes(value: string | Uint8Array): Uint8Array {
-  if (typeof value !== 'string') return value;
-  let bytes = nameCache.get(value);
-  if (bytes === undefined) {
-    bytes = textEncoder.encode(value);
-    if (value.length <= 256) {
-      if (nameCache.size >= NAME_CACHE_SIZE) nameCache.clear();
-      nameCache.set(value, bytes);
-    }
-  }
-  return bytes;
 }
 
 /** UTF-8 decode bytes (invalid sequences become U+FFFD; the protocol never validates encoding). */
@@ -187,116 +164,5 @@ export class ByteWriter {
    */
   finish(): Uint8Array {
     return this.at === this.buf.length ? this.buf : this.buf.slice(0, this.at);
-  }
-}
-
-/** A cursor over bytes; every read is bounds-checked and throws a typed `ProtocolError` on overrun. */
-export class ByteReader {
-  private readonly view: DataView;
-  offset = 0;
-
-  constructor(readonly buffer: Uint8Array, private readonly what = 'payload') {
-    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  }
-
-  get remaining(): number {
-    return this.buffer.length - this.offset;
-  }
-
-  get done(): boolean {
-    return this.offset >= this.buffer.length;
-  }
-
-  private need(n: number, field: string): void {
-    if (this.offset + n > this.buffer.length) {
-      throw new ProtocolError(
-        `truncated ${this.what}: ${field} needs ${n} byte(s) at offset ${this.offset}, ${this.remaining} left`,
-      );
-    }
-  }
-
-  u8(field = 'u8'): number {
-    this.need(1, field);
-    return this.buffer[this.offset++];
-  }
-
-  u16(field = 'u16'): number {
-    this.need(2, field);
-    const v = this.view.getUint16(this.offset, true);
-    this.offset += 2;
-    return v;
-  }
-
-  u32(field = 'u32'): number {
-    this.need(4, field);
-    const v = this.view.getUint32(this.offset, true);
-    this.offset += 4;
-    return v;
-  }
-
-  u64(field = 'u64'): bigint {
-    this.need(8, field);
-    const v = this.view.getBigUint64(this.offset, true);
-    this.offset += 8;
-    return v;
-  }
-
-  i64(field = 'i64'): bigint {
-    this.need(8, field);
-    const v = this.view.getBigInt64(this.offset, true);
-    this.offset += 8;
-    return v;
-  }
-
-  u64be(field = 'u64be'): bigint {
-    this.need(8, field);
-    const v = this.view.getBigUint64(this.offset, false);
-    this.offset += 8;
-    return v;
-  }
-
-  /** `n` bytes as a view (no copy). */
-  bytes(n: number, field = 'bytes'): Uint8Array {
-    this.need(n, field);
-    const v = this.buffer.subarray(this.offset, this.offset + n);
-    this.offset += n;
-    return v;
-  }
-
-  rest(): Uint8Array {
-    const v = this.buffer.subarray(this.offset);
-    this.offset = this.buffer.length;
-    return v;
-  }
-
-  bytes8(field = 'bytes8'): Uint8Array {
-    return this.bytes(this.u8(field), field);
-  }
-
-  bytes16(field = 'bytes16'): Uint8Array {
-    return this.bytes(this.u16(field), field);
-  }
-
-  bytes32(field = 'bytes32'): Uint8Array {
-    return this.bytes(this.u32(field), field);
-  }
-
-  string8(field = 'string8'): string {
-    return fromUtf8(this.bytes8(field));
-  }
-
-  string16(field = 'string16'): string {
-    return fromUtf8(this.bytes16(field));
-  }
-
-  string32(field = 'string32'): string {
-    return fromUtf8(this.bytes32(field));
-  }
-
-  /** Throws unless every byte was consumed (used to pick between reply layouts). */
-  end(): void {
-    if (this.offset !== this.buffer.length) {
-      throw new ProtocolError(`${this.remaining} unexpected trailing byte(s) in ${this.what}`);
-    }
   }
 }

@@ -1,6 +1,11 @@
-/** Every opcode of the Flo protocol (u16 at request header bytes 20-21), named as Flo's SDKs name them. */
+import { ClientOp, hexOpcode, opcodeNamesOf } from './client-opcodes.js';
+
+/**
+ * Every opcode of the Flo protocol (u16 at request header bytes 20-21), named as Flo's SDKs name
+ * them: the requests the client sends (`ClientOp`), then the rest.
+ */
 export const Op = {
-  Ping: 0x000,
+  ...ClientOp,
   Pong: 0x001,
   ErrorResponse: 0x002,
   Auth: 0x003,
@@ -8,8 +13,6 @@ export const Op = {
   OK: 0x005,
   NamespaceCreate: 0x010,
   NamespaceDelete: 0x011,
-  NamespaceList: 0x012,
-  NamespaceInfo: 0x013,
   NamespaceConfigSet: 0x014,
   NamespaceConfigGet: 0x015,
   NamespaceCreateResponse: 0x020,
@@ -28,35 +31,15 @@ export const Op = {
   ClusterStatusResponse: 0x040,
   ClusterMembersResponse: 0x041,
   ClusterJoinResponse: 0x042,
-  KvPut: 0x100,
-  KvGet: 0x101,
-  KvMGet: 0x102,
-  KvDelete: 0x103,
-  KvScan: 0x104,
-  KvHistory: 0x105,
   KvGetResponse: 0x106,
   KvMGetResponse: 0x107,
   KvPutResponse: 0x108,
   KvScanResponse: 0x109,
   KvHistoryResponse: 0x10a,
-  KvIncr: 0x10b,
-  KvJsonGet: 0x10c,
-  KvJsonSet: 0x10d,
-  KvJsonDel: 0x10e,
-  KvBeginTxn: 0x110,
-  KvCommitTxn: 0x111,
-  KvRollbackTxn: 0x112,
-  KvTouch: 0x113,
-  KvPersist: 0x114,
-  KvExists: 0x115,
   KvIncrResponse: 0x116,
   KvJsonResponse: 0x117,
   KvExistsResponse: 0x118,
   KvTxnResponse: 0x119,
-  StreamAppend: 0x130,
-  StreamRead: 0x131,
-  StreamTrim: 0x132,
-  StreamInfo: 0x133,
   StreamAppendResponse: 0x134,
   StreamReadResponse: 0x135,
   StreamEvent: 0x136,
@@ -64,41 +47,17 @@ export const Op = {
   StreamUnsubscribe: 0x138,
   StreamSubscribed: 0x139,
   StreamUnsubscribed: 0x13a,
-  StreamList: 0x13b,
   StreamListResponse: 0x13c,
   StreamCreate: 0x13d,
   StreamCreateResponse: 0x13e,
   StreamAlter: 0x13f,
   StreamDelete: 0x140,
-  StreamGroupCreate: 0x150,
-  StreamGroupJoin: 0x151,
-  StreamGroupLeave: 0x152,
-  StreamGroupRead: 0x153,
-  StreamGroupAck: 0x154,
-  StreamGroupClaim: 0x155,
-  StreamGroupPending: 0x156,
   StreamGroupConfigureSweeper: 0x157,
   StreamGroupReadResponse: 0x158,
-  StreamGroupNack: 0x159,
-  StreamGroupTouch: 0x15a,
-  StreamGroupInfo: 0x15b,
   StreamGroupDelete: 0x15c,
-  QueueEnqueue: 0x170,
-  QueueDequeue: 0x171,
-  QueueComplete: 0x172,
-  QueueExtendLease: 0x173,
-  QueueFail: 0x174,
   QueueFailAuto: 0x175,
-  QueueDlqList: 0x176,
-  QueueDlqDelete: 0x177,
-  QueueDlqRequeue: 0x178,
-  QueueDlqStats: 0x179,
   QueuePromoteDue: 0x17a,
-  QueueStats: 0x17b,
-  QueuePeek: 0x17c,
-  QueueTouch: 0x17d,
   QueueBatchEnqueue: 0x17e,
-  QueuePurge: 0x17f,
   QueueEnqueueResponse: 0x190,
   QueueDequeueResponse: 0x191,
   QueueDlqListResponse: 0x192,
@@ -107,7 +66,6 @@ export const Op = {
   QueueTouchResponse: 0x195,
   QueueBatchEnqueueResponse: 0x196,
   QueuePurgeResponse: 0x197,
-  QueueList: 0x198,
   QueueListResponse: 0x199,
   TsWrite: 0x1a0,
   TsRead: 0x1a1,
@@ -123,25 +81,12 @@ export const Op = {
   TsListResponse: 0x1ab,
   TsDeleteResponse: 0x1ac,
   TsRetentionResponse: 0x1ad,
-  ActionRegister: 0x300,
-  ActionInvoke: 0x301,
-  ActionStatus: 0x302,
-  ActionList: 0x303,
-  ActionListRuns: 0x304,
-  ActionDelete: 0x305,
-  ActionAwait: 0x306,
-  ActionComplete: 0x307,
-  ActionFail: 0x308,
-  ActionTouch: 0x309,
   ActionRegisterResponse: 0x310,
   ActionInvokeResponse: 0x311,
   ActionStatusResponse: 0x312,
   ActionListResponse: 0x313,
   ActionListRunsResponse: 0x314,
   ActionTaskAssignment: 0x315,
-  WorkerRegister: 0x320,
-  WorkerHeartbeat: 0x321,
-  WorkerDeregister: 0x322,
   WorkerList: 0x323,
   WorkerInfo: 0x324,
   WorkerDrain: 0x325,
@@ -149,17 +94,6 @@ export const Op = {
   WorkerListResponse: 0x331,
   WorkerInfoResponse: 0x332,
   WorkerDrainResponse: 0x333,
-  WorkflowCreate: 0x340,
-  WorkflowStart: 0x341,
-  WorkflowSignal: 0x342,
-  WorkflowCancel: 0x343,
-  WorkflowStatus: 0x344,
-  WorkflowHistory: 0x345,
-  WorkflowListRuns: 0x346,
-  WorkflowGetDefinition: 0x347,
-  WorkflowDisable: 0x348,
-  WorkflowEnable: 0x349,
-  WorkflowListDefinitions: 0x34a,
   WorkflowCreateResponse: 0x350,
   WorkflowStartResponse: 0x351,
   WorkflowStatusResponse: 0x352,
@@ -169,14 +103,6 @@ export const Op = {
   WorkflowDisableResponse: 0x356,
   WorkflowEnableResponse: 0x357,
   WorkflowListDefinitionsResponse: 0x358,
-  ProcessingSubmit: 0x360,
-  ProcessingStop: 0x361,
-  ProcessingCancel: 0x362,
-  ProcessingStatus: 0x363,
-  ProcessingList: 0x364,
-  ProcessingSavepoint: 0x365,
-  ProcessingRestore: 0x366,
-  ProcessingRescale: 0x367,
   ProcessingSubmitResponse: 0x370,
   ProcessingStopResponse: 0x371,
   ProcessingCancelResponse: 0x372,
@@ -189,29 +115,16 @@ export const Op = {
 
 export type Opcode = (typeof Op)[keyof typeof Op];
 
-// Names are derived from `Op` on first use instead of kept as a second table of 185 strings, so
-// a bundle that never names an opcode carries no names at all (and one that does, only `Op`).
-const IRREGULAR_NAMES: Readonly<Record<string, string>> = {
-  KvMGet: 'kv_mget',
-  KvMGetResponse: 'kv_mget_response',
-  TsFloQL: 'ts_floql',
-  TsFloQLResponse: 'ts_floql_response',
-};
-
-function buildOpcodeNames(): Map<number, string> {
-  const byOpcode = new Map<number, string>();
-  for (const [key, opcode] of Object.entries(Op)) {
-    byOpcode.set(opcode, IRREGULAR_NAMES[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
-  }
-  return byOpcode;
-}
+// Names are derived from the keys of `Op` on first use instead of kept as a second table of 185
+// strings; the client names its requests from `ClientOp` alone (`clientOpcodeName`).
 
 /** snake_case wire names (`kv_put`), for messages and logs. */
-export const OPCODE_NAMES: ReadonlyMap<number, string> = /* @__PURE__ */ buildOpcodeNames();
+export const OPCODE_NAMES: ReadonlyMap<number, string> = /* @__PURE__ */ opcodeNamesOf(Op);
 
 let names: ReadonlyMap<number, string> | undefined;
 
+/** The wire name of any opcode (`kv_put`, `kv_get_response`), else its hex code. */
 export function opcodeName(opcode: number): string {
-  names ??= buildOpcodeNames();
-  return names.get(opcode) ?? `0x${opcode.toString(16).padStart(3, '0')}`;
+  names ??= opcodeNamesOf(Op);
+  return names.get(opcode) ?? hexOpcode(opcode);
 }

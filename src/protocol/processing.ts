@@ -3,7 +3,8 @@
  * Binary layouts as the Go SDK parses them (the opcodes it sends, not the 0xC0-0xD1 of the server's
  * handler comments); LIST's trailer carries `has_more` and a cursor, which the Go SDK skips.
  */
-import { ByteReader, ByteWriter, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { scanField } from './workflow.js';

@@ -17,7 +17,9 @@
  * - Server-side decoders throw `BadRequestError` (status 3) on anything they refuse, so a handler
  *   can let the error through; client-side decoders throw only `ProtocolError`.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, nameBytes, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { nameBytes } from './name-bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { BadRequestError, ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader } from './options.js';

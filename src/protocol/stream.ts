@@ -11,7 +11,9 @@
  * StreamID byte orders differ from place to place (§1.3): big-endian `ts, seq` in options,
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, nameBytes, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { nameBytes } from './name-bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader, type StreamId } from './options.js';

@@ -3,7 +3,8 @@
  * TOUCH, 0x306-0x309) and the worker registry (WORKER_*, 0x320-0x325).
  * Layouts: `protocol-actions-workflows.md` §4.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader } from './options.js';

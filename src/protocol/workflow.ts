@@ -2,7 +2,8 @@
  * Payload codecs for the workflow operations (0x340-0x34A) and the client-side Sync helpers.
  * Layouts: `protocol-actions-workflows.md` §6.
  */
-import { ByteReader, ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteReader } from './byte-reader.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, nameBytes } from '../../src/protocol/bytes.js';
+import { ByteWriter } from '../../src/protocol/bytes.js';
+import { nameBytes } from '../../src/protocol/name-bytes.js';
 
 describe('nameBytes', () => {
   it('is the UTF-8 of the name, the same bytes each time, and passes bytes through', () => {

@@ -185,6 +185,22 @@ describe('kv reply layouts', () => {
     expect(() => P.decodeKvIncrReply(fromHex('010000000000000001'))).toThrow(/truncated kv_incr reply/);
     expect(() => P.decodeKvExistsReply(fromHex('0100000000000000'))).toThrow(/truncated kv_exists reply/);
   });
+  it('refuses a truncated or overlong mget reply with the reader\'s messages, and reads one from an offset view', () => {
+    const one = '01000000' + '00' + '0100' + '6b' + '0700000000000000' + '0200000076 31'.replace(' ', '');
+    expect(P.decodeKvMGetReply(fromHex('ff' + one + 'ff').subarray(1, 1 + one.length / 2))).toEqual([
+      { key: utf8('k'), found: true, version: 7n, value: utf8('v1') },
+    ]);
+    expect(() => P.decodeKvMGetReply(fromHex('010000'))).toThrow(
+      new ProtocolError('truncated kv_mget reply: count needs 4 byte(s) at offset 0, 3 left'),
+    );
+    expect(() => P.decodeKvMGetReply(fromHex(one.slice(0, -2)))).toThrow(
+      new ProtocolError('truncated kv_mget reply: value needs 2 byte(s) at offset 20, 1 left'),
+    );
+    expect(() => P.decodeKvMGetReply(fromHex('01000000' + '02' + '0500' + '6b'))).toThrow(
+      new ProtocolError('truncated kv_mget reply: key needs 5 byte(s) at offset 7, 1 left'),
+    );
+    expect(() => P.decodeKvMGetReply(fromHex(one + '00'))).toThrow(new ProtocolError('1 unexpected trailing byte(s) in kv_mget reply'));
+  });
   it('reads fixed-layout replies from a view into a larger buffer (offset payloads)', () => {
     const frame = fromHex('ffff' + '0200000000000000' + 'feffffffffffffff' + 'ff');
     expect(P.decodeKvIncrReply(frame.subarray(2, 18))).toEqual({ version: 2n, value: -2n });

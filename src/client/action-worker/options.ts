@@ -7,14 +7,14 @@
 import type { Observable, ObservableInput, SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import type { ClientCore, NamespaceOption } from '../core/context.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../core/drain.js';
 import { checkBlockMs } from '../core/poll.js';
 import { checkSlowHandlerMs } from '../core/slow-handler.js';
 import type { ActionTask } from './task.js';
 
 /** The handler timeout of a worker unless `handlerTimeoutMs` says otherwise: 5 minutes, as Go's `ActionWorker`. */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 300_000;
-/** How long a draining worker waits for running handlers unless `drainTimeoutMs` says otherwise. */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+export { DEFAULT_DRAIN_TIMEOUT_MS };
 /** The longest finite time limit a worker accepts (a JavaScript timer's maximum). */
 const MAX_TIMER_MS = 2_147_483_647;
 

@@ -45,7 +45,7 @@ import type { RequestChannel } from '../../connection/types.js';
 import { encodeActionRegister } from '../../protocol/action.js';
 import { ClientClosedError, isBadRequest, isConnectionLost, isNotFound, isTimeout } from '../../protocol/errors.js';
 import { type ResponseFrame } from '../../protocol/frame.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import { Status } from '../../protocol/status.js';
 import {
   decodeActionAwaitReply,

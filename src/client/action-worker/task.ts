@@ -31,7 +31,7 @@ import { lazyData, toPayload } from '../../codec/payload.js';
 import { describeError, type ValueCodec } from '../../codec/types.js';
 import type { FloEvent } from '../../observability/events.js';
 import { ACTION_DEFAULT_TIMEOUT_MS } from '../../protocol/action.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import {
   DEFAULT_ACTION_OUTCOME,
   encodeActionComplete,
@@ -39,7 +39,7 @@ import {
   encodeActionTouch,
   type TaskAssignment,
 } from '../../protocol/worker.js';
-import { reportIfSlow } from '../core/slow-handler.js';
+import { reportIfSlow } from '../core/slow-handler-watch.js';
 import { ActionResultTooLargeError, ActionTimeoutError, NonRetryableError } from './errors.js';
 import type { ResolvedWorkerOptions } from './options.js';
 import { ActionResult, MAX_ACTION_RESULT_BYTES } from './result.js';

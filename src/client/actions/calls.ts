@@ -20,7 +20,7 @@ import {
   type ActionRunSummary as WireRunSummary,
 } from '../../protocol/action.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import { ignorePayload } from '../core/call.js';
 import type { ClientCore, RequestOptions } from '../core/context.js';
 import type {

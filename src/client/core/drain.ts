@@ -6,6 +6,9 @@
  */
 import { Observable, ReplaySubject, type ObservableInput } from 'rxjs';
 
+/** How long a drain waits for running handlers and unsettled items unless `drainTimeoutMs` says otherwise. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
 /** What a drain asks of each registrant. */
 export interface DrainRequest {
   /** Running handlers get this long to finish; then their items are handed back. */

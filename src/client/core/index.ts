@@ -4,7 +4,6 @@ export {
   poll,
   checkBlockMs,
   waitForReconnect,
-  pollUntilTerminal,
   createResumer,
   MAX_BLOCK_MS,
   DEFAULT_POLL_BLOCK_MS,
@@ -12,6 +11,7 @@ export {
   type ResumeOptions,
   type ReconnectSignals,
 } from './poll.js';
+export { pollUntilTerminal } from './poll-until-terminal.js';
 export type { Settler, SettleOp, NackOptions, TouchOptions } from './settler.js';
 export { SettleCoalescer } from './coalescer.js';
 export { createLease, eachLeased, handBack, type Lease, type Leased, type LeaseInit, type LeaseOutcome, type LeaseContext } from './lease.js';

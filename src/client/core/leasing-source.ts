@@ -1,6 +1,6 @@
 import { asyncScheduler, from, merge, Observable, Subscription, take, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
 import type { FloEvent } from '../../observability/events.js';
-import type { DrainControl } from './drain.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, type DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { handBack as nackAtOnce, onLeaseSettled, type Lease, type Leased, type LeaseOutcome } from './lease.js';
 import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
@@ -50,9 +50,6 @@ export interface LeasingSourceOptions<T extends Leased> {
   /** Sees each item as it is emitted (the tracing integration's consumer spans). */
   readonly onDeliver?: (item: T) => void;
 }
-
-/** How long a draining source waits for its unsettled items unless told otherwise. */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);

@@ -2,7 +2,6 @@ import {
   asapScheduler,
   concat,
   defer,
-  distinctUntilChanged,
   EMPTY,
   finalize,
   from,
@@ -15,7 +14,6 @@ import {
   share,
   switchMap,
   take,
-  takeWhile,
   tap,
   throwError,
   timer,
@@ -221,35 +219,5 @@ export function poll<R>(
     const blockMs = checkBlockMs(options.blockMs);
     const { run, watch } = createResumer(signals, options);
     return merge(watch, run(() => request(blockMs)).pipe(repeat()));
-  });
-}
-
-/**
- * Polls `status$` every `pollMs` and emits each status that differs from the last (`same`), until
- * one is `terminal` (emitted, then complete). A lost connection waits for the reconnect and a
- * timeout polls again; any other error ends the watch. Used by the workflow run and processing job
- * `watch`es.
- */
-export function pollUntilTerminal<S extends { readonly terminal: boolean }>(
-  channel: RequestChannel,
-  status$: Observable<S>,
-  options: { readonly pollMs: number; readonly same: (a: S, b: S) => boolean; readonly scheduler?: SchedulerLike | undefined },
-): Observable<S> {
-  const { pollMs, same, scheduler } = options;
-  const wait = (ms: number) => (scheduler ? timer(ms, scheduler) : timer(ms));
-  return defer(() => {
-    if (!(Number.isFinite(pollMs) && pollMs >= 0)) throw new InvalidArgumentError(`pollMs must be a non-negative number, got ${pollMs}`);
-    return status$.pipe(
-      retry({
-        delay: (e: unknown) => {
-          if (isConnectionLost(e)) return waitForReconnect(channel, e, scheduler);
-          if (isTimeout(e)) return wait(pollMs);
-          return throwError(() => e);
-        },
-      }),
-      repeat({ delay: () => wait(pollMs) }),
-      distinctUntilChanged(same),
-      takeWhile((s) => !s.terminal, true),
-    );
   });
 }

@@ -10,7 +10,7 @@
 import { retry, timer, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
 import type { RequestSpec } from '../../connection/types.js';
 import { isOverloaded, isRateLimited, InvalidArgumentError } from '../../protocol/errors.js';
-import { Op, opcodeName } from '../../protocol/opcodes.js';
+import { ClientOp as Op, clientOpcodeName } from '../../protocol/client-opcodes.js';
 import { Status } from '../../protocol/status.js';
 import { FloError } from '../../protocol/errors.js';
 import type { FloEvent } from '../../observability/events.js';
@@ -81,7 +81,7 @@ export function retryDelayMs(
 ): number | undefined {
   if (!mayRetry(error, spec, r.nonIdempotent)) return undefined;
   const delayMs = backoff(r, n);
-  emit?.({ type: 'retry', operation: opcodeName(spec.opcode), attempt: n, delayMs, error: error as Error });
+  emit?.({ type: 'retry', operation: clientOpcodeName(spec.opcode), attempt: n, delayMs, error: error as Error });
   return delayMs;
 }
 

@@ -5,7 +5,7 @@
  */
 import { defer, EMPTY, expand, map, mergeMap, type Observable } from 'rxjs';
 import { InvalidArgumentError, ProtocolError } from '../../protocol/errors.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import {
   decodeProcessingListPage,
   decodeProcessingSavepointReply,
@@ -27,7 +27,7 @@ import {
 } from '../../protocol/processing.js';
 import { ignorePayload } from '../core/call.js';
 import type { ClientCore, RequestOptions } from '../core/context.js';
-import { pollUntilTerminal } from '../core/poll.js';
+import { pollUntilTerminal } from '../core/poll-until-terminal.js';
 import type {
   ProcessingJobInfo,
   ProcessingJobPage,

@@ -6,7 +6,7 @@
 import { concatMap, defer, map, of, type Observable } from 'rxjs';
 import { lazyData, toPayload } from '../../codec/payload.js';
 import { InvalidArgumentError, ProtocolError } from '../../protocol/errors.js';
-import { Op } from '../../protocol/opcodes.js';
+import { ClientOp as Op } from '../../protocol/client-opcodes.js';
 import {
   decodeWorkflowCreateReply,
   decodeWorkflowGetDefinitionReply,
@@ -35,7 +35,7 @@ import {
 } from '../../protocol/workflow.js';
 import { ignorePayload } from '../core/call.js';
 import type { ClientCore, RequestOptions } from '../core/context.js';
-import { pollUntilTerminal } from '../core/poll.js';
+import { pollUntilTerminal } from '../core/poll-until-terminal.js';
 
 import type {
   HistoryEvent,
