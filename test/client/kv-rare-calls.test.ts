@@ -1,28 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BehaviorSubject, NEVER, Observable, type Subscription } from 'rxjs';
-import { FloClient, type ClientChannel } from '../../src/client/client.js';
-import type { RequestSpec } from '../../src/connection/types.js';
-import { InvalidArgumentError, Op, type ResponseFrame } from '../../src/protocol/index.js';
-
-/** A channel that records the opcode of every request subscribed to and never answers. */
-function recordingClient(): { flo: FloClient; sent: number[] } {
-  const sent: number[] = [];
-  const channel: ClientChannel = {
-    state$: new BehaviorSubject('connected' as const),
-    reconnected$: NEVER,
-    request: (spec: RequestSpec) =>
-      new Observable<ResponseFrame>(() => {
-        sent.push(spec.opcode);
-      }),
-  };
-  return { flo: new FloClient(channel, { retry: false }), sent };
-}
-
-/** Resolves once `check` holds, polling every event-loop turn (a dynamic import takes a few). */
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(check()).toBe(true);
-}
+import { type Subscription } from 'rxjs';
+import { InvalidArgumentError, Op } from '../../src/protocol/index.js';
+import { recordingClient, until } from '../support/recording-client.js';
 
 // The rarer KV calls (kv-rare-calls.ts) load at their first subscription; their argument checks
 // stay in KvApi, so they still fail at subscription, before the module is fetched.

@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BehaviorSubject, NEVER, Observable } from 'rxjs';
-import { FloClient, type ClientChannel } from '../../src/client/client.js';
-import type { RequestSpec } from '../../src/connection/types.js';
-import { InvalidArgumentError, Op, type ResponseFrame } from '../../src/protocol/index.js';
-
-/** A channel that records the opcode of every request subscribed to and never answers. */
-function recordingClient(): { flo: FloClient; sent: number[] } {
-  const sent: number[] = [];
-  const channel: ClientChannel = {
-    state$: new BehaviorSubject('connected' as const),
-    reconnected$: NEVER,
-    request: (spec: RequestSpec) =>
-      new Observable<ResponseFrame>(() => {
-        sent.push(spec.opcode);
-      }),
-  };
-  return { flo: new FloClient(channel, { retry: false }), sent };
-}
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(check()).toBe(true);
-}
+import { InvalidArgumentError, Op } from '../../src/protocol/index.js';
+import { recordingClient, until } from '../support/recording-client.js';
 
 // QueueApi keeps the docs and argument checks; its calls' code (queue-calls.ts) loads at the
 // first subscription. The tests run in order: the first one runs before the code ever loaded.
