@@ -550,6 +550,14 @@ export class KvStore {
     return e ? { version: e.version, value: e.value } : undefined;
   }
 
+  /**
+   * `get` without a result object: the live entry itself, read-only, to be read at once (a later
+   * write changes it in place). For the reply of a plain get.
+   */
+  getNow(ns: string, keyBytes: Uint8Array): KvValue | undefined {
+    return this.liveEntry(ns, this.checkKey(ns, keyBytes));
+  }
+
   /** The key's version whatever its state (tombstone, expired), 0 if never written. For watches. */
   versionOf(ns: string, keyBytes: Uint8Array): bigint {
     return this.entry(ns, byteString(keyBytes))?.version ?? 0n;
