@@ -9,7 +9,8 @@
  *
  * Env: BENCH_PATH_TREE=<dir> (the checkout whose `src/server` is measured; default this one),
  * BENCH_PATH_OPS (requests per measured run, default 400 000), BENCH_PATH_RUNS (default 5; the
- * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default).
+ * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default), BENCH_PATH_VERSIONS (KV
+ * versions kept per key, default 65 as the server's).
  * Run: `npx tsx bench/server-request-path.ts`, or `node --cpu-prof --import tsx ...` to profile it.
  */
 import { resolve } from 'node:path';
@@ -30,7 +31,7 @@ const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
 const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
 const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
 
-const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: 8 });
+const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: Number(process.env.BENCH_PATH_VERSIONS ?? 65) });
 const metrics = new ServerMetrics({ connections: () => 1 });
 const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, metrics);
 

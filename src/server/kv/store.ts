@@ -523,8 +523,9 @@ export class KvStore {
       this.changed(ns, key);
       return 1n;
     }
-    const older: Version = { version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs };
+    const olderValue = e.deleted ? EMPTY : e.value;
     if (entity !== undefined) {
+      const older: Version = { version: e.version, value: olderValue, timestampNs: e.timestampNs };
       e.entity = entity;
       this.unsavedEntries.set(entity, e);
       // The current version becomes a stored older one: a new `kv.old` entity (none when no history is kept).
@@ -539,7 +540,7 @@ export class KvStore {
         this.unsavedVersions.set(gone, null);
       }
     }
-    e.older.push(older);
+    e.older.add(e.version, olderValue, e.timestampNs);
     e.value = deleted ? EMPTY : value;
     e.version += 1n;
     e.deleted = deleted;
