@@ -181,8 +181,12 @@ export class ServerConnection {
    */
   receive(bytes: Uint8Array, lastOfTurn = false): void {
     if (this.state !== 'open') return;
-    this.lastActivity = Date.now();
-    const { frames, error } = this.reader.push(bytes);
+    // Only the idle timeout reads it: no clock read per chunk without one.
+    if (this.idleTimeoutMs > 0) this.lastActivity = Date.now();
+    // The frames and their sections are views into the chunk. A socket's chunk is a Buffer, whose
+    // `subarray` builds each view through Buffer's own constructor (~0.1 µs per request for the
+    // five or six views a request takes); a plain Uint8Array over the same bytes makes them cheap.
+    const { frames, error } = this.reader.push(bytes instanceof Buffer ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) : bytes);
     if (error) this.readError = error;
     if (frames.length > 0) {
       if (this.backlogAt < this.backlog.length) this.backlog.push(...frames);
@@ -332,7 +336,7 @@ export class ServerConnection {
       overLimit?.abort(new Error('too many requests in flight'));
       void answer.then((a) => {
         this.inFlight--;
-        this.lastActivity = Date.now();
+        if (this.idleTimeoutMs > 0) this.lastActivity = Date.now();
         // A connection that closed meanwhile drops the reply.
         if (this.state !== 'open') return;
         this.queue(frame.requestId, overLimit && a.status !== Status.OK ? this.overloaded() : a);

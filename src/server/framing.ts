@@ -52,9 +52,14 @@ export class FrameReader {
 
   push(chunk: Uint8Array): FrameBatch {
     if (this.failure) return { frames: [], error: this.failure };
-    const frames: DecodedRequest[] = [];
+    let frames: DecodedRequest[] = [];
     try {
       let at = this.filled > 0 ? this.continuePartial(chunk, frames) : 0;
+      if (at === 0) {
+        // The common case, a chunk of whole frames: the decoder's own list is the batch.
+        const whole = this.decodeAll(chunk);
+        if (whole !== undefined) return { frames: whole };
+      }
       at = this.decodeWhole(chunk, at, frames);
       while (at < chunk.length) {
         const left = chunk.length - at;
@@ -108,6 +113,23 @@ export class FrameReader {
     }
     for (let i = 0; i < decoded.length; i++) out.push(decoded[i]);
     return end;
+  }
+
+  /**
+   * The frames of a chunk that holds whole frames only (no partial one before or after), decoded in
+   * one pass; undefined when it does not, or when the run fails to decode (then the frame-by-frame
+   * path finds the frames before the bad one and reports the error).
+   */
+  private decodeAll(chunk: Uint8Array): DecodedRequest[] | undefined {
+    let end = 0;
+    while (chunk.length - end >= HEADER_SIZE) end += HEADER_SIZE + frameLength(chunk, end);
+    if (end !== chunk.length) return undefined;
+    try {
+      return this.wholeDecoder.push(chunk);
+    } catch {
+      this.wholeDecoder = new RequestFrameDecoder({ maxPayload: this.maxPayload, frameCrc: serverFrameCrc });
+      return undefined;
+    }
   }
 
   /** Adds the chunk's first bytes to the partial frame; returns how many bytes were used. */

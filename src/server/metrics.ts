@@ -6,12 +6,24 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { opcodeName } from '../protocol/index.js';
-import { statusText } from '../protocol/status.js';
+import { Status, statusText } from '../protocol/status.js';
 import { FSYNC_BUCKETS, type StorageCounters } from './storage/counters.js';
 import type { PersistenceCounts } from './http.js';
 
 /** Upper bounds (seconds) of the request latency histogram. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What is counted per opcode. */
+interface OpcodeFigures {
+  /** Requests per latency bucket (not cumulative: each in the first bucket whose bound it is within). */
+  readonly buckets: Float64Array;
+  count: number;
+  sum: number;
+  /** Answers with status OK (most of them: a field, no map update). */
+  ok: number;
+  /** Answers with any other status, by status. */
+  readonly otherStatuses: Map<number, number>;
+}
 
 /** Point-in-time figures of one queue. */
 export interface QueueFigures {
@@ -42,10 +54,8 @@ export interface ServerFigures {
 
 /** Per-request counts, kept as plain numbers; read by prom-client collectors at scrape time. */
 export class ServerMetrics {
-  /** (opcode << 8 | status) → count. */
-  private readonly counts = new Map<number, number>();
-  /** Per-opcode latency: bucket counts, then sum (seconds). */
-  private readonly latency = new Map<number, { buckets: Float64Array; count: number; sum: number }>();
+  /** Per opcode: answers by status and latency (one map lookup per request). */
+  private readonly byOpcode = new Map<number, OpcodeFigures>();
   private parkedNow = 0;
   readonly registry = new Registry();
   private readonly storage: StorageCounters | undefined;
@@ -71,7 +81,11 @@ export class ServerMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [k, n] of self.counts) this.inc({ operation: opcodeName(k >> 8), status: statusText(k & 0xff) }, n);
+        for (const [op, h] of self.byOpcode) {
+          const operation = opcodeName(op);
+          if (h.ok > 0) this.inc({ operation, status: statusText(Status.OK) }, h.ok);
+          for (const [status, n] of h.otherStatuses) this.inc({ operation, status: statusText(status) }, n);
+        }
       },
     });
     // Our own buckets, exposed as a histogram at scrape time (prom-client's `observe()` would hash
@@ -83,11 +97,13 @@ export class ServerMetrics {
         help: 'Time from a request being decoded to its answer being ready, by operation.',
         type: 'histogram',
         aggregator: 'sum',
-        values: [...self.latency].flatMap(([op, h]) => {
+        values: [...self.byOpcode].flatMap(([op, h]) => {
           const operation = opcodeName(op);
           const metric = 'flo_rx_server_request_duration_seconds';
+          // Counted per bucket, exposed cumulative (as Prometheus wants them).
+          let below = 0;
           return [
-            ...LATENCY_BUCKETS.map((le, i) => ({ metricName: `${metric}_bucket`, labels: { operation, le }, value: h.buckets[i] })),
+            ...LATENCY_BUCKETS.map((le, i) => ({ metricName: `${metric}_bucket`, labels: { operation, le }, value: (below += h.buckets[i]) })),
             { metricName: `${metric}_bucket`, labels: { operation, le: '+Inf' }, value: h.count },
             { metricName: `${metric}_sum`, labels: { operation }, value: h.sum },
             { metricName: `${metric}_count`, labels: { operation }, value: h.count },
@@ -202,17 +218,25 @@ export class ServerMetrics {
 
   /** One answered request. */
   record(opcode: number, status: number, seconds: number): void {
-    const key = (opcode << 8) | (status & 0xff);
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    let h = this.latency.get(opcode);
+    let h = this.byOpcode.get(opcode);
     if (h === undefined) {
-      h = { buckets: new Float64Array(LATENCY_BUCKETS.length), count: 0, sum: 0 };
-      this.latency.set(opcode, h);
+      h = { buckets: new Float64Array(LATENCY_BUCKETS.length), count: 0, sum: 0, ok: 0, otherStatuses: new Map() };
+      this.byOpcode.set(opcode, h);
+    }
+    if (status === Status.OK) h.ok++;
+    else {
+      const s = status & 0xff;
+      h.otherStatuses.set(s, (h.otherStatuses.get(s) ?? 0) + 1);
     }
     h.count++;
     h.sum += seconds;
-    // Cumulative buckets, as Prometheus wants them.
-    for (let i = LATENCY_BUCKETS.length - 1; i >= 0 && seconds <= LATENCY_BUCKETS[i]; i--) h.buckets[i]++;
+    // Only the request's own bucket (a fast one: the first); the scrape sums them up.
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      if (seconds <= LATENCY_BUCKETS[i]) {
+        h.buckets[i]++;
+        break;
+      }
+    }
   }
 
   parked(delta: 1 | -1): void {
@@ -222,9 +246,11 @@ export class ServerMetrics {
   /** Requests answered so far, by operation name and status text (for the JSON status page). */
   requestCounts(): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const [k, n] of this.counts) {
-      const op = opcodeName(k >> 8);
-      (out[op] ??= {})[statusText(k & 0xff)] = n;
+    for (const [opcode, h] of this.byOpcode) {
+      const op: Record<string, number> = {};
+      if (h.ok > 0) op[statusText(Status.OK)] = h.ok;
+      for (const [status, n] of h.otherStatuses) op[statusText(status)] = n;
+      out[opcodeName(opcode)] = op;
     }
     return out;
   }

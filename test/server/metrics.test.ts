@@ -139,3 +139,23 @@ describe('GET /metrics: persistence counters', () => {
     expect(text).not.toContain('flo_rx_server_storage_');
   });
 });
+
+describe('ServerMetrics counts', () => {
+  it('exposes cumulative latency buckets and answers by status, as recorded', async () => {
+    const { ServerMetrics } = await import('../../src/server/metrics.js');
+    const { Op, Status } = await import('../../src/protocol/index.js');
+    const m = new ServerMetrics({ connections: () => 0 });
+    m.record(Op.KvGet, Status.OK, 0.00005);
+    m.record(Op.KvGet, Status.OK, 0.003);
+    m.record(Op.KvGet, Status.NotFound, 0.0001);
+    m.record(Op.KvGet, Status.NotFound, 20);
+    const prom = parseProm(await m.registry.metrics());
+    const bucket = (le: string) => prom.get(`flo_rx_server_request_duration_seconds_bucket{operation="kv_get",le="${le}"}`);
+    expect([bucket('0.0001'), bucket('0.00025'), bucket('0.0025'), bucket('0.005'), bucket('10'), bucket('+Inf')]).toEqual([2, 2, 2, 3, 3, 4]);
+    expect(prom.get('flo_rx_server_request_duration_seconds_count{operation="kv_get"}')).toBe(4);
+    expect(prom.get('flo_rx_server_request_duration_seconds_sum{operation="kv_get"}')).toBeCloseTo(20.00315, 6);
+    expect(prom.get('flo_rx_server_requests_total{operation="kv_get",status="OK"}')).toBe(2);
+    expect(prom.get('flo_rx_server_requests_total{operation="kv_get",status="Not found"}')).toBe(2);
+    expect(m.requestCounts()).toEqual({ kv_get: { OK: 2, 'Not found': 2 } });
+  });
+});

@@ -40,7 +40,7 @@ import { MAX_BLOCK_MS } from '../timers.js';
 import { Waiters } from '../waiters.js';
 import { badRequest, notFound, ok } from '../reply.js';
 import { KvGetOk, KvPutOk } from './replies.js';
-import { KvMessages, KvStore, byteString, type TxnUse } from './store.js';
+import { KvMessages, KvStore, byteString, type PutConditions, type TxnUse } from './store.js';
 
 
 /** Longest BlockMS / WaitMS accepted (Flo's newest server refuses more; DECISIONS #14). */
@@ -56,6 +56,9 @@ type KvValueReply = { version: bigint; value: Uint8Array };
 
 /** A put inside a transaction answers version 0 (the version is known at commit). */
 const TXN_PUT_OK = new KvPutOk(0n);
+
+/** The conditions of a put without options: none. */
+const NO_CONDITIONS: PutConditions = {};
 
 export function createKvSubsystem(env: ServerEnv): KvSubsystem {
   const waiters = new Waiters(env.clock, env.parking);
@@ -115,6 +118,8 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     [
       Op.KvPut,
       (ctx) => {
+        // Most puts carry no options: then there is nothing to decode beyond the body's sections.
+        if (ctx.body.options.length === 0) return new KvPutOk(store.put(nsOf(ctx), ctx.body.key, ctx.body.value, NO_CONDITIONS));
         const req = decodeKvPut(ctx.body);
         const ns = nsOf(ctx);
         if (req.txn) {
@@ -127,6 +132,8 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
     [
       Op.KvGet,
       (ctx) => {
+        // A plain get (no options: no wait, no transaction) needs no request object.
+        if (ctx.body.options.length === 0) return valueReply(store.getNow(nsOf(ctx), ctx.body.key));
         const req = decodeKvGet(ctx.body);
         const ns = nsOf(ctx);
         // Blocking options are evaluated before any transaction handling (as Flo); 0 = do not wait.

@@ -55,11 +55,60 @@ const CHAR_CODES_PER_CALL = 4096;
 
 /** Bytes → a string with one code unit per byte (order-preserving). */
 export function byteString(b: Uint8Array): string {
+  if (b.length <= 16) return shortByteString(b);
   // `apply` with the typed array itself: no iterator, no argument array (a spread cost ~6x more per key).
   if (b.length <= CHAR_CODES_PER_CALL) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
   for (let i = 0; i < b.length; i += CHAR_CODES_PER_CALL) s += String.fromCharCode.apply(null, b.subarray(i, i + CHAR_CODES_PER_CALL) as unknown as number[]);
   return s;
+}
+
+const fromCharCode = String.fromCharCode;
+
+/**
+ * `byteString` of a short key (most keys): `fromCharCode` with as many arguments as bytes, which V8
+ * calls directly, where `apply` takes its generic path (about 40 ns less per key, measured with the
+ * map lookup that follows).
+ */
+function shortByteString(b: Uint8Array): string {
+  switch (b.length) {
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[0]);
+    case 2:
+      return fromCharCode(b[0], b[1]);
+    case 3:
+      return fromCharCode(b[0], b[1], b[2]);
+    case 4:
+      return fromCharCode(b[0], b[1], b[2], b[3]);
+    case 5:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4]);
+    case 6:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5]);
+    case 7:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6]);
+    case 8:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+    case 9:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]);
+    case 10:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]);
+    case 11:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10]);
+    case 12:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11]);
+    case 13:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12]);
+    case 14:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13]);
+    case 15:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14]);
+    case 16:
+      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    default:
+      return String.fromCharCode.apply(null, b as unknown as number[]);
+  }
 }
 
 /** Values up to this size are copied into a shared pool (as Node pools small Buffers). */
@@ -260,7 +309,8 @@ export class KvStore {
   private lastNowNs = 0n;
   private readonly txns = new Map<bigint, Txn>();
   private nextTxnId = 1n;
-  private index = 0n;
+  /** Writes counted (the commit index): a number, so a put allocates no BigInt for it (exact to 2^53). */
+  private index = 0;
   /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
   private readonly willChange: WillChange;
   private readonly willChangeIndex: WillChange;
@@ -290,7 +340,7 @@ export class KvStore {
       ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v), loaded: () => this.unsavedEntries.clear() })
       : NO_CHANGE_LOG;
     this.willChangeIndex = p
-      ? p.table({ name: 'kv.index', save: () => this.index, load: (_k, v) => void (this.index = typeof v === 'bigint' ? v : 0n) })
+      ? p.table({ name: 'kv.index', save: () => BigInt(this.index), load: (_k, v) => void (this.index = typeof v === 'bigint' ? Number(v) : 0) })
       : NO_CHANGE_LOG;
     this.willChangeVersion = p
       ? p.table({ name: 'kv.old', save: (k) => this.saveVersion(k), load: (k, v) => this.loadVersion(k, v), loaded: () => this.attachVersions() })
@@ -473,8 +523,9 @@ export class KvStore {
       this.changed(ns, key);
       return 1n;
     }
-    const older: Version = { version: e.version, value: e.deleted ? EMPTY : e.value, timestampNs: e.timestampNs };
+    const olderValue = e.deleted ? EMPTY : e.value;
     if (entity !== undefined) {
+      const older: Version = { version: e.version, value: olderValue, timestampNs: e.timestampNs };
       e.entity = entity;
       this.unsavedEntries.set(entity, e);
       // The current version becomes a stored older one: a new `kv.old` entity (none when no history is kept).
@@ -489,7 +540,7 @@ export class KvStore {
         this.unsavedVersions.set(gone, null);
       }
     }
-    e.older.push(older);
+    e.older.add(e.version, olderValue, e.timestampNs);
     e.value = deleted ? EMPTY : value;
     e.version += 1n;
     e.deleted = deleted;
@@ -539,7 +590,7 @@ export class KvStore {
   /** Counts a replicated write (the commit index reported by COMMIT). */
   private logged(): void {
     this.willChangeIndex('');
-    this.index += 1n;
+    this.index += 1;
   }
 
   // ----- committed operations ----------------------------------------------------------------
@@ -548,6 +599,14 @@ export class KvStore {
     const key = this.checkKey(ns, keyBytes);
     const e = this.liveEntry(ns, key);
     return e ? { version: e.version, value: e.value } : undefined;
+  }
+
+  /**
+   * `get` without a result object: the live entry itself, read-only, to be read at once (a later
+   * write changes it in place). For the reply of a plain get.
+   */
+  getNow(ns: string, keyBytes: Uint8Array): KvValue | undefined {
+    return this.liveEntry(ns, this.checkKey(ns, keyBytes));
   }
 
   /** The key's version whatever its state (tombstone, expired), 0 if never written. For watches. */
@@ -829,7 +888,7 @@ export class KvStore {
       else if (op.kind === 'delete') scratch.set(op.key, undefined);
       else if (op.kind === 'incr') scratch.set(op.key, i64Bytes(this.counterAfter(read(op.key), op.delta)));
     }
-    if (t.ops.length === 0) return { commitIndex: this.index, opCount: 0 };
+    if (t.ops.length === 0) return { commitIndex: BigInt(this.index), opCount: 0 };
     this.logged();
     for (const op of t.ops) {
       switch (op.kind) {
@@ -851,7 +910,7 @@ export class KvStore {
         }
       }
     }
-    return { commitIndex: this.index, opCount: t.ops.length };
+    return { commitIndex: BigInt(this.index), opCount: t.ops.length };
   }
 
   rollback(ns: string, txnId: bigint): void {

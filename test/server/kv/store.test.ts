@@ -31,6 +31,19 @@ describe('byte strings', () => {
     const sorted = [...keys].sort((a, b) => (byteString(a) < byteString(b) ? -1 : 1));
     expect(sorted.map((k) => [...k])).toEqual([[0x61], [0x61, 0x00], [0x61, 0xff], [0x62], [0x80, 0x01], [0xff]]);
   });
+
+  it('convert keys of every short length (a path of their own) byte for byte', () => {
+    for (let n = 0; n <= 20; n++) {
+      const key = Uint8Array.from({ length: n }, (_, i) => (i * 53 + n * 11 + 0x80) & 0xff);
+      const s = byteString(key);
+      expect(s.length).toBe(n);
+      expect([...fromByteString(s)]).toEqual([...key]);
+      // A view into a larger buffer converts only its own bytes.
+      const within = new Uint8Array(n + 4).fill(0x7a);
+      within.set(key, 2);
+      expect(byteString(within.subarray(2, 2 + n))).toBe(s);
+    }
+  });
 });
 
 describe('key checks', () => {

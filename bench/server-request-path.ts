@@ -1,0 +1,97 @@
+/**
+ * The embedded server's request path in process, without sockets: a `ServerConnection` over a
+ * transport that takes every write at once, built as the server builds it (all subsystems, the
+ * metrics observer), fed pre-encoded KV put or get frames one per chunk (1 in flight: each chunk
+ * the turn's last, so its reply is written at once) or 256 per chunk. Prints the CPU ns per
+ * request of this process (`process.cpuUsage`): what a request costs from the bytes read to the
+ * reply bytes handed over, the part of the server's CPU that the kernel's socket work hides in
+ * the end-to-end benches.
+ *
+ * Env: BENCH_PATH_TREE=<dir> (the checkout whose `src/server` is measured; default this one),
+ * BENCH_PATH_OPS (requests per measured run, default 400 000), BENCH_PATH_RUNS (default 5; the
+ * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default), BENCH_PATH_VERSIONS (KV
+ * versions kept per key, default 65 as the server's).
+ * Run: `npx tsx bench/server-request-path.ts`, or `node --cpu-prof --import tsx ...` to profile it.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = resolve(fileURLToPath(import.meta.url), '../..');
+const tree = resolve(process.env.BENCH_PATH_TREE ?? here);
+const OPS = Number(process.env.BENCH_PATH_OPS ?? 400_000);
+const RUNS = Number(process.env.BENCH_PATH_RUNS ?? 5);
+const WORK = (process.env.BENCH_PATH_WORK ?? 'put,get,put256,get256').split(',');
+const KEYS = 1_000;
+
+const protocol = await import(resolve(tree, 'src/protocol/index.ts'));
+const { ServerConnection } = await import(resolve(tree, 'src/server/connection.ts'));
+const { collectHandlers, Dispatcher } = await import(resolve(tree, 'src/server/dispatcher.ts'));
+const { createSubsystems } = await import(resolve(tree, 'src/server/registry.ts'));
+const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
+const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
+const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
+
+const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: Number(process.env.BENCH_PATH_VERSIONS ?? 65) });
+const metrics = new ServerMetrics({ connections: () => 1 });
+const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, metrics);
+
+let replyBytes = 0;
+let events: { data(bytes: Uint8Array, lastOfTurn?: boolean): void } | undefined;
+const transport = {
+  protocol: 'binary',
+  remoteAddress: 'bench',
+  start(e: typeof events) {
+    events = e;
+  },
+  send(bytes: Uint8Array) {
+    replyBytes += bytes.length;
+  },
+  bufferedBytes: 0,
+  pauseReading() {},
+  resumeReading() {},
+  end() {},
+  destroy() {},
+};
+const conn = new ServerConnection(transport, { id: 1, dispatcher });
+conn.start();
+
+const VALUE = new Uint8Array(100).fill(0x61);
+const frameOf = (op: 'put' | 'get', i: number): Uint8Array => {
+  const key = protocol.utf8(`bench:k${i % KEYS}`);
+  const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });
+  return protocol.encodeRequest(BigInt(i + 1), op === 'put' ? protocol.Op.KvPut : protocol.Op.KvGet, 'bench', body);
+};
+/** Chunks as a socket hands them over: Buffers, one frame each or `perChunk` frames each. */
+function chunks(op: 'put' | 'get', perChunk: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let c = 0; c < KEYS; c++) {
+    const frames = Array.from({ length: perChunk }, (_, j) => frameOf(op, c * perChunk + j));
+    out.push(Buffer.concat(frames));
+  }
+  return out;
+}
+
+function run(list: Buffer[], perChunk: number): number {
+  const rounds = Math.ceil(OPS / perChunk);
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) events!.data(list[i % list.length], true);
+  const t = process.cpuUsage(t0);
+  return ((t.user + t.system) * 1000) / (rounds * perChunk);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cases: Record<string, [Buffer[], number]> = {};
+for (const w of WORK) {
+  const perChunk = w.endsWith('256') ? 256 : 1;
+  cases[w] = [chunks(w.startsWith('put') ? 'put' : 'get', perChunk), perChunk];
+}
+// Keys exist before any get; one warm-up pass of each case.
+if (cases.put === undefined) run(chunks('put', 1), 1);
+for (const w of WORK) run(...cases[w]);
+const line: string[] = [];
+for (const w of WORK) {
+  const ns: number[] = [];
+  for (let r = 0; r < RUNS; r++) ns.push(run(...cases[w]));
+  line.push(`${w} ${median(ns).toFixed(0)} ns (${ns.map((n) => n.toFixed(0)).join(' ')})`);
+}
+console.log(`${tree}: ${line.join('; ')}; ${replyBytes} reply bytes`);
