@@ -1,5 +1,5 @@
 /**
- * Workflow definitions (`protocol-actions-workflows.md` §5): YAML or JSON text → a validated model.
+ * Workflow definitions: YAML or JSON text → a validated model.
  * Errors name the step and the field, e.g. `step "charge": transitions.success: unknown target "x"`.
  * Unknown keys are ignored; both camelCase and snake_case spellings are accepted.
  */
