@@ -2,8 +2,8 @@
  * Payload codecs for the stream operations (0x130-0x140) and the consumer-group operations
  * (0x150-0x15C), plus `StreamId` helpers.
  *
- * Layouts follow `protocol-queues-streams.md` §4: requests exactly as the Go SDK writes them (options
- * in Go order), except append, which always sends the batch frame (DECISIONS #2); replies as the
+ * Layouts: requests exactly as the Go SDK writes them (options in Go order), except append, which
+ * always sends the batch frame (`docs/protocol-decisions.md` #2); replies as the
  * embedded server sends them. No stream reply differs between the `go` and `flo` profiles, so the
  * server encoders take no profile; the client decoders accept every layout a real server sends
  * (record key present or absent, 52- or 76-byte info, 0-byte or zero-count empty replies, #16).
@@ -185,7 +185,7 @@ function appendOptions(partition: number | undefined, partitionKey: Name | undef
   return optionsOrUndefined(o);
 }
 
-/** Key = stream; value = a batch frame of one record, headers in insertion order (DECISIONS #2). */
+/** Key = stream; value = a batch frame of one record, headers in insertion order (`docs/protocol-decisions.md` #2). */
 export function encodeStreamAppend(req: StreamAppendRequest): OpPayload {
   return encodeStreamAppendBatch({
     stream: req.stream,

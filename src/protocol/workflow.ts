@@ -1,6 +1,5 @@
 /**
  * Payload codecs for the workflow operations (0x340-0x34A) and the client-side Sync helpers.
- * Layouts: `protocol-actions-workflows.md` §6.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { ByteReader } from './byte-reader.js';
@@ -27,7 +26,7 @@ export const WORKFLOW_RUN_STATUS_NAMES = ['pending', 'running', 'waiting', 'comp
 /** The status of a workflow run, as a lowercase name. */
 export type WorkflowRunStatusName = (typeof WORKFLOW_RUN_STATUS_NAMES)[number];
 
-/** Lowercase wire name (DECISIONS #35); unknown codes → `unknown`. */
+/** Lowercase wire name (`docs/protocol-decisions.md` #35); unknown codes → `unknown`. */
 export function workflowRunStatusName(status: number): WorkflowRunStatusName | 'unknown' {
   return WORKFLOW_RUN_STATUS_NAMES[status] ?? 'unknown';
 }
