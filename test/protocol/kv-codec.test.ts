@@ -166,7 +166,7 @@ describe('kv reply layouts', () => {
     ]);
     expect(toHex(P.encodeKvHistoryReply(h, 'flo'))).toBe('0200000002000000763202000000000000000200000076310100000000000000');
   });
-  it('treats 0-byte and zero-count list replies as empty (DECISIONS #16)', () => {
+  it('treats 0-byte and zero-count list replies as empty (docs/protocol-decisions.md #16)', () => {
     for (const hex of ['', '00000000']) {
       expect(P.decodeKvScanReply(fromHex(hex))).toEqual({ entries: [], hasMore: false });
       expect(P.decodeKvHistoryReply(fromHex(hex))).toEqual([]);

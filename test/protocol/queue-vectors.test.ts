@@ -216,7 +216,7 @@ describe('queue vectors', () => {
   }
 });
 
-describe('more queue vectors (protocol-queues-streams.md §3.5, §7)', () => {
+describe('more queue vectors (the Go SDK golden frames of more.json)', () => {
   it('Dequeue("q", 10, {BlockMS: 5000})', () => {
     expect(toHex(encodeQueueDequeue({ queue: 'q', count: 10, blockMs: 5000 }).options!)).toBe('15040a000000170488130000');
   });

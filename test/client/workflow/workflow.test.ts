@@ -129,7 +129,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
     ] as const) {
       await stripeFailed(n);
       expect((await firstValueFrom(flo.workflow.status(runId))).status).toBe('waiting');
-      clock.advance(delay); // the plan executor's retry backoff (DECISIONS #34)
+      clock.advance(delay); // the plan executor's retry backoff (`docs/protocol-decisions.md` #34)
     }
     await stripeFailed(4);
     expect(await watched).toMatchObject({ status: 'completed', currentStep: 'notify' });
@@ -161,7 +161,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
     expect(s).toMatchObject({ status: 'waiting', currentStep: 'start', waitingOn: { kind: 'action' } });
     expect(s.waitSignal).toBeUndefined();
     await firstValueFrom(flo.workflow.cancel(runId));
-    const after = await firstValueFrom(flo.workflow.status(runId)); // DECISIONS #31: applied before the reply
+    const after = await firstValueFrom(flo.workflow.status(runId)); // `docs/protocol-decisions.md` #31: applied before the reply
     expect(after).toMatchObject({ status: 'cancelled', terminal: true });
     expect((await firstValueFrom(flo.actions.status(s.waitingOn!.runId))).status).toBe('cancelled');
     expect((await history(flo, runId)).at(-1)).toBe('workflow_cancelled(cancelled by user)');
