@@ -4,9 +4,9 @@
 import { Converter, PageEvent } from 'typedoc';
 
 const RULES = [
-  [/\s*\((?:see )?(?:DECISIONS|protocol-[a-z-]+\.md)[^()]*\)/g, ''],
+  [/\s*\((?:see )?(?:DECISIONS|protocol-(?:core-kv|queues-streams|actions-workflows)\.md)[^()]*\)/g, ''],
   [/[:;,]?\s*(?:see )?DECISIONS(?:\.md)?\s*#\d+(?:\s*[/,]\s*#?\d+)*/g, ''],
-  [/[:;,]?\s*(?:see )?protocol-[a-z-]+\.md(?:\s*(?:section|§)\s*[\d.]+)?/g, ''],
+  [/[:;,]?\s*(?:see )?protocol-(?:core-kv|queues-streams|actions-workflows)\.md(?:\s*(?:section|§)\s*[\d.]+)?/g, ''],
 ];
 
 const clean = (text) => RULES.reduce((t, [re, by]) => t.replace(re, by), text);
