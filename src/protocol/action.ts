@@ -18,7 +18,7 @@ export type ActionReplyProfile = 'go' | 'flo';
 /** `action_type`: 0 user (worker-hosted), 1 WASM (out of scope). */
 export const ActionType = { User: 0, Wasm: 1 } as const;
 
-/** Action run status byte (§3.1). */
+/** Action run status byte. */
 export const ActionRunStatus = {
   Pending: 0,
   Running: 1,
@@ -162,7 +162,7 @@ export function encodeActionInvoke(req: ActionInvokeRequest): OpPayload {
   return { key: utf8(req.name), value: w.finish() };
 }
 
-/** Server side: a value shorter than 11 bytes is taken entirely as input (back-compat, §3.3). */
+/** Server side: a value shorter than 11 bytes is taken entirely as input (back-compat). */
 export function decodeActionInvoke(body: RequestBody): DecodedActionInvoke {
   const name = keyText(body);
   if (body.value.length < 11) return { name, input: body.value, priority: ACTION_DEFAULT_PRIORITY, delayMs: 0n };

@@ -7,7 +7,7 @@
  * Options are emitted in the Go SDK's order; in-transaction requests carry RoutingKey (0x08, when
  * non-empty) and TxnID (0x09) first, then the operation's own options. Decoders throw only
  * `ProtocolError`; the server turns its message into a BAD_REQUEST reply (the messages are Flo's
- * where §4.2 gives one). Byte fields of decoded requests are views into the request payload (copy
+ * where Flo's server has one). Byte fields of decoded requests are views into the request payload (copy
  * before keeping them); byte fields of decoded replies are copies. The codecs of scan, history, JSON
  * paths and transactions are in `kv-rare.ts` (a browser app loads them on demand); the request and
  * reply types of all KV calls are here.

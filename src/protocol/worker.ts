@@ -18,7 +18,7 @@ export const DEFAULT_ACTION_OUTCOME = 'success';
 export const WorkerType = { Action: 0, Stream: 1 } as const;
 /** Process kind byte. */
 export const ProcessKind = { Action: 0, StreamConsumer: 1 } as const;
-/** Worker status byte (§4.1). */
+/** Worker status byte. */
 export const WorkerStatus = { Active: 0, Idle: 1, Draining: 2, Unhealthy: 3 } as const;
 
 function keyText(body: RequestBody): string {
@@ -88,7 +88,7 @@ export function decodeActionAwait(body: RequestBody): DecodedActionAwait {
   };
 }
 
-/** Reply data of ACTION_AWAIT (§4.8). */
+/** Reply data of ACTION_AWAIT. */
 export interface TaskAssignment {
   /** The action run id. */
   readonly taskId: string;

@@ -120,7 +120,7 @@ function isTerminal(status: number): boolean {
   return status >= ActionRunStatus.Completed;
 }
 
-/** Label rule of §3.3: every required key present with an equal scalar (same type and value). */
+/** Label rule: every required key present with an equal scalar (same type and value). */
 export function labelsAllow(required: Record<string, unknown> | undefined, workerLabels: Record<string, unknown> | undefined): boolean {
   if (!required) return true;
   const keys = Object.keys(required);

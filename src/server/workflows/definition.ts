@@ -290,7 +290,7 @@ function parseText(text: string): unknown {
   }
 }
 
-/** Parses and validates (§5.14); throws `DefinitionError` with the first problem. */
+/** Parses and validates; throws `DefinitionError` with the first problem. */
 export function parseWorkflowDefinition(text: string): WorkflowDefinition {
   const doc = parseText(text);
   if (!isObj(doc)) return fail('', 'the document must be a map');

@@ -595,7 +595,7 @@ export class WorkflowEngine {
     if (this.stepOutcome(run, def, step, outcome, output) === 'continue') this.advance(run);
   }
 
-  /** Poll rule, then plan fallback or step retry, then the transition (§7.3-§7.6). */
+  /** Poll rule, then plan fallback or step retry, then the transition. */
   private stepOutcome(run: WorkflowRun, def: WorkflowDefinition, step: RunStep, outcome: string, output: string): Flow {
     run.stepOutputs.set(step.name, { output, outcome });
     if (step.poll && outcome === 'pending') {
@@ -694,7 +694,7 @@ export class WorkflowEngine {
     if (run.parentRunId !== undefined) this.queue.push(() => this.onChildFinished(run));
   }
 
-  // ---- plans: order and health (§5.8, §7.6) ---------------------------------------------------
+  // ---- plans: order and health ----------------------------------------------------------------
 
   private healthKey(run: WorkflowRun, plan: Plan, ex: Executor): string {
     return key(run.namespace, run.workflow, plan.name, ex.name);
