@@ -317,7 +317,7 @@ const specs: Record<string, Spec> = {
       for (const p of ['{"n":1}', '', '{"n":3}']) await enqueue(e.c, p);
     },
   },
-  // The vector's 0-byte reply is what Go mis-parses (#37); our timed-out dequeue answers [count=0] (§3.4.2).
+  // The vector's 0-byte reply is what Go mis-parses (#37); our timed-out dequeue answers [count=0].
   queue_dequeue_zero_byte_reply: { during: advanceAfterDispatch(1000), exact: false, decision37: true },
 
   // streams (server clock at T0 = 1700000000000)
@@ -353,7 +353,7 @@ const specs: Record<string, Spec> = {
     startMs: T0,
     setup: infoState,
     exact: false,
-    // Flo numbers sequences across milliseconds; ours restart at 0 each millisecond (§4.2), so
+    // Flo numbers sequences across milliseconds; ours restart at 0 each millisecond, so
     // reaching (T0+3)-9 takes 10 records in that millisecond.
     expected: (sdk) => ({ ...(sdk as object), count: 11 }),
   },
