@@ -496,7 +496,7 @@ export class StreamApi {
   }
 
   /**
-   * One group read (the seed's `GroupRead`): emits the leased records, then completes. Records the
+   * One group read (the Go SDK's `GroupRead`): emits the leased records, then completes. Records the
    * subscriber leaves before seeing (e.g. `take(1)`) are nacked back at once. `blockMs` 0 or
    * absent: do not wait.
    */
