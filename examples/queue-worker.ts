@@ -24,7 +24,7 @@ interface Task {
 
 /** Deliveries of the failing task before `settle` sends it to the DLQ. */
 const MAX_DELIVERIES = 3;
-/** The server's own dead-letter limit (DECISIONS #12), used when delivery counts are not sent. */
+/** The server's own dead-letter limit (`docs/protocol-decisions.md` #12), used when delivery counts are not sent. */
 const SERVER_MAX_DELIVERIES = 5;
 
 export interface ExampleResult {

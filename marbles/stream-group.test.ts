@@ -115,7 +115,7 @@ describe('stream.group (marbles)', () => {
       expect(nacks).toHaveLength(1);
       const nack = decodeStreamGroupNack(body(nacks[0]!.spec));
       expect(nack.ids.map(formatStreamId)).toEqual(['7-0', '8-0']);
-      expect(nack.redeliveryDelayMs).toBeUndefined(); // due at once (DECISIONS #5, #23)
+      expect(nack.redeliveryDelayMs).toBeUndefined(); // due at once (`docs/protocol-decisions.md` #5, #23)
     });
   });
 });

@@ -71,7 +71,7 @@ describe('stream.tail (marbles)', () => {
     ts.run(({ cold, expectObservable }) => {
       const replies = [
         cold('-(r|)', { r: records(1, 2) }),
-        cold('---(e|)', { e: ok() }), // long-poll expired: 0 bytes = no records (#16)
+        cold('---(e|)', { e: ok() }), // long-poll expired: 0 bytes = no records (docs/protocol-decisions.md #16)
         cold('--(r|)', { r: records(2, 3) }),
         cold<ResponseFrame>('-------'),
       ];

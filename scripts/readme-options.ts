@@ -44,9 +44,10 @@ function exportedTypes(): { checker: ts.TypeChecker; types: Map<string, ts.Symbo
 function cell(text: string): string {
   return text
     .replace(/\s*\n\s*/g, ' ')
-    // Internal design-record references mean nothing to users.
-    .replace(/\s*\((?:see )?DECISIONS[^()]*\)/g, '')
-    .replace(/[:;,]?\s*(?:see )?DECISIONS(?:\.md)?\s*#\d+(?:\s*[/,]\s*#?\d+)*/g, '')
+    // Protocol-decision references (docs/protocol-decisions.md) are for readers of the code; the
+    // README's "Differences from Flo" section says what they mean for users.
+    .replace(/\s*\((?:see )?`?docs\/protocol-decisions\.md`?\s*#[^()]*\)/g, '')
+    .replace(/[:;,]?\s*(?:see )?`?docs\/protocol-decisions\.md`?\s*#\d+(?:\s*(?:[/,]|-|–)\s*#?\d+)*/g, '')
     .replace(/\|/g, '\\|')
     .trim();
 }

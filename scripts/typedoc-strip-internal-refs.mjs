@@ -1,12 +1,12 @@
-// TypeDoc plugin: drops references to the maintainers' design records ("DECISIONS #14", protocol
-// notes) from doc comments, so the API reference only names things users have. The same rule as
-// the README option tables (scripts/readme-options.ts).
+// TypeDoc plugin: drops references to design records users do not have (the maintainers' internal
+// notes), should one slip into a doc comment, so the API reference only names things users have.
+// References to `docs/protocol-decisions.md` are kept: that file is part of the repository.
 import { Converter, PageEvent } from 'typedoc';
 
 const RULES = [
-  [/\s*\((?:see )?(?:DECISIONS|protocol-[a-z-]+\.md)[^()]*\)/g, ''],
+  [/\s*\((?:see )?(?:DECISIONS|protocol-(?:core-kv|queues-streams|actions-workflows)\.md)[^()]*\)/g, ''],
   [/[:;,]?\s*(?:see )?DECISIONS(?:\.md)?\s*#\d+(?:\s*[/,]\s*#?\d+)*/g, ''],
-  [/[:;,]?\s*(?:see )?protocol-[a-z-]+\.md(?:\s*(?:section|§)\s*[\d.]+)?/g, ''],
+  [/[:;,]?\s*(?:see )?protocol-(?:core-kv|queues-streams|actions-workflows)\.md(?:\s*(?:section|§)\s*[\d.]+)?/g, ''],
 ];
 
 const clean = (text) => RULES.reduce((t, [re, by]) => t.replace(re, by), text);

@@ -1,4 +1,5 @@
-// Loads the Go SDK's golden vectors (copied from ../shared/vectors so the repo stands alone).
+// Loads the Go SDK's golden vectors: the request/reply frames of the Go SDK's golden tests, kept as
+// copies in this repository (test/fixtures) so the tests need nothing outside it.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Workflow definitions shaped like the Go SDK examples (protocol-actions-workflows.md §8), as YAML text:
+ * Workflow definitions shaped like the Go SDK examples, as YAML text:
  * run by `examples/workflow.ts` and used by the workflow tests (`test/server/workflows/fixtures.ts`).
  */
 

@@ -27,7 +27,7 @@ export {
   type DrainReason,
 } from './action-worker/index.js';
 
-/** Lowercase action run status names (§3.1). */
+/** Lowercase action run status names (`docs/protocol-decisions.md` #35). */
 export type ActionRunStatusName = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'unknown';
 
 /** ACTION_STATUS, typed. Timestamps are Unix ms. */
@@ -39,7 +39,7 @@ export interface ActionRunStatus {
   readonly createdAt: number;
   readonly startedAt?: number;
   readonly completedAt?: number;
-  /** The result bytes of the COMPLETE that finished a completed run (DECISIONS #25). */
+  /** The result bytes of the COMPLETE that finished a completed run (`docs/protocol-decisions.md` #25). */
   readonly output?: Uint8Array;
   /** The error text of a failed (or re-pending) run. */
   readonly error?: string;
@@ -88,7 +88,7 @@ export interface ActionInvokeOptions extends RequestOptions {
   readonly idempotencyKey?: string;
   /** Worker labels the run needs (a worker's `labels` must hold each with an equal value). */
   readonly labels?: Readonly<Record<string, string | number | boolean | null>> | string;
-  /** 0-255, higher claimed first (DECISIONS #26). Default 10. */
+  /** 0-255, higher claimed first (`docs/protocol-decisions.md` #26). Default 10. */
   readonly priority?: number;
   /** Not claimable before this many ms from now. Default 0. */
   readonly delayMs?: number;
@@ -155,7 +155,7 @@ export class ActionsApi {
    * lost connection the worker re-registers and resumes.
    *
    * Unsubscribing drains in the background: no new awaits (a task whose await reply arrives later
-   * is failed at once with retry=1, DECISIONS #5), running tasks finish and settle (those still
+   * is failed at once with retry=1, `docs/protocol-decisions.md` #5), running tasks finish and settle (those still
    * running after `drainTimeoutMs`, default 30 s, are failed with retry=1), then the worker
    * deregisters. `until` (or a server-side drain) does the same while still emitting, and completes
    * after `deregistered`.

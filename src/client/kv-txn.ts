@@ -4,7 +4,7 @@
  * `rollback()` (the Go SDK's `Begin` / `Commit` / `Rollback`).
  *
  * Every operation of a transaction carries its routing key and txn id (options 0x08, 0x09) and is
- * buffered by the server until commit (DECISIONS #17): an in-txn `put` answers version 0, an in-txn
+ * buffered by the server until commit (`docs/protocol-decisions.md` #17): an in-txn `put` answers version 0, an in-txn
  * `get` sees the committed state with the txn's own buffered writes applied, an in-txn `incr`
  * answers what the server sends (the delta on Flo and on the embedded server: the counter is only
  * known at commit).

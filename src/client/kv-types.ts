@@ -34,7 +34,7 @@ export interface KvWriteResult {
 
 /** Options of `kv.put` (and `txn.put`). */
 export interface KvPutOptions extends KvCallOptions {
-  /** Time to live in **seconds** (DECISIONS #15); 0 or absent = permanent. */
+  /** Time to live in **seconds** (`docs/protocol-decisions.md` #15); 0 or absent = permanent. */
   readonly ttlSeconds?: Int64Like;
   /** Write only if the current version is this one; `0` = only if the key does not exist. */
   readonly casVersion?: Int64Like;

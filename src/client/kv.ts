@@ -64,7 +64,7 @@ export type { KvTxn, KvTxnBody, KvTxnCallOptions, KvTxnOps, KvTxnResult, KvTxnSt
 export interface KvGetOptions extends KvCallOptions {
   /**
    * Wait up to this many ms for the key to exist (a long-poll; the request deadline adds it).
-   * 0 or absent = answer at once. At most 300 000 (DECISIONS #14); 0 is never sent on the wire.
+   * 0 or absent = answer at once. At most 300 000 (`docs/protocol-decisions.md` #14); 0 is never sent on the wire.
    */
   readonly blockMs?: number;
 }

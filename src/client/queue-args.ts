@@ -6,7 +6,7 @@ import { utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { EnqueueOptions, Seqs } from './queue.js';
 
-/** The visibility timeout the server applies when a dequeue does not give one (DECISIONS #12). */
+/** The visibility timeout the server applies when a dequeue does not give one (`docs/protocol-decisions.md` #12). */
 export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
 
 export const U32_MAX = 0xffff_ffff;

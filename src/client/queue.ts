@@ -5,7 +5,7 @@
  * sends again. Dequeued messages are leased items (`QueueMessage.lease`), so the `ack()`, `nack()`,
  * `settle()` and `renewLease()` operators work on them; the settles of one tick for one queue go out
  * as one request. Leased messages that reach no subscriber (a reply arriving after its subscriber
- * left, the rest of a batch after `take(n)`) are handed back at once with a plain nack (DECISIONS #5:
+ * left, the rest of a batch after `take(n)`) are handed back at once with a plain nack (`docs/protocol-decisions.md` #5:
  * this counts one delivery attempt).
  */
 import { defer, type Observable, type SchedulerLike } from 'rxjs';
@@ -59,11 +59,11 @@ export type DlqStats = QueueDlqStatsReply;
 
 /** Options of `queue.enqueue`. */
 export interface EnqueueOptions extends RequestOptions {
-  /** 0–255; the **lower** number is dequeued first, equal priorities in seq order (DECISIONS #11). Default 0. */
+  /** 0–255; the **lower** number is dequeued first, equal priorities in seq order (`docs/protocol-decisions.md` #11). Default 0. */
   readonly priority?: number;
   /** Not dequeued before this many ms from now. Default 0. */
   readonly delayMs?: number | bigint;
-  /** At most 255 bytes. A second enqueue with the same key within the dedup window (5 min) returns the first seq and stores nothing (DECISIONS #9). */
+  /** At most 255 bytes. A second enqueue with the same key within the dedup window (5 min) returns the first seq and stores nothing (`docs/protocol-decisions.md` #9). */
   readonly dedupKey?: string | Uint8Array;
 }
 
@@ -79,7 +79,7 @@ export interface LeaseRequestOptions {
 export interface DequeueOptions extends RequestOptions, LeaseRequestOptions {
   /**
    * Wait up to this many ms for a message when the queue is empty (a long-poll), 0 to 300 000.
-   * Default 0: answer at once. (0 is never sent on the wire: DECISIONS #14.)
+   * Default 0: answer at once. (0 is never sent on the wire: `docs/protocol-decisions.md` #14.)
    */
   readonly blockMs?: number;
 }
@@ -108,7 +108,7 @@ export interface QueueNackOptions extends RequestOptions {
 
 /** Options of `queue.touch` (a lease extension). */
 export interface QueueTouchOptions extends RequestOptions {
-  /** New lease length from now, in ms. Default: the visibility timeout each message was dequeued with (DECISIONS #21). */
+  /** New lease length from now, in ms. Default: the visibility timeout each message was dequeued with (`docs/protocol-decisions.md` #21). */
   readonly extendMs?: number;
 }
 
@@ -264,7 +264,7 @@ export class QueueDlqApi {
     }, (m) => m.dlqList(this.core, this.toEntry, queue, opts) as Observable<DlqEntry<T>>);
   }
 
-  /** Moves DLQ entries back to the queue: same seq and place, attempts reset (DECISIONS #22). Unknown seqs are ignored. */
+  /** Moves DLQ entries back to the queue: same seq and place, attempts reset (`docs/protocol-decisions.md` #22). Unknown seqs are ignored. */
   requeue(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
     return via(() => checkSeqs(queue, seqs), (m) => m.dlqRequeue(this.core, queue, seqs, opts));
   }

@@ -50,7 +50,7 @@ export class StreamApi {
   constructor(protected readonly core: ClientCore) {}
 
   /**
-   * Appends one record (sent as a batch frame of one, headers in insertion order: DECISIONS #2).
+   * Appends one record (sent as a batch frame of one, headers in insertion order: `docs/protocol-decisions.md` #2).
    * `payload`: bytes as is, a string as UTF-8, anything else through the client's codec.
    * Emits the record's id, then completes.
    */
@@ -65,7 +65,7 @@ export class StreamApi {
    * Reads `[from, to]` and completes: emits records one by one, fetching `pageSize` records per
    * request and the next page only once the previous one has been consumed and the subscriber is
    * still there. It stops after `to`, or when a page comes back short (the end of the stream as it
-   * was then). Pages resume with `start = lastId` and drop ids ≤ lastId (DECISIONS #13); a lost
+   * was then). Pages resume with `start = lastId` and drop ids ≤ lastId (`docs/protocol-decisions.md` #13); a lost
    * connection is waited out and the read resumes where it was.
    */
   read<T = unknown>(stream: string, options: StreamReadOptions = {}): Observable<StreamRecord<T>> {
@@ -77,12 +77,12 @@ export class StreamApi {
 
   /**
    * Emits the stream's records forever: from `from` (`'end'` by default), then every record
-   * appended, by long-polling (`blockMs`, never 0: DECISIONS #14).
+   * appended, by long-polling (`blockMs`, never 0: `docs/protocol-decisions.md` #14).
    *
    * `'end'` is resolved with `info(stream)` on subscribe: its last id becomes the exclusive start
    * position, so a record appended after the subscription is never missed (a read with the `tail`
    * flag would only give "after the end as of this request", and lose what is appended between two
-   * polls). Every poll resumes with `start = lastId` and drops ids ≤ lastId (DECISIONS #13, see
+   * polls). Every poll resumes with `start = lastId` and drops ids ≤ lastId (`docs/protocol-decisions.md` #13, see
    * `ReadCursor`), so after a reconnect the tail continues with no gap and no duplicate.
    */
   tail<T = unknown>(stream: string, options: StreamTailOptions = {}): Observable<StreamRecord<T>> {
@@ -119,7 +119,7 @@ export class StreamApi {
    * stream's beginning), then long-polls group reads, never holding more than `maxInFlight`
    * unsettled records (`leasingSource`). After a reconnect it joins again before the next read.
    * On unsubscribe it cancels the read in flight (a late reply's records are nacked back at once,
-   * DECISIONS #5) and leaves the group; records emitted and not yet settled are handed back at once
+   * `docs/protocol-decisions.md` #5) and leaves the group; records emitted and not yet settled are handed back at once
    * (a plain nack), unless the subscriber took what it wanted (`take(n)`, `first()`): those stay its
    * own to settle.
    *
@@ -136,7 +136,7 @@ export class StreamApi {
   }
 
   /**
-   * One group read (the seed's `GroupRead`): emits the leased records, then completes. Records the
+   * One group read (the Go SDK's `GroupRead`): emits the leased records, then completes. Records the
    * subscriber leaves before seeing (e.g. `take(1)`) are nacked back at once. `blockMs` 0 or
    * absent: do not wait.
    */
@@ -160,7 +160,7 @@ export class StreamApi {
 
   /**
    * Gives records back to the group: redelivered (to any consumer) after `delayMs`, or at once
-   * (DECISIONS #23). An empty list sends nothing. Emits once, completes.
+   * (`docs/protocol-decisions.md` #23). An empty list sends nothing. Emits once, completes.
    */
   groupNack(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupNackOptions = {}): Observable<void> {
     return this.via(() => {

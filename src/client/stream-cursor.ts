@@ -17,7 +17,7 @@ export interface PageRequest {
 
 /**
  * Where the next read of a stream starts, and which records of its reply are new: the resume rule
- * of `DECISIONS.md` #13, shared by `stream.read` (pages) and `stream.tail` (long-polls).
+ * of `docs/protocol-decisions.md` #13, shared by `stream.read` (pages) and `stream.tail` (long-polls).
  *
  * Servers disagree on whether a read's `start` is inclusive (the embedded server, Go, JS) or
  * exclusive (the newest server). Once a record has been seen, the next read is sent with

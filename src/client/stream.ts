@@ -122,7 +122,7 @@ export interface GroupRecord<T = unknown> extends StreamRecord<T>, Leased {
 
 /** Options of `stream.append`. */
 export interface StreamAppendOptions extends RequestOptions {
-  /** Record headers, sent in insertion order (DECISIONS #2). */
+  /** Record headers, sent in insertion order (`docs/protocol-decisions.md` #2). */
   readonly headers?: Record<string, string> | StreamHeadersInit;
   /** Partition key, hashed by the server to choose the partition. */
   readonly partitionKey?: string | Uint8Array;
@@ -216,7 +216,7 @@ export interface StreamGroupIdsOptions extends RequestOptions {
 
 /** Options of `stream.groupNack`. */
 export interface StreamGroupNackOptions extends StreamGroupIdsOptions {
-  /** Redeliver no sooner than this many ms from now. Default: at once, to any consumer (DECISIONS #23). */
+  /** Redeliver no sooner than this many ms from now. Default: at once, to any consumer (`docs/protocol-decisions.md` #23). */
   readonly delayMs?: number;
 }
 
@@ -263,7 +263,7 @@ export class StreamApi {
   // records
 
   /**
-   * Appends one record (sent as a batch frame of one, headers in insertion order: DECISIONS #2).
+   * Appends one record (sent as a batch frame of one, headers in insertion order: `docs/protocol-decisions.md` #2).
    * `payload`: bytes as is, a string as UTF-8, anything else through the client's codec.
    * Emits the record's id, then completes.
    */
@@ -295,7 +295,7 @@ export class StreamApi {
    * Reads `[from, to]` and completes: emits records one by one, fetching `pageSize` records per
    * request and the next page only once the previous one has been consumed and the subscriber is
    * still there. It stops after `to`, or when a page comes back short (the end of the stream as it
-   * was then). Pages resume with `start = lastId` and drop ids ≤ lastId (DECISIONS #13); a lost
+   * was then). Pages resume with `start = lastId` and drop ids ≤ lastId (`docs/protocol-decisions.md` #13); a lost
    * connection is waited out and the read resumes where it was.
    */
   read<T = unknown>(stream: string, options: StreamReadOptions = {}): Observable<StreamRecord<T>> {
@@ -331,12 +331,12 @@ export class StreamApi {
 
   /**
    * Emits the stream's records forever: from `from` (`'end'` by default), then every record
-   * appended, by long-polling (`blockMs`, never 0: DECISIONS #14).
+   * appended, by long-polling (`blockMs`, never 0: `docs/protocol-decisions.md` #14).
    *
    * `'end'` is resolved with `info(stream)` on subscribe: its last id becomes the exclusive start
    * position, so a record appended after the subscription is never missed (a read with the `tail`
    * flag would only give "after the end as of this request", and lose what is appended between two
-   * polls). Every poll resumes with `start = lastId` and drops ids ≤ lastId (DECISIONS #13, see
+   * polls). Every poll resumes with `start = lastId` and drops ids ≤ lastId (`docs/protocol-decisions.md` #13, see
    * `ReadCursor`), so after a reconnect the tail continues with no gap and no duplicate.
    */
   tail<T = unknown>(stream: string, options: StreamTailOptions = {}): Observable<StreamRecord<T>> {
@@ -410,7 +410,7 @@ export class StreamApi {
    * stream's beginning), then long-polls group reads, never holding more than `maxInFlight`
    * unsettled records (`leasingSource`). After a reconnect it joins again before the next read.
    * On unsubscribe it cancels the read in flight (a late reply's records are nacked back at once,
-   * DECISIONS #5) and leaves the group; records emitted and not yet settled are handed back at once
+   * `docs/protocol-decisions.md` #5) and leaves the group; records emitted and not yet settled are handed back at once
    * (a plain nack), unless the subscriber took what it wanted (`take(n)`, `first()`): those stay its
    * own to settle.
    *
@@ -496,7 +496,7 @@ export class StreamApi {
   }
 
   /**
-   * One group read (the seed's `GroupRead`): emits the leased records, then completes. Records the
+   * One group read (the Go SDK's `GroupRead`): emits the leased records, then completes. Records the
    * subscriber leaves before seeing (e.g. `take(1)`) are nacked back at once. `blockMs` 0 or
    * absent: do not wait.
    */
@@ -533,7 +533,7 @@ export class StreamApi {
 
   /**
    * Gives records back to the group: redelivered (to any consumer) after `delayMs`, or at once
-   * (DECISIONS #23). An empty list sends nothing. Emits once, completes.
+   * (`docs/protocol-decisions.md` #23). An empty list sends nothing. Emits once, completes.
    */
   groupNack(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupNackOptions = {}): Observable<void> {
     return defer(() => {

@@ -50,7 +50,7 @@ export interface RunStatus {
   inputData<T = unknown>(): T;
 }
 
-/** One event of a run's history (§7.13). */
+/** One event of a run's history. */
 export interface HistoryEvent {
   readonly type: WorkflowHistoryEventType | (string & {});
   /** Step label, action name, outcome, signal name, terminal name or input, by type. */
@@ -119,7 +119,7 @@ export class WorkflowApi {
   constructor(protected readonly core: ClientCore) {}
 
   /**
-   * Deploys a definition the way the Go SDK's Sync does (§6.3): reads `name` and `version` from the
+   * Deploys a definition the way the Go SDK's Sync does: reads `name` and `version` from the
    * text, GET_DEFINITION, and CREATE unless the stored definition has the same version (so an edit
    * without a version bump is not pushed). Emits `{ name, version, description, action }`.
    * Missing name or version → `InvalidArgumentError`, nothing sent.
@@ -164,13 +164,13 @@ export class WorkflowApi {
 
   /**
    * WORKFLOW_SIGNAL: delivers `data` (bytes/text as is, else through the codec) under `type`.
-   * Accepted in every run state (DECISIONS #32); names starting with `_` are refused.
+   * Accepted in every run state (`docs/protocol-decisions.md` #32); names starting with `_` are refused.
    */
   signal(runId: string, type: string, data?: unknown, options: RequestOptions = {}): Observable<void> {
     return calls(this.core, (c) => c.signal(runId, type, data, options));
   }
 
-  /** WORKFLOW_CANCEL: applied before the reply (DECISIONS #31); a terminal run is left as it is. */
+  /** WORKFLOW_CANCEL: applied before the reply (`docs/protocol-decisions.md` #31); a terminal run is left as it is. */
   cancel(runId: string, options: RequestOptions & { readonly reason?: string } = {}): Observable<void> {
     return calls(this.core, (c) => c.cancel(runId, options));
   }

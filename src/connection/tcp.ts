@@ -8,7 +8,7 @@ import type { Transport, TransportFactory, TransportHandlers } from './types.js'
 /** Size of the buffer each socket reads into (the most one read takes). */
 const READ_BUFFER = 64 * 1024;
 
-/** Flo's default port (protocol-core-kv.md section 1). */
+/** Flo's default port (the one the Go SDK and Flo's docs use). */
 export const DEFAULT_PORT = 9000;
 
 /** Parses `host:port`, `[v6]:port`, `tcp://host:port` or a bare `host` (port 9000). */

@@ -16,7 +16,7 @@ import type { Transport, TransportFactory, TransportHandlers } from './types.js'
 /** The subprotocol Flo's WebSocket endpoint speaks. */
 export const FLO_WS_SUBPROTOCOL = 'flo-proto';
 
-/** Flo's default port (protocol-core-kv.md section 1): HTTP/WebSocket is sniffed on the same port. */
+/** Flo's default port: HTTP/WebSocket is sniffed on the same port as the binary protocol. */
 const DEFAULT_PORT = 9000;
 
 /** WHATWG `WebSocket.OPEN`; `ws` uses the same numbers. */
@@ -50,7 +50,7 @@ export interface WebSocketTransportOptions {
    * Sent as the `token` query parameter of the WebSocket URL (an existing `token` parameter is
    * replaced). Flo's protocol documents do not say how its JS SDK carries a token over WebSocket:
    * they describe no handshake at all (the first frame is an ordinary request) and an `auth`
-   * opcode (0x003) that the Go SDK never sends (protocol-core-kv.md section 1). A browser cannot set
+   * opcode (0x003) that the Go SDK never sends. A browser cannot set
    * headers on a WebSocket handshake, so the two places left are the URL and the subprotocol list;
    * we use a query parameter named `token`, which is our choice, not a documented Flo behaviour.
    * The token is never included in error messages.

@@ -3,9 +3,9 @@
  * list runs, delete. Worker-side task operations (await, complete, fail, touch) and the worker
  * registry live in `worker.ts`.
  *
- * Layouts follow `protocol-actions-workflows.md` §3: requests exactly as the Go SDK writes them;
+ * Layouts: requests exactly as the Go SDK writes them;
  * replies in the Go SDK's layout by default and in the newest server's where they differ
- * (`profile: 'flo'`, DECISIONS #1); decoders accept both.
+ * (`profile: 'flo'`, `docs/protocol-decisions.md` #1); decoders accept both.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { ByteReader } from './byte-reader.js';
@@ -18,7 +18,7 @@ export type ActionReplyProfile = 'go' | 'flo';
 /** `action_type`: 0 user (worker-hosted), 1 WASM (out of scope). */
 export const ActionType = { User: 0, Wasm: 1 } as const;
 
-/** Action run status byte (§3.1). */
+/** Action run status byte. */
 export const ActionRunStatus = {
   Pending: 0,
   Running: 1,
@@ -128,7 +128,7 @@ export interface ActionCaller {
 export interface ActionInvokeRequest {
   readonly name: string;
   readonly input?: Uint8Array;
-  /** 0-255, higher claimed first (DECISIONS #26); Go default 10. */
+  /** 0-255, higher claimed first (`docs/protocol-decisions.md` #26); Go default 10. */
   readonly priority?: number;
   /** Not claimable before created + delay. */
   readonly delayMs?: bigint | number;
@@ -162,7 +162,7 @@ export function encodeActionInvoke(req: ActionInvokeRequest): OpPayload {
   return { key: utf8(req.name), value: w.finish() };
 }
 
-/** Server side: a value shorter than 11 bytes is taken entirely as input (back-compat, §3.3). */
+/** Server side: a value shorter than 11 bytes is taken entirely as input (back-compat). */
 export function decodeActionInvoke(body: RequestBody): DecodedActionInvoke {
   const name = keyText(body);
   if (body.value.length < 11) return { name, input: body.value, priority: ACTION_DEFAULT_PRIORITY, delayMs: 0n };
@@ -246,7 +246,7 @@ export interface ActionStatusReply {
   readonly createdAt: bigint;
   readonly startedAt?: bigint;
   readonly completedAt?: bigint;
-  /** The COMPLETE result of a completed run (DECISIONS #25). */
+  /** The COMPLETE result of a completed run (`docs/protocol-decisions.md` #25). */
   readonly output?: Uint8Array;
   readonly errorMessage?: string;
   /** attempt − 1 (0 before the first claim). */
@@ -354,7 +354,7 @@ export function encodeActionListReply(reply: ActionListReply): Uint8Array {
   return w.finish();
 }
 
-/** A 0-byte reply is an empty list (DECISIONS #16); the trailer may be absent. */
+/** A 0-byte reply is an empty list (`docs/protocol-decisions.md` #16); the trailer may be absent. */
 export function decodeActionListReply(payload: Uint8Array): ActionListReply {
   if (payload.length === 0) return { actions: [], hasMore: false };
   const r = new ByteReader(payload, 'action list reply');

@@ -119,7 +119,7 @@ function firstExactLayout<T>(p: Uint8Array, what: string, layouts: ReadonlyArray
 
 /**
  * Accepts layout A (Go), B (Flo server) and Flo's cursor-less fallback, whichever consumes the
- * payload exactly (A tried first). A 0-byte or 4-byte zero-count reply is an empty page (#16).
+ * payload exactly (A tried first). A 0-byte or 4-byte zero-count reply is an empty page (docs/protocol-decisions.md #16).
  */
 export function decodeKvScanReply(p: Uint8Array): KvScanReply {
   if (p.length === 0 || (p.length === 4 && p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 0)) {

@@ -1,5 +1,5 @@
 /**
- * KV payload codecs of the common calls, both directions (protocol-core-kv.md §6, DECISIONS #1, #15-#20, #37).
+ * KV payload codecs of the common calls, both directions (`docs/protocol-decisions.md` #1, #15-#20, #37).
  *
  * Client side: `encodeKvX(req) → OpPayload` and `decodeKvXReply(payload) → reply`.
  * Server side: `decodeKvX(body) → req` and `encodeKvXReply(reply, profile?) → payload`.
@@ -7,7 +7,7 @@
  * Options are emitted in the Go SDK's order; in-transaction requests carry RoutingKey (0x08, when
  * non-empty) and TxnID (0x09) first, then the operation's own options. Decoders throw only
  * `ProtocolError`; the server turns its message into a BAD_REQUEST reply (the messages are Flo's
- * where §4.2 gives one). Byte fields of decoded requests are views into the request payload (copy
+ * where Flo's server has one). Byte fields of decoded requests are views into the request payload (copy
  * before keeping them); byte fields of decoded replies are copies. The codecs of scan, history, JSON
  * paths and transactions are in `kv-rare.ts` (a browser app loads them on demand); the request and
  * reply types of all KV calls are here.
@@ -18,7 +18,7 @@ import type { OpPayload, RequestBody } from './frame.js';
 import { addTxn, decodeVersionOnly, fixedReply, i64le, options, opts, payload, readTxn, u64le, withOptional } from './kv-helpers.js';
 import { Opt } from './options.js';
 
-/** Reply layouts where the Go SDK and the newest Flo server disagree (scan, history; DECISIONS #1). */
+/** Reply layouts where the Go SDK and the newest Flo server disagree (scan, history; `docs/protocol-decisions.md` #1). */
 export type KvReplyProfile = 'go' | 'flo';
 
 /** Most keys one MGET may carry (Go SDK and server). */
@@ -39,7 +39,7 @@ export interface KvTxnRef {
 export interface KvPutRequest {
   readonly key: Uint8Array;
   readonly value: Uint8Array;
-  /** TTL in **seconds** (DECISIONS #15); 0 or absent = permanent. */
+  /** TTL in **seconds** (`docs/protocol-decisions.md` #15); 0 or absent = permanent. */
   readonly ttlSeconds?: bigint;
   /** Expected current version; 0 = create only. */
   readonly casVersion?: bigint;
@@ -54,7 +54,7 @@ export interface KvPutReply {
 
 export interface KvGetRequest {
   readonly key: Uint8Array;
-  /** Long-poll until the key is live (0x17); 0 = do not wait (DECISIONS #14). */
+  /** Long-poll until the key is live (0x17); 0 = do not wait (`docs/protocol-decisions.md` #14). */
   readonly blockMs?: number;
   /** Watch: wait for a version newer than the current one (0x18). */
   readonly waitMs?: number;
@@ -132,7 +132,7 @@ export interface KvIncrRequest {
 export interface KvIncrReply {
   /** 0 inside a transaction. */
   readonly version: bigint;
-  /** The counter after the increment; inside a transaction the server echoes the **delta** (DECISIONS #37). */
+  /** The counter after the increment; inside a transaction the server echoes the **delta** (`docs/protocol-decisions.md` #37). */
   readonly value: bigint;
 }
 
@@ -441,7 +441,7 @@ export function encodeKvIncrReply(reply: KvIncrReply): Uint8Array {
 // TOUCH 0x113 / PERSIST 0x114 / EXISTS 0x115
 // ---------------------------------------------------------------------------------------------
 
-/** Value `[ttl:u64]` (seconds, DECISIONS #15), always sent; option 0x02 = IfMatch. */
+/** Value `[ttl:u64]` (seconds, `docs/protocol-decisions.md` #15), always sent; option 0x02 = IfMatch. */
 export function encodeKvTouch(req: KvTouchRequest): OpPayload {
   return payload(
     req.key,

@@ -1,5 +1,5 @@
 /**
- * Payload codecs for stream-processing jobs (0x360-0x367), `protocol-actions-workflows.md` §9.
+ * Payload codecs for stream-processing jobs (0x360-0x367).
  * Binary layouts as the Go SDK parses them (the opcodes it sends, not the 0xC0-0xD1 of the server's
  * handler comments); LIST's trailer carries `has_more` and a cursor, which the Go SDK skips.
  */

@@ -5,7 +5,7 @@
  * namespace) and `decodeQueueXReply(payload)`. Server side: `decodeQueueX(body)` and
  * `encodeQueueXReply(reply, profile?)`.
  *
- * Layout notes (see protocol-queues-streams.md §3.5 and DECISIONS.md #1, #16, #22, #37):
+ * Layout notes (see `docs/protocol-decisions.md` #1, #16, #22, #37):
  * - Options are emitted in the Go SDK's order; dequeue and peek always send `count` (0x15).
  * - Message lists (dequeue, peek, DLQ list) are `[n:u32]` then per message either the compact Go
  *   entry `[seq:u64][len:u32][payload]` (profile `'go'`, default) or the extended entry of the
@@ -25,7 +25,7 @@ import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader } from './options.js';
 import { Status } from './status.js';
 
-/** Reply layouts (DECISIONS.md #1): `go` = the Go SDK's short entries, `flo` = the newest server's. */
+/** Reply layouts (`docs/protocol-decisions.md` #1): `go` = the Go SDK's short entries, `flo` = the newest server's. */
 export type QueueReplyProfile = 'go' | 'flo';
 
 /** A queue name as the caller gives it (the key section carries it as bytes). */
@@ -339,7 +339,7 @@ export function encodeQueueFailReply(): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// queue_touch (0x17D) and queue_extend_lease (0x173): same layout (DECISIONS.md #21)
+// queue_touch (0x17D) and queue_extend_lease (0x173): same layout (`docs/protocol-decisions.md` #21)
 
 export interface QueueTouchRequest extends QueueSeqsRequest {
   /** u32 ms (0x41), sent only when > 0 (the CLI's option; Go sends none). */
@@ -547,7 +547,7 @@ export function encodeQueuePurgeReply(reply: QueuePurgeReply): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// queue_batch_enqueue (0x17E): flo-rx only, invented layout (protocol doc §3.5.13)
+// queue_batch_enqueue (0x17E): flo-rx only, a layout of our own (Flo has no batch enqueue payload)
 // value [n:u32]([len:u32][payload])*, options priority / delay as enqueue (no dedup key);
 // reply [n:u32][seq:u64]*
 

@@ -61,9 +61,9 @@ export function streamIdFromBigInt(v: bigint): StreamId {
 
 export const STREAM_DEFAULT_READ_COUNT = 100;
 export const STREAM_MAX_READ_COUNT = 1000;
-/** The longest wait a server accepts (SRV-B, DECISIONS #14). */
+/** The longest wait a server accepts (SRV-B, `docs/protocol-decisions.md` #14). */
 export const STREAM_MAX_BLOCK_MS = 300_000;
-/** Largest `record_count` a value may announce and still count as a batch frame (§4.3). */
+/** Largest `record_count` a value may announce and still count as a batch frame. */
 export const STREAM_BATCH_MAX_RECORDS = 10_000;
 export const STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS = 30_000;
 export const STREAM_GROUP_DEFAULT_MAX_DELIVER = 10;

@@ -2,13 +2,13 @@
  * Payload codecs for the stream operations (0x130-0x140) and the consumer-group operations
  * (0x150-0x15C), plus `StreamId` helpers.
  *
- * Layouts follow `protocol-queues-streams.md` §4: requests exactly as the Go SDK writes them (options
- * in Go order), except append, which always sends the batch frame (DECISIONS #2); replies as the
+ * Layouts: requests exactly as the Go SDK writes them (options in Go order), except append, which
+ * always sends the batch frame (`docs/protocol-decisions.md` #2); replies as the
  * embedded server sends them. No stream reply differs between the `go` and `flo` profiles, so the
  * server encoders take no profile; the client decoders accept every layout a real server sends
  * (record key present or absent, 52- or 76-byte info, 0-byte or zero-count empty replies, #16).
  *
- * StreamID byte orders differ from place to place (§1.3): big-endian `ts, seq` in options,
+ * StreamID byte orders differ from place to place: big-endian `ts, seq` in options,
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
@@ -73,7 +73,7 @@ export function decodeStreamEmptyReply(_payload: Uint8Array): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// batch frame (append value, §4.3)
+// batch frame (append value)
 
 export interface StreamBatchRecord {
   readonly payload: Uint8Array;
@@ -185,7 +185,7 @@ function appendOptions(partition: number | undefined, partitionKey: Name | undef
   return optionsOrUndefined(o);
 }
 
-/** Key = stream; value = a batch frame of one record, headers in insertion order (DECISIONS #2). */
+/** Key = stream; value = a batch frame of one record, headers in insertion order (`docs/protocol-decisions.md` #2). */
 export function encodeStreamAppend(req: StreamAppendRequest): OpPayload {
   return encodeStreamAppendBatch({
     stream: req.stream,
@@ -246,7 +246,7 @@ export function decodeStreamAppendReply(payload: Uint8Array): StreamId {
 }
 
 // ---------------------------------------------------------------------------------------------
-// records (read, group read and claim replies, §4.4)
+// records (read, group read and claim replies)
 
 export interface StreamRecord {
   readonly id: StreamId;
@@ -296,7 +296,7 @@ function readRecords(r: ByteReader): StreamRecord[] {
   return out;
 }
 
-/** `[count:u32]` then each record (§4.4). */
+/** `[count:u32]` then each record. */
 export function encodeStreamRecords(records: readonly StreamRecord[]): Uint8Array {
   const w = new ByteWriter(64);
   writeRecords(w, records);
@@ -699,7 +699,7 @@ export function decodeStreamDelete(body: RequestBody): StreamDeleteQuery {
 }
 
 // ---------------------------------------------------------------------------------------------
-// consumer-group values: G, GC, GCI (§4.7.1)
+// consumer-group values: G, GC, GCI
 
 export interface StreamGroupRef {
   readonly stream: Name;
@@ -1013,7 +1013,7 @@ export function decodeStreamGroupClaim(body: RequestBody): StreamGroupClaimQuery
   return { stream: text(body.key), group, consumer, minIdleMs, start: { timestampMs: startTs, sequence: startSeq }, count };
 }
 
-/** Records (§4.4) then the 16-byte cursor `[next_ts:u64][next_seq:u64]`. */
+/** Records then the 16-byte cursor `[next_ts:u64][next_seq:u64]`. */
 export function encodeStreamGroupClaimReply(reply: StreamGroupClaimReply): Uint8Array {
   const w = new ByteWriter(64);
   writeRecords(w, reply.records);

@@ -1,7 +1,6 @@
 /**
  * Payload codecs for the worker side of actions: task dispatch (ACTION_AWAIT / COMPLETE / FAIL /
  * TOUCH, 0x306-0x309) and the worker registry (WORKER_*, 0x320-0x325).
- * Layouts: `protocol-actions-workflows.md` §4.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { ByteReader } from './byte-reader.js';
@@ -19,7 +18,7 @@ export const DEFAULT_ACTION_OUTCOME = 'success';
 export const WorkerType = { Action: 0, Stream: 1 } as const;
 /** Process kind byte. */
 export const ProcessKind = { Action: 0, StreamConsumer: 1 } as const;
-/** Worker status byte (§4.1). */
+/** Worker status byte. */
 export const WorkerStatus = { Active: 0, Idle: 1, Draining: 2, Unhealthy: 3 } as const;
 
 function keyText(body: RequestBody): string {
@@ -46,7 +45,7 @@ export interface ActionAwaitRequest {
   readonly workerId: string;
   /** Action names the worker can run (at least one). */
   readonly actions: readonly string[];
-  /** Long-poll time; 0 = no wait (DECISIONS #14). Sent as option 0x17 when given. */
+  /** Long-poll time; 0 = no wait (`docs/protocol-decisions.md` #14). Sent as option 0x17 when given. */
   readonly blockMs?: number;
   /** Option 0x50 (u64), sent only when given; servers ignore it. */
   readonly timeoutMs?: bigint | number;
@@ -89,7 +88,7 @@ export function decodeActionAwait(body: RequestBody): DecodedActionAwait {
   };
 }
 
-/** Reply data of ACTION_AWAIT (§4.8). */
+/** Reply data of ACTION_AWAIT. */
 export interface TaskAssignment {
   /** The action run id. */
   readonly taskId: string;
@@ -139,7 +138,7 @@ export interface ActionCompleteRequest {
   readonly taskId: string;
   /** Default `success`. */
   readonly outcome?: string;
-  /** At most 65 535 bytes (u16 length; DECISIONS #29). */
+  /** At most 65 535 bytes (u16 length; `docs/protocol-decisions.md` #29). */
   readonly result?: Uint8Array;
 }
 

@@ -1,6 +1,5 @@
 /**
  * Payload codecs for the workflow operations (0x340-0x34A) and the client-side Sync helpers.
- * Layouts: `protocol-actions-workflows.md` §6.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { ByteReader } from './byte-reader.js';
@@ -11,7 +10,7 @@ export const WORKFLOW_LATEST_VERSION = 'latest';
 export const WORKFLOW_DEFAULT_LIST_LIMIT = 100;
 export const WORKFLOW_DEFAULT_HISTORY_LIMIT = 100;
 
-/** Workflow run status byte (§6.7). */
+/** Workflow run status byte. */
 export const WorkflowRunStatus = {
   Pending: 0,
   Running: 1,
@@ -27,7 +26,7 @@ export const WORKFLOW_RUN_STATUS_NAMES = ['pending', 'running', 'waiting', 'comp
 /** The status of a workflow run, as a lowercase name. */
 export type WorkflowRunStatusName = (typeof WORKFLOW_RUN_STATUS_NAMES)[number];
 
-/** Lowercase wire name (DECISIONS #35); unknown codes → `unknown`. */
+/** Lowercase wire name (`docs/protocol-decisions.md` #35); unknown codes → `unknown`. */
 export function workflowRunStatusName(status: number): WorkflowRunStatusName | 'unknown' {
   return WORKFLOW_RUN_STATUS_NAMES[status] ?? 'unknown';
 }
@@ -103,7 +102,7 @@ export function decodeWorkflowGetDefinitionReply(payload: Uint8Array): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sync (client side, §6.3): GET_DEFINITION, then CREATE unless the stored version is the same
+// Sync (client side, as the Go SDK's): GET_DEFINITION, then CREATE unless the stored version is the same
 
 export interface WorkflowDefinitionHeader {
   readonly name: string;
@@ -346,7 +345,7 @@ export function decodeWorkflowStatusReply(payload: Uint8Array): WorkflowStatusRe
 // ---------------------------------------------------------------------------------------------
 // WORKFLOW_HISTORY (0x345)
 
-/** The event catalogue of §7.13. */
+/** The event types of a workflow run's history. */
 export const WORKFLOW_HISTORY_EVENT_TYPES = [
   'workflow_started',
   'schedule_started',
@@ -392,7 +391,7 @@ export function isWorkflowHistoryEventType(type: string): type is WorkflowHistor
 export interface WorkflowHistoryEvent {
   /** A catalogue type; unknown types from newer servers are kept as they are. */
   readonly type: WorkflowHistoryEventType | (string & {});
-  /** Step label, action name, outcome, signal name, terminal name or input (§7.13). */
+  /** Step label, action name, outcome, signal name, terminal name or input. */
   readonly detail: string;
   /** Unix ms. */
   readonly timestamp: bigint;

@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import type { Persistence } from './storage/types.js';
 import type { ParkingLimits } from './waiters.js';
 
-/** Reply layouts: `go` (the Go SDK's, default) or `flo` (the newest Flo server's), DECISIONS #1. */
+/** Reply layouts: `go` (the Go SDK's, default) or `flo` (the newest Flo server's), `docs/protocol-decisions.md` #1. */
 export type ReplyProfile = 'go' | 'flo';
 
 /**

@@ -100,7 +100,7 @@ describe('action worker under faults', () => {
         if (kind === 'flaky-once' && task.attempt === 1) throw new Error(`flaky ${i}`);
         if (kind === 'always-throws') throw new Error(`broken ${i}`);
         if (kind === 'non-retryable') throw new NonRetryableError(`invalid ${i}`);
-        if (kind === 'panics') throw `panic ${i}`; // a non-Error throw: the Go "panic" case (DECISIONS #29)
+        if (kind === 'panics') throw `panic ${i}`; // a non-Error throw: the Go "panic" case (`docs/protocol-decisions.md` #29)
         exec.ended = 'returned';
         if (restartOnReturn) {
           // Restart 2 starts as this handler returns: its COMPLETE goes out while connections drop.
@@ -268,7 +268,7 @@ describe('action worker under faults', () => {
     const gates = new Map<number, Subject<{ attempt: number }>>();
     const seen: number[] = [];
     // touchFraction false: the worker does not extend the lease, so a handler slower than the
-    // action's timeoutMs loses it (DECISIONS #27) and the run is delivered again.
+    // action's timeoutMs loses it (`docs/protocol-decisions.md` #27) and the run is delivered again.
     const w = record(
       flo.actions.worker(
         {
@@ -356,7 +356,7 @@ describe('action worker under faults', () => {
       },
       () => 'the run to end',
     );
-    // DECISIONS #27: a lease running out on the last attempt ends the run timed_out (status 5).
+    // `docs/protocol-decisions.md` #27: a lease running out on the last attempt ends the run timed_out (status 5).
     expect(s.status).toBe('timed_out');
     expect(s.retryCount).toBe(1);
     expect(s.error).toBe('lease expired');

@@ -100,7 +100,7 @@ describe('the tarball', () => {
 
   it('carries the build, the command, the page and the legal files; no sources, tests or maps', () => {
     const files = packed.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/flo-rx.js', 'dist/cli.js', 'dist/ui/index.html', 'dist/ui/app.js']) expect(files).toContain(f);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'docs/protocol-decisions.md', 'bin/flo-rx.js', 'dist/cli.js', 'dist/ui/index.html', 'dist/ui/app.js']) expect(files).toContain(f);
     for (const [subpath, target] of Object.entries(pkg.exports)) {
       if (subpath === './package.json') continue;
       const t = target as { import: { types: string; default: string }; require: { types: string; default: string } };

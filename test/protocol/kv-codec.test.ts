@@ -143,7 +143,7 @@ describe('kv reply codecs round-trip', () => {
 });
 
 describe('kv reply layouts', () => {
-  it('decodes the worked layout-B scan payload of §6.6', () => {
+  it('decodes a worked layout-B scan payload', () => {
     const page = P.decodeKvScanReply(fromHex('020000000600757365723a31000000000600757365723a3200000000010600008064000000'));
     expect(page).toEqual({
       entries: [
@@ -158,7 +158,7 @@ describe('kv reply layouts', () => {
   it("decodes Flo's cursor-less fallback scan payload", () => {
     expect(P.decodeKvScanReply(fromHex('010000000100610000000000'))).toEqual({ entries: [{ key: utf8('a'), value: new Uint8Array() }], hasMore: false });
   });
-  it('decodes the worked layout-C history payload of §6.7', () => {
+  it('decodes a worked layout-C history payload', () => {
     const h = P.decodeKvHistoryReply(fromHex('0200000002000000763202000000000000000200000076310100000000000000'));
     expect(h).toEqual([
       { version: 2n, value: utf8('v2') },
@@ -166,7 +166,7 @@ describe('kv reply layouts', () => {
     ]);
     expect(toHex(P.encodeKvHistoryReply(h, 'flo'))).toBe('0200000002000000763202000000000000000200000076310100000000000000');
   });
-  it('treats 0-byte and zero-count list replies as empty (DECISIONS #16)', () => {
+  it('treats 0-byte and zero-count list replies as empty (docs/protocol-decisions.md #16)', () => {
     for (const hex of ['', '00000000']) {
       expect(P.decodeKvScanReply(fromHex(hex))).toEqual({ entries: [], hasMore: false });
       expect(P.decodeKvHistoryReply(fromHex(hex))).toEqual([]);

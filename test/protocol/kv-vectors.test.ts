@@ -1,5 +1,5 @@
 // Every kv_* Go SDK vector: our encoders reproduce the request bytes, the server-side decoders read
-// them back, the reply payload decodes to what the SDK parsed (except DECISIONS #37) and the server
+// them back, the reply payload decodes to what the SDK parsed (except `docs/protocol-decisions.md` #37) and the server
 // encoders reproduce the reply bytes.
 import { describe, expect, it } from 'vitest';
 import {
@@ -255,7 +255,7 @@ const cases: Record<string, Case> = {
     request: encodeKvIncr({ key: b('user:42:visits'), delta: 1n, txn: txn7 }),
     decode: decodeKvIncr,
     decoded: { key: b('user:42:visits'), delta: 1n, txn: txn7 },
-    // DECISIONS #37: the Go SDK reads the synthetic version (0); we decode what the bytes say.
+    // `docs/protocol-decisions.md` #37: the Go SDK reads the synthetic version (0); we decode what the bytes say.
     reply: { decode: decodeKvIncrReply, expected: { version: 0n, value: 1n }, encode: encodeKvIncrReply },
   },
   kv_commit_txn: {
@@ -380,7 +380,7 @@ describe('kv vectors agree with the Go SDK parsed results', () => {
     expect(page.hasMore).toBe(scan.has_more);
     expect(page.entries.map((e) => ({ key: new TextDecoder().decode(e.key), value: new TextDecoder().decode(e.value) }))).toEqual(scan.entries);
   });
-  it('kv_txn_incr: the SDK parsed the synthetic version 0, we decode the delta (DECISIONS #37)', () => {
+  it('kv_txn_incr: the SDK parsed the synthetic version 0, we decode the delta (docs/protocol-decisions.md #37)', () => {
     const v = vector('kv_txn_incr');
     expect(v.response.sdk_parsed).toBe(0);
     expect(decodeKvIncrReply(fromHex(v.response.payload_hex))).toEqual({ version: 0n, value: 1n });

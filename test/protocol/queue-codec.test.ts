@@ -209,7 +209,7 @@ describe('queue codecs: reply round trips (server encode → client decode)', ()
     });
   }
 
-  it('0 bytes and [0:u32] are both empty lists (#16)', () => {
+  it('0 bytes and [0:u32] are both empty lists (docs/protocol-decisions.md #16)', () => {
     for (const [, , dec] of lists) {
       expect(dec(EMPTY).messages).toEqual([]);
       expect(dec(fromHex('00000000')).messages).toEqual([]);

@@ -106,7 +106,7 @@ const cases: Record<string, Case> = {
     parseReply: (p) => parsedMessages(decodeQueueDequeueReply(p)),
     encodeReply: (p) => encodeQueueDequeueReply(decodeQueueDequeueReply(p)),
   },
-  // Go reports "flo: incomplete response"; flo-rx decodes what the bytes say: no messages (#16, #37).
+  // Go reports "flo: incomplete response"; flo-rx decodes what the bytes say: no messages (docs/protocol-decisions.md #16, #37).
   // The embedded server never sends these bytes (it always sends at least [0:u32]).
   queue_dequeue_zero_byte_reply: {
     encode: () => encodeQueueDequeue({ queue: tasks, count: 10, blockMs: 1000 }),
@@ -216,7 +216,7 @@ describe('queue vectors', () => {
   }
 });
 
-describe('more queue vectors (protocol-queues-streams.md §3.5, §7)', () => {
+describe('more queue vectors (the Go SDK golden frames of more.json)', () => {
   it('Dequeue("q", 10, {BlockMS: 5000})', () => {
     expect(toHex(encodeQueueDequeue({ queue: 'q', count: 10, blockMs: 5000 }).options!)).toBe('15040a000000170488130000');
   });

@@ -51,7 +51,7 @@ const ID_3_8 = streamId(1700000000003n, 8n);
 const START = streamId(1700000000000n, 5n);
 
 interface Case {
-  /** Client encoder for the request (absent: server-side input only, #2/#36). */
+  /** Client encoder for the request (absent: server-side input only, docs/protocol-decisions.md #2/#36). */
   readonly encode?: () => OpPayload;
   /** Server decoder and what it must give. */
   readonly decode: (body: RequestBody) => unknown;
@@ -375,7 +375,7 @@ describe('stream vectors: the embedded server answers the vector requests', () =
         return;
       }
       if (v.name === 'stream_trim_dry_run') {
-        // The vector's OK reply is a fake server's canned answer; a lone dry run is no bound (§4.5.4).
+        // The vector's OK reply is a fake server's canned answer; a lone dry run is no bound.
         expect(status).toBe(3);
         expect(fromUtf8(payload!)).toBe('trim offset is required');
         return;

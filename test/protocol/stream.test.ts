@@ -295,7 +295,7 @@ describe('round trips: server encoder → client decoder', () => {
     );
   });
 
-  it('empty replies: 0 bytes and a zero count both decode as nothing (#16)', () => {
+  it('empty replies: 0 bytes and a zero count both decode as nothing (docs/protocol-decisions.md #16)', () => {
     const zero = new Uint8Array(4);
     const none = new Uint8Array(0);
     for (const bytes of [zero, none]) {

@@ -64,7 +64,7 @@ describe('worker registry vectors', () => {
     }
   });
 
-  it('worker_heartbeat_not_found: a status-2 reply carries the message text (#37: not a status byte)', () => {
+  it('worker_heartbeat_not_found: a status-2 reply carries the message text (docs/protocol-decisions.md #37: not a status byte)', () => {
     const v = vector('worker_heartbeat_not_found');
     checkRequest(v, encodeWorkerHeartbeat({ workerId: 'worker-1' }));
     expect(v.response.status).toBe(2);

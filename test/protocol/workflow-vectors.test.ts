@@ -188,7 +188,7 @@ describe('workflow run vectors', () => {
     });
   }
 
-  it('workflow_status_missing_has_output: decoded as what the bytes say (#37)', () => {
+  it('workflow_status_missing_has_output: decoded as what the bytes say (docs/protocol-decisions.md #37)', () => {
     const v = vector('workflow_status_missing_has_output');
     checkRequest(v, encodeWorkflowStatus({ runId: v.key }));
     const s = decodeWorkflowStatusReply(reply(v));

@@ -2,7 +2,7 @@
  * The action worker's error classes, exported by `flo-rx` (a handler throws `NonRetryableError`;
  * events carry `ActionResultTooLargeError` and `ActionTimeoutError`), kept apart from the run
  * loop (`run.ts`, `task.ts`) so that `instanceof` needs nothing else.
- * Reads: `protocol/errors`. Rules: DECISIONS #29 (retry flags of FAIL).
+ * Reads: `protocol/errors`. Rules: `docs/protocol-decisions.md` #29 (retry flags of FAIL).
  */
 import { FloError } from '../../protocol/errors.js';
 import { MAX_ACTION_RESULT_BYTES } from './result.js';
@@ -10,7 +10,7 @@ import { MAX_ACTION_RESULT_BYTES } from './result.js';
 /**
  * Throw (or reject with, or error with) this from a handler to fail the task without a retry
  * (FAIL retry=0). Any other `Error` is retried (FAIL retry=1); a thrown non-Error value (the Go
- * "panic" case) is not (DECISIONS #29).
+ * "panic" case) is not (`docs/protocol-decisions.md` #29).
  */
 export class NonRetryableError extends FloError {
   override name = 'NonRetryableError';

@@ -2,7 +2,7 @@
  * What `flo.actions.worker(handlers, options)` is given: the handler types, `ActionWorkerOptions`
  * with its defaults, and `resolveWorkerOptions`, which checks them once when the worker is
  * subscribed (a bad option errors the subscription before anything is sent).
- * Reads: `client/core` (namespace, block time and slow-handler checks). Rules: DECISIONS #27-#30.
+ * Reads: `client/core` (namespace, block time and slow-handler checks). Rules: `docs/protocol-decisions.md` #27-#30.
  */
 import type { Observable, ObservableInput, SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from '../../protocol/errors.js';
@@ -47,7 +47,7 @@ export interface ActionWorkerOptions extends NamespaceOption {
   /**
    * Touch a running task's lease every `touchFraction × timeoutMs` (asking for `timeoutMs` more),
    * `0 < touchFraction < 1`; `false` never touches (the lease then runs out after the action's
-   * timeout and the run is redelivered, DECISIONS #27). Default 0.5.
+   * timeout and the run is redelivered, `docs/protocol-decisions.md` #27). Default 0.5.
    */
   readonly touchFraction?: number | false;
   /**

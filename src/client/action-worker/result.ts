@@ -2,11 +2,11 @@
  * What a handler may return besides a plain value: an `ActionResult` naming the outcome
  * (`actionResult('rejected', value)`), and the size limit of the COMPLETE that carries it.
  * Loads with the entry (users build results with it); read by `task.ts` when settling.
- * Rules: DECISIONS #29.
+ * Rules: `docs/protocol-decisions.md` #29.
  */
 import { InvalidArgumentError } from '../../protocol/errors.js';
 
-/** The longest result a COMPLETE can carry: its length is a u16 (DECISIONS #29). */
+/** The longest result a COMPLETE can carry: its length is a u16 (`docs/protocol-decisions.md` #29). */
 export const MAX_ACTION_RESULT_BYTES = 0xffff;
 
 /** A handler result with a named outcome (Go's `actx.Result(outcome, value)`); see `actionResult`. */

@@ -1,6 +1,6 @@
 /**
  * The lifecycle of an action worker behind `flo.actions.worker(handlers, options)`
- * (`protocol-actions-workflows.md` §4.7-§4.13, DECISIONS #5, #27-#30).
+ * (`docs/protocol-decisions.md` #5, #27-#30).
  *
  * Subscribing registers the actions and the worker, heartbeats, and long-polls ACTION_AWAIT with
  * ONE await per free slot (the protocol hands out one task per await: the MaxTasks option 0x42 is
@@ -10,7 +10,7 @@
  * Unsubscribing drains: no new awaits, running tasks finish and settle (those still running after
  * `drainTimeoutMs` are failed with retry=1), then WORKER_DEREGISTER.
  *
- * The awaits run on a connection of their own (as the Go worker's, §4.13 / §13): `awaitClient` when
+ * The awaits run on a connection of their own (as the Go worker's do): `awaitClient` when
  * given, else a sibling of the client's connection opened for the worker and closed after it
  * deregistered (`dedicatedAwaitConnection`), else the client's own. Everything else (registration,
  * heartbeats, COMPLETE / FAIL / TOUCH, deregistration) uses the client's connection.
@@ -95,7 +95,7 @@ export type WorkerEvent =
       readonly settleError?: unknown;
     }
   | { readonly type: 'task-touched'; readonly task: ActionTask }
-  /** A task whose await reply came after the worker stopped awaiting: failed at once with retry=1 (DECISIONS #5). */
+  /** A task whose await reply came after the worker stopped awaiting: failed at once with retry=1 (`docs/protocol-decisions.md` #5). */
   | { readonly type: 'task-returned'; readonly taskId: string; readonly action: string }
   | { readonly type: 'heartbeat'; readonly status: number; readonly load: number }
   | { readonly type: 'reconnecting' }
@@ -196,7 +196,7 @@ class WorkerRun {
     return this.core.call(this.core.spec(opcode, body, { namespace: this.r.ns }), ignorePayload);
   }
 
-  /** A settle request (COMPLETE / FAIL / TOUCH), resent after a reconnect up to 3 times (§4.13). */
+  /** A settle request (COMPLETE / FAIL / TOUCH), resent after a reconnect up to 3 times (as Go does). */
   private settleRequest(opcode: number, body: Parameters<ClientCore['spec']>[1]): Observable<void> {
     return this.request(opcode, body).pipe(
       retry({
@@ -387,7 +387,7 @@ class WorkerRun {
     );
   }
 
-  /** An await reply that came after its subscriber left: fail its task at once with retry=1 (DECISIONS #5). */
+  /** An await reply that came after its subscriber left: fail its task at once with retry=1 (`docs/protocol-decisions.md` #5). */
   private lateReply(reply: ResponseFrame): void {
     if (reply.status !== Status.OK) return;
     let task: TaskAssignment | null;

@@ -5,7 +5,7 @@
  * codec) or FAIL, and reports each step as a `WorkerEvent`.
  *
  * Reads only what `TaskHost` lists (the worker's options, its timers and drain signal, the settle
- * requests), not the worker or the whole client. Rules: §4.13, DECISIONS #27 (touches), #29
+ * requests), not the worker or the whole client. Rules: as the Go worker, `docs/protocol-decisions.md` #27 (touches), #29
  * (results, retry flags of FAIL).
  */
 import {
@@ -96,11 +96,11 @@ export interface TaskHost {
 
 type Done = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
-/** Maps a handler failure to the FAIL's retry flag and message (§4.13, DECISIONS #29). */
+/** Maps a handler failure to the FAIL's retry flag and message (as the Go worker, protocol decision #29). */
 function failureOf(error: unknown): { retry: boolean; message: string } {
   if (error instanceof NonRetryableError) return { retry: false, message: error.message };
-  // A handler past its own deadline is failed without retry, as the Go worker does (protocol notes
-  // §4.13); a task abandoned by a drain is handed back for another worker.
+  // A handler past its own deadline is failed without retry, as the Go worker does; a task
+  // abandoned by a drain is handed back for another worker.
   if (error instanceof ActionTimeoutError) return { retry: error.limit === 'drain', message: error.message };
   if (error instanceof Error) return { retry: true, message: error.message || error.name };
   return { retry: false, message: `action panicked: ${describeError(error)}` };

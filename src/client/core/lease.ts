@@ -287,7 +287,7 @@ export function createLease<Id>(id: Id, settler: Settler<Id>, init: LeaseInit): 
 }
 
 /**
- * Hands leased items back at once: a plain nack with no delay (DECISIONS #5: the protocol has no
+ * Hands leased items back at once: a plain nack with no delay (`docs/protocol-decisions.md` #5: the protocol has no
  * penalty-free hand-back, so this counts one delivery attempt). Fire and forget, errors ignored (the
  * server redelivers anyway when the lease runs out). Subsystems wire it as the `onLateReply` of
  * their leasing requests, after decoding the late reply's items; the leasing source uses it for the

@@ -12,7 +12,7 @@ export interface LeasingSourceOptions<T extends Leased> {
    * One finite lease request for up to `n` items with a long-poll of `blockMs`: emits the batch
    * (possibly empty) once and completes. Its `RequestSpec` must carry an `onLateReply` that decodes
    * the reply and passes the items to `handBack` (a late reply is one whose subscriber left: the
-   * loop was unsubscribed or the request timed out), so that nothing leased is lost (DECISIONS #5).
+   * loop was unsubscribed or the request timed out), so that nothing leased is lost (`docs/protocol-decisions.md` #5).
    */
   readonly fetch: (n: number, blockMs: number) => Observable<readonly T[]>;
   /** Most items asked for by one request. Default 10. */

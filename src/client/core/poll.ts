@@ -24,7 +24,7 @@ import {
 import type { RequestChannel } from '../../connection/types.js';
 import { InvalidArgumentError, isConnectionLost, isOverloaded, isTimeout } from '../../protocol/errors.js';
 
-/** The longest long-poll the client sends (DECISIONS #14). */
+/** The longest long-poll the client sends (`docs/protocol-decisions.md` #14). */
 export const MAX_BLOCK_MS = 300_000;
 /** The long-poll each iteration of an infinite read path uses when none is given. */
 export const DEFAULT_POLL_BLOCK_MS = 30_000;

@@ -1,7 +1,7 @@
 /**
  * The code of `flo.workflow`'s methods (`WorkflowApi` in `../workflow.ts` holds their docs and
  * loads this module at the first subscription to any of them). Reads: `client/core` (calls,
- * polling), the workflow codecs. Rules: DECISIONS #31, #32.
+ * polling), the workflow codecs. Rules: `docs/protocol-decisions.md` #31, #32.
  */
 import { concatMap, defer, map, of, type Observable } from 'rxjs';
 import { lazyData, toPayload } from '../../codec/payload.js';

@@ -1,5 +1,5 @@
 /**
- * Run ids shaped like the newest Flo server's (§2): `prefix + lowercase hex of a u64` packing
+ * Run ids shaped like the newest Flo server's: `prefix + lowercase hex of a u64` packing
  * [ms since 2024-01-01 : 42 bits][partition : 14 bits (0 here)][per-ms sequence : 8 bits].
  * When more than 256 ids are needed in one millisecond the generator borrows the next one, so ids
  * stay unique and increase.

@@ -224,7 +224,7 @@ export function createActionHandlers(env: ServerEnv, store: ActionStore): Map<nu
     return ok();
   });
 
-  // ---- worker registry (DECISIONS #30: scoped by namespace) ------------------------------------
+  // ---- worker registry (`docs/protocol-decisions.md` #30: scoped by namespace) -----------------
 
   h.set(Op.WorkerRegister, (ctx) => {
     const req = decodeOrBadRequest(() => decodeWorkerRegister(ctx.body));

@@ -3,7 +3,7 @@
  * actions subsystem (wire handlers) and the workflow engine (which invokes actions for its steps and
  * listens for their end). Plain state machine: time from the clock, parks through `Waiters`.
  *
- * Semantics: `protocol-actions-workflows.md` §3-§4 with DECISIONS #25-#28 and #30.
+ * Semantics: Flo's actions and workers, with the choices of `docs/protocol-decisions.md` #25-#28 and #30.
  *
  * Persistence (with a data directory): tables `action.def`, `action.run` (lease end absolute),
  * `action.worker` and `action.meta` (run counter). Changes are announced before they are made; the
@@ -120,7 +120,7 @@ function isTerminal(status: number): boolean {
   return status >= ActionRunStatus.Completed;
 }
 
-/** Label rule of §3.3: every required key present with an equal scalar (same type and value). */
+/** Label rule: every required key present with an equal scalar (same type and value). */
 export function labelsAllow(required: Record<string, unknown> | undefined, workerLabels: Record<string, unknown> | undefined): boolean {
   if (!required) return true;
   const keys = Object.keys(required);
@@ -315,7 +315,7 @@ export class ActionStore {
     return run && run.namespace === namespace ? run : undefined;
   }
 
-  /** Runs of a namespace (optionally one action), newest first (DECISIONS #35). */
+  /** Runs of a namespace (optionally one action), newest first (`docs/protocol-decisions.md` #35). */
   listRuns(namespace: string, action: string, limit: number): ActionRun[] {
     const out = [...this.runs.values()].filter((r) => r.namespace === namespace && (action === '' || r.action === action));
     out.sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
@@ -346,7 +346,7 @@ export class ActionStore {
   }
 
   /**
-   * Claims the best claimable run among `actions` for a worker (DECISIONS #26: priority higher
+   * Claims the best claimable run among `actions` for a worker (`docs/protocol-decisions.md` #26: priority higher
    * first, then oldest; never before its delay; labels must allow it).
    */
   claim(namespace: string, workerId: string, actions: readonly string[]): ActionRun | undefined {
@@ -395,7 +395,7 @@ export class ActionStore {
     run.leaseEnd = undefined;
   }
 
-  /** DECISIONS #27: a lease that runs out is a retryable failure; visible again at once. */
+  /** `docs/protocol-decisions.md` #27: a lease that runs out is a retryable failure; visible again at once. */
   private leaseExpired(run: ActionRun, attempt: number): void {
     if (run.status !== ActionRunStatus.Running || run.attempt !== attempt) return;
     this.runWillChange(run);
@@ -438,7 +438,7 @@ export class ActionStore {
     }
   }
 
-  /** DECISIONS #28: only a `running` run can be completed (from any worker id). */
+  /** `docs/protocol-decisions.md` #28: only a `running` run can be completed (from any worker id). */
   complete(namespace: string, workerId: string, taskId: string, outcome: string, result: Uint8Array): SettleResult {
     const run = this.getRun(namespace, taskId);
     if (!run) return 'not_found';
@@ -484,7 +484,7 @@ export class ActionStore {
     return 'ok';
   }
 
-  /** DECISIONS #27: the lease end becomes now + extendMs. */
+  /** `docs/protocol-decisions.md` #27: the lease end becomes now + extendMs. */
   touch(namespace: string, taskId: string, extendMs: number): SettleResult {
     const run = this.getRun(namespace, taskId);
     if (!run) return 'not_found';
@@ -493,7 +493,7 @@ export class ActionStore {
     return 'ok';
   }
 
-  /** Cancels a run that is still pending (workflow cancel, DECISIONS #31). */
+  /** Cancels a run that is still pending (workflow cancel, `docs/protocol-decisions.md` #31). */
   cancelPending(namespace: string, id: string): boolean {
     const run = this.getRun(namespace, id);
     if (!run || run.status !== ActionRunStatus.Pending) return false;

@@ -1,6 +1,6 @@
 /**
  * The KV subsystem of the embedded server: one handler per KV opcode over a `KvStore`
- * (protocol-core-kv.md §6, DECISIONS #1, #14-#20). Blocking gets (BlockMS 0x17) and watches
+ * (`docs/protocol-decisions.md` #1, #14-#20). Blocking gets (BlockMS 0x17) and watches
  * (WaitMS 0x18) park with `Waiters` on the server clock.
  */
 import {
@@ -43,7 +43,7 @@ import { KvGetOk, KvPutOk } from './replies.js';
 import { KvMessages, KvStore, byteString, type PutConditions, type TxnUse } from './store.js';
 
 
-/** Longest BlockMS / WaitMS accepted (Flo's newest server refuses more; DECISIONS #14). */
+/** Longest BlockMS / WaitMS accepted (Flo's newest server refuses more; `docs/protocol-decisions.md` #14). */
 export const KV_MAX_WAIT_MS = MAX_BLOCK_MS;
 
 export interface KvSubsystem extends Subsystem {

@@ -1,5 +1,5 @@
 /**
- * The JSON documents behind KV's JSON get/set/del (protocol-core-kv.md §6.11).
+ * The JSON documents behind KV's JSON get/set/del (opcodes 0x10C-0x10E).
  *
  * Path grammar: `$` then any of `.name` (one or more characters other than `.` and `[`) and
  * `[digits]`. No quoting, wildcards, slices, negative indexes or filters.

@@ -1,5 +1,5 @@
 /**
- * The KV state machine of the embedded server (protocol-core-kv.md §6; DECISIONS #15-#20).
+ * The KV state machine of the embedded server (`docs/protocol-decisions.md` #15-#20).
  * Pure and clock-driven: no sockets, no timers; time comes from the injected `Clock`. Errors are
  * thrown as the `ServerError`s the handler answers with (`src/server/reply.ts`).
  *
@@ -650,7 +650,7 @@ export class KvStore {
   /**
    * Live, non-reserved keys with `prefix`, in byte order, after `cursor` (the last key of the
    * previous page). `limit` 0 → 1024, capped at 1024. A cursor is returned exactly when more keys
-   * follow (DECISIONS #19).
+   * follow (`docs/protocol-decisions.md` #19).
    */
   scan(ns: string, prefix: Uint8Array, limit: number, cursor: Uint8Array | undefined, keysOnly: boolean): ScanPage {
     const max = limit === 0 || limit > KV_SCAN_DEFAULT_LIMIT ? KV_SCAN_DEFAULT_LIMIT : limit;
@@ -772,7 +772,7 @@ export class KvStore {
     return true;
   }
 
-  // ----- transactions (DECISIONS #17) --------------------------------------------------------
+  // ----- transactions (`docs/protocol-decisions.md` #17) -------------------------------------
 
   begin(ns: string, nsBytes: Uint8Array, routingKey: Uint8Array): { txnId: bigint; pinnedHash: bigint } {
     if (routingKey.length === 0) throw badRequest(KvMessages.beginNoKey);

@@ -54,7 +54,7 @@ export interface QueueSubsystemOptions extends Partial<QueueStoreConfig> {
    * parking caps apply).
    */
   readonly maxWaiters?: number;
-  /** Largest `block_ms` accepted (#14); larger → BAD_REQUEST. */
+  /** Largest `block_ms` accepted (docs/protocol-decisions.md #14); larger → BAD_REQUEST. */
   readonly maxBlockMs?: number;
 }
 

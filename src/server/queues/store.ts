@@ -8,7 +8,7 @@
  *                     │  └──nack / expiry─┘  └──nack(send_to_dlq) / failure limit──▶ dlq
  *                     └────────────── dlq requeue ◀──────────────────────────────────┘
  *
- * Rules (protocol-queues-streams.md §3, DECISIONS.md #9–#12, #21, #22):
+ * Rules (`docs/protocol-decisions.md` #9–#12, #21, #22):
  * - Queues are per (namespace, name), created by the first enqueue; seqs start at 1 per queue.
  * - Ready messages leave in (priority ascending, seq ascending) order; a message that returns
  *   to ready takes its original place.

@@ -2,8 +2,9 @@
  * The stream subsystem of the embedded server: stream ops 0x130-0x140 and consumer-group ops
  * 0x150-0x15C over a `StreamStore`, with blocking reads parked on `Waiters`.
  *
- * Blocking (`block_ms`, #14): absent or 0 = answer at once; N ≤ 300 000 = if the result is empty,
- * park for up to N ms; more → BAD_REQUEST. A timed-out park answers OK with **0 bytes** (§1.5).
+ * Blocking (`block_ms`, `docs/protocol-decisions.md` #14): absent or 0 = answer at once;
+ * N ≤ 300 000 = if the result is empty, park for up to N ms; more → BAD_REQUEST. A timed-out park
+ * answers OK with **0 bytes**.
  * Parks are keyed by (namespace, stream): an append wakes them all, and each re-runs its own
  * query (so several parked readers are served in park order, and one that still finds nothing
  * parks again until its deadline).
@@ -11,7 +12,7 @@
  * - A plain read captures its position when first run (tail: just past the last id; start:
  *   inclusive, #13; else the beginning) and re-reads from there on every wake.
  * - A group read is re-run in full on every wake: due redeliveries first, then new records
- *   (§4.7.2). Besides appends, a parked group read wakes (a) on a nack of that stream, since a
+ *   (the store's group-read rule). Besides appends, a parked group read wakes (a) on a nack of that stream, since a
  *   delay-less nack is due at once for any consumer of the group (#23), and (b) at the earliest
  *   moment a pending entry of its group comes due (ack timeout or nack delay), because it parks
  *   until `min(block deadline, next due time)` and then reads again. So a consumer waiting on an

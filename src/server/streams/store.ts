@@ -1,12 +1,12 @@
 /**
  * The stream state machine: streams (append-only record logs with retention) and their consumer
  * groups, per namespace. Pure and synchronous: time comes only from the clock's `now()`, nothing
- * is scheduled here (blocking and wake-ups live in `index.ts`). Rule references are to
- * `protocol-queues-streams.md` (§) and `DECISIONS.md` (#).
+ * is scheduled here (blocking and wake-ups live in `index.ts`). Rule references (#N) are to
+ * `docs/protocol-decisions.md`.
  *
  * Ids are kept as one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`): it sorts like the
  * id, and `last + 1` is the next id of the same millisecond, a sequence wrap carrying into the
- * timestamp (§4.2).
+ * timestamp.
  *
  * Persistence (with a data directory): tables `stream.meta` (last id, partitions, retention),
  * `stream.rec` (one entity per live record), `stream.group` (settings, cursor, members, dead ids)
@@ -630,7 +630,7 @@ export class StreamStore {
     return { removed: BigInt(n), firstSeq: firstAfter ? firstAfter.id.sequence : 0n };
   }
 
-  /** Creates the stream or overwrites its metadata (§4.5.5). */
+  /** Creates the stream or overwrites its metadata. */
   create(ns: string, stream: string, partitionCount: number, retention: Retention): void {
     const existing = this.log(ns, stream);
     const count = partitionCount || 1;
@@ -717,7 +717,7 @@ export class StreamStore {
   }
 
   // -------------------------------------------------------------------------------------------
-  // consumer groups (§4.7)
+  // consumer groups
 
   private group(ns: string, stream: string, group: string): GroupState | undefined {
     return this.groups.get(sk(ns, stream))?.get(group);
@@ -832,7 +832,7 @@ export class StreamStore {
   }
 
   /**
-   * The central rule (§4.7.2, #4, #23): up to `count` records, first the pending entries that are
+   * The central rule (#4, #23): up to `count` records, first the pending entries that are
    * due (ack timeout passed, or nacked and their delay passed) in id order, then new records past
    * the group's cursor. A due entry that already had `max_deliver` deliveries is dropped as dead;
    * one whose record was trimmed is dropped. Each record handed out is owned by `consumer`.

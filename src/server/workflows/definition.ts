@@ -1,5 +1,5 @@
 /**
- * Workflow definitions (`protocol-actions-workflows.md` §5): YAML or JSON text → a validated model.
+ * Workflow definitions: YAML or JSON text → a validated model.
  * Errors name the step and the field, e.g. `step "charge": transitions.success: unknown target "x"`.
  * Unknown keys are ignored; both camelCase and snake_case spellings are accepted.
  */
@@ -290,7 +290,7 @@ function parseText(text: string): unknown {
   }
 }
 
-/** Parses and validates (§5.14); throws `DefinitionError` with the first problem. */
+/** Parses and validates; throws `DefinitionError` with the first problem. */
 export function parseWorkflowDefinition(text: string): WorkflowDefinition {
   const doc = parseText(text);
   if (!isObj(doc)) return fail('', 'the document must be a map');

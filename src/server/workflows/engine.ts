@@ -1,5 +1,5 @@
 /**
- * The workflow run engine (`protocol-actions-workflows.md` §7, DECISIONS #31-#35): event-driven on
+ * The workflow run engine (`docs/protocol-decisions.md` #31-#35): event-driven on
  * the injectable clock. A run advances step by step; an action step creates an action run in the
  * run's namespace (caller block filled) and parks; the run resumes as soon as that action run ends
  * (COMPLETE / FAIL / lease out / cancel). Signal deadlines, retry backoffs and polls are timers.
@@ -59,7 +59,7 @@ interface SignalRecord {
 }
 
 interface PlanState {
-  /** Executor indices in the order fixed when the step was entered (DECISIONS #34). */
+  /** Executor indices in the order fixed when the step was entered (`docs/protocol-decisions.md` #34). */
   readonly order: readonly number[];
   position: number;
   executorRetries: number;
@@ -127,7 +127,7 @@ export function isTerminalRun(run: WorkflowRun): boolean {
   return run.status >= WorkflowRunStatus.Completed;
 }
 
-/** Delay before retry number `n` (1-based) of a policy (DECISIONS #34). */
+/** Delay before retry number `n` (1-based) of a policy (`docs/protocol-decisions.md` #34). */
 export function backoffDelay(kind: Backoff, base: number, n: number, cap: number, random: () => number = Math.random): number {
   let d: number;
   switch (kind) {
@@ -300,7 +300,7 @@ export class WorkflowEngine {
     return id ? this.runs.get(id) : undefined;
   }
 
-  /** Runs of a namespace, newest first (start time, then run id; DECISIONS #35). */
+  /** Runs of a namespace, newest first (start time, then run id; `docs/protocol-decisions.md` #35). */
   listRuns(namespace: string): WorkflowRun[] {
     const out = [...this.runs.values()].filter((r) => r.namespace === namespace);
     out.sort((a, b) => b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
@@ -358,7 +358,7 @@ export class WorkflowEngine {
     return run;
   }
 
-  /** DECISIONS #32: recorded in every state; resumes a run waiting for exactly this name. */
+  /** `docs/protocol-decisions.md` #32: recorded in every state; resumes a run waiting for exactly this name. */
   signal(run: WorkflowRun, name: string, payload: Uint8Array): void {
     this.run(() => {
       this.runWillChange(run);
@@ -375,7 +375,7 @@ export class WorkflowEngine {
     });
   }
 
-  /** DECISIONS #31: applied before the reply; terminal runs are left as they are. */
+  /** `docs/protocol-decisions.md` #31: applied before the reply; terminal runs are left as they are. */
   cancel(run: WorkflowRun, reason: string | undefined): void {
     this.run(() => {
       if (isTerminalRun(run)) return;
@@ -455,7 +455,7 @@ export class WorkflowEngine {
     this.event(run, 'waiting_for_signal', step.signal);
     const sig = run.signals.find((s) => !s.consumed && s.name === step.signal);
     if (sig) {
-      sig.consumed = true; // DECISIONS #32: a wait consumes the oldest matching signal
+      sig.consumed = true; // `docs/protocol-decisions.md` #32: a wait consumes the oldest matching signal
       this.clearTimer(run);
       run.waitSignal = undefined;
       this.event(run, 'step_completed', step.name);
@@ -595,7 +595,7 @@ export class WorkflowEngine {
     if (this.stepOutcome(run, def, step, outcome, output) === 'continue') this.advance(run);
   }
 
-  /** Poll rule, then plan fallback or step retry, then the transition (§7.3-§7.6). */
+  /** Poll rule, then plan fallback or step retry, then the transition. */
   private stepOutcome(run: WorkflowRun, def: WorkflowDefinition, step: RunStep, outcome: string, output: string): Flow {
     run.stepOutputs.set(step.name, { output, outcome });
     if (step.poll && outcome === 'pending') {
@@ -659,7 +659,7 @@ export class WorkflowEngine {
     return this.goTo(run, def, target);
   }
 
-  /** Moves to a step (resetting the per-step counters, DECISIONS #34) or finishes at a terminal. */
+  /** Moves to a step (resetting the per-step counters, `docs/protocol-decisions.md` #34) or finishes at a terminal. */
   private goTo(run: WorkflowRun, def: WorkflowDefinition, target: string): Flow {
     const ts = terminalStatus(def, target);
     if (ts) {
@@ -694,7 +694,7 @@ export class WorkflowEngine {
     if (run.parentRunId !== undefined) this.queue.push(() => this.onChildFinished(run));
   }
 
-  // ---- plans: order and health (§5.8, §7.6) ---------------------------------------------------
+  // ---- plans: order and health ----------------------------------------------------------------
 
   private healthKey(run: WorkflowRun, plan: Plan, ex: Executor): string {
     return key(run.namespace, run.workflow, plan.name, ex.name);

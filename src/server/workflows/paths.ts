@@ -1,5 +1,5 @@
 /**
- * Path expressions and input/output mappings (§5.13): `$.input[.a.b]`, `$.steps.<step>.output[.a.b]`,
+ * Path expressions and input/output mappings: `$.input[.a.b]`, `$.steps.<step>.output[.a.b]`,
  * `$.steps.<step>.outcome`, `$.flo.run_id`, `$.flo.timestamp`. A missing field is `null`.
  */
 export interface PathScope {
@@ -85,7 +85,7 @@ export function applyMapping(template: string, scope: PathScope): string {
   }
 }
 
-/** The run output (§5.12): a single `$.` path, or a template. */
+/** The run output: a single `$.` path, or a template. */
 export function evaluateOutput(expr: string, scope: PathScope): string {
   const t = expr.trim();
   if (t.startsWith('$.') && !/\s/.test(t)) {

@@ -155,7 +155,7 @@ describe('flo.actions.worker', () => {
     await b.next('registered');
     clock.advance(4999);
     expect(await firstValueFrom(flo.actions.status(runId))).toMatchObject({ status: 'running', retryCount: 0 });
-    clock.advance(1); // the lease runs out: a retryable failure, claimable at once (DECISIONS #27)
+    clock.advance(1); // the lease runs out: a retryable failure, claimable at once (`docs/protocol-decisions.md` #27)
     const done = await b.next('task-completed');
     expect(done.task).toMatchObject({ taskId: runId, attempt: 2 });
     const s = await firstValueFrom(flo.actions.status(runId));
@@ -164,7 +164,7 @@ describe('flo.actions.worker', () => {
 
     gate.next('from a, too late');
     const late = await a.next('task-completed');
-    expect(late.settleError).toBeInstanceOf(NotFoundError); // DECISIONS #28: the run had moved on
+    expect(late.settleError).toBeInstanceOf(NotFoundError); // `docs/protocol-decisions.md` #28: the run had moved on
     expect(new TextDecoder().decode((await firstValueFrom(flo.actions.status(runId))).output)).toBe('from b');
     a.sub.unsubscribe();
     b.sub.unsubscribe();
@@ -237,7 +237,7 @@ describe('flo.actions.worker', () => {
     w.sub.unsubscribe();
     expect(w.sub.closed).toBe(true);
     // The third slot's await is still parked on the server: a run invoked now is claimed by it and
-    // the reply comes back after the unsubscribe → FAIL retry=1 at once (DECISIONS #5).
+    // the reply comes back after the unsubscribe → FAIL retry=1 at once (`docs/protocol-decisions.md` #5).
     const r3 = await firstValueFrom(flo.actions.invoke('job', 3));
     const s3 = await eventually(async () => {
       const s = await firstValueFrom(flo.actions.status(r3));

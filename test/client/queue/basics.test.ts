@@ -75,14 +75,14 @@ describe('flo.queue (integration)', () => {
     expect(got.map((m) => text(m.payload))).toEqual(['late']);
   });
 
-  it('priority: the lower number first, equal priorities in seq order (DECISIONS #11)', async () => {
+  it('priority: the lower number first, equal priorities in seq order (docs/protocol-decisions.md #11)', async () => {
     const plan: [string, number][] = [['c', 5], ['a', 1], ['d', 5], ['z', 200], ['b', 1], ['zero', 0]];
     for (const [p, priority] of plan) await firstValueFrom(flo.queue.enqueue('prio', p, { priority }));
     const got = await all(flo.queue.dequeue('prio', 10));
     expect(got.map((m) => text(m.payload))).toEqual(['zero', 'a', 'b', 'c', 'd', 'z']);
   });
 
-  it('dedup: a duplicate key returns the original seq and stores nothing (DECISIONS #9)', async () => {
+  it('dedup: a duplicate key returns the original seq and stores nothing (docs/protocol-decisions.md #9)', async () => {
     const a = await firstValueFrom(flo.queue.enqueue('d', 'first', { dedupKey: 'task-123' }));
     const b = await firstValueFrom(flo.queue.enqueue('d', 'second', { dedupKey: 'task-123' }));
     const c = await firstValueFrom(flo.queue.enqueue('d', 'third', { dedupKey: 'task-456' }));

@@ -44,7 +44,7 @@ describe('flo.queue with a manual clock', () => {
     const [m] = await lastValueFrom(flo.queue.dequeue('v', 1, { visibilityTimeoutMs: 1000 }).pipe(toArray()));
     expect(m!.lease.leaseMs).toBe(1000);
     clock.advance(900);
-    await firstValueFrom(m!.lease.touch()); // lease end = now + 1000 (DECISIONS #21)
+    await firstValueFrom(m!.lease.touch()); // lease end = now + 1000 (`docs/protocol-decisions.md` #21)
     clock.advance(900);
     expect(await seqs(flo.queue.dequeue('v', 1))).toEqual([]);
     clock.advance(100);

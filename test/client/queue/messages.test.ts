@@ -144,7 +144,7 @@ describe('flo.queue.messages', () => {
     // (A finite client deadline: without the hand-back this fails fast instead of hanging.)
     const [m] = await lastValueFrom(other.queue.dequeue('late', 1, { blockMs: 1000, timeoutMs: 1000 }).pipe(toArray()));
     expect(m!.seq).toBe(seq);
-    expect(m!.deliveryCount).toBe(2); // the hand-back counted one delivery (DECISIONS #5)
+    expect(m!.deliveryCount).toBe(2); // the hand-back counted one delivery (`docs/protocol-decisions.md` #5)
     expect(clock.now()).toBe(t0);
     expect(received).toEqual([]);
     const s = await firstValueFrom(other.queue.stats('late'));

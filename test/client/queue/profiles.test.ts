@@ -1,4 +1,4 @@
-// The client decodes both reply layouts (DECISIONS #1): the Go SDK's short entries and the newest
+// The client decodes both reply layouts (`docs/protocol-decisions.md` #1): the Go SDK's short entries and the newest
 // server's extended ones (profile 'flo'), for dequeue, peek and DLQ list.
 import { afterEach, describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';

@@ -6,7 +6,7 @@ const U64_MAX = 0xffffffffffffffffn;
 const r = (ms: number, seq = 0) => ({ id: streamId(ms, seq) });
 const fmt = (req: { start?: { timestampMs: bigint; sequence: bigint }; count: number }) => [req.start ? formatStreamId(req.start) : '-', req.count];
 
-describe('ReadCursor (DECISIONS #13)', () => {
+describe('ReadCursor (docs/protocol-decisions.md #13)', () => {
   it('first read from the given start; then start = lastId with one spare slot, dropping ids ≤ lastId', () => {
     const c = new ReadCursor(streamId(5, 0));
     const first = c.next(2);

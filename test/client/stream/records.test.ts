@@ -45,7 +45,7 @@ describe('stream.append / read: the seed snippets', () => {
     expect(withHeaders!.partition).toBe(0);
   });
 
-  it('headers round trip in insertion order, over a batch frame (DECISIONS #2)', async () => {
+  it('headers round trip in insertion order, over a batch frame (docs/protocol-decisions.md #2)', async () => {
     const r = recordedClient(env);
     const headers = { zeta: '1', alpha: '2', 'x-trace': 'abc', empty: '' };
     await firstValueFrom(r.client.stream.append('h', new Uint8Array([1, 2, 3]), { headers }));

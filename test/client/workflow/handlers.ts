@@ -1,4 +1,4 @@
-// The handlers of the Go example action worker (§8.1), as flo-rx handlers.
+// The handlers of the Go example action worker, as flo-rx handlers.
 import { NonRetryableError, type ActionHandlers } from '../../../src/client/actions.js';
 
 interface Order {

@@ -50,7 +50,7 @@ describe('flo.workflow: definitions', () => {
       description: 'Order pipeline with a payment failover plan',
       action: 'unchanged',
     });
-    // an edit without a version bump is not pushed (§6.3)
+    // an edit without a version bump is not pushed (Sync compares versions)
     expect((await firstValueFrom(flo.workflow.sync(ORDER_YAML.replace('Order pipeline', 'Edited')))).action).toBe('unchanged');
     expect(await firstValueFrom(flo.workflow.definition('order-processing'))).toBe(ORDER_YAML);
     const bumped = ORDER_YAML.replace('version: "1.4.0"', 'version: "1.5.0"');
@@ -78,7 +78,7 @@ describe('flo.workflow: definitions', () => {
   });
 });
 
-describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
+describe('order workflow run by a flo-rx action worker', () => {
   it('happy path: watch emits each change and completes; history event by event', async () => {
     const { flo } = await setup();
     const runId = await firstValueFrom(flo.workflow.start('order-processing', INPUT));
@@ -129,7 +129,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
     ] as const) {
       await stripeFailed(n);
       expect((await firstValueFrom(flo.workflow.status(runId))).status).toBe('waiting');
-      clock.advance(delay); // the plan executor's retry backoff (DECISIONS #34)
+      clock.advance(delay); // the plan executor's retry backoff (`docs/protocol-decisions.md` #34)
     }
     await stripeFailed(4);
     expect(await watched).toMatchObject({ status: 'completed', currentStep: 'notify' });
@@ -161,7 +161,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
     expect(s).toMatchObject({ status: 'waiting', currentStep: 'start', waitingOn: { kind: 'action' } });
     expect(s.waitSignal).toBeUndefined();
     await firstValueFrom(flo.workflow.cancel(runId));
-    const after = await firstValueFrom(flo.workflow.status(runId)); // DECISIONS #31: applied before the reply
+    const after = await firstValueFrom(flo.workflow.status(runId)); // `docs/protocol-decisions.md` #31: applied before the reply
     expect(after).toMatchObject({ status: 'cancelled', terminal: true });
     expect((await firstValueFrom(flo.actions.status(s.waitingOn!.runId))).status).toBe('cancelled');
     expect((await history(flo, runId)).at(-1)).toBe('workflow_cancelled(cancelled by user)');
@@ -172,7 +172,7 @@ describe('order workflow run by a flo-rx action worker (§8.3, §8.4)', () => {
   });
 });
 
-describe('expense approval run by a flo-rx action worker (§8.5)', () => {
+describe('expense approval run by a flo-rx action worker', () => {
   it('a signal approves: watch shows the wait, the signal resumes it, history event by event', async () => {
     const { flo } = await setup();
     const runId = await firstValueFrom(flo.workflow.start('expense-approval', EXPENSE));

@@ -53,7 +53,7 @@ function awaitTask(h: Harness, actions: string[], blockMs = 0, workerId = 'w1', 
 }
 
 describe('action registry and runs', () => {
-  it('register → invoke → await → complete; status carries the output (#25)', async () => {
+  it('register → invoke → await → complete; status carries the output (docs/protocol-decisions.md #25)', async () => {
     const h = createHarness();
     expect(fromUtf8(await h.okCall(Op.ActionRegister, NS, encodeActionRegister({ name: 'resize' })))).toBe('resize');
     const runId = await invoke(h, 'resize', '{"url":"a.png"}');

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { concatBytes, encodeRequestFrame, fromHex, Status, toHex, utf8 } from '../../../src/protocol/index.js';
 import { BinaryClient, req, startTestServer, T, text, type TestServer } from './helpers.js';
 
-/** protocol-core-kv.md §2.7: the exact bytes of the reject frame. */
+/** The exact bytes of Flo's reject frame (request id 0, `Invalid request`) for a malformed frame. */
 const REJECT_HEX = '464c4f000f00000000000000000000007f1bb07c01030000' + '0000000000000000' + '496e76616c69642072657175657374';
 
 let ts: TestServer | undefined;

@@ -1,7 +1,7 @@
 // Replays every KV, queue and stream Go SDK vector against the real server over a real TCP socket:
 // the state the vector implies is built with prior requests (frames from the protocol encoders),
 // then the vector's exact frame bytes are written and the reply is decoded with the client-side
-// decoders. Status must match; the decoded reply must equal the SDK's `sdk_parsed` (DECISIONS #37
+// decoders. Status must match; the decoded reply must equal the SDK's `sdk_parsed` (`docs/protocol-decisions.md` #37
 // cases: equal to what our decoders make of the vector's own reply bytes); where the state can be
 // reproduced exactly, the reply bytes must equal the vector's too.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,9 +52,9 @@ interface Spec {
   readonly exact?: boolean;
   /** The SDK view we must produce, from the vector's `sdk_parsed` (default: unchanged). */
   readonly expected?: (sdk: unknown) => unknown;
-  /** DECISIONS #37: the target is our decoders' reading of the vector's reply bytes, not `sdk_parsed`. */
+  /** `docs/protocol-decisions.md` #37: the target is our decoders' reading of the vector's reply bytes, not `sdk_parsed`. */
   readonly decision37?: boolean;
-  /** A documented difference from the vector's status (protocol-queues-streams.md). */
+  /** A documented difference from the vector's status (README, "Differences from Flo"). */
   readonly status?: { status: number; message: string };
   /** Extra checks after the reply. */
   readonly after?: (e: Env, payload: Uint8Array) => Promise<void>;
@@ -317,7 +317,7 @@ const specs: Record<string, Spec> = {
       for (const p of ['{"n":1}', '', '{"n":3}']) await enqueue(e.c, p);
     },
   },
-  // The vector's 0-byte reply is what Go mis-parses (#37); our timed-out dequeue answers [count=0] (§3.4.2).
+  // The vector's 0-byte reply is what Go mis-parses (#37); our timed-out dequeue answers [count=0].
   queue_dequeue_zero_byte_reply: { during: advanceAfterDispatch(1000), exact: false, decision37: true },
 
   // streams (server clock at T0 = 1700000000000)
@@ -353,7 +353,7 @@ const specs: Record<string, Spec> = {
     startMs: T0,
     setup: infoState,
     exact: false,
-    // Flo numbers sequences across milliseconds; ours restart at 0 each millisecond (§4.2), so
+    // Flo numbers sequences across milliseconds; ours restart at 0 each millisecond, so
     // reaching (T0+3)-9 takes 10 records in that millisecond.
     expected: (sdk) => ({ ...(sdk as object), count: 11 }),
   },
@@ -402,7 +402,7 @@ const specs: Record<string, Spec> = {
   stream_trim_dry_run: {
     startMs: T0,
     setup: (e) => append(e.c, fillers(3)),
-    // protocol-queues-streams.md §4.5.4: a lone dry_run is no bound; the vector's OK is a fake server's.
+    // A lone dry_run is no bound (trim needs an offset, count, age or size); the vector's OK is a fake server's.
     status: { status: 3, message: 'trim offset is required' },
   },
   stream_trim_all_options: {

@@ -232,7 +232,7 @@ describe('kv incr', () => {
     expect(statusOf(await kv.incr('s', 1n))).toEqual({ status: 3, message: 'value is not a counter' });
   });
 
-  it('refuses an overflow with BAD_REQUEST, leaving value, version and TTL unchanged (DECISIONS #20)', async () => {
+  it('refuses an overflow with BAD_REQUEST, leaving value, version and TTL unchanged (docs/protocol-decisions.md #20)', async () => {
     const h = harness();
     const kv = ops(h);
     const max = (1n << 63n) - 1n;

@@ -57,7 +57,7 @@ describe('kv blocking get (BlockMS 0x17)', () => {
     expect(s(decodeKvGetReply(okPayload(await j)).value)).toBe('{"a":1}');
   });
 
-  it('block_ms 0 does not wait (DECISIONS #14); > 300000 is refused', async () => {
+  it('block_ms 0 does not wait (docs/protocol-decisions.md #14); > 300000 is refused', async () => {
     const h = harness();
     const kv = ops(h);
     expect((await kv.get('k', { blockMs: 0 })).status).toBe(2);

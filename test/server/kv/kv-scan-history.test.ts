@@ -9,7 +9,7 @@ const page = (p: Uint8Array) => {
 };
 
 describe('kv scan', () => {
-  it('returns live keys with the prefix in byte order, values unless keys-only (DECISIONS #19)', async () => {
+  it('returns live keys with the prefix in byte order, values unless keys-only (docs/protocol-decisions.md #19)', async () => {
     const kv = ops(harness());
     for (const k of ['user:b', 'user:a', 'other', 'user:\u00e9', 'user:A', 'user:c']) await kv.put(k, `v-${k}`);
     await kv.del('user:c');
@@ -79,7 +79,7 @@ describe('kv scan', () => {
   });
 });
 
-describe('kv history (DECISIONS #18)', () => {
+describe('kv history (docs/protocol-decisions.md #18)', () => {
   it('newest first, current state first (tombstone as empty), ns timestamps, Limit honoured', async () => {
     const h = harness('go', 1_700_000_000_000);
     const kv = ops(h);

@@ -26,7 +26,7 @@ const view = async (r: Promise<{ status: number; payload?: Uint8Array }>) => {
   return x.status === 2 ? null : (({ version, value }) => ({ version, value: s(value) }))(decodeKvGetReply(okPayload(x)));
 };
 
-describe('kv transactions (DECISIONS #17)', () => {
+describe('kv transactions (docs/protocol-decisions.md #17)', () => {
   it('begin answers ids from 1 and the placement hash of namespace ‖ 0 ‖ hash tag', async () => {
     const h = harness();
     const kv = ops(h);

@@ -42,7 +42,7 @@ describe('enqueue', () => {
   });
 });
 
-describe('ordering (#11)', () => {
+describe('ordering (docs/protocol-decisions.md #11)', () => {
   it('lower priority first, then seq', async () => {
     const h = new Harness();
     await h.enqueue('q', 'p5-a', { priority: 5 });

@@ -24,7 +24,7 @@ interface ModelMsg {
 const MAX_ATTEMPTS = 2;
 const DEFAULT_VIS = 30_000;
 
-/** The rules of protocol-queues-streams.md §3.3, written as plainly as possible. */
+/** The queue lifecycle rules (header of src/server/queues/store.ts), written as plainly as possible. */
 class Model {
   readonly msgs: ModelMsg[] = [];
   /** Order of arrival in the DLQ. */

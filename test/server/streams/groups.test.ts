@@ -145,7 +145,7 @@ describe('group read', () => {
   });
 });
 
-describe('redelivery (#4, #23)', () => {
+describe('redelivery (docs/protocol-decisions.md #4, #23)', () => {
   it('a nack without delay is due at once for any consumer; the delivery is counted then', () => {
     const h = setup(2);
     const [r0] = gr(h, 'c1', 1);

@@ -98,7 +98,7 @@ describe('read', () => {
     return h;
   }
 
-  it('start and end are inclusive (#13); count limits; default 100, cap 1000', () => {
+  it('start and end are inclusive (docs/protocol-decisions.md #13); count limits; default 100, cap 1000', () => {
     const h = fill();
     expect(read(h, { stream: 's', start: streamId(T0 + 10, 0) }).map(text)).toEqual(['r1', 'r2', 'r3', 'r4']);
     expect(read(h, { stream: 's', start: streamId(T0 + 10, 0), end: streamId(T0 + 30, 0) }).map(text)).toEqual(['r1', 'r2', 'r3']);

@@ -23,7 +23,7 @@ import { start, status } from './worker.js';
 
 const NS = 'example';
 
-describe('definition validation (§5.14)', () => {
+describe('definition validation', () => {
   const bad: [string, string, RegExp][] = [
     ['not yaml', 'kind: [', /invalid workflow definition: cannot parse/],
     ['wrong kind', 'kind: Job\nname: x\nversion: "1"\nstart: { run: "@actions/a" }', /kind must be "Workflow"/],
@@ -164,7 +164,7 @@ describe('START', () => {
   });
 });
 
-describe('LIST_RUNS (#35)', () => {
+describe('LIST_RUNS (docs/protocol-decisions.md #35)', () => {
   it('newest first, lowercase status filter (case-insensitive), cursor pages, search', async () => {
     const h = createHarness();
     await h.okCall(Op.WorkflowCreate, NS, encodeWorkflowCreate({ name: 'expense-approval', definition: EXPENSE_YAML }));

@@ -8,7 +8,7 @@ const NS = 'test';
 const create = (h: Harness, name: string, yaml: string) => h.okCall(Op.WorkflowCreate, NS, encodeWorkflowCreate({ name, definition: yaml }));
 
 describe('engine', () => {
-  it('step retry: extra attempts with backoff; step_completed is logged before step_retry (#34)', async () => {
+  it('step retry: extra attempts with backoff; step_completed is logged before step_retry (docs/protocol-decisions.md #34)', async () => {
     const h = createHarness();
     const yaml = `kind: Workflow
 name: r
@@ -134,7 +134,7 @@ steps:
     expect((await status(h, NS, R)).status).toBe(WorkflowRunStatus.Completed);
   });
 
-  it('polls a pending outcome with delays, then times out (§5.7)', async () => {
+  it('polls a pending outcome with delays, then times out', async () => {
     const h = createHarness();
     await setup(
       h,

@@ -20,7 +20,7 @@ async function expenseRun() {
 const signal = (runId: string, name: string, payload = '{"approved":true,"approver":"manager@corp.com"}') =>
   encodeWorkflowSignal({ runId, signal: name, payload: utf8(payload) });
 
-describe('expense approval workflow (§8.5)', () => {
+describe('expense approval workflow (the Go SDK example)', () => {
   it('waits for approval_decision; the signal approves; history event by event', async () => {
     const { h, w, R } = await expenseRun();
     let s = await status(h, NS, R);
@@ -37,7 +37,7 @@ describe('expense approval workflow (§8.5)', () => {
     s = await status(h, NS, R);
     expect(s).toMatchObject({ status: WorkflowRunStatus.Completed, currentStep: 'process_expense' });
     expect((await history(h, NS, R)).slice(6)).toEqual(expenseApprovedHistory(INPUT).slice(6));
-    // the cleared deadline never fires (#34)
+    // the cleared deadline never fires (docs/protocol-decisions.md #34)
     h.clock.advance(2 * DAY);
     expect((await status(h, NS, R)).status).toBe(WorkflowRunStatus.Completed);
   });

@@ -22,7 +22,7 @@ async function orderSetup() {
   return { h, w: worker(h, NS, ORDER_ACTIONS) };
 }
 
-describe('order workflow (§8.3, §8.4)', () => {
+describe('order workflow (the Go SDK example)', () => {
   it('happy path: 19 history events, caller block, every action gets the workflow input', async () => {
     const { h, w } = await orderSetup();
     const R = await start(h, NS, 'order-processing', INPUT);
@@ -53,7 +53,7 @@ describe('order workflow (§8.3, §8.4)', () => {
     const events = await history(h, NS, R);
     expect(events).toEqual(orderHappyHistory(INPUT));
 
-    // search attributes feed LIST_RUNS search (§5.11)
+    // search attributes feed LIST_RUNS search
     const found = decodeWorkflowListRunsReply(await h.okCall(Op.WorkflowListRuns, NS, encodeWorkflowListRuns({ search: 'c-100' })));
     expect(found.runs.map((r) => [r.runId, r.status])).toEqual([[R, 'completed']]);
     expect(decodeWorkflowListRunsReply(await h.okCall(Op.WorkflowListRuns, NS, encodeWorkflowListRuns({ search: 'order_amount' }))).runs).toHaveLength(1);
@@ -68,7 +68,7 @@ describe('order workflow (§8.3, §8.4)', () => {
     expect(await history(h, NS, R)).toEqual(orderRejectedHistory('{"amount":0,"customerId":"C-1","orderId":"ORD-0"}'));
   });
 
-  it('fallback: stripe is retried with backoff, exhausted, then paypal succeeds (#34)', async () => {
+  it('fallback: stripe is retried with backoff, exhausted, then paypal succeeds (docs/protocol-decisions.md #34)', async () => {
     const { h, w } = await orderSetup();
     const R = await start(h, NS, 'order-processing', '{"amount":10,"customerId":"C-2","orderId":"FB-1"}');
     const script = (t: { taskType: string }) => (t.taskType === 'process-payment' ? failWith('card declined') : succeed('{"provider":"fallback"}'));
