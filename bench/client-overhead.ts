@@ -14,7 +14,7 @@ import type { RequestSpec } from '../src/connection/types.js';
 import { connect } from '../src/node.js';
 import { Op, utf8 } from '../src/protocol/index.js';
 import { startFloChild } from './support/processes.js';
-import { inFlightLoop, median } from './support/stats.js';
+import { inFlightLoop, median, subscribeDone } from './support/stats.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,12 +32,12 @@ export async function main(): Promise<void> {
   const cpu = new Map<string, number[]>();
   try {
     await Promise.all([flo.connect(), conn.connect()]);
-    for (const [, make] of cases) await inFlightLoop(10_000, 256, (_i, done) => void make().subscribe({ error: done, complete: () => done() }));
+    for (const [, make] of cases) await inFlightLoop(10_000, 256, (_i, done) => subscribeDone(make(), done));
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? cases : [...cases].reverse();
       for (const [name, make] of order) {
         const c0 = process.cpuUsage();
-        const rate = await inFlightLoop(OPS, 256, (_i, done) => void make().subscribe({ error: done, complete: () => done() }));
+        const rate = await inFlightLoop(OPS, 256, (_i, done) => subscribeDone(make(), done));
         const c = process.cpuUsage(c0);
         (rates.get(name) ?? rates.set(name, []).get(name)!).push(rate);
         (cpu.get(name) ?? cpu.set(name, []).get(name)!).push((c.user + c.system) / OPS);

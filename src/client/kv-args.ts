@@ -22,6 +22,29 @@ export function keyBytes(key: KvKey, what = 'key'): Uint8Array {
   return key.length <= ASCII_FAST_PATH_MAX ? asciiBytes(key) ?? utf8(key) : utf8(key);
 }
 
+/**
+ * Recently read string keys and their bytes, for `kv.get` (the same keys are read again and again).
+ * Bounded: emptied when full. The bytes are never handed to users and never written to (the
+ * request encoder copies them into the frame), so one array can serve every request for its key.
+ */
+export class KeyBytesCache {
+  private readonly entries = new Map<string, Uint8Array>();
+
+  constructor(private readonly capacity = 1024) {}
+
+  /** `keyBytes(key)`, remembered for string keys of at most `ASCII_FAST_PATH_MAX` units. */
+  bytes(key: KvKey): Uint8Array {
+    if (typeof key !== 'string' || key.length > ASCII_FAST_PATH_MAX) return keyBytes(key);
+    let bytes = this.entries.get(key);
+    if (bytes === undefined) {
+      bytes = keyBytes(key);
+      if (this.entries.size >= this.capacity) this.entries.clear();
+      this.entries.set(key, bytes);
+    }
+    return bytes;
+  }
+}
+
 /** Keys up to this many UTF-16 units try `asciiBytes` before `TextEncoder`. */
 const ASCII_FAST_PATH_MAX = 64;
 

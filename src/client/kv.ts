@@ -40,7 +40,7 @@ import { withData } from '../codec/index.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { checkBlockMs, poll } from './core/poll.js';
-import { i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
+import { KeyBytesCache, i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
 import { kvEntry, withText } from './kv-entry.js';
 import type {
   Int64Like,
@@ -209,6 +209,8 @@ function jsonText(value: unknown): Uint8Array {
 export class KvApi {
   /** Server-side JSON documents. */
   readonly json: KvJsonApi;
+  /** The bytes of the keys `get` reads most. */
+  private readonly getKeys = new KeyBytesCache();
 
   constructor(protected readonly core: ClientCore) {
     this.json = {
@@ -229,8 +231,9 @@ export class KvApi {
     // Observable per call (`lazyCall`).
     return core.lazyCall(
       () => {
-        const k = keyBytes(key);
-        const blockMs = checkBlockMs(options?.blockMs, GET_BLOCK_MS);
+        const k = this.getKeys.bytes(key);
+        if (options === undefined) return core.spec(Op.KvGet, encodeKvGet({ key: k }));
+        const blockMs = checkBlockMs(options.blockMs, GET_BLOCK_MS);
         return core.spec(Op.KvGet, encodeKvGet(blockMs > 0 ? { key: k, blockMs } : { key: k }), options);
       },
       (payload: Uint8Array): KvEntry => {

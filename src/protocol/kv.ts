@@ -254,6 +254,8 @@ export function encodeKvPutReply(reply: KvPutReply): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 
 export function encodeKvGet(req: KvGetRequest): OpPayload {
+  // The common get carries no options: skip the options builder (same bytes: no options section).
+  if (req.txn === undefined && req.blockMs === undefined && req.waitMs === undefined) return { key: req.key };
   return payload(
     req.key,
     undefined,
@@ -281,7 +283,11 @@ export function decodeKvGet(body: RequestBody): KvGetRequest {
 
 /** `[version:u64][value]`. */
 export function decodeKvGetReply(p: Uint8Array): KvGetReply {
-  const version = fixedReply(p, 8, 'kv_get reply', true).getBigUint64(0, true);
+  if (p.length < 8) fixedReply(p, 8, 'kv_get reply', true);
+  // Read without a DataView (one object less per reply); versions below 2^32 skip the bigint shift.
+  const lo = (p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24)) >>> 0;
+  const hi = (p[4]! | (p[5]! << 8) | (p[6]! << 16) | (p[7]! << 24)) >>> 0;
+  const version = hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
   return { version, value: p.slice(8) };
 }
 

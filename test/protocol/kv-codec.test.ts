@@ -207,6 +207,15 @@ describe('kv reply layouts', () => {
     expect(P.decodeKvGetReply(frame.subarray(2, 12))).toEqual({ version: 2n, value: fromHex('feff') });
     expect(P.decodeKvExistsReply(frame.subarray(2, 11))).toEqual({ version: 2n, present: true });
   });
+  it('reads get versions across the 32-bit boundary and copies the value out of the payload', () => {
+    for (const version of [0n, 0xffff_ffffn, 0x1_0000_0000n, 0x8000_0000_0000_0001n, (1n << 64n) - 1n]) {
+      expect(P.decodeKvGetReply(P.encodeKvGetReply({ version, value: fromHex('01') })).version).toBe(version);
+    }
+    const payload = fromHex('0700000000000000' + 'abcd');
+    const reply = P.decodeKvGetReply(payload);
+    payload[8] = 0;
+    expect(reply.value).toEqual(fromHex('abcd'));
+  });
 });
 
 describe('kv server-side decoders refuse bad values with Flo messages', () => {
