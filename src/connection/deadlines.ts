@@ -48,7 +48,9 @@ export class DeadlineList {
       if (this.timer !== undefined) holdOpen(this.timer, true);
     }
     this.tail = item;
-    if (this.timer === undefined) this.arm(this.ms);
+    // No timer with items already listed happens only inside `fire` (an expiry callback adding one,
+    // e.g. a retry): arm for the head, which may come due well before this item.
+    if (this.timer === undefined) this.arm(this.head!.expiresAt - now);
   }
 
   remove(item: DeadlineItem): void {

@@ -116,6 +116,27 @@ describe('Deadlines', () => {
     expect(expired).toEqual(['first', 'second']);
   });
 
+  it('still expires the next item on time when an expiry callback adds one of the same length (a retry)', () => {
+    const expired: string[] = [];
+    let d: Deadlines;
+    d = new Deadlines((i) => {
+      const name = (i as ReturnType<typeof item>).name;
+      expired.push(name);
+      // What `retry()` does on a TimeoutError: the same request again, at once, same timeout.
+      if (name === 'a') d.add(item('a-again'), 100);
+    });
+    d.add(item('a'), 100); // due at 100
+    vi.advanceTimersByTime(50);
+    d.add(item('b'), 100); // due at 150
+    vi.advanceTimersByTime(50); // t=100
+    expect(expired).toEqual(['a']);
+    vi.advanceTimersByTime(50); // t=150
+    expect(expired).toEqual(['a', 'b']);
+    vi.advanceTimersByTime(50); // t=200
+    expect(expired).toEqual(['a', 'b', 'a-again']);
+    d.clear();
+  });
+
   it('clear() stops every timer without expiring anything', () => {
     const expired: unknown[] = [];
     const d = new Deadlines((i) => expired.push(i));
