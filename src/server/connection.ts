@@ -165,7 +165,7 @@ export class ServerConnection {
   start(initial?: Uint8Array): void {
     this.transport.start({
       data: (bytes, lastOfTurn) => this.safeReceive(bytes, lastOfTurn),
-      drain: () => this.onDrain(),
+      drain: () => this.guarded(() => this.onDrain()),
       end: () => this.onPeerEnd(),
       close: () => this.onTransportClosed(),
     });
@@ -271,10 +271,18 @@ export class ServerConnection {
   }
 
   private safeReceive(bytes: Uint8Array, lastOfTurn?: boolean): void {
+    this.guarded(() => this.receive(bytes, lastOfTurn));
+  }
+
+  /**
+   * Runs work that reaches the request path from outside `receive` (a socket drain, the turn's
+   * flush, a commit's release: each may handle the backlog): a bug there must cost one
+   * connection, never the server.
+   */
+  private guarded(work: () => void): void {
     try {
-      this.receive(bytes, lastOfTurn);
+      work();
     } catch (err) {
-      // A bug here must cost one connection, never the server.
       this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: internal error: ${(err as Error)?.stack ?? String(err)}`);
       this.state = 'closing';
       this.abort.abort(err);
@@ -375,7 +383,7 @@ export class ServerConnection {
   /** The end of the turn: the replies it produced go out in one write. */
   private readonly flushTurn = (): void => {
     this.flushScheduled = false;
-    if (this.state === 'open') this.flush();
+    if (this.state === 'open') this.guarded(() => this.flush());
   };
 
   /** Ends the transport once replies waiting for a commit are out. */
@@ -405,7 +413,7 @@ export class ServerConnection {
     queueMicrotask(() => {
       this.releaseScheduled = false;
       if (this.state === 'closed') return;
-      this.flush();
+      this.guarded(() => this.flush());
       if (this.endPending && this.held === 0) {
         this.endPending = false;
         this.transport.end('shutdown');

@@ -197,3 +197,52 @@ describe('ServerConnection replies over a WebSocket', () => {
   });
 });
 
+
+describe('ServerConnection bugs cost one connection, never the server', () => {
+  it('contains an error thrown while the backlog is handled after a drain (not only while receiving)', async () => {
+    const BIG = 0x7e3;
+    const BOOM = 0x7e4;
+    const logs: string[] = [];
+    const handlers = new Map<number, Handler>([
+      [ECHO, (ctx) => ok(ctx.body.value.slice())],
+      [BIG, () => ok(new Uint8Array(500_000))],
+    ]);
+    const dispatcher = new Dispatcher(collectHandlers([{ handlers }]));
+    let id = 0;
+    server = createServer((socket) => {
+      const conn = new ServerConnection(new TcpTransport(socket), {
+        id: ++id,
+        dispatcher,
+        highWaterMark: 1024,
+        log: (line) => logs.push(line),
+        // Stands for a bug in a per-request hook: it throws instead of answering.
+        authorize: (opcode) => {
+          if (opcode === BOOM) throw new Error('hook bug');
+          return undefined;
+        },
+      });
+      conn.start();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const c = await BinaryClient.open(port);
+    clients.push(c);
+    // One small chunk: 20 requests for 500 KB replies, then BOOM. The first reply passes the 1 KiB
+    // soft limit, so the frames behind it (BOOM among them) wait in the backlog; the client reads
+    // nothing for a while, so they are handled later, from the socket's drain, outside `receive`.
+    c.socket.pause();
+    const frames = Array.from({ length: 20 }, (_, i) => encodeRequest(BigInt(i + 1), BIG, 'ns', {}));
+    frames.push(encodeRequest(99n, BOOM, 'ns', {}));
+    await c.write(Buffer.concat(frames));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    c.socket.resume();
+    await c.closed;
+    expect(logs.some((l) => l.includes('internal error') && l.includes('hook bug'))).toBe(true);
+    // The server still serves a new connection.
+    const c2 = await BinaryClient.open(port);
+    clients.push(c2);
+    const r = await c2.call(1, ECHO, { value: utf8('still here') });
+    expect(r.status).toBe(Status.OK);
+    expect(Buffer.from(r.payload).toString()).toBe('still here');
+  });
+});
