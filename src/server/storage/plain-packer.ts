@@ -106,19 +106,27 @@ export class PlainPacker {
 
   string(s: string): void {
     const length = s.length;
-    // ASCII fast path for short strings (entity keys, table names, field names).
-    if (length < 32) {
-      this.room(1 + length);
+    // ASCII fast path for strings up to 255 characters (entity keys, table names, field names):
+    // copying the characters in JavaScript costs less than `Buffer#write`'s native call at these
+    // lengths (stream record keys are 32–60 characters). Same bytes: fixstr below 32, else str8.
+    if (length < 0x100) {
+      const header = length < 32 ? 1 : 2;
+      this.room(header + length);
+      const b = this.buf;
       const start = this.pos;
-      let at = start + 1;
+      let at = start + header;
       let i = 0;
       for (; i < length; i++) {
         const c = s.charCodeAt(i);
         if (c >= 0x80) break;
-        this.buf[at++] = c;
+        b[at++] = c;
       }
       if (i === length) {
-        this.buf[start] = 0xa0 | length;
+        if (header === 1) b[start] = 0xa0 | length;
+        else {
+          b[start] = 0xd9;
+          b[start + 1] = length;
+        }
         this.pos = at;
         return;
       }

@@ -71,4 +71,24 @@ describe('PlainPacker', () => {
     expect(bytesOf(undefined)).toEqual([0xd4, 0, 0]);
     expect(bytesOf(new Uint8Array([1, 2]))).toEqual([0xc4, 2, 1, 2]);
   });
+
+  it('writes ASCII strings of 32 to 255 characters as str8, as the UTF-8 path does, and falls back for non-ASCII', () => {
+    const out = new PlainPacker(packr);
+    const bytesOf = (v: string) => {
+      out.reset();
+      out.value(v);
+      return [...out.bytes()];
+    };
+    const utf8 = (s: string) => [...Buffer.from(s, 'utf8')];
+    for (const n of [31, 32, 33, 60, 255]) {
+      const s = 'k'.repeat(n - 1) + '\u0000';
+      expect(bytesOf(s)).toEqual([...(n < 32 ? [0xa0 | n] : [0xd9, n]), ...utf8(s)]);
+    }
+    const long = 'a'.repeat(256);
+    expect(bytesOf(long)).toEqual([0xda, 1, 0, ...utf8(long)]);
+    // A non-ASCII character late in the string: the bytes written so far are overwritten by the UTF-8 path.
+    const mixed = 'a'.repeat(40) + 'é' + 'b'.repeat(20);
+    expect(bytesOf(mixed)).toEqual([0xd9, 62, ...utf8(mixed)]);
+    expect(unpack(new Uint8Array(bytesOf(mixed)))).toBe(mixed);
+  });
 });
