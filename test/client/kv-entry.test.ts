@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../src/codec/json.js';
-import type { ValueCodec } from '../../src/codec/types.js';
 import { CodecError } from '../../src/codec/types.js';
 import { kvEntry } from '../../src/client/kv-entry.js';
+import { countingCodec } from '../support/counting-codec.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
-
-function countingCodec(): ValueCodec & { decodes: number } {
-  const codec = {
-    name: 'counting-json',
-    decodes: 0,
-    encode: (v: unknown) => jsonCodec.encode(v),
-    decode: (b: Uint8Array) => {
-      codec.decodes++;
-      return jsonCodec.decode(b);
-    },
-  };
-  return codec;
-}
 
 describe('kvEntry', () => {
   it('shows only the wire fields to keys, spreads, JSON and toEqual', () => {

@@ -1,32 +1,15 @@
 // openFlo() and the FloContext (src/modular/context.ts) over real sockets against the embedded
 // server: option checks, laziness, connect() and close().
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstValueFrom } from 'rxjs';
-import { startServer, type FloServer } from '../../src/server.js';
-import { tcpTransport } from '../../src/node.js';
+import { startServer } from '../../src/server.js';
 import { msgpackCodec } from '../../src/msgpack.js';
+import { embeddedContexts } from './helpers.js';
 import { ClientClosedError, ConnectionError, InvalidArgumentError } from '../../src/index.js';
-import { kvExists, kvGet, openFlo, type FloContext, type FloContextOptions } from '../../src/modular/index.js';
+import { kvExists, kvGet, openFlo } from '../../src/modular/index.js';
 
 describe.each(['ws', 'tcp'] as const)('a context over %s', (transport) => {
-  let server: FloServer;
-  const contexts: FloContext[] = [];
-  const open = (options: FloContextOptions = {}): FloContext => {
-    const flo =
-      transport === 'ws'
-        ? openFlo(server.wsUrl, { namespace: 'modular', ...options })
-        : openFlo(`127.0.0.1:${server.port}`, { namespace: 'modular', transport: tcpTransport, ...options });
-    contexts.push(flo);
-    return flo;
-  };
-
-  beforeAll(async () => {
-    server = await startServer({ port: 0 });
-  });
-  afterAll(async () => {
-    await Promise.allSettled(contexts.map((c) => c.close()));
-    await server.close();
-  });
+  const { open } = embeddedContexts(transport);
 
   it('opens the socket on connect() (lazy until then) and reports its endpoint', async () => {
     const flo = open();

@@ -1,11 +1,11 @@
 // The modular KV functions (src/modular/kv.ts) over real sockets against the embedded server, on
 // WebSocket (the default transport) and on TCP (the `transport` option): the same results and
 // typed errors as `flo.kv`, cold and cancellable.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { startServer, type FloServer } from '../../src/server.js';
-import { connect, tcpTransport } from '../../src/node.js';
+import { connect } from '../../src/node.js';
 import { msgpackCodec } from '../../src/msgpack.js';
+import { embeddedContexts } from './helpers.js';
 import {
   BadRequestError,
   ConflictError,
@@ -13,30 +13,16 @@ import {
   NotFoundError,
   isConflict,
 } from '../../src/index.js';
-import { kvDelete, kvExists, kvGet, kvIncr, kvPut, openFlo, type FloContext, type FloContextOptions } from '../../src/modular/index.js';
+import { kvDelete, kvExists, kvGet, kvIncr, kvPut, type FloContext } from '../../src/modular/index.js';
 
 const enc = new TextEncoder();
 
 describe.each(['ws', 'tcp'] as const)('modular kv over %s', (transport) => {
-  let server: FloServer;
-  const contexts: FloContext[] = [];
-  const open = (options: FloContextOptions = {}): FloContext => {
-    const flo =
-      transport === 'ws'
-        ? openFlo(server.wsUrl, { namespace: 'modular', ...options })
-        : openFlo(`127.0.0.1:${server.port}`, { namespace: 'modular', transport: tcpTransport, ...options });
-    contexts.push(flo);
-    return flo;
-  };
+  const { server, open } = embeddedContexts(transport);
   let flo: FloContext;
 
-  beforeAll(async () => {
-    server = await startServer({ port: 0 });
+  beforeAll(() => {
     flo = open();
-  });
-  afterAll(async () => {
-    await Promise.allSettled(contexts.map((c) => c.close()));
-    await server.close();
   });
 
   it('is lazy and cold: nothing is sent before subscribe; each subscription sends again', async () => {
@@ -71,7 +57,7 @@ describe.each(['ws', 'tcp'] as const)('modular kv over %s', (transport) => {
 
   it('writes and reads the same keys as a FloClient on the same namespace and codec', async () => {
     const other = open({ namespace: 'shared-ns', codec: msgpackCodec });
-    const client = connect(transport === 'ws' ? server.wsUrl : `127.0.0.1:${server.port}`, { namespace: 'shared-ns', codec: msgpackCodec });
+    const client = connect(transport === 'ws' ? server().wsUrl : `127.0.0.1:${server().port}`, { namespace: 'shared-ns', codec: msgpackCodec });
     try {
       await firstValueFrom(kvPut(other, 'both', { n: 7 }));
       expect((await firstValueFrom(client.kv.get('both')))!.data()).toEqual({ n: 7 });

@@ -15,18 +15,9 @@ import {
   writeStreamAppendReplyAt,
 } from '../../src/protocol/index.js';
 import { vector } from '../vectors.js';
+import { OFFSETS, writeAt } from '../support/write-at.js';
 
-const OFFSETS = [0, 1, 3, 7, 13];
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
-
-function writeAt(size: number, offset: number, write: (t: Uint8Array, v: DataView, at: number) => number): Uint8Array {
-  const target = new Uint8Array(offset + size + 5).fill(0xee);
-  const end = write(target, new DataView(target.buffer), offset);
-  expect(end).toBe(offset + size);
-  expect([...target.subarray(0, offset)].every((x) => x === 0xee)).toBe(true);
-  expect([...target.subarray(end)].every((x) => x === 0xee)).toBe(true);
-  return target.subarray(offset, end);
-}
 
 describe('writeStreamAppendReplyAt', () => {
   for (const name of ['stream_append', 'stream_append_headers']) {

@@ -15,18 +15,8 @@ import {
   writeKvPutReplyAt,
 } from '../../src/protocol/index.js';
 import { vector } from '../vectors.js';
+import { OFFSETS, writeAt } from '../support/write-at.js';
 
-const OFFSETS = [0, 1, 3, 7, 13];
-
-/** A buffer filled with 0xee, the payload written at `offset`, then checked around it. */
-function writeAt(size: number, offset: number, write: (t: Uint8Array, v: DataView, at: number) => number): Uint8Array {
-  const target = new Uint8Array(offset + size + 5).fill(0xee);
-  const end = write(target, new DataView(target.buffer), offset);
-  expect(end).toBe(offset + size);
-  expect([...target.subarray(0, offset)].every((x) => x === 0xee)).toBe(true);
-  expect([...target.subarray(end)].every((x) => x === 0xee)).toBe(true);
-  return target.subarray(offset, end);
-}
 
 describe('writeKvPutReplyAt', () => {
   for (const name of ['kv_put_ttl_cas', 'kv_put_if_exists']) {

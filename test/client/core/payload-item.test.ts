@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonCodec } from '../../../src/codec/json.js';
 import type { ValueCodec } from '../../../src/codec/types.js';
 import { PayloadItem } from '../../../src/client/core/payload-item.js';
+import { countingCodec } from '../../support/counting-codec.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -13,19 +14,6 @@ class Item extends PayloadItem {
     this.name = name;
     this.payload = payload;
   }
-}
-
-function countingCodec(): ValueCodec & { decodes: number } {
-  const codec = {
-    name: 'counting-json',
-    decodes: 0,
-    encode: (v: unknown) => jsonCodec.encode(v),
-    decode: (b: Uint8Array) => {
-      codec.decodes++;
-      return jsonCodec.decode(b);
-    },
-  };
-  return codec;
 }
 
 describe('PayloadItem', () => {
