@@ -10,6 +10,7 @@ import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { connect, type FloClient } from '../../src/node.js';
 import { compareStreamIds, formatStreamId, type StreamId } from '../../src/protocol/index.js';
 import { startServe, useServeCli } from '../support/serve-process.js';
+import { rng } from '../support/rng.js';
 
 const KILLS = 24;
 const KV_KEYS = 3;
@@ -26,18 +27,6 @@ start:
 const { cli, tempDir } = useServeCli('flo-rx-crash-');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Deterministic pseudo-random numbers (a failing run can be replayed). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface KeyModel {
   acked: number;
   attempted: number;

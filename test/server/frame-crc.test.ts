@@ -14,18 +14,7 @@ import {
   RequestFrameDecoder,
 } from '../../src/protocol/index.js';
 import { frameCrcFor, frameCrcWith, NATIVE_CRC_MIN_FRAME, serverFrameCrc } from '../../src/server/frame-crc.js';
-
-/** A small deterministic PRNG, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/rng.js';
 
 function randomBytes(next: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);

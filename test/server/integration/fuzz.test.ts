@@ -59,21 +59,15 @@ import {
   type OpPayload,
 } from '../../../src/protocol/index.js';
 import { SocketClient, okBody, startIntegration, type Integration } from './harness.js';
+import { rng } from '../../support/rng.js';
 
 /** FUZZ_SEED=n replays (or explores) another sequence. */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_f10);
 const REQUESTS = 2000;
 
-/** mulberry32 */
+/** The seeded PRNG with the picks the fuzzer needs. */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rng(seed);
   const int = (n: number) => Math.floor(next() * n);
   return {
     int,

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReadyQueue, SeqHeap } from '../../../src/server/queues/heap.js';
-
-/** A small deterministic PRNG (mulberry32) so that failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../support/rng.js';
 
 const byKeySeq = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
 

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeqIndex } from '../../../src/server/queues/seq-index.js';
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../support/rng.js';
 
 describe('SeqIndex', () => {
   it('agrees with a Map under random sets and deletes, sequential and out of order', () => {
