@@ -428,6 +428,7 @@ async function runMode(mode: ServerMode, redisBinary: string | undefined, rows: 
     const sides: Sides = { floServer, flo, ...(redisServer && redis ? { redisServer, redis } : {}) };
     const tag = mode.writesOnly ? 'durable' : 'mem';
     await kvRows(sides, rows, mode.writesOnly);
+    if (process.env.BENCH_COMPARE_ONLY === 'kv') return;
     await streamRows(sides, rows, mode.writesOnly, tag);
     await queueRows(sides, rows, mode.writesOnly, tag);
   } finally {
@@ -461,7 +462,7 @@ export async function main(): Promise<void> {
       }
       const rows: Row[] = [];
       await runMode(mode, redisBinary, rows);
-      if (!mode.writesOnly) {
+      if (!mode.writesOnly && process.env.BENCH_COMPARE_ONLY !== 'kv') {
         await memoryRow(redisBinary, rows);
         await clientOverheadRow(rows);
       }

@@ -25,7 +25,7 @@ const ROUNDS = env('BENCH_LAT_ROUNDS', 5);
 const OPS = env('BENCH_LAT_OPS', 5_000);
 const PIPE_OPS = env('BENCH_LAT_PIPE_OPS', 40_000);
 const VALUE = new Uint8Array(100).fill(0x61);
-const KEYS = 1_000;
+const KEYS = env('BENCH_LAT_KEYS', 1_000);
 const key = (i: number) => `bench:k${i % KEYS}`;
 
 interface KvLike {
