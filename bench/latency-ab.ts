@@ -13,7 +13,6 @@
  * BENCH_LAT_FIXED=1 (adds this tree's client against the fixed-reply server: a Node server's floor).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/latency-ab.ts`. Prints figures, asserts nothing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
@@ -107,26 +106,12 @@ interface Sample {
   client: number;
 }
 
-/**
- * CPU seconds of every thread of a process, from /proc/<pid>/task/<tid>/schedstat (nanoseconds,
- * where /proc/<pid>/stat counts 10 ms ticks: too coarse for a few µs per operation).
- */
-function threadsCpuSeconds(pid: number): number | undefined {
-  try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    return ns / 1e9;
-  } catch {
-    return procCpuSeconds(pid);
-  }
-}
-
 async function measure(side: Side, op: 'put' | 'get', n: number, inFlight: number): Promise<Sample> {
-  const s0 = threadsCpuSeconds(side.server.pid) ?? 0;
+  const s0 = procCpuSeconds(side.server.pid) ?? 0;
   const c0 = process.cpuUsage();
   const rate = await inFlightLoop(n, inFlight, (i, done) => side[op](i, done));
   const c = process.cpuUsage(c0);
-  const s1 = threadsCpuSeconds(side.server.pid) ?? 0;
+  const s1 = procCpuSeconds(side.server.pid) ?? 0;
   return { value: inFlight === 1 ? 1e6 / rate : rate, server: ((s1 - s0) * 1e6) / n, client: (c.user + c.system) / n };
 }
 
