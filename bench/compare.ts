@@ -11,7 +11,8 @@
  * Env: BENCH_COMPARE_ROUNDS, BENCH_KV_OPS (256 in flight, default 40 000), BENCH_KV_SEQ (1 in
  * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
  * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=0 (skip the durable rows, see `serverModes`),
- * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check).
+ * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check),
+ * BENCH_COMPARE_ONLY=kv (only the KV rows of the in-memory servers).
  * Prints figures, asserts nothing. Run: `npm run bench` or `npx tsx bench/compare.ts`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -10,7 +10,8 @@
  * BENCH_LAT_ROUNDS (default 5), BENCH_LAT_OPS (1 in flight, default 5 000), BENCH_LAT_PIPE_OPS
  * (256 in flight, default 40 000; 0 skips those rows), BENCH_CPU_PROF (profiles the server children),
  * BENCH_LAT_ATTACH=<s> (prints the pids and waits, to attach `strace -c` or `perf stat`),
- * BENCH_LAT_FIXED=1 (adds this tree's client against the fixed-reply server: a Node server's floor).
+ * BENCH_LAT_FIXED=1 (adds this tree's client against the fixed-reply server: a Node server's floor),
+ * BENCH_LAT_KEYS (keys written and read, default 1 000; compare uses 10 000).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/latency-ab.ts`. Prints figures, asserts nothing.
  */
 import { resolve } from 'node:path';
