@@ -75,10 +75,15 @@ function procTickSeconds(pid: number): number | undefined {
   }
 }
 
-/** `BENCH_CPU_PROF=<dir>`: server children write a V8 CPU profile there when they stop. */
+/**
+ * `BENCH_CPU_PROF=<dir>`: server children write a V8 CPU profile there when they stop.
+ * `BENCH_SERVER_NODE_FLAGS`: more Node/V8 flags for the server children (space-separated, e.g.
+ * `--trace-gc` or `--single-threaded-gc`), for experiments.
+ */
 function cpuProfArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const extra = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 /**
