@@ -19,6 +19,8 @@ interface Side {
   readonly transport: TcpTransport;
   readonly chunks: Uint8Array[];
   readonly lastOfTurn: boolean[];
+  /** Resolves when the peer has finished sending (its FIN). */
+  readonly ended: Promise<void>;
   /** Resolves once `n` bytes in all have arrived. */
   received(n: number): Promise<Uint8Array>;
 }
@@ -31,6 +33,8 @@ function sideOf(socket: Socket): Side {
   let waiting: { n: number; resolve: (all: Uint8Array) => void } | undefined;
   const total = () => chunks.reduce((n, c) => n + c.length, 0);
   const joined = () => Buffer.concat(chunks);
+  let peerEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (peerEnded = resolve));
   transport.start({
     data: (bytes, last) => {
       chunks.push(bytes);
@@ -38,7 +42,7 @@ function sideOf(socket: Socket): Side {
       if (waiting && total() >= waiting.n) waiting.resolve(joined());
     },
     drain: () => {},
-    end: () => {},
+    end: () => peerEnded(),
     close: () => {},
   });
   transport.resumeReading();
@@ -46,6 +50,7 @@ function sideOf(socket: Socket): Side {
     transport,
     chunks,
     lastOfTurn,
+    ended,
     received: (n) => (total() >= n ? Promise.resolve(joined()) : new Promise((resolve) => (waiting = { n, resolve }))),
   };
 }
@@ -56,7 +61,7 @@ function sideOf(socket: Socket): Side {
  */
 async function start(beforeStart?: (socket: Socket) => Promise<void>): Promise<{ open(): Promise<{ client: Socket; side: Promise<Side> }> }> {
   const accepted: Array<(side: Side) => void> = [];
-  server = createServer((socket) => {
+  server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.push(socket);
     const deliver = accepted.shift()!;
     void (async () => {
@@ -133,6 +138,20 @@ describe('TcpTransport reads of an accepted socket', () => {
     const [gotA, gotB] = await Promise.all([sides[0]!.received(dataA.length), sides[1]!.received(dataB.length)]);
     expect(Buffer.from(gotA).equals(Buffer.from(dataA))).toBe(true);
     expect(Buffer.from(gotB).equals(Buffer.from(dataB))).toBe(true);
+  });
+
+  it('reports the peer half-close after the last bytes, and still sends replies then', async () => {
+    const { client, side } = await (await start()).open();
+    const s = await side;
+    const replies: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => replies.push(chunk));
+    client.end(pattern(30, 4));
+    await s.ended;
+    expect(Array.from(await s.received(30))).toEqual(Array.from(pattern(30, 4)));
+    s.transport.send(pattern(8, 6));
+    s.transport.end('shutdown');
+    await new Promise<void>((resolve) => client.once('end', () => resolve()));
+    expect(Array.from(Buffer.concat(replies))).toEqual(Array.from(pattern(8, 6)));
   });
 
   it('hands on the bytes the stream already held (read while the protocol was sniffed) before the later ones', async () => {
