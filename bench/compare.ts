@@ -11,7 +11,8 @@
  * Env: BENCH_COMPARE_ROUNDS, BENCH_KV_OPS (256 in flight, default 40 000), BENCH_KV_SEQ (1 in
  * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
  * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=0 (skip the durable rows, see `serverModes`),
- * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check).
+ * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check),
+ * BENCH_COMPARE_ONLY=kv (only the KV rows of the in-memory servers).
  * Prints figures, asserts nothing. Run: `npm run bench` or `npx tsx bench/compare.ts`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -428,6 +429,7 @@ async function runMode(mode: ServerMode, redisBinary: string | undefined, rows: 
     const sides: Sides = { floServer, flo, ...(redisServer && redis ? { redisServer, redis } : {}) };
     const tag = mode.writesOnly ? 'durable' : 'mem';
     await kvRows(sides, rows, mode.writesOnly);
+    if (process.env.BENCH_COMPARE_ONLY === 'kv') return;
     await streamRows(sides, rows, mode.writesOnly, tag);
     await queueRows(sides, rows, mode.writesOnly, tag);
   } finally {
@@ -461,7 +463,7 @@ export async function main(): Promise<void> {
       }
       const rows: Row[] = [];
       await runMode(mode, redisBinary, rows);
-      if (!mode.writesOnly) {
+      if (!mode.writesOnly && process.env.BENCH_COMPARE_ONLY !== 'kv') {
         await memoryRow(redisBinary, rows);
         await clientOverheadRow(rows);
       }

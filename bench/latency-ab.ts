@@ -10,10 +10,10 @@
  * BENCH_LAT_ROUNDS (default 5), BENCH_LAT_OPS (1 in flight, default 5 000), BENCH_LAT_PIPE_OPS
  * (256 in flight, default 40 000; 0 skips those rows), BENCH_CPU_PROF (profiles the server children),
  * BENCH_LAT_ATTACH=<s> (prints the pids and waits, to attach `strace -c` or `perf stat`),
- * BENCH_LAT_FIXED=1 (adds this tree's client against the fixed-reply server: a Node server's floor).
+ * BENCH_LAT_FIXED=1 (adds this tree's client against the fixed-reply server: a Node server's floor),
+ * BENCH_LAT_KEYS (keys written and read, default 1 000; compare uses 10 000).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/latency-ab.ts`. Prints figures, asserts nothing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
@@ -25,7 +25,7 @@ const ROUNDS = env('BENCH_LAT_ROUNDS', 5);
 const OPS = env('BENCH_LAT_OPS', 5_000);
 const PIPE_OPS = env('BENCH_LAT_PIPE_OPS', 40_000);
 const VALUE = new Uint8Array(100).fill(0x61);
-const KEYS = 1_000;
+const KEYS = env('BENCH_LAT_KEYS', 1_000);
 const key = (i: number) => `bench:k${i % KEYS}`;
 
 interface KvLike {
@@ -107,26 +107,12 @@ interface Sample {
   client: number;
 }
 
-/**
- * CPU seconds of every thread of a process, from /proc/<pid>/task/<tid>/schedstat (nanoseconds,
- * where /proc/<pid>/stat counts 10 ms ticks: too coarse for a few µs per operation).
- */
-function threadsCpuSeconds(pid: number): number | undefined {
-  try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    return ns / 1e9;
-  } catch {
-    return procCpuSeconds(pid);
-  }
-}
-
 async function measure(side: Side, op: 'put' | 'get', n: number, inFlight: number): Promise<Sample> {
-  const s0 = threadsCpuSeconds(side.server.pid) ?? 0;
+  const s0 = procCpuSeconds(side.server.pid) ?? 0;
   const c0 = process.cpuUsage();
   const rate = await inFlightLoop(n, inFlight, (i, done) => side[op](i, done));
   const c = process.cpuUsage(c0);
-  const s1 = threadsCpuSeconds(side.server.pid) ?? 0;
+  const s1 = procCpuSeconds(side.server.pid) ?? 0;
   return { value: inFlight === 1 ? 1e6 / rate : rate, server: ((s1 - s0) * 1e6) / n, client: (c.user + c.system) / n };
 }
 

@@ -55,6 +55,45 @@ const TCP_READ_SIZE = 64 * 1024;
 /** How long a connection we ended waits for the peer to close before it is destroyed. */
 const END_GRACE_MS = 2000;
 
+/**
+ * Where accepted sockets read into, shared by all of them: each read is copied out before the
+ * callback returns, and reads of different sockets never overlap (one thread), so one buffer
+ * serves every connection (an idle connection holds none).
+ */
+let sharedReadBuffer: Uint8Array | undefined;
+
+/** The socket fields behind `net.connect({ onread })`: the buffer, the callback, and a buffer factory (unused). */
+interface ReadIntoKeys {
+  readonly buffer: symbol;
+  readonly callback: symbol;
+  readonly generator: symbol;
+}
+let readIntoKeys: ReadIntoKeys | null | undefined;
+
+/**
+ * Node gives `onread` (reads into a buffer of ours, handed straight to a callback) only to sockets
+ * it connects; an accepted socket reads through its Readable stream (an ArrayBuffer allocated per
+ * read, a Buffer, push, the 'data' event). The option only fills three fields of the socket and
+ * points the handle at the buffer (`useUserBuffer`), which this does for an accepted socket. The
+ * fields are found by their names; where they are missing (another runtime or Node version) the
+ * socket stays on the stream (null).
+ */
+function readIntoKeysOf(socket: Socket): ReadIntoKeys | null {
+  if (readIntoKeys !== undefined) return readIntoKeys;
+  const byName = new Map(Object.getOwnPropertySymbols(socket).map((sym) => [sym.description, sym]));
+  const buffer = byName.get('kBuffer');
+  const callback = byName.get('kBufferCb');
+  const generator = byName.get('kBufferGen');
+  readIntoKeys = buffer && callback && generator ? { buffer, callback, generator } : null;
+  return readIntoKeys;
+}
+
+/** The socket's libuv handle, when it can read into a buffer of ours. */
+function userBufferHandle(socket: Socket): { useUserBuffer(buf: Uint8Array): void } | undefined {
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
+  return handle && typeof handle.useUserBuffer === 'function' ? (handle as { useUserBuffer(buf: Uint8Array): void }) : undefined;
+}
+
 export class TcpTransport implements FrameTransport {
   readonly protocol = 'binary' as const;
   readonly remoteAddress: string;
@@ -66,7 +105,9 @@ export class TcpTransport implements FrameTransport {
 
   start(events: TransportEvents): void {
     const s = this.socket;
+    // Chunks the stream already holds (read while the protocol was sniffed) still come as 'data'.
     s.on('data', (chunk: Buffer) => events.data(chunk, chunk.length < TCP_READ_SIZE));
+    this.readDirectly(events);
     s.on('drain', () => events.drain());
     s.on('end', () => events.end());
     s.on('error', () => s.destroy()); // reported as 'close'
@@ -75,6 +116,28 @@ export class TcpTransport implements FrameTransport {
       events.close();
     });
     if (s.destroyed) queueMicrotask(() => events.close());
+  }
+
+  /**
+   * Later reads skip the Readable stream: they land in the shared buffer and each is copied out to
+   * a buffer of its own (frames are views into it and may outlive the read). Pausing and resuming
+   * still work: with these fields set, `pause()`/`resume()` stop and start the handle's reading.
+   * Only while the stream holds no chunk (else those would come after newer bytes).
+   */
+  private readDirectly(events: TransportEvents): void {
+    const s = this.socket;
+    const keys = readIntoKeysOf(s);
+    const handle = userBufferHandle(s);
+    if (keys === null || handle === undefined || s.readableLength > 0 || s.destroyed) return;
+    const buffer = (sharedReadBuffer ??= new Uint8Array(TCP_READ_SIZE));
+    const fields = s as unknown as Record<symbol, unknown>;
+    fields[keys.buffer] = buffer;
+    fields[keys.generator] = null;
+    fields[keys.callback] = (n: number, into: Uint8Array) => {
+      events.data(into.slice(0, n), n < into.length);
+      return true;
+    };
+    handle.useUserBuffer(buffer);
   }
 
   send(bytes: Uint8Array): void {
