@@ -44,6 +44,7 @@ import { leasingSource } from './core/leasing-source.js';
 import { checkBlockMs } from './core/poll.js';
 import type { Settler } from './core/settler.js';
 import { PayloadItem } from './core/payload-item.js';
+import { settlesOf } from './core/settles.js';
 import {
   DEFAULT_VISIBILITY_TIMEOUT_MS,
   U32_MAX,
@@ -275,7 +276,7 @@ export class QueueCalls {
     const lease = createLease(m.seq, this.settler(ns, queue), {
       leaseMs,
       ...(m.deliveryCount !== undefined ? { deliveryCount: m.deliveryCount } : {}),
-      coalescer: this.core.settles,
+      coalescer: settlesOf(this.core),
       context: this.core.leaseContext(`queue:${queue}`),
     });
     return new Message(queue, m, lease, this.core.codec) as QueueMessage;

@@ -78,6 +78,7 @@ import {
 import { ReadCursor } from './stream-cursor.js';
 import { checkCount, checkPositiveInt, newConsumerId, requireName, toU64 } from './stream-args.js';
 import { PayloadItem } from './core/payload-item.js';
+import { settlesOf } from './core/settles.js';
 
 export type { StreamId } from '../protocol/options.js';
 export type { StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply } from '../protocol/stream.js';
@@ -706,7 +707,7 @@ export class StreamApi {
   ): (wire: readonly WireRecord[]) => GroupRecord[] {
     const namespace = this.core.ns(req);
     const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
-    const coalescer = this.core.settles;
+    const coalescer = settlesOf(this.core);
     const context = this.core.leaseContext(`group:${stream}/${group}`);
     const init = { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string };
     const codec = this.core.codec;

@@ -120,6 +120,23 @@ describe('browser bundle of the universal entry', () => {
     }
   });
 
+  it('keeps what only leasing code uses out of the start-up chunks of an app that connects and reads a key', async () => {
+    const app = await measure(
+      'connect + kv.get',
+      "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
+    );
+    const initial = app.inputs.filter((i) => i.bytes > 0).map((i) => i.file);
+    // Bundle round 5: the settle coalescer is built on first use (core/settles.ts), by the lazy code.
+    for (const file of ['src/client/core/coalescer.ts', 'src/client/core/settles.ts']) {
+      expect(initial).not.toContain(file);
+      expect(app.lazy.files).toContain(file);
+    }
+    // What connect + kv.get runs stays at start: the connection, its transport, the KV API.
+    for (const file of ['src/connection/connection.ts', 'src/connection/websocket.ts', 'src/client/kv.ts', 'src/client/core/call.ts']) {
+      expect(initial).toContain(file);
+    }
+  });
+
   it('would fail on a static ws import (the check has teeth)', async () => {
     const b = await bundleForBrowser({
       contents: "import { WebSocket } from 'ws'; import * as net from 'node:net'; export const x = [WebSocket, net];",

@@ -64,6 +64,7 @@ import { call, ignorePayload } from '../core/call.js';
 import type { ClientCore, ForkedClient } from '../core/context.js';
 import { createResumer, waitForReconnect } from '../core/poll.js';
 import type { Settler } from '../core/settler.js';
+import { settlesOf } from '../core/settles.js';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   type ActionWorkerOptions,
@@ -426,7 +427,7 @@ class WorkerRun {
    */
   private viaCoalescer(request$: Observable<void>): Observable<void> {
     const settler: Settler<string> = { maxBatch: 1, ack: () => request$, nack: () => EMPTY, touch: () => EMPTY };
-    return this.core.settles.ack(settler, '');
+    return settlesOf(this.core).ack(settler, '');
   }
 
   /** Runs a settle through the coalescer, then emits its event. */

@@ -44,8 +44,13 @@ export interface ClientCore {
   readonly namespace: string;
   /** The client's default request timeout (undefined: the connection's). */
   readonly timeoutMs: number | undefined;
-  /** Coalesces the settles (ack/nack/touch) of one tick; flushed by `close()`. */
-  readonly settles: SettleCoalescer;
+  /**
+   * Coalesces the settles (ack/nack/touch) of one tick; flushed by `close()`. Built on first use:
+   * read it through `settlesOf(core)` (`settles.ts`); undefined until then.
+   */
+  settles: SettleCoalescer | undefined;
+  /** Scheduler of the settle coalescer's end-of-tick flush (tests); undefined: `asapScheduler`. */
+  readonly scheduler: SchedulerLike | undefined;
   /**
    * Opens a sibling client: the same endpoints and options on a connection of its own (lazy, as
    * the client's). Present on clients built by `connect()` / `connectWith()` only; throws
@@ -88,7 +93,8 @@ export function createClientCore(init: {
   codec: ValueCodec;
   namespace: string;
   timeoutMs: number | undefined;
-  settles: SettleCoalescer;
+  /** A coalescer of the caller's (tests); default: built on first use (`settlesOf`). */
+  settles?: SettleCoalescer;
   fork?: () => ForkedClient;
   emit?: (event: FloEvent) => void;
   /** Retry policy of `call` (undefined: no retries). */
@@ -107,6 +113,8 @@ export function createClientCore(init: {
     retry === undefined || retry.retries === 0 ? undefined : { policy: retry, emit, ...(scheduler ? { scheduler } : {}) };
   return {
     ...init,
+    settles: init.settles,
+    scheduler,
     emit,
     drain,
     telemetry: init.telemetry,
