@@ -105,6 +105,11 @@ describe('browser bundle of the universal entry', () => {
       'src/client/core/leasing-source.ts',
       'src/client/core/slow-handler-watch.ts',
       'src/client/core/poll-until-terminal.ts',
+      // Bundle round 5: the settle coalescer (built on first use), kv.watch's rounds and the read loops.
+      'src/client/core/coalescer.ts',
+      'src/client/core/settles.ts',
+      'src/client/kv-watch.ts',
+      'src/client/core/poll.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
@@ -126,8 +131,9 @@ describe('browser bundle of the universal entry', () => {
       "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
     );
     const initial = app.inputs.filter((i) => i.bytes > 0).map((i) => i.file);
-    // Bundle round 5: the settle coalescer is built on first use (core/settles.ts), by the lazy code.
-    for (const file of ['src/client/core/coalescer.ts', 'src/client/core/settles.ts']) {
+    // Bundle round 5: the settle coalescer is built on first use (core/settles.ts), by the lazy code;
+    // kv.watch's rounds and the read loops of core/poll.ts load on first use (kv-watch.ts).
+    for (const file of ['src/client/core/coalescer.ts', 'src/client/core/settles.ts', 'src/client/kv-watch.ts', 'src/client/core/poll.ts']) {
       expect(initial).not.toContain(file);
       expect(app.lazy.files).toContain(file);
     }
