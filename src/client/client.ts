@@ -191,7 +191,11 @@ export class FloClient {
   async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     const deadlineMs = options.timeoutMs ?? 30_000;
     if (!(deadlineMs >= 0)) throw new InvalidArgumentError(`drain timeoutMs must be >= 0, got ${deadlineMs}`);
-    await this.core.drain.drain({ deadlineMs });
+    const control = this.core.drain;
+    // Built by the first pipeline (core/drain-of.ts). None yet: nothing to wait for, and the
+    // request is kept, so that a pipeline started later completes at once.
+    if (control !== undefined) await control.drain({ deadlineMs });
+    else this.core.drainRequested ??= { deadlineMs };
     await this.core.settles?.flush();
   }
 

@@ -45,6 +45,7 @@ import { checkBlockMs } from './core/poll.js';
 import type { Settler } from './core/settler.js';
 import { PayloadItem } from './core/payload-item.js';
 import { settlesOf } from './core/settles.js';
+import { drainOptionsOf } from './core/drain-of.js';
 import {
   DEFAULT_VISIBILITY_TIMEOUT_MS,
   U32_MAX,
@@ -153,7 +154,7 @@ export class QueueCalls {
         ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
         ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
-        ...this.core.drainOptions<QueueMessage>(`queue:${queue}`, opts),
+        ...drainOptionsOf<QueueMessage>(this.core, `queue:${queue}`, opts),
         ...(this.core.telemetry?.onDelivered
           ? {
               onDeliver: (m: QueueMessage) =>

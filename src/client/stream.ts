@@ -79,6 +79,7 @@ import { ReadCursor } from './stream-cursor.js';
 import { checkCount, checkPositiveInt, newConsumerId, requireName, toU64 } from './stream-args.js';
 import { PayloadItem } from './core/payload-item.js';
 import { settlesOf } from './core/settles.js';
+import { drainOptionsOf } from './core/drain-of.js';
 
 export type { StreamId } from '../protocol/options.js';
 export type { StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply } from '../protocol/stream.js';
@@ -472,7 +473,7 @@ export class StreamApi {
           if (claimPending) claimer.start();
           return join$;
         },
-        ...this.core.drainOptions<GroupRecord>(`group:${stream}/${group}`, options),
+        ...drainOptionsOf<GroupRecord>(this.core, `group:${stream}/${group}`, options),
         ...(this.core.telemetry?.onDelivered
           ? {
               onDeliver: (r: GroupRecord) =>

@@ -110,6 +110,7 @@ describe('browser bundle of the universal entry', () => {
       'src/client/core/settles.ts',
       'src/client/kv-watch.ts',
       'src/client/core/poll.ts',
+      'src/client/core/drain-of.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
@@ -133,7 +134,15 @@ describe('browser bundle of the universal entry', () => {
     const initial = app.inputs.filter((i) => i.bytes > 0).map((i) => i.file);
     // Bundle round 5: the settle coalescer is built on first use (core/settles.ts), by the lazy code;
     // kv.watch's rounds and the read loops of core/poll.ts load on first use (kv-watch.ts).
-    for (const file of ['src/client/core/coalescer.ts', 'src/client/core/settles.ts', 'src/client/kv-watch.ts', 'src/client/core/poll.ts']) {
+    // The drain control is built on first use too (core/drain-of.ts).
+    for (const file of [
+      'src/client/core/coalescer.ts',
+      'src/client/core/settles.ts',
+      'src/client/kv-watch.ts',
+      'src/client/core/poll.ts',
+      'src/client/core/drain.ts',
+      'src/client/core/drain-of.ts',
+    ]) {
       expect(initial).not.toContain(file);
       expect(app.lazy.files).toContain(file);
     }

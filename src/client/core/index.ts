@@ -19,4 +19,5 @@ export { createLease, eachLeased, handBack, type Lease, type Leased, type LeaseI
 export { leasingSource, type LeasingSourceOptions } from './leasing-source.js';
 export { createClientCore, type ClientCore, type NamespaceOption, type RequestOptions } from './context.js';
 export { DrainControl, untilOf, type DrainOptions, type DrainRequest, type DrainRegistration } from './drain.js';
+export { drainOf, drainOptionsOf } from './drain-of.js';
 export { retryRequest, resolveRetry, mayRetry, type RetryOptions } from './retry.js';
