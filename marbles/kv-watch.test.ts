@@ -1,6 +1,6 @@
 // kv.watch timing contracts over a scripted RequestChannel: a round is a watch (get + WaitMS) sent
 // first and a plain get right behind it; the next round starts when both are answered.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map, type Observable } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
 import type { RequestSpec } from '../src/connection/types.js';
@@ -8,7 +8,7 @@ import { decodeKvGet, encodeKvGetReply, type ResponseFrame } from '../src/protoc
 import { Op } from '../src/protocol/opcodes.js';
 import { Status } from '../src/protocol/status.js';
 import { ConnectionLostError } from '../src/protocol/errors.js';
-import { drive, fakeChannel, newScheduler, ok, reply } from './helpers.js';
+import { drive, fakeChannel, loadOnDemandCode, newScheduler, ok, reply } from './helpers.js';
 
 const enc = new TextEncoder();
 const entry = (version: number, text: string) => ok(encodeKvGetReply({ version: BigInt(version), value: enc.encode(text) }));
@@ -34,6 +34,7 @@ function script(watches: Observable<ResponseFrame>[], gets: Observable<ResponseF
 const text = (e: { text(): string } | null) => (e ? e.text() : null);
 
 describe('kv.watch (marbles)', () => {
+  beforeAll(loadOnDemandCode); // watch's rounds load on first use (kv-watch.ts): load them before virtual time
   it('re-polls after each version: round n+1 starts when round n is answered', () => {
     const ts = newScheduler();
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {

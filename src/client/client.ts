@@ -1,12 +1,10 @@
-import { map, take, type Observable, type SchedulerLike } from 'rxjs';
+import { map, type Observable, type SchedulerLike } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
 import type { ConnectionInfo, ConnectionState, RequestChannel } from '../connection/types.js';
 import { EventHub, type FloEvent } from '../observability/events.js';
 import type { ClientTelemetry } from '../observability/telemetry.js';
-import { ClientClosedError, InvalidArgumentError, isConnectionLost, isTimeout } from '../protocol/errors.js';
-import { SettleCoalescer, type ResendPolicy } from './core/coalescer.js';
+import { ClientClosedError, InvalidArgumentError } from '../protocol/errors.js';
 import { resolveRetry, type RetryOptions } from './core/retry.js';
-import { waitForReconnect } from './core/poll.js';
 import { KvApi } from './kv.js';
 import { QueueApi } from './queue.js';
 import { StreamApi } from './stream-api.js';
@@ -15,17 +13,6 @@ import { WorkflowApi } from './workflow.js';
 import { ProcessingApi } from './processing/index.js';
 import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
 import { checkSlowHandlerMs } from './core/slow-handler.js';
-
-/** Settles lost with the connection are sent again once it is back, up to this many times. */
-const SETTLE_RESENDS = 3;
-
-function resendAfterReconnect(channel: RequestChannel, emit: (event: FloEvent) => void, scheduler?: SchedulerLike): ResendPolicy {
-  return (error, attempt, batch) => {
-    if (!(attempt <= SETTLE_RESENDS && (isConnectionLost(error) || isTimeout(error)))) return undefined;
-    emit({ type: 'settle-resent', op: batch.op, count: batch.count, attempt, error: error as Error });
-    return waitForReconnect(channel, error, scheduler).pipe(take(1));
-  };
-}
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
 export type ClientChannel = RequestChannel & {
@@ -165,10 +152,6 @@ export class FloClient {
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       ...(options.slowHandlerMs !== undefined ? { slowHandlerMs: checkSlowHandlerMs(options.slowHandlerMs, 'slowHandlerMs') } : {}),
-      settles: new SettleCoalescer({
-        ...(options.scheduler ? { scheduler: options.scheduler } : {}),
-        resend: resendAfterReconnect(channel, this.hub.emit, options.scheduler),
-      }),
       ...(fork
         ? {
             fork: () => {
@@ -208,8 +191,12 @@ export class FloClient {
   async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     const deadlineMs = options.timeoutMs ?? 30_000;
     if (!(deadlineMs >= 0)) throw new InvalidArgumentError(`drain timeoutMs must be >= 0, got ${deadlineMs}`);
-    await this.core.drain.drain({ deadlineMs });
-    await this.core.settles.flush();
+    const control = this.core.drain;
+    // Built by the first pipeline (core/drain-of.ts). None yet: nothing to wait for, and the
+    // request is kept, so that a pipeline started later completes at once.
+    if (control !== undefined) await control.drain({ deadlineMs });
+    else this.core.drainRequested ??= { deadlineMs };
+    await this.core.settles?.flush();
   }
 
   /**
@@ -220,7 +207,7 @@ export class FloClient {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.core.settles.flush();
+      await this.core.settles?.flush(); // built on first use (core/settles.ts): none if nothing leased
       await this.channel.close?.();
       this.hub.complete();
     })();

@@ -28,6 +28,7 @@ import type { KvJsonEntry, KvScanEntry, KvScanPage, VersionEntry } from './kv.js
 import type { KvCallOptions, KvWriteResult } from './kv-types.js';
 
 export { beginTxn, runTransaction } from './kv-txn.js';
+export { watch } from './kv-watch.js';
 
 /** One scan request: the page at `cursor` (the first page without one). */
 export function scanPage(

@@ -13,7 +13,7 @@
  *   again when the key comes back.
  * - `touch` / `persist` of a missing key: `NotFoundError`.
  */
-import { Observable, Subscription, defer, map, of, timer } from 'rxjs';
+import { Observable, map, of } from 'rxjs';
 import { fromUtf8, utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import {
@@ -24,7 +24,6 @@ import {
   decodeKvIncrReply,
   decodeKvMGetReply,
   decodeKvPutReply,
-  decodeKvWatchReply,
   encodeKvDelete,
   encodeKvExists,
   encodeKvGet,
@@ -33,13 +32,12 @@ import {
   encodeKvPersist,
   encodeKvPut,
   encodeKvTouch,
-  encodeKvWatch,
 } from '../protocol/kv.js';
 import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { withData } from '../codec/index.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
-import { checkBlockMs, poll } from './core/poll.js';
+import { checkBlockMs } from './core/block-ms.js';
 import { KeyBytesCache, i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
 import { kvEntry, withText } from './kv-entry.js';
 import type {
@@ -261,85 +259,11 @@ export class KvApi {
    * ```
    */
   watch(key: KvKey, options: KvWatchOptions = {}): Observable<KvEntry | null> {
-    return defer(() => {
+    // Checked here, at subscription (before any code loads); the rounds are in `kv-watch.ts`.
+    return lazy(() => {
       const k = keyBytes(key);
       const pollMs = checkBlockMs(options.pollMs);
-      const opts = req(options);
-      /** Version last emitted; undefined when nothing or `null` was last emitted. */
-      let last: bigint | undefined;
-      let idleRounds = 0;
-
-      const get$ = () =>
-        this.core.call(this.core.spec(Op.KvGet, encodeKvGet({ key: k }), opts), decodeKvGetReply, { notFound: 'null' });
-      const watch$ = (waitMs: number) =>
-        this.core.call(this.core.spec(Op.KvGet, encodeKvWatch({ key: k, waitMs }), { ...opts, blockMs: waitMs }), decodeKvWatchReply, {
-          notFound: 'null',
-        });
-
-      /** What to emit for a reply (if anything); a watch's NOT_FOUND (timeout or delete) says nothing. */
-      const step = (from: 'get' | 'watch', r: { version: bigint; value: Uint8Array } | null): Array<KvEntry | null> => {
-        if (r === null) {
-          if (from === 'get' && last !== undefined) {
-            last = undefined;
-            return [null];
-          }
-          return [];
-        }
-        if (last !== undefined && r.version <= last) return [];
-        last = r.version;
-        return [this.entry(key, r.value, r.version)];
-      };
-
-      // One round: the watch is sent first, then the get; the get's answer is handled before the
-      // watch's, so a stale get can never follow a newer watch answer.
-      const round = (waitMs: number) =>
-        new Observable<KvEntry | null>((subscriber) => {
-          let emitted = false;
-          let watchAnswer: { version: bigint; value: Uint8Array } | null | undefined;
-          let getDone = false;
-          let watchDone = false;
-          const emit = (items: Array<KvEntry | null>) => {
-            for (const item of items) {
-              emitted = true;
-              subscriber.next(item);
-            }
-          };
-          const finish = () => {
-            if (!getDone || !watchDone) return;
-            if (watchAnswer !== undefined) emit(step('watch', watchAnswer));
-            idleRounds = emitted || watchAnswer ? 0 : idleRounds + 1;
-            subscriber.complete();
-          };
-          const delay = idleRounds >= 2 ? Math.min(50 * 2 ** (idleRounds - 2), 1000) : 0;
-          const sub = new Subscription();
-          const send = () => {
-            sub.add(
-              watch$(waitMs).subscribe({
-                next: (r) => (watchAnswer = r),
-                error: (e: unknown) => subscriber.error(e),
-                complete: () => {
-                  watchDone = true;
-                  finish();
-                },
-              }),
-            );
-            sub.add(
-              get$().subscribe({
-                next: (r) => emit(step('get', r)),
-                error: (e: unknown) => subscriber.error(e),
-                complete: () => {
-                  getDone = true;
-                  finish();
-                },
-              }),
-            );
-          };
-          if (delay > 0) sub.add(timer(delay).subscribe(send));
-          else send();
-          return sub;
-        });
-
-      return poll(this.core.channel, round, { blockMs: pollMs });
+      return rare((m) => m.watch(this.core, key, k, pollMs, req(options)));
     });
   }
 

@@ -44,6 +44,8 @@ import { leasingSource } from './core/leasing-source.js';
 import { checkBlockMs } from './core/poll.js';
 import type { Settler } from './core/settler.js';
 import { PayloadItem } from './core/payload-item.js';
+import { settlesOf } from './core/settles.js';
+import { drainOptionsOf } from './core/drain-of.js';
 import {
   DEFAULT_VISIBILITY_TIMEOUT_MS,
   U32_MAX,
@@ -152,7 +154,7 @@ export class QueueCalls {
         ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
         ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
-        ...this.core.drainOptions<QueueMessage>(`queue:${queue}`, opts),
+        ...drainOptionsOf<QueueMessage>(this.core, `queue:${queue}`, opts),
         ...(this.core.telemetry?.onDelivered
           ? {
               onDeliver: (m: QueueMessage) =>
@@ -275,7 +277,7 @@ export class QueueCalls {
     const lease = createLease(m.seq, this.settler(ns, queue), {
       leaseMs,
       ...(m.deliveryCount !== undefined ? { deliveryCount: m.deliveryCount } : {}),
-      coalescer: this.core.settles,
+      coalescer: settlesOf(this.core),
       context: this.core.leaseContext(`queue:${queue}`),
     });
     return new Message(queue, m, lease, this.core.codec) as QueueMessage;

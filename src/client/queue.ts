@@ -10,7 +10,7 @@
  */
 import { defer, type Observable, type SchedulerLike } from 'rxjs';
 import type { QueueDlqStatsReply, QueueMessage as WireMessage, QueueStatsReply } from '../protocol/queue.js';
-import { checkBlockMs } from './core/poll.js';
+import { checkBlockMs } from './core/block-ms.js';
 import type { ClientCore, DrainOptions, Lease, Leased, RequestOptions } from './core/index.js';
 import { onDemand } from './on-demand.js';
 import { U32_MAX, checkEnqueueOptions, checkQueueName, checkVisibility, intIn, seqList } from './queue-args.js';

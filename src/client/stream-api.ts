@@ -10,7 +10,7 @@ import type { StreamId } from '../protocol/options.js';
 import type { StreamGroupInfo, StreamGroupJoinReply, StreamInfo, StreamTrimReply } from '../protocol/stream.js';
 import { STREAM_DEFAULT_READ_COUNT, STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS } from '../protocol/stream-common.js';
 import type { ClientCore, RequestOptions } from './core/context.js';
-import { checkBlockMs } from './core/poll.js';
+import { checkBlockMs } from './core/block-ms.js';
 import { onDemand } from './on-demand.js';
 import { checkCount, checkPositiveInt, requireName, toU64 } from './stream-args.js';
 import type * as StreamCalls from './stream.js';

@@ -78,6 +78,8 @@ import {
 import { ReadCursor } from './stream-cursor.js';
 import { checkCount, checkPositiveInt, newConsumerId, requireName, toU64 } from './stream-args.js';
 import { PayloadItem } from './core/payload-item.js';
+import { settlesOf } from './core/settles.js';
+import { drainOptionsOf } from './core/drain-of.js';
 
 export type { StreamId } from '../protocol/options.js';
 export type { StreamInfo, StreamTrimReply, StreamGroupInfo, StreamGroupJoinReply } from '../protocol/stream.js';
@@ -471,7 +473,7 @@ export class StreamApi {
           if (claimPending) claimer.start();
           return join$;
         },
-        ...this.core.drainOptions<GroupRecord>(`group:${stream}/${group}`, options),
+        ...drainOptionsOf<GroupRecord>(this.core, `group:${stream}/${group}`, options),
         ...(this.core.telemetry?.onDelivered
           ? {
               onDeliver: (r: GroupRecord) =>
@@ -706,7 +708,7 @@ export class StreamApi {
   ): (wire: readonly WireRecord[]) => GroupRecord[] {
     const namespace = this.core.ns(req);
     const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
-    const coalescer = this.core.settles;
+    const coalescer = settlesOf(this.core);
     const context = this.core.leaseContext(`group:${stream}/${group}`);
     const init = { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string };
     const codec = this.core.codec;

@@ -7,7 +7,6 @@
 import {
   HEADER_SIZE,
   concatBytes,
-  encodeRequest,
   encodeRequestInto,
   requestFrameSize,
   type OpPayload,
@@ -61,9 +60,11 @@ export class Outbox {
       out.start = this.slabAt;
       out.end = encodeRequestInto(this.slab, this.slabView, out.start, id, opcode, namespace, body);
     } else {
-      out.buf = encodeRequest(BigInt(id), opcode, namespace, body);
+      // A frame of its own, by the same writer (the client bundle then needs no `encodeRequest`).
+      const buf = new Uint8Array(size);
+      out.buf = buf;
       out.start = 0;
-      out.end = out.buf.length;
+      out.end = encodeRequestInto(buf, new DataView(buf.buffer), 0, id, opcode, namespace, body);
     }
     return out;
   }

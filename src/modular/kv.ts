@@ -22,7 +22,7 @@ import {
 } from '../protocol/kv.js';
 import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { ignorePayload } from '../client/core/call.js';
-import { checkBlockMs } from '../client/core/poll.js';
+import { checkBlockMs } from '../client/core/block-ms.js';
 import { i64, keyBytes, keyText, putBytes, u64 } from '../client/kv-args.js';
 import { kvEntry } from '../client/kv-entry.js';
 import type { KvCallOptions, KvDeleteOptions, KvEntry, KvIncrOptions, KvKey, KvPutOptions, KvWriteResult } from '../client/kv-types.js';

@@ -105,6 +105,12 @@ describe('browser bundle of the universal entry', () => {
       'src/client/core/leasing-source.ts',
       'src/client/core/slow-handler-watch.ts',
       'src/client/core/poll-until-terminal.ts',
+      // Bundle round 5: the settle coalescer (built on first use), kv.watch's rounds and the read loops.
+      'src/client/core/coalescer.ts',
+      'src/client/core/settles.ts',
+      'src/client/kv-watch.ts',
+      'src/client/core/poll.ts',
+      'src/client/core/drain-of.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
@@ -116,6 +122,32 @@ describe('browser bundle of the universal entry', () => {
     expect(initial).not.toContain('src/protocol/opcodes.ts');
     expect(whole.lazy.files).not.toContain('src/protocol/opcodes.ts');
     for (const file of ['src/client/kv.ts', 'src/client/queue.ts', 'src/client/stream-api.ts', 'src/client/actions.ts', 'src/client/workflow.ts', 'src/client/processing/api.ts', 'src/client/action-worker/errors.ts', 'src/client/action-worker/options.ts']) {
+      expect(initial).toContain(file);
+    }
+  });
+
+  it('keeps what only leasing code uses out of the start-up chunks of an app that connects and reads a key', async () => {
+    const app = await measure(
+      'connect + kv.get',
+      "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
+    );
+    const initial = app.inputs.filter((i) => i.bytes > 0).map((i) => i.file);
+    // Bundle round 5: the settle coalescer is built on first use (core/settles.ts), by the lazy code;
+    // kv.watch's rounds and the read loops of core/poll.ts load on first use (kv-watch.ts).
+    // The drain control is built on first use too (core/drain-of.ts).
+    for (const file of [
+      'src/client/core/coalescer.ts',
+      'src/client/core/settles.ts',
+      'src/client/kv-watch.ts',
+      'src/client/core/poll.ts',
+      'src/client/core/drain.ts',
+      'src/client/core/drain-of.ts',
+    ]) {
+      expect(initial).not.toContain(file);
+      expect(app.lazy.files).toContain(file);
+    }
+    // What connect + kv.get runs stays at start: the connection, its transport, the KV API.
+    for (const file of ['src/connection/connection.ts', 'src/connection/websocket.ts', 'src/client/kv.ts', 'src/client/core/call.ts']) {
       expect(initial).toContain(file);
     }
   });

@@ -7,8 +7,8 @@
 import type { Observable, ObservableInput, SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import type { ClientCore, NamespaceOption } from '../core/context.js';
-import { DEFAULT_DRAIN_TIMEOUT_MS } from '../core/drain.js';
-import { checkBlockMs } from '../core/poll.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../core/drain-timeout.js';
+import { checkBlockMs } from '../core/block-ms.js';
 import { checkSlowHandlerMs } from '../core/slow-handler.js';
 import type { ActionTask } from './task.js';
 

@@ -64,6 +64,8 @@ import { call, ignorePayload } from '../core/call.js';
 import type { ClientCore, ForkedClient } from '../core/context.js';
 import { createResumer, waitForReconnect } from '../core/poll.js';
 import type { Settler } from '../core/settler.js';
+import { settlesOf } from '../core/settles.js';
+import { drainOf } from '../core/drain-of.js';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   type ActionWorkerOptions,
@@ -246,9 +248,9 @@ class WorkerRun {
 
   start(): void {
     // `flo.drain()` drains every worker of the client.
-    const registration = this.core.drain.register();
+    const registration = drainOf(this.core).register();
     this.life.add(() => registration.done());
-    this.life.add(this.core.drain.requested$.pipe(take(1)).subscribe((r) => this.drain('requested', r.deadlineMs)));
+    this.life.add(drainOf(this.core).requested$.pipe(take(1)).subscribe((r) => this.drain('requested', r.deadlineMs)));
     if (this.options.until !== undefined) {
       this.life.add(
         from(this.options.until)
@@ -426,7 +428,7 @@ class WorkerRun {
    */
   private viaCoalescer(request$: Observable<void>): Observable<void> {
     const settler: Settler<string> = { maxBatch: 1, ack: () => request$, nack: () => EMPTY, touch: () => EMPTY };
-    return this.core.settles.ack(settler, '');
+    return settlesOf(this.core).ack(settler, '');
   }
 
   /** Runs a settle through the coalescer, then emits its event. */

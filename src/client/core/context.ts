@@ -8,9 +8,8 @@ import { call, lazyCall, type CallOptions, type CallRetry } from './call.js';
 import { checkRequestSizes } from './limits.js';
 import type { SettleCoalescer } from './coalescer.js';
 import type { RetryOptions } from './retry.js';
-import { DrainControl, untilOf, type DrainOptions } from './drain.js';
-import type { LeasingSourceOptions } from './leasing-source.js';
-import type { LeaseContext, Leased } from './lease.js';
+import type { DrainControl, DrainRequest } from './drain.js';
+import type { LeaseContext } from './lease.js';
 
 /** Default of the `slowHandlerMs` option: handlers running longer are reported. */
 export const DEFAULT_SLOW_HANDLER_MS = 10_000;
@@ -44,8 +43,13 @@ export interface ClientCore {
   readonly namespace: string;
   /** The client's default request timeout (undefined: the connection's). */
   readonly timeoutMs: number | undefined;
-  /** Coalesces the settles (ack/nack/touch) of one tick; flushed by `close()`. */
-  readonly settles: SettleCoalescer;
+  /**
+   * Coalesces the settles (ack/nack/touch) of one tick; flushed by `close()`. Built on first use:
+   * read it through `settlesOf(core)` (`settles.ts`); undefined until then.
+   */
+  settles: SettleCoalescer | undefined;
+  /** Scheduler of the settle coalescer's end-of-tick flush (tests); undefined: `asapScheduler`. */
+  readonly scheduler: SchedulerLike | undefined;
   /**
    * Opens a sibling client: the same endpoints and options on a connection of its own (lazy, as
    * the client's). Present on clients built by `connect()` / `connectWith()` only; throws
@@ -54,16 +58,19 @@ export interface ClientCore {
   readonly fork?: () => ForkedClient;
   /** Reports a client event (`flo.events$`, the logger). */
   readonly emit: (event: FloEvent) => void;
-  /** The client-wide drain (`flo.drain()`). */
-  readonly drain: DrainControl;
+  /**
+   * The client-wide drain (`flo.drain()`), built on first use by the code that leases
+   * (`drainOf(core)`, `drain-of.ts`); undefined until then.
+   */
+  drain: DrainControl | undefined;
+  /** A `flo.drain()` made before `drain` was built: `drainOf` starts the drain it builds with it. */
+  drainRequested: DrainRequest | undefined;
   /** The tracing integration's hooks (`telemetry` option), if any. */
   readonly telemetry: ClientTelemetry | undefined;
   /** Handlers running longer than this are reported (`slow-handler`); `Infinity`: never. */
   readonly slowHandlerMs: number;
   /** The context given to the leases of one source (`queue:jobs`, ...): one object per source. */
   leaseContext(source: string): LeaseContext;
-  /** The drain-related options of a leasing source of this client, from a pipeline's own options. */
-  drainOptions<T extends Leased>(name: string, opts: DrainOptions): Partial<LeasingSourceOptions<T>>;
   /** The namespace of a call: `opts.namespace` if given, else the client's. */
   ns(opts?: NamespaceOption): string;
   /** A `RequestSpec` for `opcode` with the resolved namespace and timeout. */
@@ -88,7 +95,8 @@ export function createClientCore(init: {
   codec: ValueCodec;
   namespace: string;
   timeoutMs: number | undefined;
-  settles: SettleCoalescer;
+  /** A coalescer of the caller's (tests); default: built on first use (`settlesOf`). */
+  settles?: SettleCoalescer;
   fork?: () => ForkedClient;
   emit?: (event: FloEvent) => void;
   /** Retry policy of `call` (undefined: no retries). */
@@ -102,13 +110,15 @@ export function createClientCore(init: {
   const slowHandlerMs = init.slowHandlerMs ?? DEFAULT_SLOW_HANDLER_MS;
   const leaseContexts = new Map<string, LeaseContext>();
   const ns = (opts?: NamespaceOption): string => opts?.namespace ?? namespace;
-  const drain = new DrainControl();
   const callRetry: CallRetry | undefined =
     retry === undefined || retry.retries === 0 ? undefined : { policy: retry, emit, ...(scheduler ? { scheduler } : {}) };
   return {
     ...init,
+    settles: init.settles,
+    scheduler,
     emit,
-    drain,
+    drain: undefined,
+    drainRequested: undefined,
     telemetry: init.telemetry,
     slowHandlerMs,
     leaseContext(source: string): LeaseContext {
@@ -118,16 +128,6 @@ export function createClientCore(init: {
         leaseContexts.set(source, context);
       }
       return context;
-    },
-    drainOptions(name: string, opts: DrainOptions) {
-      const until = untilOf(opts.until);
-      return {
-        drain,
-        name,
-        emit,
-        ...(until !== undefined ? { until } : {}),
-        ...(opts.drainTimeoutMs !== undefined ? { drainTimeoutMs: opts.drainTimeoutMs } : {}),
-      };
     },
     ns,
     spec(opcode, body, opts) {

@@ -6,8 +6,7 @@
  */
 import { Observable, ReplaySubject, type ObservableInput } from 'rxjs';
 
-/** How long a drain waits for running handlers and unsettled items unless `drainTimeoutMs` says otherwise. */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+export { DEFAULT_DRAIN_TIMEOUT_MS } from './drain-timeout.js';
 
 /** What a drain asks of each registrant. */
 export interface DrainRequest {
