@@ -369,10 +369,10 @@ export class KvStore {
   /** Set once the first `loaded()` (the start-up's) has run: later loads are rollbacks. */
   private started = false;
   /**
-   * Versions written this turn, by entity key, until the commit saves them: the entry that made
-   * the version (its current one, or found in its history when a later write this turn replaced
-   * it), so `save` needs no parsing of the entity key and no lookups by its parts; `null`: a version
-   * dropped this turn. Cleared on a rollback or load.
+   * Versions changed this turn (a TTL changed, or dropped: `null`), by entity key, until the commit
+   * saves them: the entry (the version is its current one, or found in its history when a later
+   * write this turn replaced it), so `save` needs no parsing of the entity key and no lookups by its
+   * parts. New versions are logged as announced and are not here. Cleared on a rollback or load.
    */
   private readonly unsavedVersions = new Map<string, Entry | null>();
 
@@ -438,12 +438,11 @@ export class KvStore {
 
   /**
    * Announces a new current version of `e` (already updated to it): a new `kv.version` entity,
-   * saved at the commit from the entry itself.
+   * logged in its stored form as it is now (a TTL change later this turn announces it again).
    */
   private announceVersion(e: Entry, entity: string): void {
     const ve = versionEntityOf(entity, e.version);
-    this.willChangeVersion(ve, ABSENT);
-    this.unsavedVersions.set(ve, e);
+    this.willChangeVersion(ve, ABSENT, storedCurrent(e));
     e.versionEntity = ve;
   }
 

@@ -501,6 +501,61 @@ describe('before-images', () => {
     expect([...state]).toEqual([['old', 'o1'], ['plain', 'p1']]);
     await storage.close();
   });
+
+  it('an entity created with its form is logged as given (no save call), a later change this turn after it; a rollback removes it whatever happened since', async () => {
+    let fail = false;
+    const io: StorageIo = {
+      writeSync: (fd, buffer, offset, length, position) => {
+        if (fail) throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
+        return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
+      },
+      fdatasync: (fd, cb) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
+    };
+    const dir = tempDir();
+    const open = () => {
+      const storage = DiskStorage.open({ dir, io });
+      const state = new Map<string, string>();
+      const saved: string[] = [];
+      const willChange = storage.table({
+        name: 't',
+        save: (k) => (saved.push(k), state.get(k)),
+        load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
+      });
+      storage.restore();
+      return { storage, state, saved, willChange };
+    };
+    let s = open();
+    const create = (k: string, v: string) => {
+      s.willChange(k, ABSENT, v);
+      s.state.set(k, v);
+    };
+    create('a', 'a1');
+    create('b', 'b1');
+    s.willChange('b', 'b1'); // changed after its creation, this turn
+    s.state.set('b', 'b2');
+    create('c', 'c1');
+    s.willChange('c', 'c1');
+    s.state.delete('c'); // removed again, this turn
+    await nextTurn();
+    expect(s.saved).toEqual(['b', 'c']);
+    fail = true;
+    create('d', 'd1');
+    s.willChange('d', 'd1');
+    s.state.set('d', 'd2');
+    create('e', 'e1');
+    s.willChange('a', 'a1');
+    s.state.set('a', 'a2');
+    let failure: unknown;
+    s.storage.afterCommit((err) => (failure = err));
+    await nextTurn();
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
+    fail = false;
+    await s.storage.close();
+    s = open();
+    expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
+    await s.storage.close();
+  });
 });
 
 describe('failed writes', () => {
