@@ -210,8 +210,6 @@ interface Entry {
   older: VersionRing;
   /** With a data directory: its entity key (`ns\0key`), built once (and its hash computed once). */
   entity: string | undefined;
-  /** With a data directory: the `kv.version` entity of its current version (`ns\0key\0versionHex`). */
-  versionEntity: string | undefined;
 }
 
 export interface KvValue {
@@ -422,13 +420,11 @@ export class KvStore {
     if (written !== undefined) {
       this.unsavedVersions.delete(ve);
       if (written === null) return undefined;
-      if (written.versionEntity === ve) return storedCurrent(written);
-      e = written; // replaced by a later write this turn: in its history (or dropped)
+      e = written; // its current version, or one a later write this turn replaced (in its history, or dropped)
     } else {
       const [ns, key] = this.splitEntity(ve.slice(0, ve.lastIndexOf('\u0000')));
       e = this.spaces.get(ns)?.get(key);
       if (!e) return undefined;
-      if (e.versionEntity === ve) return storedCurrent(e);
     }
     const version = BigInt(`0x${ve.slice(ve.lastIndexOf('\u0000') + 1)}`);
     if (version === e.version) return storedCurrent(e);
@@ -441,16 +437,14 @@ export class KvStore {
    * logged in its stored form as it is now (a TTL change later this turn announces it again).
    */
   private announceVersion(e: Entry, entity: string): void {
-    const ve = versionEntityOf(entity, e.version);
-    this.willChangeVersion(ve, ABSENT, storedCurrent(e));
-    e.versionEntity = ve;
+    this.willChangeVersion(versionEntityOf(entity, e.version), ABSENT, storedCurrent(e));
   }
 
   /** Announces a change of `e`'s current version in place (its TTL): its entity is written again. */
   private willChangeCurrent(e: Entry, ns: string, key: string): void {
     if (!this.persisted) return;
     const entity = e.entity ?? (e.entity = entityKey(nsId(ns), key));
-    const ve = e.versionEntity ?? (e.versionEntity = versionEntityOf(entity, e.version));
+    const ve = versionEntityOf(entity, e.version);
     this.willChangeVersion(ve, storedCurrent(e));
     this.unsavedVersions.set(ve, e);
   }
@@ -537,7 +531,6 @@ export class KvStore {
       timestampNs: current.timestampNs,
       older: VersionRing.from(versions.slice(1), this.historyDepth),
       entity,
-      versionEntity: versionEntityOf(entity, current.version),
     };
   }
 
@@ -553,9 +546,7 @@ export class KvStore {
       const e = this.spaces.get(ns)?.get(key);
       this.willChangeLegacyEntry(entity, stored);
       if (!e) continue;
-      const ve = versionEntityOf(entity, e.version);
-      this.willChangeVersion(ve, storedCurrent(e));
-      e.versionEntity = ve;
+      this.willChangeVersion(versionEntityOf(entity, e.version), storedCurrent(e));
       for (let i = 0; i < e.older.length; i++) this.willChangeVersion(versionEntityOf(entity, e.older.at(i).version), storedOlder(e.older, i));
     }
     for (const [ve, stored] of this.legacyVersions) this.willChangeLegacyVersion(ve, stored);
@@ -573,7 +564,7 @@ export class KvStore {
     const [value, version, deleted, expiresAtMs, timestampNs] = tuple;
     const space = this.space(ns, true)!;
     const older = space.get(key)?.older ?? new VersionRing(this.historyDepth);
-    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older, entity, versionEntity: versionEntityOf(entity, version) });
+    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older, entity });
   }
 
   /** Formats 1-3: an older version of table `kv.old`. */
@@ -684,7 +675,7 @@ export class KvStore {
     const persisted = this.persisted;
     if (!e) {
       const entity = persisted ? entityKey(nsId(ns), key) : undefined;
-      const created: Entry = { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: new VersionRing(depth), entity, versionEntity: undefined };
+      const created: Entry = { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: new VersionRing(depth), entity };
       space.set(key, created);
       if (entity !== undefined) this.announceVersion(created, entity);
       this.changed(ns, key);
@@ -694,7 +685,7 @@ export class KvStore {
     if (entity !== undefined) {
       // The current version stays stored as it is (it becomes history); the version pushed out of
       // the history (with none kept, the current one) is dropped, so its stored entity goes.
-      if (depth === 0) this.willDropVersion(e.versionEntity ?? versionEntityOf(entity, e.version), storedCurrent(e));
+      if (depth === 0) this.willDropVersion(versionEntityOf(entity, e.version), storedCurrent(e));
       else if (e.older.length === depth) {
         const last = depth - 1;
         this.willDropVersion(versionEntityOf(entity, e.older.at(last).version), storedOlder(e.older, last));
