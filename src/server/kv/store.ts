@@ -9,7 +9,7 @@ import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
-import { VersionRing, type Version } from './version-ring.js';
+import { VersionRing, type VersionState } from './version-ring.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
 
 /** Flo's qualified-key limit: `namespace ‖ 0x00 ‖ key` (bare key in the default namespace). */
@@ -264,8 +264,10 @@ export interface KvStoreOptions {
   /** Called after every change of a key's version (put, incr, delete, json set/del, commit). */
   readonly onChange?: (ns: string, key: string) => void;
   /**
-   * With a data directory: entries (value, version, TTL deadline) are persisted as table `kv`, and
-   * each kept older version as an entity of `kv.old` (so a write stores one version, not the history).
+   * With a data directory: each kept version of an entry, the current one included, is an entity of
+   * table `kv.version` (log format 4), written once when the version is made: a put logs its value
+   * once, and the version it replaces stays on disk as it was logged. Data directories of formats
+   * 1-3 (table `kv` for entries, `kv.old` for older versions) load, and are rewritten at start.
    */
   readonly persistence?: Persistence;
   /** Older versions kept per key besides the current one. Default 64 (Flo's). */
@@ -273,12 +275,28 @@ export interface KvStoreOptions {
 }
 
 /**
- * An entry as stored (its older versions are `kv.old` entities): a tuple, so the log carries no field
- * names (a put writes about half the bytes of the object form and packs faster). Data directories
- * written before the tuple form hold `LegacyStoredKvEntry` objects: both load.
+ * A version as stored (format 4, table `kv.version`, entity `ns\0key\0versionHex`): what it was
+ * when it was current. `[value, timestampNs]` for a live permanent version, else
+ * `[value, timestampNs, deleted, expiresAtMs | null]`. An entry is its stored versions: the newest
+ * is current, the others its history.
+ */
+type StoredVersion = [value: Uint8Array, timestampNs: bigint] | [value: Uint8Array, timestampNs: bigint, deleted: boolean, expiresAtMs: number | null];
+
+/** A version on its way from or to the log. */
+interface HeldVersion {
+  readonly version: bigint;
+  readonly value: Uint8Array;
+  readonly timestampNs: bigint;
+  readonly state: VersionState;
+}
+
+/**
+ * Formats 1-3: an entry (table `kv`) as stored, its older versions being `kv.old` entities
+ * (`StoredKvVersion`). Read at start, then rewritten as `kv.version` entities.
  */
 type StoredKvEntry = [value: Uint8Array, version: bigint, deleted: boolean, expiresAtMs: number | null, timestampNs: bigint];
 
+/** Formats 1 and 2 also hold entries in an object form. */
 interface LegacyStoredKvEntry {
   readonly value: Uint8Array;
   readonly version: bigint;
@@ -287,16 +305,33 @@ interface LegacyStoredKvEntry {
   readonly timestampNs: bigint;
 }
 
-/** An older version as stored: [value, timestampNs]. */
+/** Formats 1-3: an older version as stored (table `kv.old`): [value, timestampNs]. */
 type StoredKvVersion = [Uint8Array, bigint];
 
 const fromLegacy = (v: LegacyStoredKvEntry): StoredKvEntry => [v.value, v.version, v.deleted, v.expiresAtMs, v.timestampNs];
 
-const storedEntry = (e: Entry): StoredKvEntry => [e.value, e.version, e.deleted, e.expiresAtMs ?? null, e.timestampNs];
+const storedState = (deleted: boolean, expiresAtMs: number | undefined): VersionState => (deleted ? true : expiresAtMs);
+
+/** A version's stored form from its parts. */
+const storedVersion = (value: Uint8Array, timestampNs: bigint, state: VersionState): StoredVersion =>
+  state === undefined ? [value, timestampNs] : [value, timestampNs, state === true, state === true ? null : state];
+
+/** The stored form of an entry's current version. */
+const storedCurrent = (e: Entry): StoredVersion => storedVersion(e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));
+
+/** The stored form of the `i`-th newest older version of an entry. */
+function storedOlder(older: VersionRing, i: number): StoredVersion {
+  const v = older.at(i);
+  return storedVersion(v.value, v.timestampNs, older.stateAt(i));
+}
+
+function heldFromStored(version: bigint, s: StoredVersion): HeldVersion {
+  const state: VersionState = s.length > 2 ? (s[2] ? true : (s[3] ?? undefined)) : undefined;
+  return { version, value: s[0], timestampNs: s[1], state };
+}
 
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
-const versionEntity = (ns: string, key: string, version: bigint) => versionEntityOf(entityKey(ns, key), version);
-/** The `kv.old` entity of an entry's older version, from the entry's entity key. */
+/** The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key. */
 const versionEntityOf = (entity: string, version: bigint) => `${entity}\u0000${version.toString(16)}`;
 
 export class KvStore {
@@ -311,24 +346,33 @@ export class KvStore {
   private nextTxnId = 1n;
   /** Writes counted (the commit index): a number, so a put allocates no BigInt for it (exact to 2^53). */
   private index = 0;
-  /** Announces a change of an entry (`ns\0key`) to the storage layer, before it is made. */
-  private readonly willChange: WillChange;
-  private readonly willChangeIndex: WillChange;
+  /** Announces a change of one version of an entry (`ns\0key\0versionHex`) to the storage layer, before it is made. */
   private readonly willChangeVersion: WillChange;
+  private readonly willChangeIndex: WillChange;
+  /** Formats 1-3: their entries (`kv`) and older versions (`kv.old`), announced only to remove them. */
+  private readonly willChangeLegacyEntry: WillChange;
+  private readonly willChangeLegacyVersion: WillChange;
   /**
    * With a data directory: writes hand the storage their entry's before-image (no `saveEntry`
    * lookup). Without one the change announcements are no-ops, skipped before their keys are built.
    */
   private readonly persisted: boolean;
-  /** Older versions loaded (or removed: undefined) since the last `loaded()`, by entry. */
-  private readonly stagedVersions = new Map<string, Map<bigint, Version | undefined>>();
+  /** `kv.version` entities loaded (or removed: undefined) since the last `loaded()`, by entry: version, stored form, ... */
+  private readonly stagedVersions = new Map<string, Array<bigint | StoredVersion | undefined>>();
+  /** Formats 1-3: `kv.old` entities loaded since the last `loaded()`, by entry. */
+  private readonly stagedLegacyVersions = new Map<string, Map<bigint, HeldVersion | undefined>>();
+  /** Formats 1-3: what was loaded from them at start (entity keys and stored forms), to rewrite in format 4. */
+  private readonly legacyEntries = new Map<string, StoredKvEntry>();
+  private readonly legacyVersions = new Map<string, StoredKvVersion>();
+  /** Set once the first `loaded()` (the start-up's) has run: later loads are rollbacks. */
+  private started = false;
   /**
-   * Entries and older versions written this turn, by entity key, until the commit saves them: `save`
-   * then needs no parsing of the entity key (nor BigInt parsing of a version) and no lookups by the
-   * parts. `null`: an older version dropped (or never kept) this turn. Cleared on a rollback or load.
+   * Versions changed this turn (a TTL changed, or dropped: `null`), by entity key, until the commit
+   * saves them: the entry (the version is its current one, or found in its history when a later
+   * write this turn replaced it), so `save` needs no parsing of the entity key and no lookups by its
+   * parts. New versions are logged as announced and are not here. Cleared on a rollback or load.
    */
-  private readonly unsavedEntries = new Map<string, Entry>();
-  private readonly unsavedVersions = new Map<string, Version | null>();
+  private readonly unsavedVersions = new Map<string, Entry | null>();
 
   constructor(
     private readonly clock: Clock,
@@ -336,14 +380,18 @@ export class KvStore {
   ) {
     const p = options.persistence;
     this.persisted = p !== undefined;
-    this.willChange = p
-      ? p.table({ name: 'kv', save: (k) => this.saveEntry(k), load: (k, v) => this.loadEntry(k, v), loaded: () => this.unsavedEntries.clear() })
+    // Registered in this order, so that at start the legacy tables are attached before `kv.version`'s `loaded()` rewrites them.
+    this.willChangeLegacyEntry = p
+      ? p.table({ name: 'kv', save: () => undefined, load: (k, v) => this.loadLegacyEntry(k, v) })
       : NO_CHANGE_LOG;
     this.willChangeIndex = p
       ? p.table({ name: 'kv.index', save: () => BigInt(this.index), load: (_k, v) => void (this.index = typeof v === 'bigint' ? Number(v) : 0) })
       : NO_CHANGE_LOG;
+    this.willChangeLegacyVersion = p
+      ? p.table({ name: 'kv.old', save: () => undefined, load: (k, v) => this.loadLegacyVersion(k, v), loaded: () => this.attachLegacyVersions() })
+      : NO_CHANGE_LOG;
     this.willChangeVersion = p
-      ? p.table({ name: 'kv.old', save: (k) => this.saveVersion(k), load: (k, v) => this.loadVersion(k, v), loaded: () => this.attachVersions() })
+      ? p.table({ name: 'kv.version', save: (k) => this.saveVersion(k), load: (k, v) => this.stageVersion(k, v), loaded: () => this.attachVersions() })
       : NO_CHANGE_LOG;
   }
 
@@ -359,84 +407,193 @@ export class KvStore {
     return [entity.slice(0, at), entity.slice(at + 1)];
   }
 
-  private saveEntry(entity: string): StoredKvEntry | undefined {
-    const written = this.unsavedEntries.get(entity);
-    if (written !== undefined) {
-      this.unsavedEntries.delete(entity);
-      return storedEntry(written);
-    }
-    const [ns, key] = this.splitEntity(entity);
-    const e = this.spaces.get(ns)?.get(key);
-    return e ? storedEntry(e) : undefined;
-  }
-
-  /**
-   * Announces a write of entry `key` (`e` its entry now, if any) with its before-image at hand:
-   * `ABSENT` for a new entry (a rollback removes it), else its stored form. Returns its entity key.
-   */
-  private willWrite(nsKey: string, key: string, e: Entry | undefined): string {
-    const entity = e?.entity ?? entityKey(nsKey, key);
-    this.willChange(entity, e === undefined ? ABSENT : storedEntry(e));
-    return entity;
-  }
-
   private splitVersion(entity: string): [string, string, bigint] {
     const last = entity.lastIndexOf('\u0000');
     const [ns, key] = this.splitEntity(entity.slice(0, last));
     return [ns, key, BigInt(`0x${entity.slice(last + 1)}`)];
   }
 
-  private saveVersion(entity: string): StoredKvVersion | undefined {
-    const written = this.unsavedVersions.get(entity);
+  /** A `kv.version` entity's stored form: from the entry written this turn, else found by its key. */
+  private saveVersion(ve: string): StoredVersion | undefined {
+    const written = this.unsavedVersions.get(ve);
+    let e: Entry | undefined;
     if (written !== undefined) {
-      this.unsavedVersions.delete(entity);
-      return written === null ? undefined : [written.value, written.timestampNs];
+      this.unsavedVersions.delete(ve);
+      if (written === null) return undefined;
+      e = written; // its current version, or one a later write this turn replaced (in its history, or dropped)
+    } else {
+      const [ns, key] = this.splitEntity(ve.slice(0, ve.lastIndexOf('\u0000')));
+      e = this.spaces.get(ns)?.get(key);
+      if (!e) return undefined;
     }
-    const [ns, key, version] = this.splitVersion(entity);
-    const old = this.spaces.get(ns)?.get(key)?.older.find(version);
-    return old ? [old.value, old.timestampNs] : undefined;
+    const version = BigInt(`0x${ve.slice(ve.lastIndexOf('\u0000') + 1)}`);
+    if (version === e.version) return storedCurrent(e);
+    const i = e.older.indexOf(version);
+    return i < 0 ? undefined : storedOlder(e.older, i);
   }
 
-  private loadVersion(entity: string, stored: unknown): void {
-    this.unsavedVersions.delete(entity);
-    const [ns, key, version] = this.splitVersion(entity);
-    const id = entityKey(ns, key);
-    let staged = this.stagedVersions.get(id);
-    if (!staged) this.stagedVersions.set(id, (staged = new Map()));
-    const v = stored as StoredKvVersion | undefined;
-    staged.set(version, v ? { version, value: v[0], timestampNs: v[1] } : undefined);
+  /**
+   * Announces a new current version of `e` (already updated to it): a new `kv.version` entity,
+   * logged in its stored form as it is now (a TTL change later this turn announces it again).
+   */
+  private announceVersion(e: Entry, entity: string): void {
+    this.willChangeVersion(versionEntityOf(entity, e.version), ABSENT, storedCurrent(e));
   }
 
-  /** Puts loaded older versions into their entries, newest first. */
+  /** Announces a change of `e`'s current version in place (its TTL): its entity is written again. */
+  private willChangeCurrent(e: Entry, ns: string, key: string): void {
+    if (!this.persisted) return;
+    const entity = e.entity ?? (e.entity = entityKey(nsId(ns), key));
+    const ve = versionEntityOf(entity, e.version);
+    this.willChangeVersion(ve, storedCurrent(e));
+    this.unsavedVersions.set(ve, e);
+  }
+
+  /** Announces the removal of a version entity (before: its stored form, for a rollback). */
+  private willDropVersion(ve: string, before: StoredVersion): void {
+    this.willChangeVersion(ve, before);
+    this.unsavedVersions.set(ve, null);
+  }
+
+  private stageVersion(ve: string, stored: unknown): void {
+    this.unsavedVersions.delete(ve);
+    const at = ve.lastIndexOf('\u0000');
+    const entity = ve.slice(0, at);
+    let staged = this.stagedVersions.get(entity);
+    if (!staged) this.stagedVersions.set(entity, (staged = []));
+    staged.push(BigInt(`0x${ve.slice(at + 1)}`), stored as StoredVersion | undefined);
+  }
+
+  /**
+   * Rebuilds the entries whose versions were loaded (or removed): the newest version is current,
+   * the others (at most the history depth) its history; an entry left without versions is removed.
+   * At start, then rewrites what formats 1-3 stored (`kv`, `kv.old`) as `kv.version` entities.
+   */
   private attachVersions(): void {
     this.unsavedVersions.clear();
-    for (const [id, staged] of this.stagedVersions) {
-      const [ns, key] = this.splitEntity(id);
-      const e = this.spaces.get(ns)?.get(key);
-      if (!e) continue;
-      const byVersion = new Map(e.older.toArray().map((o) => [o.version, o]));
-      for (const [version, old] of staged) {
-        if (old) byVersion.set(version, old);
-        else byVersion.delete(version);
+    const depth = this.historyDepth;
+    for (const [entity, staged] of this.stagedVersions) {
+      const [ns, key] = this.splitEntity(entity);
+      const space = this.space(ns, true)!;
+      const e = space.get(key);
+      let versions: HeldVersion[];
+      if (e === undefined && staged.length === 2) {
+        // The usual case at start: a key written once since the last snapshot (or with one version kept).
+        const stored = staged[1] as StoredVersion | undefined;
+        if (stored === undefined) continue;
+        versions = [heldFromStored(staged[0] as bigint, stored)];
+      } else {
+        const byVersion = new Map<bigint, HeldVersion>();
+        if (e) {
+          byVersion.set(e.version, { version: e.version, value: e.value, timestampNs: e.timestampNs, state: storedState(e.deleted, e.expiresAtMs) });
+          for (let i = 0; i < e.older.length; i++) {
+            const v = e.older.at(i);
+            byVersion.set(v.version, { ...v, state: e.older.stateAt(i) });
+          }
+        }
+        for (let i = 0; i < staged.length; i += 2) {
+          const version = staged[i] as bigint;
+          const stored = staged[i + 1] as StoredVersion | undefined;
+          if (stored === undefined) byVersion.delete(version);
+          else byVersion.set(version, heldFromStored(version, stored));
+        }
+        versions = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0));
       }
-      const sorted = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0));
+      if (versions.length === 0) {
+        space.delete(key);
+        continue;
+      }
       // Versions beyond the bound (kept under a larger bound before a restart) are dropped for good.
-      for (const dropped of sorted.slice(this.historyDepth)) this.willChangeVersion(versionEntity(ns, key, dropped.version));
-      e.older = VersionRing.from(sorted, this.historyDepth);
+      for (let i = depth + 1; i < versions.length; i++) {
+        const v = versions[i];
+        this.willDropVersion(versionEntityOf(entity, v.version), storedVersion(v.value, v.timestampNs, v.state));
+      }
+      space.set(key, this.entryOf(versions, entity));
     }
     this.stagedVersions.clear();
+    if (!this.started) {
+      this.started = true;
+      this.rewriteLegacy();
+    }
+    this.legacyEntries.clear();
+    this.legacyVersions.clear();
   }
 
-  private loadEntry(entity: string, stored: unknown): void {
-    this.unsavedEntries.delete(entity); // the entry object is replaced or removed
+  /** An entry from its versions, newest first (the first current, the rest its history). */
+  private entryOf(versions: readonly HeldVersion[], entity: string): Entry {
+    const current = versions[0];
+    const state = current.state;
+    return {
+      value: current.value,
+      version: current.version,
+      deleted: state === true,
+      expiresAtMs: typeof state === 'number' ? state : undefined,
+      timestampNs: current.timestampNs,
+      older: VersionRing.from(versions.slice(1), this.historyDepth),
+      entity,
+    };
+  }
+
+  /**
+   * Formats 1-3 at start: every entry they stored is written again as `kv.version` entities (its
+   * current version and its history) and their `kv` and `kv.old` entities are removed, in the
+   * first commit. The before-images given are the stored forms themselves, so that a failed write
+   * loads back the same state.
+   */
+  private rewriteLegacy(): void {
+    for (const [entity, stored] of this.legacyEntries) {
+      const [ns, key] = this.splitEntity(entity);
+      const e = this.spaces.get(ns)?.get(key);
+      this.willChangeLegacyEntry(entity, stored);
+      if (!e) continue;
+      this.willChangeVersion(versionEntityOf(entity, e.version), storedCurrent(e));
+      for (let i = 0; i < e.older.length; i++) this.willChangeVersion(versionEntityOf(entity, e.older.at(i).version), storedOlder(e.older, i));
+    }
+    for (const [ve, stored] of this.legacyVersions) this.willChangeLegacyVersion(ve, stored);
+  }
+
+  /** Formats 1-3: an entry of table `kv` (its history comes from `kv.old`). */
+  private loadLegacyEntry(entity: string, stored: unknown): void {
     const [ns, key] = this.splitEntity(entity);
     if (stored === undefined) {
       this.spaces.get(ns)?.delete(key);
       return;
     }
-    const [value, version, deleted, expiresAtMs, timestampNs] = Array.isArray(stored) ? (stored as StoredKvEntry) : fromLegacy(stored as LegacyStoredKvEntry);
+    const tuple = Array.isArray(stored) ? (stored as StoredKvEntry) : fromLegacy(stored as LegacyStoredKvEntry);
+    if (!this.started) this.legacyEntries.set(entity, tuple);
+    const [value, version, deleted, expiresAtMs, timestampNs] = tuple;
     const space = this.space(ns, true)!;
-    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older: space.get(key)?.older ?? new VersionRing(this.historyDepth), entity });
+    const older = space.get(key)?.older ?? new VersionRing(this.historyDepth);
+    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older, entity });
+  }
+
+  /** Formats 1-3: an older version of table `kv.old`. */
+  private loadLegacyVersion(ve: string, stored: unknown): void {
+    const [ns, key, version] = this.splitVersion(ve);
+    const id = entityKey(ns, key);
+    let staged = this.stagedLegacyVersions.get(id);
+    if (!staged) this.stagedLegacyVersions.set(id, (staged = new Map()));
+    const v = stored as StoredKvVersion | undefined;
+    if (v && !this.started) this.legacyVersions.set(ve, v);
+    staged.set(version, v ? { version, value: v[0], timestampNs: v[1], state: undefined } : undefined);
+  }
+
+  /** Formats 1-3: puts the loaded older versions into their entries, newest first. */
+  private attachLegacyVersions(): void {
+    for (const [id, staged] of this.stagedLegacyVersions) {
+      const [ns, key] = this.splitEntity(id);
+      const e = this.spaces.get(ns)?.get(key);
+      if (!e) continue;
+      const byVersion = new Map<bigint, HeldVersion>();
+      for (let i = 0; i < e.older.length; i++) byVersion.set(e.older.at(i).version, { ...e.older.at(i), state: e.older.stateAt(i) });
+      for (const [version, old] of staged) {
+        if (old) byVersion.set(version, old);
+        else byVersion.delete(version);
+      }
+      const sorted = [...byVersion.values()].sort((a, b) => (a.version > b.version ? -1 : a.version < b.version ? 1 : 0));
+      e.older = VersionRing.from(sorted, this.historyDepth);
+    }
+    this.stagedLegacyVersions.clear();
   }
 
   // ----- internals -------------------------------------------------------------------------
@@ -512,40 +669,35 @@ export class KvStore {
     expiresAtMs: number | undefined,
     deleted: boolean,
   ): bigint {
-    // In memory the change log is a no-op: do not even build its entity keys.
-    const entity = this.persisted ? this.willWrite(nsId(ns), key, e) : undefined;
     const ts = this.nowNs();
     const depth = this.historyDepth;
+    // In memory the change log is a no-op: do not even build its entity keys.
+    const persisted = this.persisted;
     if (!e) {
+      const entity = persisted ? entityKey(nsId(ns), key) : undefined;
       const created: Entry = { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: new VersionRing(depth), entity };
       space.set(key, created);
-      if (entity !== undefined) this.unsavedEntries.set(entity, created);
+      if (entity !== undefined) this.announceVersion(created, entity);
       this.changed(ns, key);
       return 1n;
     }
-    const olderValue = e.deleted ? EMPTY : e.value;
+    const entity = persisted ? (e.entity ?? (e.entity = entityKey(nsId(ns), key))) : undefined;
     if (entity !== undefined) {
-      const older: Version = { version: e.version, value: olderValue, timestampNs: e.timestampNs };
-      e.entity = entity;
-      this.unsavedEntries.set(entity, e);
-      // The current version becomes a stored older one: a new `kv.old` entity (none when no history is kept).
-      const created = versionEntityOf(entity, e.version);
-      this.willChangeVersion(created, ABSENT);
-      this.unsavedVersions.set(created, depth > 0 ? older : null);
-      // The version pushed past the bound is dropped, so its stored entity goes too.
-      const dropped = e.older.oldestIfFull;
-      if (dropped !== undefined) {
-        const gone = versionEntityOf(entity, dropped.version);
-        this.willChangeVersion(gone, [dropped.value, dropped.timestampNs]);
-        this.unsavedVersions.set(gone, null);
+      // The current version stays stored as it is (it becomes history); the version pushed out of
+      // the history (with none kept, the current one) is dropped, so its stored entity goes.
+      if (depth === 0) this.willDropVersion(versionEntityOf(entity, e.version), storedCurrent(e));
+      else if (e.older.length === depth) {
+        const last = depth - 1;
+        this.willDropVersion(versionEntityOf(entity, e.older.at(last).version), storedOlder(e.older, last));
       }
     }
-    e.older.add(e.version, olderValue, e.timestampNs);
+    e.older.add(e.version, e.deleted ? EMPTY : e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));
     e.value = deleted ? EMPTY : value;
     e.version += 1n;
     e.deleted = deleted;
     e.expiresAtMs = deleted ? undefined : expiresAtMs;
     e.timestampNs = ts;
+    if (entity !== undefined) this.announceVersion(e, entity);
     this.changed(ns, key);
     return e.version;
   }
@@ -691,7 +843,7 @@ export class KvStore {
     const key = this.checkKey(ns, keyBytes);
     const e = this.checkLiveAndMatch(ns, key, ifMatch);
     this.logged();
-    this.willChange(entityKey(nsId(ns), key));
+    this.willChangeCurrent(e, ns, key);
     e.expiresAtMs = this.expiry(ttlSeconds);
   }
 
@@ -904,7 +1056,7 @@ export class KvStore {
         case 'touch':
         case 'persist': {
           const e = this.liveEntry(ns, op.key);
-          if (e) this.willChange(entityKey(nsId(ns), op.key));
+          if (e) this.willChangeCurrent(e, ns, op.key);
           if (e) e.expiresAtMs = this.expiry(op.kind === 'touch' ? op.ttlSeconds : 0n);
           break;
         }

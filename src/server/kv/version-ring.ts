@@ -3,8 +3,9 @@
  * to a key with a full history stores one slot instead of moving every kept version along (an
  * `unshift` on a 64-entry array cost ~0.3 µs per put, mostly write barriers on the moved slots).
  *
- * Kept flat, three cells per version (version, timestamp, value: the entry's own BigInts and bytes,
- * referenced again) in one array sized by doubling, not as an object per version: a put then
+ * Kept flat, four cells per version (version, timestamp, value: the entry's own BigInts and bytes,
+ * referenced again; and its state when it was current, `VersionState`) in one array sized by
+ * doubling, not as an object per version: a put then
  * allocates nothing here, and a deep history is not a heap of small objects that live long enough
  * to be promoted and collected again. `Version` objects are made only when the history is read.
  *
@@ -17,10 +18,17 @@ export interface Version {
   readonly timestampNs: bigint;
 }
 
-type Cell = bigint | Uint8Array;
+/**
+ * What a version was when it was the current one: `true` a tombstone, a number its expiry (ms on
+ * the server clock), undefined live and permanent. Kept so that a rolled-back write (a failed
+ * durable commit) makes the version before it current again exactly as it was.
+ */
+export type VersionState = true | number | undefined;
 
-/** Cells per version: version, timestamp, value. */
-const CELLS = 3;
+type Cell = bigint | Uint8Array | VersionState;
+
+/** Cells per version: version, timestamp, value, state. */
+const CELLS = 4;
 
 export class VersionRing {
   /** `CELLS` cells per slot; its length is the slots allocated times `CELLS` (grown by doubling, exactly). */
@@ -31,10 +39,10 @@ export class VersionRing {
   constructor(readonly capacity: number) {}
 
   /** A ring holding `newestFirst` (at most `capacity` of them are kept). */
-  static from(newestFirst: readonly Version[], capacity: number): VersionRing {
+  static from(newestFirst: ReadonlyArray<Version & { readonly state?: VersionState }>, capacity: number): VersionRing {
     const ring = new VersionRing(capacity);
     const kept = newestFirst.slice(0, capacity);
-    for (let i = kept.length - 1; i >= 0; i--) ring.add(kept[i].version, kept[i].value, kept[i].timestampNs);
+    for (let i = kept.length - 1; i >= 0; i--) ring.add(kept[i].version, kept[i].value, kept[i].timestampNs, kept[i].state);
     return ring;
   }
 
@@ -49,6 +57,11 @@ export class VersionRing {
     return { version: c[at] as bigint, value: c[at + 2] as Uint8Array, timestampNs: c[at + 1] as bigint };
   }
 
+  /** The state of the `i`-th newest version when it was current. */
+  stateAt(i: number): VersionState {
+    return this.cells[this.slotOf(i) * CELLS + 3] as VersionState;
+  }
+
   /** The version `push` would drop now: the oldest when the ring is full (with capacity 0, none kept: undefined). */
   get oldestIfFull(): Version | undefined {
     if (this.capacity === 0 || this.size < this.capacity) return undefined;
@@ -56,7 +69,7 @@ export class VersionRing {
   }
 
   /** Adds a version as the newest (the oldest is dropped when the ring is full). Allocates nothing but growth. */
-  add(version: bigint, value: Uint8Array, timestampNs: bigint): void {
+  add(version: bigint, value: Uint8Array, timestampNs: bigint, state?: VersionState): void {
     const capacity = this.capacity;
     if (capacity === 0) return;
     let slot: number;
@@ -70,6 +83,7 @@ export class VersionRing {
     c[at] = version;
     c[at + 1] = timestampNs;
     c[at + 2] = value;
+    c[at + 3] = state;
   }
 
   /** `add` of a version object. Returns the version dropped to make room (`v` itself when nothing is kept). */
@@ -82,16 +96,22 @@ export class VersionRing {
 
   /** The kept version `version`, by binary search (versions fall from newest to oldest). */
   find(version: bigint): Version | undefined {
+    const i = this.indexOf(version);
+    return i < 0 ? undefined : this.at(i);
+  }
+
+  /** Which newest the kept version `version` is (0: the newest), -1 when not kept. */
+  indexOf(version: bigint): number {
     let lo = 0;
     let hi = this.size - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const found = this.cells[this.slotOf(mid) * CELLS] as bigint;
-      if (found === version) return this.at(mid);
+      if (found === version) return mid;
       if (found > version) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
   }
 
   /** The versions, newest first. */

@@ -327,23 +327,26 @@ export class QueueStore {
     const q = this.findItem(entity);
     if (!q) return undefined;
     const seq = decimalItem(entity, q.itemPrefix.length);
-    const t = q.live;
-    const slot = t.slotOf(seq);
-    if (slot >= 0) {
-      const state = t.state(slot);
-      const payload = t.payload(slot);
-      const priority = t.priority(slot);
-      const enqueuedAt = t.enqueuedAt(slot);
-      const attempts = t.attempts(slot);
-      const visibleAt = t.visibleAt(slot);
-      const leaseMs = t.leaseMs(slot);
-      const leaseEnd = t.leaseEnd(slot);
-      if (state === READY && attempts === 0 && visibleAt === enqueuedAt && leaseMs === 0 && leaseEnd === 0) return [payload, priority, enqueuedAt];
-      return [payload, priority, enqueuedAt, STORED_STATE_OF[STATE_NAMES[state] as QueueMessageState], attempts, visibleAt, leaseMs, leaseEnd, 0];
-    }
+    const slot = q.live.slotOf(seq);
+    if (slot >= 0) return this.storedLive(q, slot);
     const d = q.dlq.get(seq);
     if (!d) return undefined;
     return [d.payload, d.priority, d.enqueuedAt, STORED_STATE_OF.dlq, d.attempts, d.visibleAt, d.leaseMs, d.leaseEnd, d.dlqOrder];
+  }
+
+  /** The stored form of a live message (the short tuple for one ready and never delivered). */
+  private storedLive(q: Queue, slot: number): StoredMsgTuple {
+    const t = q.live;
+    const state = t.state(slot);
+    const payload = t.payload(slot);
+    const priority = t.priority(slot);
+    const enqueuedAt = t.enqueuedAt(slot);
+    const attempts = t.attempts(slot);
+    const visibleAt = t.visibleAt(slot);
+    const leaseMs = t.leaseMs(slot);
+    const leaseEnd = t.leaseEnd(slot);
+    if (state === READY && attempts === 0 && visibleAt === enqueuedAt && leaseMs === 0 && leaseEnd === 0) return [payload, priority, enqueuedAt];
+    return [payload, priority, enqueuedAt, STORED_STATE_OF[STATE_NAMES[state] as QueueMessageState], attempts, visibleAt, leaseMs, leaseEnd, 0];
   }
 
   private saveMeta(entity: string): StoredQueueMeta | undefined {
@@ -796,11 +799,12 @@ export class QueueStore {
   private insert(q: Queue, payload: Uint8Array, priority: number, delayMs: number, now: number): number {
     this.markMeta(q);
     const seq = q.nextSeq++;
-    // A new seq has no stored form yet: a failed write just removes it (no before-image to save).
-    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)), ABSENT);
     const visibleAt = clampTime(now + delayMs);
     const state = delayMs > 0 ? DELAYED : READY;
     const slot = q.live.add(seq, payload, priority, now, visibleAt, state);
+    // A new message, announced with its stored form (logged as it is now: no `save` at the commit;
+    // a later change this turn is announced apart). A failed write just removes it.
+    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)), ABSENT, this.storedLive(q, slot));
     q.counts[state]++;
     q.counters.enqueued++;
     this.pushEntry(q, seq, slot, state);

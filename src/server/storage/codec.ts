@@ -4,13 +4,15 @@
  *
  * A batch (and a snapshot chunk) is one MessagePack array, encoded in one pass (`PlainPacker`):
  *
- *   [3, table, key, value, table, key, value, ...]      (format 3; format 2 the same layout)
+ *   [4, table, key, value, table, key, value, ...]      (format 4; formats 2 and 3 the same layout)
  *
  * `value` is the entity's persisted form as its table's `save` returned it, or `undefined` (nil
- * extension) when the entity was removed. Format 3 has the layout of format 2 and differs in what
- * some tables save (queue messages as tuples, since session 4): the new number makes a version that
- * only knows format 2 refuse the log (not a batch it can read) instead of loading a value form it
- * would misread. Both are read, and so is format 1, written before: an array of
+ * extension) when the entity was removed. Formats 3 and 4 have the layout of format 2 and differ in
+ * what some tables save: format 3 queue messages as tuples (session 4), format 4 KV entries as one
+ * `kv.version` entity per kept version instead of `kv` entries plus `kv.old` older versions
+ * (session 5). Each new number makes a version that only knows the formats before it refuse the log
+ * (not a batch it can read) instead of loading value forms it would misread. All are read, and so
+ * is format 1, written before: an array of
  * `[table, key, packed value | null]` tuples whose values were MessagePack-packed on their own first.
  * Every table's `load` still accepts the value forms written in older formats.
  */
@@ -22,10 +24,15 @@ import { FRAME_HEADER, writeFrameHeader } from './record-frame.js';
 // stays as large as the state it holds, and server code copies bytes it keeps from requests anyway.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
 
-/** The first element of a batch or chunk written now (format 3). */
-export const BATCH_FORMAT = 3;
-/** Format 2: the layout of format 3, with the value forms tables saved before session 4. */
+/** The first element of a batch or chunk written now (format 4). */
+export const BATCH_FORMAT = 4;
+/** Format 3: the layout of format 4, with KV entries and their older versions stored apart (before session 5). */
+export const BATCH_FORMAT_3 = 3;
+/** Format 2: the same layout, with the value forms tables saved before session 4. */
 export const BATCH_FORMAT_2 = 2;
+
+/** Formats with the flat layout `[format, table, key, value, ...]`. */
+export const isFlatBatchFormat = (first: unknown): boolean => first === BATCH_FORMAT || first === BATCH_FORMAT_3 || first === BATCH_FORMAT_2;
 
 export const packValue = (value: unknown): Uint8Array => packr.pack(value);
 /** Byte strings come back as plain `Uint8Array` views into `bytes` (not Buffers, whose `slice()` would not copy). */
@@ -33,7 +40,7 @@ export const unpackValue = (bytes: Uint8Array): unknown =>
   packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
 /**
- * Writes the changes of one batch (or one snapshot chunk) in format 3, straight into one reused
+ * Writes the changes of one batch (or one snapshot chunk) in format 4, straight into one reused
  * buffer behind room for the record's frame header: no object per change, each value encoded once,
  * the framed record handed out without a copy.
  */
@@ -95,7 +102,7 @@ export class BatchWriter {
 
 /**
  * Calls `onEntry` for each change of a packed batch or snapshot chunk, in order, with the value
- * unpacked (`undefined`: removed). Reads both formats. Throws when the payload is neither.
+ * unpacked (`undefined`: removed). Reads every format. Throws when the payload is neither.
  */
 export function readBatch(payload: Uint8Array, onEntry: (table: string, key: string, value: unknown) => void): number {
   return readUnpackedBatch(unpackValue(payload), onEntry);
@@ -104,7 +111,7 @@ export function readBatch(payload: Uint8Array, onEntry: (table: string, key: str
 /** `readBatch` for a record already unpacked. */
 export function readUnpackedBatch(items: unknown, onEntry: (table: string, key: string, value: unknown) => void): number {
   if (!Array.isArray(items)) throw new Error('log record is not a batch');
-  if (items[0] === BATCH_FORMAT || items[0] === BATCH_FORMAT_2) {
+  if (isFlatBatchFormat(items[0])) {
     if ((items.length - 1) % 3 !== 0) throw new Error('log batch has a partial entry');
     for (let i = 1; i < items.length; i += 3) {
       const table = items[i];

@@ -70,7 +70,14 @@ export interface StorageStats {
 interface TableChanges {
   readonly table: PersistedTable;
   changed: Map<string, unknown> | undefined;
+  /** Entities created this turn with their persisted form given (`WillChange`'s `created`): key, form, key, form, ... */
+  created: unknown[] | undefined;
+  /** In `dirty` this turn. */
+  listed: boolean;
 }
+
+/** One table's changes of a turn, as the commit writes them. */
+type TableBatch = [table: PersistedTable, changed: Map<string, unknown> | undefined, created: unknown[] | undefined];
 
 type Phase = { kind: 'open' } | { kind: 'broken'; error: StorageWriteError } | { kind: 'closed' };
 
@@ -188,18 +195,26 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, changed: undefined };
-    return (key, before) => this.willChange(changes, key, before);
+    const changes: TableChanges = { table, changed: undefined, created: undefined, listed: false };
+    return (key, before, created) => this.willChange(changes, key, before, created);
   }
 
-  private willChange(changes: TableChanges, key: string, before: unknown): void {
-    let changed = changes.changed;
-    if (changed === undefined) {
-      changes.changed = changed = new Map();
+  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown): void {
+    if (!changes.listed) {
+      changes.listed = true;
       this.dirty.push(changes);
     }
-    // The before-image (for a rollback): given by the caller, none for an entity being created, else saved now.
-    if (!changed.has(key)) changed.set(key, before === ABSENT ? undefined : before === undefined ? changes.table.save(key) : before);
+    if (created !== undefined && before === ABSENT) {
+      // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
+      const list = changes.created;
+      if (list === undefined) changes.created = [key, created];
+      else list.push(key, created);
+    } else {
+      let changed = changes.changed;
+      if (changed === undefined) changes.changed = changed = new Map();
+      // The before-image (for a rollback): given by the caller, none for an entity being created, else saved now.
+      if (!changed.has(key)) changed.set(key, before === ABSENT ? undefined : before === undefined ? changes.table.save(key) : before);
+    }
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.commit());
@@ -246,10 +261,12 @@ export class DiskStorage implements Persistence, CommitGate {
   /** Writes the turn's changes as one batch (run at the end of the turn; `close()` runs it too). */
   commit(): void {
     this.scheduled = false;
-    const dirty: Array<[PersistedTable, Map<string, unknown>]> = [];
+    const dirty: TableBatch[] = [];
     for (const changes of this.dirty) {
-      dirty.push([changes.table, changes.changed!]);
+      dirty.push([changes.table, changes.changed, changes.created]);
       changes.changed = undefined;
+      changes.created = undefined;
+      changes.listed = false;
     }
     const waiting = this.waiting;
     this.dirty = [];
@@ -322,14 +339,16 @@ export class DiskStorage implements Persistence, CommitGate {
     while (this.syncing) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  private append(dirty: ReadonlyArray<[PersistedTable, Map<string, unknown>]>): void {
+  private append(dirty: readonly TableBatch[]): void {
     if (this.phase.kind === 'broken') throw this.phase.error;
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
     const batch = this.batch;
     batch.begin();
-    for (const [table, changed] of dirty) {
+    for (const [table, changed, created] of dirty) {
       const name = table.name;
-      for (const key of changed.keys()) batch.add(name, key, table.save(key));
+      // Created entities first: a later change of one this turn is in `changed`, written after it (the latest wins).
+      if (created !== undefined) for (let i = 0; i < created.length; i += 2) batch.add(name, created[i] as string, created[i + 1]);
+      if (changed !== undefined) for (const key of changed.keys()) batch.add(name, key, table.save(key));
     }
     const frame = batch.frame();
     const start = this.logBytes;
@@ -353,9 +372,11 @@ export class DiskStorage implements Persistence, CommitGate {
     this.counters.wrote(frame.length);
   }
 
-  private rollBack(dirty: ReadonlyArray<[PersistedTable, Map<string, unknown>]>): void {
-    for (const [table, changed] of dirty) {
-      for (const [key, before] of changed) table.load(key, before);
+  private rollBack(dirty: readonly TableBatch[]): void {
+    for (const [table, changed, created] of dirty) {
+      if (changed !== undefined) for (const [key, before] of changed) table.load(key, before);
+      // Entities created this turn did not exist before it, whatever happened to them since: removed last.
+      if (created !== undefined) for (let i = 0; i < created.length; i += 2) table.load(created[i] as string, undefined);
       table.loaded?.();
     }
   }

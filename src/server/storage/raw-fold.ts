@@ -5,11 +5,11 @@
  * packing it again, which made compaction cost more CPU than the writes it compacts (about 14 ns
  * per log byte, against a few for scanning and copying).
  *
- * Reads batches and snapshot chunks of formats 2 and 3 by walking their top-level array (only the
+ * Reads batches and snapshot chunks of formats 2 to 4 by walking their top-level array (only the
  * table and key strings are decoded; a value is skipped over to find where it ends). Format 1
  * records hold every value already packed on its own: those bytes are the raw values.
  */
-import { BATCH_FORMAT, BATCH_FORMAT_2, snapshotFooter, unpackValue } from './codec.js';
+import { isFlatBatchFormat, snapshotFooter, unpackValue } from './codec.js';
 
 /** msgpackr's `undefined` (fixext 1, type 0, data 0): a removed entity. */
 const isRemoval = (b: Uint8Array, at: number, end: number) => end - at === 3 && b[at] === 0xd4 && b[at + 1] === 0 && b[at + 2] === 0;
@@ -150,7 +150,7 @@ export class RawFold {
     const length = r.arrayLength();
     if (length < 0) throw new Error('log record is not a batch');
     const format = length > 0 ? payload[r.at] : undefined;
-    if (format !== BATCH_FORMAT && format !== BATCH_FORMAT_2) return this.applyFormat1(payload);
+    if (!isFlatBatchFormat(format)) return this.applyFormat1(payload);
     if ((length - 1) % 3 !== 0) throw new Error('log batch has a partial entry');
     r.at++;
     for (let i = 1; i < length; i += 3) {

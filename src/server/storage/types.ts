@@ -36,8 +36,13 @@ export const ABSENT: unique symbol = Symbol('absent');
  * `before` spares the storage a `save(key)` call for the before-image (kept for a rollback):
  * `ABSENT` when the entity does not exist yet, or its current persisted form when the caller has
  * it at hand (fresh containers, exactly what `save` would return). Omitted: the storage calls `save`.
+ *
+ * `created` (with `before` = `ABSENT` only): the new entity's persisted form, known now. It is
+ * logged as given, with no `save` call and no lookup by key (the hot path of appends and KV
+ * versions). It must not change later this turn unless announced again (by `willChange(key)` or
+ * `willChange(key, itsForm)`), which the commit then writes after it; a rollback removes it.
  */
-export type WillChange = (key: string, before?: unknown) => void;
+export type WillChange = (key: string, before?: unknown, created?: unknown) => void;
 
 /** What a subsystem's store gets from a server with a data directory: its tables' change announcements. */
 export interface Persistence {

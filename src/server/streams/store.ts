@@ -243,11 +243,6 @@ export class StreamStore {
   private readonly groups = new Map<string, Map<string, GroupState>>();
   private readonly changes: StreamChanges = NO_CHANGES;
   private readonly loadedStreams = new Set<string>();
-  /**
-   * Records appended this turn, by entity key, until the commit saves them: `save` then parses no
-   * entity key (no BigInt parsing) and searches no stream. A record changed since is not here.
-   */
-  private readonly unsavedRecords = new Map<string, StoredRecord>();
 
   constructor(
     private readonly clock: Pick<Clock, 'now'>,
@@ -268,15 +263,11 @@ export class StreamStore {
     return {
       meta: (k) => meta(k),
       rec: (k, key) => {
-        const entity = recordEntity(k, key);
-        this.unsavedRecords.delete(entity); // changed (removed) since appended: saved the long way
-        rec(entity);
+        rec(recordEntity(k, key));
       },
-      newRec: (k, key, record) => {
-        const entity = recordEntity(k, key);
-        rec(entity, ABSENT);
-        this.unsavedRecords.set(entity, record);
-      },
+      // An appended record is logged as it is now (records do not change; a removal is announced
+      // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit.
+      newRec: (k, key, record) => rec(recordEntity(k, key), ABSENT, [record.partition, record.payload, record.headers] satisfies StoredRecordValue),
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };
@@ -310,12 +301,8 @@ export class StreamStore {
   }
 
   private saveRec(entity: string): StoredRecordValue | undefined {
-    let r = this.unsavedRecords.get(entity);
-    if (r !== undefined) this.unsavedRecords.delete(entity);
-    else {
-      const [k, key] = parseRecordEntity(entity);
-      r = this.find(this.streams.get(k), key);
-    }
+    const [k, key] = parseRecordEntity(entity);
+    const r = this.find(this.streams.get(k), key);
     return r ? [r.partition, r.payload, r.headers.map(([hk, hv]) => [hk, hv] as const)] : undefined;
   }
 
@@ -323,7 +310,6 @@ export class StreamStore {
   private loadingStreamKey = '';
 
   private loadRec(entity: string, stored: unknown): void {
-    this.unsavedRecords.delete(entity);
     const at = entity.lastIndexOf('\u0000');
     let k = this.loadingStreamKey;
     if (at !== k.length || !entity.startsWith(k)) this.loadingStreamKey = k = entity.slice(0, at);
@@ -415,7 +401,6 @@ export class StreamStore {
 
   /** After loads: records in id order with their byte count, pending lists in id order. */
   private loaded(): void {
-    this.unsavedRecords.clear();
     for (const k of this.loadedStreams) {
       const log = this.streams.get(k);
       if (log) {

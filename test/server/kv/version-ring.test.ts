@@ -40,4 +40,14 @@ describe('VersionRing', () => {
     expect(ring.find(137n)).toEqual(v(137));
     expect(ring.find(136n - 64n)).toBeUndefined();
   });
+
+  it('keeps each version\'s state when it was current (tombstone, deadline, none) next to it, and finds a version\'s place', () => {
+    const ring = new VersionRing(3);
+    const states = [true, 1_700_000_060_000, undefined, true, 42] as const;
+    states.forEach((state, i) => ring.add(BigInt(i + 1), new Uint8Array([i]), BigInt(i), state));
+    expect([0, 1, 2].map((i) => ring.stateAt(i))).toEqual([42, true, undefined]);
+    expect([5n, 4n, 3n, 2n, 6n].map((version) => ring.indexOf(version))).toEqual([0, 1, 2, -1, -1]);
+    const copy = VersionRing.from([...ring.toArray().map((v, i) => ({ ...v, state: ring.stateAt(i) }))], 2);
+    expect([copy.stateAt(0), copy.stateAt(1), copy.length]).toEqual([42, true, 2]);
+  });
 });

@@ -1,4 +1,4 @@
-// The log's batch encoding: format 3 (one flat array, packed once; format 2 the same layout) round-trips every kind of value a
+// The log's batch encoding: format 4 (one flat array, packed once; formats 2 and 3 the same layout) round-trips every kind of value a
 // table saves, removals stay apart from null values, and format 1 (what earlier versions wrote) reads.
 import { describe, expect, it } from 'vitest';
 import { BatchWriter, packValue, readBatch, unpackValue } from '../../../src/server/storage/codec.js';
@@ -14,6 +14,7 @@ const bytes = (...b: number[]) => new Uint8Array(b);
 const SAMPLES: Entry[] = [
   ['kv', 'default\u0000a', [bytes(1, 2, 3), 7n, false, null, 1_700_000_000_000_000_000n]],
   ['kv.old', 'default\u0000a\u00006', [bytes(), 2n ** 70n]],
+  ['kv.version', 'default\u0000a\u00007', [bytes(4), 1_700_000_000_000_000_000n, false, 1_700_000_060_000]],
   ['kv.index', '', 123n],
   ['queue.msg', '["ns","q",1]', { payload: bytes(0, 255), attempts: 2, leaseUntil: 1234.5, headers: [['k', 'v']] }],
   ['stream.rec', 'ns\u0000s\u00001a', [bytes(9), []]],
@@ -32,8 +33,8 @@ describe('log batch encoding', () => {
     expect(w.size).toBe(0);
     const back = entriesOf(packed);
     expect(back).toEqual(SAMPLES);
-    expect(back[6][2]).toBeNull();
-    expect(back[7][2]).toBeUndefined();
+    expect(back[7][2]).toBeNull();
+    expect(back[8][2]).toBeUndefined();
     expect((back[0][2] as unknown[])[0]).toBeInstanceOf(Uint8Array);
   });
 
@@ -41,12 +42,13 @@ describe('log batch encoding', () => {
     const w = new BatchWriter();
     w.add('kv', 'k', [bytes(1, 2), 1n]);
     const items = unpackValue(w.pack().slice()) as unknown[];
-    expect(items).toEqual([3, 'kv', 'k', [bytes(1, 2), 1n]]);
+    expect(items).toEqual([4, 'kv', 'k', [bytes(1, 2), 1n]]);
   });
 
-  it('reads format 2 (the same layout), and refuses a format it does not know', () => {
+  it('reads formats 2 and 3 (the same layout), and refuses a format it does not know', () => {
     expect(entriesOf(packValue([2, 'kv', 'k', [bytes(1, 2), 1n]]))).toEqual([['kv', 'k', [bytes(1, 2), 1n]]]);
-    expect(() => entriesOf(packValue([4, 'kv', 'k', 1]))).toThrow(/not a batch/);
+    expect(entriesOf(packValue([3, 'kv.old', 'k\u00001', [bytes(1, 2), 1n]]))).toEqual([['kv.old', 'k\u00001', [bytes(1, 2), 1n]]]);
+    expect(() => entriesOf(packValue([5, 'kv', 'k', 1]))).toThrow(/not a batch/);
   });
 
   it('reads format 1: [table, key, separately packed value | null] tuples', () => {

@@ -7,6 +7,7 @@ import { ManualClock } from '../../../src/server/clock.js';
 import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
 import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
+import { logName } from '../../../src/server/storage/files.js';
 import { ABSENT, DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
 import { nextTurn, openStores, tempDir } from './fixtures.js';
@@ -167,36 +168,152 @@ describe('KV history, bounded, many writes of one key per turn', () => {
   }
 });
 
-describe('KV entry encoding', () => {
-  it('loads entries in the object form earlier versions wrote, next to the tuple form written now', async () => {
+describe('KV in log formats 1-3 (entries as `kv`, older versions as `kv.old`, as sessions 1-4 wrote them)', () => {
+  const MS = 1_700_000_000_000;
+  const ns = (ms: number) => BigInt(ms) * 1_000_000n;
+  const v = (s: string) => new Uint8Array(Buffer.from(s));
+  /** Key `h`: versions 1-4 as history of version 5; `ttl`: one version with a deadline; `dead`: a tombstone over 2 versions; `obj`: the object form. */
+  function legacyBatches(format: 2 | 3): Uint8Array[] {
+    const e = (key: string) => `default\u0000${key}`;
+    const old = (key: string, version: number) => `${e(key)}\u0000${version.toString(16)}`;
+    return [
+      packValue([format, 'kv.index', '', 9n, 'kv', e('h'), [v('h1'), 1n, false, null, ns(MS + 1)], 'kv', e('ttl'), [v('t1'), 1n, false, MS + 60_000, ns(MS + 2)]]),
+      packValue([format, 'kv', e('h'), [v('h5'), 5n, false, null, ns(MS + 5)], ...[1, 2, 3, 4].flatMap((i) => ['kv.old', old('h', i), [v(`h${i}`), ns(MS + i)]])]),
+      packValue([format, 'kv', e('dead'), [v(''), 3n, true, null, ns(MS + 7)], 'kv.old', old('dead', 1), [v('d1'), ns(MS + 6)], 'kv.old', old('dead', 2), [v('d2'), ns(MS + 6)]]),
+      packValue([format, 'kv', e('obj'), { value: v('o2'), version: 2n, deleted: false, expiresAtMs: null, timestampNs: ns(MS + 8) }, 'kv.old', old('obj', 1), [v('o1'), ns(MS + 8)]]),
+    ];
+  }
+  const historyOf = (kv: ReturnType<typeof openStores>['kv'], key: string) => kv.history(NS, utf8(key))?.map((h) => [h.version, text(h.value), h.timestampNs]);
+  /** Every table name and the kinds of value of the entities a data directory's files hold, after folding. */
+  function tablesIn(dir: string): Set<string> {
+    const storage = DiskStorage.open({ dir });
+    const names = new Set<string>();
+    for (const name of ['kv', 'kv.old', 'kv.version', 'kv.index']) storage.table({ name, save: () => undefined, load: () => void names.add(name) });
+    storage.restore();
+    void storage.close();
+    return names;
+  }
+
+  for (const format of [2, 3] as const) {
+    it(`format ${format}: loads every version, TTL deadline and tombstone, rewrites them as \`kv.version\` entities at start, and keeps them across restarts and compaction`, async () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, logName(1)), Buffer.concat(legacyBatches(format).map((p) => frameRecord(p))));
+      const clock = new ManualClock(MS + 10);
+      const check = (s: ReturnType<typeof openStores>) => {
+        expect(historyOf(s.kv, 'h')).toEqual([5, 4, 3, 2, 1].map((i) => [BigInt(i), `h${i}`, ns(MS + i)]));
+        expect(s.kv.get(NS, utf8('ttl'))?.version).toBe(1n);
+        expect(s.kv.ttlRemainingMs(NS, utf8('ttl'))).toBe(MS + 60_000 - clock.now());
+        expect(s.kv.get(NS, utf8('dead'))).toBeUndefined();
+        expect(s.kv.versionOf(NS, utf8('dead'))).toBe(3n);
+        expect(historyOf(s.kv, 'dead')?.map(([version, value]) => [version, value])).toEqual([[3n, ''], [2n, 'd2'], [1n, 'd1']]);
+        expect(historyOf(s.kv, 'obj')?.map(([version, value]) => [version, value])).toEqual([[2n, 'o2'], [1n, 'o1']]);
+      };
+      let s = openStores(dir, clock);
+      check(s);
+      await nextTurn(); // the rewrite is the first commit
+      await s.close();
+      expect(tablesIn(dir)).toEqual(new Set(['kv.index', 'kv.version']));
+      s = openStores(dir, clock, { compactAfterBytes: 1 });
+      check(s);
+      // Written on: the next version keeps the whole history, the deadline still expires.
+      expect(s.kv.put(NS, utf8('h'), utf8('h6'))).toBe(6n);
+      expect(s.kv.put(NS, utf8('dead'), utf8('alive'))).toBe(4n);
+      await nextTurn();
+      await s.storage.compact();
+      await s.close();
+      s = openStores(dir, clock);
+      expect(historyOf(s.kv, 'h')?.map(([version, value]) => [version, value])).toEqual([6, 5, 4, 3, 2, 1].map((i) => [BigInt(i), `h${i}`]));
+      expect(text(s.kv.get(NS, utf8('dead'))?.value)).toBe('alive');
+      expect(historyOf(s.kv, 'dead')?.map(([version, value]) => [version, value])).toEqual([[4n, 'alive'], [3n, ''], [2n, 'd2'], [1n, 'd1']]);
+      clock.advance(60_000);
+      expect(s.kv.get(NS, utf8('ttl'))).toBeUndefined();
+      await s.close();
+    });
+  }
+
+  it('a version that only knows format 3 finds no batch it can read in a format-4 log (the reader of format 3 refuses it)', async () => {
     const dir = tempDir();
-    const clock = new ManualClock();
-    const s = openStores(dir, clock);
-    s.kv.put(NS, utf8('old'), utf8('legacy'), { ttlSeconds: 60n });
+    const s = openStores(dir, new ManualClock());
+    s.kv.put(NS, utf8('k'), utf8('v'));
     await nextTurn();
-    s.kv.put(NS, utf8('new'), utf8('tuple'));
-    await nextTurn();
-    const before = [s.kv.get(NS, utf8('old')), s.kv.get(NS, utf8('new'))];
     await s.close();
-    // Rewrite the first batch's `kv` entity in the object form.
     const log = join(dir, readdirSync(dir).find((f) => f.startsWith('log-'))!);
-    const frames: Uint8Array[] = [];
-    scanRecords(readFileSync(log), (payload) => frames.push(payload.slice()));
-    expect(frames).toHaveLength(2);
-    // A batch is [2, table, key, value, table, key, value, ...].
-    const first = unpackValue(frames[0]) as unknown[];
-    const at = first.indexOf('kv') + 2;
-    expect(first[0]).toBe(3);
-    expect(Array.isArray(first[at])).toBe(true);
-    const [value, version, deleted, expiresAtMs, timestampNs] = first[at] as unknown[];
-    first[at] = { value, version, deleted, expiresAtMs, timestampNs };
-    writeFileSync(log, Buffer.concat([frameRecord(packValue(first)), frameRecord(frames[1])]));
-    const again = openStores(dir, clock);
-    expect([again.kv.get(NS, utf8('old')), again.kv.get(NS, utf8('new'))]).toEqual(before);
-    expect(text(again.kv.get(NS, utf8('old'))?.value)).toBe('legacy');
-    clock.advance(60_001);
-    expect(again.kv.get(NS, utf8('old'))).toBeUndefined();
-    await again.close();
+    const formats: unknown[] = [];
+    scanRecords(readFileSync(log), (payload) => formats.push((unpackValue(payload) as unknown[])[0]));
+    // Format 3's reader took [2 | 3, ...] as flat batches and anything else as format 1, whose entries are arrays: 4 is neither.
+    expect(formats).toEqual([4]);
+    expect(Array.isArray(formats[0])).toBe(false);
+  });
+});
+
+describe('KV in log format 4 (one `kv.version` entity per kept version)', () => {
+  /** Every `kv.version` value the files of a directory hold, by entity key, in log order. */
+  function versionRecords(dir: string): Array<[string, unknown]> {
+    const out: Array<[string, unknown]> = [];
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('log-')).sort()) {
+      scanRecords(readFileSync(join(dir, f)), (payload) => {
+        const items = unpackValue(payload) as unknown[];
+        for (let i = 1; i < items.length; i += 3) if (items[i] === 'kv.version') out.push([items[i + 1] as string, items[i + 2]]);
+        expect(items.includes('kv') || items.includes('kv.old')).toBe(false);
+      });
+    }
+    return out;
+  }
+
+  it('a put logs its value once: the version it replaces is not written again, the one pushed out of the history is removed', async () => {
+    const dir = tempDir();
+    const s = openStores(dir, new ManualClock(), {}, { kvVersionsKept: 3 }); // two older versions kept
+    for (let i = 1; i <= 4; i++) {
+      s.kv.put(NS, utf8('k'), utf8(`v${i}`));
+      await nextTurn();
+    }
+    await s.close();
+    const records = versionRecords(dir);
+    const key = (version: number) => `default\u0000k\u0000${version}`;
+    const written = records.filter(([, value]) => value !== undefined).map(([k, value]) => [k, text((value as Uint8Array[])[0])]);
+    expect(written).toEqual([1, 2, 3, 4].map((i) => [key(i), `v${i}`]));
+    expect(records.filter(([, value]) => value === undefined).map(([k]) => k)).toEqual([key(1)]);
+  });
+
+  it('history, tombstones, TTL changes and versions dropped within one turn come back the same after a restart and after compaction', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock(1_000);
+    let s = openStores(dir, clock, { compactAfterBytes: 1 });
+    for (let i = 1; i <= 70; i++) s.kv.put(NS, utf8('deep'), utf8(`d${i}`)); // more than 64 in one turn
+    s.kv.put(NS, utf8('t'), utf8('t1'), { ttlSeconds: 100n });
+    s.kv.put(NS, utf8('t'), utf8('t2'), { ttlSeconds: 50n });
+    await nextTurn();
+    s.kv.touch(NS, utf8('t'), 200n);
+    s.kv.put(NS, utf8('gone'), utf8('g1'));
+    s.kv.delete(NS, utf8('gone'));
+    s.kv.put(NS, utf8('p'), utf8('p1'), { ttlSeconds: 10n });
+    await nextTurn();
+    s.kv.persist(NS, utf8('p'));
+    for (let i = 71; i <= 75; i++) {
+      s.kv.put(NS, utf8('deep'), utf8(`d${i}`));
+      await nextTurn();
+    }
+    const state = (st: ReturnType<typeof openStores>) => ({
+      deep: st.kv.history(NS, utf8('deep')),
+      t: [st.kv.history(NS, utf8('t')), st.kv.ttlRemainingMs(NS, utf8('t'))],
+      gone: [st.kv.history(NS, utf8('gone')), st.kv.get(NS, utf8('gone'))],
+      p: [st.kv.get(NS, utf8('p')), st.kv.ttlRemainingMs(NS, utf8('p'))],
+    });
+    const before = state(s);
+    expect(before.deep).toHaveLength(65);
+    expect(before.deep![0].version).toBe(75n);
+    expect(before.t[1]).toBe(200_000);
+    expect(before.p[1]).toBeUndefined();
+    await s.close();
+    s = openStores(dir, clock);
+    expect(state(s)).toEqual(before);
+    await s.storage.compact();
+    await s.close();
+    expect(readdirSync(dir).some((f) => f.startsWith('snapshot-'))).toBe(true);
+    s = openStores(dir, clock);
+    expect(state(s)).toEqual(before);
+    expect(s.storage.stats.entitiesRestored).toBe(1 + 65 + 2 + 2 + 1); // the index, then the versions kept of deep, t, gone, p
+    await s.close();
   });
 });
 
@@ -207,7 +324,7 @@ describe('log format', () => {
     scanRecords(readFileSync(path), (payload) => {
       const items = unpackValue(payload);
       if (!Array.isArray(items)) return void out.push(frameRecord(payload)); // the snapshot footer
-      expect(items[0]).toBe(3);
+      expect(items[0]).toBe(4);
       const tuples: unknown[] = [];
       for (let i = 1; i < items.length; i += 3) tuples.push([items[i], items[i + 1], items[i + 2] === undefined ? null : packValue(items[i + 2])]);
       out.push(frameRecord(packValue(tuples)));
@@ -267,7 +384,7 @@ describe('log format', () => {
     expect(again.kv.get(NS, utf8('gone'))).toBeUndefined();
     expect(again.queues.stats(NS, 'q')).toMatchObject({ enqueued: 2, ready: 1, leased: 1 });
     expect(again.streams.info(NS, 's').count).toBe(2n);
-    // Written on: new batches in format 2 after the format-1 ones, all read back.
+    // Written on: new batches in format 4 after the format-1 ones, all read back.
     again.kv.put(NS, utf8('h'), utf8('newest'));
     await nextTurn();
     await again.close();
@@ -285,7 +402,7 @@ describe('log format 2 (queue messages as objects, as session 3 wrote them)', ()
     scanRecords(readFileSync(path), (payload) => {
       const items = unpackValue(payload);
       if (!Array.isArray(items)) return void out.push(frameRecord(payload)); // the snapshot footer
-      expect(items[0]).toBe(3);
+      expect(items[0]).toBe(4);
       items[0] = 2;
       for (let i = 1; i < items.length; i += 3) {
         const v = items[i + 2] as unknown[] | undefined;
@@ -306,7 +423,7 @@ describe('log format 2 (queue messages as objects, as session 3 wrote them)', ()
   const messagesOf = (s: ReturnType<typeof openStores>) =>
     [1n, 2n, 3n, 4n, 5n].map((seq) => [seq, s.queues.stateOf(NS, 'q', seq), s.queues.attemptsOf(NS, 'q', seq)]);
 
-  it('loads the same queues (ready, delayed, leased with deadlines and attempts, DLQ), then writes on in format 3', async () => {
+  it('loads the same queues (ready, delayed, leased with deadlines and attempts, DLQ), then writes on in format 4', async () => {
     const dir = tempDir();
     const clock = new ManualClock();
     const s = openStores(dir, clock, { compactAfterBytes: 1 });
@@ -335,7 +452,7 @@ describe('log format 2 (queue messages as objects, as session 3 wrote them)', ()
     expect(messagesOf(again)).toEqual(before);
     expect(again.queues.stats(NS, 'q')).toMatchObject({ enqueued: 5, ready: 2, delayed: 1, leased: 1, dlqCurrent: 1 });
     // The lease deadline came back: it expires at its time, and the message is delivered again.
-    again.queues.enqueue(NS, 'q', utf8('new')); // written in format 3 after the format-2 batches
+    again.queues.enqueue(NS, 'q', utf8('new')); // written in format 4 after the format-2 batches
     await nextTurn();
     await again.close();
     const last = openStores(old, new ManualClock(clock.now() + 5_001));
@@ -384,6 +501,61 @@ describe('before-images', () => {
     expect([...state]).toEqual([['old', 'o1'], ['plain', 'p1']]);
     await storage.close();
   });
+
+  it('an entity created with its form is logged as given (no save call), a later change this turn after it; a rollback removes it whatever happened since', async () => {
+    let fail = false;
+    const io: StorageIo = {
+      writeSync: (fd, buffer, offset, length, position) => {
+        if (fail) throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
+        return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
+      },
+      fdatasync: (fd, cb) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
+    };
+    const dir = tempDir();
+    const open = () => {
+      const storage = DiskStorage.open({ dir, io });
+      const state = new Map<string, string>();
+      const saved: string[] = [];
+      const willChange = storage.table({
+        name: 't',
+        save: (k) => (saved.push(k), state.get(k)),
+        load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
+      });
+      storage.restore();
+      return { storage, state, saved, willChange };
+    };
+    let s = open();
+    const create = (k: string, v: string) => {
+      s.willChange(k, ABSENT, v);
+      s.state.set(k, v);
+    };
+    create('a', 'a1');
+    create('b', 'b1');
+    s.willChange('b', 'b1'); // changed after its creation, this turn
+    s.state.set('b', 'b2');
+    create('c', 'c1');
+    s.willChange('c', 'c1');
+    s.state.delete('c'); // removed again, this turn
+    await nextTurn();
+    expect(s.saved).toEqual(['b', 'c']);
+    fail = true;
+    create('d', 'd1');
+    s.willChange('d', 'd1');
+    s.state.set('d', 'd2');
+    create('e', 'e1');
+    s.willChange('a', 'a1');
+    s.state.set('a', 'a2');
+    let failure: unknown;
+    s.storage.afterCommit((err) => (failure = err));
+    await nextTurn();
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
+    fail = false;
+    await s.storage.close();
+    s = open();
+    expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
+    await s.storage.close();
+  });
 });
 
 describe('failed writes', () => {
@@ -422,6 +594,39 @@ describe('failed writes', () => {
     await s.close();
     const again = openStores(dir, new ManualClock(clock.now()));
     expect(again.kv.history(NS, utf8('h'))!.map((h) => [h.version, text(h.value)])).toEqual(after);
+    await again.close();
+  });
+
+  it('a failed write over a key with a TTL, a tombstone or a TTL just changed makes the version before it current again exactly as it was', async () => {
+    const dir = tempDir();
+    const io = failing('ENOSPC');
+    const clock = new ManualClock(5_000);
+    const s = openStores(dir, clock, { io });
+    s.kv.put(NS, utf8('ttl'), utf8('t1'), { ttlSeconds: 30n });
+    s.kv.put(NS, utf8('dead'), utf8('d1'));
+    s.kv.delete(NS, utf8('dead'));
+    s.kv.put(NS, utf8('touched'), utf8('x1'), { ttlSeconds: 30n });
+    await nextTurn();
+    const state = () => ({
+      ttl: [s.kv.get(NS, utf8('ttl')), s.kv.ttlRemainingMs(NS, utf8('ttl')), s.kv.history(NS, utf8('ttl'))],
+      dead: [s.kv.get(NS, utf8('dead')), s.kv.versionOf(NS, utf8('dead')), s.kv.history(NS, utf8('dead'))],
+      touched: [s.kv.get(NS, utf8('touched')), s.kv.ttlRemainingMs(NS, utf8('touched')), s.kv.history(NS, utf8('touched'))],
+    });
+    const before = state();
+    expect(before.ttl[1]).toBe(30_000);
+    io.fail = true;
+    s.kv.put(NS, utf8('ttl'), utf8('t2'));
+    s.kv.put(NS, utf8('dead'), utf8('alive'));
+    s.kv.touch(NS, utf8('touched'), 0n);
+    s.kv.put(NS, utf8('touched'), utf8('x2'));
+    await nextTurn();
+    expect(state()).toEqual(before);
+    io.fail = false;
+    await s.close();
+    const again = openStores(dir, new ManualClock(clock.now()));
+    expect(again.kv.ttlRemainingMs(NS, utf8('ttl'))).toBe(30_000);
+    expect(again.kv.get(NS, utf8('dead'))).toBeUndefined();
+    expect(again.kv.ttlRemainingMs(NS, utf8('touched'))).toBe(30_000);
     await again.close();
   });
 

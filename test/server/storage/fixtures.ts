@@ -27,9 +27,9 @@ export function tempDir(): string {
 
 export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
-export function openStores(dir: string, clock: ManualClock, opts: Partial<DiskStorageOptions> = {}) {
+export function openStores(dir: string, clock: ManualClock, opts: Partial<DiskStorageOptions> = {}, settings: Partial<ServerEnv> = {}) {
   const storage = DiskStorage.open({ dir, ...opts });
-  const env: ServerEnv = { clock, profile: 'go', persistence: storage };
+  const env: ServerEnv = { clock, profile: 'go', ...settings, persistence: storage };
   const kv = createKvSubsystem(env);
   const queues = createQueueSubsystem(env);
   const streams = createStreamSubsystem(env);
