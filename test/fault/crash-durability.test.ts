@@ -188,7 +188,14 @@ describe('flo-rx serve --data-dir under SIGKILL', () => {
           groupReady = true;
         }
         const work = [...keys.map((_, k) => kvWriter(c, k)), queueWorker(c), streamWriter(c), groupWorker(c), workflowWorker(c)].map((p) => p.catch(() => undefined));
+        // Kill at a random moment, but only once this round has acknowledged a queue ack, an append
+        // and a workflow start (bounded), so a slow machine still exercises every kind of write.
+        const progress = { q: queueAcked.size, a: appended.size, r: runsStarted.size };
         await sleep(40 + Math.floor(random() * 160));
+        for (let waited = 0; waited < 5000; waited += 10) {
+          if (queueAcked.size > progress.q && appended.size > progress.a && runsStarted.size > progress.r) break;
+          await sleep(10);
+        }
         await server.kill('SIGKILL');
         await Promise.all(work);
       } finally {
