@@ -39,7 +39,8 @@ export async function runServe(values: ServeValues): Promise<void> {
     throw listenFailure(err, values.host, values.port);
   }
   listening = true;
+  // Handlers first: a supervisor may send SIGTERM as soon as it reads the banner.
+  stopOnSignals(() => server.close());
   for (const line of early) logLine(line);
   for (const line of serveBanner(server, packageVersion())) logLine(line);
-  stopOnSignals(() => server.close());
 }

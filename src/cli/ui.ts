@@ -98,10 +98,11 @@ export async function runUi(values: UiValues): Promise<void> {
     throw listenFailure(err, host, values.port);
   }
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  logLine(`flo-rx board: open http://${hostInUrl}:${port}/  (Flo server ${floUrl}${server ? `, embedded, ${server.storage}` : ''})`);
+  // Handlers first: a supervisor may send SIGTERM as soon as it reads the line below.
   stopOnSignals(async () => {
     http.closeAllConnections();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await server?.close();
   });
+  logLine(`flo-rx board: open http://${hostInUrl}:${port}/  (Flo server ${floUrl}${server ? `, embedded, ${server.storage}` : ''})`);
 }
