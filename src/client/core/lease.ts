@@ -78,8 +78,11 @@ const doneAtOnce = new Observable<void>((s) => {
   s.complete();
 });
 
-/** How a settle went: called once, with no argument on success. */
-export type SettleCallback = (error?: unknown) => void;
+/**
+ * How a settle went: called once, with `undefined` as the error on success, and the `arg` given
+ * with it (so that one callback serves every item of a pipeline: no closure per item).
+ */
+export type SettleCallback<A = undefined> = (error: unknown, arg: A) => void;
 
 /** Told the outcome of a lease once it is decided, with the lease (one listener serves many leases). */
 export type SettledListener = (outcome: LeaseOutcome, lease: Lease) => void;
@@ -103,9 +106,10 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   private firstOptions: NackOptions = NO_OPTIONS;
   /** `idle`: nothing sent, or the last request failed; `sending`: joined a batch; `done`: succeeded. */
   private phase: 'idle' | 'sending' | 'done' = 'idle';
-  /** Told when the request in flight ends: the first caller in a field, any others in a list (no array per item). */
-  private waiter: SettleCallback | undefined = undefined;
-  private moreWaiters: SettleCallback[] | undefined = undefined;
+  /** Told when the request in flight ends: the first caller (and its arg) in fields, any others in a list (no array per item). */
+  private waiter: SettleCallback<unknown> | undefined = undefined;
+  private waiterArg: unknown = undefined;
+  private moreWaiters: Array<{ readonly done: SettleCallback<unknown>; readonly arg: unknown }> | undefined = undefined;
   /** Subscribers of `settled$`, told once when the outcome is decided. */
   private outcomeListeners: Array<(outcome: LeaseOutcome) => void> | undefined = undefined;
   /**
@@ -168,11 +172,11 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   }
 
   ack(): Observable<void> {
-    return new Observable<void>((subscriber) => this.request('acked', NO_OPTIONS, callbackOf(subscriber)));
+    return new Observable<void>((subscriber) => this.request('acked', NO_OPTIONS, tellSubscriber, subscriber));
   }
 
   nack(options: NackOptions = NO_OPTIONS): Observable<void> {
-    return new Observable<void>((subscriber) => this.request('nacked', options, callbackOf(subscriber)));
+    return new Observable<void>((subscriber) => this.request('nacked', options, tellSubscriber, subscriber));
   }
 
   touch(options: TouchOptions = {}): Observable<void> {
@@ -180,16 +184,19 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   }
 
   /**
-   * Settles the item (the first settle wins; see `Lease`) and calls `done` when its request has
-   * succeeded (at once if it already had) or failed. The callback form of `ack()`/`nack()`.
+   * Settles the item (the first settle wins; see `Lease`) and calls `done(error, arg)` when its
+   * request has succeeded (at once if it already had; `error` undefined) or failed. The callback
+   * form of `ack()`/`nack()`.
    */
-  request(op: LeaseOutcome, options: NackOptions, done: SettleCallback): void {
+  request<A>(op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg: A): void {
     if (this.phase === 'done') {
-      done();
+      done(undefined, arg);
       return;
     }
-    if (this.waiter === undefined) this.waiter = done;
-    else (this.moreWaiters ??= []).push(done);
+    if (this.waiter === undefined) {
+      this.waiter = done as SettleCallback<unknown>;
+      this.waiterArg = arg;
+    } else (this.moreWaiters ??= []).push({ done: done as SettleCallback<unknown>, arg });
     if (this.phase === 'sending') return;
     this.phase = 'sending';
     if (this.firstOp === undefined) {
@@ -229,42 +236,38 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   /** Tells (and forgets) the callers of the request that just ended; no argument on success. */
   private tellWaiters(error: unknown): void {
     const first = this.waiter;
+    const firstArg = this.waiterArg;
     const more = this.moreWaiters;
     this.waiter = undefined;
+    this.waiterArg = undefined;
     this.moreWaiters = undefined;
-    if (error === undefined) {
-      first?.();
-      if (more !== undefined) for (const done of more) done();
-    } else {
-      first?.(error);
-      if (more !== undefined) for (const done of more) done(error);
-    }
+    first?.(error, firstArg);
+    if (more !== undefined) for (const w of more) w.done(error, w.arg);
   }
 }
 
-/** A settle callback that completes (or errors) `subscriber`. */
-function callbackOf(subscriber: Subscriber<void>): SettleCallback {
-  return (error?: unknown) => {
-    if (error !== undefined) {
-      subscriber.error(error);
-      return;
-    }
-    subscriber.next(undefined);
-    subscriber.complete();
-  };
+/** The settle callback of `ack()`/`nack()` Observables: completes (or errors) the subscriber it is given. */
+function tellSubscriber(error: unknown, subscriber: Subscriber<void>): void {
+  if (error !== undefined) {
+    subscriber.error(error);
+    return;
+  }
+  subscriber.next(undefined);
+  subscriber.complete();
 }
 
 /**
- * Settles `lease` and calls `done` when the request has succeeded or failed: the leases of the
- * client's sources do it without an Observable; a lease of another kind (hand-made in tests)
- * through its `ack()`/`nack()`. Used by the `ack`, `nack` and `settle` operators.
+ * Settles `lease` and calls `done(error, arg)` when the request has succeeded (`error` undefined)
+ * or failed: the leases of the client's sources do it without an Observable; a lease of another
+ * kind (hand-made in tests) through its `ack()`/`nack()`. Used by the `ack`, `nack` and `settle`
+ * operators, which pass the item as `arg` and one callback for all their items.
  */
-export function settleLease(lease: Lease, op: LeaseOutcome, options: NackOptions, done: SettleCallback): void {
+export function settleLease<A = undefined>(lease: Lease, op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg?: A): void {
   if (lease instanceof ItemLease) {
-    lease.request(op, options, done);
+    lease.request(op, options, done, arg as A);
     return;
   }
-  (op === 'acked' ? lease.ack() : lease.nack(options)).subscribe({ error: (e: unknown) => done(e), complete: () => done() });
+  (op === 'acked' ? lease.ack() : lease.nack(options)).subscribe({ error: (e: unknown) => done(e, arg as A), complete: () => done(undefined, arg as A) });
 }
 
 /**
