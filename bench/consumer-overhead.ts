@@ -5,6 +5,8 @@
  * items/s, this process's CPU µs per item and the server's, median of BENCH_ROUNDS (default 3).
  * Run: `npx tsx bench/consumer-overhead.ts`; BENCH_ITEMS (default 30 000) per pipeline and round.
  * For before/after comparisons run it on both versions of the tree, alternating.
+ * BENCH_PIPELINES=merge,group-settle,queue-settle picks pipelines (default: all three), e.g.
+ * `BENCH_PIPELINES=merge node --cpu-prof --cpu-prof-dir=prof --import tsx bench/consumer-overhead.ts`.
  */
 import { fileURLToPath } from 'node:url';
 import { mergeMap, of } from 'rxjs';
@@ -16,6 +18,7 @@ import { drain, inFlightLoop, median } from './support/stats.js';
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 30_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const VALUE = new Uint8Array(100).fill(0x61);
+const PIPELINES = new Set((process.env.BENCH_PIPELINES ?? 'merge,group-settle,queue-settle').split(','));
 
 
 export async function main(): Promise<void> {
@@ -39,18 +42,25 @@ export async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const stream = `co-s-${round}`;
       const queue = `co-q-${round}`;
-      await inFlightLoop(ITEMS, 256, (_i, done) => void flo.stream.append(stream, VALUE).subscribe({ error: done, complete: () => done() }));
-      await inFlightLoop(ITEMS, 256, (_i, done) => void flo.queue.enqueue(queue, VALUE).subscribe({ error: done, complete: () => done() }));
-      await measure('group → mergeMap(16) → ack()', () =>
-        drain(flo.stream.group(stream, 'g-merge', group).pipe(mergeMap((r) => of(r), 16), ack()), ITEMS),
-      );
+      const streamRows = PIPELINES.has('merge') || PIPELINES.has('group-settle');
+      if (streamRows) await inFlightLoop(ITEMS, 256, (_i, done) => void flo.stream.append(stream, VALUE).subscribe({ error: done, complete: () => done() }));
+      if (PIPELINES.has('queue-settle')) await inFlightLoop(ITEMS, 256, (_i, done) => void flo.queue.enqueue(queue, VALUE).subscribe({ error: done, complete: () => done() }));
+      if (PIPELINES.has('merge')) {
+        await measure('group → mergeMap(16) → ack()', () =>
+          drain(flo.stream.group(stream, 'g-merge', group).pipe(mergeMap((r) => of(r), 16), ack()), ITEMS),
+        );
+      }
       let handled = 0;
-      await measure('group → settle(16)', () =>
-        drain(flo.stream.group(stream, 'g-settle', group).pipe(settle(() => ++handled, { concurrency: 16 })), ITEMS),
-      );
-      await measure('queue messages() → settle(16)', () =>
-        drain(flo.queue.messages(queue, group).pipe(settle(() => ++handled, { concurrency: 16 })), ITEMS),
-      );
+      if (PIPELINES.has('group-settle')) {
+        await measure('group → settle(16)', () =>
+          drain(flo.stream.group(stream, 'g-settle', group).pipe(settle(() => ++handled, { concurrency: 16 })), ITEMS),
+        );
+      }
+      if (PIPELINES.has('queue-settle')) {
+        await measure('queue messages() → settle(16)', () =>
+          drain(flo.queue.messages(queue, group).pipe(settle(() => ++handled, { concurrency: 16 })), ITEMS),
+        );
+      }
     }
   } finally {
     await flo.close();

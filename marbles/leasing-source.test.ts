@@ -258,6 +258,30 @@ describe('leasingSource', () => {
     });
   });
 
+  it('a subscriber walking away hands back only the items it has not settled, across batches', () => {
+    const ts = newScheduler();
+    ts.run(({ cold }) => {
+      const { channel, settler, msg } = setup(ts, cold);
+      const batches = [
+        [msg(), msg(), msg()],
+        [msg(), msg(), msg()],
+      ];
+      let fetched = 0;
+      const source = leasingSource<Msg>({ signals: channel, batch: 3, maxInFlight: 6, fetch: () => cold('-(x|)', { x: batches[fetched++] ?? [] }) });
+      const sub = source.subscribe((m) => {
+        if (m.id % 2 === 1) m.lease.ack().subscribe(); // 1, 3, 5 acked; 2, 4, 6 still held
+      });
+      ts.schedule(() => sub.unsubscribe(), 5);
+      ts.flush();
+      expect(fetched).toBeGreaterThanOrEqual(2);
+      expect(settler.calls.map((c) => [c.op, c.ids])).toEqual([
+        ['ack', [1, 3]],
+        ['ack', [5]],
+        ['nack', [2, 4, 6]],
+      ]);
+    });
+  });
+
   it('after a lost connection waits for the reconnection, re-joins once, and asks again', () => {
     const ts = newScheduler();
     ts.run(({ cold, hot, expectSubscriptions }) => {

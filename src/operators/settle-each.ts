@@ -21,19 +21,21 @@ export function settleEach<T extends Leased>(op: LeaseOutcome, options: NackOpti
     new Observable<T>((subscriber) => {
       let settling = 0;
       let sourceDone = false;
+      // One callback for every item (the item comes back as its argument): no closure per item.
+      const settled = (error: unknown, item: T): void => {
+        if (subscriber.closed) return;
+        if (error !== undefined) {
+          subscriber.error(error);
+          return;
+        }
+        settling--;
+        subscriber.next(item);
+        if (sourceDone && settling === 0) subscriber.complete();
+      };
       return source.subscribe({
         next: (item) => {
           settling++;
-          settleLease(item.lease, op, options, (error?: unknown) => {
-            if (subscriber.closed) return;
-            if (error !== undefined) {
-              subscriber.error(error);
-              return;
-            }
-            settling--;
-            subscriber.next(item);
-            if (sourceDone && settling === 0) subscriber.complete();
-          });
+          settleLease(item.lease, op, options, settled, item);
         },
         error: (e: unknown) => subscriber.error(e),
         complete: () => {

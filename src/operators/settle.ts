@@ -288,8 +288,11 @@ export function settle<T extends Leased, R>(
         };
       }
     }
-    settleLease(item.lease, result.outcome, options, (settleError?: unknown) =>
-      reply(settleError === undefined ? result : { ...result, settleError }),
+    settleLease(
+      item.lease,
+      result.outcome,
+      options,
+      (settleError: unknown) => reply(settleError === undefined ? result : { ...result, settleError }),
     );
   };
 

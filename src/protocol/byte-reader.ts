@@ -79,6 +79,12 @@ export class ByteReader {
     return v;
   }
 
+  /** Steps over `n` bytes (bounds-checked, no view made). */
+  skip(n: number, field = 'bytes'): void {
+    this.need(n, field);
+    this.offset += n;
+  }
+
   rest(): Uint8Array {
     const v = this.buffer.subarray(this.offset);
     this.offset = this.buffer.length;

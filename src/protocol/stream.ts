@@ -47,7 +47,8 @@ function writeTsI64(w: ByteWriter, ts: bigint): void {
   w.i64(BigInt.asIntN(64, ts));
 }
 function readTsI64(r: ByteReader, field: string): bigint {
-  return BigInt.asUintN(64, r.i64(field));
+  // The i64's bits read as a u64 (what `BigInt.asUintN(64, i64)` gives, without a second bigint).
+  return r.u64(field);
 }
 
 function writeIdTsSeq(w: ByteWriter, id: StreamId): void {
@@ -274,26 +275,58 @@ function writeRecords(w: ByteWriter, records: readonly StreamRecord[]): void {
   }
 }
 
+/** The headers of a record that has none, shared (frozen: decoded records never change them). */
+const NO_HEADERS: StreamHeaders = Object.freeze([]);
+
 function readRecords(r: ByteReader): StreamRecord[] {
   const n = r.u32('record count');
   // Each record needs at least 30 bytes: refuse an impossible count before looping.
   if (n * 30 > r.remaining) throw new ProtocolError(`truncated records: ${n} announced, ${r.remaining} byte(s) left`);
   const out: StreamRecord[] = [];
+  // The records of one reply mostly carry the same stream name: decoded once, then compared.
+  let lastKey: string | undefined;
+  let lastKeyAt = 0;
+  let lastKeyLength = -1;
   for (let i = 0; i < n; i++) {
     const sequence = r.u64('sequence');
     const timestampMs = readTsI64(r, 'timestamp_ms');
     const tier = r.u8('tier');
     const partition = r.u32('partition');
     const keyPresent = r.u8('key_present');
-    const stream = keyPresent !== 0 ? r.string32('key') : undefined;
+    let stream: string | undefined;
+    if (keyPresent !== 0) {
+      const length = r.u32('key');
+      const at = r.offset;
+      if (length === lastKeyLength && sameBytes(r.buffer, at, lastKeyAt, length)) {
+        r.skip(length, 'key');
+        stream = lastKey;
+      } else {
+        stream = fromUtf8(r.bytes(length, 'key'));
+        lastKey = stream;
+        lastKeyAt = at;
+        lastKeyLength = length;
+      }
+    }
     const payload = r.bytes32('payload');
     const hc = r.u32('header_count');
     if (hc * 8 > r.remaining) throw new ProtocolError(`truncated headers: ${hc} announced, ${r.remaining} byte(s) left`);
-    const headers: Array<readonly [string, string]> = [];
-    for (let j = 0; j < hc; j++) headers.push([r.string32('header key'), r.string32('header value')]);
-    out.push({ id: { timestampMs, sequence }, tier, partition, ...(stream !== undefined ? { stream } : {}), payload, headers });
+    let headers: StreamHeaders = NO_HEADERS;
+    if (hc > 0) {
+      const list: Array<readonly [string, string]> = [];
+      for (let j = 0; j < hc; j++) list.push([r.string32('header key'), r.string32('header value')]);
+      headers = list;
+    }
+    const id = { timestampMs, sequence };
+    out.push(stream !== undefined ? { id, tier, partition, stream, payload, headers } : { id, tier, partition, payload, headers });
   }
   return out;
+}
+
+/** Whether `bytes[a, a + n)` and `bytes[b, b + n)` hold the same bytes (`a + n` may run past the end: then false). */
+function sameBytes(bytes: Uint8Array, a: number, b: number, n: number): boolean {
+  if (a + n > bytes.length) return false;
+  for (let i = 0; i < n; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }
 
 /** `[count:u32]` then each record. */

@@ -367,3 +367,31 @@ describe('random bytes never crash a decoder', () => {
     });
   }
 });
+
+describe('stream records', () => {
+  const rec = (sequence: bigint, stream: string | undefined, headers: Array<[string, string]> = []) => ({
+    id: { timestampMs: (1n << 63n) + sequence, sequence },
+    tier: 0,
+    partition: 0,
+    ...(stream !== undefined ? { stream } : {}),
+    payload: utf8(`p${sequence}`),
+    headers,
+  });
+
+  it('decode every record name, repeated or not (each reply decodes a repeated name once), and timestamps past 2^63', () => {
+    const records = [rec(1n, 'orders'), rec(2n, 'orders'), rec(3n, 'ordert'), rec(4n, 'order'), rec(5n, undefined), rec(6n, 'orders', [['k', 'v']]), rec(7n, 'ordersX')];
+    const decoded = P.decodeStreamRecords(P.encodeStreamRecords(records));
+    expect(decoded.map((r) => r.stream)).toEqual(['orders', 'orders', 'ordert', 'order', undefined, 'orders', 'ordersX']);
+    expect(decoded.map((r) => 'stream' in r)).toEqual([true, true, true, true, false, true, true]);
+    expect(decoded.map((r) => r.id)).toEqual(records.map((r) => r.id));
+    expect(decoded.map((r) => r.headers)).toEqual(records.map((r) => r.headers));
+    expect(decoded.map((r) => r.payload)).toEqual(records.map((r) => r.payload));
+  });
+
+  it('refuse a record name cut short, even one that starts like the previous record\'s', () => {
+    const bytes = P.encodeStreamRecords([rec(1n, 'orders'), rec(2n, 'orders')]);
+    // Cut inside the second record's name: the first 3 of its 6 bytes are there.
+    const nameAt = bytes.length - (4 + 2) - 4 - 6; // header count, payload "p2" and its length, the name
+    expect(() => P.decodeStreamRecords(bytes.subarray(0, nameAt + 3))).toThrow(ProtocolError);
+  });
+});

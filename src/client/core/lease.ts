@@ -78,8 +78,11 @@ const doneAtOnce = new Observable<void>((s) => {
   s.complete();
 });
 
-/** How a settle went: called once, with no argument on success. */
-export type SettleCallback = (error?: unknown) => void;
+/**
+ * How a settle went: called once, with `undefined` as the error on success, and the `arg` given
+ * with it (so that one callback serves every item of a pipeline: no closure per item).
+ */
+export type SettleCallback<A = undefined> = (error: unknown, arg: A) => void;
 
 /** Told the outcome of a lease once it is decided, with the lease (one listener serves many leases). */
 export type SettledListener = (outcome: LeaseOutcome, lease: Lease) => void;
@@ -88,58 +91,62 @@ const NO_OPTIONS: NackOptions = {};
 
 /**
  * The lease of one item: plain fields, no RxJS object until someone asks for one (`settled$`,
- * `ack()`, ...). A consumer pipeline makes one per item, so the settle state is a phase field and
- * two short lists, and the lease is its own waiter in the coalescer's batch.
+ * `ack()`, ...). A consumer pipeline makes one per item, so the lease keeps the settle state in a
+ * few fields (what its source shares, `LeaseInit`, by reference; more waiters and listeners in a
+ * `RareLeaseState` made on first use), and it is its own waiter in the coalescer's batch.
  */
 class ItemLease<Id> implements Lease, SettleWaiter {
-  readonly leaseMs: number;
-  readonly deliveryCount?: number;
-  readonly context?: LeaseContext;
   outcome: LeaseOutcome | undefined = undefined;
-  private readonly coalescer: SettleCoalescer;
-  private readonly formatId: ((id: Id) => string) | undefined;
-  /** The first settle asked for (a resend after a failure sends it again). */
-  private firstOp: LeaseOutcome | undefined = undefined;
+  /** The options of the first settle asked for (a resend after a failure sends it again; its op is `outcome`). */
   private firstOptions: NackOptions = NO_OPTIONS;
   /** `idle`: nothing sent, or the last request failed; `sending`: joined a batch; `done`: succeeded. */
   private phase: 'idle' | 'sending' | 'done' = 'idle';
-  /** Told when the request in flight ends: the first caller in a field, any others in a list (no array per item). */
-  private waiter: SettleCallback | undefined = undefined;
-  private moreWaiters: SettleCallback[] | undefined = undefined;
-  /** Subscribers of `settled$`, told once when the outcome is decided. */
-  private outcomeListeners: Array<(outcome: LeaseOutcome) => void> | undefined = undefined;
+  /** Told when the request in flight ends: the first caller (and its arg) in fields, any others in `rare`. */
+  private waiter: SettleCallback<unknown> | undefined = undefined;
+  private waiterArg: unknown = undefined;
   /**
-   * `whenSettled` listeners, told after the `settled$` subscribers (as the completion of the
-   * AsyncSubject that `settled$` used to be came after its value). The first in a field (a
-   * leasing source's, one per item), any others in a list.
+   * The first `whenSettled` listener (a leasing source's), told after the `settled$` subscribers
+   * (as the completion of the AsyncSubject that `settled$` used to be came after its value).
    */
   private lateListener: SettledListener | undefined = undefined;
-  private lateListeners: SettledListener[] | undefined = undefined;
-  private settledObservable: Observable<LeaseOutcome> | undefined = undefined;
+  /** What few leases need (more waiters or listeners, `settled$`): made on first use. */
+  private rare: RareLeaseState | undefined = undefined;
 
   constructor(
     private readonly id: Id,
     private readonly settler: Settler<Id>,
-    init: LeaseInit,
-  ) {
-    this.leaseMs = init.leaseMs;
-    if (init.deliveryCount !== undefined) this.deliveryCount = init.deliveryCount;
-    this.coalescer = init.coalescer;
-    if (init.context !== undefined) this.context = init.context;
-    this.formatId = init.formatId as ((id: Id) => string) | undefined;
+    /** Shared by the leases of one source (queue messages: one per message); read through the getters. */
+    private readonly init: LeaseInit,
+  ) {}
+
+  get leaseMs(): number {
+    return this.init.leaseMs;
+  }
+
+  get deliveryCount(): number | undefined {
+    return this.init.deliveryCount;
+  }
+
+  get context(): LeaseContext | undefined {
+    return this.init.context;
   }
 
   get itemId(): string {
-    return this.formatId ? this.formatId(this.id) : String(this.id);
+    const formatId = this.init.formatId as ((id: Id) => string) | undefined;
+    return formatId ? formatId(this.id) : String(this.id);
   }
 
   get settled(): boolean {
     return this.outcome !== undefined;
   }
 
+  private get more(): RareLeaseState {
+    return (this.rare ??= {});
+  }
+
   get settled$(): Observable<LeaseOutcome> {
     // Replays the outcome, like the AsyncSubject it replaces; made on first use only.
-    return (this.settledObservable ??= new Observable<LeaseOutcome>((subscriber) => {
+    return (this.more.settled$ ??= new Observable<LeaseOutcome>((subscriber) => {
       if (this.outcome !== undefined) {
         subscriber.next(this.outcome);
         subscriber.complete();
@@ -149,7 +156,7 @@ class ItemLease<Id> implements Lease, SettleWaiter {
         subscriber.next(outcome);
         subscriber.complete();
       };
-      (this.outcomeListeners ??= []).push(listener);
+      (this.more.outcomeListeners ??= []).push(listener);
       return () => this.forgetListener(listener);
     }));
   }
@@ -158,61 +165,66 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   whenSettled(listener: SettledListener): void {
     if (this.outcome !== undefined) listener(this.outcome, this);
     else if (this.lateListener === undefined) this.lateListener = listener;
-    else (this.lateListeners ??= []).push(listener);
+    else (this.more.lateListeners ??= []).push(listener);
   }
 
   private forgetListener(listener: (outcome: LeaseOutcome) => void): void {
-    const listeners = this.outcomeListeners;
+    const listeners = this.rare?.outcomeListeners;
     const at = listeners === undefined ? -1 : listeners.indexOf(listener);
     if (at >= 0) listeners!.splice(at, 1);
   }
 
   ack(): Observable<void> {
-    return new Observable<void>((subscriber) => this.request('acked', NO_OPTIONS, callbackOf(subscriber)));
+    return new Observable<void>((subscriber) => this.request('acked', NO_OPTIONS, tellSubscriber, subscriber));
   }
 
   nack(options: NackOptions = NO_OPTIONS): Observable<void> {
-    return new Observable<void>((subscriber) => this.request('nacked', options, callbackOf(subscriber)));
+    return new Observable<void>((subscriber) => this.request('nacked', options, tellSubscriber, subscriber));
   }
 
   touch(options: TouchOptions = {}): Observable<void> {
-    return defer(() => (this.settled ? doneAtOnce : this.coalescer.touch(this.settler, this.id, options)));
+    return defer(() => (this.settled ? doneAtOnce : this.init.coalescer.touch(this.settler, this.id, options)));
   }
 
   /**
-   * Settles the item (the first settle wins; see `Lease`) and calls `done` when its request has
-   * succeeded (at once if it already had) or failed. The callback form of `ack()`/`nack()`.
+   * Settles the item (the first settle wins; see `Lease`) and calls `done(error, arg)` when its
+   * request has succeeded (at once if it already had; `error` undefined) or failed. The callback
+   * form of `ack()`/`nack()`.
    */
-  request(op: LeaseOutcome, options: NackOptions, done: SettleCallback): void {
+  request<A>(op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg: A): void {
     if (this.phase === 'done') {
-      done();
+      done(undefined, arg);
       return;
     }
-    if (this.waiter === undefined) this.waiter = done;
-    else (this.moreWaiters ??= []).push(done);
+    if (this.waiter === undefined) {
+      this.waiter = done as SettleCallback<unknown>;
+      this.waiterArg = arg;
+    } else (this.more.waiters ??= []).push({ done: done as SettleCallback<unknown>, arg });
     if (this.phase === 'sending') return;
     this.phase = 'sending';
-    if (this.firstOp === undefined) {
-      this.firstOp = op;
-      this.firstOptions = options;
-    }
     // The outcome is told before the settle joins its batch: a settler that answers at once
-    // (maxBatch 1) then finds the lease settled, as the listeners do.
-    if (this.outcome === undefined) {
-      const outcome = this.firstOp;
-      this.outcome = outcome;
-      const listeners = this.outcomeListeners;
+    // (maxBatch 1) then finds the lease settled, as the listeners do. The first settle asked for
+    // decides it (`firstOptions` with it); a resend after a failure sends that one again.
+    let outcome = this.outcome;
+    if (outcome === undefined) {
+      outcome = op;
+      this.outcome = op;
+      this.firstOptions = options;
+      const rare = this.rare;
+      const listeners = rare?.outcomeListeners;
       const lateFirst = this.lateListener;
-      const late = this.lateListeners;
-      this.outcomeListeners = undefined;
+      const late = rare?.lateListeners;
       this.lateListener = undefined;
-      this.lateListeners = undefined;
-      if (listeners !== undefined) for (const listener of listeners) listener(outcome);
-      if (lateFirst !== undefined) lateFirst(outcome, this);
-      if (late !== undefined) for (const listener of late) listener(outcome, this);
+      if (rare !== undefined) {
+        rare.outcomeListeners = undefined;
+        rare.lateListeners = undefined;
+      }
+      if (listeners !== undefined) for (const listener of listeners) listener(op);
+      if (lateFirst !== undefined) lateFirst(op, this);
+      if (late !== undefined) for (const listener of late) listener(op, this);
     }
-    if (this.firstOp === 'acked') this.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
-    else this.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
+    if (outcome === 'acked') this.init.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
+    else this.init.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
   }
 
   settleSucceeded(): void {
@@ -229,42 +241,49 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   /** Tells (and forgets) the callers of the request that just ended; no argument on success. */
   private tellWaiters(error: unknown): void {
     const first = this.waiter;
-    const more = this.moreWaiters;
+    const firstArg = this.waiterArg;
+    const more = this.rare?.waiters;
     this.waiter = undefined;
-    this.moreWaiters = undefined;
-    if (error === undefined) {
-      first?.();
-      if (more !== undefined) for (const done of more) done();
-    } else {
-      first?.(error);
-      if (more !== undefined) for (const done of more) done(error);
-    }
+    this.waiterArg = undefined;
+    if (more !== undefined) this.rare!.waiters = undefined;
+    first?.(error, firstArg);
+    if (more !== undefined) for (const w of more) w.done(error, w.arg);
   }
 }
 
-/** A settle callback that completes (or errors) `subscriber`. */
-function callbackOf(subscriber: Subscriber<void>): SettleCallback {
-  return (error?: unknown) => {
-    if (error !== undefined) {
-      subscriber.error(error);
-      return;
-    }
-    subscriber.next(undefined);
-    subscriber.complete();
-  };
+/** The parts of a lease's state that few leases use, kept apart so that the common lease stays small. */
+interface RareLeaseState {
+  /** Callers of the request in flight after the first. */
+  waiters?: Array<{ readonly done: SettleCallback<unknown>; readonly arg: unknown }>;
+  /** Subscribers of `settled$`, told once when the outcome is decided. */
+  outcomeListeners?: Array<(outcome: LeaseOutcome) => void>;
+  /** `whenSettled` listeners after the first. */
+  lateListeners?: SettledListener[];
+  settled$?: Observable<LeaseOutcome>;
+}
+
+/** The settle callback of `ack()`/`nack()` Observables: completes (or errors) the subscriber it is given. */
+function tellSubscriber(error: unknown, subscriber: Subscriber<void>): void {
+  if (error !== undefined) {
+    subscriber.error(error);
+    return;
+  }
+  subscriber.next(undefined);
+  subscriber.complete();
 }
 
 /**
- * Settles `lease` and calls `done` when the request has succeeded or failed: the leases of the
- * client's sources do it without an Observable; a lease of another kind (hand-made in tests)
- * through its `ack()`/`nack()`. Used by the `ack`, `nack` and `settle` operators.
+ * Settles `lease` and calls `done(error, arg)` when the request has succeeded (`error` undefined)
+ * or failed: the leases of the client's sources do it without an Observable; a lease of another
+ * kind (hand-made in tests) through its `ack()`/`nack()`. Used by the `ack`, `nack` and `settle`
+ * operators, which pass the item as `arg` and one callback for all their items.
  */
-export function settleLease(lease: Lease, op: LeaseOutcome, options: NackOptions, done: SettleCallback): void {
+export function settleLease<A = undefined>(lease: Lease, op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg?: A): void {
   if (lease instanceof ItemLease) {
-    lease.request(op, options, done);
+    lease.request(op, options, done, arg as A);
     return;
   }
-  (op === 'acked' ? lease.ack() : lease.nack(options)).subscribe({ error: (e: unknown) => done(e), complete: () => done() });
+  (op === 'acked' ? lease.ack() : lease.nack(options)).subscribe({ error: (e: unknown) => done(e, arg as A), complete: () => done(undefined, arg as A) });
 }
 
 /**

@@ -2,7 +2,7 @@ import { asyncScheduler, from, merge, Observable, Subscription, take, timer, typ
 import type { FloEvent } from '../../observability/events.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, type DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
-import { handBack as nackAtOnce, onLeaseSettled, type Lease, type Leased, type LeaseOutcome } from './lease.js';
+import { handBack as nackAtOnce, onLeaseSettled, type Leased } from './lease.js';
 import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
@@ -49,6 +49,13 @@ export interface LeasingSourceOptions<T extends Leased> {
   readonly emit?: (event: FloEvent) => void;
   /** Sees each item as it is emitted (the tracing integration's consumer spans). */
   readonly onDeliver?: (item: T) => void;
+}
+
+/** The items of one reply, while some of them are not settled. */
+interface HeldBatch<T> {
+  readonly items: readonly T[];
+  /** How many of `items` are not settled yet. */
+  left: number;
 }
 
 function positiveInt(name: string, value: number): number {
@@ -114,8 +121,20 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     let asked = 0;
     /** The last reply brought all it asked for: there is more to read, worth a second request. */
     let flowing = false;
-    /** Emitted and not settled, by lease: handed back if the subscriber leaves. */
-    const held = new Map<Lease, T>();
+    /**
+     * The batches holding items emitted and not settled (handed back if the subscriber leaves): a
+     * batch leaves the set when its last item settles. Per batch rather than a map entry per item
+     * (a per-item cost in the consumer profile); a batch with one item left keeps the batch's
+     * array, at most `maxInFlight` batches of at most `batch` items.
+     */
+    const holds = new Set<HeldBatch<T>>();
+    /** False once torn down: late settles no longer count. */
+    let holding = true;
+    const unsettledHeld = (): T[] => {
+      const out: T[] = [];
+      for (const hold of holds) for (const item of hold.items) if (!item.lease.settled) out.push(item);
+      return out;
+    };
     /** True while an item is being emitted (an unsubscribe then means "took enough"). */
     let emitting = false;
     let draining = false;
@@ -135,21 +154,26 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     let pumping = false;
     let again = false;
 
-    // One listener for every item's lease rather than a `settled$` subscription (or a closure) per
-    // item: per-item costs in the consumer profile. It may fire after the teardown: `pump` and
-    // `maybeDrained` check.
-    const released = (_outcome: LeaseOutcome, lease: Lease): void => {
-      if (!held.delete(lease)) return;
-      unsettled--;
-      if (draining) maybeDrained(false);
-      else pump();
-    };
-    const track = (item: T): void => {
-      const lease = item.lease;
-      if (lease.settled) return;
-      unsettled++;
-      held.set(lease, item);
-      onLeaseSettled(lease, released);
+    // One listener per batch for its items' leases rather than a `settled$` subscription (or a
+    // closure) per item: per-item costs in the consumer profile. It may fire after the teardown
+    // (`holding` is false then).
+    const hold = (items: readonly T[]): void => {
+      const batch: HeldBatch<T> = { items, left: 0 };
+      const released = (): void => {
+        if (!holding) return;
+        if (--batch.left === 0) holds.delete(batch);
+        unsettled--;
+        if (draining) maybeDrained(false);
+        else pump();
+      };
+      for (let i = 0; i < items.length; i++) {
+        const lease = items[i]!.lease;
+        if (lease.settled) continue;
+        batch.left++;
+        unsettled++;
+        onLeaseSettled(lease, released);
+      }
+      if (batch.left > 0) holds.add(batch);
     };
 
     const deliver = (items: readonly T[]): void => {
@@ -159,7 +183,7 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
         if (items.length) emit?.({ type: 'handed-back', source: name, count: items.length, reason: 'unsubscribed' });
         return;
       }
-      for (const item of items) track(item);
+      hold(items);
       for (let i = 0; i < items.length; i++) {
         if (subscriber.closed) {
           giveBack(items.slice(i));
@@ -180,8 +204,8 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     let timedOutDrain = false;
     const maybeDrained = (timedOut: boolean): void => {
       if (subscriber.closed) return;
-      if (timedOut && held.size > 0) {
-        const rest = [...held.values()];
+      if (timedOut && unsettled > 0) {
+        const rest = unsettledHeld();
         handedBackAtDeadline += rest.length;
         emit?.({ type: 'handed-back', source: name, count: rest.length, reason: 'drain-deadline' });
         timedOutDrain = true;
@@ -292,8 +316,9 @@ export function leasingSource<T extends Leased>(options: LeasingSourceOptions<T>
     if (!draining) pump();
     teardown.add(() => {
       // The subscriber walked away (not mid-emission): whatever it holds unsettled goes back at once.
-      const left = emitting ? [] : [...held.values()].filter((item) => !item.lease.settled);
-      held.clear();
+      const left = emitting ? [] : unsettledHeld();
+      holding = false;
+      holds.clear();
       if (left.length === 0) return;
       giveBack(left);
       emit?.({ type: 'handed-back', source: name, count: left.length, reason: 'unsubscribed' });

@@ -44,6 +44,20 @@ describe('createLease', () => {
     expect(done).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('settleLease hands its argument back to the callback, so one callback serves many items', () => {
+    const { calls, scheduler, lease } = setup();
+    const seen: Array<[unknown, string]> = [];
+    const done = (error: unknown, name: string) => seen.push([error, name]);
+    settleLease(lease(1), 'acked', {}, done, 'first');
+    settleLease(lease(2), 'acked', {}, done, 'second');
+    scheduler.flush();
+    calls[0]!.reply.error(new Error('lost'));
+    expect(seen).toEqual([
+      [new Error('lost'), 'first'],
+      [new Error('lost'), 'second'],
+    ]);
+  });
+
   it('the first settle wins: a later nack sends nothing and completes with the ack request', () => {
     const { calls, scheduler, lease, answer } = setup();
     const l = lease(1);
