@@ -114,6 +114,8 @@ describe('browser bundle of the universal entry', () => {
       // Bundle round 6: project()'s fold loads at the first subscription, with the stream calls.
       'src/projection/project-run.ts',
       'src/projection/reset-reason.ts',
+      // and streamWorker's pipeline.
+      'src/client/stream-worker-run.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
