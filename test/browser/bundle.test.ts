@@ -114,8 +114,9 @@ describe('browser bundle of the universal entry', () => {
       // Bundle round 6: project()'s fold loads at the first subscription, with the stream calls.
       'src/projection/project-run.ts',
       'src/projection/reset-reason.ts',
-      // and streamWorker's pipeline.
+      // and streamWorker's pipeline; the drain control (settle() imports drain.ts for its options).
       'src/client/stream-worker-run.ts',
+      'src/client/core/drain-control.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
@@ -149,6 +150,7 @@ describe('browser bundle of the universal entry', () => {
       'src/client/core/poll.ts',
       'src/client/core/drain.ts',
       'src/client/core/drain-of.ts',
+      'src/client/core/drain-control.ts',
     ]) {
       expect(initial).not.toContain(file);
       expect(app.lazy.files).toContain(file);
