@@ -139,6 +139,19 @@ describe('project()', () => {
     });
   });
 
+  it('runs on a client without state$ (it is optional): replays, then tails', () => {
+    const s = newScheduler();
+    s.run(({ cold, expectObservable }) => {
+      const { state$: _unused, ...flo } = fake(s, { read: () => cold('-a|', R), tail: () => cold('--b', R) });
+      expectObservable(project(flo, 's', { reducer: sum, initial: 0 }).pipe(map(view)), '^ 10ms !').toBe('xal-b', {
+        x: '0/0/-/r',
+        a: '1/1/1-0/r',
+        l: '1/1/1-0/l',
+        b: '3/2/2-0/l',
+      });
+    });
+  });
+
   it('tails from the start when the replay found nothing, and from `from` when given', () => {
     const s = newScheduler();
     s.run(({ cold, expectObservable }) => {

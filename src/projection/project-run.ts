@@ -11,6 +11,7 @@ import {
   filter,
   ignoreElements,
   mergeMap,
+  NEVER,
   Observable,
   of,
   retry,
@@ -165,7 +166,7 @@ export function projectionRun<S, R extends ProjectionRecord>(
           take(1),
           mergeMap(() => throwError(() => new ConnectionLostError('connection lost'))),
         )
-      : EMPTY;
+      : NEVER; // no state$ (a client without one): nothing to watch, and the catch-up must still run
 
     const attempt$ = new Observable<never>((inner) => {
       const watch = lost$.subscribe(inner);
