@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import { NEVER, Observable, ReplaySubject, Subject, of, type Observable as Obs } from 'rxjs';
 import { FloClient } from '../src/client/client.js';
+import { project } from '../src/projection/project.js';
 import { TestScheduler } from 'rxjs/testing';
 import type { ConnectionState, RequestChannel, RequestSpec } from '../src/connection/types.js';
 import type { ResponseFrame } from '../src/protocol/index.js';
@@ -110,4 +111,18 @@ export async function loadOnDemandCode(): Promise<void> {
   for (let i = 0; i < 1000 && sent < subs.length; i++) await new Promise((r) => setTimeout(r, 1));
   for (const sub of subs) sub.unsubscribe();
   expect(sent).toBe(subs.length);
+}
+
+/**
+ * Loads, for real, the fold of `project()` (it loads at the first subscription, with the stream
+ * calls), which virtual time cannot wait for. Call it in `beforeAll` of a marble test of `project()`.
+ */
+export async function loadProjectionCode(): Promise<void> {
+  const reads: string[] = [];
+  const flo = { state$: NEVER, stream: { read: (s: string) => (reads.push(s), NEVER), tail: () => NEVER, info: () => NEVER } };
+  const sub = project(flo, 'warm-up', { reducer: (n: number) => n, initial: 0 }).subscribe();
+  await import('../src/client/on-demand-modules.js');
+  for (let i = 0; i < 1000 && reads.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+  sub.unsubscribe();
+  expect(reads).toEqual(['warm-up']);
 }

@@ -3,7 +3,7 @@
  * across a simulated reconnect, ref-counted sharing, going stale and catching up after a lost
  * connection, snapshots, and resets (the stream gone, trimmed past the projection, or shorter).
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { map, Observable, of, ReplaySubject, type Observable as Obs } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import type { ConnectionState } from '../../src/connection/types.js';
@@ -19,7 +19,7 @@ import {
   type ProjectionRecord,
   type ProjectionState,
 } from '../../src/projection/index.js';
-import { newScheduler } from '../helpers.js';
+import { loadProjectionCode, newScheduler } from '../helpers.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -112,6 +112,7 @@ const view = (p: ProjectionState<number>): string =>
   `${p.state}/${p.applied}/${p.lastId ? formatStreamId(p.lastId) : '-'}/${p.status[0]}`;
 
 describe('project()', () => {
+  beforeAll(loadProjectionCode); // the fold loads at the first subscription: load it before virtual time
   it('replays the stream, then goes live on a tail from after the last id', () => {
     const s = newScheduler();
     s.run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -135,6 +136,19 @@ describe('project()', () => {
         { op: 'read', from: 'start', at: 0 },
         { op: 'tail', from: '2-0', at: 4 },
       ]);
+    });
+  });
+
+  it('runs on a client without state$ (it is optional): replays, then tails', () => {
+    const s = newScheduler();
+    s.run(({ cold, expectObservable }) => {
+      const { state$: _unused, ...flo } = fake(s, { read: () => cold('-a|', R), tail: () => cold('--b', R) });
+      expectObservable(project(flo, 's', { reducer: sum, initial: 0 }).pipe(map(view)), '^ 10ms !').toBe('xal-b', {
+        x: '0/0/-/r',
+        a: '1/1/1-0/r',
+        l: '1/1/1-0/l',
+        b: '3/2/2-0/l',
+      });
     });
   });
 

@@ -1,11 +1,13 @@
-import { defer, merge, type Observable } from 'rxjs';
+import { defer, type Observable } from 'rxjs';
 import { settle, type HandlerResult, type SettleResult } from '../operators/settle.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { DrainOptions, RequestOptions } from './core/index.js';
 import type { HandlerContext } from '../operators/types.js';
+import { onDemand } from './on-demand.js';
 import type { StreamApi } from './stream-api.js';
-import { newConsumerId } from './stream-args.js';
 import type { GroupRecord } from './stream.js';
+
+const loadRun = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js').then((m) => m.streamWorkerRun));
 
 /** Options of `streamWorker` (the Go SDK's `StreamWorker` options). */
 export interface StreamWorkerOptions extends RequestOptions, DrainOptions {
@@ -82,33 +84,7 @@ export function streamWorker<R, T = unknown>(
 ): Observable<SettleResult<GroupRecord<T>, R>> {
   return defer(() => {
     const streams = workerStreams(options);
-    const {
-      group = 'default',
-      consumer = newConsumerId(),
-      concurrency = 10,
-      batchSize = 10,
-      blockMs = 30_000,
-      messageTimeoutMs = 300_000,
-      renewLease = true,
-    } = options;
-    const common = {
-      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
-      // Each group drains on `until`; their hand-backs at the deadline abort the handlers' signals.
-      ...(options.until !== undefined ? { until: options.until } : {}),
-      ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
-    };
-    const maxInFlight = Math.max(concurrency, batchSize);
-    return merge(
-      ...streams.map((s) => flo.stream.group<T>(s, group, { ...common, consumer, batch: batchSize, maxInFlight, blockMs })),
-    ).pipe(
-      settle(handler, {
-        concurrency,
-        timeoutMs: messageTimeoutMs,
-        ...(renewLease ? { renewLease: true } : {}),
-        ...(options.nackDelayMs !== undefined ? { nackDelayMs: options.nackDelayMs } : {}),
-      }),
-    );
+    // The pipeline's code loads with the stream calls it reads through (one lazy chunk).
+    return loadRun((m) => m.streamWorkerPipeline(flo, options, streams, handler, settle));
   });
 }

@@ -4,7 +4,6 @@
  */
 import { distinctUntilChanged, filter, map, type OperatorFunction } from 'rxjs';
 import type { StreamId } from '../protocol/options.js';
-import { compareStreamIds } from '../protocol/stream-common.js';
 
 /**
  * Why a projection threw its state away and rebuilt it:
@@ -38,16 +37,6 @@ export interface StreamExtent {
   readonly firstId: StreamId;
   readonly lastId: StreamId;
   readonly count: bigint;
-}
-
-const isZero = (id: StreamId): boolean => id.timestampMs === 0n && id.sequence === 0n;
-
-/** Why the stream no longer holds a projection that applied up to `lastId`, or `null` when it does. */
-export function resetReason(extent: StreamExtent | null, lastId: StreamId): ProjectionResetReason | null {
-  if (extent === null || extent.count === 0n || isZero(extent.lastId)) return 'missing';
-  if (compareStreamIds(extent.lastId, lastId) < 0) return 'shorter';
-  if (compareStreamIds(extent.firstId, lastId) > 0) return 'trimmed';
-  return null;
 }
 
 /**

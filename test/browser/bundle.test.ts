@@ -111,6 +111,12 @@ describe('browser bundle of the universal entry', () => {
       'src/client/kv-watch.ts',
       'src/client/core/poll.ts',
       'src/client/core/drain-of.ts',
+      // Bundle round 6: project()'s fold loads at the first subscription, with the stream calls.
+      'src/projection/project-run.ts',
+      'src/projection/reset-reason.ts',
+      // and streamWorker's pipeline; the drain control (settle() imports drain.ts for its options).
+      'src/client/stream-worker-run.ts',
+      'src/client/core/drain-control.ts',
     ];
     for (const file of onDemand) {
       expect(initial).not.toContain(file);
@@ -121,6 +127,8 @@ describe('browser bundle of the universal entry', () => {
     // The client names its requests from ClientOp: the full opcode table is not in the bundle.
     expect(initial).not.toContain('src/protocol/opcodes.ts');
     expect(whole.lazy.files).not.toContain('src/protocol/opcodes.ts');
+    // project() keeps its argument checks and the sharing at start: a few hundred bytes, not its fold.
+    expect(whole.inputs.find((i) => i.file === 'src/projection/project.ts')!.bytes).toBeLessThan(1500);
     for (const file of ['src/client/kv.ts', 'src/client/queue.ts', 'src/client/stream-api.ts', 'src/client/actions.ts', 'src/client/workflow.ts', 'src/client/processing/api.ts', 'src/client/action-worker/errors.ts', 'src/client/action-worker/options.ts']) {
       expect(initial).toContain(file);
     }
@@ -142,6 +150,7 @@ describe('browser bundle of the universal entry', () => {
       'src/client/core/poll.ts',
       'src/client/core/drain.ts',
       'src/client/core/drain-of.ts',
+      'src/client/core/drain-control.ts',
     ]) {
       expect(initial).not.toContain(file);
       expect(app.lazy.files).toContain(file);

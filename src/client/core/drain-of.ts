@@ -6,7 +6,8 @@
  * the control it builds: a pipeline started after `flo.drain()` still completes at once.
  */
 import type { ClientCore } from './context.js';
-import { DrainControl, untilOf, type DrainOptions } from './drain.js';
+import { DrainControl } from './drain-control.js';
+import { untilOf, type DrainOptions } from './drain.js';
 import type { Leased } from './lease.js';
 import type { LeasingSourceOptions } from './leasing-source.js';
 

@@ -1,64 +1,14 @@
 /**
- * The client-wide drain behind `flo.drain()`: leasing sources and action workers register while
- * they run; a drain tells each of them to stop leasing (replayed, so one that starts later stops at
- * once) and resolves when every registered one has finished (settled or handed back what it held).
- * Owns `DrainControl`; knows nothing of what the registrants do.
+ * The per-pipeline drain options (`until`, `drainTimeoutMs`) and `untilOf`. The client-wide drain
+ * behind `flo.drain()` is `DrainControl` (`drain-control.ts`).
  */
-import { Observable, ReplaySubject, type ObservableInput } from 'rxjs';
+import { Observable, type ObservableInput } from 'rxjs';
 
 export { DEFAULT_DRAIN_TIMEOUT_MS } from './drain-timeout.js';
 
-/** What a drain asks of each registrant. */
-export interface DrainRequest {
-  /** Running handlers get this long to finish; then their items are handed back. */
-  readonly deadlineMs: number;
-}
-
-/** One running registrant; `done()` once it has stopped (idempotent). */
-export interface DrainRegistration {
-  done(): void;
-}
-
-/** The client-wide drain: registrants, the replayed request, and the wait for all of them. */
-export class DrainControl {
-  private readonly requested = new ReplaySubject<DrainRequest>(1);
-  /** Emits once when a drain starts (replayed). */
-  readonly requested$: Observable<DrainRequest> = this.requested.asObservable();
-  private readonly running = new Set<DrainRegistration>();
-  private idle: Array<() => void> = [];
-  private started: DrainRequest | undefined;
-
-  /** True once `drain` was called. */
-  get draining(): boolean {
-    return this.started !== undefined;
-  }
-
-  /** Registers a running source or worker. */
-  register(): DrainRegistration {
-    const reg: DrainRegistration = {
-      done: () => {
-        if (!this.running.delete(reg)) return;
-        if (this.running.size === 0) {
-          const idle = this.idle;
-          this.idle = [];
-          for (const resolve of idle) resolve();
-        }
-      },
-    };
-    this.running.add(reg);
-    return reg;
-  }
-
-  /** Starts the drain (the first call's deadline counts); resolves when every registrant is done. */
-  drain(request: DrainRequest): Promise<void> {
-    if (this.started === undefined) {
-      this.started = request;
-      this.requested.next(request);
-    }
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idle.push(resolve));
-  }
-}
+// The control itself (built on first use, by the leasing code loaded on demand) is in
+// drain-control.ts: `settle()` imports this file, so whatever is here is in every app with it.
+export type { DrainControl, DrainRegistration, DrainRequest } from './drain-control.js';
 
 /** The per-pipeline stop accepted by `messages`, `group`, `streamWorker` and `settle`. */
 export interface DrainOptions {

@@ -18,6 +18,7 @@ export { settlesOf } from './settles.js';
 export { createLease, eachLeased, handBack, type Lease, type Leased, type LeaseInit, type LeaseOutcome, type LeaseContext } from './lease.js';
 export { leasingSource, type LeasingSourceOptions } from './leasing-source.js';
 export { createClientCore, type ClientCore, type NamespaceOption, type RequestOptions } from './context.js';
-export { DrainControl, untilOf, type DrainOptions, type DrainRequest, type DrainRegistration } from './drain.js';
+export { DrainControl, type DrainRequest, type DrainRegistration } from './drain-control.js';
+export { untilOf, type DrainOptions } from './drain.js';
 export { drainOf, drainOptionsOf } from './drain-of.js';
 export { retryRequest, resolveRetry, mayRetry, type RetryOptions } from './retry.js';
