@@ -3,7 +3,8 @@
  * settle request has succeeded. Reads the items' leases only (through `settleLease`).
  */
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { settleLease, type Leased, type LeaseOutcome } from '../client/core/lease.js';
+import type { Leased, LeaseOutcome } from '../client/core/lease.js';
+import { settleLease } from '../client/core/lease-settle.js';
 import type { NackOptions } from '../client/core/settler.js';
 
 /**

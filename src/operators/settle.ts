@@ -14,7 +14,8 @@ import {
   type SchedulerLike,
   type Unsubscribable,
 } from 'rxjs';
-import { onLeaseSettled, settleLease, type Leased } from '../client/core/lease.js';
+import type { Leased } from '../client/core/lease.js';
+import { onLeaseSettled, settleLease } from '../client/core/lease-settle.js';
 import type { NackOptions } from '../client/core/settler.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { checkFraction, keepAlive, type RenewLeaseOptions } from './renewLease.js';

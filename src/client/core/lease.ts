@@ -2,6 +2,7 @@ import { defer, Observable, type Subscriber } from 'rxjs';
 import type { SettleCoalescer, SettleWaiter } from './coalescer.js';
 import type { NackOptions, Settler, TouchOptions } from './settler.js';
 import type { FloEvent } from '../../observability/events.js';
+import { requestSettle, whenSettled, type CallbackLease } from './lease-settle.js';
 
 /**
  * What a leased item knows of the client it came from: where to report events and the client's
@@ -95,7 +96,7 @@ const NO_OPTIONS: NackOptions = {};
  * few fields (what its source shares, `LeaseInit`, by reference; more waiters and listeners in a
  * `RareLeaseState` made on first use), and it is its own waiter in the coalescer's batch.
  */
-class ItemLease<Id> implements Lease, SettleWaiter {
+class ItemLease<Id> implements CallbackLease, SettleWaiter {
   outcome: LeaseOutcome | undefined = undefined;
   /** The options of the first settle asked for (a resend after a failure sends it again; its op is `outcome`). */
   private firstOptions: NackOptions = NO_OPTIONS;
@@ -162,7 +163,7 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   }
 
   /** Calls `listener` once when the outcome is decided (at once if it is), with this lease. */
-  whenSettled(listener: SettledListener): void {
+  [whenSettled](listener: SettledListener): void {
     if (this.outcome !== undefined) listener(this.outcome, this);
     else if (this.lateListener === undefined) this.lateListener = listener;
     else (this.more.lateListeners ??= []).push(listener);
@@ -175,11 +176,11 @@ class ItemLease<Id> implements Lease, SettleWaiter {
   }
 
   ack(): Observable<void> {
-    return new Observable<void>((subscriber) => this.request('acked', NO_OPTIONS, tellSubscriber, subscriber));
+    return new Observable<void>((subscriber) => this[requestSettle]('acked', NO_OPTIONS, tellSubscriber, subscriber));
   }
 
   nack(options: NackOptions = NO_OPTIONS): Observable<void> {
-    return new Observable<void>((subscriber) => this.request('nacked', options, tellSubscriber, subscriber));
+    return new Observable<void>((subscriber) => this[requestSettle]('nacked', options, tellSubscriber, subscriber));
   }
 
   touch(options: TouchOptions = {}): Observable<void> {
@@ -191,7 +192,7 @@ class ItemLease<Id> implements Lease, SettleWaiter {
    * request has succeeded (at once if it already had; `error` undefined) or failed. The callback
    * form of `ack()`/`nack()`.
    */
-  request<A>(op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg: A): void {
+  [requestSettle]<A>(op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg: A): void {
     if (this.phase === 'done') {
       done(undefined, arg);
       return;
@@ -270,30 +271,6 @@ function tellSubscriber(error: unknown, subscriber: Subscriber<void>): void {
   }
   subscriber.next(undefined);
   subscriber.complete();
-}
-
-/**
- * Settles `lease` and calls `done(error, arg)` when the request has succeeded (`error` undefined)
- * or failed: the leases of the client's sources do it without an Observable; a lease of another
- * kind (hand-made in tests) through its `ack()`/`nack()`. Used by the `ack`, `nack` and `settle`
- * operators, which pass the item as `arg` and one callback for all their items.
- */
-export function settleLease<A = undefined>(lease: Lease, op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg?: A): void {
-  if (lease instanceof ItemLease) {
-    lease.request(op, options, done, arg as A);
-    return;
-  }
-  (op === 'acked' ? lease.ack() : lease.nack(options)).subscribe({ error: (e: unknown) => done(e, arg as A), complete: () => done(undefined, arg as A) });
-}
-
-/**
- * Calls `listener` once when `lease` is settled (at once if it is), with the outcome and the lease.
- * Leases of the client's sources keep the listener in a field (no Subscription per item); others
- * are listened to through `settled$`.
- */
-export function onLeaseSettled(lease: Lease, listener: SettledListener): void {
-  if (lease instanceof ItemLease) lease.whenSettled(listener);
-  else lease.settled$.subscribe((outcome) => listener(outcome, lease));
 }
 
 /**

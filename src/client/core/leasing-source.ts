@@ -2,7 +2,8 @@ import { asyncScheduler, from, merge, Observable, Subscription, take, timer, typ
 import type { FloEvent } from '../../observability/events.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, type DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
-import { handBack as nackAtOnce, onLeaseSettled, type Leased } from './lease.js';
+import { handBack as nackAtOnce, type Leased } from './lease.js';
+import { onLeaseSettled } from './lease-settle.js';
 import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {

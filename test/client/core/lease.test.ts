@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { lastValueFrom, of, Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
 import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
-import { createLease, settleLease, type LeaseOutcome } from '../../../src/client/core/lease.js';
+import { createLease, type LeaseOutcome } from '../../../src/client/core/lease.js';
+import { settleLease } from '../../../src/client/core/lease-settle.js';
 import type { Settler } from '../../../src/client/core/settler.js';
 
 /** A settler whose requests the test answers by hand, in order. */
