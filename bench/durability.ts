@@ -25,7 +25,7 @@
  */
 import * as net from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,27 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'flo-rx-bench-'));
   dirs.push(d);
   return d;
+}
+
+/** `BENCH_DURABILITY_SYSCALLS=1`: print the server's read and write syscalls per request (from /proc/<pid>/io). */
+const SYSCALLS = process.env.BENCH_DURABILITY_SYSCALLS === '1';
+
+function procIo(pid: number): Record<string, number> | undefined {
+  try {
+    const out: Record<string, number> = {};
+    // utime and stime (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 10 ms): user against kernel time.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.userMs = Number(fields[11]) * 10;
+    out.sysMs = Number(fields[12]) * 10;
+    for (const line of readFileSync(`/proc/${pid}/io`, 'utf8').split('\n')) {
+      const [k, v] = line.split(': ');
+      if (v !== undefined) out[k] = Number(v);
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `BENCH_CPU_PROF=<dir>`: the flo-rx servers write a V8 CPU profile there (stopped by SIGINT then, not SIGKILL). */
@@ -219,9 +240,16 @@ const redisRequest = (w: Workload) => (i: number) => (w === 'kv put' ? resp('SET
 async function best(target: Target, run: (total: number) => Promise<number>): Promise<{ rate: number; cpuUs: number | undefined }> {
   await run(WARMUP);
   let top = 0;
+  const io0 = SYSCALLS && target.pid !== undefined ? procIo(target.pid) : undefined;
   const cpu0 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
   for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run(OPS));
   const cpu1 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  if (SYSCALLS && io0 && target.pid !== undefined) {
+    const io1 = procIo(target.pid)!;
+    const per = (k: string) => (((io1[k] ?? 0) - (io0[k] ?? 0)) / (OPS * ROUNDS)).toFixed(3);
+    const us = (k: string) => ((((io1[k] ?? 0) - (io0[k] ?? 0)) * 1000) / (OPS * ROUNDS)).toFixed(2);
+    console.log(`  pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}`);
+  }
   return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS) };
 }
 

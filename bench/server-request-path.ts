@@ -10,10 +10,16 @@
  * Env: BENCH_PATH_TREE=<dir> (the checkout whose `src/server` is measured; default this one),
  * BENCH_PATH_OPS (requests per measured run, default 400 000), BENCH_PATH_RUNS (default 5; the
  * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default), BENCH_PATH_VERSIONS (KV
- * versions kept per key, default 65 as the server's).
+ * versions kept per key, default 65 as the server's), BENCH_PATH_FSYNC (`everysec` or `always`: a
+ * data directory in a temp dir (no compaction), the connection's replies held for its commits; `off`: in memory
+ * but run the same way, which is waiting one turn of the event loop after each chunk so that the
+ * commit and the release of the held replies run, as in the server: compare `off` with `everysec`;
+ * `gate`: replies held and released each turn by a gate without storage, the reply path's part).
  * Run: `npx tsx bench/server-request-path.ts`, or `node --cpu-prof --import tsx ...` to profile it.
  */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = resolve(fileURLToPath(import.meta.url), '../..');
@@ -31,7 +37,17 @@ const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
 const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
 const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
 
-const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: Number(process.env.BENCH_PATH_VERSIONS ?? 65) });
+const FSYNC = process.env.BENCH_PATH_FSYNC;
+const dataDir = FSYNC === 'everysec' || FSYNC === 'always' ? mkdtempSync(join(tmpdir(), 'flo-rx-path-')) : undefined;
+const storage = dataDir ? (await import(resolve(tree, 'src/server/storage/index.ts'))).DiskStorage.open({ dir: dataDir, fsync: FSYNC, compactAfterBytes: Number.MAX_SAFE_INTEGER }) : undefined;
+const subsystems = createSubsystems({
+  clock: systemClock,
+  profile: 'go',
+  parking: new ParkingLimits(),
+  kvVersionsKept: Number(process.env.BENCH_PATH_VERSIONS ?? 65),
+  ...(storage ? { persistence: storage } : {}),
+});
+storage?.restore();
 const metrics = new ServerMetrics({ connections: () => 1 });
 const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, metrics);
 
@@ -52,7 +68,36 @@ const transport = {
   end() {},
   destroy() {},
 };
-const conn = new ServerConnection(transport, { id: 1, dispatcher });
+type Committed = (error?: Error) => void;
+/**
+ * `BENCH_PATH_FSYNC=gate`: the reply path's own cost of holding replies, without the storage: a
+ * gate that has a commit pending from the start of each chunk to the next turn (as a turn that
+ * wrote something), one list of callbacks per commit.
+ */
+class TurnGate {
+  private list: Committed[] | undefined;
+  get pending(): boolean {
+    return this.list !== undefined;
+  }
+  get commitTicket(): object | undefined {
+    return this.list;
+  }
+  afterCommit(callback: Committed): void {
+    if (this.list) this.list.push(callback);
+    else callback();
+  }
+  begin(): void {
+    this.list ??= [];
+  }
+  commit(): void {
+    const list = this.list ?? [];
+    this.list = undefined;
+    for (const cb of list) cb();
+  }
+}
+const turnGate = FSYNC === 'gate' ? new TurnGate() : undefined;
+const gate = storage ?? turnGate;
+const conn = new ServerConnection(transport, { id: 1, dispatcher, ...(gate ? { commitGate: gate } : {}) });
 conn.start();
 
 const VALUE = new Uint8Array(100).fill(0x61);
@@ -71,10 +116,19 @@ function chunks(op: 'put' | 'get', perChunk: number): Buffer[] {
   return out;
 }
 
-function run(list: Buffer[], perChunk: number): number {
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+async function run(list: Buffer[], perChunk: number): Promise<number> {
   const rounds = Math.ceil(OPS / perChunk);
   const t0 = process.cpuUsage();
-  for (let i = 0; i < rounds; i++) events!.data(list[i % list.length], true);
+  if (FSYNC === undefined) for (let i = 0; i < rounds; i++) events!.data(list[i % list.length], true);
+  else
+    for (let i = 0; i < rounds; i++) {
+      turnGate?.begin();
+      events!.data(list[i % list.length], true);
+      await nextTurn();
+      turnGate?.commit();
+    }
   const t = process.cpuUsage(t0);
   return ((t.user + t.system) * 1000) / (rounds * perChunk);
 }
@@ -86,12 +140,16 @@ for (const w of WORK) {
   cases[w] = [chunks(w.startsWith('put') ? 'put' : 'get', perChunk), perChunk];
 }
 // Keys exist before any get; one warm-up pass of each case.
-if (cases.put === undefined) run(chunks('put', 1), 1);
-for (const w of WORK) run(...cases[w]);
+if (cases.put === undefined) await run(chunks('put', 1), 1);
+for (const w of WORK) await run(...cases[w]);
 const line: string[] = [];
 for (const w of WORK) {
   const ns: number[] = [];
-  for (let r = 0; r < RUNS; r++) ns.push(run(...cases[w]));
+  for (let r = 0; r < RUNS; r++) ns.push(await run(...cases[w]));
   line.push(`${w} ${median(ns).toFixed(0)} ns (${ns.map((n) => n.toFixed(0)).join(' ')})`);
 }
-console.log(`${tree}: ${line.join('; ')}; ${replyBytes} reply bytes`);
+console.log(`${tree}${FSYNC ? ` (fsync ${FSYNC})` : ''}: ${line.join('; ')}; ${replyBytes} reply bytes`);
+if (storage) {
+  await storage.close();
+  rmSync(dataDir!, { recursive: true, force: true });
+}
