@@ -1,14 +1,12 @@
 // The storage counters behind /metrics: a failed write counts as a commit error and is reported as
 // the last commit error (in the counters and in the Prometheus text), fsyncs are counted with their
 // latency, and successful commits count bytes.
-import { writeSync, fdatasync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { utf8 } from '../../../src/protocol/index.js';
 import { ServerMetrics } from '../../../src/server/metrics.js';
 import { StorageCounters, FSYNC_BUCKETS } from '../../../src/server/storage/counters.js';
-import type { StorageIo } from '../../../src/server/storage/index.js';
-import { nextTurn, openStores, tempDir } from './fixtures.js';
+import { failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
 
 const NS = 'default';
 
@@ -24,14 +22,7 @@ describe('StorageCounters', () => {
   });
 
   it('counts commits, fsyncs and a failed write of a real DiskStorage, and /metrics shows the last error', async () => {
-    let fail = false;
-    const io: StorageIo = {
-      writeSync: (fd, buffer, offset, length, position) => {
-        if (fail) throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
-        return writeSync(fd, buffer, offset, length, position);
-      },
-      fdatasync: (fd, cb) => fdatasync(fd, cb),
-    };
+    const io = failingIo();
     const s = openStores(tempDir(), new ManualClock(), { io });
     const counters = s.storage.counters;
     s.kv.put(NS, utf8('a'), utf8('1'));
@@ -44,7 +35,7 @@ describe('StorageCounters', () => {
     expect(counters.commitErrors).toBe(0);
     expect(counters.lastCommitError).toBeUndefined();
 
-    fail = true;
+    io.fail = true;
     s.kv.put(NS, utf8('b'), utf8('2'));
     await nextTurn();
     expect(counters.commits).toBe(1); // the failed batch is not a commit
@@ -56,7 +47,7 @@ describe('StorageCounters', () => {
     expect(text).toMatch(/^flo_rx_server_storage_commit_errors_total 1$/m);
     expect(text).toMatch(/^flo_rx_server_storage_commits_total 1$/m);
     expect(text).toMatch(/^flo_rx_server_storage_last_commit_error_timestamp_seconds\{message="storage write failed \(disk full\)[^"]*"\} \d/m);
-    fail = false;
+    io.fail = false;
     await s.close();
   });
 });

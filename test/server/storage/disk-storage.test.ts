@@ -8,9 +8,9 @@ import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
 import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { logName } from '../../../src/server/storage/files.js';
-import { ABSENT, DiskStorage, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
+import { ABSENT, DiskStorage, StorageStartError, StorageWriteError } from '../../../src/server/storage/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
-import { nextTurn, openStores, tempDir } from './fixtures.js';
+import { failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
 
 const NS = 'default';
 const text = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : undefined);
@@ -467,14 +467,7 @@ describe('log format 2 (queue messages as objects, as session 3 wrote them)', ()
 
 describe('before-images', () => {
   it('a failed write loads back the before-image given (no save call), removes an entity announced as created, and saves the rest', async () => {
-    let fail = false;
-    const io: StorageIo = {
-      writeSync: (fd, buffer, offset, length, position) => {
-        if (fail) throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
-        return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
-      },
-      fdatasync: (fd, cb) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
-    };
+    const io = failingIo();
     const storage = DiskStorage.open({ dir: tempDir(), io });
     const state = new Map<string, string>([['old', 'o1'], ['plain', 'p1']]);
     const saved: string[] = [];
@@ -484,7 +477,7 @@ describe('before-images', () => {
       load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
     });
     storage.restore();
-    fail = true;
+    io.fail = true;
     willChange('new', ABSENT);
     state.set('new', 'n1');
     willChange('old', 'o1');
@@ -503,14 +496,7 @@ describe('before-images', () => {
   });
 
   it('an entity created with its form is logged as given (no save call), a later change this turn after it; a rollback removes it whatever happened since', async () => {
-    let fail = false;
-    const io: StorageIo = {
-      writeSync: (fd, buffer, offset, length, position) => {
-        if (fail) throw Object.assign(new Error('ENOSPC: simulated'), { code: 'ENOSPC' });
-        return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
-      },
-      fdatasync: (fd, cb) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
-    };
+    const io = failingIo();
     const dir = tempDir();
     const open = () => {
       const storage = DiskStorage.open({ dir, io });
@@ -538,7 +524,7 @@ describe('before-images', () => {
     s.state.delete('c'); // removed again, this turn
     await nextTurn();
     expect(s.saved).toEqual(['b', 'c']);
-    fail = true;
+    io.fail = true;
     create('d', 'd1');
     s.willChange('d', 'd1');
     s.state.set('d', 'd2');
@@ -550,7 +536,7 @@ describe('before-images', () => {
     await nextTurn();
     expect(failure).toBeInstanceOf(StorageWriteError);
     expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
-    fail = false;
+    io.fail = false;
     await s.storage.close();
     s = open();
     expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
@@ -559,22 +545,9 @@ describe('before-images', () => {
 });
 
 describe('failed writes', () => {
-  const failing = (code: string, afterBytes = 0): StorageIo & { fail: boolean } => {
-    const io = {
-      fail: false,
-      writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
-        if (!io.fail) return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, offset, length, position);
-        if (afterBytes > 0 && offset === 0) return (require('node:fs') as typeof import('node:fs')).writeSync(fd, buffer, 0, Math.min(afterBytes, length), position);
-        throw Object.assign(new Error(`${code}: simulated`), { code });
-      },
-      fdatasync: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => (require('node:fs') as typeof import('node:fs')).fdatasync(fd, cb),
-    };
-    return io;
-  };
-
   it('a failed put on a key with a full history (a version dropped) leaves value and history as they were', async () => {
     const dir = tempDir();
-    const io = failing('ENOSPC');
+    const io = failingIo('ENOSPC');
     const clock = new ManualClock();
     const s = openStores(dir, clock, { io });
     for (let i = 0; i < 70; i++) s.kv.put(NS, utf8('h'), utf8(`v${i}`));
@@ -599,7 +572,7 @@ describe('failed writes', () => {
 
   it('a failed write over a key with a TTL, a tombstone or a TTL just changed makes the version before it current again exactly as it was', async () => {
     const dir = tempDir();
-    const io = failing('ENOSPC');
+    const io = failingIo('ENOSPC');
     const clock = new ManualClock(5_000);
     const s = openStores(dir, clock, { io });
     s.kv.put(NS, utf8('ttl'), utf8('t1'), { ttlSeconds: 30n });
@@ -633,7 +606,7 @@ describe('failed writes', () => {
   for (const partial of [0, 7]) {
     it(`a full disk (${partial ? 'after a partial write' : 'no byte written'}) fails the turn's writes, which are not applied; later writes work`, async () => {
       const dir = tempDir();
-      const io = failing('ENOSPC', partial);
+      const io = failingIo('ENOSPC', partial);
       const clock = new ManualClock();
       const s = openStores(dir, clock, { io });
       s.kv.put(NS, utf8('x'), utf8('one'));

@@ -1,6 +1,6 @@
 // Stores of the embedded server wired to a DiskStorage on a directory, without sockets: for the
 // storage tests (restore, snapshot + replay, failed writes).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fdatasync, mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -11,7 +11,7 @@ import { createProcessingSubsystem } from '../../../src/server/processing/index.
 import { createPorts } from '../../../src/server/ports.js';
 import { createQueueSubsystem } from '../../../src/server/queues/index.js';
 import { createStreamSubsystem } from '../../../src/server/streams/index.js';
-import { DiskStorage, type DiskStorageOptions } from '../../../src/server/storage/index.js';
+import { DiskStorage, type DiskStorageOptions, type StorageIo } from '../../../src/server/storage/index.js';
 import type { ServerEnv, Subsystem } from '../../../src/server/types.js';
 
 const dirs: string[] = [];
@@ -26,6 +26,23 @@ export function tempDir(): string {
 }
 
 export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Disk I/O that fails on demand: while `fail` is set, each write throws an error with `code` (after
+ * writing `afterBytes` of a batch's first chunk, for a torn write); fsync is the real one.
+ */
+export function failingIo(code = 'ENOSPC', afterBytes = 0): StorageIo & { fail: boolean } {
+  const io = {
+    fail: false,
+    writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number {
+      if (!io.fail) return writeSync(fd, buffer, offset, length, position);
+      if (afterBytes > 0 && offset === 0) return writeSync(fd, buffer, 0, Math.min(afterBytes, length), position);
+      throw Object.assign(new Error(`${code}: simulated`), { code });
+    },
+    fdatasync: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => fdatasync(fd, cb),
+  };
+  return io;
+}
 
 export function openStores(dir: string, clock: ManualClock, opts: Partial<DiskStorageOptions> = {}, settings: Partial<ServerEnv> = {}) {
   const storage = DiskStorage.open({ dir, ...opts });
