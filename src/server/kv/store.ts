@@ -7,7 +7,7 @@
  */
 import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
-import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
+import { ABSENT, NO_CHANGE_LOG, REMOVED, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
 import { VersionRing, type VersionState } from './version-ring.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
@@ -321,8 +321,7 @@ const storedCurrent = (e: Entry): StoredVersion => storedVersion(e.value, e.time
 
 /** The stored form of the `i`-th newest older version of an entry. */
 function storedOlder(older: VersionRing, i: number): StoredVersion {
-  const v = older.at(i);
-  return storedVersion(v.value, v.timestampNs, older.stateAt(i));
+  return storedVersion(older.valueAt(i), older.timestampAt(i), older.stateAt(i));
 }
 
 function heldFromStored(version: bigint, s: StoredVersion): HeldVersion {
@@ -367,12 +366,12 @@ export class KvStore {
   /** Set once the first `loaded()` (the start-up's) has run: later loads are rollbacks. */
   private started = false;
   /**
-   * Versions changed this turn (a TTL changed, or dropped: `null`), by entity key, until the commit
-   * saves them: the entry (the version is its current one, or found in its history when a later
-   * write this turn replaced it), so `save` needs no parsing of the entity key and no lookups by its
-   * parts. New versions are logged as announced and are not here. Cleared on a rollback or load.
+   * Versions changed this turn (a TTL changed), by entity key, until the commit saves them: the
+   * entry (the version is its current one, or found in its history when a later write this turn
+   * replaced it, or gone: dropped since), so `save` needs no parsing of the entity key and no lookups by its
+   * parts. New and dropped versions are logged as announced and are not here. Cleared on a rollback or load.
    */
-  private readonly unsavedVersions = new Map<string, Entry | null>();
+  private readonly unsavedVersions = new Map<string, Entry>();
 
   constructor(
     private readonly clock: Clock,
@@ -419,7 +418,6 @@ export class KvStore {
     let e: Entry | undefined;
     if (written !== undefined) {
       this.unsavedVersions.delete(ve);
-      if (written === null) return undefined;
       e = written; // its current version, or one a later write this turn replaced (in its history, or dropped)
     } else {
       const [ns, key] = this.splitEntity(ve.slice(0, ve.lastIndexOf('\u0000')));
@@ -451,8 +449,8 @@ export class KvStore {
 
   /** Announces the removal of a version entity (before: its stored form, for a rollback). */
   private willDropVersion(ve: string, before: StoredVersion): void {
-    this.willChangeVersion(ve, before);
-    this.unsavedVersions.set(ve, null);
+    // Versions only grow: a dropped version's entity is never written again, so it is logged as a removal as announced.
+    this.willChangeVersion(ve, before, REMOVED);
   }
 
   private stageVersion(ve: string, stored: unknown): void {
@@ -547,7 +545,7 @@ export class KvStore {
       this.willChangeLegacyEntry(entity, stored);
       if (!e) continue;
       this.willChangeVersion(versionEntityOf(entity, e.version), storedCurrent(e));
-      for (let i = 0; i < e.older.length; i++) this.willChangeVersion(versionEntityOf(entity, e.older.at(i).version), storedOlder(e.older, i));
+      for (let i = 0; i < e.older.length; i++) this.willChangeVersion(versionEntityOf(entity, e.older.versionAt(i)), storedOlder(e.older, i));
     }
     for (const [ve, stored] of this.legacyVersions) this.willChangeLegacyVersion(ve, stored);
   }
@@ -688,7 +686,7 @@ export class KvStore {
       if (depth === 0) this.willDropVersion(versionEntityOf(entity, e.version), storedCurrent(e));
       else if (e.older.length === depth) {
         const last = depth - 1;
-        this.willDropVersion(versionEntityOf(entity, e.older.at(last).version), storedOlder(e.older, last));
+        this.willDropVersion(versionEntityOf(entity, e.older.versionAt(last)), storedOlder(e.older, last));
       }
     }
     e.older.add(e.version, e.deleted ? EMPTY : e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));

@@ -57,6 +57,21 @@ export class VersionRing {
     return { version: c[at] as bigint, value: c[at + 2] as Uint8Array, timestampNs: c[at + 1] as bigint };
   }
 
+  /** The `i`-th newest version's number (no object made: the durable write path reads the parts it logs). */
+  versionAt(i: number): bigint {
+    return this.cells[this.slotOf(i) * CELLS] as bigint;
+  }
+
+  /** The `i`-th newest version's value. */
+  valueAt(i: number): Uint8Array {
+    return this.cells[this.slotOf(i) * CELLS + 2] as Uint8Array;
+  }
+
+  /** The `i`-th newest version's timestamp (ns). */
+  timestampAt(i: number): bigint {
+    return this.cells[this.slotOf(i) * CELLS + 1] as bigint;
+  }
+
   /** The state of the `i`-th newest version when it was current. */
   stateAt(i: number): VersionState {
     return this.cells[this.slotOf(i) * CELLS + 3] as VersionState;

@@ -29,7 +29,7 @@ import { StorageStartError, StorageWriteError } from './errors.js';
 import { fsyncDir, logName, pathIn } from './files.js';
 import { lockDataDir, type DirLock } from './lock.js';
 import { recoverDataDir, type Recovered } from './recovery.js';
-import { ABSENT, FSYNC_MODES, type FsyncMode, type PersistedTable, type Persistence, type WillChange } from './types.js';
+import { ABSENT, FSYNC_MODES, REMOVED, type FsyncMode, type PersistedTable, type Persistence, type WillChange } from './types.js';
 
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 
@@ -72,12 +72,14 @@ interface TableChanges {
   changed: Map<string, unknown> | undefined;
   /** Entities created this turn with their persisted form given (`WillChange`'s `created`): key, form, key, form, ... */
   created: unknown[] | undefined;
+  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, before-image, ... */
+  removed: unknown[] | undefined;
   /** In `dirty` this turn. */
   listed: boolean;
 }
 
 /** One table's changes of a turn, as the commit writes them. */
-type TableBatch = [table: PersistedTable, changed: Map<string, unknown> | undefined, created: unknown[] | undefined];
+type TableBatch = [table: PersistedTable, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
 
 type Phase = { kind: 'open' } | { kind: 'broken'; error: StorageWriteError } | { kind: 'closed' };
 
@@ -195,7 +197,7 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, changed: undefined, created: undefined, listed: false };
+    const changes: TableChanges = { table, changed: undefined, created: undefined, removed: undefined, listed: false };
     return (key, before, created) => this.willChange(changes, key, before, created);
   }
 
@@ -204,7 +206,15 @@ export class DiskStorage implements Persistence, CommitGate {
       changes.listed = true;
       this.dirty.push(changes);
     }
-    if (created !== undefined && before === ABSENT) {
+    if (created === REMOVED) {
+      // A removal for good, its before-image given: a flat list written after `changed`. Already
+      // changed this turn: that entry keeps the first before-image, and its `save` finds it gone.
+      if (changes.changed?.has(key) !== true) {
+        const list = changes.removed;
+        if (list === undefined) changes.removed = [key, before];
+        else list.push(key, before);
+      }
+    } else if (created !== undefined && before === ABSENT) {
       // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
       const list = changes.created;
       if (list === undefined) changes.created = [key, created];
@@ -263,9 +273,10 @@ export class DiskStorage implements Persistence, CommitGate {
     this.scheduled = false;
     const dirty: TableBatch[] = [];
     for (const changes of this.dirty) {
-      dirty.push([changes.table, changes.changed, changes.created]);
+      dirty.push([changes.table, changes.changed, changes.created, changes.removed]);
       changes.changed = undefined;
       changes.created = undefined;
+      changes.removed = undefined;
       changes.listed = false;
     }
     const waiting = this.waiting;
@@ -344,11 +355,13 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
     const batch = this.batch;
     batch.begin();
-    for (const [table, changed, created] of dirty) {
+    for (const [table, changed, created, removed] of dirty) {
       const name = table.name;
       // Created entities first: a later change of one this turn is in `changed`, written after it (the latest wins).
       if (created !== undefined) for (let i = 0; i < created.length; i += 2) batch.add(name, created[i] as string, created[i + 1]);
       if (changed !== undefined) for (const key of changed.keys()) batch.add(name, key, table.save(key));
+      // Removals last: an entity created and removed this turn ends removed.
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 2) batch.add(name, removed[i] as string, undefined);
     }
     const frame = batch.frame();
     const start = this.logBytes;
@@ -373,8 +386,9 @@ export class DiskStorage implements Persistence, CommitGate {
   }
 
   private rollBack(dirty: readonly TableBatch[]): void {
-    for (const [table, changed, created] of dirty) {
+    for (const [table, changed, created, removed] of dirty) {
       if (changed !== undefined) for (const [key, before] of changed) table.load(key, before);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 2) table.load(removed[i] as string, removed[i + 1]);
       // Entities created this turn did not exist before it, whatever happened to them since: removed last.
       if (created !== undefined) for (let i = 0; i < created.length; i += 2) table.load(created[i] as string, undefined);
       table.loaded?.();

@@ -32,6 +32,14 @@ export interface PersistedTable {
 export const ABSENT: unique symbol = Symbol('absent');
 
 /**
+ * Passed as `created` to `WillChange` (with `before` = the entity's stored form) for an entity
+ * about to be removed for good this turn (not re-created or changed again in it): logged as a
+ * removal with no map operation and no `save` call at the commit (a KV put that drops its key's
+ * oldest kept version).
+ */
+export const REMOVED: unique symbol = Symbol('removed');
+
+/**
  * Announces a change of one entity, before it is made; committed at the end of the turn.
  * `before` spares the storage a `save(key)` call for the before-image (kept for a rollback):
  * `ABSENT` when the entity does not exist yet, or its current persisted form when the caller has
@@ -41,6 +49,7 @@ export const ABSENT: unique symbol = Symbol('absent');
  * logged as given, with no `save` call and no lookup by key (the hot path of appends and KV
  * versions). It must not change later this turn unless announced again (by `willChange(key)` or
  * `willChange(key, itsForm)`), which the commit then writes after it; a rollback removes it.
+ * `created` = `REMOVED`: see there.
  */
 export type WillChange = (key: string, before?: unknown, created?: unknown) => void;
 

@@ -20,7 +20,10 @@ describe('VersionRing', () => {
           model = [next, ...model].slice(0, capacity);
           expect(ring.length).toBe(model.length);
           expect(ring.toArray()).toEqual(model);
-          model.forEach((m, j) => expect(ring.at(j)).toEqual(m));
+          model.forEach((m, j) => {
+            expect(ring.at(j)).toEqual(m);
+            expect({ version: ring.versionAt(j), value: ring.valueAt(j), timestampNs: ring.timestampAt(j) }).toEqual(m);
+          });
         }
         for (let n = 0; n < 10 + writes + 1; n++) expect(ring.find(BigInt(n))).toEqual(model.find((m) => m.version === BigInt(n)));
       }),

@@ -8,7 +8,7 @@ import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
 import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { logName } from '../../../src/server/storage/files.js';
-import { ABSENT, DiskStorage, StorageStartError, StorageWriteError } from '../../../src/server/storage/index.js';
+import { ABSENT, DiskStorage, REMOVED, StorageStartError, StorageWriteError } from '../../../src/server/storage/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
 import { failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
 
@@ -540,6 +540,63 @@ describe('before-images', () => {
     await s.storage.close();
     s = open();
     expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
+    await s.storage.close();
+  });
+
+  it('an entity announced as removed (its before-image given) is logged removed with no save call, after its creation this turn; a rollback loads the first before-image back', async () => {
+    const io = failingIo();
+    const dir = tempDir();
+    const open = () => {
+      const storage = DiskStorage.open({ dir, io });
+      const state = new Map<string, string>();
+      const saved: string[] = [];
+      const willChange = storage.table({
+        name: 't',
+        save: (k) => (saved.push(k), state.get(k)),
+        load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
+      });
+      storage.restore();
+      return { storage, state, saved, willChange };
+    };
+    let s = open();
+    const create = (k: string, v: string) => {
+      s.willChange(k, ABSENT, v);
+      s.state.set(k, v);
+    };
+    const remove = (k: string) => {
+      s.willChange(k, s.state.get(k), REMOVED);
+      s.state.delete(k);
+    };
+    for (const k of ['a', 'b', 'c', 'd']) create(k, `${k}1`);
+    await nextTurn();
+    remove('a');
+    create('x', 'x1');
+    remove('x'); // created and removed this turn: ends removed
+    s.willChange('b', 'b1');
+    s.state.set('b', 'b2');
+    remove('b'); // changed, then removed this turn: the change's save finds it gone
+    await nextTurn();
+    expect(s.saved).toEqual(['b']);
+    expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
+    await s.storage.close();
+    s = open();
+    expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
+    io.fail = true;
+    s.willChange('c', 'c1');
+    s.state.set('c', 'c2');
+    remove('c');
+    remove('d');
+    create('y', 'y1');
+    remove('y');
+    let failure: unknown;
+    s.storage.afterCommit((err) => (failure = err));
+    await nextTurn();
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
+    io.fail = false;
+    await s.storage.close();
+    s = open();
+    expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
     await s.storage.close();
   });
 });
