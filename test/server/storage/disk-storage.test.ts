@@ -8,7 +8,7 @@ import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
 import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { logName } from '../../../src/server/storage/files.js';
-import { ABSENT, DiskStorage, REMOVED, StorageStartError, StorageWriteError } from '../../../src/server/storage/index.js';
+import { ABSENT, DiskStorage, REMOVED, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
 import { failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
 
@@ -466,6 +466,20 @@ describe('log format 2 (queue messages as objects, as session 3 wrote them)', ()
 });
 
 describe('before-images', () => {
+  /** A storage on `dir` with one table `t` of strings kept in `state`; `saved` lists the keys `save` was asked for. */
+  const openStringTable = (dir: string, io: StorageIo) => {
+    const storage = DiskStorage.open({ dir, io });
+    const state = new Map<string, string>();
+    const saved: string[] = [];
+    const willChange = storage.table({
+      name: 't',
+      save: (k) => (saved.push(k), state.get(k)),
+      load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
+    });
+    storage.restore();
+    return { storage, state, saved, willChange };
+  };
+
   it('a failed write loads back the before-image given (no save call), removes an entity announced as created, and saves the rest', async () => {
     const io = failingIo();
     const storage = DiskStorage.open({ dir: tempDir(), io });
@@ -498,18 +512,7 @@ describe('before-images', () => {
   it('an entity created with its form is logged as given (no save call), a later change this turn after it; a rollback removes it whatever happened since', async () => {
     const io = failingIo();
     const dir = tempDir();
-    const open = () => {
-      const storage = DiskStorage.open({ dir, io });
-      const state = new Map<string, string>();
-      const saved: string[] = [];
-      const willChange = storage.table({
-        name: 't',
-        save: (k) => (saved.push(k), state.get(k)),
-        load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
-      });
-      storage.restore();
-      return { storage, state, saved, willChange };
-    };
+    const open = () => openStringTable(dir, io);
     let s = open();
     const create = (k: string, v: string) => {
       s.willChange(k, ABSENT, v);
@@ -546,18 +549,7 @@ describe('before-images', () => {
   it('an entity announced as removed (its before-image given) is logged removed with no save call, after its creation this turn; a rollback loads the first before-image back', async () => {
     const io = failingIo();
     const dir = tempDir();
-    const open = () => {
-      const storage = DiskStorage.open({ dir, io });
-      const state = new Map<string, string>();
-      const saved: string[] = [];
-      const willChange = storage.table({
-        name: 't',
-        save: (k) => (saved.push(k), state.get(k)),
-        load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
-      });
-      storage.restore();
-      return { storage, state, saved, willChange };
-    };
+    const open = () => openStringTable(dir, io);
     let s = open();
     const create = (k: string, v: string) => {
       s.willChange(k, ABSENT, v);
