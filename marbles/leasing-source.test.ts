@@ -23,6 +23,16 @@ function setup(ts: ReturnType<typeof newScheduler>, cold: (m: string) => Observa
   return { channel, settler, msg };
 }
 
+/** A fetch that answers the n-th request with `replies[n]` and records when each was asked for and how many. */
+function scriptedFetch(ts: ReturnType<typeof newScheduler>, replies: readonly Observable<Msg[]>[]) {
+  const asked: [at: number, n: number][] = [];
+  const fetch = (n: number): Observable<Msg[]> => {
+    asked.push([ts.now(), n]);
+    return replies[asked.length - 1]!;
+  };
+  return { asked, fetch };
+}
+
 describe('leasingSource', () => {
   it('asks for min(batch, maxInFlight - unsettled) and asks again only as items settle', () => {
     const ts = newScheduler();
@@ -66,15 +76,12 @@ describe('leasingSource', () => {
       const f3 = cold('--(x|)', { x: [e!] });
       const f4 = cold('------');
       const replies = [f1, f2, f3, f4] as Observable<Msg[]>[];
-      const asked: [at: number, n: number][] = [];
+      const { asked, fetch } = scriptedFetch(ts, replies);
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 2,
         maxInFlight: 6,
-        fetch: (n) => {
-          asked.push([ts.now(), n]);
-          return replies[asked.length - 1]!;
-        },
+        fetch,
       });
       const seen: [at: number, id: number][] = [];
       const sub = source.subscribe((m) => seen.push([ts.now(), m.id]));
@@ -202,16 +209,13 @@ describe('leasingSource', () => {
       const { channel, msg } = setup(ts, cold);
       const [a, b] = [msg(), msg()];
       const replies = [cold('--(x|)', { x: [a, b] }), cold('------'), cold('----')] as Observable<Msg[]>[];
-      const asked: [at: number, n: number][] = [];
+      const { asked, fetch } = scriptedFetch(ts, replies);
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 2,
         maxInFlight: 8,
         exclusive: () => ts.now() < 3, // e.g. until the group is joined
-        fetch: (n) => {
-          asked.push([ts.now(), n]);
-          return replies[asked.length - 1]!;
-        },
+        fetch,
       });
       hot('----a', { a }).pipe(mergeMap((m) => m.lease.ack())).subscribe();
       const sub = source.subscribe();
@@ -297,16 +301,13 @@ describe('leasingSource', () => {
       const f4 = cold('-(x|)', { x: [c!] });
       const f5 = cold('-----');
       const replies = [f1, f2, f3, f4, f5] as Observable<Msg[]>[];
-      const asked: [at: number, n: number][] = [];
+      const { asked, fetch } = scriptedFetch(ts, replies);
       const rejoin = cold('-|');
       const source = leasingSource<Msg>({
         signals: channel,
         batch: 2,
         maxInFlight: 6,
-        fetch: (n) => {
-          asked.push([ts.now(), n]);
-          return replies[asked.length - 1]!;
-        },
+        fetch,
         onReconnect: () => rejoin,
       });
       const seen: [at: number, id: number][] = [];
