@@ -10,7 +10,7 @@ import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { logName } from '../../../src/server/storage/files.js';
 import { ABSENT, DiskStorage, REMOVED, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
-import { failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
+import { commitOutcome, failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
 
 const NS = 'default';
 const text = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : undefined);
@@ -477,7 +477,17 @@ describe('before-images', () => {
       load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)),
     });
     storage.restore();
-    return { storage, state, saved, willChange };
+    /** A new entity announced with its form, then made. */
+    const create = (k: string, v: string) => {
+      willChange(k, ABSENT, v);
+      state.set(k, v);
+    };
+    /** An entity announced as removed for good (its before-image given), then removed. */
+    const remove = (k: string) => {
+      willChange(k, state.get(k), REMOVED);
+      state.delete(k);
+    };
+    return { storage, state, saved, willChange, create, remove };
   };
 
   it('a failed write loads back the before-image given (no save call), removes an entity announced as created, and saves the rest', async () => {
@@ -501,9 +511,7 @@ describe('before-images', () => {
     // Only the first announcement of a turn keeps a before-image.
     willChange('new', 'ignored');
     expect(saved).toEqual(['plain']);
-    let failure: unknown;
-    storage.afterCommit((err) => (failure = err));
-    await nextTurn();
+    const failure = await commitOutcome(storage);
     expect(failure).toBeInstanceOf(StorageWriteError);
     expect([...state]).toEqual([['old', 'o1'], ['plain', 'p1']]);
     await storage.close();
@@ -514,29 +522,23 @@ describe('before-images', () => {
     const dir = tempDir();
     const open = () => openStringTable(dir, io);
     let s = open();
-    const create = (k: string, v: string) => {
-      s.willChange(k, ABSENT, v);
-      s.state.set(k, v);
-    };
-    create('a', 'a1');
-    create('b', 'b1');
+    s.create('a', 'a1');
+    s.create('b', 'b1');
     s.willChange('b', 'b1'); // changed after its creation, this turn
     s.state.set('b', 'b2');
-    create('c', 'c1');
+    s.create('c', 'c1');
     s.willChange('c', 'c1');
     s.state.delete('c'); // removed again, this turn
     await nextTurn();
     expect(s.saved).toEqual(['b', 'c']);
     io.fail = true;
-    create('d', 'd1');
+    s.create('d', 'd1');
     s.willChange('d', 'd1');
     s.state.set('d', 'd2');
-    create('e', 'e1');
+    s.create('e', 'e1');
     s.willChange('a', 'a1');
     s.state.set('a', 'a2');
-    let failure: unknown;
-    s.storage.afterCommit((err) => (failure = err));
-    await nextTurn();
+    const failure = await commitOutcome(s.storage);
     expect(failure).toBeInstanceOf(StorageWriteError);
     expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
     io.fail = false;
@@ -551,22 +553,14 @@ describe('before-images', () => {
     const dir = tempDir();
     const open = () => openStringTable(dir, io);
     let s = open();
-    const create = (k: string, v: string) => {
-      s.willChange(k, ABSENT, v);
-      s.state.set(k, v);
-    };
-    const remove = (k: string) => {
-      s.willChange(k, s.state.get(k), REMOVED);
-      s.state.delete(k);
-    };
-    for (const k of ['a', 'b', 'c', 'd']) create(k, `${k}1`);
+    for (const k of ['a', 'b', 'c', 'd']) s.create(k, `${k}1`);
     await nextTurn();
-    remove('a');
-    create('x', 'x1');
-    remove('x'); // created and removed this turn: ends removed
+    s.remove('a');
+    s.create('x', 'x1');
+    s.remove('x'); // created and removed this turn: ends removed
     s.willChange('b', 'b1');
     s.state.set('b', 'b2');
-    remove('b'); // changed, then removed this turn: the change's save finds it gone
+    s.remove('b'); // changed, then removed this turn: the change's save finds it gone
     await nextTurn();
     expect(s.saved).toEqual(['b']);
     expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
@@ -576,13 +570,11 @@ describe('before-images', () => {
     io.fail = true;
     s.willChange('c', 'c1');
     s.state.set('c', 'c2');
-    remove('c');
-    remove('d');
-    create('y', 'y1');
-    remove('y');
-    let failure: unknown;
-    s.storage.afterCommit((err) => (failure = err));
-    await nextTurn();
+    s.remove('c');
+    s.remove('d');
+    s.create('y', 'y1');
+    s.remove('y');
+    const failure = await commitOutcome(s.storage);
     expect(failure).toBeInstanceOf(StorageWriteError);
     expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
     io.fail = false;
@@ -667,9 +659,7 @@ describe('failed writes', () => {
       s.queues.enqueue(NS, 'q', utf8('m2'));
       s.queues.dequeue(NS, 'q', 1, 1000);
       s.streams.append(NS, 's', [{ payload: utf8('r'), headers: [] }] as never, 0);
-      let failure: unknown;
-      s.storage.afterCommit((err) => (failure = err));
-      await nextTurn();
+      const failure = await commitOutcome(s.storage);
       expect(failure).toBeInstanceOf(StorageWriteError);
       expect((failure as StorageWriteError).code).toBe('ENOSPC');
       expect((failure as Error).message).toMatch(/disk full.*not applied/);

@@ -27,6 +27,14 @@ export function tempDir(): string {
 
 export const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 
+/** Ends the turn and gives what its commit reported: undefined, or the write's error. */
+export async function commitOutcome(storage: { afterCommit(cb: (err?: unknown) => void): void }): Promise<unknown> {
+  let failure: unknown;
+  storage.afterCommit((err) => (failure = err));
+  await nextTurn();
+  return failure;
+}
+
 /**
  * Disk I/O that fails on demand: while `fail` is set, each write throws an error with `code` (after
  * writing `afterBytes` of a batch's first chunk, for a torn write); fsync is the real one.
