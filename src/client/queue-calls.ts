@@ -41,7 +41,7 @@ import { Status } from '../protocol/status.js';
 import type { ClientCore, RequestOptions } from './core/context.js';
 import { createLease, eachLeased, handBack, type Lease } from './core/lease.js';
 import { leasingSource } from './core/leasing-source.js';
-import { checkBlockMs } from './core/poll.js';
+import { checkBlockMs } from './core/block-ms.js';
 import type { Settler } from './core/settler.js';
 import { PayloadItem } from './core/payload-item.js';
 import { settlesOf } from './core/settles.js';

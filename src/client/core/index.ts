@@ -2,15 +2,13 @@
 export { call, lazyCall, decodeReply, ignorePayload, type CallOptions, type CallRetry, type CallChannel } from './call.js';
 export {
   poll,
-  checkBlockMs,
   waitForReconnect,
   createResumer,
-  MAX_BLOCK_MS,
-  DEFAULT_POLL_BLOCK_MS,
   type PollOptions,
   type ResumeOptions,
   type ReconnectSignals,
 } from './poll.js';
+export { checkBlockMs, MAX_BLOCK_MS, DEFAULT_POLL_BLOCK_MS } from './block-ms.js';
 export { pollUntilTerminal } from './poll-until-terminal.js';
 export type { Settler, SettleOp, NackOptions, TouchOptions } from './settler.js';
 export { SettleCoalescer } from './coalescer.js';

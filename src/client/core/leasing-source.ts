@@ -4,7 +4,8 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, type DrainControl } from './drain.js';
 import { InvalidArgumentError } from '../../protocol/errors.js';
 import { handBack as nackAtOnce, type Leased } from './lease.js';
 import { onLeaseSettled } from './lease-settle.js';
-import { backoffDelay, checkBlockMs, createResumer, type ReconnectSignals } from './poll.js';
+import { checkBlockMs } from './block-ms.js';
+import { backoffDelay, createResumer, type ReconnectSignals } from './poll.js';
 
 export interface LeasingSourceOptions<T extends Leased> {
   /** The connection's reconnect signals (the client's `RequestChannel`). */

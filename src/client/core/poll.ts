@@ -25,9 +25,6 @@ import type { RequestChannel } from '../../connection/types.js';
 import { isConnectionLost, isOverloaded, isTimeout } from '../../protocol/errors.js';
 import { checkBlockMs } from './block-ms.js';
 
-// The blockMs check lives in block-ms.ts: code needed at start-up imports it from there, since
-// importing this file (the read loops, used by the code loaded on demand) brings it all along.
-export { MAX_BLOCK_MS, DEFAULT_POLL_BLOCK_MS, checkBlockMs } from './block-ms.js';
 
 /** What the loop needs of the connection: when it comes back. */
 export type ReconnectSignals = Pick<RequestChannel, 'state$' | 'reconnected$'>;

@@ -5,7 +5,7 @@ import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
 import { createLease } from '../../../src/client/core/lease.js';
 import type { Settler } from '../../../src/client/core/settler.js';
 import { settlesOf } from '../../../src/client/core/settles.js';
-import { checkBlockMs } from '../../../src/client/core/poll.js';
+import { checkBlockMs } from '../../../src/client/core/block-ms.js';
 import { jsonCodec, textCodec } from '../../../src/codec/index.js';
 import { InvalidArgumentError } from '../../../src/protocol/errors.js';
 import type { ResponseFrame } from '../../../src/protocol/frame.js';
