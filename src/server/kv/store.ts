@@ -333,6 +333,12 @@ const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
 /** The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key. */
 const versionEntityOf = (entity: string, version: bigint) => `${entity}\u0000${version.toString(16)}`;
 
+/** The entry's entity key and the version of a version entity (the inverse of `versionEntityOf`). */
+function splitVersionEntity(ve: string): [entity: string, version: bigint] {
+  const at = ve.lastIndexOf('\u0000');
+  return [ve.slice(0, at), BigInt(`0x${ve.slice(at + 1)}`)];
+}
+
 export class KvStore {
   private readonly spaces = new Map<string, Map<string, Entry>>();
   /** The namespace last asked for (as given) and its space: spaces are never removed. */
@@ -406,25 +412,25 @@ export class KvStore {
     return [entity.slice(0, at), entity.slice(at + 1)];
   }
 
-  private splitVersion(entity: string): [string, string, bigint] {
-    const last = entity.lastIndexOf('\u0000');
-    const [ns, key] = this.splitEntity(entity.slice(0, last));
-    return [ns, key, BigInt(`0x${entity.slice(last + 1)}`)];
+  private splitVersion(ve: string): [string, string, bigint] {
+    const [entity, version] = splitVersionEntity(ve);
+    const [ns, key] = this.splitEntity(entity);
+    return [ns, key, version];
   }
 
   /** A `kv.version` entity's stored form: from the entry written this turn, else found by its key. */
   private saveVersion(ve: string): StoredVersion | undefined {
     const written = this.unsavedVersions.get(ve);
+    const [entity, version] = splitVersionEntity(ve);
     let e: Entry | undefined;
     if (written !== undefined) {
       this.unsavedVersions.delete(ve);
       e = written; // its current version, or one a later write this turn replaced (in its history, or dropped)
     } else {
-      const [ns, key] = this.splitEntity(ve.slice(0, ve.lastIndexOf('\u0000')));
+      const [ns, key] = this.splitEntity(entity);
       e = this.spaces.get(ns)?.get(key);
       if (!e) return undefined;
     }
-    const version = BigInt(`0x${ve.slice(ve.lastIndexOf('\u0000') + 1)}`);
     if (version === e.version) return storedCurrent(e);
     const i = e.older.indexOf(version);
     return i < 0 ? undefined : storedOlder(e.older, i);
@@ -455,11 +461,10 @@ export class KvStore {
 
   private stageVersion(ve: string, stored: unknown): void {
     this.unsavedVersions.delete(ve);
-    const at = ve.lastIndexOf('\u0000');
-    const entity = ve.slice(0, at);
+    const [entity, version] = splitVersionEntity(ve);
     let staged = this.stagedVersions.get(entity);
     if (!staged) this.stagedVersions.set(entity, (staged = []));
-    staged.push(BigInt(`0x${ve.slice(at + 1)}`), stored as StoredVersion | undefined);
+    staged.push(version, stored as StoredVersion | undefined);
   }
 
   /**
