@@ -923,12 +923,13 @@ export function decodeStreamGroupRead(body: RequestBody): StreamGroupReadQuery {
   const o = new OptionsReader(body.options);
   const count = o.u32(Opt.Count) ?? o.u32(Opt.Limit);
   const blockMs = o.u32(Opt.BlockMS);
-  return {
-    ...decodeGC(body, 'stream_group_read'),
-    ...(count !== undefined ? { count } : {}),
-    ...(blockMs !== undefined ? { blockMs } : {}),
-    noAck: o.flag(Opt.NoAck),
-  };
+  const { stream, group, consumer } = decodeGC(body, 'stream_group_read');
+  // Built field by field (a read per batch of every consumer): no spread of temporary objects.
+  const q: { stream: string; group: string; consumer: string; count?: number; blockMs?: number; noAck: boolean } = { stream, group, consumer, noAck: false };
+  if (count !== undefined) q.count = count;
+  if (blockMs !== undefined) q.blockMs = blockMs;
+  q.noAck = o.flag(Opt.NoAck);
+  return q;
 }
 
 export const encodeStreamGroupReadReply = encodeStreamRecords;

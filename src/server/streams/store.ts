@@ -758,8 +758,16 @@ export class StreamStore {
 
   /** Removes leaving members that no longer own a pending entry. */
   private pruneLeaving(g: GroupState): void {
+    // Called on every read and ack: nothing allocated unless some member is leaving.
+    let anyLeaving = false;
+    for (const m of g.members.values()) {
+      if (m.leaving) {
+        anyLeaving = true;
+        break;
+      }
+    }
+    if (!anyLeaving) return;
     const leaving = [...g.members].filter(([, m]) => m.leaving).map(([name]) => name);
-    if (!leaving.length) return;
     const owners = new Set<string>();
     for (const e of g.pel.values()) owners.add(e.consumer);
     for (const name of leaving) {
