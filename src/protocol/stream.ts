@@ -808,7 +808,8 @@ function writeG(w: ByteWriter, group: Name): ByteWriter {
 }
 
 function writeGC(w: ByteWriter, group: Name, consumer: Name): ByteWriter {
-  return w.bytes16(group).bytes16(consumer);
+  // Cached UTF-8 (nameBytes): a consumer sends the same group and consumer with every read and ack.
+  return w.bytes16(nameBytes(group)).bytes16(nameBytes(consumer));
 }
 
 function writeGCI(req: StreamGroupIdsRef): Uint8Array {
