@@ -12,7 +12,12 @@
  * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
  * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=0 (skip the durable rows, see `serverModes`),
  * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check),
- * BENCH_COMPARE_ONLY=kv (only the KV rows of the in-memory servers).
+ * BENCH_COMPARE_ONLY=kv (only the KV rows of the in-memory servers), BENCH_COMPARE_ONLY=stream (only the
+ * stream rows of the in-memory servers: append and the two group rows).
+ * BENCH_GROUP_WARMUP (default 150 000): before the first round each side of the two group rows
+ * drains this many records through the very pipeline it is measured with (unmeasured), so that
+ * both clients are measured warm: a round of 30 000 records is otherwise mostly the JIT's warm-up
+ * (flo-rx's first ~150 000 records cost 2-5× the warm ones, `bench/consumer-path.ts`). 0 skips it.
  * Prints figures, asserts nothing. Run: `npm run bench` or `npx tsx bench/compare.ts`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -39,6 +44,7 @@ const STREAM_OPS = env('BENCH_STREAM_OPS', 30_000);
 const QUEUE_OPS = env('BENCH_QUEUE_OPS', 30_000);
 const MEM_MESSAGES = env('BENCH_MEM_MESSAGES', 200_000);
 const FIXED_OPS = env('BENCH_FIXED_OPS', 100_000);
+const GROUP_WARMUP = env('BENCH_GROUP_WARMUP', 150_000);
 const PIPELINE = 256;
 const VALUE = new Uint8Array(100).fill(0x61); // 100 bytes: KV values, stream and queue payloads
 const VALUE_BUF = Buffer.from(VALUE);
@@ -278,6 +284,22 @@ async function streamRows(s: Sides, rows: Row[], writesOnly: boolean, tag: strin
   rows.push(append, ...(writesOnly ? [] : [merge, settled]));
   const { flo, redis, floServer, redisServer } = s;
   const group = { batch: 64, maxInFlight: 64 };
+  const floMerge = (stream: string, name: string, n: number) => drain(flo.stream.group(stream, name, group).pipe(mergeMap((r) => of(r), 16), ack()), n);
+  let handled = 0;
+  const floSettle = (stream: string, name: string, n: number) =>
+    drain(flo.stream.group(stream, name, group).pipe(settle(() => ++handled, { concurrency: 16 })), n);
+  if (!writesOnly && GROUP_WARMUP > 0) {
+    // The same warm-up for both sides, unmeasured: records appended, then drained by each group pipeline.
+    const warm = `bench-s-${tag}-warm`;
+    await inFlightLoop(GROUP_WARMUP, PIPELINE, (_i, done) => subscribeDone(flo.stream.append(warm, VALUE), done));
+    await floMerge(warm, 'g-merge', GROUP_WARMUP);
+    await floSettle(warm, 'g-settle', GROUP_WARMUP);
+    if (redis) {
+      await inFlightLoop(GROUP_WARMUP, PIPELINE, (_i, done) => void redis.xadd(warm, '*', 'd', VALUE_BUF).then(() => done(), done));
+      await redisGroupBatched(redis, warm, 'g-merge', GROUP_WARMUP);
+      await redisGroupPerRecord(redis, warm, 'g-settle', GROUP_WARMUP);
+    }
+  }
   for (let round = 0; round < ROUNDS; round++) {
     const stream = `bench-s-${tag}-${round}`;
     await interleaved(
@@ -293,20 +315,12 @@ async function streamRows(s: Sides, rows: Row[], writesOnly: boolean, tag: strin
     await interleaved(
       round,
       async () =>
-        push(merge, 'flo', await measured(floServer, STREAM_OPS, () => drain(flo.stream.group(stream, 'g-merge', group).pipe(mergeMap((r) => of(r), 16), ack()), STREAM_OPS))),
+        push(merge, 'flo', await measured(floServer, STREAM_OPS, () => floMerge(stream, 'g-merge', STREAM_OPS))),
       redis ? async () => push(merge, 'peer', await measured(redisServer!, STREAM_OPS, () => redisGroupBatched(redis, stream, 'g-merge', STREAM_OPS))) : undefined,
     );
-    let handled = 0;
     await interleaved(
       round,
-      async () =>
-        push(
-          settled,
-          'flo',
-          await measured(floServer, STREAM_OPS, () =>
-            drain(flo.stream.group(stream, 'g-settle', group).pipe(settle(() => ++handled, { concurrency: 16 })), STREAM_OPS),
-          ),
-        ),
+      async () => push(settled, 'flo', await measured(floServer, STREAM_OPS, () => floSettle(stream, 'g-settle', STREAM_OPS))),
       redis ? async () => push(settled, 'peer', await measured(redisServer!, STREAM_OPS, () => redisGroupPerRecord(redis, stream, 'g-settle', STREAM_OPS))) : undefined,
     );
   }
@@ -428,9 +442,10 @@ async function runMode(mode: ServerMode, redisBinary: string | undefined, rows: 
     await redis?.connect();
     const sides: Sides = { floServer, flo, ...(redisServer && redis ? { redisServer, redis } : {}) };
     const tag = mode.writesOnly ? 'durable' : 'mem';
-    await kvRows(sides, rows, mode.writesOnly);
+    if (process.env.BENCH_COMPARE_ONLY !== 'stream') await kvRows(sides, rows, mode.writesOnly);
     if (process.env.BENCH_COMPARE_ONLY === 'kv') return;
     await streamRows(sides, rows, mode.writesOnly, tag);
+    if (process.env.BENCH_COMPARE_ONLY === 'stream') return;
     await queueRows(sides, rows, mode.writesOnly, tag);
   } finally {
     redis?.disconnect();
@@ -455,15 +470,17 @@ export async function main(): Promise<void> {
   );
   if (!redisBinary) console.log('  redis-server is not on the PATH: Redis columns skipped (Debian/Ubuntu: apt-get install redis-server)');
   const dataDir = mkdtempSync(join(tmpdir(), 'flo-rx-bench-data-'));
+  const streamOnly = process.env.BENCH_COMPARE_ONLY === 'stream';
   try {
     for (const mode of serverModes(dataDir)) {
       if (!mode.enabled) {
         console.log(`  ${mode.note}`);
         continue;
       }
+      if (mode.writesOnly && streamOnly) continue; // only the in-memory stream rows
       const rows: Row[] = [];
       await runMode(mode, redisBinary, rows);
-      if (!mode.writesOnly && process.env.BENCH_COMPARE_ONLY !== 'kv') {
+      if (!mode.writesOnly && process.env.BENCH_COMPARE_ONLY !== 'kv' && !streamOnly) {
         await memoryRow(redisBinary, rows);
         await clientOverheadRow(rows);
       }
@@ -472,6 +489,7 @@ export async function main(): Promise<void> {
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+  if (streamOnly) return;
   const sizes = await bundleSizes();
   console.log(`\nbrowser bundle, min+gz, without rxjs: ${sizes.map((s) => `${s.label} ${kb(s.gzipBytes)} (${kb(s.minBytes)} min)`).join(' / ')}; goal ≤ 25 KB / ≤ 10 KB`);
   console.log(`compare took ${((performance.now() - started) / 1000).toFixed(0)} s`);

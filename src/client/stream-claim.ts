@@ -17,6 +17,7 @@ import { concatMap, defer, from, map, mergeMap, of, toArray, type Observable } f
 import { formatStreamId } from '../protocol/stream.js';
 import type { StreamId } from '../protocol/options.js';
 import { handBack } from './core/index.js';
+import { SeenIds } from './stream-seen-ids.js';
 import type { GroupRecord } from './stream.js';
 
 /** What the claimer needs from the stream API. */
@@ -46,28 +47,19 @@ export interface OwnPendingClaimer {
 }
 
 export function ownPendingClaimer(channel: ClaimChannel): OwnPendingClaimer {
-  // The ids of the last SEEN_KEPT records emitted, as a ring: `hold` runs for every record, so it
-  // only stores the id object; the ids are formatted into a set when a pending list is read
-  // (after a reconnect), not per record (bigint formatting per record showed in the profile).
-  const seen: StreamId[] = [];
-  let seenAt = 0;
+  // The ids of the last SEEN_KEPT records emitted (`hold` runs for every record: it copies the
+  // id's two numbers into a ring); formatted into a set only when a pending list is read.
+  const seen = new SeenIds(SEEN_KEPT);
   let active = false;
   let queue: StreamId[] | undefined;
   let lastPageFull = false;
 
   const hold = (records: readonly GroupRecord[]): readonly GroupRecord[] => {
-    for (let i = 0; i < records.length; i++) {
-      if (seen.length < SEEN_KEPT) {
-        seen.push(records[i]!.id);
-      } else {
-        seen[seenAt] = records[i]!.id;
-        seenAt = (seenAt + 1) % SEEN_KEPT;
-      }
-    }
+    for (let i = 0; i < records.length; i++) seen.add(records[i]!.id);
     return records;
   };
 
-  const seenSet = (): Set<string> => new Set(seen.map(formatStreamId));
+  const seenSet = (): Set<string> => seen.formatted();
 
   const list = (): Observable<StreamId[]> =>
     channel.pending().pipe(

@@ -17,6 +17,11 @@ export interface StreamRecordSource {
   readonly partition: number;
   readonly payload: Uint8Array;
   readonly headers: StreamHeaders;
+  /**
+   * The payload's length, when the source knows it without building `payload` (a stored record's
+   * payload is a view made on each read): sizing a reply then makes no view per record.
+   */
+  readonly size?: number;
 }
 
 /** Fixed bytes of one record besides the stream name, payload and headers. */
@@ -33,7 +38,7 @@ export function streamRecordsSize(records: readonly StreamRecordSource[], stream
     if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition > 0xffffffff) {
       throw new RangeError(`u32 out of range: ${r.partition}`);
     }
-    size += RECORD_FIXED + stream.length + r.payload.length;
+    size += RECORD_FIXED + stream.length + (r.size ?? r.payload.length);
     const h = r.headers;
     for (let j = 0; j < h.length; j++) size += 8 + utf8(h[j][0]).length + utf8(h[j][1]).length;
   }

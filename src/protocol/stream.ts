@@ -287,7 +287,47 @@ function readRecords(r: ByteReader): StreamRecord[] {
   let lastKey: string | undefined;
   let lastKeyAt = 0;
   let lastKeyLength = -1;
+  const buf = r.buffer;
+  const len = buf.length;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let i = 0; i < n; i++) {
+    // Fast path, a record without headers whose fields all lie in bounds (the lengths checked
+    // once, then read without a check per field). Anything else takes the checked reads below
+    // from the same offset: the same values, or the exact error of the field that does not fit.
+    fast: {
+      const at = r.offset;
+      let p = at + 22;
+      if (p > len) break fast;
+      let keyAt = -1;
+      let keyLength = 0;
+      if (buf[at + 21] !== 0) {
+        if (p + 4 > len) break fast;
+        keyLength = view.getUint32(p, true);
+        keyAt = p + 4;
+        p = keyAt + keyLength;
+      }
+      if (p + 4 > len) break fast;
+      const payloadAt = p + 4;
+      p = payloadAt + view.getUint32(p, true);
+      if (p + 4 > len || view.getUint32(p, true) !== 0) break fast;
+      let stream: string | undefined;
+      if (keyAt >= 0) {
+        if (keyLength === lastKeyLength && sameBytes(buf, keyAt, lastKeyAt, keyLength)) stream = lastKey;
+        else {
+          stream = fromUtf8(buf.subarray(keyAt, keyAt + keyLength));
+          lastKey = stream;
+          lastKeyAt = keyAt;
+          lastKeyLength = keyLength;
+        }
+      }
+      const id = { timestampMs: view.getBigUint64(at + 8, true), sequence: view.getBigUint64(at, true) };
+      const tier = buf[at + 16];
+      const partition = view.getUint32(at + 17, true);
+      const payload = buf.subarray(payloadAt, p);
+      r.offset = p + 4;
+      out.push(stream !== undefined ? { id, tier, partition, stream, payload, headers: NO_HEADERS } : { id, tier, partition, payload, headers: NO_HEADERS });
+      continue;
+    }
     const sequence = r.u64('sequence');
     const timestampMs = readTsI64(r, 'timestamp_ms');
     const tier = r.u8('tier');
@@ -768,7 +808,8 @@ function writeG(w: ByteWriter, group: Name): ByteWriter {
 }
 
 function writeGC(w: ByteWriter, group: Name, consumer: Name): ByteWriter {
-  return w.bytes16(group).bytes16(consumer);
+  // Cached UTF-8 (nameBytes): a consumer sends the same group and consumer with every read and ack.
+  return w.bytes16(nameBytes(group)).bytes16(nameBytes(consumer));
 }
 
 function writeGCI(req: StreamGroupIdsRef): Uint8Array {
@@ -923,12 +964,13 @@ export function decodeStreamGroupRead(body: RequestBody): StreamGroupReadQuery {
   const o = new OptionsReader(body.options);
   const count = o.u32(Opt.Count) ?? o.u32(Opt.Limit);
   const blockMs = o.u32(Opt.BlockMS);
-  return {
-    ...decodeGC(body, 'stream_group_read'),
-    ...(count !== undefined ? { count } : {}),
-    ...(blockMs !== undefined ? { blockMs } : {}),
-    noAck: o.flag(Opt.NoAck),
-  };
+  const { stream, group, consumer } = decodeGC(body, 'stream_group_read');
+  // Built field by field (a read per batch of every consumer): no spread of temporary objects.
+  const q: { stream: string; group: string; consumer: string; count?: number; blockMs?: number; noAck: boolean } = { stream, group, consumer, noAck: false };
+  if (count !== undefined) q.count = count;
+  if (blockMs !== undefined) q.blockMs = blockMs;
+  q.noAck = o.flag(Opt.NoAck);
+  return q;
 }
 
 export const encodeStreamGroupReadReply = encodeStreamRecords;

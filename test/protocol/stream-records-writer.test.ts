@@ -40,6 +40,24 @@ describe('writeStreamRecordsAt', () => {
     }
   });
 
+  it('sizes a record by its `size` when it has one, without reading its payload', () => {
+    const payload = new Uint8Array(37).fill(1);
+    let payloadReads = 0;
+    const sized: StreamRecordSource = {
+      key: 7n,
+      partition: 0,
+      size: payload.length,
+      headers: [],
+      get payload() {
+        payloadReads++;
+        return payload;
+      },
+    };
+    const name = utf8('s');
+    expect(streamRecordsSize([sized], name)).toBe(streamRecordsSize([rec(7n, 0, 37)], name));
+    expect(payloadReads).toBe(0);
+  });
+
   it('refuses an out-of-range partition up front', () => {
     expect(() => streamRecordsSize([rec(1n, -1, 1)], utf8('s'))).toThrow(RangeError);
     expect(() => streamRecordsSize([rec(1n, 2 ** 32, 1)], utf8('s'))).toThrow(RangeError);

@@ -388,6 +388,27 @@ describe('stream records', () => {
     expect(decoded.map((r) => r.payload)).toEqual(records.map((r) => r.payload));
   });
 
+  it('refuse a reply cut anywhere, naming the field that does not fit, and trailing bytes', () => {
+    // Records with and without a name and headers: the unchecked fast path and the checked reads.
+    const bytes = P.encodeStreamRecords([rec(1n, 'orders'), rec(2n, undefined), rec(3n, 'orders', [['k', 'v']]), rec(4n, 'orders')]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      let error: unknown;
+      try {
+        P.decodeStreamRecords(bytes.subarray(0, cut));
+      } catch (err) {
+        error = err;
+      }
+      expect(error, `cut at ${cut}`).toBeInstanceOf(ProtocolError);
+      expect((error as Error).message, `cut at ${cut}`).toMatch(/^truncated /);
+    }
+    // A cut in the last record's payload names the payload, at the record's payload offset.
+    const payloadAt = bytes.length - 4 - 2; // header count, then "p4"
+    expect(() => P.decodeStreamRecords(bytes.subarray(0, payloadAt + 1))).toThrow(/payload needs 2 byte\(s\) at offset/);
+    const longer = new Uint8Array(bytes.length + 1);
+    longer.set(bytes);
+    expect(() => P.decodeStreamRecords(longer)).toThrow(/trailing/);
+  });
+
   it('refuse a record name cut short, even one that starts like the previous record\'s', () => {
     const bytes = P.encodeStreamRecords([rec(1n, 'orders'), rec(2n, 'orders')]);
     // Cut inside the second record's name: the first 3 of its 6 bytes are there.

@@ -4,9 +4,9 @@
  * `ByteWriter` per reply.
  */
 import {
+  nameBytes,
   STREAM_APPEND_REPLY_SIZE,
   streamRecordsSize,
-  utf8,
   writeStreamAppendReplyAt,
   writeStreamRecordsAt,
   type StreamId,
@@ -43,7 +43,7 @@ export class StreamRecordsOk extends OkWriter {
     readonly records: readonly StreamRecordSource[],
   ) {
     super();
-    this.stream = utf8(stream);
+    this.stream = nameBytes(stream); // cached: the same few streams are read over and over
     this.byteLength = streamRecordsSize(records, this.stream);
   }
 

@@ -758,8 +758,16 @@ export class StreamStore {
 
   /** Removes leaving members that no longer own a pending entry. */
   private pruneLeaving(g: GroupState): void {
+    // Called on every read and ack: nothing allocated unless some member is leaving.
+    let anyLeaving = false;
+    for (const m of g.members.values()) {
+      if (m.leaving) {
+        anyLeaving = true;
+        break;
+      }
+    }
+    if (!anyLeaving) return;
     const leaving = [...g.members].filter(([, m]) => m.leaving).map(([name]) => name);
-    if (!leaving.length) return;
     const owners = new Set<string>();
     for (const e of g.pel.values()) owners.add(e.consumer);
     for (const name of leaving) {
@@ -861,14 +869,18 @@ export class StreamStore {
       g.dueFloor = seenAll ? floor : Math.min(floor, now);
     }
     if (log && out.length < count) {
+      // New records: each moves the cursor (the group announced changed once per read, not per
+      // record) and, unless no-ack, gets a pending entry made as `deliver` leaves it (first
+      // delivery, due after the ack timeout).
+      this.changes.group(g.stream, g.name);
+      const dueAt = g.ackTimeoutMs > 0 ? now + g.ackTimeoutMs : Infinity;
       for (let i = this.lowerBound(log, g.cursor + 1n); i < log.records.length && out.length < count; i++) {
         const rec = log.records[i];
-        this.changes.group(g.stream, g.name);
         g.cursor = rec.key;
         if (!noAck) {
-          const e: PelEntry = { key: rec.key, consumer, deliveryCount: 0, lastDeliveryAt: now, dueAt: Infinity, nacked: false };
-          this.deliver(g, e, consumer, now);
-          g.pel.set(rec.key, e);
+          this.changes.pel(g.stream, g.name, rec.key);
+          g.pel.set(rec.key, { key: rec.key, consumer, deliveryCount: 1, lastDeliveryAt: now, dueAt, nacked: false });
+          if (dueAt < g.dueFloor) g.dueFloor = dueAt;
         }
         out.push(rec);
       }
@@ -892,9 +904,8 @@ export class StreamStore {
     let n = 0;
     for (const id of ids) {
       const key = streamIdToBigInt(id);
-      if (!g.pel.has(key)) continue;
+      if (!g.pel.delete(key)) continue; // one lookup: unknown ids are ignored
       this.changes.pel(g.stream, g.name, key);
-      g.pel.delete(key);
       n++;
     }
     this.pruneLeaving(g);
