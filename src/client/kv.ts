@@ -38,6 +38,7 @@ import { withData } from '../codec/index.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { checkBlockMs } from './core/block-ms.js';
+import { intIn } from './core/int-in.js';
 import { KeyBytesCache, i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
 import { kvEntry, withText } from './kv-entry.js';
 import type {
@@ -181,11 +182,7 @@ function req(o: KvCallOptions | undefined): KvCallOptions {
 }
 
 function pageLimit(name: string, v: number | undefined, fallback: number | undefined): number | undefined {
-  if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < 1 || v > KV_SCAN_MAX_LIMIT) {
-    throw new InvalidArgumentError(`${name} must be an integer from 1 to ${KV_SCAN_MAX_LIMIT}, got ${String(v)}`);
-  }
-  return v;
+  return v === undefined ? fallback : intIn(name, v, 1, KV_SCAN_MAX_LIMIT);
 }
 
 const prefixBytes = (prefix: KvKey): Uint8Array => (typeof prefix === 'string' ? utf8(prefix) : prefix);

@@ -9,6 +9,7 @@
  */
 import { ReplaySubject, share, type Observable, type SchedulerLike } from 'rxjs';
 import { onDemand } from '../client/on-demand.js';
+import { requireName } from '../client/core/require-name.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { StreamId } from '../protocol/options.js';
 import { parseStreamId } from '../protocol/stream-common.js';
@@ -131,13 +132,13 @@ export function project<S, R extends ProjectionRecord = ProjectionRecord>(
   stream: string,
   options: ProjectOptions<S, R>,
 ): Observable<ProjectionState<S>> {
-  if (typeof stream !== 'string' || stream.length === 0) throw new InvalidArgumentError('project: stream must be a non-empty string');
+  requireName('project: stream', stream);
   if (typeof options?.reducer !== 'function') throw new InvalidArgumentError('project: a reducer is required');
   const snapshot = options.snapshot;
   const everyN = snapshot?.everyN ?? 100;
   if (snapshot) {
     if (!flo.kv) throw new InvalidArgumentError('project: snapshots need a client with kv');
-    if (typeof snapshot.key !== 'string' || snapshot.key.length === 0) throw new InvalidArgumentError('project: snapshot.key must be a non-empty string');
+    requireName('project: snapshot.key', snapshot.key);
     if (!Number.isInteger(everyN) || everyN < 1) throw new InvalidArgumentError(`project: snapshot.everyN must be a positive integer, got ${everyN}`);
   }
   const baseDelay = options.retryDelayMs ?? 250;
