@@ -209,9 +209,22 @@ export class KvApi {
 
   constructor(protected readonly core: ClientCore) {
     this.json = {
-      get: (key, path = '$', options) => this.jsonGet(key, path, options),
-      set: (key, path, value, options) => this.jsonSet(key, path, value, options),
-      del: (key, path, options) => this.jsonDel(key, path, options),
+      get: (key, path = '$', options) =>
+        lazy(() => {
+          const k = keyBytes(key);
+          return rare((m) => m.jsonGet(core, k, path, req(options)));
+        }),
+      set: (key, path, value, options) =>
+        lazy(() => {
+          const k = keyBytes(key);
+          const text = jsonText(value);
+          return rare((m) => m.jsonSet(core, k, path, text, req(options)));
+        }),
+      del: (key, path, options) =>
+        lazy(() => {
+          const k = keyBytes(key);
+          return rare((m) => m.jsonDel(core, k, path, req(options)));
+        }),
     };
   }
 
@@ -385,28 +398,6 @@ export class KvApi {
       }
       const k = keyBytes(key);
       return rare((m) => m.history(this.core, k, limit, req(options)));
-    });
-  }
-
-  private jsonGet(key: KvKey, path: string, options?: KvCallOptions): Observable<KvJsonEntry | null> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      return rare((m) => m.jsonGet(this.core, k, path, req(options)));
-    });
-  }
-
-  private jsonSet(key: KvKey, path: string, value: unknown, options?: KvCallOptions): Observable<KvWriteResult> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      const text = jsonText(value);
-      return rare((m) => m.jsonSet(this.core, k, path, text, req(options)));
-    });
-  }
-
-  private jsonDel(key: KvKey, path: string, options?: KvCallOptions): Observable<void> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      return rare((m) => m.jsonDel(this.core, k, path, req(options)));
     });
   }
 
