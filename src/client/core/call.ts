@@ -135,7 +135,12 @@ class CallRun<T> implements ReplySink, Unsubscribable {
   send(): void {
     const channel = this.#channel;
     const attempt = this.#attempts;
-    const request = channel.submit !== undefined ? channel.submit(this.#spec, this) : channel.request(this.#spec).subscribe(this);
+    // A channel without `submit` gets an observer of its own: rxjs may call an observer's methods
+    // on a copy of it (its deprecated `useDeprecatedNextContext`), which has none of these #fields.
+    const request =
+      channel.submit !== undefined
+        ? channel.submit(this.#spec, this)
+        : channel.request(this.#spec).subscribe({ next: (reply) => this.next(reply), error: (err: unknown) => this.error(err) });
     // A channel that failed at once may have started the retry wait already: keep that one.
     if (this.#attempts === attempt) this.#pending = request;
   }
