@@ -228,10 +228,6 @@ export class KvApi {
     };
   }
 
-  private entry(key: KvKey, value: Uint8Array, version: bigint): KvEntry {
-    return kvEntry(keyText(key), value, version, this.core.codec);
-  }
-
   /** The key's entry, or `null` if it does not exist. With `blockMs`, waits for it to appear. */
   get(key: KvKey, options?: KvGetOptions): Observable<KvEntry | null> {
     const core = this.core;
@@ -246,7 +242,7 @@ export class KvApi {
       },
       (payload: Uint8Array): KvEntry => {
         const r = decodeKvGetReply(payload);
-        return this.entry(key, r.value, r.version);
+        return kvEntry(keyText(key), r.value, r.version, core.codec);
       },
       true,
     );
