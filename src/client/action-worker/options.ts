@@ -138,14 +138,14 @@ function timeLimit(name: string, v: number | undefined, fallback: number, allowZ
   return x;
 }
 
-function randomWorkerId(): string {
-  let hex = '';
-  for (let i = 0; i < 8; i++) hex += Math.floor(Math.random() * 16).toString(16);
-  return `flo-rx-${hex}`;
-}
+/**
+ * What `actions.worker()` checks at subscription: the options with their defaults applied, but for
+ * the random worker id, drawn by the run loop once it has loaded (`run.ts`).
+ */
+export type CheckedWorkerOptions = Omit<ResolvedWorkerOptions, 'workerId'> & { readonly workerId: string | undefined };
 
 /** Checks the handlers and options of a worker and applies the defaults; throws `InvalidArgumentError`. */
-export function resolveWorkerOptions(core: ClientCore, handlers: ActionHandlers, o: ActionWorkerOptions): ResolvedWorkerOptions {
+export function resolveWorkerOptions(core: ClientCore, handlers: ActionHandlers, o: ActionWorkerOptions): CheckedWorkerOptions {
   const definitions = new Map<string, ActionDefinition>();
   for (const [name, h] of Object.entries(handlers ?? {})) {
     if (!name) throw new InvalidArgumentError('worker: action names must be non-empty');
@@ -160,7 +160,7 @@ export function resolveWorkerOptions(core: ClientCore, handlers: ActionHandlers,
   }
   return {
     ns: core.ns(o),
-    workerId: o.workerId ?? randomWorkerId(),
+    workerId: o.workerId,
     concurrency: positive('concurrency', o.concurrency, 10),
     blockMs: checkBlockMs(o.blockMs),
     heartbeatMs: positive('heartbeatMs', o.heartbeatMs, 30_000, false),
