@@ -119,7 +119,15 @@ function randomWorkerId(): string {
  */
 export function runWorker(core: ClientCore, checked: CheckedWorkerOptions, options: ActionWorkerOptions): Observable<WorkerEvent> {
   return new Observable<WorkerEvent>((subscriber) => {
-    const resolved: ResolvedWorkerOptions = { ...checked, workerId: checked.workerId ?? randomWorkerId() };
+    const resolved: ResolvedWorkerOptions = {
+      ...checked,
+      ns: core.ns(options),
+      workerId: options.workerId ?? randomWorkerId(),
+      retryDelayMs: options.retryDelayMs === undefined ? 1000 : Math.max(0, options.retryDelayMs),
+      slowHandlerMs: checked.slowHandlerMs ?? core.slowHandlerMs,
+      scheduler: options.scheduler,
+      names: [...checked.definitions.keys()],
+    };
     let run: WorkerRun;
     try {
       run = new WorkerRun(core, resolved, options, subscriber);
