@@ -89,8 +89,6 @@ export { SNAPSHOT_FORMAT } from './snapshot-format.js';
 export interface ProjectionPlan {
   readonly everyN: number;
   readonly baseDelay: number;
-  readonly ns: { readonly namespace?: string };
-  readonly snapshotNs: { readonly namespace?: string };
   /**
    * Reads a snapshot's last id. Handed over rather than imported by the run: `flo-rx` re-exports
    * it, and a bundler puts what the lazy chunk imports from such a file into the start-up chunk of
@@ -143,11 +141,8 @@ export function project<S, R extends ProjectionRecord = ProjectionRecord>(
   }
   const baseDelay = options.retryDelayMs ?? 250;
   if (!(Number.isFinite(baseDelay) && baseDelay >= 0)) throw new InvalidArgumentError(`project: retryDelayMs must be >= 0, got ${baseDelay}`);
-  const ns = options.namespace !== undefined ? { namespace: options.namespace } : {};
-  const snapshotNs =
-    snapshot?.namespace !== undefined ? { namespace: snapshot.namespace } : options.namespace !== undefined ? { namespace: options.namespace } : {};
 
-  const plan: ProjectionPlan = { everyN, baseDelay, ns, snapshotNs, parseStreamId };
+  const plan: ProjectionPlan = { everyN, baseDelay, parseStreamId };
   // The fold loads with the stream calls (one lazy chunk) at the first subscription; unsubscribing
   // while it loads starts nothing.
   const run = loadRun((m) => m.projectionRun(flo, stream, options, plan));
