@@ -185,8 +185,6 @@ function pageLimit(name: string, v: number | undefined, fallback: number | undef
   return v === undefined ? fallback : intIn(name, v, 1, KV_SCAN_MAX_LIMIT);
 }
 
-const prefixBytes = (prefix: KvKey): Uint8Array => (typeof prefix === 'string' ? utf8(prefix) : prefix);
-
 function jsonText(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (value === undefined) throw new InvalidArgumentError('json.set: value must not be undefined');
@@ -364,9 +362,7 @@ export class KvApi {
   scanPage(prefix: KvKey, options: KvScanPageOptions = {}): Observable<KvScanPage> {
     return lazy(() => {
       const limit = pageLimit('limit', options.limit, undefined);
-      const p = prefixBytes(prefix);
-      const keysOnly = options.keysOnly ?? false;
-      return rare((m) => m.scanPage(this.core, p, limit, options.cursor, keysOnly, req(options)));
+      return rare((m) => m.scanPage(this.core, prefix, limit, options.cursor, options.keysOnly, req(options)));
     });
   }
 
@@ -379,9 +375,7 @@ export class KvApi {
   scan(prefix: KvKey, options: KvScanOptions = {}): Observable<KvScanEntry> {
     return lazy(() => {
       const limit = pageLimit('pageSize', options.pageSize, DEFAULT_SCAN_PAGE) as number;
-      const p = prefixBytes(prefix);
-      const keysOnly = options.keysOnly ?? false;
-      return rare((m) => m.scan(this.core, p, limit, keysOnly, req(options)));
+      return rare((m) => m.scan(this.core, prefix, limit, options.keysOnly, req(options)));
     });
   }
 
