@@ -13,6 +13,7 @@ import { WorkflowApi } from './workflow.js';
 import { ProcessingApi } from './processing/index.js';
 import { createClientCore, type ClientCore, type NamespaceOption } from './core/context.js';
 import { checkSlowHandlerMs } from './core/slow-handler.js';
+import { requireName } from './core/require-name.js';
 
 /** The connection as the client sees it: requests and state, plus optional lifecycle. */
 export type ClientChannel = RequestChannel & {
@@ -124,10 +125,7 @@ export class FloClient {
    * @param hub @internal Where the client's events go (`connect()` shares it with the connection).
    */
   constructor(channel: ClientChannel, options: FloClientOptions = {}, fork?: () => FloClient, hub?: EventHub) {
-    const namespace = options.namespace ?? 'default';
-    if (typeof namespace !== 'string' || namespace.length === 0) {
-      throw new InvalidArgumentError('namespace must be a non-empty string');
-    }
+    const namespace = requireName('namespace', options.namespace ?? 'default');
     if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
       throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
     }

@@ -4,7 +4,7 @@
  */
 import type { ValueCodec } from '../codec/index.js';
 import { fromUtf8 } from '../protocol/bytes.js';
-import { LazilyDecoded } from './core/payload-item.js';
+import { LazilyDecoded } from './core/lazily-decoded.js';
 import type { KvEntry } from './kv-types.js';
 
 /** Adds a non-enumerable `text()` (UTF-8 of `value`) beside `data<T>()`. */

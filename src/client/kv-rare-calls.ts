@@ -6,7 +6,7 @@
 import { Observable, map } from 'rxjs';
 import { jsonCodec } from '../codec/json.js';
 import { withData } from '../codec/payload.js';
-import { fromUtf8 } from '../protocol/bytes.js';
+import { fromUtf8, utf8 } from '../protocol/bytes.js';
 import { ProtocolError } from '../protocol/errors.js';
 import {
   decodeKvHistoryReply,
@@ -24,23 +24,26 @@ import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { withText } from './kv-entry.js';
 import { quietNotFound } from './kv-args.js';
-import type { KvJsonEntry, KvScanEntry, KvScanPage, VersionEntry } from './kv.js';
+import type { KvJsonEntry, KvKey, KvScanEntry, KvScanPage, VersionEntry } from './kv.js';
 import type { KvCallOptions, KvWriteResult } from './kv-types.js';
 
 export { beginTxn, runTransaction } from './kv-txn.js';
 export { watch } from './kv-watch.js';
 
+/** A scan prefix as bytes (a string as UTF-8). */
+const prefixBytes = (prefix: KvKey): Uint8Array => (typeof prefix === 'string' ? utf8(prefix) : prefix);
+
 /** One scan request: the page at `cursor` (the first page without one). */
 export function scanPage(
   core: ClientCore,
-  prefix: Uint8Array,
+  prefix: KvKey,
   limit: number | undefined,
   cursor: Uint8Array | undefined,
-  keysOnly: boolean,
+  keysOnly: boolean | undefined,
   opts: KvCallOptions,
 ): Observable<KvScanPage> {
   const body = encodeKvScan({
-    prefix,
+    prefix: prefixBytes(prefix),
     ...(limit !== undefined ? { limit } : {}),
     ...(cursor && cursor.length ? { cursor } : {}),
     ...(keysOnly ? { keysOnly: true } : {}),
@@ -56,11 +59,12 @@ export function scanPage(
 }
 
 /** `kv.scan`: pages fetched one after the other, each once the previous one is emitted. */
-export function scan(core: ClientCore, prefix: Uint8Array, limit: number, keysOnly: boolean, opts: KvCallOptions): Observable<KvScanEntry> {
+export function scan(core: ClientCore, prefix: KvKey, limit: number, keysOnly: boolean | undefined, opts: KvCallOptions): Observable<KvScanEntry> {
   return new Observable<KvScanEntry>((subscriber) => {
+    const p = prefixBytes(prefix);
     let current: { unsubscribe(): void } | undefined;
     const fetch = (cursor: Uint8Array | undefined): void => {
-      current = scanPage(core, prefix, limit, cursor, keysOnly, opts).subscribe({
+      current = scanPage(core, p, limit, cursor, keysOnly, opts).subscribe({
         next: (page) => {
           for (const e of page.entries) {
             if (subscriber.closed) return;

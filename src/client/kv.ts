@@ -38,6 +38,7 @@ import { withData } from '../codec/index.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { checkBlockMs } from './core/block-ms.js';
+import { intIn } from './core/int-in.js';
 import { KeyBytesCache, i64, keyBytes, keyText, lazy, putBytes, quietNotFound, u64 } from './kv-args.js';
 import { kvEntry, withText } from './kv-entry.js';
 import type {
@@ -181,14 +182,8 @@ function req(o: KvCallOptions | undefined): KvCallOptions {
 }
 
 function pageLimit(name: string, v: number | undefined, fallback: number | undefined): number | undefined {
-  if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < 1 || v > KV_SCAN_MAX_LIMIT) {
-    throw new InvalidArgumentError(`${name} must be an integer from 1 to ${KV_SCAN_MAX_LIMIT}, got ${String(v)}`);
-  }
-  return v;
+  return v === undefined ? fallback : intIn(name, v, 1, KV_SCAN_MAX_LIMIT);
 }
-
-const prefixBytes = (prefix: KvKey): Uint8Array => (typeof prefix === 'string' ? utf8(prefix) : prefix);
 
 function jsonText(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
@@ -212,14 +207,23 @@ export class KvApi {
 
   constructor(protected readonly core: ClientCore) {
     this.json = {
-      get: (key, path = '$', options) => this.jsonGet(key, path, options),
-      set: (key, path, value, options) => this.jsonSet(key, path, value, options),
-      del: (key, path, options) => this.jsonDel(key, path, options),
+      get: (key, path = '$', options) =>
+        lazy(() => {
+          const k = keyBytes(key);
+          return rare((m) => m.jsonGet(core, k, path, req(options)));
+        }),
+      set: (key, path, value, options) =>
+        lazy(() => {
+          const k = keyBytes(key);
+          const text = jsonText(value);
+          return rare((m) => m.jsonSet(core, k, path, text, req(options)));
+        }),
+      del: (key, path, options) =>
+        lazy(() => {
+          const k = keyBytes(key);
+          return rare((m) => m.jsonDel(core, k, path, req(options)));
+        }),
     };
-  }
-
-  private entry(key: KvKey, value: Uint8Array, version: bigint): KvEntry {
-    return kvEntry(keyText(key), value, version, this.core.codec);
   }
 
   /** The key's entry, or `null` if it does not exist. With `blockMs`, waits for it to appear. */
@@ -236,7 +240,7 @@ export class KvApi {
       },
       (payload: Uint8Array): KvEntry => {
         const r = decodeKvGetReply(payload);
-        return this.entry(key, r.value, r.version);
+        return kvEntry(keyText(key), r.value, r.version, core.codec);
       },
       true,
     );
@@ -358,9 +362,7 @@ export class KvApi {
   scanPage(prefix: KvKey, options: KvScanPageOptions = {}): Observable<KvScanPage> {
     return lazy(() => {
       const limit = pageLimit('limit', options.limit, undefined);
-      const p = prefixBytes(prefix);
-      const keysOnly = options.keysOnly ?? false;
-      return rare((m) => m.scanPage(this.core, p, limit, options.cursor, keysOnly, req(options)));
+      return rare((m) => m.scanPage(this.core, prefix, limit, options.cursor, options.keysOnly, req(options)));
     });
   }
 
@@ -373,9 +375,7 @@ export class KvApi {
   scan(prefix: KvKey, options: KvScanOptions = {}): Observable<KvScanEntry> {
     return lazy(() => {
       const limit = pageLimit('pageSize', options.pageSize, DEFAULT_SCAN_PAGE) as number;
-      const p = prefixBytes(prefix);
-      const keysOnly = options.keysOnly ?? false;
-      return rare((m) => m.scan(this.core, p, limit, keysOnly, req(options)));
+      return rare((m) => m.scan(this.core, prefix, limit, options.keysOnly, req(options)));
     });
   }
 
@@ -388,28 +388,6 @@ export class KvApi {
       }
       const k = keyBytes(key);
       return rare((m) => m.history(this.core, k, limit, req(options)));
-    });
-  }
-
-  private jsonGet(key: KvKey, path: string, options?: KvCallOptions): Observable<KvJsonEntry | null> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      return rare((m) => m.jsonGet(this.core, k, path, req(options)));
-    });
-  }
-
-  private jsonSet(key: KvKey, path: string, value: unknown, options?: KvCallOptions): Observable<KvWriteResult> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      const text = jsonText(value);
-      return rare((m) => m.jsonSet(this.core, k, path, text, req(options)));
-    });
-  }
-
-  private jsonDel(key: KvKey, path: string, options?: KvCallOptions): Observable<void> {
-    return lazy(() => {
-      const k = keyBytes(key);
-      return rare((m) => m.jsonDel(this.core, k, path, req(options)));
     });
   }
 

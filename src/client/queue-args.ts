@@ -5,6 +5,10 @@
 import { utf8 } from '../protocol/bytes.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { EnqueueOptions, Seqs } from './queue.js';
+import { intIn } from './core/int-in.js';
+import { requireName } from './core/require-name.js';
+
+export { intIn };
 
 /** The visibility timeout the server applies when a dequeue does not give one (`docs/protocol-decisions.md` #12). */
 export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
@@ -14,16 +18,8 @@ export const U32_MAX = 0xffff_ffff;
 // ---------------------------------------------------------------------------------------------
 // Validation (errors are delivered through the Observable, on subscription)
 
-export function intIn(name: string, value: number, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
 export function checkQueueName(queue: string): string {
-  if (typeof queue !== 'string' || queue.length === 0) throw new InvalidArgumentError('queue name must be a non-empty string');
-  return queue;
+  return requireName('queue name', queue);
 }
 
 export function seqList(seqs: Seqs): bigint[] {

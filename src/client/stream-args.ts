@@ -5,17 +5,14 @@
  */
 import { InvalidArgumentError } from '../protocol/errors.js';
 import { STREAM_MAX_READ_COUNT } from '../protocol/stream-common.js';
+import { intIn } from './core/int-in.js';
+import { requireName } from './core/require-name.js';
 
-export function requireName(what: string, name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
-}
+export { requireName };
 
 export function checkCount(what: string, value: number | undefined, fallback: number): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < 1 || n > STREAM_MAX_READ_COUNT) {
-    throw new InvalidArgumentError(`${what} must be an integer from 1 to ${STREAM_MAX_READ_COUNT}, got ${String(value)}`);
-  }
-  return n;
+  // A missing value takes the fallback, which is in range: the message names only given values.
+  return intIn(what, value ?? fallback, 1, STREAM_MAX_READ_COUNT);
 }
 
 export function checkPositiveInt(what: string, value: number): number {

@@ -128,60 +128,73 @@ class LazySignalContext implements HandlerContext {
  * value arms no timer at all.
  */
 class HandlerRun<T extends Leased, R> implements Unsubscribable {
-  private readonly context = new LazySignalContext();
-  private finished = false;
+  readonly #context = new LazySignalContext();
+  #finished = false;
   /** The handler's Observable or Promise outcome, the timeout, the slow-handler report, the renewal. */
-  private work: Unsubscribable | undefined = undefined;
-  private timeout: Unsubscribable | undefined = undefined;
-  private slow: Unsubscribable | undefined = undefined;
-  private renewal: Unsubscribable | undefined = undefined;
-  private last: R | undefined = undefined;
+  #work: Unsubscribable | undefined = undefined;
+  #timeout: Unsubscribable | undefined = undefined;
+  #slow: Unsubscribable | undefined = undefined;
+  #renewal: Unsubscribable | undefined = undefined;
+  #last: R | undefined = undefined;
+
+  readonly #item: T;
+  readonly #handler: (item: T, context: HandlerContext) => HandlerResult<R>;
+  readonly #run: Run;
+  readonly #limits: HandlerLimits;
+  readonly #onEnd: (handled: Handled<T, R>) => void;
 
   constructor(
-    private readonly item: T,
-    private readonly handler: (item: T, context: HandlerContext) => HandlerResult<R>,
-    private readonly run: Run,
-    private readonly limits: HandlerLimits,
-    private readonly onEnd: (handled: Handled<T, R>) => void,
-  ) {}
+    item: T,
+    handler: (item: T, context: HandlerContext) => HandlerResult<R>,
+    run: Run,
+    limits: HandlerLimits,
+    onEnd: (handled: Handled<T, R>) => void,
+  ) {
+    this.#item = item;
+    this.#handler = handler;
+    this.#run = run;
+    this.#limits = limits;
+    this.#onEnd = onEnd;
+  }
 
   start(): void {
-    const { item, limits } = this;
-    this.run.running.add(this as unknown as HandlerRun<never, unknown>);
+    const item = this.#item;
+    const limits = this.#limits;
+    this.#run.running.add(this as unknown as HandlerRun<never, unknown>);
     const startedAt = limits.scheduler.now();
     let result: HandlerResult<R>;
     try {
-      result = this.handler(item, this.context);
+      result = this.#handler(item, this.#context);
     } catch (error) {
-      this.end({ ok: false, error });
+      this.#end({ ok: false, error });
       return;
     }
     if (isObservable(result)) {
       const work = result.subscribe({
-        next: (value) => (this.last = value),
-        error: (error: unknown) => this.end({ ok: false, error }),
-        complete: () => this.end({ ok: true, result: this.last as R }),
+        next: (value) => (this.#last = value),
+        error: (error: unknown) => this.#end({ ok: false, error }),
+        complete: () => this.#end({ ok: true, result: this.#last as R }),
       });
-      if (this.finished) return;
-      this.work = work;
+      if (this.#finished) return;
+      this.#work = work;
     } else if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<R>).then === 'function') {
       (result as PromiseLike<R>).then(
-        (value) => this.end({ ok: true, result: value }),
-        (error: unknown) => this.end({ ok: false, error }),
+        (value) => this.#end({ ok: true, result: value }),
+        (error: unknown) => this.#end({ ok: false, error }),
       );
     } else {
-      this.end({ ok: true, result: result as R });
+      this.#end({ ok: true, result: result as R });
       return;
     }
     // Still running: arm the limits.
     const { timeoutMs, scheduler } = limits;
     if (timeoutMs !== undefined) {
-      this.timeout = scheduler.schedule(() => this.end({ ok: false, error: new HandlerTimeoutError(timeoutMs) }), timeoutMs);
+      this.#timeout = scheduler.schedule(() => this.#end({ ok: false, error: new HandlerTimeoutError(timeoutMs) }), timeoutMs);
     }
     const context = item.lease.context;
     const thresholdMs = limits.slowHandlerMs ?? context?.slowHandlerMs ?? Infinity;
     if (context !== undefined && thresholdMs !== Infinity) {
-      this.slow = scheduler.schedule(
+      this.#slow = scheduler.schedule(
         () =>
           context.emit({
             type: 'slow-handler',
@@ -194,43 +207,43 @@ class HandlerRun<T extends Leased, R> implements Unsubscribable {
       );
     }
     onLeaseSettled(item.lease, () => {
-      if (!this.finished) this.stop(new HandlerAbandonedError('handed-back'));
+      if (!this.#finished) this.stop(new HandlerAbandonedError('handed-back'));
     });
     // The renewal stops at the settle (`keepAlive` ends with `settled$`), or with this run.
-    if (limits.renew !== undefined && !this.finished) this.renewal = keepAlive(item.lease, limits.renew).subscribe();
+    if (limits.renew !== undefined && !this.#finished) this.#renewal = keepAlive(item.lease, limits.renew).subscribe();
   }
 
   /** Ends the run now with `reason` as its failure (drain deadline, lease handed back). */
   stop(reason: unknown): void {
-    if (this.finished) return;
-    this.context.abort(reason);
-    this.end({ ok: false, error: reason });
+    if (this.#finished) return;
+    this.#context.abort(reason);
+    this.#end({ ok: false, error: reason });
   }
 
-  private end(done: Done<R>): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.release();
-    this.renewal?.unsubscribe();
-    if (!done.ok && done.error instanceof HandlerTimeoutError) this.context.abort(done.error);
-    this.onEnd({ item: this.item, done });
+  #end(done: Done<R>): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#release();
+    this.#renewal?.unsubscribe();
+    if (!done.ok && done.error instanceof HandlerTimeoutError) this.#context.abort(done.error);
+    this.#onEnd({ item: this.#item, done });
   }
 
   /** Leaves the running set and stops the handler's work and the timers. */
-  private release(): void {
-    this.run.running.delete(this as unknown as HandlerRun<never, unknown>);
-    this.work?.unsubscribe();
-    this.timeout?.unsubscribe();
-    this.slow?.unsubscribe();
+  #release(): void {
+    this.#run.running.delete(this as unknown as HandlerRun<never, unknown>);
+    this.#work?.unsubscribe();
+    this.#timeout?.unsubscribe();
+    this.#slow?.unsubscribe();
   }
 
   unsubscribe(): void {
-    if (!this.finished) {
-      this.finished = true;
-      this.release();
-      this.context.abort(new HandlerAbandonedError('unsubscribed'));
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#release();
+      this.#context.abort(new HandlerAbandonedError('unsubscribed'));
     }
-    this.renewal?.unsubscribe();
+    this.#renewal?.unsubscribe();
   }
 }
 

@@ -50,10 +50,8 @@ const LABELS: Record<ConnectionState, string> = {
 /** The badge text of a connection state. */
 export const connectionLabel = (state: ConnectionState): string => LABELS[state] ?? String(state);
 
-type Input =
-  | { readonly kind: 'state'; readonly state: ConnectionState }
-  | { readonly kind: 'error'; readonly error: unknown }
-  | { readonly kind: 'info'; readonly info: ConnectionInfo };
+/** What one input (a state, a connection info, an error) does to the status; undefined: nothing seen yet. */
+type Step = (prev: ConnectionStatus | undefined) => ConnectionStatus;
 
 /**
  * Emits a `ConnectionStatus` for each state of `flo.state$` (which replays the current one, so the
@@ -65,36 +63,36 @@ export function connectionStatus(
   options: ConnectionStatusOptions = {},
 ): Observable<ConnectionStatus> {
   const scheduler = options.scheduler ?? asyncScheduler;
-  const inputs: Observable<Input> = merge(
-    flo.state$.pipe(map((state): Input => ({ kind: 'state', state }))),
-    ...(flo.connection$ ? [flo.connection$.pipe(map((info): Input => ({ kind: 'info', info })))] : []),
-    ...(options.errors ? [options.errors.pipe(map((error): Input => ({ kind: 'error', error })))] : []),
+  const orInitial = (prev: ConnectionStatus | undefined): ConnectionStatus => prev ?? initialStatus(scheduler.now());
+  const steps: Observable<Step> = merge(
+    flo.state$.pipe(
+      map((state): Step => (prev) => {
+        const was = prev?.state;
+        if (prev && was === state) return prev;
+        let lastError = prev?.lastError ?? null;
+        if (state === 'reconnecting' && was === 'connected') lastError = 'connection lost';
+        if (state === 'closed' && was !== undefined && was !== 'closed') lastError = lastError ?? 'connection closed';
+        const reconnects = (prev?.reconnects ?? 0) + (state === 'connected' && was === 'reconnecting' ? 1 : 0);
+        const endpoint = prev?.endpoint ?? null;
+        return { state, label: connectionLabel(state), online: state === 'connected', lastError, endpoint, reconnects, since: scheduler.now() };
+      }),
+    ),
+    ...(flo.connection$
+      ? [
+          flo.connection$.pipe(
+            map((info): Step => (prev) => {
+              const base = orInitial(prev);
+              const { endpoint, lastError } = info;
+              const next = { ...base, endpoint: endpoint ?? null, lastError: lastError ? errorText(lastError) : base.lastError };
+              return next.endpoint === base.endpoint && next.lastError === base.lastError ? base : next;
+            }),
+          ),
+        ]
+      : []),
+    ...(options.errors ? [options.errors.pipe(map((error): Step => (prev) => ({ ...orInitial(prev), lastError: errorText(error) })))] : []),
   );
-  const start: ConnectionStatus | undefined = undefined;
-  return inputs.pipe(
-    scan<Input, ConnectionStatus | undefined>((prev, input) => {
-      if (input.kind === 'info') {
-        const base = prev ?? initialStatus(scheduler.now());
-        const { endpoint, lastError } = input.info;
-        const next = { ...base, endpoint: endpoint ?? null, lastError: lastError ? errorText(lastError) : base.lastError };
-        return next.endpoint === base.endpoint && next.lastError === base.lastError ? base : next;
-      }
-      if (input.kind === 'error') {
-        const base = prev ?? initialStatus(scheduler.now());
-        return { ...base, lastError: errorText(input.error) };
-      }
-      const state = input.state;
-      const was = prev?.state;
-      if (prev && was === state) return prev;
-      let lastError = prev?.lastError ?? null;
-      if (state === 'reconnecting' && was === 'connected') lastError = 'connection lost';
-      if (state === 'closed' && was !== undefined && was !== 'closed') lastError = lastError ?? 'connection closed';
-      const reconnects = (prev?.reconnects ?? 0) + (state === 'connected' && was === 'reconnecting' ? 1 : 0);
-      const endpoint = prev?.endpoint ?? null;
-      return { state, label: connectionLabel(state), online: state === 'connected', lastError, endpoint, reconnects, since: scheduler.now() };
-    }, start),
-    map((s) => s!),
-  );
+  // Every step returns a status: after the first value, none is undefined.
+  return steps.pipe(scan<Step, ConnectionStatus | undefined>((prev, step) => step(prev), undefined)) as Observable<ConnectionStatus>;
 }
 
 function initialStatus(now: number): ConnectionStatus {

@@ -47,9 +47,11 @@ export function projectionRun<S, R extends ProjectionRecord>(
   flo: ProjectionClient<R>,
   stream: string,
   options: ProjectOptions<S, R>,
-  { everyN, baseDelay, ns, snapshotNs, parseStreamId }: ProjectionPlan,
+  { everyN, baseDelay, parseStreamId }: ProjectionPlan,
 ): Observable<ProjectionState<S>> {
   const snapshot = options.snapshot;
+  const ns = options.namespace !== undefined ? { namespace: options.namespace } : {};
+  const snapshotNs = snapshot?.namespace !== undefined ? { namespace: snapshot.namespace } : ns;
   return new Observable<ProjectionState<S>>((subscriber) => {
     // One run per share connection: the fold lives here, and dies with the last subscriber.
     let state = options.initial;

@@ -9,6 +9,7 @@
  */
 import { ReplaySubject, share, type Observable, type SchedulerLike } from 'rxjs';
 import { onDemand } from '../client/on-demand.js';
+import { requireName } from '../client/core/require-name.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
 import type { StreamId } from '../protocol/options.js';
 import { parseStreamId } from '../protocol/stream-common.js';
@@ -88,8 +89,6 @@ export { SNAPSHOT_FORMAT } from './snapshot-format.js';
 export interface ProjectionPlan {
   readonly everyN: number;
   readonly baseDelay: number;
-  readonly ns: { readonly namespace?: string };
-  readonly snapshotNs: { readonly namespace?: string };
   /**
    * Reads a snapshot's last id. Handed over rather than imported by the run: `flo-rx` re-exports
    * it, and a bundler puts what the lazy chunk imports from such a file into the start-up chunk of
@@ -131,22 +130,19 @@ export function project<S, R extends ProjectionRecord = ProjectionRecord>(
   stream: string,
   options: ProjectOptions<S, R>,
 ): Observable<ProjectionState<S>> {
-  if (typeof stream !== 'string' || stream.length === 0) throw new InvalidArgumentError('project: stream must be a non-empty string');
+  requireName('project: stream', stream);
   if (typeof options?.reducer !== 'function') throw new InvalidArgumentError('project: a reducer is required');
   const snapshot = options.snapshot;
   const everyN = snapshot?.everyN ?? 100;
   if (snapshot) {
     if (!flo.kv) throw new InvalidArgumentError('project: snapshots need a client with kv');
-    if (typeof snapshot.key !== 'string' || snapshot.key.length === 0) throw new InvalidArgumentError('project: snapshot.key must be a non-empty string');
+    requireName('project: snapshot.key', snapshot.key);
     if (!Number.isInteger(everyN) || everyN < 1) throw new InvalidArgumentError(`project: snapshot.everyN must be a positive integer, got ${everyN}`);
   }
   const baseDelay = options.retryDelayMs ?? 250;
   if (!(Number.isFinite(baseDelay) && baseDelay >= 0)) throw new InvalidArgumentError(`project: retryDelayMs must be >= 0, got ${baseDelay}`);
-  const ns = options.namespace !== undefined ? { namespace: options.namespace } : {};
-  const snapshotNs =
-    snapshot?.namespace !== undefined ? { namespace: snapshot.namespace } : options.namespace !== undefined ? { namespace: options.namespace } : {};
 
-  const plan: ProjectionPlan = { everyN, baseDelay, ns, snapshotNs, parseStreamId };
+  const plan: ProjectionPlan = { everyN, baseDelay, parseStreamId };
   // The fold loads with the stream calls (one lazy chunk) at the first subscription; unsubscribing
   // while it loads starts nothing.
   const run = loadRun((m) => m.projectionRun(flo, stream, options, plan));

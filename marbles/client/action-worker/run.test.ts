@@ -4,7 +4,7 @@ import { jsonCodec } from '../../../src/codec/index.js';
 import { SettleCoalescer } from '../../../src/client/core/coalescer.js';
 import { createClientCore } from '../../../src/client/core/context.js';
 import { ActionTimeoutError, type ActionHandlers, type ActionWorkerOptions } from '../../../src/client/action-worker/index.js';
-import { resolveWorkerOptions } from '../../../src/client/action-worker/options.js';
+import { checkWorkerOptions } from '../../../src/client/action-worker/options.js';
 import { runWorker, type WorkerEvent } from '../../../src/client/action-worker/run.js';
 import type { RequestSpec } from '../../../src/connection/types.js';
 import { decodeActionComplete, decodeActionFail, encodeActionAwaitReply, Op, utf8, type ResponseFrame } from '../../../src/protocol/index.js';
@@ -66,7 +66,7 @@ function setup(ts: ReturnType<typeof newScheduler>, cold: (m: string, v?: Record
   };
   // The run loop itself (what `actions.worker` loads on first use), on the test scheduler's virtual time.
   const actions = {
-    worker: (handlers: ActionHandlers, options: ActionWorkerOptions = {}) => defer(() => runWorker(core, resolveWorkerOptions(core, handlers, options), options)),
+    worker: (handlers: ActionHandlers, options: ActionWorkerOptions = {}) => defer(() => runWorker(core, checkWorkerOptions(handlers, options), options)),
   };
   return { channel, actions, track, peak: () => peak };
 }

@@ -1,8 +1,9 @@
 /**
  * What `flo.actions.worker(handlers, options)` is given: the handler types, `ActionWorkerOptions`
- * with its defaults, and `resolveWorkerOptions`, which checks them once when the worker is
- * subscribed (a bad option errors the subscription before anything is sent).
- * Reads: `client/core` (namespace, block time and slow-handler checks). Rules: `docs/protocol-decisions.md` #27-#30.
+ * with its defaults, and `checkWorkerOptions`, which checks them once when the worker is
+ * subscribed (a bad option errors the subscription before anything is sent); the run loop
+ * (`run.ts`) resolves the rest once it has loaded.
+ * Reads: `client/core` (block time and slow-handler checks). Rules: `docs/protocol-decisions.md` #27-#30.
  */
 import type { Observable, ObservableInput, SchedulerLike } from 'rxjs';
 import { InvalidArgumentError } from '../../protocol/errors.js';
@@ -138,14 +139,18 @@ function timeLimit(name: string, v: number | undefined, fallback: number, allowZ
   return x;
 }
 
-function randomWorkerId(): string {
-  let hex = '';
-  for (let i = 0; i < 8; i++) hex += Math.floor(Math.random() * 16).toString(16);
-  return `flo-rx-${hex}`;
-}
+/**
+ * What `actions.worker()` checks at subscription, with the defaults of the checked options
+ * applied. The rest (namespace, worker id, retry delay, scheduler, the client's slow-handler
+ * threshold) is resolved by the run loop once it has loaded (`run.ts`).
+ */
+export type CheckedWorkerOptions = Omit<ResolvedWorkerOptions, 'ns' | 'workerId' | 'retryDelayMs' | 'slowHandlerMs' | 'scheduler' | 'names'> & {
+  /** Undefined: the client's. */
+  readonly slowHandlerMs: number | undefined;
+};
 
-/** Checks the handlers and options of a worker and applies the defaults; throws `InvalidArgumentError`. */
-export function resolveWorkerOptions(core: ClientCore, handlers: ActionHandlers, o: ActionWorkerOptions): ResolvedWorkerOptions {
+/** Checks the handlers and options of a worker and applies the defaults of what it checks; throws `InvalidArgumentError`. */
+export function checkWorkerOptions(handlers: ActionHandlers, o: ActionWorkerOptions): CheckedWorkerOptions {
   const definitions = new Map<string, ActionDefinition>();
   for (const [name, h] of Object.entries(handlers ?? {})) {
     if (!name) throw new InvalidArgumentError('worker: action names must be non-empty');
@@ -159,19 +164,14 @@ export function resolveWorkerOptions(core: ClientCore, handlers: ActionHandlers,
     throw new InvalidArgumentError(`worker touchFraction must be > 0 and < 1, or false, got ${String(touchFraction)}`);
   }
   return {
-    ns: core.ns(o),
-    workerId: o.workerId ?? randomWorkerId(),
     concurrency: positive('concurrency', o.concurrency, 10),
     blockMs: checkBlockMs(o.blockMs),
     heartbeatMs: positive('heartbeatMs', o.heartbeatMs, 30_000, false),
     touchFraction,
     handlerTimeoutMs: timeLimit('handlerTimeoutMs', o.handlerTimeoutMs, DEFAULT_HANDLER_TIMEOUT_MS, false),
     drainTimeoutMs: o.drainTimeoutMs === undefined ? undefined : timeLimit('drainTimeoutMs', o.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, true),
-    retryDelayMs: o.retryDelayMs === undefined ? 1000 : Math.max(0, o.retryDelayMs),
-    slowHandlerMs: o.slowHandlerMs === undefined ? core.slowHandlerMs : checkSlowHandlerMs(o.slowHandlerMs, 'worker slowHandlerMs'),
-    scheduler: o.scheduler,
+    slowHandlerMs: o.slowHandlerMs === undefined ? undefined : checkSlowHandlerMs(o.slowHandlerMs, 'worker slowHandlerMs'),
     definitions,
-    names: [...definitions.keys()],
   };
 }
 

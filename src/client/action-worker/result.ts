@@ -4,7 +4,7 @@
  * Loads with the entry (users build results with it); read by `task.ts` when settling.
  * Rules: `docs/protocol-decisions.md` #29.
  */
-import { InvalidArgumentError } from '../../protocol/errors.js';
+import { requireName } from '../core/require-name.js';
 
 /** The longest result a COMPLETE can carry: its length is a u16 (`docs/protocol-decisions.md` #29). */
 export const MAX_ACTION_RESULT_BYTES = 0xffff;
@@ -22,7 +22,7 @@ export class ActionResult<T = unknown> {
  * `return actionResult('rejected', { reason })`.
  */
 export function actionResult<T>(outcome: string, value?: T): ActionResult<T | undefined> {
-  if (typeof outcome !== 'string' || outcome.length === 0) throw new InvalidArgumentError('actionResult: outcome must be a non-empty string');
+  requireName('actionResult: outcome', outcome);
   return new ActionResult(outcome, value);
 }
 

@@ -69,6 +69,7 @@ import { drainOf } from '../core/drain-of.js';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   type ActionWorkerOptions,
+  type CheckedWorkerOptions,
   type ResolvedWorkerOptions,
 } from './options.js';
 import { runTask, type ActionTask, type TaskHost } from './task.js';
@@ -105,13 +106,28 @@ export type WorkerEvent =
   | { readonly type: 'draining'; readonly reason: DrainReason }
   | { readonly type: 'deregistered'; readonly workerId: string };
 
+/** `flo-rx-<8 hex>`, a worker's id when its options give none. */
+function randomWorkerId(): string {
+  let hex = '';
+  for (let i = 0; i < 8; i++) hex += Math.floor(Math.random() * 16).toString(16);
+  return `flo-rx-${hex}`;
+}
 
 /**
  * A worker over options already checked (`start.ts` checks them when the worker is subscribed,
  * then loads this module). Each subscription is one run of the worker.
  */
-export function runWorker(core: ClientCore, resolved: ResolvedWorkerOptions, options: ActionWorkerOptions): Observable<WorkerEvent> {
+export function runWorker(core: ClientCore, checked: CheckedWorkerOptions, options: ActionWorkerOptions): Observable<WorkerEvent> {
   return new Observable<WorkerEvent>((subscriber) => {
+    const resolved: ResolvedWorkerOptions = {
+      ...checked,
+      ns: core.ns(options),
+      workerId: options.workerId ?? randomWorkerId(),
+      retryDelayMs: options.retryDelayMs === undefined ? 1000 : Math.max(0, options.retryDelayMs),
+      slowHandlerMs: checked.slowHandlerMs ?? core.slowHandlerMs,
+      scheduler: options.scheduler,
+      names: [...checked.definitions.keys()],
+    };
     let run: WorkerRun;
     try {
       run = new WorkerRun(core, resolved, options, subscriber);

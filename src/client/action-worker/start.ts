@@ -11,7 +11,7 @@
 import { defer, type Observable } from 'rxjs';
 import type { ClientCore } from '../core/context.js';
 import { onDemand } from '../on-demand.js';
-import { resolveWorkerOptions, type ActionHandlers, type ActionWorkerOptions } from './options.js';
+import { checkWorkerOptions, type ActionHandlers, type ActionWorkerOptions } from './options.js';
 import type { WorkerEvent } from './run.js';
 
 const loadRun = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js').then((m) => m.actionWorkerRun));
@@ -19,7 +19,7 @@ const loadRun = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js')
 /** `flo.actions.worker(...)`: see `ActionsApi.worker`. */
 export function actionWorker(core: ClientCore, handlers: ActionHandlers, options: ActionWorkerOptions = {}): Observable<WorkerEvent> {
   return defer(() => {
-    const resolved = resolveWorkerOptions(core, handlers, options);
-    return loadRun(({ runWorker }) => runWorker(core, resolved, options));
+    const checked = checkWorkerOptions(handlers, options);
+    return loadRun(({ runWorker }) => runWorker(core, checked, options));
   });
 }

@@ -106,40 +106,59 @@ export function lazyCall<T>(
  */
 class CallRun<T> implements ReplySink, Unsubscribable {
   /** The request in flight, or the retry wait. */
-  private pending: Unsubscribable | undefined = undefined;
-  private attempts = 0;
+  #pending: Unsubscribable | undefined = undefined;
+  #attempts = 0;
+
+  readonly #subscriber: Subscriber<T | null>;
+  readonly #channel: CallChannel;
+  readonly #spec: RequestSpec;
+  readonly #decode: (payload: Uint8Array) => T;
+  readonly #notFoundNull: boolean;
+  readonly #retry: CallRetry | undefined;
 
   constructor(
-    private readonly subscriber: Subscriber<T | null>,
-    private readonly channel: CallChannel,
-    private readonly spec: RequestSpec,
-    private readonly decode: (payload: Uint8Array) => T,
-    private readonly notFoundNull: boolean,
-    private readonly retry: CallRetry | undefined,
-  ) {}
+    subscriber: Subscriber<T | null>,
+    channel: CallChannel,
+    spec: RequestSpec,
+    decode: (payload: Uint8Array) => T,
+    notFoundNull: boolean,
+    retry: CallRetry | undefined,
+  ) {
+    this.#subscriber = subscriber;
+    this.#channel = channel;
+    this.#spec = spec;
+    this.#decode = decode;
+    this.#notFoundNull = notFoundNull;
+    this.#retry = retry;
+  }
 
   send(): void {
-    const { channel } = this;
-    const attempt = this.attempts;
-    const request = channel.submit !== undefined ? channel.submit(this.spec, this) : channel.request(this.spec).subscribe(this);
+    const channel = this.#channel;
+    const attempt = this.#attempts;
+    // A channel without `submit` gets an observer of its own: rxjs may call an observer's methods
+    // on a copy of it (its deprecated `useDeprecatedNextContext`), which has none of these #fields.
+    const request =
+      channel.submit !== undefined
+        ? channel.submit(this.#spec, this)
+        : channel.request(this.#spec).subscribe({ next: (reply) => this.next(reply), error: (err: unknown) => this.error(err) });
     // A channel that failed at once may have started the retry wait already: keep that one.
-    if (this.attempts === attempt) this.pending = request;
+    if (this.#attempts === attempt) this.#pending = request;
   }
 
   next(reply: ResponseFrame): void {
-    const subscriber = this.subscriber;
+    const subscriber = this.#subscriber;
     if (reply.status !== Status.OK) {
-      if (reply.status === Status.NotFound && this.notFoundNull) {
+      if (reply.status === Status.NotFound && this.#notFoundNull) {
         subscriber.next(null);
         subscriber.complete();
         return;
       }
-      this.error(serverErrorFor(reply.status, fromUtf8(reply.payload), this.spec.opcode));
+      this.error(serverErrorFor(reply.status, fromUtf8(reply.payload), this.#spec.opcode));
       return;
     }
     let value: T;
     try {
-      value = decodeReply(reply.payload, this.decode, this.spec.opcode);
+      value = decodeReply(reply.payload, this.#decode, this.#spec.opcode);
     } catch (e) {
       this.error(e);
       return;
@@ -149,16 +168,16 @@ class CallRun<T> implements ReplySink, Unsubscribable {
   }
 
   error(err: unknown): void {
-    const retry = this.retry;
-    if (retry !== undefined && this.attempts < retry.policy.retries && !this.subscriber.closed) {
-      const delayMs = retryDelayMs(this.spec, retry.policy, err, this.attempts + 1, retry.emit);
+    const retry = this.#retry;
+    if (retry !== undefined && this.#attempts < retry.policy.retries && !this.#subscriber.closed) {
+      const delayMs = retryDelayMs(this.#spec, retry.policy, err, this.#attempts + 1, retry.emit);
       if (delayMs !== undefined) {
-        this.attempts++;
-        this.pending = (retry.scheduler ?? asyncScheduler).schedule(() => this.send(), delayMs);
+        this.#attempts++;
+        this.#pending = (retry.scheduler ?? asyncScheduler).schedule(() => this.send(), delayMs);
         return;
       }
     }
-    this.subscriber.error(err);
+    this.#subscriber.error(err);
   }
 
   complete(): void {
@@ -166,8 +185,8 @@ class CallRun<T> implements ReplySink, Unsubscribable {
   }
 
   unsubscribe(): void {
-    const pending = this.pending;
-    this.pending = undefined;
+    const pending = this.#pending;
+    this.#pending = undefined;
     pending?.unsubscribe();
   }
 }

@@ -19,4 +19,4 @@ export { createClientCore, type ClientCore, type NamespaceOption, type RequestOp
 export { DrainControl, type DrainRequest, type DrainRegistration } from './drain-control.js';
 export { untilOf, type DrainOptions } from './drain.js';
 export { drainOf, drainOptionsOf } from './drain-of.js';
-export { retryRequest, resolveRetry, mayRetry, type RetryOptions } from './retry.js';
+export { resolveRetry, mayRetry, type RetryOptions } from './retry.js';

@@ -7,7 +7,6 @@
  * the coalescer, and a single call fails with `ConnectionLostError` as before. Owns the
  * idempotency table and the backoff; the client's `call` applies it.
  */
-import { retry, timer, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
 import type { RequestSpec } from '../../connection/types.js';
 import { isOverloaded, isRateLimited, InvalidArgumentError } from '../../protocol/errors.js';
 import { ClientOp as Op, clientOpcodeName } from '../../protocol/client-opcodes.js';
@@ -69,8 +68,8 @@ function backoff(r: Required<RetryOptions>, n: number): number {
 
 /**
  * The wait before resend `n` (from 1) of `spec` after `error`, reporting the retry; undefined when
- * `error` is not one to resend (the budget is the caller's to count). Shared by `retryRequest` and
- * the client's per-call path (`call.ts`).
+ * `error` is not one to resend (the budget is the caller's to count). The client's per-call path
+ * (`call.ts`) applies it.
  */
 export function retryDelayMs(
   spec: RequestSpec,
@@ -83,21 +82,4 @@ export function retryDelayMs(
   const delayMs = backoff(r, n);
   emit?.({ type: 'retry', operation: clientOpcodeName(spec.opcode), attempt: n, delayMs, error: error as Error });
   return delayMs;
-}
-
-/** Resubscribes (a new request) after a retryable failure, reporting each retry. */
-export function retryRequest<T>(
-  spec: RequestSpec,
-  r: Required<RetryOptions>,
-  emit: ((event: FloEvent) => void) | undefined,
-  scheduler?: SchedulerLike,
-): MonoTypeOperatorFunction<T> {
-  return retry<T>({
-    count: r.retries,
-    delay: (error: unknown, n: number): Observable<unknown> => {
-      const delayMs = retryDelayMs(spec, r, error, n, emit);
-      if (delayMs === undefined) throw error;
-      return timer(delayMs, scheduler);
-    },
-  });
 }

@@ -2,7 +2,7 @@
 // reply (fake channel, and a real socket against a fake server), and retry waits that stay
 // cancellable when the channel fails at once.
 import { afterEach, describe, expect, it } from 'vitest';
-import { firstValueFrom, NEVER, VirtualTimeScheduler, type Unsubscribable } from 'rxjs';
+import { config, firstValueFrom, NEVER, Subject, VirtualTimeScheduler, type Unsubscribable } from 'rxjs';
 import { call, lazyCall } from '../../../src/client/core/call.js';
 import type { ReplySink, RequestChannel, RequestSpec } from '../../../src/connection/types.js';
 import { connect, InvalidArgumentError, OverloadedError, type FloClient } from '../../../src/node.js';
@@ -107,6 +107,51 @@ describe('call over a channel with submit()', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(OverloadedError);
   });
+});
+
+describe('call over a channel with request() only', () => {
+  afterEach(() => {
+    config.useDeprecatedNextContext = false;
+  });
+
+  /** A channel without `submit`: each request is a Subject the test answers. */
+  function requestChannel() {
+    const replies: Subject<ResponseFrame>[] = [];
+    const channel: Pick<RequestChannel, 'request' | 'submit'> = {
+      request: () => {
+        const reply = new Subject<ResponseFrame>();
+        replies.push(reply);
+        return reply;
+      },
+    };
+    return { channel, replies };
+  }
+
+  // rxjs's deprecated `useDeprecatedNextContext` calls an observer's methods on a copy of the
+  // observer object: the call's own state must not depend on which object `this` is.
+  for (const deprecatedContext of [false, true]) {
+    it(`decodes a reply, maps a status to its error and retries (useDeprecatedNextContext ${deprecatedContext})`, async () => {
+      config.useDeprecatedNextContext = deprecatedContext;
+      const { channel, replies } = requestChannel();
+      const ok = firstValueFrom(call(channel, spec, fromUtf8));
+      replies[0]!.next(frame(Status.OK, utf8('v')));
+      await expect(ok).resolves.toBe('v');
+
+      const missing = firstValueFrom(call(channel, spec, fromUtf8, { notFound: 'null' }));
+      replies[1]!.next(frame(Status.NotFound));
+      await expect(missing).resolves.toBeNull();
+
+      const scheduler = new VirtualTimeScheduler();
+      const policy = { retries: 1, minDelayMs: 10, maxDelayMs: 10, nonIdempotent: false };
+      const values: unknown[] = [];
+      call(channel, spec, fromUtf8, {}, { policy, scheduler }).subscribe({ next: (v) => values.push(v) });
+      replies[2]!.error(new OverloadedError(Status.Overloaded, 'busy', Op.KvGet));
+      scheduler.flush();
+      expect(replies).toHaveLength(4); // resent once
+      replies[3]!.next(frame(Status.OK, utf8('again')));
+      expect(values).toEqual(['again']);
+    });
+  }
 });
 
 describe('kv.get over a real socket', () => {
