@@ -62,10 +62,11 @@ export class BatchWriter {
     this.count = 0;
   }
 
-  /** `value` undefined: the entity was removed. */
-  add(table: string, key: string, value: unknown): void {
+  /** `value` undefined: the entity was removed. `id` given: the key is `key`, NUL, `id` in hex (`entityKeyWithId`). */
+  add(table: string, key: string, value: unknown, id?: bigint): void {
     this.out.string(table);
-    this.out.string(key);
+    if (id === undefined) this.out.string(key);
+    else this.out.stringWithId(key, id);
     this.out.value(value);
     this.count++;
   }

@@ -12,6 +12,7 @@
 import type { Packr } from 'msgpackr';
 
 const MAX_INITIAL = 64 * 1024;
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class PlainPacker {
   private buf: Buffer;
@@ -148,6 +149,59 @@ export class PlainPacker {
       this.pos += 4;
     }
     this.pos += b.write(s, this.pos, bytes, 'utf8');
+  }
+
+  /**
+   * Writes the string `prefix`, NUL, `id` in lower-case hex (an entity key given in parts), the
+   * same bytes as `string()` of that string, without building it: the prefix's characters are
+   * copied and the digits written in place. Up to 2^53 the digits come from a number (no string);
+   * beyond, from `id.toString(16)` (a flat string, not a rope to flatten).
+   */
+  stringWithId(prefix: string, id: bigint): void {
+    const prefixLength = prefix.length;
+    let small = -1;
+    let hex = '';
+    let digits = 1;
+    if (id >= 0n && id <= MAX_SAFE_ID) {
+      small = Number(id);
+      for (let m = small; m >= 16; m = Math.floor(m / 16)) digits++;
+    } else if (id > 0n) {
+      hex = id.toString(16);
+      digits = hex.length;
+    } else digits = 0x100; // a negative id: the general path below
+    const length = prefixLength + 1 + digits;
+    if (length < 0x100) {
+      const header = length < 32 ? 1 : 2;
+      this.room(header + length);
+      const b = this.buf;
+      const start = this.pos;
+      let at = start + header;
+      let i = 0;
+      for (; i < prefixLength; i++) {
+        const c = prefix.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at++] = c;
+      }
+      if (i === prefixLength) {
+        b[at++] = 0;
+        if (small >= 0) {
+          let n = small;
+          for (let j = at + digits - 1; j >= at; j--) {
+            const d = n % 16;
+            b[j] = d < 10 ? 0x30 + d : 0x57 + d;
+            n = Math.floor(n / 16);
+          }
+        } else for (let j = 0; j < digits; j++) b[at + j] = hex.charCodeAt(j);
+        if (header === 1) b[start] = 0xa0 | length;
+        else {
+          b[start] = 0xd9;
+          b[start + 1] = length;
+        }
+        this.pos = at + digits;
+        return;
+      }
+    }
+    this.string(`${prefix}\u0000${id.toString(16)}`);
   }
 
   private number(n: number): void {

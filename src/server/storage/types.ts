@@ -50,8 +50,16 @@ export const REMOVED: unique symbol = Symbol('removed');
  * versions). It must not change later this turn unless announced again (by `willChange(key)` or
  * `willChange(key, itsForm)`), which the commit then writes after it; a rollback removes it.
  * `created` = `REMOVED`: see there.
+ *
+ * `id`: the entity's key is `key`, NUL, `id` in lower-case hex (`entityKeyWithId`), given in parts so
+ * that the hot paths (a KV version, a stream record) build no key string: the commit writes the
+ * key's bytes from its parts (the same bytes as the built string), and the string is built only
+ * where one is needed (a rollback, or an entity also in the turn's map of changes).
  */
-export type WillChange = (key: string, before?: unknown, created?: unknown) => void;
+export type WillChange = (key: string, before?: unknown, created?: unknown, id?: bigint) => void;
+
+/** The entity key `prefix`, NUL, `id` in lower-case hex: what `WillChange` means by a key given with an `id`. */
+export const entityKeyWithId = (prefix: string, id: bigint): string => `${prefix}\u0000${id.toString(16)}`;
 
 /** What a subsystem's store gets from a server with a data directory: its tables' change announcements. */
 export interface Persistence {

@@ -30,7 +30,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
-import { ABSENT, type Persistence } from '../storage/types.js';
+import { ABSENT, entityKeyWithId, type Persistence } from '../storage/types.js';
 import { PayloadArena } from '../payload-slab.js';
 
 /**
@@ -197,8 +197,11 @@ interface StreamChanges {
 
 const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, newRec() {}, group() {}, pel() {} };
 
-/** A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes: keep it short). */
-const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(16)}`;
+/**
+ * A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes:
+ * keep it short). An append gives it to the storage in these parts (`rec(k, ABSENT, form, key)`).
+ */
+const recordEntity = entityKeyWithId;
 
 function parseRecordEntity(entity: string): [string, bigint] {
   const at = entity.lastIndexOf('\u0000');
@@ -267,7 +270,7 @@ export class StreamStore {
       },
       // An appended record is logged as it is now (records do not change; a removal is announced
       // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit.
-      newRec: (k, key, record) => rec(recordEntity(k, key), ABSENT, [record.partition, record.payload, record.headers] satisfies StoredRecordValue),
+      newRec: (k, key, record) => rec(k, ABSENT, [record.partition, record.payload, record.headers] satisfies StoredRecordValue, key),
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { PlainPacker } from '../../../src/server/storage/plain-packer.js';
+import { entityKeyWithId } from '../../../src/server/storage/types.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
 const unpack = (bytes: Uint8Array) => packr.unpack(Buffer.from(bytes));
@@ -90,5 +91,37 @@ describe('PlainPacker', () => {
     const mixed = 'a'.repeat(40) + 'é' + 'b'.repeat(20);
     expect(bytesOf(mixed)).toEqual([0xd9, 62, ...utf8(mixed)]);
     expect(unpack(new Uint8Array(bytesOf(mixed)))).toBe(mixed);
+  });
+
+  it('writes a key given as prefix and id (stringWithId) as the same bytes as the built key string', () => {
+    const out = new PlainPacker(packr);
+    const ofString = (s: string) => {
+      out.reset();
+      out.string(s);
+      return [...out.bytes()];
+    };
+    const ofParts = (prefix: string, id: bigint) => {
+      out.reset();
+      out.stringWithId(prefix, id);
+      return [...out.bytes()];
+    };
+    const ids = fc.oneof(
+      fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) + 2n }),
+      fc.constantFrom(0n, 1n, 15n, 16n, 255n, 256n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n + 7n, (1_700_000_000_000n << 64n) | 3n, 2n ** 128n - 1n, -1n, -(2n ** 70n)),
+      fc.bigInt(),
+    );
+    const prefixes = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom('', 'default\u0000bench', 'default\u0000k'.repeat(20), 'é\u0000key', `a${'x'.repeat(230)}`),
+    );
+    fc.assert(
+      fc.property(prefixes, ids, (prefix, id) => {
+        expect(ofParts(prefix, id)).toEqual(ofString(entityKeyWithId(prefix, id)));
+      }),
+      { numRuns: 3000 },
+    );
+    // Lengths around the fixstr/str8/str16 boundaries.
+    for (let n = 20; n < 300; n++) for (const id of [5n, 0xabcdefn, (1_700_000_000_000n << 64n) | 1n]) expect(ofParts('p'.repeat(n), id)).toEqual(ofString(entityKeyWithId('p'.repeat(n), id)));
   });
 });
