@@ -13,6 +13,17 @@ import type { Packr } from 'msgpackr';
 
 const MAX_INITIAL = 64 * 1024;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_64 = 1n << 64n;
+const TWO_127 = 1n << 127n;
+
+/**
+ * A stored form that writes its own encoding: the same bytes as the plain data it stands for (a
+ * stream record writes `[partition, payload, headers]` from its arena, with no tuple and no
+ * payload view made per append). Only for forms given to the storage as created (`WillChange`).
+ */
+export interface SelfPacking {
+  packInto(out: PlainPacker): void;
+}
 
 export class PlainPacker {
   private buf: Buffer;
@@ -98,6 +109,7 @@ export class PlainPacker {
         const ctor = (v as object).constructor;
         if (ctor === Array) return this.array(v as unknown[]);
         if (ctor === Object) return this.object(v as Record<string, unknown>);
+        if (typeof (v as Partial<SelfPacking>).packInto === 'function') return (v as SelfPacking).packInto(this);
         return this.packed(v);
       }
       default:
@@ -204,7 +216,7 @@ export class PlainPacker {
     this.string(`${prefix}\u0000${id.toString(16)}`);
   }
 
-  private number(n: number): void {
+  number(n: number): void {
     this.room(9);
     const b = this.buf;
     // As msgpackr: integers that fit 32 bits as integers (so -0 as 0), every other number as float64.
@@ -244,7 +256,20 @@ export class PlainPacker {
   }
 
   private bigint(n: bigint): void {
-    if (n < -0x8000000000000000n || n > 0x7fffffffffffffffn) return this.packed(n);
+    if (n < -0x8000000000000000n || n > 0x7fffffffffffffffn) {
+      // 2^64 up to 2^127 (a stream id): msgpackr's bigint extension as it writes it, two big-endian
+      // 64-bit words in a fixext 16 of type 0x42, without its arrays and copies.
+      if (n >= TWO_64 && n < TWO_127) {
+        this.room(18);
+        this.buf[this.pos++] = 0xd8;
+        this.buf[this.pos++] = 0x42;
+        this.view.setBigUint64(this.pos, n >> 64n);
+        this.view.setBigUint64(this.pos + 8, BigInt.asUintN(64, n));
+        this.pos += 16;
+        return;
+      }
+      return this.packed(n);
+    }
     this.room(9);
     this.buf[this.pos++] = 0xd3;
     this.view.setBigInt64(this.pos, n);
@@ -252,7 +277,11 @@ export class PlainPacker {
   }
 
   private binary(bytes: Uint8Array): void {
-    const length = bytes.length;
+    this.binaryOf(bytes, 0, bytes.length);
+  }
+
+  /** The bytes `from[offset, offset + length)` as a byte string (no view of them made). */
+  binaryOf(from: Uint8Array, offset: number, length: number): void {
     this.room(5 + length);
     const b = this.buf;
     if (length < 0x100) {
@@ -267,11 +296,12 @@ export class PlainPacker {
       this.view.setUint32(this.pos, length);
       this.pos += 4;
     }
-    b.set(bytes, this.pos);
+    if (offset === 0 && length === from.length) b.set(from, this.pos);
+    else b.set(from.subarray(offset, offset + length), this.pos);
     this.pos += length;
   }
 
-  private arrayHeader(length: number): void {
+  arrayHeader(length: number): void {
     this.room(5);
     const b = this.buf;
     if (length < 0x10) b[this.pos++] = 0x90 | length;

@@ -49,6 +49,8 @@ export const REMOVED: unique symbol = Symbol('removed');
  * logged as given, with no `save` call and no lookup by key (the hot path of appends and KV
  * versions). It must not change later this turn unless announced again (by `willChange(key)` or
  * `willChange(key, itsForm)`), which the commit then writes after it; a rollback removes it.
+ * The form may also be an object that writes its own encoding (`SelfPacking` in `plain-packer.ts`:
+ * the bytes of the plain form it stands for), read by the table's `load` as that plain form.
  * `created` = `REMOVED`: see there.
  *
  * `id`: the entity's key is `key`, NUL, `id` in lower-case hex (`entityKeyWithId`), given in parts so

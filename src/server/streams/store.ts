@@ -30,6 +30,7 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
+import type { PlainPacker, SelfPacking } from '../storage/plain-packer.js';
 import { ABSENT, entityKeyWithId, type Persistence } from '../storage/types.js';
 import { PayloadArena } from '../payload-slab.js';
 
@@ -63,6 +64,17 @@ export class StoredRecord {
   /** The payload: a view of the arena chunk (bytes there are never overwritten). */
   get payload(): Uint8Array {
     return this.chunk.subarray(this.offset, this.offset + this.size);
+  }
+
+  /**
+   * Writes the record's stored form, `[partition, payload, headers]` (`StoredRecordValue`), as those
+   * bytes: an appended record is given to the storage as itself, with no tuple made per append.
+   */
+  packInto(out: PlainPacker): void {
+    out.arrayHeader(3);
+    out.number(this.partition);
+    out.binaryOf(this.chunk, this.offset, this.size);
+    out.value(this.headers);
   }
 }
 
@@ -269,8 +281,9 @@ export class StreamStore {
         rec(recordEntity(k, key));
       },
       // An appended record is logged as it is now (records do not change; a removal is announced
-      // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit.
-      newRec: (k, key, record) => rec(k, ABSENT, [record.partition, record.payload, record.headers] satisfies StoredRecordValue, key),
+      // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit;
+      // its key given in parts and its form written by the record itself (`packInto`).
+      newRec: (k, key, record) => rec(k, ABSENT, record satisfies SelfPacking, key),
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };

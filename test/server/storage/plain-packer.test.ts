@@ -93,6 +93,27 @@ describe('PlainPacker', () => {
     expect(unpack(new Uint8Array(bytesOf(mixed)))).toBe(mixed);
   });
 
+  it('writes bigints of 2^64 up to 2^127 (stream ids) as the same bytes as msgpackr, and the rest as before', () => {
+    const out = new PlainPacker(packr);
+    const bytesOf = (v: bigint) => {
+      out.reset();
+      out.value(v);
+      return [...out.bytes()];
+    };
+    const big = fc.oneof(
+      fc.bigInt({ min: 2n ** 64n, max: 2n ** 127n - 1n }),
+      fc.bigInt({ min: 2n ** 63n - 2n, max: 2n ** 64n + 2n }),
+      fc.bigInt({ min: 2n ** 127n - 2n, max: 2n ** 127n + 2n }),
+      fc.constantFrom((1_765_000_000_000n << 64n) | 3n, 2n ** 128n, -(2n ** 64n), -(2n ** 70n)),
+    );
+    fc.assert(
+      fc.property(big, (v) => {
+        expect(bytesOf(v)).toEqual([...packr.pack(v)]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('writes a key given as prefix and id (stringWithId) as the same bytes as the built key string', () => {
     const out = new PlainPacker(packr);
     const ofString = (s: string) => {
