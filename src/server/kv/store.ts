@@ -334,7 +334,7 @@ const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
  * The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key.
  * On the write path it is given to the storage in these parts (`willChangeVersion(entity, ..., version)`).
  */
-const versionEntityOf = entityKeyWithId;
+const versionEntityOf = (entity: string, version: bigint): string => entityKeyWithId(entity, version);
 
 /** The entry's entity key and the version of a version entity (the inverse of `versionEntityOf`). */
 function splitVersionEntity(ve: string): [entity: string, version: bigint] {

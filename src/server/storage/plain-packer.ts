@@ -10,6 +10,7 @@
  * and copied in, so the bytes stay readable by the same `unpack`.
  */
 import type { Packr } from 'msgpackr';
+import type { IdKeyForm } from './types.js';
 
 const MAX_INITIAL = 64 * 1024;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
@@ -164,24 +165,28 @@ export class PlainPacker {
   }
 
   /**
-   * Writes the string `prefix`, NUL, `id` in lower-case hex (an entity key given in parts), the
-   * same bytes as `string()` of that string, without building it: the prefix's characters are
-   * copied and the digits written in place. Up to 2^53 the digits come from a number (no string);
-   * beyond, from `id.toString(16)` (a flat string, not a rope to flatten).
+   * Writes the entity key of `prefix` and `id` in `form` (an entity key given in parts:
+   * `entityKeyWithId`), the same bytes as `string()` of that key, without building it: the
+   * characters of prefix, separator and suffix are copied and the digits written in place. Up to
+   * 2^53 the digits come from a number (no string); beyond, from `id.toString(radix)` (a flat
+   * string, not a rope to flatten).
    */
-  stringWithId(prefix: string, id: bigint): void {
+  stringWithId(prefix: string, id: bigint | number, form: IdKeyForm): void {
+    const { separator, radix, suffix } = form;
     const prefixLength = prefix.length;
     let small = -1;
-    let hex = '';
+    let text = '';
     let digits = 1;
-    if (id >= 0n && id <= MAX_SAFE_ID) {
-      small = Number(id);
-      for (let m = small; m >= 16; m = Math.floor(m / 16)) digits++;
-    } else if (id > 0n) {
-      hex = id.toString(16);
-      digits = hex.length;
-    } else digits = 0x100; // a negative id: the general path below
-    const length = prefixLength + 1 + digits;
+    if (typeof id === 'number') {
+      if (id >= 0 && Number.isSafeInteger(id)) small = id;
+      else digits = 0x100; // not an id this writes: the general path below
+    } else if (id >= 0n && id <= MAX_SAFE_ID) small = Number(id);
+    else if (id > 0n) {
+      text = id.toString(radix);
+      digits = text.length;
+    } else digits = 0x100;
+    if (small >= 0) for (let m = small; m >= radix; m = Math.floor(m / radix)) digits++;
+    const length = prefixLength + separator.length + digits + suffix.length;
     if (length < 0x100) {
       const header = length < 32 ? 1 : 2;
       this.room(header + length);
@@ -195,25 +200,27 @@ export class PlainPacker {
         b[at++] = c;
       }
       if (i === prefixLength) {
-        b[at++] = 0;
+        for (let j = 0; j < separator.length; j++) b[at++] = separator.charCodeAt(j);
         if (small >= 0) {
           let n = small;
           for (let j = at + digits - 1; j >= at; j--) {
-            const d = n % 16;
+            const d = n % radix;
             b[j] = d < 10 ? 0x30 + d : 0x57 + d;
-            n = Math.floor(n / 16);
+            n = Math.floor(n / radix);
           }
-        } else for (let j = 0; j < digits; j++) b[at + j] = hex.charCodeAt(j);
+        } else for (let j = 0; j < digits; j++) b[at + j] = text.charCodeAt(j);
+        at += digits;
+        for (let j = 0; j < suffix.length; j++) b[at++] = suffix.charCodeAt(j);
         if (header === 1) b[start] = 0xa0 | length;
         else {
           b[start] = 0xd9;
           b[start + 1] = length;
         }
-        this.pos = at + digits;
+        this.pos = at;
         return;
       }
     }
-    this.string(`${prefix}\u0000${id.toString(16)}`);
+    this.string(`${prefix}${separator}${id.toString(radix)}${suffix}`);
   }
 
   number(n: number): void {

@@ -213,7 +213,7 @@ const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, newRec() {}, group() {}
  * A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes:
  * keep it short). An append gives it to the storage in these parts (`rec(k, ABSENT, form, key)`).
  */
-const recordEntity = entityKeyWithId;
+const recordEntity = (k: string, key: bigint): string => entityKeyWithId(k, key);
 
 function parseRecordEntity(entity: string): [string, bigint] {
   const at = entity.lastIndexOf('\u0000');

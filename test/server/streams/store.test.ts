@@ -39,7 +39,7 @@ describe('StreamStore records', () => {
   });
 
   it('announces an appended record with its key in parts and a form that packs as the bytes of [partition, payload, headers]', () => {
-    const announced: Array<[string, unknown, unknown, bigint | undefined]> = [];
+    const announced: Array<[string, unknown, unknown, bigint | number | undefined]> = [];
     const persistence: Persistence = {
       table: (t) => (key, before, created, id) => void (t.name === 'stream.rec' && announced.push([key, before, created, id])),
     };
