@@ -5,11 +5,12 @@
  * the turn's last, so its reply is written at once) or 256 per chunk. Prints the CPU ns per
  * request of this process (`process.cpuUsage`): what a request costs from the bytes read to the
  * reply bytes handed over, the part of the server's CPU that the kernel's socket work hides in
- * the end-to-end benches.
+ * the end-to-end benches. `append` and `append256` send stream appends of one 100-byte record to
+ * one stream (what `bench/durability.ts` appends), 1 or 256 per chunk.
  *
  * Env: BENCH_PATH_TREE=<dir> (the checkout whose `src/server` is measured; default this one),
  * BENCH_PATH_OPS (requests per measured run, default 400 000), BENCH_PATH_RUNS (default 5; the
- * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default), BENCH_PATH_VERSIONS (KV
+ * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default; also `append,append256`), BENCH_PATH_VERSIONS (KV
  * versions kept per key, default 65 as the server's), BENCH_PATH_FSYNC (`everysec` or `always`: a
  * data directory in a temp dir (no compaction), the connection's replies held for its commits; `off`: in memory
  * but run the same way, which is waiting one turn of the event loop after each chunk so that the
@@ -101,13 +102,15 @@ const conn = new ServerConnection(transport, { id: 1, dispatcher, ...(gate ? { c
 conn.start();
 
 const VALUE = new Uint8Array(100).fill(0x61);
-const frameOf = (op: 'put' | 'get', i: number): Uint8Array => {
+type Work = 'put' | 'get' | 'append';
+const frameOf = (op: Work, i: number): Uint8Array => {
+  if (op === 'append') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.StreamAppend, 'bench', protocol.encodeStreamAppend({ stream: 'bench', payload: VALUE }));
   const key = protocol.utf8(`bench:k${i % KEYS}`);
   const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });
   return protocol.encodeRequest(BigInt(i + 1), op === 'put' ? protocol.Op.KvPut : protocol.Op.KvGet, 'bench', body);
 };
 /** Chunks as a socket hands them over: Buffers, one frame each or `perChunk` frames each. */
-function chunks(op: 'put' | 'get', perChunk: number): Buffer[] {
+function chunks(op: Work, perChunk: number): Buffer[] {
   const out: Buffer[] = [];
   for (let c = 0; c < KEYS; c++) {
     const frames = Array.from({ length: perChunk }, (_, j) => frameOf(op, c * perChunk + j));
@@ -137,10 +140,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const cases: Record<string, [Buffer[], number]> = {};
 for (const w of WORK) {
   const perChunk = w.endsWith('256') ? 256 : 1;
-  cases[w] = [chunks(w.startsWith('put') ? 'put' : 'get', perChunk), perChunk];
+  cases[w] = [chunks(w.startsWith('put') ? 'put' : w.startsWith('append') ? 'append' : 'get', perChunk), perChunk];
 }
 // Keys exist before any get; one warm-up pass of each case.
-if (cases.put === undefined) await run(chunks('put', 1), 1);
+if (cases.put === undefined && WORK.some((w) => w.startsWith('get'))) await run(chunks('put', 1), 1);
 for (const w of WORK) await run(...cases[w]);
 const line: string[] = [];
 for (const w of WORK) {

@@ -7,7 +7,7 @@
  */
 import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
-import { ABSENT, NO_CHANGE_LOG, REMOVED, type Persistence, type WillChange } from '../storage/types.js';
+import { ABSENT, entityKeyWithId, NO_CHANGE_LOG, REMOVED, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
 import { VersionRing, type VersionState } from './version-ring.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
@@ -330,8 +330,11 @@ function heldFromStored(version: bigint, s: StoredVersion): HeldVersion {
 }
 
 const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
-/** The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key. */
-const versionEntityOf = (entity: string, version: bigint) => `${entity}\u0000${version.toString(16)}`;
+/**
+ * The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key.
+ * On the write path it is given to the storage in these parts (`willChangeVersion(entity, ..., version)`).
+ */
+const versionEntityOf = (entity: string, version: bigint): string => entityKeyWithId(entity, version);
 
 /** The entry's entity key and the version of a version entity (the inverse of `versionEntityOf`). */
 function splitVersionEntity(ve: string): [entity: string, version: bigint] {
@@ -441,7 +444,7 @@ export class KvStore {
    * logged in its stored form as it is now (a TTL change later this turn announces it again).
    */
   private announceVersion(e: Entry, entity: string): void {
-    this.willChangeVersion(versionEntityOf(entity, e.version), ABSENT, storedCurrent(e));
+    this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.version);
   }
 
   /** Announces a change of `e`'s current version in place (its TTL): its entity is written again. */
@@ -454,9 +457,9 @@ export class KvStore {
   }
 
   /** Announces the removal of a version entity (before: its stored form, for a rollback). */
-  private willDropVersion(ve: string, before: StoredVersion): void {
+  private willDropVersion(entity: string, version: bigint, before: StoredVersion): void {
     // Versions only grow: a dropped version's entity is never written again, so it is logged as a removal as announced.
-    this.willChangeVersion(ve, before, REMOVED);
+    this.willChangeVersion(entity, before, REMOVED, version);
   }
 
   private stageVersion(ve: string, stored: unknown): void {
@@ -509,7 +512,7 @@ export class KvStore {
       // Versions beyond the bound (kept under a larger bound before a restart) are dropped for good.
       for (let i = depth + 1; i < versions.length; i++) {
         const v = versions[i];
-        this.willDropVersion(versionEntityOf(entity, v.version), storedVersion(v.value, v.timestampNs, v.state));
+        this.willDropVersion(entity, v.version, storedVersion(v.value, v.timestampNs, v.state));
       }
       space.set(key, this.entryOf(versions, entity));
     }
@@ -688,10 +691,10 @@ export class KvStore {
     if (entity !== undefined) {
       // The current version stays stored as it is (it becomes history); the version pushed out of
       // the history (with none kept, the current one) is dropped, so its stored entity goes.
-      if (depth === 0) this.willDropVersion(versionEntityOf(entity, e.version), storedCurrent(e));
+      if (depth === 0) this.willDropVersion(entity, e.version, storedCurrent(e));
       else if (e.older.length === depth) {
         const last = depth - 1;
-        this.willDropVersion(versionEntityOf(entity, e.older.versionAt(last)), storedOlder(e.older, last));
+        this.willDropVersion(entity, e.older.versionAt(last), storedOlder(e.older, last));
       }
     }
     e.older.add(e.version, e.deleted ? EMPTY : e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));

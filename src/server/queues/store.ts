@@ -46,7 +46,7 @@ import type { QueueMessage } from '../../protocol/index.js';
 import { badRequest } from '../reply.js';
 import { ReadyQueue, SeqHeap } from './heap.js';
 import { DELAYED, LEASED, MAX_SEQ, MessageTable, READY, type LiveState } from './message-table.js';
-import { ABSENT, NO_CHANGE_LOG, type Persistence, type WillChange } from '../storage/types.js';
+import { ABSENT, NO_CHANGE_LOG, type IdKeyForm, type Persistence, type WillChange } from '../storage/types.js';
 
 export type QueueMessageState = 'ready' | 'delayed' | 'leased' | 'dlq';
 
@@ -254,6 +254,8 @@ const queueEntity = (namespace: string, name: string) => JSON.stringify([namespa
  * hex dedup keys) need no escaping, so the result is the same string.
  */
 const itemEntity = (q: Queue, item: string | number) => `${q.itemPrefix}${item}"]`;
+/** A message's entity key given in parts (an enqueue): the queue's `itemPrefix`, then the seq as `itemEntity` writes it. */
+const SEQ_ID_KEY: IdKeyForm = { separator: '', radix: 10, suffix: '"]' };
 
 export class QueueStore {
   readonly config: QueueStoreConfig;
@@ -283,7 +285,7 @@ export class QueueStore {
     this.persistent = persistence !== undefined;
     if (persistence) {
       const loaded = () => this.loaded();
-      this.willChangeMsg = persistence.table({ name: 'queue.msg', save: (k) => this.saveMsg(k), load: (k, v) => this.loadMsg(k, v), loaded });
+      this.willChangeMsg = persistence.table({ name: 'queue.msg', save: (k) => this.saveMsg(k), load: (k, v) => this.loadMsg(k, v), loaded, idKey: SEQ_ID_KEY });
       this.willChangeMeta = persistence.table({ name: 'queue.meta', save: (k) => this.saveMeta(k), load: (k, v) => this.loadMeta(k, v), loaded });
       this.willChangeDedup = persistence.table({ name: 'queue.dedup', save: (k) => this.saveDedup(k), load: (k, v) => this.loadDedup(k, v), loaded });
     }
@@ -804,7 +806,7 @@ export class QueueStore {
     const slot = q.live.add(seq, payload, priority, now, visibleAt, state);
     // A new message, announced with its stored form (logged as it is now: no `save` at the commit;
     // a later change this turn is announced apart). A failed write just removes it.
-    if (this.persistent) this.willChangeMsg(itemEntity(q, String(seq)), ABSENT, this.storedLive(q, slot));
+    if (this.persistent) this.willChangeMsg(q.itemPrefix, ABSENT, this.storedLive(q, slot), seq);
     q.counts[state]++;
     q.counters.enqueued++;
     this.pushEntry(q, seq, slot, state);

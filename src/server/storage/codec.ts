@@ -19,6 +19,7 @@
 import { Packr } from 'msgpackr';
 import { PlainPacker } from './plain-packer.js';
 import { FRAME_HEADER, writeFrameHeader } from './record-frame.js';
+import { HEX_ID_KEY, type IdKeyForm } from './types.js';
 
 // Restored byte strings are views into the file read at start (no copy per value): that buffer
 // stays as large as the state it holds, and server code copies bytes it keeps from requests anyway.
@@ -62,10 +63,11 @@ export class BatchWriter {
     this.count = 0;
   }
 
-  /** `value` undefined: the entity was removed. */
-  add(table: string, key: string, value: unknown): void {
+  /** `value` undefined: the entity was removed. `id` given: the key is given in parts, in `form` (`entityKeyWithId`). */
+  add(table: string, key: string, value: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
     this.out.string(table);
-    this.out.string(key);
+    if (id === undefined) this.out.string(key);
+    else this.out.stringWithId(key, id, form);
     this.out.value(value);
     this.count++;
   }

@@ -29,7 +29,7 @@ import { StorageStartError, StorageWriteError } from './errors.js';
 import { fsyncDir, logName, pathIn } from './files.js';
 import { lockDataDir, type DirLock } from './lock.js';
 import { recoverDataDir, type Recovered } from './recovery.js';
-import { ABSENT, FSYNC_MODES, REMOVED, type FsyncMode, type PersistedTable, type Persistence, type WillChange } from './types.js';
+import { ABSENT, entityKeyWithId, FSYNC_MODES, HEX_ID_KEY, REMOVED, type FsyncMode, type IdKeyForm, type PersistedTable, type Persistence, type WillChange } from './types.js';
 
 export const DEFAULT_COMPACT_AFTER_BYTES = 64 * 1024 * 1024;
 
@@ -69,17 +69,28 @@ export interface StorageStats {
 /** A registered table and the entities it changed this turn (undefined: none yet). */
 interface TableChanges {
   readonly table: PersistedTable;
+  /** How its keys given in parts read whole. */
+  readonly idKey: IdKeyForm;
   changed: Map<string, unknown> | undefined;
-  /** Entities created this turn with their persisted form given (`WillChange`'s `created`): key, form, key, form, ... */
+  /**
+   * Entities created this turn with their persisted form given (`WillChange`'s `created`): key, id,
+   * form, key, id, form, ... (id undefined: the key is whole; else the key's parts, see `WillChange`).
+   */
   created: unknown[] | undefined;
-  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, before-image, ... */
+  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, ... */
   removed: unknown[] | undefined;
   /** In `dirty` this turn. */
   listed: boolean;
 }
 
 /** One table's changes of a turn, as the commit writes them. */
-type TableBatch = [table: PersistedTable, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
+type TableBatch = [changes: TableChanges, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
+
+/** The whole entity key of the entry at `i` of a `created` or `removed` list (key, id, ...). */
+function keyAt(list: readonly unknown[], i: number, form: IdKeyForm): string {
+  const id = list[i + 1] as bigint | number | undefined;
+  return id === undefined ? (list[i] as string) : entityKeyWithId(list[i] as string, id, form);
+}
 
 type Phase = { kind: 'open' } | { kind: 'broken'; error: StorageWriteError } | { kind: 'closed' };
 
@@ -197,11 +208,11 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, changed: undefined, created: undefined, removed: undefined, listed: false };
-    return (key, before, created) => this.willChange(changes, key, before, created);
+    const changes: TableChanges = { table, idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, listed: false };
+    return (key, before, created, id) => this.willChange(changes, key, before, created, id);
   }
 
-  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown): void {
+  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown, id: bigint | number | undefined): void {
     if (!changes.listed) {
       changes.listed = true;
       this.dirty.push(changes);
@@ -209,17 +220,19 @@ export class DiskStorage implements Persistence, CommitGate {
     if (created === REMOVED) {
       // A removal for good, its before-image given: a flat list written after `changed`. Already
       // changed this turn: that entry keeps the first before-image, and its `save` finds it gone.
-      if (changes.changed?.has(key) !== true) {
+      const changed = changes.changed;
+      if (changed === undefined || !changed.has(id === undefined ? key : entityKeyWithId(key, id, changes.idKey))) {
         const list = changes.removed;
-        if (list === undefined) changes.removed = [key, before];
-        else list.push(key, before);
+        if (list === undefined) changes.removed = [key, id, before];
+        else list.push(key, id, before);
       }
     } else if (created !== undefined && before === ABSENT) {
       // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
       const list = changes.created;
-      if (list === undefined) changes.created = [key, created];
-      else list.push(key, created);
+      if (list === undefined) changes.created = [key, id, created];
+      else list.push(key, id, created);
     } else {
+      if (id !== undefined) key = entityKeyWithId(key, id, changes.idKey);
       let changed = changes.changed;
       if (changed === undefined) changes.changed = changed = new Map();
       // The before-image (for a rollback): given by the caller, none for an entity being created, else saved now.
@@ -273,7 +286,7 @@ export class DiskStorage implements Persistence, CommitGate {
     this.scheduled = false;
     const dirty: TableBatch[] = [];
     for (const changes of this.dirty) {
-      dirty.push([changes.table, changes.changed, changes.created, changes.removed]);
+      dirty.push([changes, changes.changed, changes.created, changes.removed]);
       changes.changed = undefined;
       changes.created = undefined;
       changes.removed = undefined;
@@ -355,13 +368,13 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
     const batch = this.batch;
     batch.begin();
-    for (const [table, changed, created, removed] of dirty) {
+    for (const [{ table, idKey }, changed, created, removed] of dirty) {
       const name = table.name;
       // Created entities first: a later change of one this turn is in `changed`, written after it (the latest wins).
-      if (created !== undefined) for (let i = 0; i < created.length; i += 2) batch.add(name, created[i] as string, created[i + 1]);
+      if (created !== undefined) for (let i = 0; i < created.length; i += 3) batch.add(name, created[i] as string, created[i + 2], created[i + 1] as bigint | number | undefined, idKey);
       if (changed !== undefined) for (const key of changed.keys()) batch.add(name, key, table.save(key));
       // Removals last: an entity created and removed this turn ends removed.
-      if (removed !== undefined) for (let i = 0; i < removed.length; i += 2) batch.add(name, removed[i] as string, undefined);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 3) batch.add(name, removed[i] as string, undefined, removed[i + 1] as bigint | number | undefined, idKey);
     }
     const frame = batch.frame();
     const start = this.logBytes;
@@ -386,11 +399,11 @@ export class DiskStorage implements Persistence, CommitGate {
   }
 
   private rollBack(dirty: readonly TableBatch[]): void {
-    for (const [table, changed, created, removed] of dirty) {
+    for (const [{ table, idKey }, changed, created, removed] of dirty) {
       if (changed !== undefined) for (const [key, before] of changed) table.load(key, before);
-      if (removed !== undefined) for (let i = 0; i < removed.length; i += 2) table.load(removed[i] as string, removed[i + 1]);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 3) table.load(keyAt(removed, i, idKey), removed[i + 2]);
       // Entities created this turn did not exist before it, whatever happened to them since: removed last.
-      if (created !== undefined) for (let i = 0; i < created.length; i += 2) table.load(created[i] as string, undefined);
+      if (created !== undefined) for (let i = 0; i < created.length; i += 3) table.load(keyAt(created, i, idKey), undefined);
       table.loaded?.();
     }
   }

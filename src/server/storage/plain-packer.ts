@@ -10,8 +10,21 @@
  * and copied in, so the bytes stay readable by the same `unpack`.
  */
 import type { Packr } from 'msgpackr';
+import type { IdKeyForm } from './types.js';
 
 const MAX_INITIAL = 64 * 1024;
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_64 = 1n << 64n;
+const TWO_127 = 1n << 127n;
+
+/**
+ * A stored form that writes its own encoding: the same bytes as the plain data it stands for (a
+ * stream record writes `[partition, payload, headers]` from its arena, with no tuple and no
+ * payload view made per append). Only for forms given to the storage as created (`WillChange`).
+ */
+export interface SelfPacking {
+  packInto(out: PlainPacker): void;
+}
 
 export class PlainPacker {
   private buf: Buffer;
@@ -97,6 +110,7 @@ export class PlainPacker {
         const ctor = (v as object).constructor;
         if (ctor === Array) return this.array(v as unknown[]);
         if (ctor === Object) return this.object(v as Record<string, unknown>);
+        if (typeof (v as Partial<SelfPacking>).packInto === 'function') return (v as SelfPacking).packInto(this);
         return this.packed(v);
       }
       default:
@@ -150,7 +164,66 @@ export class PlainPacker {
     this.pos += b.write(s, this.pos, bytes, 'utf8');
   }
 
-  private number(n: number): void {
+  /**
+   * Writes the entity key of `prefix` and `id` in `form` (an entity key given in parts:
+   * `entityKeyWithId`), the same bytes as `string()` of that key, without building it: the
+   * characters of prefix, separator and suffix are copied and the digits written in place. Up to
+   * 2^53 the digits come from a number (no string); beyond, from `id.toString(radix)` (a flat
+   * string, not a rope to flatten).
+   */
+  stringWithId(prefix: string, id: bigint | number, form: IdKeyForm): void {
+    const { separator, radix, suffix } = form;
+    const prefixLength = prefix.length;
+    let small = -1;
+    let text = '';
+    let digits = 1;
+    if (typeof id === 'number') {
+      if (id >= 0 && Number.isSafeInteger(id)) small = id;
+      else digits = 0x100; // not an id this writes: the general path below
+    } else if (id >= 0n && id <= MAX_SAFE_ID) small = Number(id);
+    else if (id > 0n) {
+      text = id.toString(radix);
+      digits = text.length;
+    } else digits = 0x100;
+    if (small >= 0) for (let m = small; m >= radix; m = Math.floor(m / radix)) digits++;
+    const length = prefixLength + separator.length + digits + suffix.length;
+    if (length < 0x100) {
+      const header = length < 32 ? 1 : 2;
+      this.room(header + length);
+      const b = this.buf;
+      const start = this.pos;
+      let at = start + header;
+      let i = 0;
+      for (; i < prefixLength; i++) {
+        const c = prefix.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at++] = c;
+      }
+      if (i === prefixLength) {
+        for (let j = 0; j < separator.length; j++) b[at++] = separator.charCodeAt(j);
+        if (small >= 0) {
+          let n = small;
+          for (let j = at + digits - 1; j >= at; j--) {
+            const d = n % radix;
+            b[j] = d < 10 ? 0x30 + d : 0x57 + d;
+            n = Math.floor(n / radix);
+          }
+        } else for (let j = 0; j < digits; j++) b[at + j] = text.charCodeAt(j);
+        at += digits;
+        for (let j = 0; j < suffix.length; j++) b[at++] = suffix.charCodeAt(j);
+        if (header === 1) b[start] = 0xa0 | length;
+        else {
+          b[start] = 0xd9;
+          b[start + 1] = length;
+        }
+        this.pos = at;
+        return;
+      }
+    }
+    this.string(`${prefix}${separator}${id.toString(radix)}${suffix}`);
+  }
+
+  number(n: number): void {
     this.room(9);
     const b = this.buf;
     // As msgpackr: integers that fit 32 bits as integers (so -0 as 0), every other number as float64.
@@ -190,7 +263,20 @@ export class PlainPacker {
   }
 
   private bigint(n: bigint): void {
-    if (n < -0x8000000000000000n || n > 0x7fffffffffffffffn) return this.packed(n);
+    if (n < -0x8000000000000000n || n > 0x7fffffffffffffffn) {
+      // 2^64 up to 2^127 (a stream id): msgpackr's bigint extension as it writes it, two big-endian
+      // 64-bit words in a fixext 16 of type 0x42, without its arrays and copies.
+      if (n >= TWO_64 && n < TWO_127) {
+        this.room(18);
+        this.buf[this.pos++] = 0xd8;
+        this.buf[this.pos++] = 0x42;
+        this.view.setBigUint64(this.pos, n >> 64n);
+        this.view.setBigUint64(this.pos + 8, BigInt.asUintN(64, n));
+        this.pos += 16;
+        return;
+      }
+      return this.packed(n);
+    }
     this.room(9);
     this.buf[this.pos++] = 0xd3;
     this.view.setBigInt64(this.pos, n);
@@ -198,7 +284,11 @@ export class PlainPacker {
   }
 
   private binary(bytes: Uint8Array): void {
-    const length = bytes.length;
+    this.binaryOf(bytes, 0, bytes.length);
+  }
+
+  /** The bytes `from[offset, offset + length)` as a byte string (no view of them made). */
+  binaryOf(from: Uint8Array, offset: number, length: number): void {
     this.room(5 + length);
     const b = this.buf;
     if (length < 0x100) {
@@ -213,11 +303,12 @@ export class PlainPacker {
       this.view.setUint32(this.pos, length);
       this.pos += 4;
     }
-    b.set(bytes, this.pos);
+    if (offset === 0 && length === from.length) b.set(from, this.pos);
+    else b.set(from.subarray(offset, offset + length), this.pos);
     this.pos += length;
   }
 
-  private arrayHeader(length: number): void {
+  arrayHeader(length: number): void {
     this.room(5);
     const b = this.buf;
     if (length < 0x10) b[this.pos++] = 0x90 | length;

@@ -26,7 +26,22 @@ export interface PersistedTable {
   load(key: string, value: unknown): void;
   /** After a run of `load`s: rebuild derived indexes (heaps, orders) and re-arm timers. */
   loaded?(): void;
+  /** How a key given in parts (`WillChange`'s `id`) reads whole. Default `HEX_ID_KEY`. */
+  readonly idKey?: IdKeyForm;
 }
+
+/**
+ * How an entity key given in parts reads whole: the prefix (`WillChange`'s `key`), `separator`,
+ * the id in `radix` (lower case), `suffix`. ASCII separator and suffix.
+ */
+export interface IdKeyForm {
+  readonly separator: string;
+  readonly radix: 10 | 16;
+  readonly suffix: string;
+}
+
+/** `prefix` NUL `id` in hex: KV versions (`ns\0key\0versionHex`) and stream records (`ns\0stream\0idHex`). */
+export const HEX_ID_KEY: IdKeyForm = { separator: '\u0000', radix: 16, suffix: '' };
 
 /** Passed as `before` to `WillChange` for an entity about to be created: a rollback removes it. */
 export const ABSENT: unique symbol = Symbol('absent');
@@ -49,9 +64,21 @@ export const REMOVED: unique symbol = Symbol('removed');
  * logged as given, with no `save` call and no lookup by key (the hot path of appends and KV
  * versions). It must not change later this turn unless announced again (by `willChange(key)` or
  * `willChange(key, itsForm)`), which the commit then writes after it; a rollback removes it.
+ * The form may also be an object that writes its own encoding (`SelfPacking` in `plain-packer.ts`:
+ * the bytes of the plain form it stands for), read by the table's `load` as that plain form.
  * `created` = `REMOVED`: see there.
+ *
+ * `id` (a non-negative integer): the entity's key is given in parts, `key` its prefix and `id` the
+ * rest in the table's `idKey` form (default: NUL, `id` in lower-case hex; `entityKeyWithId`), so
+ * that the hot paths (a KV version, a stream record, an enqueued message) build no key string: the
+ * commit writes the key's bytes from its parts (the same bytes as the built string), and the string
+ * is built only where one is needed (a rollback, or an entity also in the turn's map of changes).
  */
-export type WillChange = (key: string, before?: unknown, created?: unknown) => void;
+export type WillChange = (key: string, before?: unknown, created?: unknown, id?: bigint | number) => void;
+
+/** The entity key of `prefix` and `id` in `form`: what `WillChange` means by a key given with an `id`. */
+export const entityKeyWithId = (prefix: string, id: bigint | number, form: IdKeyForm = HEX_ID_KEY): string =>
+  `${prefix}${form.separator}${id.toString(form.radix)}${form.suffix}`;
 
 /** What a subsystem's store gets from a server with a data directory: its tables' change announcements. */
 export interface Persistence {

@@ -30,7 +30,8 @@ import {
 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
-import { ABSENT, type Persistence } from '../storage/types.js';
+import type { PlainPacker, SelfPacking } from '../storage/plain-packer.js';
+import { ABSENT, entityKeyWithId, type Persistence } from '../storage/types.js';
 import { PayloadArena } from '../payload-slab.js';
 
 /**
@@ -63,6 +64,17 @@ export class StoredRecord {
   /** The payload: a view of the arena chunk (bytes there are never overwritten). */
   get payload(): Uint8Array {
     return this.chunk.subarray(this.offset, this.offset + this.size);
+  }
+
+  /**
+   * Writes the record's stored form, `[partition, payload, headers]` (`StoredRecordValue`), as those
+   * bytes: an appended record is given to the storage as itself, with no tuple made per append.
+   */
+  packInto(out: PlainPacker): void {
+    out.arrayHeader(3);
+    out.number(this.partition);
+    out.binaryOf(this.chunk, this.offset, this.size);
+    out.value(this.headers);
   }
 }
 
@@ -197,8 +209,11 @@ interface StreamChanges {
 
 const NO_CHANGES: StreamChanges = { meta() {}, rec() {}, newRec() {}, group() {}, pel() {} };
 
-/** A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes: keep it short). */
-const recordEntity = (k: string, key: bigint) => `${k}\u0000${key.toString(16)}`;
+/**
+ * A record's entity key: the stream key, NUL, the id in hex (records are most of a stream's bytes:
+ * keep it short). An append gives it to the storage in these parts (`rec(k, ABSENT, form, key)`).
+ */
+const recordEntity = (k: string, key: bigint): string => entityKeyWithId(k, key);
 
 function parseRecordEntity(entity: string): [string, bigint] {
   const at = entity.lastIndexOf('\u0000');
@@ -266,8 +281,9 @@ export class StreamStore {
         rec(recordEntity(k, key));
       },
       // An appended record is logged as it is now (records do not change; a removal is announced
-      // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit.
-      newRec: (k, key, record) => rec(recordEntity(k, key), ABSENT, [record.partition, record.payload, record.headers] satisfies StoredRecordValue),
+      // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit;
+      // its key given in parts and its form written by the record itself (`packInto`).
+      newRec: (k, key, record) => rec(k, ABSENT, record satisfies SelfPacking, key),
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
 import { QueueStore } from '../../../src/server/queues/store.js';
-import type { PersistedTable, Persistence } from '../../../src/server/storage/types.js';
+import { entityKeyWithId, type PersistedTable, type Persistence } from '../../../src/server/storage/types.js';
 
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -15,7 +15,8 @@ function recorder(): { persistence: Persistence; tables: Map<string, PersistedTa
     persistence: {
       table(t) {
         tables.set(t.name, t);
-        return (key) => changed.add(`${t.name} ${key}`);
+        // A key given in parts (an enqueue) is recorded whole, as the storage reads it.
+        return (key, _before, _created, id) => changed.add(`${t.name} ${id === undefined ? key : entityKeyWithId(key, id, t.idKey)}`);
       },
     },
   };

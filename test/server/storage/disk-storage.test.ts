@@ -8,7 +8,7 @@ import { utf8 } from '../../../src/protocol/index.js';
 import { frameRecord, scanRecords } from '../../../src/server/storage/record-frame.js';
 import { packValue, unpackValue } from '../../../src/server/storage/codec.js';
 import { logName } from '../../../src/server/storage/files.js';
-import { ABSENT, DiskStorage, REMOVED, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
+import { ABSENT, DiskStorage, entityKeyWithId, REMOVED, StorageStartError, StorageWriteError, type StorageIo } from '../../../src/server/storage/index.js';
 import { createKvSubsystem } from '../../../src/server/kv/index.js';
 import { commitOutcome, failingIo, nextTurn, openStores, tempDir } from './fixtures.js';
 
@@ -581,6 +581,57 @@ describe('before-images', () => {
     await s.storage.close();
     s = open();
     expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
+    await s.storage.close();
+  });
+
+  it('keys given as prefix and id are logged as the whole key (the same log bytes), mix with whole keys within a turn, and roll back under the whole key', async () => {
+    const io = failingIo();
+    const dirs = [tempDir(), tempDir()];
+    // The same changes, keys in parts in the first directory and whole in the second.
+    const turns = (s: ReturnType<typeof openStringTable>, parts: boolean) => {
+      const created = (prefix: string, id: bigint, v: string) => {
+        if (parts) s.willChange(prefix, ABSENT, v, id);
+        else s.willChange(entityKeyWithId(prefix, id), ABSENT, v);
+        s.state.set(entityKeyWithId(prefix, id), v);
+      };
+      const removed = (prefix: string, id: bigint) => {
+        const k = entityKeyWithId(prefix, id);
+        if (parts) s.willChange(prefix, s.state.get(k), REMOVED, id);
+        else s.willChange(k, s.state.get(k), REMOVED);
+        s.state.delete(k);
+      };
+      return { created, removed };
+    };
+    for (const [i, dir] of dirs.entries()) {
+      const s = openStringTable(dir, io);
+      const { created, removed } = turns(s, i === 0);
+      created('ns\u0000k', 1n, 'v1');
+      created('ns\u0000k', 2n ** 70n + 5n, 'big');
+      created('é', 255n, 'u');
+      await nextTurn();
+      created('ns\u0000k', 2n, 'v2');
+      removed('ns\u0000k', 1n);
+      s.willChange('ns\u0000k\u00002', 'v2'); // the whole key of an entity created in parts this turn: written after it
+      s.state.set('ns\u0000k\u00002', 'v2b');
+      created('ns\u0000k', 3n, 'v3');
+      removed('ns\u0000k', 3n); // created and removed this turn: ends removed
+      await nextTurn();
+      await s.storage.close();
+    }
+    const logOf = (dir: string) => readFileSync(join(dir, readdirSync(dir).find((f) => f.startsWith('log-'))!));
+    expect(Buffer.compare(logOf(dirs[0]), logOf(dirs[1]))).toBe(0);
+    const s = openStringTable(dirs[0], io);
+    const expected = [['ns\u0000k\u00002', 'v2b'], [`ns\u0000k\u0000${(2n ** 70n + 5n).toString(16)}`, 'big'], ['é\u0000ff', 'u']].sort();
+    expect([...s.state].sort()).toEqual(expected);
+    io.fail = true;
+    const { created, removed } = turns(s, true);
+    created('ns\u0000k', 4n, 'v4');
+    removed('ns\u0000k', 2n);
+    removed('é', 255n);
+    const failure = await commitOutcome(s.storage);
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect([...s.state].sort()).toEqual(expected);
+    io.fail = false;
     await s.storage.close();
   });
 });

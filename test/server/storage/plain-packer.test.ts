@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { PlainPacker } from '../../../src/server/storage/plain-packer.js';
+import { entityKeyWithId, HEX_ID_KEY, type IdKeyForm } from '../../../src/server/storage/types.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
 const unpack = (bytes: Uint8Array) => packr.unpack(Buffer.from(bytes));
@@ -90,5 +91,66 @@ describe('PlainPacker', () => {
     const mixed = 'a'.repeat(40) + 'é' + 'b'.repeat(20);
     expect(bytesOf(mixed)).toEqual([0xd9, 62, ...utf8(mixed)]);
     expect(unpack(new Uint8Array(bytesOf(mixed)))).toBe(mixed);
+  });
+
+  it('writes bigints of 2^64 up to 2^127 (stream ids) as the same bytes as msgpackr, and the rest as before', () => {
+    const out = new PlainPacker(packr);
+    const bytesOf = (v: bigint) => {
+      out.reset();
+      out.value(v);
+      return [...out.bytes()];
+    };
+    const big = fc.oneof(
+      fc.bigInt({ min: 2n ** 64n, max: 2n ** 127n - 1n }),
+      fc.bigInt({ min: 2n ** 63n - 2n, max: 2n ** 64n + 2n }),
+      fc.bigInt({ min: 2n ** 127n - 2n, max: 2n ** 127n + 2n }),
+      fc.constantFrom((1_765_000_000_000n << 64n) | 3n, 2n ** 128n, -(2n ** 64n), -(2n ** 70n)),
+    );
+    fc.assert(
+      fc.property(big, (v) => {
+        expect(bytesOf(v)).toEqual([...packr.pack(v)]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('writes a key given as prefix and id (stringWithId) as the same bytes as the built key string, in each key form', () => {
+    const out = new PlainPacker(packr);
+    const ofString = (s: string) => {
+      out.reset();
+      out.string(s);
+      return [...out.bytes()];
+    };
+    const ofParts = (prefix: string, id: bigint | number, form: IdKeyForm) => {
+      out.reset();
+      out.stringWithId(prefix, id, form);
+      return [...out.bytes()];
+    };
+    const forms: IdKeyForm[] = [HEX_ID_KEY, { separator: '', radix: 10, suffix: '"]' }, { separator: '/', radix: 16, suffix: 'x' }];
+    const ids = fc.oneof(
+      fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) + 2n }),
+      fc.constantFrom(0n, 1n, 9n, 10n, 15n, 16n, 255n, 256n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n + 7n, (1_700_000_000_000n << 64n) | 3n, 2n ** 128n - 1n, -1n, -(2n ** 70n)),
+      fc.bigInt(),
+      fc.nat(),
+      fc.constantFrom(0, 9, 10, 99, 100, 2 ** 32, Number.MAX_SAFE_INTEGER),
+    );
+    const prefixes = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.constantFrom('', 'default\u0000bench', 'default\u0000k'.repeat(20), 'é\u0000key', `a${'x'.repeat(230)}`, '["default","jobs","'),
+    );
+    fc.assert(
+      fc.property(prefixes, ids, fc.constantFrom(...forms), (prefix, id, form) => {
+        expect(ofParts(prefix, id, form)).toEqual(ofString(entityKeyWithId(prefix, id, form)));
+      }),
+      { numRuns: 5000 },
+    );
+    // Lengths around the fixstr/str8/str16 boundaries.
+    for (const form of forms)
+      for (let n = 20; n < 300; n++)
+        for (const id of [5n, 0xabcdefn, 123456, (1_700_000_000_000n << 64n) | 1n]) expect(ofParts('p'.repeat(n), id, form)).toEqual(ofString(entityKeyWithId('p'.repeat(n), id, form)));
+    // The default form is the KV and stream keys' NUL and hex; a queue message's is its JSON key.
+    expect(entityKeyWithId('ns\u0000k', 255n)).toBe('ns\u0000k\u0000ff');
+    expect(entityKeyWithId('["ns","q","', 42, forms[1])).toBe(JSON.stringify(['ns', 'q', '42']));
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { StreamStore } from '../../../src/server/streams/store.js';
-import type { PersistedTable, Persistence } from '../../../src/server/storage/types.js';
+import { Packr } from 'msgpackr';
+import { PlainPacker } from '../../../src/server/storage/plain-packer.js';
+import { ABSENT, type PersistedTable, type Persistence } from '../../../src/server/storage/types.js';
 
 describe('StreamStore records', () => {
   it('copies each payload once: the receive buffer can be reused and no record refers to it', () => {
@@ -34,6 +36,33 @@ describe('StreamStore records', () => {
     const kept = store.read('ns', 's', { from: 0n, count: 5000 });
     expect(kept).toHaveLength(1000);
     expect(kept[0]!.payload[0]).toBe(2000 & 0xff);
+  });
+
+  it('announces an appended record with its key in parts and a form that packs as the bytes of [partition, payload, headers]', () => {
+    const announced: Array<[string, unknown, unknown, bigint | number | undefined]> = [];
+    const persistence: Persistence = {
+      table: (t) => (key, before, created, id) => void (t.name === 'stream.rec' && announced.push([key, before, created, id])),
+    };
+    const store = new StreamStore({ now: () => 1_000 }, persistence);
+    const payloads = [0, 5, 100, 300, 70_000].map((n) => new Uint8Array(n).map((_, i) => (i * 7 + n) & 0xff));
+    const headers: Array<Array<[string, string]>> = [[], [['h', 'x']], [], [['a', 'é'], ['b', '']], []];
+    for (let i = 0; i < payloads.length; i++) store.append('ns', 's', [{ payload: payloads[i]!, headers: headers[i]! }], i % 2);
+    store.append('ns', 's', payloads.slice(0, 3).map((payload) => ({ payload, headers: [] })), 1);
+    const records = store.read('ns', 's', { from: 0n, count: 100 });
+    expect(records).toHaveLength(8);
+    expect(announced.map(([key, before, , id]) => [key, before, id])).toEqual(records.map((r) => ['ns\u0000s', ABSENT, r.key]));
+    const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
+    const out = new PlainPacker(packr);
+    const bytesOf = (v: unknown) => {
+      out.reset();
+      out.value(v);
+      return Buffer.from(out.bytes());
+    };
+    for (const [i, r] of records.entries()) {
+      const plain = [r.partition, new Uint8Array(r.payload), r.headers.map(([k, v]) => [k, v])];
+      expect(bytesOf(announced[i]![2]).equals(bytesOf(plain))).toBe(true);
+      expect(packr.unpack(bytesOf(announced[i]![2]))).toEqual(packr.unpack(packr.pack(plain)));
+    }
   });
 
   it('persists records as [partition, payload, headers] and loads them back into its arena', () => {

@@ -1,0 +1,129 @@
+/**
+ * The durable write path of two trees in ONE process, A/B: this tree's KV, stream and queue stores
+ * with a data directory, and those of another checkout (`BENCH_AB_OTHER=<dir>`), driven directly
+ * (no sockets, no dispatcher) in alternating rounds (A B, B A, ...), 256 writes per event-loop
+ * turn as the server's group commit sees them at 256 in flight. Prints each tree's median CPU µs
+ * per write (`process.cpuUsage`) and the median of the per-round differences (other − this).
+ *
+ * Why in one process: on a shared machine two runs minutes apart differ more than a change of a
+ * few hundred ns; rounds of both trees interleaved within seconds see the same load.
+ *
+ * Env: BENCH_AB_OTHER (required), BENCH_DWAB_WRITES (`kv,stream,queue` by default),
+ * BENCH_DWAB_FSYNC (`everysec` by default, `always`, or `off`: in memory), BENCH_DWAB_OPS (writes
+ * per round, default 50 000), BENCH_DWAB_ROUNDS (default 8), BENCH_DWAB_KEYS (KV keys, default
+ * 1 000: with the default 64 older versions kept, the warm-up fills every key's history, so each
+ * measured put also drops a version, as on a long-running server).
+ * Run: `BENCH_AB_OTHER=/tmp/old node --import tsx bench/durable-write-ab.ts`. Asserts nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median } from './support/stats.js';
+
+const here = resolve(fileURLToPath(import.meta.url), '../..');
+const other = process.env.BENCH_AB_OTHER;
+if (!other) throw new Error('BENCH_AB_OTHER=<the other tree> is required');
+const WRITES = (process.env.BENCH_DWAB_WRITES ?? 'kv,stream,queue').split(',') as Array<'kv' | 'stream' | 'queue'>;
+const FSYNC = process.env.BENCH_DWAB_FSYNC ?? 'everysec';
+const OPS = Number(process.env.BENCH_DWAB_OPS ?? 50_000);
+const ROUNDS = Number(process.env.BENCH_DWAB_ROUNDS ?? 8);
+const KEYS = Number(process.env.BENCH_DWAB_KEYS ?? 1_000);
+const PER_TURN = 256;
+const PAYLOAD = new Uint8Array(100).fill(0x61);
+
+interface Side {
+  readonly name: string;
+  /** Writes `n` (from `i`) in turns of 256, then waits until they are durable. */
+  run(i: number, n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const dirs: string[] = [];
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+
+async function sideOf(tree: string, write: 'kv' | 'stream' | 'queue'): Promise<Side> {
+  const at = (p: string) => import(resolve(tree, p));
+  const { ManualClock } = await at('src/server/clock.ts');
+  const { DiskStorage } = await at('src/server/storage/index.ts');
+  const { utf8 } = await at('src/protocol/index.ts');
+  const dir = FSYNC === 'off' ? undefined : mkdtempSync(join(tmpdir(), 'flo-rx-dwab-'));
+  if (dir) dirs.push(dir);
+  const storage = dir ? DiskStorage.open({ dir, fsync: FSYNC, compactAfterBytes: Number.MAX_SAFE_INTEGER }) : undefined;
+  const env = { clock: new ManualClock(), profile: 'go', ...(storage ? { persistence: storage } : {}) };
+  let one: (i: number) => void;
+  let close: () => void = () => {};
+  if (write === 'kv') {
+    const { createKvSubsystem } = await at('src/server/kv/index.ts');
+    const kv = createKvSubsystem(env);
+    const keys = Array.from({ length: KEYS }, (_, i) => utf8(`key:${i}`));
+    one = (i) => void kv.store.put('default', keys[i % KEYS], PAYLOAD);
+    close = () => kv.close?.();
+  } else if (write === 'stream') {
+    const { createStreamSubsystem } = await at('src/server/streams/index.ts');
+    const streams = createStreamSubsystem(env);
+    const records = [{ payload: PAYLOAD, headers: [] }];
+    one = () => void streams.store.append('default', 'bench', records, 0);
+    close = () => streams.close?.();
+  } else {
+    const { createQueueSubsystem } = await at('src/server/queues/index.ts');
+    const queues = createQueueSubsystem(env);
+    one = () => void queues.store.enqueue('default', 'bench', PAYLOAD);
+    close = () => queues.close?.();
+  }
+  storage?.restore();
+  return {
+    name: tree,
+    async run(from, n) {
+      for (let i = from; i < from + n; i += PER_TURN) {
+        const end = Math.min(from + n, i + PER_TURN);
+        for (let j = i; j < end; j++) one(j);
+        await nextTurn();
+      }
+      if (storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
+    },
+    async close() {
+      close();
+      await storage?.close();
+    },
+  };
+}
+
+const cpuUs = async (side: Side, from: number): Promise<number> => {
+  const t0 = process.cpuUsage();
+  await side.run(from, OPS);
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) / OPS;
+};
+
+try {
+  console.log(`durable writes in one process, fsync ${FSYNC}, ${OPS.toLocaleString('en-US')} writes per round, ${ROUNDS} rounds alternated, ${PER_TURN} per turn, 100-byte values, ${KEYS} KV keys`);
+  console.log(`A = ${here}\nB = ${resolve(other)}`);
+  console.log(`${'write'.padEnd(8)} ${'A µs/op'.padStart(9)} ${'B µs/op'.padStart(9)} ${'B − A (median of rounds)'.padStart(26)}`);
+  for (const write of WRITES) {
+    const a = await sideOf(here, write);
+    const b = await sideOf(resolve(other), write);
+    // Warm-up: JIT, and every KV key's history full.
+    const warm = Math.max(OPS, write === 'kv' ? KEYS * 70 : 0);
+    await a.run(0, warm);
+    await b.run(0, warm);
+    const as: number[] = [];
+    const bs: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const from = warm + r * OPS;
+      if (r % 2 === 0) {
+        as.push(await cpuUs(a, from));
+        bs.push(await cpuUs(b, from));
+      } else {
+        bs.push(await cpuUs(b, from));
+        as.push(await cpuUs(a, from));
+      }
+    }
+    const diffs = as.map((x, i) => bs[i] - x);
+    console.log(`${write.padEnd(8)} ${median(as).toFixed(3).padStart(9)} ${median(bs).toFixed(3).padStart(9)} ${median(diffs).toFixed(3).padStart(26)}   (A ${as.map((x) => x.toFixed(2)).join(' ')}; B ${bs.map((x) => x.toFixed(2)).join(' ')})`);
+    await a.close();
+    await b.close();
+  }
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
