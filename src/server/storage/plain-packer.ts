@@ -136,12 +136,7 @@ export class PlainPacker {
         b[at++] = c;
       }
       if (i === length) {
-        if (header === 1) b[start] = 0xa0 | length;
-        else {
-          b[start] = 0xd9;
-          b[start + 1] = length;
-        }
-        this.pos = at;
+        this.endShortString(start, length, at);
         return;
       }
     }
@@ -211,16 +206,26 @@ export class PlainPacker {
         } else for (let j = 0; j < digits; j++) b[at + j] = text.charCodeAt(j);
         at += digits;
         for (let j = 0; j < suffix.length; j++) b[at++] = suffix.charCodeAt(j);
-        if (header === 1) b[start] = 0xa0 | length;
-        else {
-          b[start] = 0xd9;
-          b[start + 1] = length;
-        }
-        this.pos = at;
+        this.endShortString(start, length, at);
         return;
       }
     }
     this.string(`${prefix}${separator}${id.toString(radix)}${suffix}`);
+  }
+
+  /**
+   * Ends a string of `length` (< 256) ASCII characters already copied after its header's room at
+   * `start` (one byte below 32 characters, two from 32): writes the fixstr or str8 header and moves
+   * the position to `end`.
+   */
+  private endShortString(start: number, length: number, end: number): void {
+    const b = this.buf;
+    if (length < 32) b[start] = 0xa0 | length;
+    else {
+      b[start] = 0xd9;
+      b[start + 1] = length;
+    }
+    this.pos = end;
   }
 
   number(n: number): void {
