@@ -103,7 +103,7 @@ export function connectWith(
     ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     ...(onFrame ? { onFrame } : {}),
     ...(tracing ? { tracing } : {}),
-    ...(frameCrc ? { frameCrc } : {}),
+    frameCrc,
     onEvent: hub.emit,
     lazy: !options.eager,
   });

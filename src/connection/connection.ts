@@ -108,7 +108,7 @@ export interface ConnectionOptions {
    *
    * @internal
    */
-  readonly frameCrc?: FrameCrc;
+  readonly frameCrc?: FrameCrc | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -657,7 +657,7 @@ export class Connection implements RequestChannel {
       kind: 'connected',
       link,
       transport: link.transport!,
-      decoder: new ResponseFrameDecoder(this.frameCrc ? { maxPayload: this.maxPayload, frameCrc: this.frameCrc } : { maxPayload: this.maxPayload }),
+      decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload, frameCrc: this.frameCrc }),
     };
     this.enter(connected);
     this.event({ type: 'connected', endpoint: link.endpoint, reconnected });
