@@ -82,6 +82,33 @@ describe('settle coalescing', () => {
     });
   });
 
+  it('sends an id once per batch: repeats of a primitive or of the same object, from callers and leases alike', () => {
+    const ts = newScheduler();
+    ts.run(({ cold }) => {
+      const settler = recordingSettler<unknown>(ts, () => cold('-|'), 3);
+      const c = new SettleCoalescer();
+      const x = { ms: 1n, seq: 0n };
+      const y = { ms: 2n, seq: 0n };
+      const leaseX = createLease(x, settler, { leaseMs: 1000, coalescer: c });
+      const leaseY = createLease(y, settler, { leaseMs: 1000, coalescer: c });
+      const done: unknown[] = [];
+      const track = (name: string) => ({ complete: () => done.push(name) });
+      // Tick 1: a lease's object id after the same object from a caller; 7n twice; maxBatch 3
+      // counts distinct ids, so the batch [x, 7n, 8n] is full only at 8n.
+      c.ack(settler, x).subscribe(track('x by caller'));
+      leaseX.ack().subscribe(track('x by lease'));
+      c.ack(settler, 7n).subscribe(track('7 first'));
+      c.ack(settler, 7n).subscribe(track('7 again'));
+      c.ack(settler, 8n).subscribe(track('8'));
+      // The batch went out at maxBatch: y starts the next one, then a caller repeats it.
+      leaseY.ack().subscribe(track('y by lease'));
+      c.ack(settler, y).subscribe(track('y by caller'));
+      ts.flush();
+      expect(settler.calls.map((call) => call.ids)).toEqual([[x, 7n, 8n], [y]]);
+      expect(done.sort()).toEqual(['7 again', '7 first', '8', 'x by caller', 'x by lease', 'y by caller', 'y by lease']);
+    });
+  });
+
   it('the ack() operator acks all the items of one tick with one request and passes them on once acked', () => {
     const ts = newScheduler();
     ts.run(({ cold, hot, expectObservable }) => {

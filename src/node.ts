@@ -3,6 +3,7 @@
 import { checkEndpoints, connect as connectUniversal, connectWith, endpointsOf, isWebSocketAddress, type Address, type ConnectOptions } from './client/connect.js';
 import type { FloClient } from './client/client.js';
 import * as diagnostics from 'node:diagnostics_channel';
+import { nodeFrameCrc } from './connection/native-frame-crc.js';
 import { parseEndpoint, tcpTransport } from './connection/tcp.js';
 import { tracingFrom } from './connection/tracing.js';
 
@@ -16,5 +17,5 @@ export function connect(address: Address = 'localhost:9000', options: ConnectOpt
   const endpoints = endpointsOf(address);
   if (endpoints.every(isWebSocketAddress)) return connectUniversal(endpoints, options);
   if (!options.transport) checkEndpoints(endpoints, parseEndpoint);
-  return connectWith(endpoints, tcpTransport, options, tracingFrom(diagnostics));
+  return connectWith(endpoints, tcpTransport, options, tracingFrom(diagnostics), nodeFrameCrc);
 }

@@ -7,7 +7,7 @@ import { Connection, type ReconnectOptions } from '../connection/connection.js';
 import type { TransportFactory } from '../connection/types.js';
 import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../connection/websocket.js';
 import type { ClientTracing } from '../connection/tracing.js';
-import { InvalidArgumentError, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
+import { InvalidArgumentError, type FrameCrc, type RequestFrame, type ResponseFrame } from '../protocol/index.js';
 import { clientOpcodeName } from '../protocol/client-opcodes.js';
 import { EventHub } from '../observability/events.js';
 import { lineLogger, toFloLogger, type ConsoleLike, type FloLogger, type LogLevel } from '../observability/logger.js';
@@ -79,12 +79,14 @@ function eventLogger(options: ConnectOptions): FloLogger | undefined {
  * Builds a client on a given transport (the entries choose the transport).
  *
  * @param tracing @internal diagnostics channels handed in by the Node entry
+ * @param frameCrc @internal the reply frame CRC handed in by the Node entry (native `zlib.crc32`)
  */
 export function connectWith(
   address: Address,
   transport: TransportFactory,
   options: ConnectOptions = {},
   tracing?: ClientTracing,
+  frameCrc?: FrameCrc,
 ): FloClient {
   const cto = options.connectTimeoutMs;
   if (cto !== undefined && !(typeof cto === 'number' && cto > 0)) {
@@ -101,11 +103,12 @@ export function connectWith(
     ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     ...(onFrame ? { onFrame } : {}),
     ...(tracing ? { tracing } : {}),
+    frameCrc,
     onEvent: hub.emit,
     lazy: !options.eager,
   });
   // The sibling (e.g. the action worker's await connection): same endpoints, transport and options.
-  return new FloClient(connection, options, () => connectWith(address, transport, options, tracing), hub);
+  return new FloClient(connection, options, () => connectWith(address, transport, options, tracing, frameCrc), hub);
 }
 
 /**

@@ -29,6 +29,7 @@ import {
   fromUtf8,
   serverErrorFor,
   utf8,
+  type FrameCrc,
   type RequestFrame,
   type ResponseFrame,
 } from '../protocol/index.js';
@@ -101,6 +102,13 @@ export interface ConnectionOptions {
    * runtime's `flo-rx:request` / `flo-rx:connect` (none in browsers).
    */
   readonly tracing?: ClientTracing | false;
+  /**
+   * How reply frame CRCs are checked (same values as the pure one). Default: the protocol's pure
+   * CRC; `flo-rx/node` passes Node's native `zlib.crc32` for large frames.
+   *
+   * @internal
+   */
+  readonly frameCrc?: FrameCrc | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -142,6 +150,7 @@ export class Connection implements RequestChannel {
   private readonly onFrame: ConnectionOptions['onFrame'];
   private readonly onEvent: ConnectionOptions['onEvent'];
   private readonly connectTimeoutMs: number;
+  private readonly frameCrc: FrameCrc | undefined;
   private readonly requestTrace: TraceChannel | undefined;
   private readonly connectTrace: TraceChannel | undefined;
 
@@ -200,6 +209,7 @@ export class Connection implements RequestChannel {
     this.onFrame = options.onFrame;
     this.onEvent = options.onEvent;
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.frameCrc = options.frameCrc;
     const tracing = options.tracing === false ? undefined : (options.tracing ?? defaultTracing());
     this.requestTrace = tracing?.request;
     this.connectTrace = tracing?.connect;
@@ -647,7 +657,7 @@ export class Connection implements RequestChannel {
       kind: 'connected',
       link,
       transport: link.transport!,
-      decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload }),
+      decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload, frameCrc: this.frameCrc }),
     };
     this.enter(connected);
     this.event({ type: 'connected', endpoint: link.endpoint, reconnected });

@@ -32,7 +32,7 @@ export interface FrameDecoderOptions {
   /** Largest payload accepted; larger frames are a fatal `FrameTooLargeError`. Default 100 MiB. */
   readonly maxPayload?: number;
   /** How frame CRCs are checked (default: the pure `frameCrcAt`). Must give the same values. */
-  readonly frameCrc?: FrameCrc;
+  readonly frameCrc?: FrameCrc | undefined;
 }
 
 abstract class BaseDecoder<F> {

@@ -11,6 +11,7 @@ export * from './opcodes.js';
 export * from './options.js';
 export * from './frame.js';
 export * from './decoder.js';
+export * from './native-frame-crc.js';
 export * from './kv.js';
 export * from './kv-rare.js';
 export * from './kv-reply-writer.js';

@@ -20,7 +20,13 @@ interface Batch<Id> {
   readonly settler: Settler<Id>;
   readonly op: SettleOp;
   readonly options: NackOptions | TouchOptions;
-  readonly ids: Set<Id>;
+  /** The ids to send, each once (in the order they first joined). */
+  readonly ids: Id[];
+  /**
+   * The ids already in `ids`, made when an id joins that could be there already (see `join`):
+   * most batches are a tick's leases settling, which need no set (no hash per id).
+   */
+  seen: Set<Id> | undefined;
   /** Told when the request succeeds or finally fails; one per join. */
   readonly waiters: SettleWaiter[];
   readonly key: string;
@@ -87,7 +93,7 @@ export class SettleCoalescer {
   /** Number of settles waiting for the end of the tick. */
   get pending(): number {
     let n = 0;
-    for (const batches of this.open.values()) for (const b of batches.values()) n += b.ids.size;
+    for (const batches of this.open.values()) for (const b of batches.values()) n += b.ids.length;
     return n;
   }
 
@@ -109,15 +115,26 @@ export class SettleCoalescer {
   }
 
   /**
-   * Adds `id` to the batch of this tick for (settler, op, options); `waiter` is told how its
-   * request went. The callback form of `ack`/`nack`/`touch`, with no Observable per settle: the
-   * leases use it (a consumer pipeline settles every item it sees).
+   * Adds `id` to the batch of this tick for (settler, op, options), once (an id already there is
+   * not sent twice); `waiter` is told how its request went. The callback form of
+   * `ack`/`nack`/`touch`, with no Observable per settle: the leases use it (a consumer pipeline
+   * settles every item it sees). `leaseId`: the caller vouches that `id`, if an object, is not in
+   * the batch yet (a lease joins a batch once, and its id object is its own), so an object id
+   * skips the duplicate check; primitive ids (a queue's seqs) are always checked.
    */
-  join<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id, waiter: SettleWaiter): void {
+  join<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id, waiter: SettleWaiter, leaseId = false): void {
     const batch = this.batchFor(settler, op, options);
-    batch.ids.add(id);
+    const ids = batch.ids;
+    if (leaseId && batch.seen === undefined && typeof id === 'object' && id !== null) ids.push(id);
+    else {
+      const seen = (batch.seen ??= new Set(ids));
+      if (!seen.has(id)) {
+        seen.add(id);
+        ids.push(id);
+      }
+    }
     batch.waiters.push(waiter);
-    if (settler.maxBatch !== undefined && batch.ids.size >= settler.maxBatch) this.send(batch as Batch<unknown>);
+    if (settler.maxBatch !== undefined && ids.length >= settler.maxBatch) this.send(batch as Batch<unknown>);
   }
 
   private enqueue<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id): Observable<void> {
@@ -134,7 +151,7 @@ export class SettleCoalescer {
     const key = optionsKey(op, options);
     let batch = batches.get(key) as Batch<Id> | undefined;
     if (!batch) {
-      const created: Batch<Id> = { settler, op, options: { ...options }, ids: new Set(), waiters: [], key };
+      const created: Batch<Id> = { settler, op, options: { ...options }, ids: [], seen: undefined, waiters: [], key };
       created.action = this.scheduler.schedule(() => this.send(created as Batch<unknown>));
       batch = created;
       batches.set(key, batch as Batch<unknown>);
@@ -148,7 +165,9 @@ export class SettleCoalescer {
     batches.delete(batch.key);
     if (batches.size === 0) this.open.delete(batch.settler);
     batch.action?.unsubscribe();
-    const ids = [...batch.ids];
+    // The batch has left `open`: nothing joins it any more, its array can go out as it is.
+    const ids = batch.ids;
+    batch.seen = undefined;
     const { settler } = batch;
     const request = () =>
       batch.op === 'ack'

@@ -224,8 +224,10 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
       if (lateFirst !== undefined) lateFirst(op, this);
       if (late !== undefined) for (const listener of late) listener(op, this);
     }
-    if (outcome === 'acked') this.init.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this);
-    else this.init.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this);
+    // The lease joins a batch once (`phase` is 'sending' until the request ends, and then the batch
+    // has gone out), so its id is vouched for (`leaseId`): see `SettleCoalescer.join`.
+    if (outcome === 'acked') this.init.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this, true);
+    else this.init.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this, true);
   }
 
   settleSucceeded(): void {
