@@ -29,6 +29,9 @@ export type StreamHeaders = ReadonlyArray<readonly [string, string]>;
 /** Anything headers can be given as; maps and records keep insertion order. */
 export type StreamHeadersInit = StreamHeaders | ReadonlyMap<string, string> | Readonly<Record<string, string>>;
 
+/** The headers of a record that has none, shared (frozen: decoded records never change them). */
+const NO_HEADERS: StreamHeaders = Object.freeze([]);
+
 export function normalizeStreamHeaders(headers: StreamHeadersInit | undefined): Array<readonly [string, string]> {
   if (headers === undefined) return [];
   if (Array.isArray(headers)) return (headers as StreamHeaders).map(([k, v]) => [k, v] as const);
@@ -111,41 +114,47 @@ export function encodeStreamBatch(records: readonly StreamBatchRecordInit[]): Ui
  * `1 ≤ n ≤ 10000`, every byte used), else `undefined` (the value is a raw payload).
  */
 export function decodeStreamBatch(value: Uint8Array): StreamBatchRecord[] | undefined {
-  // A plain walk that answers undefined at the first field that does not fit (no reader, no
-  // exception): this runs on every append the server receives.
+  // A plain walk over the bytes that answers undefined at the first field that does not fit (no
+  // reader, no DataView, no closure, no exception): this runs on every append the server receives.
   const end = value.length;
   if (end < 10) return undefined;
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  const n = view.getUint32(0, true);
+  const n = u32At(value, 0);
   if (n < 1 || n > STREAM_BATCH_MAX_RECORDS) return undefined;
   const out: StreamBatchRecord[] = [];
   let at = 4;
-  const string16 = (): string | undefined => {
-    if (at + 2 > end) return undefined;
-    const len = view.getUint16(at, true);
-    if (at + 2 + len > end) return undefined;
-    const s = fromUtf8(value.subarray(at + 2, at + 2 + len));
-    at += 2 + len;
-    return s;
-  };
   for (let i = 0; i < n; i++) {
     if (at + 4 > end) return undefined;
-    const len = view.getUint32(at, true);
+    const len = u32At(value, at);
     if (at + 4 + len + 2 > end) return undefined;
     const payload = value.subarray(at + 4, at + 4 + len);
     at += 4 + len;
-    const hc = view.getUint16(at, true);
+    const hc = value[at]! | (value[at + 1]! << 8);
     at += 2;
-    const headers: Array<readonly [string, string]> = [];
-    for (let j = 0; j < hc; j++) {
-      const k = string16();
-      const v = k === undefined ? undefined : string16();
-      if (v === undefined) return undefined;
-      headers.push([k!, v]);
+    let headers: StreamHeaders = NO_HEADERS;
+    if (hc > 0) {
+      const list: Array<readonly [string, string]> = [];
+      for (let j = 0; j < hc; j++) {
+        if (at + 2 > end) return undefined;
+        const klen = value[at]! | (value[at + 1]! << 8);
+        const kAt = at + 2;
+        if (kAt + klen + 2 > end) return undefined;
+        at = kAt + klen;
+        const vlen = value[at]! | (value[at + 1]! << 8);
+        const vAt = at + 2;
+        if (vAt + vlen > end) return undefined;
+        at = vAt + vlen;
+        list.push([fromUtf8(value.subarray(kAt, kAt + klen)), fromUtf8(value.subarray(vAt, vAt + vlen))]);
+      }
+      headers = list;
     }
     out.push({ payload, headers });
   }
   return at === end ? out : undefined;
+}
+
+/** The little-endian u32 at `at` (the caller has checked the four bytes are there). */
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,9 +283,6 @@ function writeRecords(w: ByteWriter, records: readonly StreamRecord[]): void {
     for (const [k, v] of rec.headers) w.bytes32(k).bytes32(v);
   }
 }
-
-/** The headers of a record that has none, shared (frozen: decoded records never change them). */
-const NO_HEADERS: StreamHeaders = Object.freeze([]);
 
 function readRecords(r: ByteReader): StreamRecord[] {
   const n = r.u32('record count');
