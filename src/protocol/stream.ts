@@ -13,7 +13,9 @@
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { nameBytes } from './name-bytes.js';
+import { smallBytes } from './small-bytes.js';
 import { ByteReader } from './byte-reader.js';
+import { STREAM_APPEND_REPLY_SIZE } from './append-reply-writer.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader, type StreamId } from './options.js';
@@ -152,6 +154,13 @@ export function decodeStreamBatch(value: Uint8Array): StreamBatchRecord[] | unde
   return at === end ? out : undefined;
 }
 
+/** The little-endian u64 at `at` (the caller has checked the bytes are there); below 2^32 without a bigint shift. */
+function u64Of(b: Uint8Array, at: number): bigint {
+  const lo = u32At(b, at);
+  const hi = u32At(b, at + 4);
+  return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** The little-endian u32 at `at` (the caller has checked the four bytes are there). */
 function u32At(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
@@ -197,6 +206,20 @@ function appendOptions(partition: number | undefined, partitionKey: Name | undef
 
 /** Key = stream; value = a batch frame of one record, headers in insertion order (`docs/protocol-decisions.md` #2). */
 export function encodeStreamAppend(req: StreamAppendRequest): OpPayload {
+  if (req.headers === undefined && req.partition === undefined && req.partitionKey === undefined) {
+    // The usual append (no headers, no options): its batch frame written straight into one buffer,
+    // the bytes encodeStreamBatch gives (`[1:u32][len:u32][payload][0:u16]`), and no options section.
+    const payload = req.payload;
+    const len = payload.length;
+    const value = smallBytes(10 + len); // zeroed: bytes 1-3 and the header count stay 0
+    value[0] = 1;
+    value[4] = len & 0xff;
+    value[5] = (len >>> 8) & 0xff;
+    value[6] = (len >>> 16) & 0xff;
+    value[7] = len >>> 24;
+    value.set(payload, 8);
+    return { key: nameBytes(req.stream), value };
+  }
   return encodeStreamAppendBatch({
     stream: req.stream,
     records: [{ payload: req.payload, headers: req.headers }],
@@ -249,6 +272,8 @@ export function encodeStreamAppendReply(id: StreamId): Uint8Array {
 }
 
 export function decodeStreamAppendReply(payload: Uint8Array): StreamId {
+  // Read in place (no reader object per reply); a short reply takes the reader for its error.
+  if (payload.length >= STREAM_APPEND_REPLY_SIZE) return { timestampMs: u64Of(payload, 8), sequence: u64Of(payload, 0) };
   const r = new ByteReader(payload, 'stream_append reply');
   const sequence = r.u64('sequence');
   const timestampMs = readTsI64(r, 'timestamp_ms');
