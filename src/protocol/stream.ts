@@ -12,7 +12,7 @@
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
-import { nameBytes } from './name-bytes.js';
+import { nameBytes, nameText } from './name-bytes.js';
 import { smallBytes } from './small-bytes.js';
 import { ByteReader } from './byte-reader.js';
 import { STREAM_APPEND_REPLY_SIZE } from './append-reply-writer.js';
@@ -252,7 +252,7 @@ export function decodeStreamAppend(body: RequestBody): StreamAppendCommand {
     batch = false;
   }
   // Assigned rather than spread, and no options reader for the usual empty options section.
-  const cmd: { -readonly [K in keyof StreamAppendCommand]: StreamAppendCommand[K] } = { stream: text(body.key), records, batch };
+  const cmd: { -readonly [K in keyof StreamAppendCommand]: StreamAppendCommand[K] } = { stream: nameText(body.key), records, batch };
   if (body.options.length > 0) {
     const o = new OptionsReader(body.options);
     const partition = o.u32(Opt.Partition);
