@@ -1,8 +1,9 @@
 /**
- * The cached UTF-8 of queue, stream and group names. Apart from `bytes.ts` because only the queue
- * and stream codecs (loaded on demand in a browser app) use it.
+ * The cached UTF-8 of queue, stream and group names, and the text of recently seen name bytes.
+ * Apart from `bytes.ts` because only the queue and stream codecs (loaded on demand in a browser
+ * app) use it.
  */
-import { utf8 } from './bytes.js';
+import { fromUtf8, utf8 } from './bytes.js';
 
 /** Names whose UTF-8 bytes `nameBytes` remembers; cleared when full, so it stays small. */
 const NAME_CACHE_SIZE = 256;
@@ -24,4 +25,36 @@ export function nameBytes(value: string | Uint8Array): Uint8Array {
     }
   }
   return bytes;
+}
+
+/** How many recent names `nameText` remembers, and the longest it remembers (in bytes). */
+const RECENT_TEXTS = 8;
+const RECENT_TEXT_MAX_BYTES = 64;
+const recentBytes: Uint8Array[] = [];
+const recentTexts: string[] = [];
+let nextSlot = 0;
+
+/**
+ * The text of a name's UTF-8 bytes (a server decoding the stream name of every append): the last
+ * few names are remembered as copies of their bytes, so a name sent again is compared, not decoded.
+ * The same string as `fromUtf8(bytes)`.
+ */
+export function nameText(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n > RECENT_TEXT_MAX_BYTES) return fromUtf8(bytes);
+  for (let i = 0; i < recentBytes.length; i++) {
+    const known = recentBytes[i]!;
+    if (known.length === n && sameBytes(known, bytes, n)) return recentTexts[i]!;
+  }
+  const text = fromUtf8(bytes);
+  // A copy: the bytes given are usually a view into a read buffer.
+  recentBytes[nextSlot] = bytes.slice();
+  recentTexts[nextSlot] = text;
+  nextSlot = (nextSlot + 1) % RECENT_TEXTS;
+  return text;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -12,8 +12,10 @@
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
-import { nameBytes } from './name-bytes.js';
+import { nameBytes, nameText } from './name-bytes.js';
+import { smallBytes } from './small-bytes.js';
 import { ByteReader } from './byte-reader.js';
+import { STREAM_APPEND_REPLY_SIZE } from './append-reply-writer.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader, type StreamId } from './options.js';
@@ -28,6 +30,9 @@ export * from './stream-common.js';
 export type StreamHeaders = ReadonlyArray<readonly [string, string]>;
 /** Anything headers can be given as; maps and records keep insertion order. */
 export type StreamHeadersInit = StreamHeaders | ReadonlyMap<string, string> | Readonly<Record<string, string>>;
+
+/** The headers of a record that has none, shared (frozen: decoded records never change them). */
+const NO_HEADERS: StreamHeaders = Object.freeze([]);
 
 export function normalizeStreamHeaders(headers: StreamHeadersInit | undefined): Array<readonly [string, string]> {
   if (headers === undefined) return [];
@@ -111,41 +116,54 @@ export function encodeStreamBatch(records: readonly StreamBatchRecordInit[]): Ui
  * `1 ≤ n ≤ 10000`, every byte used), else `undefined` (the value is a raw payload).
  */
 export function decodeStreamBatch(value: Uint8Array): StreamBatchRecord[] | undefined {
-  // A plain walk that answers undefined at the first field that does not fit (no reader, no
-  // exception): this runs on every append the server receives.
+  // A plain walk over the bytes that answers undefined at the first field that does not fit (no
+  // reader, no DataView, no closure, no exception): this runs on every append the server receives.
   const end = value.length;
   if (end < 10) return undefined;
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  const n = view.getUint32(0, true);
+  const n = u32At(value, 0);
   if (n < 1 || n > STREAM_BATCH_MAX_RECORDS) return undefined;
   const out: StreamBatchRecord[] = [];
   let at = 4;
-  const string16 = (): string | undefined => {
-    if (at + 2 > end) return undefined;
-    const len = view.getUint16(at, true);
-    if (at + 2 + len > end) return undefined;
-    const s = fromUtf8(value.subarray(at + 2, at + 2 + len));
-    at += 2 + len;
-    return s;
-  };
   for (let i = 0; i < n; i++) {
     if (at + 4 > end) return undefined;
-    const len = view.getUint32(at, true);
+    const len = u32At(value, at);
     if (at + 4 + len + 2 > end) return undefined;
     const payload = value.subarray(at + 4, at + 4 + len);
     at += 4 + len;
-    const hc = view.getUint16(at, true);
+    const hc = value[at]! | (value[at + 1]! << 8);
     at += 2;
-    const headers: Array<readonly [string, string]> = [];
-    for (let j = 0; j < hc; j++) {
-      const k = string16();
-      const v = k === undefined ? undefined : string16();
-      if (v === undefined) return undefined;
-      headers.push([k!, v]);
+    let headers: StreamHeaders = NO_HEADERS;
+    if (hc > 0) {
+      const list: Array<readonly [string, string]> = [];
+      for (let j = 0; j < hc; j++) {
+        if (at + 2 > end) return undefined;
+        const klen = value[at]! | (value[at + 1]! << 8);
+        const kAt = at + 2;
+        if (kAt + klen + 2 > end) return undefined;
+        at = kAt + klen;
+        const vlen = value[at]! | (value[at + 1]! << 8);
+        const vAt = at + 2;
+        if (vAt + vlen > end) return undefined;
+        at = vAt + vlen;
+        list.push([fromUtf8(value.subarray(kAt, kAt + klen)), fromUtf8(value.subarray(vAt, vAt + vlen))]);
+      }
+      headers = list;
     }
     out.push({ payload, headers });
   }
   return at === end ? out : undefined;
+}
+
+/** The little-endian u64 at `at` (the caller has checked the bytes are there); below 2^32 without a bigint shift. */
+function u64Of(b: Uint8Array, at: number): bigint {
+  const lo = u32At(b, at);
+  const hi = u32At(b, at + 4);
+  return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** The little-endian u32 at `at` (the caller has checked the four bytes are there). */
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,6 +206,20 @@ function appendOptions(partition: number | undefined, partitionKey: Name | undef
 
 /** Key = stream; value = a batch frame of one record, headers in insertion order (`docs/protocol-decisions.md` #2). */
 export function encodeStreamAppend(req: StreamAppendRequest): OpPayload {
+  if (req.headers === undefined && req.partition === undefined && req.partitionKey === undefined) {
+    // The usual append (no headers, no options): its batch frame written straight into one buffer,
+    // the bytes encodeStreamBatch gives (`[1:u32][len:u32][payload][0:u16]`), and no options section.
+    const payload = req.payload;
+    const len = payload.length;
+    const value = smallBytes(10 + len); // zeroed: bytes 1-3 and the header count stay 0
+    value[0] = 1;
+    value[4] = len & 0xff;
+    value[5] = (len >>> 8) & 0xff;
+    value[6] = (len >>> 16) & 0xff;
+    value[7] = len >>> 24;
+    value.set(payload, 8);
+    return { key: nameBytes(req.stream), value };
+  }
   return encodeStreamAppendBatch({
     stream: req.stream,
     records: [{ payload: req.payload, headers: req.headers }],
@@ -220,7 +252,7 @@ export function decodeStreamAppend(body: RequestBody): StreamAppendCommand {
     batch = false;
   }
   // Assigned rather than spread, and no options reader for the usual empty options section.
-  const cmd: { -readonly [K in keyof StreamAppendCommand]: StreamAppendCommand[K] } = { stream: text(body.key), records, batch };
+  const cmd: { -readonly [K in keyof StreamAppendCommand]: StreamAppendCommand[K] } = { stream: nameText(body.key), records, batch };
   if (body.options.length > 0) {
     const o = new OptionsReader(body.options);
     const partition = o.u32(Opt.Partition);
@@ -240,6 +272,8 @@ export function encodeStreamAppendReply(id: StreamId): Uint8Array {
 }
 
 export function decodeStreamAppendReply(payload: Uint8Array): StreamId {
+  // Read in place (no reader object per reply); a short reply takes the reader for its error.
+  if (payload.length >= STREAM_APPEND_REPLY_SIZE) return { timestampMs: u64Of(payload, 8), sequence: u64Of(payload, 0) };
   const r = new ByteReader(payload, 'stream_append reply');
   const sequence = r.u64('sequence');
   const timestampMs = readTsI64(r, 'timestamp_ms');
@@ -274,9 +308,6 @@ function writeRecords(w: ByteWriter, records: readonly StreamRecord[]): void {
     for (const [k, v] of rec.headers) w.bytes32(k).bytes32(v);
   }
 }
-
-/** The headers of a record that has none, shared (frozen: decoded records never change them). */
-const NO_HEADERS: StreamHeaders = Object.freeze([]);
 
 function readRecords(r: ByteReader): StreamRecord[] {
   const n = r.u32('record count');

@@ -121,6 +121,19 @@ describe('round trips: client encoder → wire → server decoder', () => {
     );
   });
 
+  it('append without headers or options: the same bytes as a batch of one (no options section)', () => {
+    fc.assert(
+      fc.property(name, shortBytes, (stream, payload) => {
+        const one = P.encodeStreamAppend({ stream, payload });
+        const batch = P.encodeStreamAppendBatch({ stream, records: [{ payload }] });
+        expect(one.options).toBeUndefined();
+        expect(one.key).toEqual(batch.key);
+        expect(one.value).toEqual(P.encodeStreamBatch([{ payload }]));
+        expect(wire(one)).toEqual(wire(batch));
+      }),
+    );
+  });
+
   it('read', () => {
     fc.assert(
       fc.property(

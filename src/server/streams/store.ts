@@ -178,6 +178,7 @@ export interface GroupSnapshot {
 
 const DEAD_KEPT = 1000;
 const NONE = -1n;
+const U64_MAX = 0xffffffffffffffffn;
 
 interface StoredStreamMeta {
   readonly last: bigint | null;
@@ -564,7 +565,8 @@ export class StreamStore {
     const k = log.key;
     this.changes.meta(k);
     this.tick();
-    const first = log.last === null || this.tickMs > log.last >> 64n ? this.tickFirstKey : log.last + 1n;
+    // The last id is below this millisecond's first key exactly when its timestamp is older (no shift).
+    const first = log.last === null || log.last < this.tickFirstKey ? this.tickFirstKey : log.last + 1n;
     // Ids as bigints: the first record's is `first` itself (most appends carry one record).
     let key = first;
     for (let j = 0; j < records.length; j++) {
@@ -577,7 +579,10 @@ export class StreamStore {
     }
     log.last = records.length === 0 ? first - 1n : key;
     this.enforce(log);
-    return streamIdFromBigInt(first);
+    // An id of this millisecond (the usual case): its sequence is the distance from the
+    // millisecond's first key, one subtraction instead of a shift and two masks.
+    const sequence = first - this.tickFirstKey;
+    return sequence >= 0n && sequence <= U64_MAX ? { timestampMs: this.tickMs, sequence } : streamIdFromBigInt(first);
   }
 
   /** Inclusive key just past the last id handed out: where a tail read starts. */
