@@ -16,6 +16,10 @@ const MAX_INITIAL = 64 * 1024;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO_64 = 1n << 64n;
 const TWO_127 = 1n << 127n;
+// Bounds of msgpack's int64, made once: a negated literal in the comparison is computed (a BigInt
+// allocated) on every call.
+const MIN_INT64 = -(1n << 63n);
+const MAX_INT64 = (1n << 63n) - 1n;
 
 /**
  * A stored form that writes its own encoding: the same bytes as the plain data it stands for (a
@@ -268,7 +272,7 @@ export class PlainPacker {
   }
 
   private bigint(n: bigint): void {
-    if (n < -0x8000000000000000n || n > 0x7fffffffffffffffn) {
+    if (n < MIN_INT64 || n > MAX_INT64) {
       // 2^64 up to 2^127 (a stream id): msgpackr's bigint extension as it writes it, two big-endian
       // 64-bit words in a fixext 16 of type 0x42, without its arrays and copies.
       if (n >= TWO_64 && n < TWO_127) {
