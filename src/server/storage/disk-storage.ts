@@ -22,7 +22,7 @@
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 
 type CommitCallback = (error?: StorageWriteError) => void;
-import { BatchWriter } from './codec.js';
+import { BatchWriter, packTableName } from './codec.js';
 import { writeCompactedSnapshot } from './compaction.js';
 import { StorageCounters, secondsSince } from './counters.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
@@ -69,6 +69,8 @@ export interface StorageStats {
 /** A registered table and the entities it changed this turn (undefined: none yet). */
 interface TableChanges {
   readonly table: PersistedTable;
+  /** Its name as the batch writes it, packed once (`packTableName`). */
+  readonly packedName: Uint8Array;
   /** How its keys given in parts read whole. */
   readonly idKey: IdKeyForm;
   changed: Map<string, unknown> | undefined;
@@ -208,7 +210,7 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, listed: false };
+    const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, listed: false };
     return (key, before, created, id) => this.willChange(changes, key, before, created, id);
   }
 
@@ -368,8 +370,7 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
     const batch = this.batch;
     batch.begin();
-    for (const [{ table, idKey }, changed, created, removed] of dirty) {
-      const name = table.name;
+    for (const [{ table, packedName: name, idKey }, changed, created, removed] of dirty) {
       // Created entities first: a later change of one this turn is in `changed`, written after it (the latest wins).
       if (created !== undefined) for (let i = 0; i < created.length; i += 3) batch.add(name, created[i] as string, created[i + 2], created[i + 1] as bigint | number | undefined, idKey);
       if (changed !== undefined) for (const key of changed.keys()) batch.add(name, key, table.save(key));
