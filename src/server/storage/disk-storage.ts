@@ -81,12 +81,24 @@ interface TableChanges {
   created: unknown[] | undefined;
   /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, ... */
   removed: unknown[] | undefined;
+  /**
+   * Cells used of `created` and `removed`: each list is made at its first entry of a turn with as
+   * many cells as the last turn used (`createdHint`, `removedHint`), filled by index and cut to its
+   * count at the commit, so that a turn of hundreds of puts or appends does not grow it by copies.
+   */
+  createdCount: number;
+  removedCount: number;
+  createdHint: number;
+  removedHint: number;
   /** In `dirty` this turn. */
   listed: boolean;
 }
 
 /** One table's changes of a turn, as the commit writes them. */
 type TableBatch = [changes: TableChanges, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
+
+/** A list's cells made up front at most (`TableChanges.createdHint`): a longer one grows as it fills. */
+const MAX_LIST_HINT = 3 * 4096;
 
 /** The whole entity key of the entry at `i` of a `created` or `removed` list (key, id, ...). */
 function keyAt(list: readonly unknown[], i: number, form: IdKeyForm): string {
@@ -210,7 +222,7 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, listed: false };
+    const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, createdCount: 0, removedCount: 0, createdHint: 0, removedHint: 0, listed: false };
     return (key, before, created, id) => this.willChange(changes, key, before, created, id);
   }
 
@@ -224,15 +236,23 @@ export class DiskStorage implements Persistence, CommitGate {
       // changed this turn: that entry keeps the first before-image, and its `save` finds it gone.
       const changed = changes.changed;
       if (changed === undefined || !changed.has(id === undefined ? key : entityKeyWithId(key, id, changes.idKey))) {
-        const list = changes.removed;
-        if (list === undefined) changes.removed = [key, id, before];
-        else list.push(key, id, before);
+        let list = changes.removed;
+        if (list === undefined) changes.removed = list = new Array(changes.removedHint);
+        const n = changes.removedCount;
+        list[n] = key;
+        list[n + 1] = id;
+        list[n + 2] = before;
+        changes.removedCount = n + 3;
       }
     } else if (created !== undefined && before === ABSENT) {
       // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
-      const list = changes.created;
-      if (list === undefined) changes.created = [key, id, created];
-      else list.push(key, id, created);
+      let list = changes.created;
+      if (list === undefined) changes.created = list = new Array(changes.createdHint);
+      const n = changes.createdCount;
+      list[n] = key;
+      list[n + 1] = id;
+      list[n + 2] = created;
+      changes.createdCount = n + 3;
     } else {
       if (id !== undefined) key = entityKeyWithId(key, id, changes.idKey);
       let changed = changes.changed;
@@ -288,7 +308,18 @@ export class DiskStorage implements Persistence, CommitGate {
     this.scheduled = false;
     const dirty: TableBatch[] = [];
     for (const changes of this.dirty) {
-      dirty.push([changes, changes.changed, changes.created, changes.removed]);
+      const { created, removed } = changes;
+      if (created !== undefined) {
+        created.length = changes.createdCount;
+        changes.createdHint = Math.min(changes.createdCount, MAX_LIST_HINT);
+        changes.createdCount = 0;
+      }
+      if (removed !== undefined) {
+        removed.length = changes.removedCount;
+        changes.removedHint = Math.min(changes.removedCount, MAX_LIST_HINT);
+        changes.removedCount = 0;
+      }
+      dirty.push([changes, changes.changed, created, removed]);
       changes.changed = undefined;
       changes.created = undefined;
       changes.removed = undefined;
