@@ -84,6 +84,18 @@ export class BatchWriter {
     this.count++;
   }
 
+  /** `add` of the value `[first, second]` (the same bytes), given in parts: no pair made. */
+  addPair(table: string | Uint8Array, key: string, first: unknown, second: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
+    if (typeof table === 'string') this.out.string(table);
+    else this.out.raw(table);
+    if (id === undefined) this.out.string(key);
+    else this.out.stringWithId(key, id, form);
+    this.out.arrayHeader(2);
+    this.out.value(first);
+    this.out.value(second);
+    this.count++;
+  }
+
   /** `add` with the value already packed (bytes of one MessagePack value, as compaction keeps them). */
   addRaw(table: string, key: string, raw: Uint8Array): void {
     this.out.string(table);

@@ -76,10 +76,11 @@ interface TableChanges {
   changed: Map<string, unknown> | undefined;
   /**
    * Entities created this turn with their persisted form given (`WillChange`'s `created`): key, id,
-   * form, key, id, form, ... (id undefined: the key is whole; else the key's parts, see `WillChange`).
+   * form, second, key, id, form, second, ... (id undefined: the key is whole; else the key's parts;
+   * second undefined: the form is whole, else the pair [form, second]; see `WillChange`).
    */
   created: unknown[] | undefined;
-  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, ... */
+  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, second, ... (as `created`) */
   removed: unknown[] | undefined;
   /**
    * Cells used of `created` and `removed`: each list is made at its first entry of a turn with as
@@ -98,7 +99,13 @@ interface TableChanges {
 type TableBatch = [changes: TableChanges, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
 
 /** A list's cells made up front at most (`TableChanges.createdHint`): a longer one grows as it fills. */
-const MAX_LIST_HINT = 3 * 4096;
+const MAX_LIST_HINT = 4 * 4096;
+
+/** The form (or before-image) of the entry at `i` of a `created` or `removed` list: whole, or the pair given in parts. */
+function formAt(list: readonly unknown[], i: number): unknown {
+  const second = list[i + 3];
+  return second === undefined ? list[i + 2] : [list[i + 2], second];
+}
 
 /** The whole entity key of the entry at `i` of a `created` or `removed` list (key, id, ...). */
 function keyAt(list: readonly unknown[], i: number, form: IdKeyForm): string {
@@ -223,10 +230,10 @@ export class DiskStorage implements Persistence, CommitGate {
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
     const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, createdCount: 0, removedCount: 0, createdHint: 0, removedHint: 0, listed: false };
-    return (key, before, created, id) => this.willChange(changes, key, before, created, id);
+    return (key, before, created, id, second) => this.willChange(changes, key, before, created, id, second);
   }
 
-  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown, id: bigint | number | undefined): void {
+  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown, id: bigint | number | undefined, second: unknown): void {
     if (!changes.listed) {
       changes.listed = true;
       this.dirty.push(changes);
@@ -242,7 +249,8 @@ export class DiskStorage implements Persistence, CommitGate {
         list[n] = key;
         list[n + 1] = id;
         list[n + 2] = before;
-        changes.removedCount = n + 3;
+        list[n + 3] = second;
+        changes.removedCount = n + 4;
       }
     } else if (created !== undefined && before === ABSENT) {
       // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
@@ -252,7 +260,8 @@ export class DiskStorage implements Persistence, CommitGate {
       list[n] = key;
       list[n + 1] = id;
       list[n + 2] = created;
-      changes.createdCount = n + 3;
+      list[n + 3] = second;
+      changes.createdCount = n + 4;
     } else {
       if (id !== undefined) key = entityKeyWithId(key, id, changes.idKey);
       let changed = changes.changed;
@@ -403,10 +412,15 @@ export class DiskStorage implements Persistence, CommitGate {
     batch.begin();
     for (const [{ table, packedName: name, idKey }, changed, created, removed] of dirty) {
       // Created entities first: a later change of one this turn is in `changed`, written after it (the latest wins).
-      if (created !== undefined) for (let i = 0; i < created.length; i += 3) batch.add(name, created[i] as string, created[i + 2], created[i + 1] as bigint | number | undefined, idKey);
+      if (created !== undefined)
+        for (let i = 0; i < created.length; i += 4) {
+          const second = created[i + 3];
+          if (second === undefined) batch.add(name, created[i] as string, created[i + 2], created[i + 1] as bigint | number | undefined, idKey);
+          else batch.addPair(name, created[i] as string, created[i + 2], second, created[i + 1] as bigint | number | undefined, idKey);
+        }
       if (changed !== undefined) for (const key of changed.keys()) batch.add(name, key, table.save(key));
       // Removals last: an entity created and removed this turn ends removed.
-      if (removed !== undefined) for (let i = 0; i < removed.length; i += 3) batch.add(name, removed[i] as string, undefined, removed[i + 1] as bigint | number | undefined, idKey);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 4) batch.add(name, removed[i] as string, undefined, removed[i + 1] as bigint | number | undefined, idKey);
     }
     const frame = batch.frame();
     const start = this.logBytes;
@@ -433,9 +447,9 @@ export class DiskStorage implements Persistence, CommitGate {
   private rollBack(dirty: readonly TableBatch[]): void {
     for (const [{ table, idKey }, changed, created, removed] of dirty) {
       if (changed !== undefined) for (const [key, before] of changed) table.load(key, before);
-      if (removed !== undefined) for (let i = 0; i < removed.length; i += 3) table.load(keyAt(removed, i, idKey), removed[i + 2]);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 4) table.load(keyAt(removed, i, idKey), formAt(removed, i));
       // Entities created this turn did not exist before it, whatever happened to them since: removed last.
-      if (created !== undefined) for (let i = 0; i < created.length; i += 3) table.load(keyAt(created, i, idKey), undefined);
+      if (created !== undefined) for (let i = 0; i < created.length; i += 4) table.load(keyAt(created, i, idKey), undefined);
       table.loaded?.();
     }
   }
