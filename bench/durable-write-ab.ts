@@ -14,6 +14,8 @@
  * 1 000: with the default 64 older versions kept, the warm-up fills every key's history, so each
  * measured put also drops a version, as on a long-running server).
  * Run: `BENCH_AB_OTHER=/tmp/old node --import tsx bench/durable-write-ab.ts`. Asserts nothing.
+ * Run it from both trees and take the mean of the two differences: a run can favour its own side
+ * (A) by a few hundred ns per write even where both trees' code is the same.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

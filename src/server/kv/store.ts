@@ -444,7 +444,9 @@ export class KvStore {
    * logged in its stored form as it is now (a TTL change later this turn announces it again).
    */
   private announceVersion(e: Entry, entity: string): void {
-    this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.version);
+    // A live permanent version (the common case) is given as the parts of its pair: no tuple per put.
+    if (!e.deleted && e.expiresAtMs === undefined) this.willChangeVersion(entity, ABSENT, e.value, e.version, e.timestampNs);
+    else this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.version);
   }
 
   /** Announces a change of `e`'s current version in place (its TTL): its entity is written again. */
@@ -694,7 +696,10 @@ export class KvStore {
       if (depth === 0) this.willDropVersion(entity, e.version, storedCurrent(e));
       else if (e.older.length === depth) {
         const last = depth - 1;
-        this.willDropVersion(entity, e.older.versionAt(last), storedOlder(e.older, last));
+        const older = e.older;
+        // Its before-image: a live permanent version as the parts of its pair (no tuple per put), else its stored form.
+        if (older.stateAt(last) === undefined) this.willChangeVersion(entity, older.valueAt(last), REMOVED, older.versionAt(last), older.timestampAt(last));
+        else this.willDropVersion(entity, older.versionAt(last), storedOlder(older, last));
       }
     }
     e.older.add(e.version, e.deleted ? EMPTY : e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));

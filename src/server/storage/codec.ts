@@ -40,6 +40,13 @@ export const packValue = (value: unknown): Uint8Array => packr.pack(value);
 export const unpackValue = (bytes: Uint8Array): unknown =>
   packr.unpack(Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes);
 
+/** A table's name as a batch writes it (the bytes of `PlainPacker.string`), for `BatchWriter.add`. */
+export function packTableName(name: string): Uint8Array {
+  const out = new PlainPacker(packr);
+  out.string(name);
+  return Uint8Array.from(out.bytes());
+}
+
 /**
  * Writes the changes of one batch (or one snapshot chunk) in format 4, straight into one reused
  * buffer behind room for the record's frame header: no object per change, each value encoded once,
@@ -63,12 +70,29 @@ export class BatchWriter {
     this.count = 0;
   }
 
-  /** `value` undefined: the entity was removed. `id` given: the key is given in parts, in `form` (`entityKeyWithId`). */
-  add(table: string, key: string, value: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
-    this.out.string(table);
+  /**
+   * `table` its name, or the name as `packTableName` packed it (a batch writes a table's name once
+   * per change). `value` undefined: the entity was removed. `id` given: the key is given in parts,
+   * in `form` (`entityKeyWithId`).
+   */
+  add(table: string | Uint8Array, key: string, value: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
+    if (typeof table === 'string') this.out.string(table);
+    else this.out.raw(table);
     if (id === undefined) this.out.string(key);
     else this.out.stringWithId(key, id, form);
     this.out.value(value);
+    this.count++;
+  }
+
+  /** `add` of the value `[first, second]` (the same bytes), given in parts: no pair made. */
+  addPair(table: string | Uint8Array, key: string, first: unknown, second: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
+    if (typeof table === 'string') this.out.string(table);
+    else this.out.raw(table);
+    if (id === undefined) this.out.string(key);
+    else this.out.stringWithId(key, id, form);
+    this.out.arrayHeader(2);
+    this.out.value(first);
+    this.out.value(second);
     this.count++;
   }
 

@@ -22,7 +22,7 @@
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 
 type CommitCallback = (error?: StorageWriteError) => void;
-import { BatchWriter } from './codec.js';
+import { BatchWriter, packTableName } from './codec.js';
 import { writeCompactedSnapshot } from './compaction.js';
 import { StorageCounters, secondsSince } from './counters.js';
 import { StorageStartError, StorageWriteError } from './errors.js';
@@ -69,22 +69,43 @@ export interface StorageStats {
 /** A registered table and the entities it changed this turn (undefined: none yet). */
 interface TableChanges {
   readonly table: PersistedTable;
+  /** Its name as the batch writes it, packed once (`packTableName`). */
+  readonly packedName: Uint8Array;
   /** How its keys given in parts read whole. */
   readonly idKey: IdKeyForm;
   changed: Map<string, unknown> | undefined;
   /**
    * Entities created this turn with their persisted form given (`WillChange`'s `created`): key, id,
-   * form, key, id, form, ... (id undefined: the key is whole; else the key's parts, see `WillChange`).
+   * form, second, key, id, form, second, ... (id undefined: the key is whole; else the key's parts;
+   * second undefined: the form is whole, else the pair [form, second]; see `WillChange`).
    */
   created: unknown[] | undefined;
-  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, ... */
+  /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, second, ... (as `created`) */
   removed: unknown[] | undefined;
+  /**
+   * Cells used of `created` and `removed`: each list is made at its first entry of a turn with as
+   * many cells as the last turn used (`createdHint`, `removedHint`), filled by index and cut to its
+   * count at the commit, so that a turn of hundreds of puts or appends does not grow it by copies.
+   */
+  createdCount: number;
+  removedCount: number;
+  createdHint: number;
+  removedHint: number;
   /** In `dirty` this turn. */
   listed: boolean;
 }
 
 /** One table's changes of a turn, as the commit writes them. */
 type TableBatch = [changes: TableChanges, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
+
+/** A list's cells made up front at most (`TableChanges.createdHint`): a longer one grows as it fills. */
+const MAX_LIST_HINT = 4 * 4096;
+
+/** The form (or before-image) of the entry at `i` of a `created` or `removed` list: whole, or the pair given in parts. */
+function formAt(list: readonly unknown[], i: number): unknown {
+  const second = list[i + 3];
+  return second === undefined ? list[i + 2] : [list[i + 2], second];
+}
 
 /** The whole entity key of the entry at `i` of a `created` or `removed` list (key, id, ...). */
 function keyAt(list: readonly unknown[], i: number, form: IdKeyForm): string {
@@ -208,11 +229,11 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, listed: false };
-    return (key, before, created, id) => this.willChange(changes, key, before, created, id);
+    const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, createdCount: 0, removedCount: 0, createdHint: 0, removedHint: 0, listed: false };
+    return (key, before, created, id, second) => this.willChange(changes, key, before, created, id, second);
   }
 
-  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown, id: bigint | number | undefined): void {
+  private willChange(changes: TableChanges, key: string, before: unknown, created: unknown, id: bigint | number | undefined, second: unknown): void {
     if (!changes.listed) {
       changes.listed = true;
       this.dirty.push(changes);
@@ -222,15 +243,25 @@ export class DiskStorage implements Persistence, CommitGate {
       // changed this turn: that entry keeps the first before-image, and its `save` finds it gone.
       const changed = changes.changed;
       if (changed === undefined || !changed.has(id === undefined ? key : entityKeyWithId(key, id, changes.idKey))) {
-        const list = changes.removed;
-        if (list === undefined) changes.removed = [key, id, before];
-        else list.push(key, id, before);
+        let list = changes.removed;
+        if (list === undefined) changes.removed = list = new Array(changes.removedHint);
+        const n = changes.removedCount;
+        list[n] = key;
+        list[n + 1] = id;
+        list[n + 2] = before;
+        list[n + 3] = second;
+        changes.removedCount = n + 4;
       }
     } else if (created !== undefined && before === ABSENT) {
       // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
-      const list = changes.created;
-      if (list === undefined) changes.created = [key, id, created];
-      else list.push(key, id, created);
+      let list = changes.created;
+      if (list === undefined) changes.created = list = new Array(changes.createdHint);
+      const n = changes.createdCount;
+      list[n] = key;
+      list[n + 1] = id;
+      list[n + 2] = created;
+      list[n + 3] = second;
+      changes.createdCount = n + 4;
     } else {
       if (id !== undefined) key = entityKeyWithId(key, id, changes.idKey);
       let changed = changes.changed;
@@ -286,7 +317,18 @@ export class DiskStorage implements Persistence, CommitGate {
     this.scheduled = false;
     const dirty: TableBatch[] = [];
     for (const changes of this.dirty) {
-      dirty.push([changes, changes.changed, changes.created, changes.removed]);
+      const { created, removed } = changes;
+      if (created !== undefined) {
+        created.length = changes.createdCount;
+        changes.createdHint = Math.min(changes.createdCount, MAX_LIST_HINT);
+        changes.createdCount = 0;
+      }
+      if (removed !== undefined) {
+        removed.length = changes.removedCount;
+        changes.removedHint = Math.min(changes.removedCount, MAX_LIST_HINT);
+        changes.removedCount = 0;
+      }
+      dirty.push([changes, changes.changed, created, removed]);
       changes.changed = undefined;
       changes.created = undefined;
       changes.removed = undefined;
@@ -368,13 +410,17 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.phase.kind === 'closed') throw new StorageWriteError('storage is closed', undefined);
     const batch = this.batch;
     batch.begin();
-    for (const [{ table, idKey }, changed, created, removed] of dirty) {
-      const name = table.name;
+    for (const [{ table, packedName: name, idKey }, changed, created, removed] of dirty) {
       // Created entities first: a later change of one this turn is in `changed`, written after it (the latest wins).
-      if (created !== undefined) for (let i = 0; i < created.length; i += 3) batch.add(name, created[i] as string, created[i + 2], created[i + 1] as bigint | number | undefined, idKey);
+      if (created !== undefined)
+        for (let i = 0; i < created.length; i += 4) {
+          const second = created[i + 3];
+          if (second === undefined) batch.add(name, created[i] as string, created[i + 2], created[i + 1] as bigint | number | undefined, idKey);
+          else batch.addPair(name, created[i] as string, created[i + 2], second, created[i + 1] as bigint | number | undefined, idKey);
+        }
       if (changed !== undefined) for (const key of changed.keys()) batch.add(name, key, table.save(key));
       // Removals last: an entity created and removed this turn ends removed.
-      if (removed !== undefined) for (let i = 0; i < removed.length; i += 3) batch.add(name, removed[i] as string, undefined, removed[i + 1] as bigint | number | undefined, idKey);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 4) batch.add(name, removed[i] as string, undefined, removed[i + 1] as bigint | number | undefined, idKey);
     }
     const frame = batch.frame();
     const start = this.logBytes;
@@ -401,9 +447,9 @@ export class DiskStorage implements Persistence, CommitGate {
   private rollBack(dirty: readonly TableBatch[]): void {
     for (const [{ table, idKey }, changed, created, removed] of dirty) {
       if (changed !== undefined) for (const [key, before] of changed) table.load(key, before);
-      if (removed !== undefined) for (let i = 0; i < removed.length; i += 3) table.load(keyAt(removed, i, idKey), removed[i + 2]);
+      if (removed !== undefined) for (let i = 0; i < removed.length; i += 4) table.load(keyAt(removed, i, idKey), formAt(removed, i));
       // Entities created this turn did not exist before it, whatever happened to them since: removed last.
-      if (created !== undefined) for (let i = 0; i < created.length; i += 3) table.load(keyAt(created, i, idKey), undefined);
+      if (created !== undefined) for (let i = 0; i < created.length; i += 4) table.load(keyAt(created, i, idKey), undefined);
       table.loaded?.();
     }
   }

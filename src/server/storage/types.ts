@@ -73,8 +73,13 @@ export const REMOVED: unique symbol = Symbol('removed');
  * that the hot paths (a KV version, a stream record, an enqueued message) build no key string: the
  * commit writes the key's bytes from its parts (the same bytes as the built string), and the string
  * is built only where one is needed (a rollback, or an entity also in the turn's map of changes).
+ *
+ * `second` (with `created` given and `before` = `ABSENT`, or with `created` = `REMOVED`; not
+ * undefined): the form is the pair `[created, second]` (for a removal the before-image is
+ * `[before, second]`), given in parts so that no pair is made per change: the commit writes the
+ * bytes of the pair, and a rollback builds it (a KV version `[value, timestampNs]`).
  */
-export type WillChange = (key: string, before?: unknown, created?: unknown, id?: bigint | number) => void;
+export type WillChange = (key: string, before?: unknown, created?: unknown, id?: bigint | number, second?: unknown) => void;
 
 /** The entity key of `prefix` and `id` in `form`: what `WillChange` means by a key given with an `id`. */
 export const entityKeyWithId = (prefix: string, id: bigint | number, form: IdKeyForm = HEX_ID_KEY): string =>

@@ -1,7 +1,7 @@
 // The log's batch encoding: format 4 (one flat array, packed once; formats 2 and 3 the same layout) round-trips every kind of value a
 // table saves, removals stay apart from null values, and format 1 (what earlier versions wrote) reads.
 import { describe, expect, it } from 'vitest';
-import { BatchWriter, packValue, readBatch, unpackValue } from '../../../src/server/storage/codec.js';
+import { BatchWriter, packTableName, packValue, readBatch, unpackValue } from '../../../src/server/storage/codec.js';
 
 type Entry = [table: string, key: string, value: unknown];
 const entriesOf = (payload: Uint8Array): Entry[] => {
@@ -36,6 +36,21 @@ describe('log batch encoding', () => {
     expect(back[7][2]).toBeNull();
     expect(back[8][2]).toBeUndefined();
     expect((back[0][2] as unknown[])[0]).toBeInstanceOf(Uint8Array);
+  });
+
+  it('writes a table name packed once (packTableName) as the same bytes as the name itself', () => {
+    const names = ['kv.version', 'q', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(40), 'é ✓ table'];
+    const asText = new BatchWriter();
+    const asPacked = new BatchWriter();
+    for (const name of names) {
+      asText.add(name, 'default\u0000a', [bytes(1), 5n], 0x41n);
+      asPacked.add(packTableName(name), 'default\u0000a', [bytes(1), 5n], 0x41n);
+      asText.add(name, 'gone', undefined);
+      asPacked.add(packTableName(name), 'gone', undefined);
+    }
+    const text = asText.pack().slice();
+    expect(Buffer.from(asPacked.pack())).toEqual(Buffer.from(text));
+    expect(entriesOf(text).map(([t]) => t)).toEqual(names.flatMap((n) => [n, n]));
   });
 
   it('is one MessagePack array starting with the format number, each value not packed apart', () => {

@@ -636,6 +636,70 @@ describe('before-images', () => {
   });
 });
 
+describe('forms given as the parts of a pair', () => {
+  it('are logged as the pair (the same log bytes as the pair given whole), read back as it, and a rollback loads a removal\'s pair back', async () => {
+    const io = failingIo();
+    const open = (dir: string) => {
+      const storage = DiskStorage.open({ dir, io });
+      const state = new Map<string, unknown>();
+      const willChange = storage.table({ name: 'p', save: (k) => state.get(k), load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v)) });
+      storage.restore();
+      return { storage, state, willChange };
+    };
+    type Side = ReturnType<typeof open>;
+    const created = (s: Side, parts: boolean, prefix: string, id: bigint, first: unknown, second: unknown) => {
+      if (parts) s.willChange(prefix, ABSENT, first, id, second);
+      else s.willChange(prefix, ABSENT, [first, second], id);
+      s.state.set(entityKeyWithId(prefix, id), [first, second]);
+    };
+    const removed = (s: Side, parts: boolean, prefix: string, id: bigint) => {
+      const k = entityKeyWithId(prefix, id);
+      const [first, second] = s.state.get(k) as [unknown, unknown];
+      if (parts) s.willChange(prefix, first, REMOVED, id, second);
+      else s.willChange(prefix, [first, second], REMOVED, id);
+      s.state.delete(k);
+    };
+    const dirs = [tempDir(), tempDir()];
+    for (const [i, dir] of dirs.entries()) {
+      const s = open(dir);
+      const parts = i === 0;
+      created(s, parts, 'ns\u0000a', 1n, utf8('one'), 10n ** 18n);
+      created(s, parts, 'ns\u0000a', 2n, utf8('two'), 2n);
+      created(s, parts, 'ns\u0000b', 7n, 'whole', null);
+      s.willChange('ns\u0000c', ABSENT, ['given', 'whole'], 3n); // a form given whole, mixed in
+      s.state.set('ns\u0000c\u00003', ['given', 'whole']);
+      await nextTurn();
+      created(s, parts, 'ns\u0000a', 3n, utf8('three'), 3n);
+      removed(s, parts, 'ns\u0000a', 1n);
+      created(s, parts, 'ns\u0000a', 4n, utf8('four'), 4n);
+      removed(s, parts, 'ns\u0000a', 4n); // created and removed this turn: ends removed
+      await nextTurn();
+      await s.storage.close();
+    }
+    const logOf = (dir: string) => readFileSync(join(dir, readdirSync(dir).find((f) => f.startsWith('log-'))!));
+    expect(Buffer.compare(logOf(dirs[0]), logOf(dirs[1]))).toBe(0);
+    const s = open(dirs[0]);
+    const expected = [
+      ['ns\u0000a\u00002', [utf8('two'), 2n]],
+      ['ns\u0000a\u00003', [utf8('three'), 3n]],
+      ['ns\u0000b\u00007', ['whole', null]],
+      ['ns\u0000c\u00003', ['given', 'whole']],
+    ];
+    const sorted = () => [...s.state].sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(sorted()).toEqual(expected);
+    io.fail = true;
+    removed(s, true, 'ns\u0000a', 2n);
+    removed(s, true, 'ns\u0000b', 7n);
+    created(s, true, 'ns\u0000a', 5n, utf8('five'), 5n);
+    expect(s.state.has('ns\u0000a\u00002')).toBe(false);
+    const failure = await commitOutcome(s.storage);
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect(sorted()).toEqual(expected);
+    io.fail = false;
+    await s.storage.close();
+  });
+});
+
 describe('failed writes', () => {
   it('a failed put on a key with a full history (a version dropped) leaves value and history as they were', async () => {
     const dir = tempDir();
