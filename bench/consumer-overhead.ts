@@ -2,7 +2,8 @@
  * The client's own cost per consumed item: the three consumer pipelines of `compare` (group →
  * `mergeMap(16)` → `ack()`, group → `settle(…, { concurrency: 16 })`, queue `messages()` →
  * `settle(16)`) against the embedded server in a child process, without the Redis side. Prints
- * items/s, this process's CPU µs per item and the server's, median of BENCH_ROUNDS (default 3).
+ * items/s, this process's CPU µs per item and the server's, median of BENCH_ROUNDS (default 3),
+ * and on Linux each round's read and write system calls per 1,000 items of both processes.
  * Run: `npx tsx bench/consumer-overhead.ts`; BENCH_ITEMS (default 30 000) per pipeline and round.
  * For before/after comparisons run it on both versions of the tree, alternating.
  * BENCH_PIPELINES=merge,group-settle,queue-settle picks pipelines (default: all three), e.g.
