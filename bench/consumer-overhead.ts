@@ -2,7 +2,8 @@
  * The client's own cost per consumed item: the three consumer pipelines of `compare` (group →
  * `mergeMap(16)` → `ack()`, group → `settle(…, { concurrency: 16 })`, queue `messages()` →
  * `settle(16)`) against the embedded server in a child process, without the Redis side. Prints
- * items/s, this process's CPU µs per item and the server's, median of BENCH_ROUNDS (default 3).
+ * items/s, this process's CPU µs per item and the server's, median of BENCH_ROUNDS (default 3),
+ * and on Linux each round's read and write system calls per 1,000 items of both processes.
  * Run: `npx tsx bench/consumer-overhead.ts`; BENCH_ITEMS (default 30 000) per pipeline and round.
  * For before/after comparisons run it on both versions of the tree, alternating.
  * BENCH_PIPELINES=merge,group-settle,queue-settle picks pipelines (default: all three), e.g.
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { mergeMap, of } from 'rxjs';
 import { connect } from '../src/node.js';
 import { ack, settle } from '../src/operators/index.js';
+import { readFileSync } from 'node:fs';
 import { procCpuSeconds, startFloChild } from './support/processes.js';
 import { drain, inFlightLoop, median } from './support/stats.js';
 
@@ -27,18 +29,35 @@ const VALUE = new Uint8Array(100).fill(0x61);
 const PIPELINES = new Set((process.env.BENCH_PIPELINES ?? 'merge,group-settle,queue-settle').split(','));
 const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
 
+/** The read and write system calls a process has made (`syscr`, `syscw` of /proc/<pid>/io), undefined elsewhere. */
+function syscalls(pid: number): { r: number; w: number } | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const r = /syscr: (\d+)/.exec(io);
+    const w = /syscw: (\d+)/.exec(io);
+    return r && w ? { r: Number(r[1]), w: Number(w[1]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function main(): Promise<void> {
   const server = await startFloChild('embedded');
   const flo = connect(`127.0.0.1:${server.port}`);
   const group = { batch: 64, maxInFlight: 64 };
-  const results = new Map<string, { rate: number[]; client: number[]; clientSys: number[]; server: number[] }>();
+  const results = new Map<string, { rate: number[]; client: number[]; clientSys: number[]; server: number[]; calls: string[] }>();
   const measure = async (name: string, work: () => Promise<number>) => {
     const cpu0 = procCpuSeconds(server.pid);
+    const io0 = [syscalls(process.pid), syscalls(server.pid)];
     const own0 = process.cpuUsage();
     const rate = await work();
     const own = process.cpuUsage(own0);
+    const io1 = [syscalls(process.pid), syscalls(server.pid)];
     const cpu1 = procCpuSeconds(server.pid);
-    const r = results.get(name) ?? results.set(name, { rate: [], client: [], clientSys: [], server: [] }).get(name)!;
+    const r = results.get(name) ?? results.set(name, { rate: [], client: [], clientSys: [], server: [], calls: [] }).get(name)!;
+    // Read and write system calls per 1,000 items, client / server (reads include epoll's wake-ups' reads).
+    const per = (i: number, k: 'r' | 'w') => ((io1[i]![k] - io0[i]![k]) * 1000) / ITEMS;
+    if (io0.every(Boolean) && io1.every(Boolean)) r.calls.push(`${per(0, 'r').toFixed(0)}r ${per(0, 'w').toFixed(0)}w / ${per(1, 'r').toFixed(0)}r ${per(1, 'w').toFixed(0)}w`);
     r.rate.push(rate);
     r.client.push((own.user + own.system) / ITEMS);
     r.clientSys.push(own.system / ITEMS);
@@ -89,6 +108,7 @@ export async function main(): Promise<void> {
     console.log(
       `  ${name.padEnd(30)} ${rate.padStart(9)} items/s  client CPU ${median(r.client).toFixed(2)} µs/item (system ${median(r.clientSys).toFixed(2)})  server CPU ${server} µs/item`,
     );
+    if (r.calls.length > 0) console.log(`    syscalls per 1,000 items, client / server, each round: ${r.calls.join('; ')}`);
   }
 }
 

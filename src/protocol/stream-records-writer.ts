@@ -9,8 +9,6 @@
 import { utf8 } from './bytes.js';
 import type { StreamHeaders } from './stream.js';
 
-const U64_MASK = 0xffffffffffffffffn;
-
 /** What a record contributes: its 128-bit id (`timestamp_ms << 64 | sequence`), partition, payload, headers. */
 export interface StreamRecordSource {
   readonly key: bigint;
@@ -68,9 +66,11 @@ export function writeStreamRecordsAt(
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     const key = r.key;
-    view.setBigUint64(at, key & U64_MASK, true);
-    // The timestamp's 64 bits, read back as an i64 by the decoder (Flo's layout).
-    view.setBigUint64(at + 8, (key >> 64n) & U64_MASK, true);
+    // `setBigUint64` stores its value modulo 2^64 (ToBigUint64): the low half (the sequence) needs
+    // no mask, and a 128-bit key shifted right is the timestamp's 64 bits (read back as an i64 by
+    // the decoder, Flo's layout). Two bigints fewer per record than masking each half.
+    view.setBigUint64(at, key, true);
+    view.setBigUint64(at + 8, key >> 64n, true);
     target[at + 16] = 0;
     view.setUint32(at + 17, r.partition, true);
     target[at + 21] = 1;
