@@ -74,7 +74,9 @@ export class StoredRecord {
     out.arrayHeader(3);
     out.number(this.partition);
     out.binaryOf(this.chunk, this.offset, this.size);
-    out.value(this.headers);
+    // Most records have no headers: the empty array's header byte without `value`'s type dispatch.
+    if (this.headers.length === 0) out.arrayHeader(0);
+    else out.value(this.headers);
   }
 }
 
