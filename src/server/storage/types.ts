@@ -38,6 +38,8 @@ export interface IdKeyForm {
   readonly separator: string;
   readonly radix: 10 | 16;
   readonly suffix: string;
+  /** The id's digits zero-padded to at least this many (a stream record's sequence under its millisecond's prefix). */
+  readonly width?: number;
 }
 
 /** `prefix` NUL `id` in hex: KV versions (`ns\0key\0versionHex`) and stream records (`ns\0stream\0idHex`). */
@@ -83,7 +85,7 @@ export type WillChange = (key: string, before?: unknown, created?: unknown, id?:
 
 /** The entity key of `prefix` and `id` in `form`: what `WillChange` means by a key given with an `id`. */
 export const entityKeyWithId = (prefix: string, id: bigint | number, form: IdKeyForm = HEX_ID_KEY): string =>
-  `${prefix}${form.separator}${id.toString(form.radix)}${form.suffix}`;
+  `${prefix}${form.separator}${form.width === undefined ? id.toString(form.radix) : id.toString(form.radix).padStart(form.width, '0')}${form.suffix}`;
 
 /** What a subsystem's store gets from a server with a data directory: its tables' change announcements. */
 export interface Persistence {

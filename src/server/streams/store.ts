@@ -31,7 +31,7 @@ import {
 import type { Clock } from '../clock.js';
 import { badRequest, conflict, notFound } from '../reply.js';
 import type { PlainPacker, SelfPacking } from '../storage/plain-packer.js';
-import { ABSENT, entityKeyWithId, type Persistence } from '../storage/types.js';
+import { ABSENT, entityKeyWithId, type IdKeyForm, type Persistence } from '../storage/types.js';
 import { PayloadArena } from '../payload-slab.js';
 
 /**
@@ -74,7 +74,9 @@ export class StoredRecord {
     out.arrayHeader(3);
     out.number(this.partition);
     out.binaryOf(this.chunk, this.offset, this.size);
-    out.value(this.headers);
+    // Most records have no headers: the empty array's header byte without `value`'s type dispatch.
+    if (this.headers.length === 0) out.arrayHeader(0);
+    else out.value(this.headers);
   }
 }
 
@@ -179,6 +181,7 @@ export interface GroupSnapshot {
 const DEAD_KEPT = 1000;
 const NONE = -1n;
 const U64_MAX = 0xffffffffffffffffn;
+const MAX_SAFE_SEQUENCE = BigInt(Number.MAX_SAFE_INTEGER);
 
 interface StoredStreamMeta {
   readonly last: bigint | null;
@@ -202,8 +205,11 @@ type StoredPel = Omit<PelEntry, 'key'>;
 interface StreamChanges {
   meta(k: string): void;
   rec(k: string, key: bigint): void;
-  /** A record about to be appended (`record`): it has no stored form yet (a failed write just removes it). */
-  newRec(k: string, key: bigint, record: StoredRecord): void;
+  /**
+   * A record about to be appended (`record`): it has no stored form yet (a failed write just removes
+   * it). `sequence` (a number, or -1) is its id's low half when its high half is `ms` (> 0).
+   */
+  newRec(k: string, key: bigint, record: StoredRecord, ms: number, sequence: number): void;
   group(k: string, group: string): void;
   pel(k: string, group: string, key: bigint): void;
 }
@@ -220,6 +226,14 @@ function parseRecordEntity(entity: string): [string, bigint] {
   const at = entity.lastIndexOf('\u0000');
   return [entity.slice(0, at), BigInt(`0x${entity.slice(at + 1)}`)];
 }
+
+/**
+ * A new record's entity key in parts (`newRec`): the prefix is the stream key, NUL and the hex of
+ * its id's millisecond (the high 64 bits), the id the sequence (the low 64 bits) as a number, its
+ * 16 hex digits zero-padded: the key `recordEntity` builds, without a 128-bit BigInt's
+ * `toString(16)` per append.
+ */
+const RECORD_SEQUENCE_KEY: IdKeyForm = { separator: '', radix: 16, suffix: '', width: 16 };
 
 /** A record as stored: [partition, payload, headers] (its id is in the entity key). */
 type StoredRecordValue = [number, Uint8Array, StreamHeaders];
@@ -272,8 +286,11 @@ export class StreamStore {
 
   private persistTo(p: Persistence): StreamChanges {
     const loaded = () => this.loaded();
+    let prefixStream = '';
+    let prefixMs = -1;
+    let prefix = '';
     const meta = p.table({ name: 'stream.meta', save: (k) => this.saveMeta(k), load: (k, v) => this.loadMeta(k, v), loaded });
-    const rec = p.table({ name: 'stream.rec', save: (k) => this.saveRec(k), load: (k, v) => this.loadRec(k, v), loaded });
+    const rec = p.table({ name: 'stream.rec', save: (k) => this.saveRec(k), load: (k, v) => this.loadRec(k, v), loaded, idKey: RECORD_SEQUENCE_KEY });
     const group = p.table({ name: 'stream.group', save: (k) => this.saveGroup(k), load: (k, v) => this.loadGroup(k, v), loaded });
     const pel = p.table({ name: 'stream.pel', save: (k) => this.savePel(k), load: (k, v) => this.loadPel(k, v), loaded });
     return {
@@ -284,7 +301,16 @@ export class StreamStore {
       // An appended record is logged as it is now (records do not change; a removal is announced
       // apart): no `save` call, no parsing of its entity key, no search of its stream at the commit;
       // its key given in parts and its form written by the record itself (`packInto`).
-      newRec: (k, key, record) => rec(k, ABSENT, record satisfies SelfPacking, key),
+      newRec: (k, key, record, ms, sequence) => {
+        if (sequence < 0) return rec(recordEntity(k, key), ABSENT, record satisfies SelfPacking);
+        // The prefix of the last stream and millisecond kept: built once per millisecond.
+        if (ms !== prefixMs || k !== prefixStream) {
+          prefixMs = ms;
+          prefixStream = k;
+          prefix = `${k}\u0000${ms.toString(16)}`;
+        }
+        rec(prefix, ABSENT, record, sequence);
+      },
       group: (k, g) => group(JSON.stringify([k, g])),
       pel: (k, g, key) => pel(JSON.stringify([k, g, String(key)])),
     };
@@ -567,22 +593,26 @@ export class StreamStore {
     this.tick();
     // The last id is below this millisecond's first key exactly when its timestamp is older (no shift).
     const first = log.last === null || log.last < this.tickFirstKey ? this.tickFirstKey : log.last + 1n;
+    // An id of this millisecond (the usual case): its sequence is the distance from the
+    // millisecond's first key, one subtraction instead of a shift and two masks.
+    const sequence = first - this.tickFirstKey;
+    const inTick = sequence >= 0n && sequence <= U64_MAX;
+    // The storage's key parts: the sequence as a number while every record's fits one (-1: the whole key).
+    const ms = this.tickAt;
+    const firstSequence = inTick && ms > 0 && sequence <= MAX_SAFE_SEQUENCE ? Number(sequence) : -1;
     // Ids as bigints: the first record's is `first` itself (most appends carry one record).
     let key = first;
     for (let j = 0; j < records.length; j++) {
       if (j > 0) key += 1n;
       const rec = records[j];
       const record = StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers);
-      this.changes.newRec(k, key, record);
+      this.changes.newRec(k, key, record, ms, firstSequence < 0 || firstSequence + j > Number.MAX_SAFE_INTEGER ? -1 : firstSequence + j);
       log.records.push(record);
       log.bytes += rec.payload.length;
     }
     log.last = records.length === 0 ? first - 1n : key;
     this.enforce(log);
-    // An id of this millisecond (the usual case): its sequence is the distance from the
-    // millisecond's first key, one subtraction instead of a shift and two masks.
-    const sequence = first - this.tickFirstKey;
-    return sequence >= 0n && sequence <= U64_MAX ? { timestampMs: this.tickMs, sequence } : streamIdFromBigInt(first);
+    return inTick ? { timestampMs: this.tickMs, sequence } : streamIdFromBigInt(first);
   }
 
   /** Inclusive key just past the last id handed out: where a tail read starts. */

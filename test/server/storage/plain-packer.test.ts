@@ -126,7 +126,11 @@ describe('PlainPacker', () => {
       out.stringWithId(prefix, id, form);
       return [...out.bytes()];
     };
-    const forms: IdKeyForm[] = [HEX_ID_KEY, { separator: '', radix: 10, suffix: '"]' }, { separator: '/', radix: 16, suffix: 'x' }];
+    const forms: IdKeyForm[] = [HEX_ID_KEY, { separator: '', radix: 10, suffix: '"]' }, { separator: '/', radix: 16, suffix: 'x' }, { separator: '', radix: 16, suffix: '', width: 16 }, { separator: '/', radix: 10, suffix: '', width: 5 }];
+    // A width pads the id's digits with zeros: a stream record's sequence under its millisecond.
+    expect(entityKeyWithId('s\u00003e8', 0x1f, forms[3]!)).toBe('s\u00003e8000000000000001f');
+    expect(ofParts('s\u00003e8', 0x1f, forms[3]!)).toEqual(ofString('s\u00003e8000000000000001f'));
+    expect(ofParts('s', (1_000n << 64n) | 0x1fn, HEX_ID_KEY)).toEqual(ofString('s\u00003e8000000000000001f'));
     const ids = fc.oneof(
       fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) + 2n }),
       fc.constantFrom(0n, 1n, 9n, 10n, 15n, 16n, 255n, 256n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n + 7n, (1_700_000_000_000n << 64n) | 3n, 2n ** 128n - 1n, -1n, -(2n ** 70n)),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { StreamStore } from '../../../src/server/streams/store.js';
 import { Packr } from 'msgpackr';
 import { PlainPacker } from '../../../src/server/storage/plain-packer.js';
-import { ABSENT, type PersistedTable, type Persistence } from '../../../src/server/storage/types.js';
+import { ABSENT, entityKeyWithId, type IdKeyForm, type PersistedTable, type Persistence } from '../../../src/server/storage/types.js';
 
 describe('StreamStore records', () => {
   it('copies each payload once: the receive buffer can be reused and no record refers to it', () => {
@@ -40,8 +40,12 @@ describe('StreamStore records', () => {
 
   it('announces an appended record with its key in parts and a form that packs as the bytes of [partition, payload, headers]', () => {
     const announced: Array<[string, unknown, unknown, bigint | number | undefined]> = [];
+    let form: IdKeyForm | undefined;
     const persistence: Persistence = {
-      table: (t) => (key, before, created, id) => void (t.name === 'stream.rec' && announced.push([key, before, created, id])),
+      table: (t) => {
+        if (t.name === 'stream.rec') form = t.idKey;
+        return (key, before, created, id) => void (t.name === 'stream.rec' && announced.push([key, before, created, id]));
+      },
     };
     const store = new StreamStore({ now: () => 1_000 }, persistence);
     const payloads = [0, 5, 100, 300, 70_000].map((n) => new Uint8Array(n).map((_, i) => (i * 7 + n) & 0xff));
@@ -50,7 +54,9 @@ describe('StreamStore records', () => {
     store.append('ns', 's', payloads.slice(0, 3).map((payload) => ({ payload, headers: [] })), 1);
     const records = store.read('ns', 's', { from: 0n, count: 100 });
     expect(records).toHaveLength(8);
-    expect(announced.map(([key, before, , id]) => [key, before, id])).toEqual(records.map((r) => ['ns\u0000s', ABSENT, r.key]));
+    // In parts: the stream key and the millisecond as the prefix, the sequence as a number; whole, the record's entity key.
+    expect(announced.map(([key, before, , id]) => [key, before, id])).toEqual(records.map((r) => ['ns\u0000s\u00003e8', ABSENT, Number(r.id.sequence)]));
+    expect(announced.map(([key, , , id]) => entityKeyWithId(key, id!, form))).toEqual(records.map((r) => `ns\u0000s\u0000${r.key.toString(16)}`));
     const packr = new Packr({ useRecords: false, mapsAsObjects: true, useBigIntExtension: true });
     const out = new PlainPacker(packr);
     const bytesOf = (v: unknown) => {
@@ -63,6 +69,26 @@ describe('StreamStore records', () => {
       expect(bytesOf(announced[i]![2]).equals(bytesOf(plain))).toBe(true);
       expect(packr.unpack(bytesOf(announced[i]![2]))).toEqual(packr.unpack(packr.pack(plain)));
     }
+  });
+
+  it('announces the whole key of a record whose id is not of the clock\'s millisecond or whose millisecond is 0', () => {
+    const announced: Array<[string, bigint | number | undefined]> = [];
+    const persistence: Persistence = { table: (t) => (key, _before, _created, id) => void (t.name === 'stream.rec' && announced.push([key, id])) };
+    let now = 0;
+    const store = new StreamStore({ now: () => now }, persistence);
+    store.append('ns', 's', [{ payload: new Uint8Array(1), headers: [] }], 0); // millisecond 0: id 0
+    now = 5_000;
+    store.append('ns', 's', [{ payload: new Uint8Array(1), headers: [] }], 0); // in parts
+    now = 4_000; // the clock went back: ids go on from the last one (millisecond 5,000)
+    store.append('ns', 's', [{ payload: new Uint8Array(1), headers: [] }, { payload: new Uint8Array(1), headers: [] }], 0);
+    const keys = store.read('ns', 's', { from: 0n, count: 10 }).map((r) => `ns\u0000s\u0000${r.key.toString(16)}`);
+    expect(keys).toEqual(['ns\u0000s\u00000', 'ns\u0000s\u000013880000000000000000', 'ns\u0000s\u000013880000000000000001', 'ns\u0000s\u000013880000000000000002']);
+    expect(announced).toEqual([
+      [keys[0], undefined],
+      ['ns\u0000s\u00001388', 0],
+      [keys[2], undefined],
+      [keys[3], undefined],
+    ]);
   });
 
   it('persists records as [partition, payload, headers] and loads them back into its arena', () => {
