@@ -130,17 +130,9 @@ export class PlainPacker {
     if (length < 0x100) {
       const header = length < 32 ? 1 : 2;
       this.room(header + length);
-      const b = this.buf;
       const start = this.pos;
-      let at = start + header;
-      let i = 0;
-      for (; i < length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        b[at++] = c;
-      }
-      if (i === length) {
-        this.endShortString(start, length, at);
+      if (this.copyAscii(s, start + header)) {
+        this.endShortString(start, length, start + header + length);
         return;
       }
     }
@@ -164,13 +156,6 @@ export class PlainPacker {
   }
 
   /**
-   * Writes the entity key of `prefix` and `id` in `form` (an entity key given in parts:
-   * `entityKeyWithId`), the same bytes as `string()` of that key, without building it: the
-   * characters of prefix, separator and suffix are copied and the digits written in place. Up to
-   * 2^53 the digits come from a number (no string); beyond, from `id.toString(radix)` (a flat
-   * string, not a rope to flatten).
-   */
-  /**
    * The last prefix `stringWithId` wrote whole in ASCII, and its bytes: the next key with the same
    * prefix (the next record of a stream in a millisecond, a KV put's dropped version) copies bytes
    * rather than the string's characters (~2.5 ns each).
@@ -178,6 +163,13 @@ export class PlainPacker {
   private lastPrefix = '';
   private readonly lastPrefixBytes = new Uint8Array(0x100);
 
+  /**
+   * Writes the entity key of `prefix` and `id` in `form` (an entity key given in parts:
+   * `entityKeyWithId`), the same bytes as `string()` of that key, without building it: the
+   * characters of prefix, separator and suffix are copied and the digits written in place. Up to
+   * 2^53 the digits come from a number (no string); beyond, from `id.toString(radix)` (a flat
+   * string, not a rope to flatten).
+   */
   stringWithId(prefix: string, id: bigint | number, form: IdKeyForm): void {
     const { separator, radix, suffix } = form;
     const prefixLength = prefix.length;
@@ -205,23 +197,17 @@ export class PlainPacker {
       const b = this.buf;
       const start = this.pos;
       let at = start + header;
-      let i = 0;
+      let ascii = true;
       if (prefix === this.lastPrefix) {
         const from = this.lastPrefixBytes;
-        for (; i < prefixLength; i++) b[at++] = from[i];
-      } else {
-        for (; i < prefixLength; i++) {
-          const c = prefix.charCodeAt(i);
-          if (c >= 0x80) break;
-          b[at++] = c;
-        }
-        if (i === prefixLength) {
-          const to = this.lastPrefixBytes;
-          for (let j = 0, from = start + header; j < prefixLength; j++) to[j] = b[from + j];
-          this.lastPrefix = prefix;
-        }
+        for (let i = 0; i < prefixLength; i++) b[at + i] = from[i];
+      } else if ((ascii = this.copyAscii(prefix, at))) {
+        const to = this.lastPrefixBytes;
+        for (let j = 0; j < prefixLength; j++) to[j] = b[at + j];
+        this.lastPrefix = prefix;
       }
-      if (i === prefixLength) {
+      if (ascii) {
+        at += prefixLength;
         for (let j = 0; j < separator.length; j++) b[at++] = separator.charCodeAt(j);
         if (small >= 0 && radix === 16) {
           // Hex digits with 32-bit operations (a float division and remainder per digit cost
@@ -249,6 +235,21 @@ export class PlainPacker {
       }
     }
     this.string(entityKeyWithId(prefix, id, form));
+  }
+
+  /**
+   * Copies `s` to the buffer at `at`, a byte per character, if every character is ASCII (the room
+   * is made by the caller); false at the first one that is not (the bytes copied so far are left
+   * for the caller's general path to overwrite).
+   */
+  private copyAscii(s: string, at: number): boolean {
+    const b = this.buf;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      b[at + i] = c;
+    }
+    return true;
   }
 
   /**
