@@ -489,6 +489,22 @@ describe('before-images', () => {
     };
     return { storage, state, saved, willChange, create, remove };
   };
+  type StringTable = ReturnType<typeof openStringTable>;
+
+  /**
+   * The turn's commit fails (`io` failing): the state is `expected` (the turn rolled back), and the
+   * same once the disk has room again and the directory is opened anew by `reopen`.
+   */
+  const expectRolledBackAcrossRestart = async (s: StringTable, io: { fail: boolean }, reopen: () => StringTable, expected: string[][]) => {
+    const failure = await commitOutcome(s.storage);
+    expect(failure).toBeInstanceOf(StorageWriteError);
+    expect([...s.state].sort()).toEqual(expected);
+    io.fail = false;
+    await s.storage.close();
+    const again = reopen();
+    expect([...again.state].sort()).toEqual(expected);
+    await again.storage.close();
+  };
 
   it('a failed write loads back the before-image given (no save call), removes an entity announced as created, and saves the rest', async () => {
     const io = failingIo();
@@ -521,7 +537,7 @@ describe('before-images', () => {
     const io = failingIo();
     const dir = tempDir();
     const open = () => openStringTable(dir, io);
-    let s = open();
+    const s = open();
     s.create('a', 'a1');
     s.create('b', 'b1');
     s.willChange('b', 'b1'); // changed after its creation, this turn
@@ -538,14 +554,7 @@ describe('before-images', () => {
     s.create('e', 'e1');
     s.willChange('a', 'a1');
     s.state.set('a', 'a2');
-    const failure = await commitOutcome(s.storage);
-    expect(failure).toBeInstanceOf(StorageWriteError);
-    expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
-    io.fail = false;
-    await s.storage.close();
-    s = open();
-    expect([...s.state].sort()).toEqual([['a', 'a1'], ['b', 'b2']]);
-    await s.storage.close();
+    await expectRolledBackAcrossRestart(s, io, open, [['a', 'a1'], ['b', 'b2']]);
   });
 
   it('an entity announced as removed (its before-image given) is logged removed with no save call, after its creation this turn; a rollback loads the first before-image back', async () => {
@@ -574,14 +583,7 @@ describe('before-images', () => {
     s.remove('d');
     s.create('y', 'y1');
     s.remove('y');
-    const failure = await commitOutcome(s.storage);
-    expect(failure).toBeInstanceOf(StorageWriteError);
-    expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
-    io.fail = false;
-    await s.storage.close();
-    s = open();
-    expect([...s.state].sort()).toEqual([['c', 'c1'], ['d', 'd1']]);
-    await s.storage.close();
+    await expectRolledBackAcrossRestart(s, io, open, [['c', 'c1'], ['d', 'd1']]);
   });
 
   it('keys given as prefix and id are logged as the whole key (the same log bytes), mix with whole keys within a turn, and roll back under the whole key', async () => {
