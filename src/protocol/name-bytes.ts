@@ -3,7 +3,7 @@
  * Apart from `bytes.ts` because only the queue and stream codecs (loaded on demand in a browser
  * app) use it.
  */
-import { fromUtf8, utf8 } from './bytes.js';
+import { bytesEqual, fromUtf8, utf8 } from './bytes.js';
 
 /** Names whose UTF-8 bytes `nameBytes` remembers; cleared when full, so it stays small. */
 const NAME_CACHE_SIZE = 256;
@@ -40,21 +40,12 @@ let nextSlot = 0;
  * The same string as `fromUtf8(bytes)`.
  */
 export function nameText(bytes: Uint8Array): string {
-  const n = bytes.length;
-  if (n > RECENT_TEXT_MAX_BYTES) return fromUtf8(bytes);
-  for (let i = 0; i < recentBytes.length; i++) {
-    const known = recentBytes[i]!;
-    if (known.length === n && sameBytes(known, bytes, n)) return recentTexts[i]!;
-  }
+  if (bytes.length > RECENT_TEXT_MAX_BYTES) return fromUtf8(bytes);
+  for (let i = 0; i < recentBytes.length; i++) if (bytesEqual(recentBytes[i]!, bytes)) return recentTexts[i]!;
   const text = fromUtf8(bytes);
   // A copy: the bytes given are usually a view into a read buffer.
   recentBytes[nextSlot] = bytes.slice();
   recentTexts[nextSlot] = text;
   nextSlot = (nextSlot + 1) % RECENT_TEXTS;
   return text;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
