@@ -5,7 +5,9 @@
  *      in its own process: in memory, `--data-dir --fsync everysec`, `--data-dir --fsync always`;
  *      and, when `redis-server` is on the PATH, Redis with `appendonly yes` and `appendfsync
  *      everysec` / `always` (SET and XADD, same payload, same pipelining). Next to each rate, the
- *      server process's CPU µs per request (from /proc, Linux). BENCH_CPU_PROF=<dir>: the flo-rx
+ *      server process's CPU µs per request (from /proc, Linux). A first row, a bare Node server that
+ *      answers every frame with a fixed reply (`bench/fixed-server.ts`), is the floor of a Node
+ *      server on this path: the flo-rx rows' CPU above it is their own work. BENCH_CPU_PROF=<dir>: the flo-rx
  *      servers write V8 CPU profiles there.
  *   2. Start-up of a data directory holding 1,000,000 stream records (100-byte payloads): replay of
  *      the log, then after compaction (snapshot), and the directory size per record.
@@ -24,7 +26,7 @@
  * those throughput rows.
  */
 import * as net from 'node:net';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +95,19 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): () =>
       child.once('exit', () => resolve());
       child.kill(signal);
     });
+}
+
+/**
+ * The floor of any Node server on this path: `bench/fixed-server.ts` (reads frames, answers each
+ * with one fixed reply, no CRC check, no work) in its own process. What is above its CPU per
+ * request in the flo-rx rows is the server's own work.
+ */
+function startFixed(): Promise<Target> {
+  const child = fork(fileURLToPath(new URL('./server-worker.ts', import.meta.url)), ['fixed'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fixed-reply server exited (${code})`)));
+    child.once('message', (msg) => resolve({ port: (msg as { port: number }).port, pid: child.pid, stop: stopper(child) }));
+  });
 }
 
 function startFlo(args: string[]): Promise<Target> {
@@ -258,6 +273,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
 async function throughput(): Promise<void> {
   const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
   const targets: Array<{ name: string; start: () => Promise<Target>; redis: boolean }> = [
+    { name: 'node fixed reply (floor)', start: () => startFixed(), redis: false },
     { name: 'flo-rx in-memory', start: () => startFlo([]), redis: false },
     { name: 'flo-rx --fsync everysec', start: () => startFlo(['--data-dir', tempDir(), '--fsync', 'everysec']), redis: false },
     { name: 'flo-rx --fsync always', start: () => startFlo(['--data-dir', tempDir(), '--fsync', 'always']), redis: false },
