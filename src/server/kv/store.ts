@@ -115,7 +115,20 @@ function shortByteString(b: Uint8Array): string {
 const POOLED_MAX = 1024;
 const POOL_SIZE = 8 * 1024;
 let pool = new ArrayBuffer(0);
+let poolBytes = new Uint8Array(pool);
 let poolAt = 0;
+
+/** Makes room for `n` pooled bytes (a new pool when the current one is full); returns where they go. */
+function poolPlace(n: number): number {
+  if (pool.byteLength - poolAt < n) {
+    pool = new ArrayBuffer(POOL_SIZE);
+    poolBytes = new Uint8Array(pool);
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt = (poolAt + n + 7) & ~7;
+  return at;
+}
 
 /**
  * A private copy of bytes the store keeps. Request bytes are views into the connection's read
@@ -127,14 +140,9 @@ export function ownBytes(b: Uint8Array): Uint8Array {
   const n = b.length;
   if (n === 0) return EMPTY;
   if (n > POOLED_MAX) return new Uint8Array(b);
-  if (pool.byteLength - poolAt < n) {
-    pool = new ArrayBuffer(POOL_SIZE);
-    poolAt = 0;
-  }
-  const copy = new Uint8Array(pool, poolAt, n);
-  copy.set(b);
-  poolAt = (poolAt + n + 7) & ~7;
-  return copy;
+  const at = poolPlace(n);
+  poolBytes.set(b, at);
+  return new Uint8Array(pool, at, n);
 }
 
 export function fromByteString(s: string): Uint8Array {
@@ -199,17 +207,74 @@ export function placementHash(namespace: Uint8Array, routingKey: Uint8Array): bi
   return h;
 }
 
-interface Entry {
-  value: Uint8Array;
-  version: bigint;
-  deleted: boolean;
-  /** Absolute expiry on the server clock (ms); undefined = permanent. */
-  expiresAtMs: number | undefined;
-  timestampNs: bigint;
-  /** Older versions, newest first, at most the store's history depth (KV_HISTORY_DEPTH by default). */
-  older: VersionRing;
-  /** With a data directory: its entity key (`ns\0key`), built once (and its hash computed once). */
-  entity: string | undefined;
+/** A key's value and version as the hot reads answer them: the version as a number (exact to 2^53). */
+export interface CurrentValue {
+  readonly versionNo: number;
+  readonly value: Uint8Array;
+}
+
+/**
+ * A key's current version (and its older ones). Kept so that a put makes no object that lives as
+ * long as the version: its version is a number (not a BigInt), its value is where its bytes are
+ * (`buffer`, `offset`, `length`: a pool shared by many values), and a view of them is made when
+ * the value is read (and kept until the next write).
+ */
+class Entry implements CurrentValue {
+  buffer: ArrayBufferLike = EMPTY.buffer;
+  offset = 0;
+  length = 0;
+  private view: Uint8Array | undefined = EMPTY;
+
+  constructor(
+    value: Uint8Array,
+    public versionNo: number,
+    public deleted: boolean,
+    /** Absolute expiry on the server clock (ms); undefined = permanent. */
+    public expiresAtMs: number | undefined,
+    public timestampNs: bigint,
+    /** Older versions, newest first, at most the store's history depth (KV_HISTORY_DEPTH by default). */
+    public older: VersionRing,
+    /** With a data directory: its entity key (`ns\0key`), built once (and its hash computed once). */
+    public entity: string | undefined,
+  ) {
+    this.value = value;
+  }
+
+  get value(): Uint8Array {
+    return (this.view ??= new Uint8Array(this.buffer, this.offset, this.length));
+  }
+
+  /** Keeps `v` itself as the value (bytes the store owns). */
+  set value(v: Uint8Array) {
+    this.buffer = v.buffer;
+    this.offset = v.byteOffset;
+    this.length = v.length;
+    this.view = v;
+  }
+
+  /** The value's view if one was made, else its buffer (`offset`, `length`): what the history keeps. */
+  get bytes(): ArrayBufferLike | Uint8Array {
+    return this.view ?? this.buffer;
+  }
+
+  /** Takes a private copy of `b` as the value: into the pool when small, with no view made. */
+  copyValue(b: Uint8Array): void {
+    const n = b.length;
+    if (n === 0 || n > POOLED_MAX) {
+      this.value = ownBytes(b);
+      return;
+    }
+    const at = poolPlace(n);
+    poolBytes.set(b, at);
+    this.buffer = pool;
+    this.offset = at;
+    this.length = n;
+    this.view = undefined;
+  }
+
+  get version(): bigint {
+    return BigInt(this.versionNo);
+  }
 }
 
 export interface KvValue {
@@ -334,7 +399,7 @@ const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
  * The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key.
  * On the write path it is given to the storage in these parts (`willChangeVersion(entity, ..., version)`).
  */
-const versionEntityOf = (entity: string, version: bigint): string => entityKeyWithId(entity, version);
+const versionEntityOf = (entity: string, version: bigint | number): string => entityKeyWithId(entity, version);
 
 /** The entry's entity key and the version of a version entity (the inverse of `versionEntityOf`). */
 function splitVersionEntity(ve: string): [entity: string, version: bigint] {
@@ -434,7 +499,7 @@ export class KvStore {
       e = this.spaces.get(ns)?.get(key);
       if (!e) return undefined;
     }
-    if (version === e.version) return storedCurrent(e);
+    if (version === BigInt(e.versionNo)) return storedCurrent(e);
     const i = e.older.indexOf(version);
     return i < 0 ? undefined : storedOlder(e.older, i);
   }
@@ -445,21 +510,21 @@ export class KvStore {
    */
   private announceVersion(e: Entry, entity: string): void {
     // A live permanent version (the common case) is given as the parts of its pair: no tuple per put.
-    if (!e.deleted && e.expiresAtMs === undefined) this.willChangeVersion(entity, ABSENT, e.value, e.version, e.timestampNs);
-    else this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.version);
+    if (!e.deleted && e.expiresAtMs === undefined) this.willChangeVersion(entity, ABSENT, e.value, e.versionNo, e.timestampNs);
+    else this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.versionNo);
   }
 
   /** Announces a change of `e`'s current version in place (its TTL): its entity is written again. */
   private willChangeCurrent(e: Entry, ns: string, key: string): void {
     if (!this.persisted) return;
     const entity = e.entity ?? (e.entity = entityKey(nsId(ns), key));
-    const ve = versionEntityOf(entity, e.version);
+    const ve = versionEntityOf(entity, e.versionNo);
     this.willChangeVersion(ve, storedCurrent(e));
     this.unsavedVersions.set(ve, e);
   }
 
   /** Announces the removal of a version entity (before: its stored form, for a rollback). */
-  private willDropVersion(entity: string, version: bigint, before: StoredVersion): void {
+  private willDropVersion(entity: string, version: bigint | number, before: StoredVersion): void {
     // Versions only grow: a dropped version's entity is never written again, so it is logged as a removal as announced.
     this.willChangeVersion(entity, before, REMOVED, version);
   }
@@ -531,15 +596,8 @@ export class KvStore {
   private entryOf(versions: readonly HeldVersion[], entity: string): Entry {
     const current = versions[0];
     const state = current.state;
-    return {
-      value: current.value,
-      version: current.version,
-      deleted: state === true,
-      expiresAtMs: typeof state === 'number' ? state : undefined,
-      timestampNs: current.timestampNs,
-      older: VersionRing.from(versions.slice(1), this.historyDepth),
-      entity,
-    };
+    const older = VersionRing.from(versions.slice(1), this.historyDepth);
+    return new Entry(current.value, Number(current.version), state === true, typeof state === 'number' ? state : undefined, current.timestampNs, older, entity);
   }
 
   /**
@@ -572,7 +630,7 @@ export class KvStore {
     const [value, version, deleted, expiresAtMs, timestampNs] = tuple;
     const space = this.space(ns, true)!;
     const older = space.get(key)?.older ?? new VersionRing(this.historyDepth);
-    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older, entity });
+    space.set(key, new Entry(value, Number(version), deleted, expiresAtMs ?? undefined, timestampNs, older, entity));
   }
 
   /** Formats 1-3: an older version of table `kv.old`. */
@@ -661,56 +719,69 @@ export class KvStore {
     if (qlen + value.length + KV_ENTRY_OVERHEAD > KV_MAX_ENTRY_PAYLOAD) throw badRequest(KvMessages.valueTooLarge);
   }
 
-  /** Writes a new version (or a tombstone) and notifies. */
+  /** Writes a new version (or a tombstone) of bytes the store owns, and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
     const space = this.space(ns, true)!;
-    return this.writeEntry(space, space.get(key), ns, key, value, expiresAtMs, deleted);
+    return BigInt(this.writeEntry(space, space.get(key), ns, key, value, false, expiresAtMs, deleted));
   }
 
-  /** `write` with the key's space and its entry (undefined: none) already looked up. */
+  /**
+   * `write` with the key's space and its entry (undefined: none) already looked up; `copy`: the
+   * value is request bytes, copied into the store. Returns the new version.
+   */
   private writeEntry(
     space: Map<string, Entry>,
     e: Entry | undefined,
     ns: string,
     key: string,
     value: Uint8Array,
+    copy: boolean,
     expiresAtMs: number | undefined,
     deleted: boolean,
-  ): bigint {
+  ): number {
     const ts = this.nowNs();
     const depth = this.historyDepth;
     // In memory the change log is a no-op: do not even build its entity keys.
     const persisted = this.persisted;
     if (!e) {
       const entity = persisted ? entityKey(nsId(ns), key) : undefined;
-      const created: Entry = { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: new VersionRing(depth), entity };
+      const created = new Entry(EMPTY, 1, deleted, expiresAtMs, ts, new VersionRing(depth), entity);
+      if (deleted) {
+        // (a tombstone's value is empty)
+      } else if (copy) created.copyValue(value);
+      else created.value = value;
       space.set(key, created);
       if (entity !== undefined) this.announceVersion(created, entity);
       this.changed(ns, key);
-      return 1n;
+      return 1;
     }
     const entity = persisted ? (e.entity ?? (e.entity = entityKey(nsId(ns), key))) : undefined;
     if (entity !== undefined) {
       // The current version stays stored as it is (it becomes history); the version pushed out of
       // the history (with none kept, the current one) is dropped, so its stored entity goes.
-      if (depth === 0) this.willDropVersion(entity, e.version, storedCurrent(e));
+      if (depth === 0) this.willDropVersion(entity, e.versionNo, storedCurrent(e));
       else if (e.older.length === depth) {
         const last = depth - 1;
         const older = e.older;
         // Its before-image: a live permanent version as the parts of its pair (no tuple per put), else its stored form.
-        if (older.stateAt(last) === undefined) this.willChangeVersion(entity, older.valueAt(last), REMOVED, older.versionAt(last), older.timestampAt(last));
-        else this.willDropVersion(entity, older.versionAt(last), storedOlder(older, last));
+        if (older.stateAt(last) === undefined) this.willChangeVersion(entity, older.valueAt(last), REMOVED, older.numberAt(last), older.timestampAt(last));
+        else this.willDropVersion(entity, older.numberAt(last), storedOlder(older, last));
       }
     }
-    e.older.add(e.version, e.deleted ? EMPTY : e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));
-    e.value = deleted ? EMPTY : value;
-    e.version += 1n;
+    // The current version becomes history as it is: no view of its value is made (with a data
+    // directory the log was given one, kept: its removal's before-image is then that view).
+    if (e.deleted) e.older.addParts(e.versionNo, EMPTY, 0, 0, e.timestampNs, true);
+    else e.older.addParts(e.versionNo, e.bytes, e.offset, e.length, e.timestampNs, e.expiresAtMs);
+    if (deleted) e.value = EMPTY;
+    else if (copy) e.copyValue(value);
+    else e.value = value;
+    e.versionNo += 1;
     e.deleted = deleted;
     e.expiresAtMs = deleted ? undefined : expiresAtMs;
     e.timestampNs = ts;
     if (entity !== undefined) this.announceVersion(e, entity);
     this.changed(ns, key);
-    return e.version;
+    return e.versionNo;
   }
 
   private changed(ns: string, key: string): void {
@@ -768,7 +839,7 @@ export class KvStore {
    * `get` without a result object: the live entry itself, read-only, to be read at once (a later
    * write changes it in place). For the reply of a plain get.
    */
-  getNow(ns: string, keyBytes: Uint8Array): KvValue | undefined {
+  getNow(ns: string, keyBytes: Uint8Array): CurrentValue | undefined {
     return this.liveEntry(ns, this.checkKey(ns, keyBytes));
   }
 
@@ -784,6 +855,11 @@ export class KvStore {
   }
 
   put(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): bigint {
+    return BigInt(this.putVersionNo(ns, keyBytes, value, c));
+  }
+
+  /** `put` answering the new version as a number (no BigInt made: the put reply writes it). */
+  putVersionNo(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): number {
     const key = this.checkKey(ns, keyBytes);
     this.checkSize(ns, key, value);
     // One lookup of the entry serves the conditions and the write.
@@ -791,7 +867,7 @@ export class KvStore {
     const e = space?.get(key);
     this.checkConditions(this.live(e) ? e : undefined, c);
     this.logged();
-    return this.writeEntry(space ?? this.space(ns, true)!, e, ns, key, ownBytes(value), this.expiry(c.ttlSeconds), false);
+    return this.writeEntry(space ?? this.space(ns, true)!, e, ns, key, value, true, this.expiry(c.ttlSeconds), false);
   }
 
   delete(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
