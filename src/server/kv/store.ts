@@ -106,15 +106,29 @@ const nsId = (ns: string) => (isDefaultNs(ns) ? 'default' : ns);
 const NAMESPACE_LENGTHS = new Map<string, number>();
 const NAMESPACE_LENGTHS_KEPT = 256;
 
+/** The namespace last asked for and its length: requests repeat their namespace (a put asks twice). */
+let lastNamespace = '';
+let lastNamespaceLength = 0;
+
 /** The UTF-8 length of a namespace name. */
 function namespaceByteLength(ns: string): number {
+  if (ns === lastNamespace) return lastNamespaceLength;
   let n = NAMESPACE_LENGTHS.get(ns);
   if (n === undefined) {
     n = utf8(ns).length;
     if (NAMESPACE_LENGTHS.size >= NAMESPACE_LENGTHS_KEPT) NAMESPACE_LENGTHS.clear();
     NAMESPACE_LENGTHS.set(ns, n);
   }
+  lastNamespace = ns;
+  lastNamespaceLength = n;
   return n;
+}
+
+/** Whether `key` holds a NUL byte: a loop for short keys (most), where `includes`' call cost more than the scan. */
+function hasNul(key: Uint8Array): boolean {
+  if (key.length > 32) return key.includes(0);
+  for (let i = 0; i < key.length; i++) if (key[i] === 0) return true;
+  return false;
 }
 
 /** Length of `namespace ‖ 0x00 ‖ key` as Flo stores it (bare key in the default namespace). */
@@ -645,7 +659,7 @@ export class KvStore {
   checkKey(ns: string, key: Uint8Array, reserved = true): string {
     if (key.length === 0) throw badRequest(KvMessages.keyRequired);
     if (qualifiedKeyLength(ns, key) > KV_MAX_QUALIFIED_KEY) throw badRequest(KvMessages.keyTooLarge);
-    if (key.includes(0)) throw badRequest(KvMessages.keyNul);
+    if (hasNul(key)) throw badRequest(KvMessages.keyNul);
     if (reserved && isReservedKey(key)) throw unauthorized(KvMessages.reserved);
     return byteString(key);
   }
@@ -816,7 +830,7 @@ export class KvStore {
   /** Keys that cannot be qualified, reserved and dead keys read as not found. */
   mget(ns: string, keys: readonly Uint8Array[]): Array<{ key: Uint8Array; found: boolean; version: bigint; value: Uint8Array }> {
     return keys.map((k) => {
-      const ok = k.length > 0 && qualifiedKeyLength(ns, k) <= KV_MAX_QUALIFIED_KEY && !k.includes(0) && !isReservedKey(k);
+      const ok = k.length > 0 && qualifiedKeyLength(ns, k) <= KV_MAX_QUALIFIED_KEY && !hasNul(k) && !isReservedKey(k);
       const e = ok ? this.liveEntry(ns, byteString(k)) : undefined;
       return e ? { key: k, found: true, version: e.version, value: e.value } : { key: k, found: false, version: 0n, value: EMPTY };
     });
