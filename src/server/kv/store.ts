@@ -695,11 +695,10 @@ export class KvStore {
     const persisted = this.persisted;
     if (!e) {
       const entity = persisted ? entityKey(nsId(ns), key) : undefined;
+      // A tombstone's value stays empty.
       const created = new Entry(EMPTY, 1, deleted, expiresAtMs, ts, new VersionRing(depth), entity);
-      if (deleted) {
-        // (a tombstone's value is empty)
-      } else if (copy) created.copyValue(value);
-      else created.value = value;
+      if (!deleted && copy) created.copyValue(value);
+      else if (!deleted) created.value = value;
       space.set(key, created);
       if (entity !== undefined) this.announceVersion(created, entity);
       this.changed(ns, key);
