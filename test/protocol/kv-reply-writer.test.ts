@@ -37,12 +37,22 @@ describe('writeKvPutReplyAt', () => {
     );
   });
 
+  it('writes a version given as a number (the server keeps them so) as the same bytes as its BigInt', () => {
+    const edges = [0, 1, 0xff, 0x7fff_ffff, 0xffff_ffff, 0x1_0000_0000, 0x1_2345_6789, Number.MAX_SAFE_INTEGER];
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...edges), fc.maxSafeNat()), fc.nat(9), (version, at) => {
+        expect(writeAt(KV_PUT_REPLY_SIZE, at, (t, v, o) => writeKvPutReplyAt(t, v, o, version))).toEqual(encodeKvPutReply({ version: BigInt(version) }));
+      }),
+    );
+  });
+
   it('refuses a target too small and a version out of range', () => {
     const t = new Uint8Array(10);
     const v = new DataView(t.buffer);
     expect(() => writeKvPutReplyAt(t, v, 3, 1n)).toThrow(RangeError);
     expect(() => writeKvPutReplyAt(t, v, 0, -1n)).toThrow(RangeError);
     expect(() => writeKvPutReplyAt(t, v, 0, 1n << 64n)).toThrow(RangeError);
+    for (const bad of [-1, 0.5, Number.MAX_SAFE_INTEGER + 1, Number.NaN]) expect(() => writeKvPutReplyAt(t, v, 0, bad)).toThrow(RangeError);
   });
 });
 
@@ -63,6 +73,15 @@ describe('writeKvGetReplyAt', () => {
         const value = backing.subarray(skip, skip + bytes.length);
         const written = writeAt(kvGetReplySize(value.length), at, (t, v, o) => writeKvGetReplyAt(t, v, o, version, value));
         expect(written).toEqual(encodeKvGetReply({ version, value }));
+      }),
+    );
+  });
+
+  it('writes a number version as the same bytes as its BigInt', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.uint8Array({ maxLength: 40 }), fc.nat(9), (version, value, at) => {
+        const written = writeAt(kvGetReplySize(value.length), at, (t, v, o) => writeKvGetReplyAt(t, v, o, version, value));
+        expect(written).toEqual(encodeKvGetReply({ version: BigInt(version), value }));
       }),
     );
   });

@@ -119,21 +119,25 @@ export function createKvSubsystem(env: ServerEnv): KvSubsystem {
       Op.KvPut,
       (ctx) => {
         // Most puts carry no options: then there is nothing to decode beyond the body's sections.
-        if (ctx.body.options.length === 0) return new KvPutOk(store.put(nsOf(ctx), ctx.body.key, ctx.body.value, NO_CONDITIONS));
+        if (ctx.body.options.length === 0) return new KvPutOk(store.putVersionNo(nsOf(ctx), ctx.body.key, ctx.body.value, NO_CONDITIONS));
         const req = decodeKvPut(ctx.body);
         const ns = nsOf(ctx);
         if (req.txn) {
           store.txnPut(ns, req.key, req.value, req, use(ctx, req.txn));
           return TXN_PUT_OK;
         }
-        return new KvPutOk(store.put(ns, req.key, req.value, req));
+        return new KvPutOk(store.putVersionNo(ns, req.key, req.value, req));
       },
     ],
     [
       Op.KvGet,
       (ctx) => {
         // A plain get (no options: no wait, no transaction) needs no request object.
-        if (ctx.body.options.length === 0) return valueReply(store.getNow(nsOf(ctx), ctx.body.key));
+        if (ctx.body.options.length === 0) {
+          const current = store.getNow(nsOf(ctx), ctx.body.key);
+          if (!current) throw notFound();
+          return new KvGetOk(current.versionNo, current.value);
+        }
         const req = decodeKvGet(ctx.body);
         const ns = nsOf(ctx);
         // Blocking options are evaluated before any transaction handling (as Flo); 0 = do not wait.

@@ -10,7 +10,7 @@ import { OkWriter } from '../reply.js';
 export class KvPutOk extends OkWriter {
   readonly byteLength = KV_PUT_REPLY_SIZE;
 
-  constructor(readonly version: bigint) {
+  constructor(readonly version: bigint | number) {
     super();
   }
 
@@ -27,7 +27,7 @@ export class KvGetOk extends OkWriter {
   readonly byteLength: number;
 
   constructor(
-    readonly version: bigint,
+    readonly version: bigint | number,
     readonly value: Uint8Array,
   ) {
     super();

@@ -9,8 +9,11 @@ import { EMPTY, utf8 } from '../../protocol/index.js';
 import type { Clock } from '../clock.js';
 import { ABSENT, entityKeyWithId, NO_CHANGE_LOG, REMOVED, type Persistence, type WillChange } from '../storage/types.js';
 import { badRequest, conflict, notFound, unauthorized } from '../reply.js';
+import { byteString, fromByteString } from './byte-string.js';
 import { VersionRing, type VersionState } from './version-ring.js';
 import { jsonRemove, jsonReplace, jsonSelect, parseJson, parseJsonPath, stringifyJson, type PathSegment } from './json-path.js';
+
+export { byteString, fromByteString } from './byte-string.js';
 
 /** Flo's qualified-key limit: `namespace ‖ 0x00 ‖ key` (bare key in the default namespace). */
 export const KV_MAX_QUALIFIED_KEY = 4096;
@@ -50,72 +53,24 @@ const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 const RESERVED = KV_RESERVED_PREFIXES.map((p) => utf8(p));
 
-/** Bytes per `String.fromCharCode` call (arguments are passed on the stack). */
-const CHAR_CODES_PER_CALL = 4096;
-
-/** Bytes → a string with one code unit per byte (order-preserving). */
-export function byteString(b: Uint8Array): string {
-  if (b.length <= 16) return shortByteString(b);
-  // `apply` with the typed array itself: no iterator, no argument array (a spread cost ~6x more per key).
-  if (b.length <= CHAR_CODES_PER_CALL) return String.fromCharCode.apply(null, b as unknown as number[]);
-  let s = '';
-  for (let i = 0; i < b.length; i += CHAR_CODES_PER_CALL) s += String.fromCharCode.apply(null, b.subarray(i, i + CHAR_CODES_PER_CALL) as unknown as number[]);
-  return s;
-}
-
-const fromCharCode = String.fromCharCode;
-
-/**
- * `byteString` of a short key (most keys): `fromCharCode` with as many arguments as bytes, which V8
- * calls directly, where `apply` takes its generic path (about 40 ns less per key, measured with the
- * map lookup that follows).
- */
-function shortByteString(b: Uint8Array): string {
-  switch (b.length) {
-    case 0:
-      return '';
-    case 1:
-      return fromCharCode(b[0]);
-    case 2:
-      return fromCharCode(b[0], b[1]);
-    case 3:
-      return fromCharCode(b[0], b[1], b[2]);
-    case 4:
-      return fromCharCode(b[0], b[1], b[2], b[3]);
-    case 5:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4]);
-    case 6:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5]);
-    case 7:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6]);
-    case 8:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
-    case 9:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]);
-    case 10:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9]);
-    case 11:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10]);
-    case 12:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11]);
-    case 13:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12]);
-    case 14:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13]);
-    case 15:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14]);
-    case 16:
-      return fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-    default:
-      return String.fromCharCode.apply(null, b as unknown as number[]);
-  }
-}
-
 /** Values up to this size are copied into a shared pool (as Node pools small Buffers). */
 const POOLED_MAX = 1024;
 const POOL_SIZE = 8 * 1024;
 let pool = new ArrayBuffer(0);
+let poolBytes = new Uint8Array(pool);
 let poolAt = 0;
+
+/** Makes room for `n` pooled bytes (a new pool when the current one is full); returns where they go. */
+function poolPlace(n: number): number {
+  if (pool.byteLength - poolAt < n) {
+    pool = new ArrayBuffer(POOL_SIZE);
+    poolBytes = new Uint8Array(pool);
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt = (poolAt + n + 7) & ~7;
+  return at;
+}
 
 /**
  * A private copy of bytes the store keeps. Request bytes are views into the connection's read
@@ -127,20 +82,9 @@ export function ownBytes(b: Uint8Array): Uint8Array {
   const n = b.length;
   if (n === 0) return EMPTY;
   if (n > POOLED_MAX) return new Uint8Array(b);
-  if (pool.byteLength - poolAt < n) {
-    pool = new ArrayBuffer(POOL_SIZE);
-    poolAt = 0;
-  }
-  const copy = new Uint8Array(pool, poolAt, n);
-  copy.set(b);
-  poolAt = (poolAt + n + 7) & ~7;
-  return copy;
-}
-
-export function fromByteString(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  const at = poolPlace(n);
+  poolBytes.set(b, at);
+  return new Uint8Array(pool, at, n);
 }
 
 function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
@@ -162,15 +106,29 @@ const nsId = (ns: string) => (isDefaultNs(ns) ? 'default' : ns);
 const NAMESPACE_LENGTHS = new Map<string, number>();
 const NAMESPACE_LENGTHS_KEPT = 256;
 
+/** The namespace last asked for and its length: requests repeat their namespace (a put asks twice). */
+let lastNamespace = '';
+let lastNamespaceLength = 0;
+
 /** The UTF-8 length of a namespace name. */
 function namespaceByteLength(ns: string): number {
+  if (ns === lastNamespace) return lastNamespaceLength;
   let n = NAMESPACE_LENGTHS.get(ns);
   if (n === undefined) {
     n = utf8(ns).length;
     if (NAMESPACE_LENGTHS.size >= NAMESPACE_LENGTHS_KEPT) NAMESPACE_LENGTHS.clear();
     NAMESPACE_LENGTHS.set(ns, n);
   }
+  lastNamespace = ns;
+  lastNamespaceLength = n;
   return n;
+}
+
+/** Whether `key` holds a NUL byte: a loop for short keys (most), where `includes`' call cost more than the scan. */
+function hasNul(key: Uint8Array): boolean {
+  if (key.length > 32) return key.includes(0);
+  for (let i = 0; i < key.length; i++) if (key[i] === 0) return true;
+  return false;
 }
 
 /** Length of `namespace ‖ 0x00 ‖ key` as Flo stores it (bare key in the default namespace). */
@@ -199,17 +157,74 @@ export function placementHash(namespace: Uint8Array, routingKey: Uint8Array): bi
   return h;
 }
 
-interface Entry {
-  value: Uint8Array;
-  version: bigint;
-  deleted: boolean;
-  /** Absolute expiry on the server clock (ms); undefined = permanent. */
-  expiresAtMs: number | undefined;
-  timestampNs: bigint;
-  /** Older versions, newest first, at most the store's history depth (KV_HISTORY_DEPTH by default). */
-  older: VersionRing;
-  /** With a data directory: its entity key (`ns\0key`), built once (and its hash computed once). */
-  entity: string | undefined;
+/** A key's value and version as the hot reads answer them: the version as a number (exact to 2^53). */
+export interface CurrentValue {
+  readonly versionNo: number;
+  readonly value: Uint8Array;
+}
+
+/**
+ * A key's current version (and its older ones). Kept so that a put makes no object that lives as
+ * long as the version: its version is a number (not a BigInt), its value is where its bytes are
+ * (`buffer`, `offset`, `length`: a pool shared by many values), and a view of them is made when
+ * the value is read (and kept until the next write).
+ */
+class Entry implements CurrentValue {
+  buffer: ArrayBufferLike = EMPTY.buffer;
+  offset = 0;
+  length = 0;
+  private view: Uint8Array | undefined = EMPTY;
+
+  constructor(
+    value: Uint8Array,
+    public versionNo: number,
+    public deleted: boolean,
+    /** Absolute expiry on the server clock (ms); undefined = permanent. */
+    public expiresAtMs: number | undefined,
+    public timestampNs: bigint,
+    /** Older versions, newest first, at most the store's history depth (KV_HISTORY_DEPTH by default). */
+    public older: VersionRing,
+    /** With a data directory: its entity key (`ns\0key`), built once (and its hash computed once). */
+    public entity: string | undefined,
+  ) {
+    this.value = value;
+  }
+
+  get value(): Uint8Array {
+    return (this.view ??= new Uint8Array(this.buffer, this.offset, this.length));
+  }
+
+  /** Keeps `v` itself as the value (bytes the store owns). */
+  set value(v: Uint8Array) {
+    this.buffer = v.buffer;
+    this.offset = v.byteOffset;
+    this.length = v.length;
+    this.view = v;
+  }
+
+  /** The value's view if one was made, else its buffer (`offset`, `length`): what the history keeps. */
+  get bytes(): ArrayBufferLike | Uint8Array {
+    return this.view ?? this.buffer;
+  }
+
+  /** Takes a private copy of `b` as the value: into the pool when small, with no view made. */
+  copyValue(b: Uint8Array): void {
+    const n = b.length;
+    if (n === 0 || n > POOLED_MAX) {
+      this.value = ownBytes(b);
+      return;
+    }
+    const at = poolPlace(n);
+    poolBytes.set(b, at);
+    this.buffer = pool;
+    this.offset = at;
+    this.length = n;
+    this.view = undefined;
+  }
+
+  get version(): bigint {
+    return BigInt(this.versionNo);
+  }
 }
 
 export interface KvValue {
@@ -334,7 +349,7 @@ const entityKey = (ns: string, key: string) => `${ns}\u0000${key}`;
  * The `kv.version` (or, in formats 1-3, `kv.old`) entity of one version, from the entry's entity key.
  * On the write path it is given to the storage in these parts (`willChangeVersion(entity, ..., version)`).
  */
-const versionEntityOf = (entity: string, version: bigint): string => entityKeyWithId(entity, version);
+const versionEntityOf = (entity: string, version: bigint | number): string => entityKeyWithId(entity, version);
 
 /** The entry's entity key and the version of a version entity (the inverse of `versionEntityOf`). */
 function splitVersionEntity(ve: string): [entity: string, version: bigint] {
@@ -434,7 +449,7 @@ export class KvStore {
       e = this.spaces.get(ns)?.get(key);
       if (!e) return undefined;
     }
-    if (version === e.version) return storedCurrent(e);
+    if (version === BigInt(e.versionNo)) return storedCurrent(e);
     const i = e.older.indexOf(version);
     return i < 0 ? undefined : storedOlder(e.older, i);
   }
@@ -445,21 +460,21 @@ export class KvStore {
    */
   private announceVersion(e: Entry, entity: string): void {
     // A live permanent version (the common case) is given as the parts of its pair: no tuple per put.
-    if (!e.deleted && e.expiresAtMs === undefined) this.willChangeVersion(entity, ABSENT, e.value, e.version, e.timestampNs);
-    else this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.version);
+    if (!e.deleted && e.expiresAtMs === undefined) this.willChangeVersion(entity, ABSENT, e.value, e.versionNo, e.timestampNs);
+    else this.willChangeVersion(entity, ABSENT, storedCurrent(e), e.versionNo);
   }
 
   /** Announces a change of `e`'s current version in place (its TTL): its entity is written again. */
   private willChangeCurrent(e: Entry, ns: string, key: string): void {
     if (!this.persisted) return;
     const entity = e.entity ?? (e.entity = entityKey(nsId(ns), key));
-    const ve = versionEntityOf(entity, e.version);
+    const ve = versionEntityOf(entity, e.versionNo);
     this.willChangeVersion(ve, storedCurrent(e));
     this.unsavedVersions.set(ve, e);
   }
 
   /** Announces the removal of a version entity (before: its stored form, for a rollback). */
-  private willDropVersion(entity: string, version: bigint, before: StoredVersion): void {
+  private willDropVersion(entity: string, version: bigint | number, before: StoredVersion): void {
     // Versions only grow: a dropped version's entity is never written again, so it is logged as a removal as announced.
     this.willChangeVersion(entity, before, REMOVED, version);
   }
@@ -531,15 +546,8 @@ export class KvStore {
   private entryOf(versions: readonly HeldVersion[], entity: string): Entry {
     const current = versions[0];
     const state = current.state;
-    return {
-      value: current.value,
-      version: current.version,
-      deleted: state === true,
-      expiresAtMs: typeof state === 'number' ? state : undefined,
-      timestampNs: current.timestampNs,
-      older: VersionRing.from(versions.slice(1), this.historyDepth),
-      entity,
-    };
+    const older = VersionRing.from(versions.slice(1), this.historyDepth);
+    return new Entry(current.value, Number(current.version), state === true, typeof state === 'number' ? state : undefined, current.timestampNs, older, entity);
   }
 
   /**
@@ -572,7 +580,7 @@ export class KvStore {
     const [value, version, deleted, expiresAtMs, timestampNs] = tuple;
     const space = this.space(ns, true)!;
     const older = space.get(key)?.older ?? new VersionRing(this.historyDepth);
-    space.set(key, { value, version, deleted, expiresAtMs: expiresAtMs ?? undefined, timestampNs, older, entity });
+    space.set(key, new Entry(value, Number(version), deleted, expiresAtMs ?? undefined, timestampNs, older, entity));
   }
 
   /** Formats 1-3: an older version of table `kv.old`. */
@@ -651,7 +659,7 @@ export class KvStore {
   checkKey(ns: string, key: Uint8Array, reserved = true): string {
     if (key.length === 0) throw badRequest(KvMessages.keyRequired);
     if (qualifiedKeyLength(ns, key) > KV_MAX_QUALIFIED_KEY) throw badRequest(KvMessages.keyTooLarge);
-    if (key.includes(0)) throw badRequest(KvMessages.keyNul);
+    if (hasNul(key)) throw badRequest(KvMessages.keyNul);
     if (reserved && isReservedKey(key)) throw unauthorized(KvMessages.reserved);
     return byteString(key);
   }
@@ -661,56 +669,68 @@ export class KvStore {
     if (qlen + value.length + KV_ENTRY_OVERHEAD > KV_MAX_ENTRY_PAYLOAD) throw badRequest(KvMessages.valueTooLarge);
   }
 
-  /** Writes a new version (or a tombstone) and notifies. */
+  /** Writes a new version (or a tombstone) of bytes the store owns, and notifies. */
   private write(ns: string, key: string, value: Uint8Array, expiresAtMs: number | undefined, deleted = false): bigint {
     const space = this.space(ns, true)!;
-    return this.writeEntry(space, space.get(key), ns, key, value, expiresAtMs, deleted);
+    return BigInt(this.writeEntry(space, space.get(key), ns, key, value, false, expiresAtMs, deleted));
   }
 
-  /** `write` with the key's space and its entry (undefined: none) already looked up. */
+  /**
+   * `write` with the key's space and its entry (undefined: none) already looked up; `copy`: the
+   * value is request bytes, copied into the store. Returns the new version.
+   */
   private writeEntry(
     space: Map<string, Entry>,
     e: Entry | undefined,
     ns: string,
     key: string,
     value: Uint8Array,
+    copy: boolean,
     expiresAtMs: number | undefined,
     deleted: boolean,
-  ): bigint {
+  ): number {
     const ts = this.nowNs();
     const depth = this.historyDepth;
     // In memory the change log is a no-op: do not even build its entity keys.
     const persisted = this.persisted;
     if (!e) {
       const entity = persisted ? entityKey(nsId(ns), key) : undefined;
-      const created: Entry = { value, version: 1n, deleted, expiresAtMs, timestampNs: ts, older: new VersionRing(depth), entity };
+      // A tombstone's value stays empty.
+      const created = new Entry(EMPTY, 1, deleted, expiresAtMs, ts, new VersionRing(depth), entity);
+      if (!deleted && copy) created.copyValue(value);
+      else if (!deleted) created.value = value;
       space.set(key, created);
       if (entity !== undefined) this.announceVersion(created, entity);
       this.changed(ns, key);
-      return 1n;
+      return 1;
     }
     const entity = persisted ? (e.entity ?? (e.entity = entityKey(nsId(ns), key))) : undefined;
     if (entity !== undefined) {
       // The current version stays stored as it is (it becomes history); the version pushed out of
       // the history (with none kept, the current one) is dropped, so its stored entity goes.
-      if (depth === 0) this.willDropVersion(entity, e.version, storedCurrent(e));
+      if (depth === 0) this.willDropVersion(entity, e.versionNo, storedCurrent(e));
       else if (e.older.length === depth) {
         const last = depth - 1;
         const older = e.older;
         // Its before-image: a live permanent version as the parts of its pair (no tuple per put), else its stored form.
-        if (older.stateAt(last) === undefined) this.willChangeVersion(entity, older.valueAt(last), REMOVED, older.versionAt(last), older.timestampAt(last));
-        else this.willDropVersion(entity, older.versionAt(last), storedOlder(older, last));
+        if (older.stateAt(last) === undefined) this.willChangeVersion(entity, older.valueAt(last), REMOVED, older.numberAt(last), older.timestampAt(last));
+        else this.willDropVersion(entity, older.numberAt(last), storedOlder(older, last));
       }
     }
-    e.older.add(e.version, e.deleted ? EMPTY : e.value, e.timestampNs, storedState(e.deleted, e.expiresAtMs));
-    e.value = deleted ? EMPTY : value;
-    e.version += 1n;
+    // The current version becomes history as it is: no view of its value is made (with a data
+    // directory the log was given one, kept: its removal's before-image is then that view).
+    if (e.deleted) e.older.addParts(e.versionNo, EMPTY, 0, 0, e.timestampNs, true);
+    else e.older.addParts(e.versionNo, e.bytes, e.offset, e.length, e.timestampNs, e.expiresAtMs);
+    if (deleted) e.value = EMPTY;
+    else if (copy) e.copyValue(value);
+    else e.value = value;
+    e.versionNo += 1;
     e.deleted = deleted;
     e.expiresAtMs = deleted ? undefined : expiresAtMs;
     e.timestampNs = ts;
     if (entity !== undefined) this.announceVersion(e, entity);
     this.changed(ns, key);
-    return e.version;
+    return e.versionNo;
   }
 
   private changed(ns: string, key: string): void {
@@ -768,7 +788,7 @@ export class KvStore {
    * `get` without a result object: the live entry itself, read-only, to be read at once (a later
    * write changes it in place). For the reply of a plain get.
    */
-  getNow(ns: string, keyBytes: Uint8Array): KvValue | undefined {
+  getNow(ns: string, keyBytes: Uint8Array): CurrentValue | undefined {
     return this.liveEntry(ns, this.checkKey(ns, keyBytes));
   }
 
@@ -784,6 +804,11 @@ export class KvStore {
   }
 
   put(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): bigint {
+    return BigInt(this.putVersionNo(ns, keyBytes, value, c));
+  }
+
+  /** `put` answering the new version as a number (no BigInt made: the put reply writes it). */
+  putVersionNo(ns: string, keyBytes: Uint8Array, value: Uint8Array, c: PutConditions = {}): number {
     const key = this.checkKey(ns, keyBytes);
     this.checkSize(ns, key, value);
     // One lookup of the entry serves the conditions and the write.
@@ -791,7 +816,7 @@ export class KvStore {
     const e = space?.get(key);
     this.checkConditions(this.live(e) ? e : undefined, c);
     this.logged();
-    return this.writeEntry(space ?? this.space(ns, true)!, e, ns, key, ownBytes(value), this.expiry(c.ttlSeconds), false);
+    return this.writeEntry(space ?? this.space(ns, true)!, e, ns, key, value, true, this.expiry(c.ttlSeconds), false);
   }
 
   delete(ns: string, keyBytes: Uint8Array, ifMatch?: bigint): void {
@@ -804,7 +829,7 @@ export class KvStore {
   /** Keys that cannot be qualified, reserved and dead keys read as not found. */
   mget(ns: string, keys: readonly Uint8Array[]): Array<{ key: Uint8Array; found: boolean; version: bigint; value: Uint8Array }> {
     return keys.map((k) => {
-      const ok = k.length > 0 && qualifiedKeyLength(ns, k) <= KV_MAX_QUALIFIED_KEY && !k.includes(0) && !isReservedKey(k);
+      const ok = k.length > 0 && qualifiedKeyLength(ns, k) <= KV_MAX_QUALIFIED_KEY && !hasNul(k) && !isReservedKey(k);
       const e = ok ? this.liveEntry(ns, byteString(k)) : undefined;
       return e ? { key: k, found: true, version: e.version, value: e.value } : { key: k, found: false, version: 0n, value: EMPTY };
     });

@@ -3,11 +3,17 @@
  * to a key with a full history stores one slot instead of moving every kept version along (an
  * `unshift` on a 64-entry array cost ~0.3 µs per put, mostly write barriers on the moved slots).
  *
- * Kept flat, four cells per version (version, timestamp, value: the entry's own BigInts and bytes,
- * referenced again; and its state when it was current, `VersionState`) in one array sized by
- * doubling, not as an object per version: a put then
- * allocates nothing here, and a deep history is not a heap of small objects that live long enough
- * to be promoted and collected again. `Version` objects are made only when the history is read.
+ * Kept flat, six cells per version in one array sized by doubling, not as an object per version:
+ * the version number, its timestamp (a BigInt the store shares between the writes of one
+ * millisecond), where its value's bytes are (buffer, offset, length: values sit in pools shared by
+ * many of them, so no view object is needed per version; a view already made, the store's or one
+ * read, is kept instead of the buffer) and its state when it was current (`VersionState`). A put then allocates nothing here, and a deep history holds no small objects
+ * made per write, which would live long enough to be promoted and collected again (a view and a
+ * BigInt per put were most of what the young generation copied). `Version` objects and value views
+ * are made only when the history is read.
+ *
+ * Version numbers are kept as numbers (exact to 2^53; a key is never written that often); the
+ * object forms give them as BigInts, as the protocol does.
  *
  * Physically the slots hold the versions oldest to newest, rotated so that the newest is at
  * `newest`; while the ring is not full they are in order and `newest` is the last slot.
@@ -25,10 +31,16 @@ export interface Version {
  */
 export type VersionState = true | number | undefined;
 
-type Cell = bigint | Uint8Array | VersionState;
+type Cell = number | bigint | ArrayBufferLike | Uint8Array | VersionState;
 
-/** Cells per version: version, timestamp, value, state. */
-const CELLS = 4;
+/** Cells per version: version, timestamp, value buffer, value offset, value length, state. */
+const CELLS = 6;
+const VERSION = 0;
+const TIMESTAMP = 1;
+const BUFFER = 2;
+const OFFSET = 3;
+const LENGTH = 4;
+const STATE = 5;
 
 export class VersionRing {
   /** `CELLS` cells per slot; its length is the slots allocated times `CELLS` (grown by doubling, exactly). */
@@ -53,28 +65,32 @@ export class VersionRing {
   /** The `i`-th newest version (0: the newest), as a new object. */
   at(i: number): Version {
     const at = this.slotOf(i) * CELLS;
-    const c = this.cells;
-    return { version: c[at] as bigint, value: c[at + 2] as Uint8Array, timestampNs: c[at + 1] as bigint };
+    return { version: BigInt(this.cells[at + VERSION] as number), value: this.valueOfCell(at), timestampNs: this.cells[at + TIMESTAMP] as bigint };
   }
 
   /** The `i`-th newest version's number (no object made: the durable write path reads the parts it logs). */
   versionAt(i: number): bigint {
-    return this.cells[this.slotOf(i) * CELLS] as bigint;
+    return BigInt(this.numberAt(i));
   }
 
-  /** The `i`-th newest version's value. */
+  /** `versionAt` as a number (no BigInt made). */
+  numberAt(i: number): number {
+    return this.cells[this.slotOf(i) * CELLS + VERSION] as number;
+  }
+
+  /** The `i`-th newest version's value (the view kept, else a new view of its bytes). */
   valueAt(i: number): Uint8Array {
-    return this.cells[this.slotOf(i) * CELLS + 2] as Uint8Array;
+    return this.valueOfCell(this.slotOf(i) * CELLS);
   }
 
   /** The `i`-th newest version's timestamp (ns). */
   timestampAt(i: number): bigint {
-    return this.cells[this.slotOf(i) * CELLS + 1] as bigint;
+    return this.cells[this.slotOf(i) * CELLS + TIMESTAMP] as bigint;
   }
 
   /** The state of the `i`-th newest version when it was current. */
   stateAt(i: number): VersionState {
-    return this.cells[this.slotOf(i) * CELLS + 3] as VersionState;
+    return this.cells[this.slotOf(i) * CELLS + STATE] as VersionState;
   }
 
   /** The version `push` would drop now: the oldest when the ring is full (with capacity 0, none kept: undefined). */
@@ -83,8 +99,16 @@ export class VersionRing {
     return this.at(this.size - 1);
   }
 
-  /** Adds a version as the newest (the oldest is dropped when the ring is full). Allocates nothing but growth. */
-  add(version: bigint, value: Uint8Array, timestampNs: bigint, state?: VersionState): void {
+  /** Adds a version as the newest (the oldest is dropped when the ring is full). */
+  add(version: bigint | number, value: Uint8Array, timestampNs: bigint, state?: VersionState): void {
+    this.addParts(Number(version), value, 0, value.length, timestampNs, state);
+  }
+
+  /**
+   * `add` with the value given as where its bytes are, `length` bytes at `offset` of `bytes` when
+   * that is a buffer (a view: the value itself, `offset` and `length` unused): allocates nothing but growth.
+   */
+  addParts(version: number, bytes: ArrayBufferLike | Uint8Array, offset: number, length: number, timestampNs: bigint, state: VersionState): void {
     const capacity = this.capacity;
     if (capacity === 0) return;
     let slot: number;
@@ -95,10 +119,12 @@ export class VersionRing {
     this.newest = slot;
     const at = slot * CELLS;
     const c = this.cells;
-    c[at] = version;
-    c[at + 1] = timestampNs;
-    c[at + 2] = value;
-    c[at + 3] = state;
+    c[at + VERSION] = version;
+    c[at + TIMESTAMP] = timestampNs;
+    c[at + BUFFER] = bytes;
+    c[at + OFFSET] = offset;
+    c[at + LENGTH] = length;
+    c[at + STATE] = state;
   }
 
   /** `add` of a version object. Returns the version dropped to make room (`v` itself when nothing is kept). */
@@ -110,20 +136,22 @@ export class VersionRing {
   }
 
   /** The kept version `version`, by binary search (versions fall from newest to oldest). */
-  find(version: bigint): Version | undefined {
+  find(version: bigint | number): Version | undefined {
     const i = this.indexOf(version);
     return i < 0 ? undefined : this.at(i);
   }
 
   /** Which newest the kept version `version` is (0: the newest), -1 when not kept. */
-  indexOf(version: bigint): number {
+  indexOf(version: bigint | number): number {
+    const wanted = Number(version);
+    if (!Number.isSafeInteger(wanted)) return -1;
     let lo = 0;
     let hi = this.size - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const found = this.cells[this.slotOf(mid) * CELLS] as bigint;
-      if (found === version) return mid;
-      if (found > version) lo = mid + 1;
+      const found = this.cells[this.slotOf(mid) * CELLS + VERSION] as number;
+      if (found === wanted) return mid;
+      if (found > wanted) lo = mid + 1;
       else hi = mid - 1;
     }
     return -1;
@@ -134,6 +162,13 @@ export class VersionRing {
     const out: Version[] = [];
     for (let i = 0; i < this.size; i++) out.push(this.at(i));
     return out;
+  }
+
+  /** The value whose cells start at `at` (the view kept, else a new one). */
+  private valueOfCell(at: number): Uint8Array {
+    const c = this.cells;
+    const bytes = c[at + BUFFER] as ArrayBufferLike | Uint8Array;
+    return ArrayBuffer.isView(bytes) ? bytes : new Uint8Array(bytes, c[at + OFFSET] as number, c[at + LENGTH] as number);
   }
 
   /** The physical slot of the `i`-th newest version. */

@@ -58,5 +58,20 @@ describe('key checks', () => {
     expect(qualifiedKeyLength('ns', utf8('abc'))).toBe(6);
     expect(qualifiedKeyLength('né', utf8('abc'))).toBe(7); // 'é' is two bytes
     expect(qualifiedKeyLength('né', utf8('abc'))).toBe(7); // and again, remembered
+    // Alternating namespaces: the one remembered last never answers for another.
+    for (const [ns, n] of [['ns', 6], ['né', 7], ['ns', 6], ['日本', 10], ['né', 7]] as const) expect(qualifiedKeyLength(ns, utf8('abc'))).toBe(n);
+  });
+
+  it('a NUL byte anywhere in a key is refused, in short keys and long ones', () => {
+    const store = new KvStore(new ManualClock());
+    for (const n of [1, 2, 16, 32, 33, 100]) {
+      for (const at of new Set([0, n >> 1, n - 1])) {
+        const key = new Uint8Array(n).fill(0x61);
+        key[at] = 0;
+        expect(() => store.put('ns', key, utf8('v'))).toThrow('key must not contain NUL');
+        expect(store.mget('ns', [key])[0].found).toBe(false);
+      }
+      expect(store.put('ns', new Uint8Array(n).fill(0x61), utf8('v'))).toBe(1n);
+    }
   });
 });

@@ -53,4 +53,21 @@ describe('VersionRing', () => {
     const copy = VersionRing.from([...ring.toArray().map((v, i) => ({ ...v, state: ring.stateAt(i) }))], 2);
     expect([copy.stateAt(0), copy.stateAt(1), copy.length]).toEqual([42, true, 2]);
   });
+
+  it('keeps a value given as where its bytes are (buffer, offset, length) or as a view, and reads it back', () => {
+    const pool = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2]);
+    const ring = new VersionRing(4);
+    ring.addParts(1, pool.buffer, 2, 3, 10n, undefined);
+    const own = new Uint8Array([42, 43]);
+    ring.addParts(2, own, 0, 2, 20n, 99);
+    ring.addParts(3, pool.buffer, 8, 0, 30n, true);
+    expect(ring.toArray()).toEqual([
+      { version: 3n, value: new Uint8Array(0), timestampNs: 30n },
+      { version: 2n, value: own, timestampNs: 20n },
+      { version: 1n, value: new Uint8Array([7, 6, 5]), timestampNs: 10n },
+    ]);
+    expect(ring.valueAt(1)).toBe(own);
+    expect([ring.numberAt(0), ring.numberAt(2), ring.versionAt(2)]).toEqual([3, 1, 1n]);
+    expect([ring.indexOf(2), ring.indexOf(2n), ring.indexOf(2 ** 60), ring.indexOf(1n << 70n)]).toEqual([1, 1, -1, -1]);
+  });
 });
