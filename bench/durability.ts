@@ -23,7 +23,9 @@
  * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
  * runs one part only (or `cpu`); BENCH_DURABILITY_WARMUP (default 10 000) requests
  * before the measured runs of each server; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
- * those throughput rows.
+ * those throughput rows. Under each flo-rx row with a data directory, a `storage:` line from the
+ * server's `/metrics`: requests and bytes per commit (batch), commits per fdatasync, and the
+ * fdatasyncs' mean latency and share of the measured runs' wall time (where `always` waits).
  */
 import * as net from 'node:net';
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -54,7 +56,35 @@ interface Target {
   readonly port: number;
   /** The server process (its CPU time is read from /proc). */
   readonly pid: number | undefined;
+  /** A flo-rx server with a data directory: its storage counters are read from `/metrics` (same port). */
+  readonly storage?: boolean;
   stop(): Promise<void>;
+}
+
+/** The storage counters of a flo-rx server's `/metrics` (served on its protocol port). */
+interface StorageScrape {
+  commits: number;
+  bytes: number;
+  fsyncs: number;
+  fsyncSeconds: number;
+}
+
+function scrapeStorage(port: number): Promise<StorageScrape> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1' }, () => socket.end('GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n'));
+    let text = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      resolve({
+        commits: read('flo_rx_server_storage_commits_total'),
+        bytes: read('flo_rx_server_storage_written_bytes_total'),
+        fsyncs: read('flo_rx_server_storage_fsync_duration_seconds_count'),
+        fsyncSeconds: read('flo_rx_server_storage_fsync_duration_seconds_sum'),
+      });
+    });
+  });
 }
 
 const dirs: string[] = [];
@@ -122,7 +152,7 @@ function startFlo(args: string[]): Promise<Target> {
       if (m) {
         child.stdout!.removeAllListeners('data');
         child.stdout!.resume();
-        resolve({ port: Number(m[1]), pid: child.pid, stop: stopper(child, CPU_PROF ? 'SIGINT' : 'SIGKILL') });
+        resolve({ port: Number(m[1]), pid: child.pid, storage: args.includes('--data-dir'), stop: stopper(child, CPU_PROF ? 'SIGINT' : 'SIGKILL') });
       }
     });
   });
@@ -256,9 +286,25 @@ async function best(target: Target, run: (total: number) => Promise<number>): Pr
   await run(WARMUP);
   let top = 0;
   const io0 = SYSCALLS && target.pid !== undefined ? procIo(target.pid) : undefined;
+  const storage0 = target.storage ? await scrapeStorage(target.port) : undefined;
   const cpu0 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  const wall0 = performance.now();
   for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run(OPS));
+  const wallSeconds = (performance.now() - wall0) / 1000;
   const cpu1 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+  if (storage0) {
+    // Where a durable row's time goes: the batch per commit, the commits per fdatasync, and the
+    // fdatasyncs' share of the wall time (with `always`, a reply waits for one; little else runs meanwhile at 256 in flight).
+    const s1 = await scrapeStorage(target.port);
+    const commits = s1.commits - storage0.commits;
+    const fsyncs = s1.fsyncs - storage0.fsyncs;
+    const fsyncSeconds = s1.fsyncSeconds - storage0.fsyncSeconds;
+    const requests = OPS * ROUNDS;
+    console.log(
+      `  storage: ${(requests / commits).toFixed(0)} requests and ${((s1.bytes - storage0.bytes) / commits / 1024).toFixed(1)} KiB per commit, ${(commits / Math.max(1, fsyncs)).toFixed(2)} commits per fdatasync, ` +
+        `${fsyncs} fdatasyncs of ${fsyncs ? ((fsyncSeconds / fsyncs) * 1000).toFixed(2) : '—'} ms mean = ${((fsyncSeconds / wallSeconds) * 100).toFixed(0)}% of the runs' wall time`,
+    );
+  }
   if (SYSCALLS && io0 && target.pid !== undefined) {
     const io1 = procIo(target.pid)!;
     const per = (k: string) => (((io1[k] ?? 0) - (io0[k] ?? 0)) / (OPS * ROUNDS)).toFixed(3);

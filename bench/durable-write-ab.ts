@@ -12,7 +12,10 @@
  * BENCH_DWAB_FSYNC (`everysec` by default, `always`, or `off`: in memory), BENCH_DWAB_OPS (writes
  * per round, default 50 000), BENCH_DWAB_ROUNDS (default 8), BENCH_DWAB_KEYS (KV keys, default
  * 1 000: with the default 64 older versions kept, the warm-up fills every key's history, so each
- * measured put also drops a version, as on a long-running server).
+ * measured put also drops a version, as on a long-running server), BENCH_DWAB_LOCKSTEP=1 (wait
+ * until each turn's writes are durable before the next turn, as a client with 256 in flight waits
+ * for their replies: with `always`, one fdatasync per turn and nothing to overlap it with; the
+ * line then also shows the writes per second of wall time, which include the fdatasyncs).
  * Run: `BENCH_AB_OTHER=/tmp/old node --import tsx bench/durable-write-ab.ts`. Asserts nothing.
  * Run it from both trees and take the mean of the two differences: a run can favour its own side
  * (A) by a few hundred ns per write even where both trees' code is the same.
@@ -32,6 +35,7 @@ const OPS = Number(process.env.BENCH_DWAB_OPS ?? 50_000);
 const ROUNDS = Number(process.env.BENCH_DWAB_ROUNDS ?? 8);
 const KEYS = Number(process.env.BENCH_DWAB_KEYS ?? 1_000);
 const PER_TURN = 256;
+const LOCKSTEP = process.env.BENCH_DWAB_LOCKSTEP === '1';
 const PAYLOAD = new Uint8Array(100).fill(0x61);
 
 interface Side {
@@ -81,6 +85,7 @@ async function sideOf(tree: string, write: 'kv' | 'stream' | 'queue'): Promise<S
         const end = Math.min(from + n, i + PER_TURN);
         for (let j = i; j < end; j++) one(j);
         await nextTurn();
+        if (LOCKSTEP && storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
       }
       if (storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
     },
@@ -91,15 +96,19 @@ async function sideOf(tree: string, write: 'kv' | 'stream' | 'queue'): Promise<S
   };
 }
 
+/** Writes per second of wall time, per side, when LOCKSTEP. */
+const rates = new Map<Side, number[]>();
 const cpuUs = async (side: Side, from: number): Promise<number> => {
   const t0 = process.cpuUsage();
+  const w0 = performance.now();
   await side.run(from, OPS);
   const t = process.cpuUsage(t0);
+  if (LOCKSTEP) rates.set(side, [...(rates.get(side) ?? []), OPS / ((performance.now() - w0) / 1000)]);
   return (t.user + t.system) / OPS;
 };
 
 try {
-  console.log(`durable writes in one process, fsync ${FSYNC}, ${OPS.toLocaleString('en-US')} writes per round, ${ROUNDS} rounds alternated, ${PER_TURN} per turn, 100-byte values, ${KEYS} KV keys`);
+  console.log(`durable writes in one process, fsync ${FSYNC}, ${OPS.toLocaleString('en-US')} writes per round, ${ROUNDS} rounds alternated, ${PER_TURN} per turn${LOCKSTEP ? ' (each turn waits for its commit)' : ''}, 100-byte values, ${KEYS} KV keys`);
   console.log(`A = ${here}\nB = ${resolve(other)}`);
   console.log(`${'write'.padEnd(8)} ${'A µs/op'.padStart(9)} ${'B µs/op'.padStart(9)} ${'B − A (median of rounds)'.padStart(26)}`);
   for (const write of WRITES) {
@@ -122,6 +131,7 @@ try {
       }
     }
     const diffs = as.map((x, i) => bs[i] - x);
+    if (LOCKSTEP) console.log(`${write.padEnd(8)} writes/s of wall time (median): A ${median(rates.get(a)!).toFixed(0)}, B ${median(rates.get(b)!).toFixed(0)}`);
     console.log(`${write.padEnd(8)} ${median(as).toFixed(3).padStart(9)} ${median(bs).toFixed(3).padStart(9)} ${median(diffs).toFixed(3).padStart(26)}   (A ${as.map((x) => x.toFixed(2)).join(' ')}; B ${bs.map((x) => x.toFixed(2)).join(' ')})`);
     await a.close();
     await b.close();

@@ -374,8 +374,11 @@ export class DiskStorage implements Persistence, CommitGate {
         this.phase = { kind: 'broken', error };
         this.counters.failed(error);
         this.log(`storage: ${error.message}`);
+        // The batches written meanwhile fail with it, and none is pending any more: a reply held
+        // after this (a read) would otherwise wait in `written` for an fdatasync that never comes.
         const all = [...released, ...this.written];
         this.written = [];
+        this.writtenSinceSync = false;
         for (const cb of all) cb(error);
         return;
       }

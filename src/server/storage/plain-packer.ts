@@ -56,6 +56,8 @@ export class PlainPacker {
   /** Starts over at byte 0; a buffer grown past `keepBytes` (one huge batch) is let go. */
   reset(keepBytes = 4 * 1024 * 1024): void {
     this.pos = 0;
+    // The bytes of the last prefix are overwritten from here on.
+    this.lastPrefix = '';
     if (this.buf.length > keepBytes) {
       this.buf = Buffer.allocUnsafe(MAX_INITIAL);
       this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -156,12 +158,14 @@ export class PlainPacker {
   }
 
   /**
-   * The last prefix `stringWithId` wrote whole in ASCII, and its bytes: the next key with the same
-   * prefix (the next record of a stream in a millisecond, a KV put's dropped version) copies bytes
-   * rather than the string's characters (~2.5 ns each).
+   * The last prefix `stringWithId` wrote whole in ASCII since the last `reset`, and where its bytes
+   * are in the buffer: the next key with the same prefix (the next record of a stream in a
+   * millisecond) copies those bytes rather than the string's characters (~2.5 ns each). Only a
+   * position is kept, so a key whose prefix differs from the last (every KV version key: a put's
+   * new version and its dropped one are written apart) pays no second copy.
    */
   private lastPrefix = '';
-  private readonly lastPrefixBytes = new Uint8Array(0x100);
+  private lastPrefixAt = 0;
 
   /**
    * Writes the entity key of `prefix` and `id` in `form` (an entity key given in parts:
@@ -199,12 +203,12 @@ export class PlainPacker {
       let at = start + header;
       let ascii = true;
       if (prefix === this.lastPrefix) {
-        const from = this.lastPrefixBytes;
-        for (let i = 0; i < prefixLength; i++) b[at + i] = from[i];
+        const from = this.lastPrefixAt;
+        for (let i = 0; i < prefixLength; i++) b[at + i] = b[from + i];
+        this.lastPrefixAt = at;
       } else if ((ascii = this.copyAscii(prefix, at))) {
-        const to = this.lastPrefixBytes;
-        for (let j = 0; j < prefixLength; j++) to[j] = b[at + j];
         this.lastPrefix = prefix;
+        this.lastPrefixAt = at;
       }
       if (ascii) {
         at += prefixLength;

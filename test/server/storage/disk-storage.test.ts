@@ -800,6 +800,50 @@ describe('failed writes', () => {
   }
 });
 
+describe('a failed fsync (fsync always)', () => {
+  it('fails the replies of every batch it and the next would cover, refuses later writes, and lets later replies (reads) go at once', async () => {
+    // The real write; the fdatasyncs are held by the test and then failed with EIO.
+    const syncs: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    const io: StorageIo = { writeSync: failingIo().writeSync, fdatasync: (_fd, cb) => void syncs.push(cb) };
+    const lines: string[] = [];
+    const storage = DiskStorage.open({ dir: tempDir(), fsync: 'always', io, log: (l) => lines.push(l) });
+    const state = new Map<string, string>();
+    const willChange = storage.table({ name: 't', save: (k) => state.get(k), load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)) });
+    storage.restore();
+    const outcomes: unknown[] = [];
+    willChange('a', ABSENT, '1');
+    state.set('a', '1');
+    storage.afterCommit((err) => outcomes.push(err ?? 'ok'));
+    await nextTurn();
+    expect(syncs).toHaveLength(1); // a's batch written, its fdatasync in flight
+    willChange('b', ABSENT, '2');
+    state.set('b', '2');
+    storage.afterCommit((err) => outcomes.push(err ?? 'ok'));
+    await nextTurn();
+    expect(syncs).toHaveLength(1); // b's batch written, waiting for the next fdatasync
+    expect(storage.pending).toBe(true);
+    expect(outcomes).toEqual([]);
+    syncs[0](Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+    expect(outcomes).toHaveLength(2);
+    for (const o of outcomes) expect(o).toBeInstanceOf(StorageWriteError);
+    expect((outcomes[0] as StorageWriteError).message).toMatch(/fsync failed \(EIO\)/);
+    expect(lines.some((l) => /fsync failed \(EIO\)/.test(l))).toBe(true);
+    // Nothing is pending any more: a reply produced now (a read) is not held.
+    expect(storage.pending).toBe(false);
+    let released = false;
+    storage.afterCommit(() => (released = true));
+    expect(released).toBe(true);
+    // A later write is refused with the same error.
+    willChange('c', ABSENT, '3');
+    state.set('c', '3');
+    const later = await commitOutcome(storage);
+    expect(later).toBeInstanceOf(StorageWriteError);
+    expect(state.has('c')).toBe(false);
+    expect(syncs).toHaveLength(1);
+    await storage.close();
+  });
+});
+
 describe('the data directory', () => {
   it('is locked by the server using it: a second storage on it is refused, naming the pid', async () => {
     const dir = tempDir();
