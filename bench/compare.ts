@@ -9,11 +9,14 @@
  * process's (steadier than throughput on a loaded machine).
  *
  * Env: BENCH_COMPARE_ROUNDS, BENCH_KV_OPS (256 in flight, default 40 000), BENCH_KV_SEQ (1 in
- * flight, default 3 000), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
+ * flight, default 3 000 per sample), BENCH_LONE_REPEATS (samples of each in-memory 1-in-flight row per
+ * round and side, alternated, default 3: one sample is only ~0.1 s), BENCH_LONE_WARMUP (lone puts and gets
+ * per side before the first round, default 2 000; 0 skips), BENCH_STREAM_OPS (default 30 000), BENCH_QUEUE_OPS (default 30 000),
  * BENCH_MEM_MESSAGES (default 200 000), BENCH_DURABLE=0 (skip the durable rows, see `serverModes`),
  * BENCH_COMPARE_ONLY=memory (only the server-memory rows, queue and stream: a quick, load-independent check),
  * BENCH_COMPARE_ONLY=kv (only the KV rows of the in-memory servers), BENCH_COMPARE_ONLY=stream (only the
- * stream rows of the in-memory servers: append and the two group rows).
+ * stream rows of the in-memory servers: append and the two group rows), BENCH_COMPARE_SAMPLES=1 (each
+ * row's per-round figures under it: value, server CPU, client CPU per operation, both sides).
  * BENCH_GROUP_WARMUP (default 150 000): before the first round each side of the two group rows
  * drains this many records through the very pipeline it is measured with (unmeasured), so that
  * both clients are measured warm: a round of 30 000 records is otherwise mostly the JIT's warm-up
@@ -45,6 +48,8 @@ const QUEUE_OPS = env('BENCH_QUEUE_OPS', 30_000);
 const MEM_MESSAGES = env('BENCH_MEM_MESSAGES', 200_000);
 const FIXED_OPS = env('BENCH_FIXED_OPS', 100_000);
 const GROUP_WARMUP = env('BENCH_GROUP_WARMUP', 150_000);
+const LONE_WARMUP = env('BENCH_LONE_WARMUP', 2_000);
+const LONE_REPEATS = Math.max(1, env('BENCH_LONE_REPEATS', 3));
 const PIPELINE = 256;
 const VALUE = new Uint8Array(100).fill(0x61); // 100 bytes: KV values, stream and queue payloads
 const VALUE_BUF = Buffer.from(VALUE);
@@ -228,6 +233,10 @@ function printTable(title: string, rows: Row[]): void {
     console.log(
       `| ${row.work} | ${flo !== undefined ? fmtValue(row, flo) : '—'} | ${cpuPair(row.floCpu, row.floClientCpu)} | ${row.peerLabel} | ${peer !== undefined ? fmtValue(row, peer) : '—'} | ${cpuPair(row.peerCpu, row.peerClientCpu)} | ${ratio} | ${row.goal ?? ''} |`,
     );
+    if (process.env.BENCH_COMPARE_SAMPLES === '1') {
+      const list = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
+      console.log(`|   rounds: flo ${list(row.flo)}; server ${list(row.floCpu)}; client ${list(row.floClientCpu)} / peer ${list(row.peer)}; server ${list(row.peerCpu)}; client ${list(row.peerClientCpu)} | | | | | | | |`);
+    }
   }
 }
 
@@ -258,6 +267,17 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
   // warm-up (also fills the keys the gets read)
   await floPut(KEYS, PIPELINE)();
   if (redis) await redisPut(KEYS, PIPELINE)();
+  if (LONE_WARMUP > 0) {
+    // The lone-request path (a write per request, a reply per turn) warmed too, on both sides: else
+    // the first round's first lone row ran it cold (flo-rx server and client CPU per lone put 1.5-2×
+    // the later rounds', docs/benchmarks.md "Session 7: lone requests").
+    await floPut(LONE_WARMUP, 1)();
+    await floGet(LONE_WARMUP, 1)();
+    if (redis) {
+      await redisPut(LONE_WARMUP, 1)();
+      await redisGet(LONE_WARMUP, 1)();
+    }
+  }
   const latency = (rate: number) => 1e6 / rate;
   for (let round = 0; round < ROUNDS; round++) {
     const pairs: Array<[Row, () => Promise<number>, () => Promise<number>, number, boolean]> = [
@@ -268,11 +288,16 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
     ];
     for (const [row, a, b, ops, isLatency] of pairs) {
       const conv = (x: Sample): Sample => (isLatency ? { ...x, value: latency(x.value) } : x);
-      await interleaved(
-        round,
-        async () => push(row, 'flo', conv(await measured(floServer, ops, a))),
-        redis ? async () => push(row, 'peer', conv(await measured(redisServer!, ops, b))) : undefined,
-      );
+      // An in-memory latency row is a tenth of a second per side: it samples LONE_REPEATS alternated
+      // pairs per round (a durable one, an fsync per request, takes seconds: one).
+      const repeats = isLatency && !writesOnly ? LONE_REPEATS : 1;
+      for (let r = 0; r < repeats; r++) {
+        await interleaved(
+          round * repeats + r,
+          async () => push(row, 'flo', conv(await measured(floServer, ops, a))),
+          redis ? async () => push(row, 'peer', conv(await measured(redisServer!, ops, b))) : undefined,
+        );
+      }
     }
   }
 }
@@ -465,7 +490,7 @@ export async function main(): Promise<void> {
   const started = performance.now();
   console.log(
     `compare: flo-rx (client + embedded server) vs ioredis + redis-server, servers in child processes, ` +
-      `${ROUNDS} interleaved rounds, medians; ${num(KV_OPS)} KV ops (${num(KV_SEQ)} at 1 in flight), ` +
+      `${ROUNDS} interleaved rounds, medians; ${num(KV_OPS)} KV ops (${num(KV_SEQ)} at 1 in flight, ${LONE_REPEATS} samples a round in memory), ` +
       `${num(STREAM_OPS)} stream records, ${num(QUEUE_OPS)} queue messages per round, ${PIPELINE} in flight`,
   );
   if (!redisBinary) console.log('  redis-server is not on the PATH: Redis columns skipped (Debian/Ubuntu: apt-get install redis-server)');

@@ -14,6 +14,7 @@
  * BENCH_LAT_KEYS (keys written and read, default 1 000; compare uses 10 000).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/latency-ab.ts`. Prints figures, asserts nothing.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Observable } from 'rxjs';
@@ -105,15 +106,36 @@ interface Sample {
   value: number;
   server: number;
   client: number;
+  /** Read- and write-type system calls per operation (/proc/<pid>/io syscr, syscw) of the server and of this process. */
+  serverCalls: number;
+  clientCalls: number;
+}
+
+/** syscr + syscw of a process so far (/proc/<pid>/io: read- and write-type system calls; epoll waits are not counted), 0 where unreadable. */
+function syscalls(pid: number | 'self'): number {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 async function measure(side: Side, op: 'put' | 'get', n: number, inFlight: number): Promise<Sample> {
+  const calls0 = syscalls(side.server.pid);
+  const own0 = syscalls('self');
   const s0 = procCpuSeconds(side.server.pid) ?? 0;
   const c0 = process.cpuUsage();
   const rate = await inFlightLoop(n, inFlight, (i, done) => side[op](i, done));
   const c = process.cpuUsage(c0);
   const s1 = procCpuSeconds(side.server.pid) ?? 0;
-  return { value: inFlight === 1 ? 1e6 / rate : rate, server: ((s1 - s0) * 1e6) / n, client: (c.user + c.system) / n };
+  return {
+    value: inFlight === 1 ? 1e6 / rate : rate,
+    server: ((s1 - s0) * 1e6) / n,
+    client: (c.user + c.system) / n,
+    serverCalls: (syscalls(side.server.pid) - calls0) / n,
+    clientCalls: (syscalls('self') - own0) / n,
+  };
 }
 
 async function main(): Promise<void> {
@@ -140,6 +162,7 @@ async function main(): Promise<void> {
   // warm-up: fills the keys and lets the JIT settle
   for (const side of sides) {
     await inFlightLoop(KEYS * 5, 64, (i, done) => side.put(i, done));
+    await inFlightLoop(2_000, 1, (i, done) => side.put(i, done)); // the first row is lone puts: warm their path too
     await inFlightLoop(2_000, 1, (i, done) => side.get(i, done));
   }
   // BENCH_LAT_ATTACH=<s>: print the pids and wait, to attach strace/perf before the rounds
@@ -160,8 +183,8 @@ async function main(): Promise<void> {
     }
   }
   console.log(`${ROUNDS} alternating rounds, medians; ${OPS} ops at 1 in flight, ${PIPE_OPS} at 256`);
-  console.log('| work | side | median (best round) | CPU/op server, client (medians) |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| work | side | median (best round) | CPU/op server, client (medians) | read+write syscalls/op server, client |');
+  console.log('| --- | --- | --- | --- | --- |');
   for (const [name, , , inFlight] of rows) {
     for (const side of sides) {
       const list = samples.get(`${name}|${side.label}`)!;
@@ -171,7 +194,7 @@ async function main(): Promise<void> {
       const fig =
         inFlight === 1 ? `${v.toFixed(1)} µs (best ${best.toFixed(1)})` : `${(v / 1000).toFixed(1)}k ops/s (best ${(best / 1000).toFixed(1)}k)`;
       console.log(
-        `| ${name} | ${side.label} | ${fig} | ${median(list.map((s) => s.server)).toFixed(1)}, ${median(list.map((s) => s.client)).toFixed(1)} µs |`,
+        `| ${name} | ${side.label} | ${fig} | ${median(list.map((s) => s.server)).toFixed(1)}, ${median(list.map((s) => s.client)).toFixed(1)} µs | ${median(list.map((s) => s.serverCalls)).toFixed(2)}, ${median(list.map((s) => s.clientCalls)).toFixed(2)} |`,
       );
     }
   }
