@@ -6,7 +6,7 @@
  *
  * The CRC (IEEE) covers header bytes 0..15, then 20..31, then the payload.
  */
-import { crc32Update } from './crc32.js';
+import { crc32Update, crc32UpdateView } from './crc32.js';
 import { EMPTY, utf8 } from './bytes.js';
 import { ProtocolError } from './errors.js';
 
@@ -45,8 +45,8 @@ export interface OpPayload {
   readonly options?: Uint8Array;
 }
 
-function frameCrc(frame: Uint8Array): number {
-  return frameCrcAt(frame, 0, frame.length);
+function frameCrc(frame: Uint8Array, view: DataView): number {
+  return frameCrcAt(frame, 0, frame.length, view);
 }
 
 /**
@@ -54,14 +54,18 @@ function frameCrc(frame: Uint8Array): number {
  * `bytes[start + 20, end)` (every byte of the frame but the CRC field itself). `frameCrcAt` is the
  * pure one; a host with a faster CRC (a server with Node's native `zlib.crc32`) may pass its own
  * to `encodeResponseHeaderAt`, `checksumOkAt` and the frame decoders: it must give the same values.
+ * `view`, when the caller has one, is a DataView over exactly `bytes` (the CRC then reads words).
  */
-export type FrameCrc = (bytes: Uint8Array, start: number, end: number) => number;
+export type FrameCrc = (bytes: Uint8Array, start: number, end: number, view?: DataView) => number;
 
-/** The CRC of the frame occupying `bytes[start, end)`. */
-export function frameCrcAt(bytes: Uint8Array, start: number, end: number): number {
-  let c = crc32Update(0xffffffff, bytes, start, start + 16);
-  c = crc32Update(c, bytes, start + 20, end);
-  return (c ^ 0xffffffff) >>> 0;
+/** The CRC of the frame occupying `bytes[start, end)`; faster given `view`, a DataView over exactly `bytes`. */
+export function frameCrcAt(bytes: Uint8Array, start: number, end: number, view?: DataView): number {
+  if (view === undefined) {
+    const c = crc32Update(0xffffffff, bytes, start, start + 16);
+    return (crc32Update(c, bytes, start + 20, end) ^ 0xffffffff) >>> 0;
+  }
+  const c = crc32UpdateView(0xffffffff, bytes, view, start, start + 16);
+  return (crc32UpdateView(c, bytes, view, start + 20, end) ^ 0xffffffff) >>> 0;
 }
 
 function writeHeaderCommon(view: DataView, payloadLength: number, requestId: bigint): void {
@@ -79,7 +83,7 @@ export function encodeRequestFrame(requestId: bigint, opcode: number, payload: U
   frame[22] = PROTOCOL_VERSION;
   frame[23] = flags;
   frame.set(payload, HEADER_SIZE);
-  view.setUint32(16, frameCrc(frame), true);
+  view.setUint32(16, frameCrc(frame, view), true);
   return frame;
 }
 
@@ -136,7 +140,7 @@ function writeRequest(
   target[offset + 23] = 0;
   for (let i = offset + 24; i < offset + HEADER_SIZE; i++) target[i] = 0;
   writeSections(target, view, offset + HEADER_SIZE, ns, key, value, options);
-  view.setUint32(offset + 16, frameCrcAt(target, offset, end), true);
+  view.setUint32(offset + 16, frameCrcAt(target, offset, end, view), true);
   return end;
 }
 
@@ -190,7 +194,7 @@ export function encodeResponseFrame(requestId: bigint, status: number, payload: 
   frame[21] = status;
   frame[22] = flags;
   frame.set(payload, HEADER_SIZE);
-  view.setUint32(16, frameCrc(frame), true);
+  view.setUint32(16, frameCrc(frame, view), true);
   return frame;
 }
 
@@ -220,7 +224,7 @@ export function encodeResponseHeaderAt(
   target[offset + 21] = status;
   target[offset + 22] = flags;
   for (let i = offset + 23; i < offset + HEADER_SIZE; i++) target[i] = 0;
-  view.setUint32(offset + 16, crcOf(target, offset, end), true);
+  view.setUint32(offset + 16, crcOf(target, offset, end, view), true);
   return end;
 }
 
@@ -333,10 +337,10 @@ export function checksumOkAt(
   end: number,
   crcOf: FrameCrc = frameCrcAt,
 ): boolean {
-  return view.getUint32(start + 16, true) === crcOf(bytes, start, end);
+  return view.getUint32(start + 16, true) === crcOf(bytes, start, end, view);
 }
 
 export function verifyChecksum(frame: Uint8Array): boolean {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  return view.getUint32(16, true) === frameCrc(frame);
+  return view.getUint32(16, true) === frameCrc(frame, view);
 }
