@@ -9,10 +9,13 @@
  * may be collected during the other's round: compare the difference, not the absolute figures.
  *
  * Env: BENCH_AB_OTHER (required), BENCH_AB_WORK (`get256,put256,append256` by default),
- * BENCH_AB_ROUNDS (default 16), BENCH_AB_OPS (requests per round, default 102 400).
+ * BENCH_AB_ROUNDS (default 16), BENCH_AB_OPS (requests per round, default 102 400), BENCH_AB_CHECK=1
+ * (a CRC of every reply byte on each side, compared at the end: are the replies byte-identical; costs
+ * CPU; get and put replies only, as an append's reply carries the time).
  * Run: `BENCH_AB_OTHER=/path/to/other npx tsx bench/server-request-path-ab.ts`.
  */
 import { resolve } from 'node:path';
+import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const here = resolve(fileURLToPath(import.meta.url), '../..');
@@ -23,11 +26,13 @@ const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 16);
 const OPS = Number(process.env.BENCH_AB_OPS ?? 102_400);
 const PER_CHUNK = 256;
 const KEYS = 1_000;
+const CHECK = process.env.BENCH_AB_CHECK === '1';
 
 interface Side {
   readonly name: string;
   feed(chunk: Buffer): void;
   replyBytes(): number;
+  replyCrc(): number;
 }
 
 async function sideOf(tree: string, name: string): Promise<{ side: Side; protocol: Record<string, any> }> {
@@ -41,6 +46,7 @@ async function sideOf(tree: string, name: string): Promise<{ side: Side; protoco
   const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: 65 });
   const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, new ServerMetrics({ connections: () => 1 }));
   let bytes = 0;
+  let crc = 0;
   let events: { data(bytes: Uint8Array, lastOfTurn?: boolean): void } | undefined;
   const transport = {
     protocol: 'binary',
@@ -50,6 +56,7 @@ async function sideOf(tree: string, name: string): Promise<{ side: Side; protoco
     },
     send(b: Uint8Array) {
       bytes += b.length;
+      if (CHECK) crc = (zlib as unknown as { crc32(d: Uint8Array, v: number): number }).crc32(b, crc);
     },
     bufferedBytes: 0,
     pauseReading() {},
@@ -58,7 +65,7 @@ async function sideOf(tree: string, name: string): Promise<{ side: Side; protoco
     destroy() {},
   };
   new ServerConnection(transport, { id: 1, dispatcher }).start();
-  return { side: { name, feed: (chunk) => events!.data(chunk, true), replyBytes: () => bytes }, protocol };
+  return { side: { name, feed: (chunk) => events!.data(chunk, true), replyBytes: () => bytes, replyCrc: () => crc }, protocol };
 }
 
 const a = await sideOf(here, 'this');
@@ -108,5 +115,6 @@ for (const w of WORK) {
     `${w}: this ${median(mine).toFixed(0)} ns, other ${median(theirs).toFixed(0)} ns, median paired difference ${median(diffs).toFixed(0)} ns (${diffs.map((d) => d.toFixed(0)).join(' ')})`,
   );
 }
-if (a.side.replyBytes() !== b.side.replyBytes()) console.log(`reply bytes differ: this ${a.side.replyBytes()}, other ${b.side.replyBytes()}`);
-else console.log(`reply bytes: ${a.side.replyBytes()} on each side`);
+if (a.side.replyBytes() !== b.side.replyBytes() || a.side.replyCrc() !== b.side.replyCrc()) {
+  console.log(`replies differ: this ${a.side.replyBytes()} bytes (crc ${a.side.replyCrc()}), other ${b.side.replyBytes()} bytes (crc ${b.side.replyCrc()})`);
+} else console.log(`reply bytes: ${a.side.replyBytes()} on each side${CHECK ? `, the same bytes (crc ${a.side.replyCrc()})` : ''}`);

@@ -74,6 +74,29 @@ const EMPTY = new Uint8Array(0);
 /** The options of a request without any (most of them): one shared, never-changed reader. */
 const NO_OPTIONS = new OptionsReader(EMPTY_BYTES);
 
+/** What a handler gets for one request; the 64-bit id is read from the request only if asked for. */
+class HandlerContext implements RequestContext {
+  readonly opcode: number;
+  readonly body: RequestBody;
+  readonly signal: AbortSignal;
+  readonly connectionId: number;
+
+  constructor(
+    private readonly input: DispatchInput,
+    readonly namespace: string,
+    readonly options: OptionsReader,
+  ) {
+    this.opcode = input.opcode;
+    this.body = input.body;
+    this.signal = input.signal;
+    this.connectionId = input.connectionId;
+  }
+
+  get requestId(): bigint {
+    return this.input.requestId;
+  }
+}
+
 /** The namespace a trace shows: as handlers see it, or as sent when it is invalid (the request is then refused). */
 function traceNamespace(bytes: Uint8Array): string {
   try {
@@ -189,16 +212,9 @@ export class Dispatcher {
     }
     let result: Reply | Promise<Reply>;
     try {
-      const ctx: RequestContext = {
-        requestId: input.requestId,
-        opcode: input.opcode,
-        namespace: this.namespaceOf(input.body.namespace),
-        body: input.body,
-        options: input.body.options.length === 0 ? NO_OPTIONS : new OptionsReader(input.body.options),
-        signal: input.signal,
-        connectionId: input.connectionId,
-      };
-      result = handler(ctx);
+      const body = input.body;
+      const options = body.options.length === 0 ? NO_OPTIONS : new OptionsReader(body.options);
+      result = handler(new HandlerContext(input, this.namespaceOf(body.namespace), options));
     } catch (err) {
       return this.fromError(err, input);
     }
