@@ -119,6 +119,11 @@ export class ServerConnection {
    * requests that repeat it get this array as their namespace instead of a new view each.
    */
   private lastNamespace: Uint8Array | undefined;
+  /**
+   * While a batch of frames is handled, when the previous one's answer was ready (the dispatcher's
+   * `lastAnsweredAt`): the next request's start for the metrics. Undefined at a batch's start.
+   */
+  private answeredAt: number | undefined;
   private resolveClosed!: () => void;
   /** Settles once the transport is gone. */
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
@@ -222,6 +227,7 @@ export class ServerConnection {
 
   /** Handles held frames one by one while the replies waiting stay under the soft limit. */
   private handleBacklog(): void {
+    this.answeredAt = undefined;
     while (this.state === 'open' && this.backlogAt < this.backlog.length) {
       if (this.bufferedOut > this.highWaterMark) {
         this.pause();
@@ -347,8 +353,10 @@ export class ServerConnection {
     // as soon as it turns out to be asynchronous. An OK answer (work done, items leased) still goes
     // out; a failure (typically the cut-short wait) is reported as OVERLOADED so the client backs off.
     const overLimit = this.inFlight >= this.maxInFlight ? new AbortController() : undefined;
-    const answer = this.dispatcher.dispatch(new IncomingRequest(frame, opcode, body, overLimit?.signal ?? this.abort.signal, this.id));
+    const request = new IncomingRequest(frame, opcode, body, overLimit?.signal ?? this.abort.signal, this.id);
+    const answer = this.dispatcher.dispatch(request, this.answeredAt);
     if (answer instanceof Promise) {
+      this.answeredAt = undefined;
       this.inFlight++;
       overLimit?.abort(new Error('too many requests in flight'));
       const idLow = frame.idLow;
@@ -361,6 +369,7 @@ export class ServerConnection {
         this.queue(idLow, idHigh, overLimit && a.status !== Status.OK ? this.overloaded() : a);
       });
     } else {
+      this.answeredAt = this.dispatcher.lastAnsweredAt;
       this.queue(frame.idLow, frame.idHigh, answer);
     }
     return true;

@@ -140,16 +140,29 @@ export class Dispatcher {
     this.observer?.record(opcode, status, 0);
   }
 
-  /** Runs the handler. Returns the answer, or a promise of it (never rejected) for parked requests. */
-  dispatch(input: DispatchInput): Answer | Promise<Answer> {
+  /**
+   * When the last answer that was ready at once was counted (`performance.now()`, with metrics
+   * only): a caller dispatching its next request straight after passes it as that one's start.
+   */
+  lastAnsweredAt = 0;
+
+  /**
+   * Runs the handler. Returns the answer, or a promise of it (never rejected) for parked requests.
+   * `startedAt` (`performance.now()`), when given, is when the request's time started for the
+   * metrics: a connection handling a batch of frames passes the previous answer's `lastAnsweredAt`,
+   * so a request costs one clock read rather than two.
+   */
+  dispatch(input: DispatchInput, startedAt?: number): Answer | Promise<Answer> {
     const observer = this.observer;
     if (!serverTrace.hasSubscribers) {
       // The common case, kept free of closures: metrics only.
       if (observer === undefined) return this.run(input);
-      const t0 = performance.now();
+      const t0 = startedAt ?? performance.now();
       const answer = this.run(input);
       if (!(answer instanceof Promise)) {
-        observer.record(input.opcode, answer.status, (performance.now() - t0) / 1000);
+        const t1 = performance.now();
+        this.lastAnsweredAt = t1;
+        observer.record(input.opcode, answer.status, (t1 - t0) / 1000);
         return answer;
       }
       observer.parked(1);
@@ -159,12 +172,12 @@ export class Dispatcher {
         return a;
       });
     }
-    return this.dispatchTraced(input, observer);
+    return this.dispatchTraced(input, observer, startedAt);
   }
 
   /** `dispatch` while someone listens on the TracingChannel. */
-  private dispatchTraced(input: DispatchInput, observer: DispatchObserver | undefined): Answer | Promise<Answer> {
-    const t0 = performance.now();
+  private dispatchTraced(input: DispatchInput, observer: DispatchObserver | undefined, startedAt: number | undefined): Answer | Promise<Answer> {
+    const t0 = startedAt ?? performance.now();
     const key = input.body.key;
     const ctx: ServerRequestTraceContext | undefined = {
       operation: opcodeName(input.opcode),
@@ -176,7 +189,9 @@ export class Dispatcher {
     };
     serverTrace.start.publish(ctx);
     const done = (answer: Answer): void => {
-      observer?.record(input.opcode, answer.status, (performance.now() - t0) / 1000);
+      const t1 = performance.now();
+      this.lastAnsweredAt = t1;
+      observer?.record(input.opcode, answer.status, (t1 - t0) / 1000);
       if (ctx !== undefined) {
         ctx.status = answer.status;
         if (answer.status !== Status.OK) {
