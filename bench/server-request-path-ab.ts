@@ -3,7 +3,7 @@
  * request path and another checkout's (`BENCH_AB_OTHER=<dir>`), each a `ServerConnection` over a
  * transport that takes every write at once, built as the server builds it (all subsystems, the
  * metrics observer), fed the same pre-encoded chunks of 256 frames (KV put, KV get, stream append
- * of a 100-byte value). Rounds alternate A B, B A, ...; prints each side's median CPU ns per
+ * of a 100-byte value; `ping256`: pings, the shared path with an empty handler). Rounds alternate A B, B A, ...; prints each side's median CPU ns per
  * request and the median of the per-round differences (this tree minus the other), which a loaded
  * machine moves far less than runs minutes apart. Both sides share one heap, so one side's garbage
  * may be collected during the other's round: compare the difference, not the absolute figures.
@@ -73,8 +73,9 @@ const b = await sideOf(resolve(other), 'other');
 // The frames come from this tree's encoder, for both sides (same bytes).
 const protocol = a.protocol;
 const VALUE = new Uint8Array(100).fill(0x61);
-type Work = 'put' | 'get' | 'append';
+type Work = 'put' | 'get' | 'append' | 'ping';
 const frameOf = (op: Work, i: number): Uint8Array => {
+  if (op === 'ping') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.Ping, 'bench', {});
   if (op === 'append') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.StreamAppend, 'bench', protocol.encodeStreamAppend({ stream: 'bench', payload: VALUE }));
   const key = protocol.utf8(`bench:k${i % KEYS}`);
   const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });

@@ -9,6 +9,8 @@
  * answer ready at once; `start` → `end` → [`error`] → `asyncStart` → `asyncEnd` for a parked one.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
+// Imported rather than the global: `globalThis.performance` is a lazy getter in Node, run on every read.
+import { performance } from 'node:perf_hooks';
 import {
   bytesEqual,
   EMPTY as EMPTY_BYTES,
