@@ -141,28 +141,45 @@ abstract class BaseDecoder<F> {
   protected abstract build(buf: Uint8Array, view: DataView, at: number, end: number): F;
 
   protected checkCommon(view: DataView, at: number, versionOffset: number): void {
-    if (view.getUint32(at, true) !== MAGIC) {
-      throw new InvalidFrameError(`invalid frame: bad magic 0x${view.getUint32(at, true).toString(16).padStart(8, '0')}`, 'magic');
-    }
-    const version = view.getUint8(at + versionOffset);
-    if (version !== PROTOCOL_VERSION) throw new InvalidFrameError(`invalid frame: unsupported version ${version}`, 'version');
+    checkMagicAndVersion(view, at, versionOffset);
   }
 
   protected checkSize(view: DataView, at: number): void {
-    const length = view.getUint32(at + 4, true);
-    if (length > this.maxPayload) {
-      throw new FrameTooLargeError(`frame payload of ${length} bytes exceeds the limit of ${this.maxPayload}`);
-    }
+    checkPayloadSize(view, at, this.maxPayload);
   }
 }
 
+function checkMagicAndVersion(view: DataView, at: number, versionOffset: number): void {
+  if (view.getUint32(at, true) !== MAGIC) {
+    throw new InvalidFrameError(`invalid frame: bad magic 0x${view.getUint32(at, true).toString(16).padStart(8, '0')}`, 'magic');
+  }
+  const version = view.getUint8(at + versionOffset);
+  if (version !== PROTOCOL_VERSION) throw new InvalidFrameError(`invalid frame: unsupported version ${version}`, 'version');
+}
+
+function checkPayloadSize(view: DataView, at: number, maxPayload: number): void {
+  const length = view.getUint32(at + 4, true);
+  if (length > maxPayload) {
+    throw new FrameTooLargeError(`frame payload of ${length} bytes exceeds the limit of ${maxPayload}`);
+  }
+}
+
+/**
+ * The checks of the request header at byte `at` of `view`, in Flo's order (magic, version,
+ * reserved bytes, size): throws `InvalidFrameError` or `FrameTooLargeError`. For a server that frames requests itself (`RequestFrameDecoder` uses it too).
+ */
+export function checkRequestHeaderAt(view: DataView, at: number, maxPayload: number): void {
+  checkMagicAndVersion(view, at, 22);
+  // Bytes 24..31 as two words (one compare each on the common, all-zero path).
+  if (view.getUint32(at + 24, true) !== 0 || view.getUint32(at + 28, true) !== 0) {
+    throw new InvalidFrameError('invalid frame: non-zero reserved bytes', 'reserved');
+  }
+  checkPayloadSize(view, at, maxPayload);
+}
+
 export class RequestFrameDecoder extends BaseDecoder<DecodedRequest> {
-  protected checkHeader(buf: Uint8Array, at: number, view: DataView): void {
-    this.checkCommon(view, at, 22);
-    for (let i = 24; i < 32; i++) {
-      if (buf[at + i] !== 0) throw new InvalidFrameError('invalid frame: non-zero reserved bytes', 'reserved');
-    }
-    this.checkSize(view, at);
+  protected checkHeader(_buf: Uint8Array, at: number, view: DataView): void {
+    checkRequestHeaderAt(view, at, this.maxPayload);
   }
 
   protected build(buf: Uint8Array, view: DataView, at: number, end: number): DecodedRequest {

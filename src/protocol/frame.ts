@@ -6,7 +6,7 @@
  *
  * The CRC (IEEE) covers header bytes 0..15, then 20..31, then the payload.
  */
-import { crc32Update } from './crc32.js';
+import { crc32Update, crc32UpdateView } from './crc32.js';
 import { EMPTY, utf8 } from './bytes.js';
 import { ProtocolError } from './errors.js';
 
@@ -45,8 +45,8 @@ export interface OpPayload {
   readonly options?: Uint8Array;
 }
 
-function frameCrc(frame: Uint8Array): number {
-  return frameCrcAt(frame, 0, frame.length);
+function frameCrc(frame: Uint8Array, view: DataView): number {
+  return frameCrcAt(frame, 0, frame.length, view);
 }
 
 /**
@@ -54,14 +54,18 @@ function frameCrc(frame: Uint8Array): number {
  * `bytes[start + 20, end)` (every byte of the frame but the CRC field itself). `frameCrcAt` is the
  * pure one; a host with a faster CRC (a server with Node's native `zlib.crc32`) may pass its own
  * to `encodeResponseHeaderAt`, `checksumOkAt` and the frame decoders: it must give the same values.
+ * `view`, when the caller has one, is a DataView over exactly `bytes` (the CRC then reads words).
  */
-export type FrameCrc = (bytes: Uint8Array, start: number, end: number) => number;
+export type FrameCrc = (bytes: Uint8Array, start: number, end: number, view?: DataView) => number;
 
-/** The CRC of the frame occupying `bytes[start, end)`. */
-export function frameCrcAt(bytes: Uint8Array, start: number, end: number): number {
-  let c = crc32Update(0xffffffff, bytes, start, start + 16);
-  c = crc32Update(c, bytes, start + 20, end);
-  return (c ^ 0xffffffff) >>> 0;
+/** The CRC of the frame occupying `bytes[start, end)`; faster given `view`, a DataView over exactly `bytes`. */
+export function frameCrcAt(bytes: Uint8Array, start: number, end: number, view?: DataView): number {
+  if (view === undefined) {
+    const c = crc32Update(0xffffffff, bytes, start, start + 16);
+    return (crc32Update(c, bytes, start + 20, end) ^ 0xffffffff) >>> 0;
+  }
+  const c = crc32UpdateView(0xffffffff, bytes, view, start, start + 16);
+  return (crc32UpdateView(c, bytes, view, start + 20, end) ^ 0xffffffff) >>> 0;
 }
 
 function writeHeaderCommon(view: DataView, payloadLength: number, requestId: bigint): void {
@@ -79,7 +83,7 @@ export function encodeRequestFrame(requestId: bigint, opcode: number, payload: U
   frame[22] = PROTOCOL_VERSION;
   frame[23] = flags;
   frame.set(payload, HEADER_SIZE);
-  view.setUint32(16, frameCrc(frame), true);
+  view.setUint32(16, frameCrc(frame, view), true);
   return frame;
 }
 
@@ -136,7 +140,7 @@ function writeRequest(
   target[offset + 23] = 0;
   for (let i = offset + 24; i < offset + HEADER_SIZE; i++) target[i] = 0;
   writeSections(target, view, offset + HEADER_SIZE, ns, key, value, options);
-  view.setUint32(offset + 16, frameCrcAt(target, offset, end), true);
+  view.setUint32(offset + 16, frameCrcAt(target, offset, end, view), true);
   return end;
 }
 
@@ -190,7 +194,7 @@ export function encodeResponseFrame(requestId: bigint, status: number, payload: 
   frame[21] = status;
   frame[22] = flags;
   frame.set(payload, HEADER_SIZE);
-  view.setUint32(16, frameCrc(frame), true);
+  view.setUint32(16, frameCrc(frame, view), true);
   return frame;
 }
 
@@ -211,16 +215,38 @@ export function encodeResponseHeaderAt(
   flags = 0,
   crcOf: FrameCrc = frameCrcAt,
 ): number {
+  const id = BigInt.asUintN(64, requestId);
+  return writeResponseHeaderAt(target, view, offset, Number(id & 0xffffffffn), Number(id >> 32n), status, payloadLength, flags, crcOf);
+}
+
+/**
+ * `encodeResponseHeaderAt` with the request id as its two u32 halves (low, high), as a server
+ * copies them from the request's header: no 64-bit BigInt per reply.
+ */
+export function writeResponseHeaderAt(
+  target: Uint8Array,
+  view: DataView,
+  offset: number,
+  idLow: number,
+  idHigh: number,
+  status: number,
+  payloadLength: number,
+  flags = 0,
+  crcOf: FrameCrc = frameCrcAt,
+): number {
   const end = offset + HEADER_SIZE + payloadLength;
   if (end > target.length) throw new RangeError('encodeResponseHeaderAt: target too small');
   view.setUint32(offset, MAGIC, true);
   view.setUint32(offset + 4, payloadLength, true);
-  view.setBigUint64(offset + 8, BigInt.asUintN(64, requestId), true);
+  view.setUint32(offset + 8, idLow, true);
+  view.setUint32(offset + 12, idHigh, true);
   target[offset + 20] = PROTOCOL_VERSION;
   target[offset + 21] = status;
   target[offset + 22] = flags;
-  for (let i = offset + 23; i < offset + HEADER_SIZE; i++) target[i] = 0;
-  view.setUint32(offset + 16, crcOf(target, offset, end), true);
+  target[offset + 23] = 0;
+  view.setUint32(offset + 24, 0, true);
+  view.setUint32(offset + 28, 0, true);
+  view.setUint32(offset + 16, crcOf(target, offset, end, view), true);
   return end;
 }
 
@@ -266,40 +292,59 @@ export function encodeRequestBody(body: Partial<RequestBody>): Uint8Array {
  * value length that overruns the payload is a `ProtocolError` (Flo would stall; we reject).
  */
 export function decodeRequestBody(payload: Uint8Array): RequestBody {
-  const n = payload.length;
-  if (n === 0) return { namespace: EMPTY, key: EMPTY, value: EMPTY, options: EMPTY };
+  return decodeRequestBodyAt(payload, 0, payload.length);
+}
+
+/**
+ * `decodeRequestBody` of the payload occupying `bytes[start, end)` (a server reading frames in
+ * place needs no view of the payload itself); offsets in its errors count from `start`. When the
+ * namespace's bytes equal `knownNamespace` (a connection's last one: requests repeat it), the
+ * body's namespace is that very array, not a new view.
+ */
+export function decodeRequestBodyAt(bytes: Uint8Array, start: number, end: number, knownNamespace?: Uint8Array): RequestBody {
+  if (end === start) return { namespace: EMPTY, key: EMPTY, value: EMPTY, options: EMPTY };
   // A plain walk (this runs once per request on the server): no reader object, no DataView, no closure.
-  let at = sectionEnd(payload, 0, 2, 'namespace');
-  const namespace = sectionBytes(payload, 0, at, 2);
+  let at = sectionEnd(bytes, start, end, start, 2, 'namespace');
+  const namespace =
+    knownNamespace !== undefined && sameBytes(bytes, start + 2, at, knownNamespace) ? knownNamespace : sectionBytes(bytes, start, at, 2);
   const keyAt = at;
-  at = sectionEnd(payload, at, 2, 'key');
-  const key = sectionBytes(payload, keyAt, at, 2);
+  at = sectionEnd(bytes, start, end, at, 2, 'key');
+  const key = sectionBytes(bytes, keyAt, at, 2);
   const valueAt = at;
-  at = sectionEnd(payload, at, 4, 'value');
-  const value = sectionBytes(payload, valueAt, at, 4);
+  at = sectionEnd(bytes, start, end, at, 4, 'value');
+  const value = sectionBytes(bytes, valueAt, at, 4);
   let options: Uint8Array = EMPTY;
-  if (n - at >= 2) {
-    const len = payload[at] | (payload[at + 1] << 8);
+  if (end - at >= 2) {
+    const len = bytes[at] | (bytes[at + 1] << 8);
     at += 2;
-    if (len > 0 && len <= n - at) options = payload.subarray(at, at + len);
+    if (len > 0 && len <= end - at) options = bytes.subarray(at, at + len);
   }
   return { namespace, key, value, options };
 }
 
-/** End offset of the length-prefixed section at `at` (`width`-byte little-endian length); throws on an overrun. */
-function sectionEnd(payload: Uint8Array, at: number, width: 2 | 4, field: string): number {
-  const n = payload.length;
-  if (at + width > n) truncated(field, width, at, n);
+/**
+ * End offset of the length-prefixed section at `at` (`width`-byte little-endian length) of the
+ * payload `bytes[start, end)`; throws on an overrun.
+ */
+function sectionEnd(bytes: Uint8Array, start: number, end: number, at: number, width: 2 | 4, field: string): number {
+  if (at + width > end) truncated(field, width, at - start, end - start);
   const len =
-    width === 2 ? payload[at] | (payload[at + 1] << 8) : (payload[at] | (payload[at + 1] << 8) | (payload[at + 2] << 16) | (payload[at + 3] << 24)) >>> 0;
+    width === 2 ? bytes[at] | (bytes[at + 1] << 8) : (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
   at += width;
-  if (at + len > n) truncated(field, len, at, n);
+  if (at + len > end) truncated(field, len, at - start, end - start);
   return at + len;
 }
 
+/** Whether `bytes[from, to)` holds exactly the bytes of `other`. */
+function sameBytes(bytes: Uint8Array, from: number, to: number, other: Uint8Array): boolean {
+  if (to - from !== other.length) return false;
+  for (let i = 0; i < other.length; i++) if (bytes[from + i] !== other[i]) return false;
+  return true;
+}
+
 /** The bytes of the section that starts at `start` (its length prefix) and ends at `end`. */
-function sectionBytes(payload: Uint8Array, start: number, end: number, width: number): Uint8Array {
-  return end === start + width ? EMPTY : payload.subarray(start + width, end);
+function sectionBytes(bytes: Uint8Array, start: number, end: number, width: number): Uint8Array {
+  return end === start + width ? EMPTY : bytes.subarray(start + width, end);
 }
 
 /** The `ProtocolError` `ByteReader` reports for an overrun (same text). */
@@ -333,10 +378,10 @@ export function checksumOkAt(
   end: number,
   crcOf: FrameCrc = frameCrcAt,
 ): boolean {
-  return view.getUint32(start + 16, true) === crcOf(bytes, start, end);
+  return view.getUint32(start + 16, true) === crcOf(bytes, start, end, view);
 }
 
 export function verifyChecksum(frame: Uint8Array): boolean {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  return view.getUint32(16, true) === frameCrc(frame);
+  return view.getUint32(16, true) === frameCrc(frame, view);
 }

@@ -6,7 +6,7 @@
  * one wins from about 400 bytes (2× at 1 KB, 3.5× at 4 KB): batched dequeue and group-read replies,
  * bigger appends. Same values either way.
  */
-import { crc32Update } from './crc32.js';
+import { crc32Update, crc32UpdateView } from './crc32.js';
 import { frameCrcAt, type FrameCrc } from './frame.js';
 
 /** A native CRC-32 of `data`, continuing from `value` (the shape of Node's `zlib.crc32`). */
@@ -17,14 +17,15 @@ export const NATIVE_CRC_MIN_FRAME = 512;
 
 /** The frame CRC through `native` whatever the size. */
 export function nativeFrameCrc(native: NativeCrc32): FrameCrc {
-  return (bytes, start, end) => {
+  return (bytes, start, end, view) => {
     // The 16 bytes before the CRC field in JS (no subarray), the rest natively, chained.
-    const head = (crc32Update(0xffffffff, bytes, start, start + 16) ^ 0xffffffff) >>> 0;
+    const state = view === undefined ? crc32Update(0xffffffff, bytes, start, start + 16) : crc32UpdateView(0xffffffff, bytes, view, start, start + 16);
+    const head = (state ^ 0xffffffff) >>> 0;
     return native(bytes.subarray(start + 20, end), head);
   };
 }
 
 /** By size: the pure `frameCrcAt` below `NATIVE_CRC_MIN_FRAME`, `large` from there on. */
 export function hybridFrameCrc(large: FrameCrc): FrameCrc {
-  return (bytes, start, end) => (end - start < NATIVE_CRC_MIN_FRAME ? frameCrcAt(bytes, start, end) : large(bytes, start, end));
+  return (bytes, start, end, view) => (end - start < NATIVE_CRC_MIN_FRAME ? frameCrcAt(bytes, start, end, view) : large(bytes, start, end, view));
 }

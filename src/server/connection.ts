@@ -22,17 +22,10 @@
  *   is answered OVERLOADED.
  */
 import { setMaxListeners } from 'node:events';
-import {
-  decodeRequestBody,
-  encodeRejectFrame,
-  Status,
-  utf8,
-  type DecodedRequest,
-  type RequestBody,
-} from '../protocol/index.js';
-import type { Answer, Dispatcher } from './dispatcher.js';
+import { decodeRequestBodyAt, encodeRejectFrame, HEADER_SIZE, Status, utf8, type RequestBody } from '../protocol/index.js';
+import type { Answer, DispatchInput, Dispatcher } from './dispatcher.js';
 import type { CommitGate } from './storage/disk-storage.js';
-import { FrameReader } from './framing.js';
+import { FrameReader, type RequestFrameRef } from './framing.js';
 import { ReplyOutbox } from './outbox.js';
 import type { FrameTransport } from './transport.js';
 import type { RequestAuthorizer } from './auth/jwt.js';
@@ -73,6 +66,21 @@ const DEFAULT_MAX_IN_FLIGHT = 4096;
 /** Flo's reject frame, encoded once. */
 const REJECT_FRAME = encodeRejectFrame();
 
+/** A request as the dispatcher sees it; its 64-bit id is read from the frame only if asked for. */
+class IncomingRequest implements DispatchInput {
+  constructor(
+    private readonly frame: RequestFrameRef,
+    readonly opcode: number,
+    readonly body: RequestBody,
+    readonly signal: AbortSignal,
+    readonly connectionId: number,
+  ) {}
+
+  get requestId(): bigint {
+    return this.frame.requestId;
+  }
+}
+
 export class ServerConnection {
   readonly id: number;
   private state: State = 'open';
@@ -94,7 +102,7 @@ export class ServerConnection {
   private releaseScheduled = false;
   private endPending = false;
   /** Frames received but not handled yet (the soft limit was reached while handling their chunk). */
-  private backlog: DecodedRequest[] = [];
+  private backlog: RequestFrameRef[] = [];
   private backlogAt = 0;
   /** Set once the byte stream proved unparseable; answered after the backlog. */
   private readError: Error | undefined;
@@ -106,6 +114,16 @@ export class ServerConnection {
   private receiving = false;
   private inFlight = 0;
   private paused = false;
+  /**
+   * The namespace of the last request, copied out of the bytes read (so it pins no read buffer):
+   * requests that repeat it get this array as their namespace instead of a new view each.
+   */
+  private lastNamespace: Uint8Array | undefined;
+  /**
+   * While a batch of frames is handled, when the previous one's answer was ready (the dispatcher's
+   * `lastAnsweredAt`): the next request's start for the metrics. Undefined at a batch's start.
+   */
+  private answeredAt: number | undefined;
   private resolveClosed!: () => void;
   /** Settles once the transport is gone. */
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
@@ -152,7 +170,7 @@ export class ServerConnection {
   /** Bytes received and not yet handled: a partial frame plus frames held back by flow control. */
   get bufferedIn(): number {
     let n = this.reader.buffered;
-    for (let i = this.backlogAt; i < this.backlog.length; i++) n += this.backlog[i].payload.length + 32;
+    for (let i = this.backlogAt; i < this.backlog.length; i++) n += this.backlog[i].end - this.backlog[i].at;
     return n;
   }
 
@@ -209,6 +227,7 @@ export class ServerConnection {
 
   /** Handles held frames one by one while the replies waiting stay under the soft limit. */
   private handleBacklog(): void {
+    this.answeredAt = undefined;
     while (this.state === 'open' && this.backlogAt < this.backlog.length) {
       if (this.bufferedOut > this.highWaterMark) {
         this.pause();
@@ -302,7 +321,7 @@ export class ServerConnection {
   }
 
   /** Returns false when the frame was rejected (and the connection is closing). */
-  private handleFrame(frame: DecodedRequest): boolean {
+  private handleFrame(frame: RequestFrameRef): boolean {
     if (!frame.checksumOk) {
       this.reject(`checksum mismatch on request ${frame.requestId}`);
       return false;
@@ -311,46 +330,47 @@ export class ServerConnection {
     try {
       // Views into the bytes read (`Buffer#slice` never copied them either): a store copies what it
       // keeps beyond the request, so that it does not pin the socket's read buffer.
-      body = decodeRequestBody(frame.payload);
+      body = decodeRequestBodyAt(frame.bytes, frame.at + HEADER_SIZE, frame.end, this.lastNamespace);
     } catch (err) {
       this.reject(`request ${frame.requestId}: ${(err as Error).message}`);
       return false;
     }
-    const refusal = this.options.authorize?.(frame.opcode, body);
+    if (body.namespace !== this.lastNamespace) this.lastNamespace = body.namespace.slice();
+    const opcode = frame.opcode;
+    const refusal = this.options.authorize?.(opcode, body);
     if (refusal !== undefined) {
-      this.dispatcher.refused(frame.opcode, Status.Unauthorized);
-      this.queue(frame.requestId, { status: Status.Unauthorized, payload: utf8(refusal) });
+      this.dispatcher.refused(opcode, Status.Unauthorized);
+      this.queue(frame.idLow, frame.idHigh, { status: Status.Unauthorized, payload: utf8(refusal) });
       return true;
     }
-    const full = this.options.overloaded?.(frame.opcode);
+    const full = this.options.overloaded?.(opcode);
     if (full !== undefined) {
-      this.dispatcher.refused(frame.opcode, Status.Overloaded);
-      this.queue(frame.requestId, { status: Status.Overloaded, payload: utf8(full) });
+      this.dispatcher.refused(opcode, Status.Overloaded);
+      this.queue(frame.idLow, frame.idHigh, { status: Status.Overloaded, payload: utf8(full) });
       return true;
     }
     // At the in-flight limit a request still runs, but may not park: it gets its own signal, aborted
     // as soon as it turns out to be asynchronous. An OK answer (work done, items leased) still goes
     // out; a failure (typically the cut-short wait) is reported as OVERLOADED so the client backs off.
     const overLimit = this.inFlight >= this.maxInFlight ? new AbortController() : undefined;
-    const answer = this.dispatcher.dispatch({
-      requestId: frame.requestId,
-      opcode: frame.opcode,
-      body,
-      signal: overLimit?.signal ?? this.abort.signal,
-      connectionId: this.id,
-    });
+    const request = new IncomingRequest(frame, opcode, body, overLimit?.signal ?? this.abort.signal, this.id);
+    const answer = this.dispatcher.dispatch(request, this.answeredAt);
     if (answer instanceof Promise) {
+      this.answeredAt = undefined;
       this.inFlight++;
       overLimit?.abort(new Error('too many requests in flight'));
+      const idLow = frame.idLow;
+      const idHigh = frame.idHigh;
       void answer.then((a) => {
         this.inFlight--;
         if (this.idleTimeoutMs > 0) this.lastActivity = Date.now();
         // A connection that closed meanwhile drops the reply.
         if (this.state !== 'open') return;
-        this.queue(frame.requestId, overLimit && a.status !== Status.OK ? this.overloaded() : a);
+        this.queue(idLow, idHigh, overLimit && a.status !== Status.OK ? this.overloaded() : a);
       });
     } else {
-      this.queue(frame.requestId, answer);
+      this.answeredAt = this.dispatcher.lastAnsweredAt;
+      this.queue(frame.idLow, frame.idHigh, answer);
     }
     return true;
   }
@@ -362,17 +382,20 @@ export class ServerConnection {
     };
   }
 
-  private queue(requestId: bigint, answer: Answer): void {
+  /** Queues the reply to the request whose id's u32 halves are `idLow`, `idHigh`. */
+  private queue(idLow: number, idHigh: number, answer: Answer): void {
     const gate = this.options.commitGate;
     if (gate?.pending) {
       // Nothing leaves before the changes it may reveal are in the log (group commit).
       const size = answer.payload.byteLength;
       this.held++;
       this.heldBytes += size;
-      gate.afterCommit((error) => this.release(requestId, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer, size));
+      gate.afterCommit((error) =>
+        this.release(idLow, idHigh, error ? { status: Status.Unavailable, payload: utf8(error.message) } : answer, size),
+      );
       return;
     }
-    if (!this.push(requestId, answer)) return;
+    if (!this.push(idLow, idHigh, answer)) return;
     // While the turn's last chunk is being handled, `receive` writes the replies when it is done.
     if (!this.flushScheduled && !this.receiving) {
       this.flushScheduled = true;
@@ -393,8 +416,8 @@ export class ServerConnection {
   }
 
   /** Encodes a reply into the outbox; past the hard limit the connection is closed instead (returns false). */
-  private push(requestId: bigint, answer: Answer): boolean {
-    this.outbox.append(requestId, answer.status, answer.payload);
+  private push(idLow: number, idHigh: number, answer: Answer): boolean {
+    this.outbox.appendReply(idLow, idHigh, answer.status, answer.payload);
     if (this.state === 'open' && this.bufferedOut > this.hardLimit) {
       this.close(`slow consumer: ${this.bufferedOut} reply bytes not taken (hard limit ${this.hardLimit})`);
       return false;
@@ -403,11 +426,11 @@ export class ServerConnection {
   }
 
   /** A held reply is durable (or its commit failed: then the error goes instead); flushed with the others released now. */
-  private release(requestId: bigint, answer: Answer, heldSize: number): void {
+  private release(idLow: number, idHigh: number, answer: Answer, heldSize: number): void {
     this.held--;
     this.heldBytes -= heldSize;
     if (this.state === 'closed' || (this.state === 'closing' && !this.endPending)) return;
-    if (!this.push(requestId, answer)) return;
+    if (!this.push(idLow, idHigh, answer)) return;
     if (this.releaseScheduled) return;
     this.releaseScheduled = true;
     queueMicrotask(() => {

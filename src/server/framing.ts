@@ -1,20 +1,65 @@
 /**
- * Splits a connection's byte stream into request frames. The protocol's `RequestFrameDecoder` does
- * the validation (header checks as soon as 32 bytes are present, in Flo's order, and the CRC); this
- * reader only decides what to hand it so that:
- * - frames wholly inside one chunk are decoded in place, without copying;
+ * Splits a connection's byte stream into request frames and checks their headers (in Flo's order,
+ * as soon as 32 bytes are present, with the protocol's `checkRequestHeaderAt`); this reader decides
+ * what to check and hand over so that:
+ * - frames wholly inside one chunk are read in place, without copying, and without decoding
+ *   anything the connection does not ask for (`RequestFrameRef` reads its fields on demand);
  * - a frame split across chunks is assembled in one private buffer that grows with the bytes
  *   actually received (doubling, never beyond the frame's size), never with the length its header
  *   announces, and never keeps a view into a socket's read buffer (which could pin a whole slab
  *   for every byte trickled in);
- * - frames decoded before a bad header in the same chunk are still returned (and answered) before
- *   the connection is rejected.
+ * - frames before a bad header in the same chunk are still returned (and answered) before the
+ *   connection is rejected.
  */
-import { HEADER_SIZE, MAX_FRAME_PAYLOAD, RequestFrameDecoder, type DecodedRequest } from '../protocol/index.js';
+import { checkRequestHeaderAt, HEADER_SIZE, MAX_FRAME_PAYLOAD, type DecodedRequest } from '../protocol/index.js';
 import { serverFrameCrc } from './frame-crc.js';
 
+/**
+ * One whole request frame at `bytes[at, end)` (header checked): its fields read from the bytes when
+ * asked, so a request costs no 64-bit BigInt id and no payload view unless something wants them.
+ * `view` is a DataView over exactly `bytes`.
+ */
+export class RequestFrameRef implements DecodedRequest {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly view: DataView,
+    readonly at: number,
+    readonly end: number,
+  ) {}
+
+  get opcode(): number {
+    return this.view.getUint16(this.at + 20, true);
+  }
+
+  get flags(): number {
+    return this.bytes[this.at + 23];
+  }
+
+  /** The request id's low and high 32 bits (a reply header copies them). */
+  get idLow(): number {
+    return this.view.getUint32(this.at + 8, true);
+  }
+
+  get idHigh(): number {
+    return this.view.getUint32(this.at + 12, true);
+  }
+
+  get requestId(): bigint {
+    return this.view.getBigUint64(this.at + 8, true);
+  }
+
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.at + HEADER_SIZE, this.end);
+  }
+
+  /** Computed on each read: the connection reads it once per frame. */
+  get checksumOk(): boolean {
+    return this.view.getUint32(this.at + 16, true) === serverFrameCrc(this.bytes, this.at, this.end, this.view);
+  }
+}
+
 export interface FrameBatch {
-  readonly frames: DecodedRequest[];
+  readonly frames: RequestFrameRef[];
   /** Set when the stream turned out unparseable; nothing more will be decoded. */
   readonly error?: Error;
 }
@@ -23,9 +68,6 @@ export interface FrameBatch {
 const MIN_ASSEMBLY = 256;
 
 export class FrameReader {
-  private readonly decoder: RequestFrameDecoder;
-  /** Decodes runs of whole frames (holds no partial frame between calls). */
-  private wholeDecoder: RequestFrameDecoder;
   /** Bytes of the frame being assembled (`filled` of them used). */
   private assembly: Uint8Array | undefined;
   private filled = 0;
@@ -36,8 +78,6 @@ export class FrameReader {
 
   constructor(maxPayload = MAX_FRAME_PAYLOAD) {
     this.maxPayload = maxPayload;
-    this.decoder = new RequestFrameDecoder({ maxPayload, frameCrc: serverFrameCrc });
-    this.wholeDecoder = new RequestFrameDecoder({ maxPayload, frameCrc: serverFrameCrc });
   }
 
   /** Bytes received and not yet part of a whole frame. */
@@ -52,32 +92,29 @@ export class FrameReader {
 
   push(chunk: Uint8Array): FrameBatch {
     if (this.failure) return { frames: [], error: this.failure };
-    let frames: DecodedRequest[] = [];
+    const frames: RequestFrameRef[] = [];
     try {
       let at = this.filled > 0 ? this.continuePartial(chunk, frames) : 0;
-      if (at === 0) {
-        // The common case, a chunk of whole frames: the decoder's own list is the batch.
-        const whole = this.decodeAll(chunk);
-        if (whole !== undefined) return { frames: whole };
-      }
-      at = this.decodeWhole(chunk, at, frames);
-      while (at < chunk.length) {
-        const left = chunk.length - at;
-        if (left < HEADER_SIZE) {
-          this.hold(chunk.subarray(at));
-          break;
-        }
-        const size = HEADER_SIZE + frameLength(chunk, at);
-        if (left >= size) {
-          frames.push(...this.decoder.push(chunk.subarray(at, at + size)));
+      if (at < chunk.length) {
+        const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const maxPayload = this.maxPayload;
+        while (at < chunk.length) {
+          const left = chunk.length - at;
+          if (left < HEADER_SIZE) {
+            this.hold(chunk.subarray(at));
+            break;
+          }
+          // Flo validates a header before its payload arrives.
+          checkRequestHeaderAt(view, at, maxPayload);
+          const size = HEADER_SIZE + view.getUint32(at + 4, true);
+          if (left < size) {
+            this.frameSize = size;
+            this.hold(chunk.subarray(at));
+            break;
+          }
+          frames.push(new RequestFrameRef(chunk, view, at, at + size));
           at += size;
-          continue;
         }
-        // Validate the header now (Flo does so before the payload arrives), then keep what came.
-        this.checkHeader(chunk.subarray(at, at + HEADER_SIZE));
-        this.frameSize = size;
-        this.hold(chunk.subarray(at));
-        break;
       }
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
@@ -89,59 +126,17 @@ export class FrameReader {
     return { frames };
   }
 
-  /**
-   * Decodes the run of whole frames starting at `at` in one pass of the decoder (the common case:
-   * a chunk of pipelined requests); returns where the run ends. When the run holds a bad header,
-   * nothing is taken from it here: the frame-by-frame loop then returns the frames before the bad
-   * one and reports the error.
-   */
-  private decodeWhole(chunk: Uint8Array, at: number, out: DecodedRequest[]): number {
-    let end = at;
-    while (chunk.length - end >= HEADER_SIZE) {
-      const size = HEADER_SIZE + frameLength(chunk, end);
-      if (chunk.length - end < size) break;
-      end += size;
-    }
-    if (end === at) return at;
-    let decoded: DecodedRequest[];
-    try {
-      // A decoder of its own: one that fails is unusable, and the loop still needs ours.
-      decoded = this.wholeDecoder.push(chunk.subarray(at, end));
-    } catch {
-      this.wholeDecoder = new RequestFrameDecoder({ maxPayload: this.maxPayload, frameCrc: serverFrameCrc });
-      return at;
-    }
-    for (let i = 0; i < decoded.length; i++) out.push(decoded[i]);
-    return end;
-  }
-
-  /**
-   * The frames of a chunk that holds whole frames only (no partial one before or after), decoded in
-   * one pass; undefined when it does not, or when the run fails to decode (then the frame-by-frame
-   * path finds the frames before the bad one and reports the error).
-   */
-  private decodeAll(chunk: Uint8Array): DecodedRequest[] | undefined {
-    let end = 0;
-    while (chunk.length - end >= HEADER_SIZE) end += HEADER_SIZE + frameLength(chunk, end);
-    if (end !== chunk.length) return undefined;
-    try {
-      return this.wholeDecoder.push(chunk);
-    } catch {
-      this.wholeDecoder = new RequestFrameDecoder({ maxPayload: this.maxPayload, frameCrc: serverFrameCrc });
-      return undefined;
-    }
-  }
-
   /** Adds the chunk's first bytes to the partial frame; returns how many bytes were used. */
-  private continuePartial(chunk: Uint8Array, out: DecodedRequest[]): number {
+  private continuePartial(chunk: Uint8Array, out: RequestFrameRef[]): number {
     let used = 0;
     if (this.frameSize === 0) {
       used = Math.min(HEADER_SIZE - this.filled, chunk.length);
       this.hold(chunk.subarray(0, used));
       if (this.filled < HEADER_SIZE) return used;
-      const header = this.assembly!.subarray(0, HEADER_SIZE);
-      this.checkHeader(header);
-      this.frameSize = HEADER_SIZE + new DataView(header.buffer, header.byteOffset, HEADER_SIZE).getUint32(4, true);
+      const assembly = this.assembly!;
+      const view = new DataView(assembly.buffer, assembly.byteOffset, HEADER_SIZE);
+      checkRequestHeaderAt(view, 0, this.maxPayload);
+      this.frameSize = HEADER_SIZE + view.getUint32(4, true);
     }
     const take = Math.min(this.frameSize - this.filled, chunk.length - used);
     this.hold(chunk.subarray(used, used + take));
@@ -151,7 +146,7 @@ export class FrameReader {
       this.assembly = undefined;
       this.filled = 0;
       this.frameSize = 0;
-      out.push(...this.decoder.push(frame));
+      out.push(new RequestFrameRef(frame, new DataView(frame.buffer, frame.byteOffset, frame.length), 0, frame.length));
     }
     return used;
   }
@@ -170,15 +165,4 @@ export class FrameReader {
     this.assembly.set(bytes, this.filled);
     this.filled = need;
   }
-
-  /** Runs the decoder's header checks on a lone header (throws on a bad one). */
-  private checkHeader(header: Uint8Array): void {
-    // A fresh decoder per check: it validates the header and then simply waits for a payload.
-    new RequestFrameDecoder({ maxPayload: this.maxPayload, frameCrc: serverFrameCrc }).push(header);
-  }
-}
-
-/** The payload length announced by the header at `at` (its bytes 4..7, little-endian). */
-function frameLength(bytes: Uint8Array, at: number): number {
-  return (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0;
 }

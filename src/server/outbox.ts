@@ -9,7 +9,7 @@
  * that fills up while its bytes are in flight is left to the transport (and the garbage collector)
  * and a new one started, copying over only the replies not yet handed over.
  */
-import { encodeResponseHeaderAt, HEADER_SIZE } from '../protocol/index.js';
+import { HEADER_SIZE, writeResponseHeaderAt } from '../protocol/index.js';
 import { frameCrcFor } from './frame-crc.js';
 import type { ReplyPayload } from './types.js';
 
@@ -40,6 +40,12 @@ export class ReplyOutbox {
 
   /** Appends one response frame (32-byte header and `payload`, its bytes or written by it). */
   append(requestId: bigint, status: number, payload: ReplyPayload): void {
+    const id = BigInt.asUintN(64, requestId);
+    this.appendReply(Number(id & 0xffffffffn), Number(id >> 32n), status, payload);
+  }
+
+  /** `append` with the request id as its two u32 halves (low, high), as read from the request's header. */
+  appendReply(idLow: number, idHigh: number, status: number, payload: ReplyPayload): void {
     const length = payload.byteLength;
     if (this.slab === undefined || this.slab.length - this.used < HEADER_SIZE + length) this.grow(HEADER_SIZE + length);
     const slab = this.slab!;
@@ -48,7 +54,7 @@ export class ReplyOutbox {
     // The payload first: the header's CRC covers it.
     if (payload instanceof Uint8Array) slab.set(payload, at + HEADER_SIZE);
     else payload.writeAt(slab, view, at + HEADER_SIZE);
-    this.used = encodeResponseHeaderAt(slab, view, at, requestId, status, length, 0, frameCrcFor(HEADER_SIZE + length));
+    this.used = writeResponseHeaderAt(slab, view, at, idLow, idHigh, status, length, 0, frameCrcFor(HEADER_SIZE + length));
   }
 
   /** Appends a frame already encoded. */

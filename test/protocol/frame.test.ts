@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   crc32,
   decodeRequestBody,
+  decodeRequestBodyAt,
   encodeRejectFrame,
   encodeRequest,
   encodeResponseFrame,
@@ -123,6 +124,33 @@ describe('decodeRequestBody', () => {
     expect(() => decodeRequestBody(full.subarray(0, 12))).toThrow('truncated request payload: value needs 4 byte(s) at offset 9, 3 left');
     expect(() => decodeRequestBody(full.subarray(0, 14))).toThrow('truncated request payload: value needs 5 byte(s) at offset 13, 1 left');
     expect(() => decodeRequestBody(full.subarray(0, 14))).toThrow(ProtocolError);
+  });
+});
+
+describe('decodeRequestBodyAt', () => {
+  const full = encodeRequestBody({ namespace: utf8('ns'), key: utf8('key'), value: utf8('value'), options: new Uint8Array([1, 1, 7]) });
+  const framed = new Uint8Array(7 + full.length + 4).fill(0xee);
+  framed.set(full, 7);
+  const hex = (b: { namespace: Uint8Array; key: Uint8Array; value: Uint8Array; options: Uint8Array }) =>
+    [b.namespace, b.key, b.value, b.options].map(toHex);
+
+  it('reads the payload in place as decodeRequestBody reads it alone', () => {
+    expect(hex(decodeRequestBodyAt(framed, 7, 7 + full.length))).toEqual(hex(decodeRequestBody(full)));
+    expect(hex(decodeRequestBodyAt(framed, 7, 7))).toEqual(['', '', '', '']);
+  });
+
+  it('counts the offsets in its errors from the payload start', () => {
+    expect(() => decodeRequestBodyAt(framed, 7, 7 + 12)).toThrow('truncated request payload: value needs 4 byte(s) at offset 9, 3 left');
+  });
+
+  it('hands back a known namespace array when the bytes equal it, a view of the bytes otherwise', () => {
+    const known = utf8('ns');
+    expect(decodeRequestBodyAt(framed, 7, 7 + full.length, known).namespace).toBe(known);
+    const other = utf8('nt');
+    const body = decodeRequestBodyAt(framed, 7, 7 + full.length, other);
+    expect(body.namespace).not.toBe(other);
+    expect(new TextDecoder().decode(body.namespace)).toBe('ns');
+    expect(decodeRequestBodyAt(framed, 7, 7 + full.length, utf8('n')).namespace.length).toBe(2);
   });
 });
 

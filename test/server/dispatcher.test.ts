@@ -59,4 +59,17 @@ describe('Dispatcher', () => {
     expect(bad.status).toBe(Status.InternalError);
     expect(fromUtf8(payloadBytes(bad.payload))).toContain('invalid reply');
   });
+
+  it('counts a request from the start its caller passes, and reports when its answer was ready', () => {
+    const recorded: number[] = [];
+    const observer = { record: (_op: number, _status: number, seconds: number) => void recorded.push(seconds), parked: () => {} };
+    const d = new Dispatcher(collectHandlers([{ handlers }]), () => {}, observer);
+    const before = performance.now();
+    const a = d.dispatch({ requestId: 1n, opcode: NS, body: body(EMPTY), signal, connectionId: 1 }, before - 5000);
+    expect(a instanceof Promise).toBe(false);
+    expect(recorded[0]).toBeGreaterThanOrEqual(5);
+    expect(d.lastAnsweredAt).toBeGreaterThanOrEqual(before);
+    call(d, NS, body(EMPTY)); // no start given: its own clock read
+    expect(recorded[1]).toBeLessThan(5);
+  });
 });

@@ -22,6 +22,15 @@ describe('ReplyOutbox', () => {
     expect(box.take()).toBeUndefined();
   });
 
+  it('writes the same frame from the id as a bigint or as its two u32 halves', () => {
+    const box = new ReplyOutbox();
+    const id = (0x89abcdefn << 32n) | 0x01234567n;
+    box.append(id, 4, payload(6, 2));
+    box.appendReply(0x01234567, 0x89abcdef, 4, payload(6, 2));
+    const bytes = box.take()!;
+    expect(toHex(bytes)).toBe(toHex(encodeResponseFrame(id, 4, payload(6, 2))).repeat(2));
+  });
+
   it('writes payload writers in place, byte for byte the frames of their encoded payloads, across slab growth', () => {
     const box = new ReplyOutbox();
     const value = payload(77, 5).subarray(3, 70);

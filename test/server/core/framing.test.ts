@@ -108,3 +108,17 @@ describe('FrameReader memory', () => {
     expect(reader.retainedBytes).toBeLessThanOrEqual(2 * received + 256);
   });
 });
+
+describe('RequestFrameRef', () => {
+  it('reads the id as its two halves and the bigint, and checks the CRC when asked', () => {
+    const id = (7n << 32n) | 0xfffffffen;
+    const frame = encodeRequest(id, 0x123, 'ns', { key: new Uint8Array([1, 2]), value: new Uint8Array([3]) });
+    const chunk = new Uint8Array(5 + frame.length);
+    chunk.set(frame, 5);
+    const [ref] = new FrameReader().push(chunk.subarray(5)).frames; // a view at byte 5 of its buffer
+    expect([ref.idLow, ref.idHigh, ref.requestId, ref.opcode, ref.checksumOk]).toEqual([0xfffffffe, 7, id, 0x123, true]);
+    expect(Array.from(ref.payload)).toEqual(Array.from(frame.subarray(32)));
+    chunk[5 + frame.length - 1] ^= 1; // the last value byte, after the frame was read: the CRC is checked on each read
+    expect(ref.checksumOk).toBe(false);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * `bench/server-request-path.ts` for two trees in one process, alternated: this tree's server
+ * request path and another checkout's (`BENCH_AB_OTHER=<dir>`), each a `ServerConnection` over a
+ * transport that takes every write at once, built as the server builds it (all subsystems, the
+ * metrics observer), fed the same pre-encoded chunks of 256 frames (KV put, KV get, stream append
+ * of a 100-byte value; `ping256`: pings, the shared path with an empty handler). Rounds alternate A B, B A, ...; prints each side's median CPU ns per
+ * request and the median of the per-round differences (this tree minus the other), which a loaded
+ * machine moves far less than runs minutes apart. Both sides share one heap, so one side's garbage
+ * may be collected during the other's round: compare the difference, not the absolute figures.
+ *
+ * Env: BENCH_AB_OTHER (required), BENCH_AB_WORK (`get256,put256,append256` by default),
+ * BENCH_AB_ROUNDS (default 16), BENCH_AB_OPS (requests per round, default 102 400), BENCH_AB_CHECK=1
+ * (a CRC of every reply byte on each side, compared at the end: are the replies byte-identical; costs
+ * CPU; get and put replies only, as an append's reply carries the time).
+ * Run: `BENCH_AB_OTHER=/path/to/other npx tsx bench/server-request-path-ab.ts`.
+ */
+import { resolve } from 'node:path';
+import * as zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const here = resolve(fileURLToPath(import.meta.url), '../..');
+const other = process.env.BENCH_AB_OTHER;
+if (!other) throw new Error('BENCH_AB_OTHER=<dir of the other checkout> is required');
+const WORK = (process.env.BENCH_AB_WORK ?? 'get256,put256,append256').split(',');
+const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 16);
+const OPS = Number(process.env.BENCH_AB_OPS ?? 102_400);
+const PER_CHUNK = 256;
+const KEYS = 1_000;
+const CHECK = process.env.BENCH_AB_CHECK === '1';
+
+interface Side {
+  readonly name: string;
+  feed(chunk: Buffer): void;
+  replyBytes(): number;
+  replyCrc(): number;
+}
+
+async function sideOf(tree: string, name: string): Promise<{ side: Side; protocol: Record<string, any> }> {
+  const protocol = await import(resolve(tree, 'src/protocol/index.ts'));
+  const { ServerConnection } = await import(resolve(tree, 'src/server/connection.ts'));
+  const { collectHandlers, Dispatcher } = await import(resolve(tree, 'src/server/dispatcher.ts'));
+  const { createSubsystems } = await import(resolve(tree, 'src/server/registry.ts'));
+  const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
+  const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
+  const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
+  const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: 65 });
+  const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, new ServerMetrics({ connections: () => 1 }));
+  let bytes = 0;
+  let crc = 0;
+  let events: { data(bytes: Uint8Array, lastOfTurn?: boolean): void } | undefined;
+  const transport = {
+    protocol: 'binary',
+    remoteAddress: 'bench',
+    start(e: typeof events) {
+      events = e;
+    },
+    send(b: Uint8Array) {
+      bytes += b.length;
+      if (CHECK) crc = (zlib as unknown as { crc32(d: Uint8Array, v: number): number }).crc32(b, crc);
+    },
+    bufferedBytes: 0,
+    pauseReading() {},
+    resumeReading() {},
+    end() {},
+    destroy() {},
+  };
+  new ServerConnection(transport, { id: 1, dispatcher }).start();
+  return { side: { name, feed: (chunk) => events!.data(chunk, true), replyBytes: () => bytes, replyCrc: () => crc }, protocol };
+}
+
+const a = await sideOf(here, 'this');
+const b = await sideOf(resolve(other), 'other');
+// The frames come from this tree's encoder, for both sides (same bytes).
+const protocol = a.protocol;
+const VALUE = new Uint8Array(100).fill(0x61);
+type Work = 'put' | 'get' | 'append' | 'ping';
+const frameOf = (op: Work, i: number): Uint8Array => {
+  if (op === 'ping') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.Ping, 'bench', {});
+  if (op === 'append') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.StreamAppend, 'bench', protocol.encodeStreamAppend({ stream: 'bench', payload: VALUE }));
+  const key = protocol.utf8(`bench:k${i % KEYS}`);
+  const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });
+  return protocol.encodeRequest(BigInt(i + 1), op === 'put' ? protocol.Op.KvPut : protocol.Op.KvGet, 'bench', body);
+};
+function chunks(op: Work): Buffer[] {
+  const out: Buffer[] = [];
+  for (let c = 0; c < 64; c++) out.push(Buffer.concat(Array.from({ length: PER_CHUNK }, (_, j) => frameOf(op, c * PER_CHUNK + j))));
+  return out;
+}
+function run(side: Side, list: Buffer[]): number {
+  const rounds = Math.ceil(OPS / PER_CHUNK);
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) side.feed(list[i % list.length]);
+  const t = process.cpuUsage(t0);
+  return ((t.user + t.system) * 1000) / (rounds * PER_CHUNK);
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+const puts = chunks('put');
+for (const s of [a.side, b.side]) for (const list of puts) s.feed(list); // keys exist before any get
+for (const w of WORK) {
+  const list = chunks(w.replace('256', '') as Work);
+  for (const s of [a.side, b.side]) run(s, list); // warm-up
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      mine.push(run(a.side, list));
+      theirs.push(run(b.side, list));
+    } else {
+      theirs.push(run(b.side, list));
+      mine.push(run(a.side, list));
+    }
+  }
+  const diffs = mine.map((m, i) => m - theirs[i]);
+  console.log(
+    `${w}: this ${median(mine).toFixed(0)} ns, other ${median(theirs).toFixed(0)} ns, median paired difference ${median(diffs).toFixed(0)} ns (${diffs.map((d) => d.toFixed(0)).join(' ')})`,
+  );
+}
+if (a.side.replyBytes() !== b.side.replyBytes() || a.side.replyCrc() !== b.side.replyCrc()) {
+  console.log(`replies differ: this ${a.side.replyBytes()} bytes (crc ${a.side.replyCrc()}), other ${b.side.replyBytes()} bytes (crc ${b.side.replyCrc()})`);
+} else console.log(`reply bytes: ${a.side.replyBytes()} on each side${CHECK ? `, the same bytes (crc ${a.side.replyCrc()})` : ''}`);
