@@ -17,6 +17,15 @@ export const entries = {
 /** Dependencies and peers that stay `import`/`require` calls in the output. */
 const external = ['rxjs', 'ws', 'msgpackr', 'yaml'];
 
+/** What the ESM build leaves external (`bench/bundle-size.ts` builds it the same way). */
+export const esmExternal = [...external, 'p-retry'];
+
+/**
+ * esbuild options of both builds, also applied by `bench/bundle-size.ts` when it bundles an app from
+ * the sources.
+ */
+export const distEsbuildOptions = {} as const;
+
 const shared: Options = {
   // Readable, unminified output and no source maps (they would double the tarball).
   sourcemap: false,
@@ -26,6 +35,9 @@ const shared: Options = {
   splitting: true,
   // Declarations for the public entries only (not for the command).
   dts: { entry: entries },
+  esbuildOptions(options) {
+    Object.assign(options, distEsbuildOptions);
+  },
 };
 
 export default defineConfig([
@@ -34,7 +46,7 @@ export default defineConfig([
     // The `flo-rx` command (bin/flo-rx.js imports dist/cli.js) shares the chunks of the ESM build.
     entry: { ...entries, cli: 'src/cli/main.ts' },
     format: ['esm'],
-    external: [...external, 'p-retry'],
+    external: esmExternal,
   },
   {
     ...shared,
