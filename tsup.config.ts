@@ -24,7 +24,7 @@ export const esmExternal = [...external, 'p-retry'];
  * esbuild options of both builds, also applied by `bench/bundle-size.ts` when it bundles an app from
  * the sources.
  */
-export const distEsbuildOptions = {} as const;
+export const distEsbuildOptions = { mangleProps: /_$/ } as const;
 
 const shared: Options = {
   // Readable, unminified output and no source maps (they would double the tarball).
