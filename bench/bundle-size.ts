@@ -6,6 +6,7 @@
  *   connect+kv.get:  an app that only connects and reads one key (what tree-shaking leaves)
  *   modular entry:   everything `flo-rx/modular` exports (`src/modular/index.ts`)
  *   openFlo+kvGet:   the same one-key app written against the modular entry
+ *   openFloDirect+kvGet: the same over `openFloDirect()` (one socket, no reconnect loop)
  *
  * Each bundle is split the way Vite, Rollup and esbuild split lazy `import()`s: "initial" is the
  * entry chunk and the shared chunks it imports statically (what an app loads to start and to
@@ -119,6 +120,7 @@ const apps = (index: string, modular: string): Array<[string, string]> => [
   ['connect + kv.get', `import { connect } from '${index}';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));`],
   ['modular entry', `export * from '${modular}';`],
   ['openFlo + kvGet', `import { openFlo, kvGet } from '${modular}';\nkvGet(openFlo('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));`],
+  ['openFloDirect+kvGet', `import { openFloDirect, kvGet } from '${modular}';\nkvGet(openFloDirect('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));`],
 ];
 
 /** The apps bundled from the sources (per-file figures). */
