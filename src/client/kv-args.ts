@@ -29,8 +29,11 @@ export function keyBytes(key: KvKey, what = 'key'): Uint8Array {
  */
 export class KeyBytesCache {
   private readonly entries_ = new Map<string, Uint8Array>();
+  private readonly capacity_: number;
 
-  constructor(private readonly capacity_ = 1024) {}
+  constructor(capacity = 1024) {
+    this.capacity_ = capacity;
+  }
 
   /** `keyBytes(key)`, remembered for string keys of at most `ASCII_FAST_PATH_MAX` units. */
   bytes(key: KvKey): Uint8Array {

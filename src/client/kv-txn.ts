@@ -137,14 +137,22 @@ export class TxnHandle implements KvTxn {
   private readonly unsubscribed_ = new Set<object>();
   private active_ = 0;
   private readonly idle_ = new Subject<void>();
+  private readonly core_: ClientCore;
+  private readonly namespace_: string;
+  private readonly routingKeyBytes_: Uint8Array;
+  private readonly timeoutMs_: number | undefined;
 
   constructor(
-    private readonly core_: ClientCore,
-    private readonly namespace_: string,
-    private readonly routingKeyBytes_: Uint8Array,
+    core_: ClientCore,
+    namespace_: string,
+    routingKeyBytes_: Uint8Array,
     readonly txnId: bigint,
-    private readonly timeoutMs_: number | undefined,
+    timeoutMs_: number | undefined,
   ) {
+    this.core_ = core_;
+    this.namespace_ = namespace_;
+    this.routingKeyBytes_ = routingKeyBytes_;
+    this.timeoutMs_ = timeoutMs_;
     this.routingKey = keyText(routingKeyBytes_);
     this.ref_ = { txnId, routingKey: routingKeyBytes_ };
     for (const op of UNSUPPORTED) Object.defineProperty(this, op, { value: unsupported(op), enumerable: false });

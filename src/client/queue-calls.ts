@@ -87,8 +87,11 @@ function requestOpts(opts: RequestOptions): RequestOptions {
 export class QueueCalls {
   /** One settler per (namespace, queue), so that the settles of one tick coalesce per queue. */
   private readonly settlers_ = new Map<string, Settler<bigint>>();
+  private readonly core_: ClientCore;
 
-  constructor(private readonly core_: ClientCore) {}
+  constructor(core_: ClientCore) {
+    this.core_ = core_;
+  }
 
   /**
    * Adds a message; emits its seq (a duplicate `dedupKey` emits the original seq) and completes.

@@ -251,10 +251,15 @@ export class QueueApi {
 
 /** `flo.queue.dlq`: the dead-letter queue of each queue. */
 export class QueueDlqApi {
+  private readonly core_: ClientCore;
+  private readonly toEntry_: (queue: string, m: WireMessage) => DlqEntry;
   constructor(
-    private readonly core_: ClientCore,
-    private readonly toEntry_: (queue: string, m: WireMessage) => DlqEntry,
-  ) {}
+    core_: ClientCore,
+    toEntry_: (queue: string, m: WireMessage) => DlqEntry,
+  ) {
+    this.core_ = core_;
+    this.toEntry_ = toEntry_;
+  }
 
   /** The queue's DLQ entries, oldest first (at most `limit`, default 100): emits each, then completes. */
   list<T = unknown>(queue: string, opts: DlqListOptions = {}): Observable<DlqEntry<T>> {

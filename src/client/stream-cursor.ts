@@ -37,14 +37,16 @@ export class ReadCursor {
   private last_: StreamId | undefined;
   private echoes_ = false;
 
+  private readonly from_: StreamId | undefined;
   /**
    * @param from_ inclusive start of the first read (undefined: the beginning)
    * @param after exclusive position: records up to and including it are never emitted (`'end'`)
    */
   constructor(
-    private readonly from_?: StreamId,
+    from_?: StreamId,
     after?: StreamId,
   ) {
+    this.from_ = from_;
     this.last_ = after;
   }
 

@@ -29,11 +29,14 @@ export class DeadlineList {
   private tail_: DeadlineItem | undefined;
   private timer_: ReturnType<typeof setTimeout> | undefined;
   private readonly fireBound_ = () => this.fire_();
+  private readonly owner_: Deadlines;
 
   constructor(
     readonly ms: number,
-    private readonly owner_: Deadlines,
-  ) {}
+    owner_: Deadlines,
+  ) {
+    this.owner_ = owner_;
+  }
 
   add(item: DeadlineItem, now: number): void {
     item.expiresAt = now + this.ms;

@@ -50,8 +50,10 @@ export class DirectChannel implements RequestChannel {
   readonly state$: Observable<ConnectionState>;
   /** Never emits: a lost socket is not re-established in place (the next request opens a new one). */
   readonly reconnected$: Observable<void> = EMPTY;
+  private readonly options_: DirectChannelOptions;
 
-  constructor(private readonly options_: DirectChannelOptions) {
+  constructor(options_: DirectChannelOptions) {
+    this.options_ = options_;
     this.info_ = new BehaviorSubject<ConnectionInfo>({ state: 'idle', endpoint: undefined, failedAttempts: 0, lastError: undefined });
     this.info$ = this.info_.asObservable();
     this.state$ = this.info$.pipe(map((i) => i.state), distinctUntilChanged());

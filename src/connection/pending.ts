@@ -72,8 +72,11 @@ export class PendingTable {
   private readonly abandoned_ = new Map<number, PendingRequest>();
   /** Where a traced request's failure is published. */
   trace: TraceChannel | undefined;
+  private readonly maxAbandoned_: number;
 
-  constructor(private readonly maxAbandoned_: number) {}
+  constructor(maxAbandoned_: number) {
+    this.maxAbandoned_ = maxAbandoned_;
+  }
 
   /** Requests waiting for their reply, sent or queued. */
   get size(): number {

@@ -39,7 +39,10 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
 }
 
 class TcpTransport implements Transport {
-  constructor(private readonly socket_: net.Socket) {}
+  private readonly socket_: net.Socket;
+  constructor(socket_: net.Socket) {
+    this.socket_ = socket_;
+  }
 
   send(bytes: Uint8Array): void {
     // Backpressure is left to the kernel and Node's write queue: the connection bounds what is in

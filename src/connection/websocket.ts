@@ -141,8 +141,11 @@ const CLEAN_CODES = new Set([1000, 1001, 1005]);
 class WebSocketTransport implements Transport {
   /** Set once we asked to close, so an orderly close we asked for is not reported as an error. */
   closing = false;
+  private readonly socket_: WebSocketLike;
 
-  constructor(private readonly socket_: WebSocketLike) {}
+  constructor(socket_: WebSocketLike) {
+    this.socket_ = socket_;
+  }
 
   send(bytes: Uint8Array): void {
     // A closing or closed socket drops the bytes; its close event tells the connection.

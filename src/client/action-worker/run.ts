@@ -162,13 +162,21 @@ class WorkerRun {
   private readonly reregister$_: Observable<void>;
   /** What a task may use of this worker (`task.ts`). */
   private readonly taskHost_: TaskHost;
+  private readonly core_: ClientCore;
+  private readonly r_: ResolvedWorkerOptions;
+  private readonly options_: ActionWorkerOptions;
+  private readonly subscriber_: Subscriber<WorkerEvent>;
 
   constructor(
-    private readonly core_: ClientCore,
-    private readonly r_: ResolvedWorkerOptions,
-    private readonly options_: ActionWorkerOptions,
-    private readonly subscriber_: Subscriber<WorkerEvent>,
+    core_: ClientCore,
+    r_: ResolvedWorkerOptions,
+    options_: ActionWorkerOptions,
+    subscriber_: Subscriber<WorkerEvent>,
   ) {
+    this.core_ = core_;
+    this.r_ = r_;
+    this.options_ = options_;
+    this.subscriber_ = subscriber_;
     if (options_.awaitClient) {
       this.awaitChannel_ = options_.awaitClient.core.channel;
     } else if (options_.dedicatedAwaitConnection !== false && core_.fork) {

@@ -35,7 +35,10 @@ interface Batch<Id> {
 
 /** Tells the subscriber of a coalesced settle (`ack()`, `nack()`, `touch()` Observables). */
 class SubscriberWaiter implements SettleWaiter {
-  constructor(private readonly subscriber_: { next(v: void): void; complete(): void; error(e: unknown): void }) {}
+  private readonly subscriber_: { next(v: void): void; complete(): void; error(e: unknown): void };
+  constructor(subscriber_: { next(v: void): void; complete(): void; error(e: unknown): void }) {
+    this.subscriber_ = subscriber_;
+  }
   settleSucceeded(): void {
     this.subscriber_.next(undefined);
     this.subscriber_.complete();

@@ -112,13 +112,20 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
   private lateListener_: SettledListener | undefined = undefined;
   /** What few leases need (more waiters or listeners, `settled$`): made on first use. */
   private rare_: RareLeaseState | undefined = undefined;
+  private readonly id_: Id;
+  private readonly settler_: Settler<Id>;
+  private readonly init_: LeaseInit;
 
   constructor(
-    private readonly id_: Id,
-    private readonly settler_: Settler<Id>,
+    id_: Id,
+    settler_: Settler<Id>,
     /** Shared by the leases of one source (queue messages: one per message); read through the getters. */
-    private readonly init_: LeaseInit,
-  ) {}
+    init_: LeaseInit,
+  ) {
+    this.id_ = id_;
+    this.settler_ = settler_;
+    this.init_ = init_;
+  }
 
   get leaseMs(): number {
     return this.init_.leaseMs;
