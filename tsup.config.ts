@@ -17,6 +17,24 @@ export const entries = {
 /** Dependencies and peers that stay `import`/`require` calls in the output. */
 const external = ['rxjs', 'ws', 'msgpackr', 'yaml'];
 
+/** What the ESM build leaves external (`bench/bundle-size.ts` builds it the same way). */
+export const esmExternal = [...external, 'p-retry'];
+
+/**
+ * esbuild options of both builds, also applied by `bench/bundle-size.ts` when it bundles an app from
+ * the sources.
+ *
+ * `mangleProps`: every property whose name ends with `_` gets a one- or two-letter name in the
+ * published code (an app's minifier never renames properties, so this is the only place they can
+ * get short). The convention: the TS-`private` members of `src/client`, `src/connection` and
+ * `src/modular` end with `_`; nothing else may (a public name, an option, a wire or storage field
+ * ending with `_` would be renamed too), and such a member is never read by a quoted name
+ * (`x['name_']` is left alone). Write a private constructor parameter as a field plus an
+ * assignment: esbuild shortens the assignment a parameter property becomes but not the field
+ * declaration emitted with it.
+ */
+export const distEsbuildOptions = { mangleProps: /_$/ } as const;
+
 const shared: Options = {
   // Readable, unminified output and no source maps (they would double the tarball).
   sourcemap: false,
@@ -26,6 +44,9 @@ const shared: Options = {
   splitting: true,
   // Declarations for the public entries only (not for the command).
   dts: { entry: entries },
+  esbuildOptions(options) {
+    Object.assign(options, distEsbuildOptions);
+  },
 };
 
 export default defineConfig([
@@ -34,7 +55,7 @@ export default defineConfig([
     // The `flo-rx` command (bin/flo-rx.js imports dist/cli.js) shares the chunks of the ESM build.
     entry: { ...entries, cli: 'src/cli/main.ts' },
     format: ['esm'],
-    external: [...external, 'p-retry'],
+    external: esmExternal,
   },
   {
     ...shared,

@@ -6,6 +6,7 @@
  *   connect+kv.get:  an app that only connects and reads one key (what tree-shaking leaves)
  *   modular entry:   everything `flo-rx/modular` exports (`src/modular/index.ts`)
  *   openFlo+kvGet:   the same one-key app written against the modular entry
+ *   openFloDirect+kvGet: the same over `openFloDirect()` (one socket, no reconnect loop)
  *
  * Each bundle is split the way Vite, Rollup and esbuild split lazy `import()`s: "initial" is the
  * entry chunk and the shared chunks it imports statically (what an app loads to start and to
@@ -16,11 +17,18 @@
  * esbuild emits a chunk for every `import()` in an included file even when tree-shaking dropped
  * the call, so the lazy figure is what could load, not what must.
  *
+ * Each app is measured twice: bundled from the sources (with the per-file breakdown) and bundled from
+ * the package's ESM build as `npm run build` makes it (`publishedBundleSizes`), what a user's bundler
+ * really gets; the two differ where the build's shared chunks group start-up and on-demand code.
+ *
  * Run: `npx tsx bench/bundle-size.ts` (also part of `npm run bench`).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { distEsbuildOptions, entries, esmExternal } from '../tsup.config.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -48,9 +56,14 @@ function initialOutputs(metafile: Metafile): Set<string> {
   return initial;
 }
 
-/** Bundles `contents` (an app's entry, relative to the project root) and measures it; see the header. */
-export async function measure(label: string, contents: string): Promise<BundleSize> {
+/**
+ * Bundles `contents` (an app's entry, relative to the project root) and measures it; see the header.
+ * The sources get the options the published build gets (`distEsbuildOptions`: its shortened internal
+ * property names), so the per-file figures are those of the published code.
+ */
+export async function measure(label: string, contents: string, resolveDir = root): Promise<BundleSize> {
   const result = await build({
+    ...distEsbuildOptions,
     entryPoints: ['bundle-entry'],
     bundle: true,
     write: false,
@@ -68,7 +81,7 @@ export async function measure(label: string, contents: string): Promise<BundleSi
         name: 'entry',
         setup(b) {
           b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
-          b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents, loader: 'ts', resolveDir: root }));
+          b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents, loader: 'ts', resolveDir }));
         },
       },
     ],
@@ -101,30 +114,61 @@ export async function measure(label: string, contents: string): Promise<BundleSi
   };
 }
 
+/** The apps measured, written against an entry file of `flo-rx` (`index`) and of `flo-rx/modular` (`modular`). */
+const apps = (index: string, modular: string): Array<[string, string]> => [
+  ['whole client', `export * from '${index}';`],
+  ['connect + kv.get', `import { connect } from '${index}';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));`],
+  ['modular entry', `export * from '${modular}';`],
+  ['openFlo + kvGet', `import { openFlo, kvGet } from '${modular}';\nkvGet(openFlo('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));`],
+  ['openFloDirect+kvGet', `import { openFloDirect, kvGet } from '${modular}';\nkvGet(openFloDirect('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));`],
+];
+
+/** The apps bundled from the sources (per-file figures). */
 export function bundleSizes(): Promise<BundleSize[]> {
-  return Promise.all([
-    measure('whole client', "export * from './src/index.ts';"),
-    measure(
-      'connect + kv.get',
-      "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
-    ),
-    measure('modular entry', "export * from './src/modular/index.ts';"),
-    measure(
-      'openFlo + kvGet',
-      "import { openFlo, kvGet } from './src/modular/index.ts';\nkvGet(openFlo('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));",
-    ),
-  ]);
+  return Promise.all(apps('./src/index.ts', './src/modular/index.ts').map(([label, contents]) => measure(label, contents)));
+}
+
+/**
+ * The same apps bundled from the published ESM, what an app's bundler gets from `npm install flo-rx`:
+ * the package's ESM build made as `tsup` makes `dist/` (same entries, chunk splitting, target and
+ * externals; `tsup.config.ts`), written to a temporary directory in the project. Its chunks group modules by the
+ * entries that reach them, so an app can carry code that the sources' figures leave out.
+ */
+export async function publishedBundleSizes(): Promise<BundleSize[]> {
+  // Inside the project, so that the build's imports of p-retry resolve from its node_modules.
+  const dir = mkdtempSync(join(root, '.bundle-size-dist-'));
+  try {
+    await build({
+      ...distEsbuildOptions,
+      entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, `${root}${file}`])),
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      outdir: dir,
+      external: esmExternal,
+      logLevel: 'silent',
+    });
+    return await Promise.all(
+      apps(`./index.js`, `./modular.js`).map(([label, contents]) => measure(label, contents, dir)),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 export async function main(): Promise<BundleSize[]> {
-  const sizes = await bundleSizes();
+  const [sizes, published] = await Promise.all([bundleSizes(), publishedBundleSizes()]);
   console.log('bundle-size: browser bundles, minified, without rxjs (initial chunks; + lazy chunks)');
-  for (const s of sizes) {
+  for (const [i, s] of sizes.entries()) {
     const lazy = s.lazy.minBytes > 0 ? ` (+ lazy ${kb(s.lazy.gzipBytes)} min+gz)` : '';
+    const p = published[i]!;
     console.log(`  ${s.label.padEnd(20)} ${kb(s.minBytes).padStart(9)} min, ${kb(s.gzipBytes).padStart(8)} min+gz${lazy}; biggest sources (min):`);
     console.log(`    ${s.inputs.slice(0, 10).map((i) => `${i.file} ${kb(i.bytes)}`).join(', ')}`);
+    console.log(`    bytes min+gz from the sources ${s.gzipBytes} B, from the published ESM ${p.gzipBytes} B (${kb(p.minBytes)} min, lazy ${p.lazy.gzipBytes} B)`);
   }
   return sizes;
 }

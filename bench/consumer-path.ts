@@ -57,8 +57,8 @@ export async function main(): Promise<void> {
   const fake = calls as unknown as Record<string, unknown>;
   fake.groupJoin = () => later(() => ({}));
   fake.groupLeave = () => of(undefined);
-  fake.settlerFor = () => ({ ack: () => later(() => undefined), nack: () => later(() => undefined), touch: () => later(() => 0) });
-  fake.groupReadRaw = (_s: string, _g: string, _c: string, q: { count: number }, toRecords: (wire: unknown) => unknown[]) =>
+  fake.settlerFor_ = () => ({ ack: () => later(() => undefined), nack: () => later(() => undefined), touch: () => later(() => 0) });
+  fake.groupReadRaw_ = (_s: string, _g: string, _c: string, q: { count: number }, toRecords: (wire: unknown) => unknown[]) =>
     later(() => toRecords(decodeStreamGroupReadReply(replies[next++ & 15]!).slice(0, q.count)));
 
   const session = new Session();

@@ -83,31 +83,31 @@ export class FloClient {
 
   /** Key/value store: get, put, watch, scan, transactions, ... */
   get kv(): KvApi {
-    return (this.apis.kv ??= new KvApi(this.core));
+    return (this.apis_.kv ??= new KvApi(this.core));
   }
   /** Priority queues with leases and a dead-letter queue. */
   get queue(): QueueApi {
-    return (this.apis.queue ??= new QueueApi(this.core));
+    return (this.apis_.queue ??= new QueueApi(this.core));
   }
   /** Append-only streams and consumer groups. */
   get stream(): StreamApi {
-    return (this.apis.stream ??= new StreamApi(this.core));
+    return (this.apis_.stream ??= new StreamApi(this.core));
   }
   /** Actions and reactive action workers. */
   get actions(): ActionsApi {
-    return (this.apis.actions ??= new ActionsApi(this.core));
+    return (this.apis_.actions ??= new ActionsApi(this.core));
   }
   /** Durable workflows. */
   get workflow(): WorkflowApi {
-    return (this.apis.workflow ??= new WorkflowApi(this.core));
+    return (this.apis_.workflow ??= new WorkflowApi(this.core));
   }
   /** Stream-processing jobs: submit, status, stop, savepoints, watch, ... */
   get processing(): ProcessingApi {
-    return (this.apis.processing ??= new ProcessingApi(this.core));
+    return (this.apis_.processing ??= new ProcessingApi(this.core));
   }
 
   // Each subsystem API is built on first access: a client that only uses `kv` never constructs the rest.
-  private readonly apis: {
+  private readonly apis_: {
     kv?: KvApi;
     queue?: QueueApi;
     stream?: StreamApi;
@@ -115,9 +115,9 @@ export class FloClient {
     workflow?: WorkflowApi;
     processing?: ProcessingApi;
   } = {};
-  private readonly channel: ClientChannel;
-  private readonly hub: EventHub;
-  private closing: Promise<void> | undefined;
+  private readonly channel_: ClientChannel;
+  private readonly hub_: EventHub;
+  private closing_: Promise<void> | undefined;
 
   /**
    * @param fork @internal Opens a sibling client (same endpoints and options, its own connection);
@@ -129,12 +129,12 @@ export class FloClient {
     if (options.timeoutMs !== undefined && !(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0)) {
       throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${options.timeoutMs}`);
     }
-    this.channel = channel;
+    this.channel_ = channel;
     this.namespace = namespace;
     this.codec = options.codec ?? jsonCodec;
     this.state$ = channel.state$;
-    this.hub = hub ?? new EventHub();
-    this.events$ = this.hub.events$;
+    this.hub_ = hub ?? new EventHub();
+    this.events$ = this.hub_.events$;
     this.connection$ =
       channel.info$ ??
       channel.state$.pipe(
@@ -145,7 +145,7 @@ export class FloClient {
       codec: this.codec,
       namespace,
       timeoutMs: options.timeoutMs,
-      emit: this.hub.emit,
+      emit: this.hub_.emit,
       ...(resolveRetry(options.retry) ? { retry: resolveRetry(options.retry)! } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
@@ -153,7 +153,7 @@ export class FloClient {
       ...(fork
         ? {
             fork: () => {
-              if (this.closing) throw new ClientClosedError('flo: the client is closed');
+              if (this.closing_) throw new ClientClosedError('flo: the client is closed');
               return fork();
             },
           }
@@ -167,12 +167,12 @@ export class FloClient {
    * 10 s; attempts go on in the background, and requests wait for them up to their own timeout).
    */
   async connect(): Promise<void> {
-    await this.channel.connect?.();
+    await this.channel_.connect?.();
   }
 
   /** The connection state now, with the endpoint tried and the last error. */
   connectionInfo(): ConnectionInfo {
-    return this.channel.info ?? { state: 'idle', endpoint: undefined, failedAttempts: 0, lastError: undefined };
+    return this.channel_.info ?? { state: 'idle', endpoint: undefined, failedAttempts: 0, lastError: undefined };
   }
 
   /**
@@ -204,12 +204,12 @@ export class FloClient {
    * later calls return the same promise.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
+    this.closing_ ??= (async () => {
       await this.core.settles?.flush(); // built on first use (core/settles.ts): none if nothing leased
-      await this.channel.close?.();
-      this.hub.complete();
+      await this.channel_.close?.();
+      this.hub_.complete();
     })();
-    return this.closing;
+    return this.closing_;
   }
 
   /** @internal The namespace of a call: its own `namespace` option, else the client's. */

@@ -28,18 +28,21 @@ export function keyBytes(key: KvKey, what = 'key'): Uint8Array {
  * request encoder copies them into the frame), so one array can serve every request for its key.
  */
 export class KeyBytesCache {
-  private readonly entries = new Map<string, Uint8Array>();
+  private readonly entries_ = new Map<string, Uint8Array>();
+  private readonly capacity_: number;
 
-  constructor(private readonly capacity = 1024) {}
+  constructor(capacity = 1024) {
+    this.capacity_ = capacity;
+  }
 
   /** `keyBytes(key)`, remembered for string keys of at most `ASCII_FAST_PATH_MAX` units. */
   bytes(key: KvKey): Uint8Array {
     if (typeof key !== 'string' || key.length > ASCII_FAST_PATH_MAX) return keyBytes(key);
-    let bytes = this.entries.get(key);
+    let bytes = this.entries_.get(key);
     if (bytes === undefined) {
       bytes = keyBytes(key);
-      if (this.entries.size >= this.capacity) this.entries.clear();
-      this.entries.set(key, bytes);
+      if (this.entries_.size >= this.capacity_) this.entries_.clear();
+      this.entries_.set(key, bytes);
     }
     return bytes;
   }

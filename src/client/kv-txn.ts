@@ -132,114 +132,122 @@ function unsupported(op: string): () => never {
 export class TxnHandle implements KvTxn {
   state: KvTxnState = 'open';
   readonly routingKey: string;
-  private readonly ref: KvTxnRef;
+  private readonly ref_: KvTxnRef;
   /** Ops created and not yet subscribed (so a body that forgets to subscribe one is caught). */
-  private readonly unsubscribed = new Set<object>();
-  private active = 0;
-  private readonly idle = new Subject<void>();
+  private readonly unsubscribed_ = new Set<object>();
+  private active_ = 0;
+  private readonly idle_ = new Subject<void>();
+  private readonly core_: ClientCore;
+  private readonly namespace_: string;
+  private readonly routingKeyBytes_: Uint8Array;
+  private readonly timeoutMs_: number | undefined;
 
   constructor(
-    private readonly core: ClientCore,
-    private readonly namespace: string,
-    private readonly routingKeyBytes: Uint8Array,
+    core_: ClientCore,
+    namespace_: string,
+    routingKeyBytes_: Uint8Array,
     readonly txnId: bigint,
-    private readonly timeoutMs: number | undefined,
+    timeoutMs_: number | undefined,
   ) {
-    this.routingKey = keyText(routingKeyBytes);
-    this.ref = { txnId, routingKey: routingKeyBytes };
+    this.core_ = core_;
+    this.namespace_ = namespace_;
+    this.routingKeyBytes_ = routingKeyBytes_;
+    this.timeoutMs_ = timeoutMs_;
+    this.routingKey = keyText(routingKeyBytes_);
+    this.ref_ = { txnId, routingKey: routingKeyBytes_ };
     for (const op of UNSUPPORTED) Object.defineProperty(this, op, { value: unsupported(op), enumerable: false });
     const json = { get: unsupported('json.get'), set: unsupported('json.set'), del: unsupported('json.del') };
     Object.defineProperty(this, 'json', { value: json, enumerable: false });
   }
 
-  private opts(o: KvTxnCallOptions | undefined) {
-    const timeoutMs = o?.timeoutMs ?? this.timeoutMs;
-    return timeoutMs === undefined ? { namespace: this.namespace } : { namespace: this.namespace, timeoutMs };
+  private opts_(o: KvTxnCallOptions | undefined) {
+    const timeoutMs = o?.timeoutMs ?? this.timeoutMs_;
+    return timeoutMs === undefined ? { namespace: this.namespace_ } : { namespace: this.namespace_, timeoutMs };
   }
 
   /** Wraps one in-txn request: refused once the txn has ended, tracked while in flight. */
-  private op<T>(build: () => Observable<T>): Observable<T> {
+  private op_<T>(build: () => Observable<T>): Observable<T> {
     const token = {};
-    this.unsubscribed.add(token);
+    this.unsubscribed_.add(token);
     return defer(() => {
-      this.unsubscribed.delete(token);
+      this.unsubscribed_.delete(token);
       if (this.state !== 'open') {
         throw new InvalidArgumentError(`flo: transaction ${this.txnId} is ${this.state}: no more operations`);
       }
-      this.active++;
+      this.active_++;
       return build().pipe(
         finalize(() => {
-          this.active--;
-          if (this.active === 0) this.idle.next();
+          this.active_--;
+          if (this.active_ === 0) this.idle_.next();
         }),
       );
     });
   }
 
   put(key: KvKey, value: unknown, options: Omit<KvPutOptions, 'namespace'> = {}): Observable<KvWriteResult> {
-    return this.op(() => {
+    return this.op_(() => {
       const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
       const casVersion = u64('casVersion', options.casVersion);
       const body = encodeKvPut({
-        ...putBytes(this.namespace, key, value, this.core.codec),
-        txn: this.ref,
+        ...putBytes(this.namespace_, key, value, this.core_.codec),
+        txn: this.ref_,
         ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
         ...(casVersion !== undefined ? { casVersion } : {}),
         ...(options.ifNotExists ? { ifNotExists: true } : {}),
         ...(options.ifExists ? { ifExists: true } : {}),
       });
-      return this.core.call(this.core.spec(Op.KvPut, body, this.opts(options)), decodeKvPutReply);
+      return this.core_.call(this.core_.spec(Op.KvPut, body, this.opts_(options)), decodeKvPutReply);
     });
   }
 
   get(key: KvKey, options?: KvTxnCallOptions): Observable<KvEntry | null> {
-    return this.op(() => {
+    return this.op_(() => {
       const k = keyBytes(key);
-      const spec = this.core.spec(Op.KvGet, encodeKvGet({ key: k, txn: this.ref }), this.opts(options));
-      return this.core
+      const spec = this.core_.spec(Op.KvGet, encodeKvGet({ key: k, txn: this.ref_ }), this.opts_(options));
+      return this.core_
         .call(spec, decodeKvGetReply, { notFound: 'null' })
-        .pipe(map((r) => (r ? kvEntry(keyText(key), r.value, r.version, this.core.codec) : null)));
+        .pipe(map((r) => (r ? kvEntry(keyText(key), r.value, r.version, this.core_.codec) : null)));
     });
   }
 
   delete(key: KvKey, options: Omit<KvDeleteOptions, 'namespace'> = {}): Observable<void> {
-    return this.op(() => {
+    return this.op_(() => {
       const ifMatch = u64('ifMatch', options.ifMatch);
-      const body = encodeKvDelete({ key: keyBytes(key), txn: this.ref, ...(ifMatch !== undefined ? { ifMatch } : {}) });
-      const call$ = this.core.call(this.core.spec(Op.KvDelete, body, this.opts(options)), ignorePayload);
+      const body = encodeKvDelete({ key: keyBytes(key), txn: this.ref_, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      const call$ = this.core_.call(this.core_.spec(Op.KvDelete, body, this.opts_(options)), ignorePayload);
       return ifMatch === undefined ? call$.pipe(quietNotFound()) : call$;
     });
   }
 
   incr(key: KvKey, options: Omit<KvIncrOptions, 'namespace'> = {}): Observable<bigint> {
-    return this.op(() => {
+    return this.op_(() => {
       const delta = i64('delta', options.delta);
-      const body = encodeKvIncr({ key: keyBytes(key), txn: this.ref, ...(delta !== undefined ? { delta } : {}) });
-      return this.core.call(this.core.spec(Op.KvIncr, body, this.opts(options)), decodeKvIncrReply).pipe(map((r) => r.value));
+      const body = encodeKvIncr({ key: keyBytes(key), txn: this.ref_, ...(delta !== undefined ? { delta } : {}) });
+      return this.core_.call(this.core_.spec(Op.KvIncr, body, this.opts_(options)), decodeKvIncrReply).pipe(map((r) => r.value));
     });
   }
 
   touch(key: KvKey, ttlSeconds: Int64Like, options: Omit<KvTouchOptions, 'namespace'> = {}): Observable<void> {
-    return this.op(() => {
+    return this.op_(() => {
       const ttl = u64('ttlSeconds', ttlSeconds) as bigint;
       const ifMatch = u64('ifMatch', options.ifMatch);
-      const body = encodeKvTouch({ key: keyBytes(key), ttlSeconds: ttl, txn: this.ref, ...(ifMatch !== undefined ? { ifMatch } : {}) });
-      return this.core.call(this.core.spec(Op.KvTouch, body, this.opts(options)), ignorePayload);
+      const body = encodeKvTouch({ key: keyBytes(key), ttlSeconds: ttl, txn: this.ref_, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      return this.core_.call(this.core_.spec(Op.KvTouch, body, this.opts_(options)), ignorePayload);
     });
   }
 
   persist(key: KvKey, options: Omit<KvTouchOptions, 'namespace'> = {}): Observable<void> {
-    return this.op(() => {
+    return this.op_(() => {
       const ifMatch = u64('ifMatch', options.ifMatch);
-      const body = encodeKvPersist({ key: keyBytes(key), txn: this.ref, ...(ifMatch !== undefined ? { ifMatch } : {}) });
-      return this.core.call(this.core.spec(Op.KvPersist, body, this.opts(options)), ignorePayload);
+      const body = encodeKvPersist({ key: keyBytes(key), txn: this.ref_, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      return this.core_.call(this.core_.spec(Op.KvPersist, body, this.opts_(options)), ignorePayload);
     });
   }
 
   exists(key: KvKey, options?: KvTxnCallOptions): Observable<boolean> {
-    return this.op(() => {
-      const spec = this.core.spec(Op.KvExists, encodeKvExists({ key: keyBytes(key), txn: this.ref }), this.opts(options));
-      return this.core.call(spec, decodeKvExistsReply).pipe(map((r) => r.present));
+    return this.op_(() => {
+      const spec = this.core_.spec(Op.KvExists, encodeKvExists({ key: keyBytes(key), txn: this.ref_ }), this.opts_(options));
+      return this.core_.call(spec, decodeKvExistsReply).pipe(map((r) => r.present));
     });
   }
 
@@ -247,8 +255,8 @@ export class TxnHandle implements KvTxn {
     return defer(() => {
       if (this.state !== 'open') throw new InvalidArgumentError(`flo: transaction ${this.txnId} is ${this.state}: cannot commit`);
       this.state = 'committing';
-      const body = encodeKvCommitTxn({ routingKey: this.routingKeyBytes, txnId: this.txnId });
-      return this.core.call(this.core.spec(Op.KvCommitTxn, body, this.opts(options)), decodeKvCommitTxnReply).pipe(
+      const body = encodeKvCommitTxn({ routingKey: this.routingKeyBytes_, txnId: this.txnId });
+      return this.core_.call(this.core_.spec(Op.KvCommitTxn, body, this.opts_(options)), decodeKvCommitTxnReply).pipe(
         map((r): KvTxnResult => {
           this.state = 'committed';
           return { opCount: r.opCount, commitIndex: r.commitIndex };
@@ -261,18 +269,18 @@ export class TxnHandle implements KvTxn {
     return defer(() => {
       if (this.state !== 'open') return of(undefined);
       this.state = 'rolled-back';
-      return rollbackRequest(this.core, this.namespace, this.routingKeyBytes, this.txnId, this.opts(options).timeoutMs);
+      return rollbackRequest(this.core_, this.namespace_, this.routingKeyBytes_, this.txnId, this.opts_(options).timeoutMs);
     });
   }
 
   /** @internal Emits once when no op of this txn is in flight. */
   whenIdle(): Observable<void> {
-    return defer(() => (this.active === 0 ? of(undefined) : this.idle.pipe(take(1))));
+    return defer(() => (this.active_ === 0 ? of(undefined) : this.idle_.pipe(take(1))));
   }
 
   /** @internal Ops created but never subscribed. */
   get forgotten(): number {
-    return this.unsubscribed.size;
+    return this.unsubscribed_.size;
   }
 }
 

@@ -203,7 +203,7 @@ export class KvApi {
   /** Server-side JSON documents. */
   readonly json: KvJsonApi;
   /** The bytes of the keys `get` reads most. */
-  private readonly getKeys = new KeyBytesCache();
+  private readonly getKeys_ = new KeyBytesCache();
 
   constructor(protected readonly core: ClientCore) {
     this.json = {
@@ -233,7 +233,7 @@ export class KvApi {
     // Observable per call (`lazyCall`).
     return core.lazyCall(
       () => {
-        const k = this.getKeys.bytes(key);
+        const k = this.getKeys_.bytes(key);
         if (options === undefined) return core.spec(Op.KvGet, encodeKvGet({ key: k }));
         const blockMs = checkBlockMs(options.blockMs, GET_BLOCK_MS);
         return core.spec(Op.KvGet, encodeKvGet(blockMs > 0 ? { key: k, blockMs } : { key: k }), options);

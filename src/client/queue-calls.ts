@@ -86,9 +86,12 @@ function requestOpts(opts: RequestOptions): RequestOptions {
 /** The code of `QueueApi`'s methods (one instance per `QueueApi`, made once this module loaded). */
 export class QueueCalls {
   /** One settler per (namespace, queue), so that the settles of one tick coalesce per queue. */
-  private readonly settlers = new Map<string, Settler<bigint>>();
+  private readonly settlers_ = new Map<string, Settler<bigint>>();
+  private readonly core_: ClientCore;
 
-  constructor(private readonly core: ClientCore) {}
+  constructor(core_: ClientCore) {
+    this.core_ = core_;
+  }
 
   /**
    * Adds a message; emits its seq (a duplicate `dedupKey` emits the original seq) and completes.
@@ -98,7 +101,7 @@ export class QueueCalls {
    * const seq = await firstValueFrom(flo.queue.enqueue('tasks', { task: 'process' }, { priority: 10, dedupKey: 'task-123' }));
    */
   enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Observable<bigint> {
-    const core = this.core;
+    const core = this.core_;
     // A hot write path: one Observable per call (`lazyCall`), no option objects without options.
     return core.lazyCall(() => {
       checkQueueName(queue);
@@ -126,7 +129,7 @@ export class QueueCalls {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
       const blockMs = checkBlockMs(opts.blockMs, { fallback: 0, allowZero: true });
-      return eachLeased(this.fetch(queue, n, blockMs, checkVisibility(opts.visibilityTimeoutMs), requestOpts(opts)));
+      return eachLeased(this.fetch_(queue, n, blockMs, checkVisibility(opts.visibilityTimeoutMs), requestOpts(opts)));
     });
   }
 
@@ -146,22 +149,22 @@ export class QueueCalls {
       const visibility = checkVisibility(opts.visibilityTimeoutMs);
       const req = requestOpts(opts);
       // Per subscription: tells the tracing integration when this pipeline ends.
-      const ended = this.core.telemetry?.onDelivered ? new AbortController() : undefined;
+      const ended = this.core_.telemetry?.onDelivered ? new AbortController() : undefined;
       const source$ = leasingSource<QueueMessage>({
-        signals: this.core.channel,
-        fetch: (n, blockMs) => this.fetch(queue, n, blockMs, visibility, req),
+        signals: this.core_.channel,
+        fetch: (n, blockMs) => this.fetch_(queue, n, blockMs, visibility, req),
         ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
         ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
         ...(opts.blockMs !== undefined ? { blockMs: opts.blockMs } : {}),
         ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
-        ...drainOptionsOf<QueueMessage>(this.core, `queue:${queue}`, opts),
-        ...(this.core.telemetry?.onDelivered
+        ...drainOptionsOf<QueueMessage>(this.core_, `queue:${queue}`, opts),
+        ...(this.core_.telemetry?.onDelivered
           ? {
               onDeliver: (m: QueueMessage) =>
-                this.core.telemetry!.onDelivered!({
+                this.core_.telemetry!.onDelivered!({
                   system: 'queue',
                   destination: queue,
-                  namespace: this.core.ns(opts),
+                  namespace: this.core_.ns(opts),
                   lease: m.lease,
                   pipelineEnded: ended!.signal,
                 }),
@@ -177,7 +180,7 @@ export class QueueCalls {
     return defer(() => {
       checkQueueName(queue);
       const body = encodeQueueComplete({ queue, seqs: seqList(seqs) });
-      return this.core.call(this.core.spec(Op.QueueComplete, body, requestOpts(opts)), decodeQueueCompleteReply);
+      return this.core_.call(this.core_.spec(Op.QueueComplete, body, requestOpts(opts)), decodeQueueCompleteReply);
     });
   }
 
@@ -189,7 +192,7 @@ export class QueueCalls {
     return defer(() => {
       checkQueueName(queue);
       const body = encodeQueueFail({ queue, seqs: seqList(seqs), ...(opts.toDlq ? { toDlq: true } : {}) });
-      return this.core.call(this.core.spec(Op.QueueFail, body, requestOpts(opts)), decodeQueueFailReply);
+      return this.core_.call(this.core_.spec(Op.QueueFail, body, requestOpts(opts)), decodeQueueFailReply);
     });
   }
 
@@ -202,7 +205,7 @@ export class QueueCalls {
       checkQueueName(queue);
       const extendMs = opts.extendMs === undefined ? undefined : intIn('extendMs', opts.extendMs, 1, U32_MAX);
       const body = encodeQueueTouch({ queue, seqs: seqList(seqs), ...(extendMs !== undefined ? { extendMs } : {}) });
-      return this.core.call(this.core.spec(Op.QueueTouch, body, requestOpts(opts)), decodeQueueTouchReply);
+      return this.core_.call(this.core_.spec(Op.QueueTouch, body, requestOpts(opts)), decodeQueueTouchReply);
     });
   }
 
@@ -211,8 +214,8 @@ export class QueueCalls {
     return defer(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
-      const spec = this.core.spec(Op.QueuePeek, encodeQueuePeek({ queue, count: n }), requestOpts(opts));
-      return eachEntry(this.core.call(spec, (p) => decodeQueuePeekReply(p).messages.map((m) => this.entry(queue, m))));
+      const spec = this.core_.spec(Op.QueuePeek, encodeQueuePeek({ queue, count: n }), requestOpts(opts));
+      return eachEntry(this.core_.call(spec, (p) => decodeQueuePeekReply(p).messages.map((m) => this.entry(queue, m))));
     });
   }
 
@@ -220,7 +223,7 @@ export class QueueCalls {
   stats(queue: string, opts: RequestOptions = {}): Observable<QueueStats> {
     return defer(() => {
       checkQueueName(queue);
-      return this.core.call(this.core.spec(Op.QueueStats, encodeQueueStats({ queue }), requestOpts(opts)), decodeQueueStatsReply);
+      return this.core_.call(this.core_.spec(Op.QueueStats, encodeQueueStats({ queue }), requestOpts(opts)), decodeQueueStatsReply);
     });
   }
 
@@ -228,7 +231,7 @@ export class QueueCalls {
   purge(queue: string, opts: RequestOptions = {}): Observable<bigint> {
     return defer(() => {
       checkQueueName(queue);
-      return this.core.call(this.core.spec(Op.QueuePurge, encodeQueuePurge({ queue }), requestOpts(opts)), (p) => decodeQueuePurgeReply(p).purged);
+      return this.core_.call(this.core_.spec(Op.QueuePurge, encodeQueuePurge({ queue }), requestOpts(opts)), (p) => decodeQueuePurgeReply(p).purged);
     });
   }
 
@@ -236,17 +239,17 @@ export class QueueCalls {
   // Internals
 
   /** One dequeue request → one batch of leased messages; a late reply's messages are handed back. */
-  private fetch(
+  private fetch_(
     queue: string,
     n: number,
     blockMs: number,
     visibilityTimeoutMs: number | undefined,
     opts: RequestOptions,
   ): Observable<QueueMessage[]> {
-    const ns = this.core.ns(opts);
+    const ns = this.core_.ns(opts);
     const leaseMs = visibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS;
     const toMessages = (payload: Uint8Array): QueueMessage[] =>
-      decodeQueueDequeueReply(payload).messages.map((m) => this.leased(ns, queue, m, leaseMs));
+      decodeQueueDequeueReply(payload).messages.map((m) => this.leased_(ns, queue, m, leaseMs));
     const onLateReply = (reply: ResponseFrame): void => {
       if (reply.status !== Status.OK) return;
       let late: QueueMessage[];
@@ -256,7 +259,7 @@ export class QueueCalls {
         return; // undecodable: nothing to hand back, the leases run out on the server
       }
       handBack(late);
-      if (late.length > 0) this.core.emit({ type: 'handed-back', source: `queue:${queue}`, count: late.length, reason: 'late-reply' });
+      if (late.length > 0) this.core_.emit({ type: 'handed-back', source: `queue:${queue}`, count: late.length, reason: 'late-reply' });
     };
     const body = encodeQueueDequeue({
       queue,
@@ -264,46 +267,46 @@ export class QueueCalls {
       ...(visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs } : {}),
       ...(blockMs > 0 ? { blockMs } : {}), // 0 is ambiguous on the wire: absent means "do not wait"
     });
-    const spec = this.core.spec(Op.QueueDequeue, body, { ...opts, ...(blockMs > 0 ? { blockMs } : {}), onLateReply });
-    return this.core.call(spec, toMessages);
+    const spec = this.core_.spec(Op.QueueDequeue, body, { ...opts, ...(blockMs > 0 ? { blockMs } : {}), onLateReply });
+    return this.core_.call(spec, toMessages);
   }
 
   /** A peeked or DLQ entry. */
   entry(queue: string, m: WireMessage): QueueEntry {
-    return new Message(queue, m, undefined, this.core.codec);
+    return new Message(queue, m, undefined, this.core_.codec);
   }
 
-  private leased(ns: string, queue: string, m: WireMessage, leaseMs: number): QueueMessage {
-    const lease = createLease(m.seq, this.settler(ns, queue), {
+  private leased_(ns: string, queue: string, m: WireMessage, leaseMs: number): QueueMessage {
+    const lease = createLease(m.seq, this.settler_(ns, queue), {
       leaseMs,
       ...(m.deliveryCount !== undefined ? { deliveryCount: m.deliveryCount } : {}),
-      coalescer: settlesOf(this.core),
-      context: this.core.leaseContext(`queue:${queue}`),
+      coalescer: settlesOf(this.core_),
+      context: this.core_.leaseContext(`queue:${queue}`),
     });
-    return new Message(queue, m, lease, this.core.codec) as QueueMessage;
+    return new Message(queue, m, lease, this.core_.codec) as QueueMessage;
   }
 
   /** The settler of (namespace, queue): complete / fail / touch with the seqs of one tick. */
-  private settler(ns: string, queue: string): Settler<bigint> {
+  private settler_(ns: string, queue: string): Settler<bigint> {
     const key = `${ns.length}:${ns}:${queue}`;
-    let settler = this.settlers.get(key);
+    let settler = this.settlers_.get(key);
     if (!settler) {
-      const { core } = this;
+      const { core_ } = this;
       const opts = { namespace: ns };
       settler = {
-        ack: (seqs) => core.call(core.spec(Op.QueueComplete, encodeQueueComplete({ queue, seqs }), opts), decodeQueueCompleteReply),
+        ack: (seqs) => core_.call(core_.spec(Op.QueueComplete, encodeQueueComplete({ queue, seqs }), opts), decodeQueueCompleteReply),
         nack: (seqs, o) =>
-          core.call(
-            core.spec(Op.QueueFail, encodeQueueFail({ queue, seqs, ...(o.toDlq ? { toDlq: true } : {}) }), opts),
+          core_.call(
+            core_.spec(Op.QueueFail, encodeQueueFail({ queue, seqs, ...(o.toDlq ? { toDlq: true } : {}) }), opts),
             decodeQueueFailReply,
           ),
         touch: (seqs, o) =>
-          core.call(
-            core.spec(Op.QueueTouch, encodeQueueTouch({ queue, seqs, ...(o.extendMs !== undefined ? { extendMs: o.extendMs } : {}) }), opts),
+          core_.call(
+            core_.spec(Op.QueueTouch, encodeQueueTouch({ queue, seqs, ...(o.extendMs !== undefined ? { extendMs: o.extendMs } : {}) }), opts),
             decodeQueueTouchReply,
           ),
       };
-      this.settlers.set(key, settler);
+      this.settlers_.set(key, settler);
     }
     return settler;
   }

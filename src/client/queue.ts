@@ -128,10 +128,10 @@ export type Seqs = bigint | readonly bigint[];
 export class QueueApi {
   /** DLQ operations: `list`, `requeue`, `delete`, `stats`. */
   readonly dlq: QueueDlqApi;
-  private calls: QueueCalls | undefined;
+  private calls_: QueueCalls | undefined;
 
   constructor(protected readonly core: ClientCore) {
-    this.dlq = new QueueDlqApi(core, (queue, wire) => this.loaded()!.entry(queue, wire));
+    this.dlq = new QueueDlqApi(core, (queue, wire) => this.loaded_()!.entry(queue, wire));
   }
 
   /**
@@ -143,9 +143,9 @@ export class QueueApi {
    */
   enqueue(queue: string, payload: unknown, opts?: EnqueueOptions): Observable<bigint> {
     // The write path: straight to the calls once loaded (no Observable around them).
-    const calls = this.loaded();
+    const calls = this.loaded_();
     if (calls !== undefined) return calls.enqueue(queue, payload, opts);
-    return this.via(() => {
+    return this.via_(() => {
       checkQueueName(queue);
       if (opts !== undefined) checkEnqueueOptions(opts);
     }, (c) => c.enqueue(queue, payload, opts));
@@ -158,7 +158,7 @@ export class QueueApi {
    * messages it did not see are handed back at once.
    */
   dequeue<T = unknown>(queue: string, n: number, opts: DequeueOptions = {}): Observable<QueueMessage<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
       checkBlockMs(opts.blockMs, { fallback: 0, allowZero: true });
@@ -177,7 +177,7 @@ export class QueueApi {
    * flo.queue.messages('tasks', { maxInFlight: 8 }).pipe(settle(handle, { concurrency: 8 })).subscribe();
    */
   messages<T = unknown>(queue: string, opts: MessagesOptions = {}): Observable<QueueMessage<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       checkQueueName(queue);
       checkVisibility(opts.visibilityTimeoutMs);
     }, (c) => c.messages<T>(queue, opts));
@@ -185,7 +185,7 @@ export class QueueApi {
 
   /** Acknowledges messages by seq (removes them). Emits `undefined` once, completes. Prefer the `ack()` operator. */
   ack(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
-    return this.via(() => checkSeqs(queue, seqs), (c) => c.ack(queue, seqs, opts));
+    return this.via_(() => checkSeqs(queue, seqs), (c) => c.ack(queue, seqs, opts));
   }
 
   /**
@@ -193,7 +193,7 @@ export class QueueApi {
    * 5th failed delivery), or straight to the DLQ with `toDlq`. Prefer the `nack()` operator.
    */
   nack(queue: string, seqs: Seqs, opts: QueueNackOptions = {}): Observable<void> {
-    return this.via(() => checkSeqs(queue, seqs), (c) => c.nack(queue, seqs, opts));
+    return this.via_(() => checkSeqs(queue, seqs), (c) => c.nack(queue, seqs, opts));
   }
 
   /**
@@ -201,7 +201,7 @@ export class QueueApi {
    * from now. Unknown or unleased seqs are ignored. The `renewLease()` operator does it for you.
    */
   touch(queue: string, seqs: Seqs, opts: QueueTouchOptions = {}): Observable<void> {
-    return this.via(() => {
+    return this.via_(() => {
       checkSeqs(queue, seqs);
       if (opts.extendMs !== undefined) intIn('extendMs', opts.extendMs, 1, U32_MAX);
     }, (c) => c.touch(queue, seqs, opts));
@@ -209,7 +209,7 @@ export class QueueApi {
 
   /** The first `n` ready messages in dequeue order, without leasing them: emits each, then completes. */
   peek<T = unknown>(queue: string, n: number, opts: RequestOptions = {}): Observable<QueueEntry<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       checkQueueName(queue);
       intIn('n', n, 1, U32_MAX);
     }, (c) => c.peek<T>(queue, n, opts));
@@ -217,21 +217,21 @@ export class QueueApi {
 
   /** The queue's counters: enqueued, dequeued, acked, nacked, ready, leased, DLQ, ... */
   stats(queue: string, opts: RequestOptions = {}): Observable<QueueStats> {
-    return this.via(() => checkQueueName(queue), (c) => c.stats(queue, opts));
+    return this.via_(() => checkQueueName(queue), (c) => c.stats(queue, opts));
   }
 
   /** Removes the ready and delayed messages (leased and DLQ ones stay); emits how many. */
   purge(queue: string, opts: RequestOptions = {}): Observable<bigint> {
-    return this.via(() => checkQueueName(queue), (c) => c.purge(queue, opts));
+    return this.via_(() => checkQueueName(queue), (c) => c.purge(queue, opts));
   }
 
   /** The calls' code, once loaded (undefined before). */
-  private loaded(): QueueCalls | undefined {
-    if (this.calls === undefined) {
+  private loaded_(): QueueCalls | undefined {
+    if (this.calls_ === undefined) {
       const module = loadCalls.loaded;
-      if (module !== undefined) this.calls = new module.QueueCalls(this.core);
+      if (module !== undefined) this.calls_ = new module.QueueCalls(this.core);
     }
-    return this.calls;
+    return this.calls_;
   }
 
   /**
@@ -239,44 +239,49 @@ export class QueueApi {
    * at subscription (argument errors do not wait for the code, and nothing loads for them), then
    * loads the code and runs `use` (which checks again: the code checks on every call).
    */
-  private via<T>(check: () => void, use: (calls: QueueCalls) => Observable<T>): Observable<T> {
-    const calls = this.loaded();
+  private via_<T>(check: () => void, use: (calls: QueueCalls) => Observable<T>): Observable<T> {
+    const calls = this.loaded_();
     if (calls !== undefined) return use(calls);
     return defer(() => {
       check();
-      return loadCalls(() => use(this.loaded()!));
+      return loadCalls(() => use(this.loaded_()!));
     });
   }
 }
 
 /** `flo.queue.dlq`: the dead-letter queue of each queue. */
 export class QueueDlqApi {
+  private readonly core_: ClientCore;
+  private readonly toEntry_: (queue: string, m: WireMessage) => DlqEntry;
   constructor(
-    private readonly core: ClientCore,
-    private readonly toEntry: (queue: string, m: WireMessage) => DlqEntry,
-  ) {}
+    core_: ClientCore,
+    toEntry_: (queue: string, m: WireMessage) => DlqEntry,
+  ) {
+    this.core_ = core_;
+    this.toEntry_ = toEntry_;
+  }
 
   /** The queue's DLQ entries, oldest first (at most `limit`, default 100): emits each, then completes. */
   list<T = unknown>(queue: string, opts: DlqListOptions = {}): Observable<DlqEntry<T>> {
     return via(() => {
       checkQueueName(queue);
       if (opts.limit !== undefined) intIn('limit', opts.limit, 1, U32_MAX);
-    }, (m) => m.dlqList(this.core, this.toEntry, queue, opts) as Observable<DlqEntry<T>>);
+    }, (m) => m.dlqList(this.core_, this.toEntry_, queue, opts) as Observable<DlqEntry<T>>);
   }
 
   /** Moves DLQ entries back to the queue: same seq and place, attempts reset (`docs/protocol-decisions.md` #22). Unknown seqs are ignored. */
   requeue(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
-    return via(() => checkSeqs(queue, seqs), (m) => m.dlqRequeue(this.core, queue, seqs, opts));
+    return via(() => checkSeqs(queue, seqs), (m) => m.dlqRequeue(this.core_, queue, seqs, opts));
   }
 
   /** Drops DLQ entries for good. Unknown seqs are ignored. */
   delete(queue: string, seqs: Seqs, opts: RequestOptions = {}): Observable<void> {
-    return via(() => checkSeqs(queue, seqs), (m) => m.dlqDelete(this.core, queue, seqs, opts));
+    return via(() => checkSeqs(queue, seqs), (m) => m.dlqDelete(this.core_, queue, seqs, opts));
   }
 
   /** DLQ counters: entries now and ever dead-lettered. */
   stats(queue: string, opts: RequestOptions = {}): Observable<DlqStats> {
-    return via(() => checkQueueName(queue), (m) => m.dlqStats(this.core, queue, opts));
+    return via(() => checkQueueName(queue), (m) => m.dlqStats(this.core_, queue, opts));
   }
 }
 

@@ -45,7 +45,7 @@ const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./o
  *   settle them with `ack()`, `nack()`, `settle(handler)`; see also `streamWorker`.
  */
 export class StreamApi {
-  private calls: StreamCalls.StreamApi | undefined;
+  private calls_: StreamCalls.StreamApi | undefined;
 
   constructor(protected readonly core: ClientCore) {}
 
@@ -56,9 +56,9 @@ export class StreamApi {
    */
   append(stream: string, payload: unknown, options?: StreamAppendOptions): Observable<StreamId> {
     // The write path: straight to the loaded code (no Observable around it).
-    const loaded = this.loaded();
+    const loaded = this.loaded_();
     if (loaded !== undefined) return loaded.append(stream, payload, options);
-    return this.via(() => requireName('stream', stream), (s) => s.append(stream, payload, options));
+    return this.via_(() => requireName('stream', stream), (s) => s.append(stream, payload, options));
   }
 
   /**
@@ -69,7 +69,7 @@ export class StreamApi {
    * connection is waited out and the read resumes where it was.
    */
   read<T = unknown>(stream: string, options: StreamReadOptions = {}): Observable<StreamRecord<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       checkCount('pageSize', options.pageSize, STREAM_DEFAULT_READ_COUNT);
     }, (s) => s.read<T>(stream, options));
@@ -86,7 +86,7 @@ export class StreamApi {
    * `ReadCursor`), so after a reconnect the tail continues with no gap and no duplicate.
    */
   tail<T = unknown>(stream: string, options: StreamTailOptions = {}): Observable<StreamRecord<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       checkCount('pageSize', options.pageSize, STREAM_DEFAULT_READ_COUNT);
     }, (s) => s.tail<T>(stream, options));
@@ -94,7 +94,7 @@ export class StreamApi {
 
   /** Stream metadata: first and last ids, record count, bytes, partitions, retention. */
   info(stream: string, options: RequestOptions = {}): Observable<StreamInfo> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
     }, (s) => s.info(stream, options));
   }
@@ -105,7 +105,7 @@ export class StreamApi {
    * Emits `{ removed, firstSeq }`. At least one bound is required (else `BadRequestError`).
    */
   trim(stream: string, options: StreamTrimOptions = {}): Observable<StreamTrimReply> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       toU64('maxLen', options.maxLen);
       toU64('maxAgeSeconds', options.maxAgeSeconds);
@@ -127,7 +127,7 @@ export class StreamApi {
    * flo.stream.group('orders', 'billing').pipe(settle((rec) => bill(rec.data<Order>()), { concurrency: 5 }))
    */
   group<T = unknown>(stream: string, group: string, options: StreamGroupOptions = {}): Observable<GroupRecord<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
       if (options.consumer !== undefined) requireName('consumer', options.consumer);
@@ -141,7 +141,7 @@ export class StreamApi {
    * absent: do not wait.
    */
   groupRead<T = unknown>(stream: string, group: string, consumer: string, options: StreamGroupReadOptions = {}): Observable<GroupRecord<T>> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
       if (options.count !== undefined) checkCount('count', options.count, STREAM_DEFAULT_READ_COUNT);
@@ -152,7 +152,7 @@ export class StreamApi {
 
   /** Acknowledges records of a group (an empty list sends nothing). Emits once, completes. */
   groupAck(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupIdsOptions = {}): Observable<void> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupAck(stream, group, ids, options));
@@ -163,7 +163,7 @@ export class StreamApi {
    * (`docs/protocol-decisions.md` #23). An empty list sends nothing. Emits once, completes.
    */
   groupNack(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupNackOptions = {}): Observable<void> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupNack(stream, group, ids, options));
@@ -171,7 +171,7 @@ export class StreamApi {
 
   /** Extends the ack deadline of pending records. Emits how many were touched. */
   groupTouch(stream: string, group: string, ids: readonly StreamId[], options: StreamGroupTouchOptions = {}): Observable<number> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupTouch(stream, group, ids, options));
@@ -179,7 +179,7 @@ export class StreamApi {
 
   /** Joins a group as `consumer` (creating the group if needed). Idempotent. `group()` does it for you. */
   groupJoin(stream: string, group: string, consumer: string, options: RequestOptions = {}): Observable<StreamGroupJoinReply> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupJoin(stream, group, consumer, options));
@@ -187,7 +187,7 @@ export class StreamApi {
 
   /** Leaves a group (its pending records stay pending). `NotFoundError` for an unknown group. */
   groupLeave(stream: string, group: string, consumer: string, options: RequestOptions = {}): Observable<void> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupLeave(stream, group, consumer, options));
@@ -195,7 +195,7 @@ export class StreamApi {
 
   /** Creates a group with its settings; `ConflictError` if it exists (joining creates one with the defaults). */
   groupCreate(stream: string, group: string, options: StreamGroupCreateOptions = {}): Observable<void> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupCreate(stream, group, options));
@@ -203,19 +203,19 @@ export class StreamApi {
 
   /** Pending count, member count and creation time of a group. `NotFoundError` for an unknown group. */
   groupInfo(stream: string, group: string, options: RequestOptions = {}): Observable<StreamGroupInfo> {
-    return this.via(() => {
+    return this.via_(() => {
       requireName('stream', stream);
       requireName('group', group);
     }, (s) => s.groupInfo(stream, group, options));
   }
 
   /** The calls' code, once loaded (undefined before). */
-  private loaded(): StreamCalls.StreamApi | undefined {
-    if (this.calls === undefined) {
+  private loaded_(): StreamCalls.StreamApi | undefined {
+    if (this.calls_ === undefined) {
       const module = loadCalls.loaded;
-      if (module !== undefined) this.calls = new module.StreamApi(this.core);
+      if (module !== undefined) this.calls_ = new module.StreamApi(this.core);
     }
-    return this.calls;
+    return this.calls_;
   }
 
   /**
@@ -223,12 +223,12 @@ export class StreamApi {
    * at subscription (argument errors do not wait for the code, and nothing loads for them), then
    * loads the code and runs `use` (which checks again: the code checks on every call).
    */
-  private via<T>(check: () => void, use: (calls: StreamCalls.StreamApi) => Observable<T>): Observable<T> {
-    const calls = this.loaded();
+  private via_<T>(check: () => void, use: (calls: StreamCalls.StreamApi) => Observable<T>): Observable<T> {
+    const calls = this.loaded_();
     if (calls !== undefined) return use(calls);
     return defer(() => {
       check();
-      return loadCalls(() => use(this.loaded()!));
+      return loadCalls(() => use(this.loaded_()!));
     });
   }
 }

@@ -34,45 +34,47 @@ export interface PageRequest {
  * after a reconnect, which may have reached another server) goes back to the safe form.
  */
 export class ReadCursor {
-  private last: StreamId | undefined;
-  private echoes = false;
+  private last_: StreamId | undefined;
+  private echoes_ = false;
 
+  private readonly from_: StreamId | undefined;
   /**
-   * @param from inclusive start of the first read (undefined: the beginning)
+   * @param from_ inclusive start of the first read (undefined: the beginning)
    * @param after exclusive position: records up to and including it are never emitted (`'end'`)
    */
   constructor(
-    private readonly from?: StreamId,
+    from_?: StreamId,
     after?: StreamId,
   ) {
-    this.last = after;
+    this.from_ = from_;
+    this.last_ = after;
   }
 
   /** The highest id seen (or the exclusive position given), if any. */
   get lastId(): StreamId | undefined {
-    return this.last;
+    return this.last_;
   }
 
   /** Positions the cursor after `id` (nothing at or before it will be emitted). */
   resumeAfter(id: StreamId): void {
-    if (!this.last || compareStreamIds(id, this.last) > 0) this.last = id;
+    if (!this.last_ || compareStreamIds(id, this.last_) > 0) this.last_ = id;
   }
 
   /** The next page request for `pageSize` new records. */
   next(pageSize: number): PageRequest {
-    if (!this.last) return { ...(this.from ? { start: this.from } : {}), count: pageSize };
-    if (this.echoes) return { start: successorId(this.last), count: pageSize };
-    return { start: this.last, count: Math.min(pageSize + 1, STREAM_MAX_READ_COUNT) };
+    if (!this.last_) return { ...(this.from_ ? { start: this.from_ } : {}), count: pageSize };
+    if (this.echoes_) return { start: successorId(this.last_), count: pageSize };
+    return { start: this.last_, count: Math.min(pageSize + 1, STREAM_MAX_READ_COUNT) };
   }
 
   /** Takes a reply to `sent`: returns its records newer than the last id seen, and moves past them. */
   accept<R extends { readonly id: StreamId }>(records: readonly R[], sent: PageRequest): R[] {
-    const last = this.last;
+    const last = this.last_;
     if (!last) {
       for (const r of records) this.resumeAfter(r.id);
       return [...records];
     }
-    if (sent.start && streamIdEquals(sent.start, last) && records.some((r) => streamIdEquals(r.id, last))) this.echoes = true;
+    if (sent.start && streamIdEquals(sent.start, last) && records.some((r) => streamIdEquals(r.id, last))) this.echoes_ = true;
     const fresh = records.filter((r) => compareStreamIds(r.id, last) > 0);
     for (const r of fresh) this.resumeAfter(r.id);
     return fresh;
@@ -80,6 +82,6 @@ export class ReadCursor {
 
   /** After a reconnect: resume with `start = lastId` again until the server shows how it reads. */
   forgetEchoes(): void {
-    this.echoes = false;
+    this.echoes_ = false;
   }
 }

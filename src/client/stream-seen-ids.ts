@@ -14,44 +14,44 @@ const FIRST_CAPACITY = 256;
 
 export class SeenIds {
   /** `[timestampMs, sequence]` per id. */
-  private pairs = new BigUint64Array(0);
-  private count = 0;
+  private pairs_ = new BigUint64Array(0);
+  private count_ = 0;
   /** Once full: the slot the next id overwrites (the oldest). */
-  private oldest = 0;
+  private oldest_ = 0;
 
   constructor(readonly capacity: number) {}
 
   /** How many ids are held (at most `capacity`). */
   get size(): number {
-    return this.count;
+    return this.count_;
   }
 
   /** Remembers `id` (a decoded record id: both parts fit in 64 bits), forgetting the oldest once full. */
   add(id: StreamId): void {
     let slot: number;
-    if (this.count < this.capacity) {
-      if (this.count * 2 === this.pairs.length) this.grow();
-      slot = this.count++;
+    if (this.count_ < this.capacity) {
+      if (this.count_ * 2 === this.pairs_.length) this.grow_();
+      slot = this.count_++;
     } else {
-      slot = this.oldest;
-      this.oldest = slot + 1 === this.capacity ? 0 : slot + 1;
+      slot = this.oldest_;
+      this.oldest_ = slot + 1 === this.capacity ? 0 : slot + 1;
     }
-    this.pairs[slot * 2] = id.timestampMs;
-    this.pairs[slot * 2 + 1] = id.sequence;
+    this.pairs_[slot * 2] = id.timestampMs;
+    this.pairs_[slot * 2 + 1] = id.sequence;
   }
 
   /** The held ids as `formatStreamId` text (made only when a pending list is read, after a reconnect). */
   formatted(): Set<string> {
     const out = new Set<string>();
-    const pairs = this.pairs;
-    for (let i = 0; i < this.count; i++) out.add(formatStreamId({ timestampMs: pairs[i * 2]!, sequence: pairs[i * 2 + 1]! }));
+    const pairs = this.pairs_;
+    for (let i = 0; i < this.count_; i++) out.add(formatStreamId({ timestampMs: pairs[i * 2]!, sequence: pairs[i * 2 + 1]! }));
     return out;
   }
 
-  private grow(): void {
-    const ids = Math.min(this.capacity, Math.max(FIRST_CAPACITY, this.count * 2));
+  private grow_(): void {
+    const ids = Math.min(this.capacity, Math.max(FIRST_CAPACITY, this.count_ * 2));
     const bigger = new BigUint64Array(ids * 2);
-    bigger.set(this.pairs);
-    this.pairs = bigger;
+    bigger.set(this.pairs_);
+    this.pairs_ = bigger;
   }
 }

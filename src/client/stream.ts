@@ -257,7 +257,7 @@ export { newConsumerId } from './stream-args.js';
  *   settle them with `ack()`, `nack()`, `settle(handler)`; see also `streamWorker`.
  */
 export class StreamApi {
-  private readonly settlers = new Map<string, Settler<StreamId>>();
+  private readonly settlers_ = new Map<string, Settler<StreamId>>();
 
   constructor(protected readonly core: ClientCore) {}
 
@@ -311,7 +311,7 @@ export class StreamApi {
       let done = false;
       const page$ = defer(() => {
         const sent = cursor.next(pageSize);
-        return this.readOnce(stream, { ...options, ...sent, ...(to ? { end: to } : {}) }).pipe(
+        return this.readOnce_(stream, { ...options, ...sent, ...(to ? { end: to } : {}) }).pipe(
           map((records) => {
             const fresh = cursor.accept(records, sent);
             const inRange = to ? fresh.filter((r) => compareStreamIds(r.id, to) <= 0) : fresh;
@@ -351,7 +351,7 @@ export class StreamApi {
       const readNext = (blockMs: number) =>
         defer(() => {
           const sent = cursor.next(pageSize);
-          return this.readOnce(stream, { ...options, ...sent, blockMs }).pipe(map((records) => cursor.accept(records, sent)));
+          return this.readOnce_(stream, { ...options, ...sent, blockMs }).pipe(map((records) => cursor.accept(records, sent)));
         });
       const request = (blockMs: number): Observable<StreamRecord[]> =>
         positioned
@@ -427,7 +427,7 @@ export class StreamApi {
       requireName('consumer', consumer);
       const leaseMs = checkPositiveInt('ackTimeoutMs', options.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS);
       const req: RequestOptions = { namespace: this.core.ns(options), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
-      const toRecords = this.groupRecordFactory(stream, group, consumer, leaseMs, req);
+      const toRecords = this.groupRecordFactory_(stream, group, consumer, leaseMs, req);
       // Per subscription: tells the tracing integration when this pipeline ends.
       const ended = this.core.telemetry?.onDelivered ? new AbortController() : undefined;
 
@@ -439,15 +439,15 @@ export class StreamApi {
       }).pipe(tap({ complete: () => (joined = true) }));
       const claimPending = options.claimPending ?? true;
       const claimer = ownPendingClaimer({
-        pending: () => this.ownPendingRaw(stream, group, consumer, req),
-        claimAt: (id) => this.claimAtRaw(stream, group, consumer, id, req, toRecords),
+        pending: () => this.ownPendingRaw_(stream, group, consumer, req),
+        claimAt: (id) => this.claimAtRaw_(stream, group, consumer, id, req, toRecords),
       });
       // The source keeps two reads in flight; claims run one at a time (each lists and claims the
       // pending entries): a read that would claim while another claims waits for it to end.
       let claiming = false;
       const claimEnded = new Subject<void>();
       const fetch = (n: number, blockMs: number): Observable<readonly GroupRecord[]> => {
-        const read$ = this.groupReadRaw(stream, group, consumer, { ...req, count: n, blockMs }, toRecords).pipe(map(claimer.hold));
+        const read$ = this.groupReadRaw_(stream, group, consumer, { ...req, count: n, blockMs }, toRecords).pipe(map(claimer.hold));
         const next$ = defer((): Observable<readonly GroupRecord[]> => {
           if (!claimer.active) return read$;
           if (claiming) return claimEnded.pipe(take(1), concatMap(() => fetch(n, blockMs)));
@@ -510,8 +510,8 @@ export class StreamApi {
         const count = options.count === undefined ? undefined : checkCount('count', options.count, STREAM_DEFAULT_READ_COUNT);
         const blockMs = options.blockMs === undefined ? undefined : checkBlockMs(options.blockMs, { allowZero: true });
         const leaseMs = checkPositiveInt('ackTimeoutMs', options.ackTimeoutMs ?? STREAM_GROUP_DEFAULT_ACK_TIMEOUT_MS);
-        const toRecords = this.groupRecordFactory(stream, group, consumer, leaseMs, options);
-        return this.groupReadRaw(
+        const toRecords = this.groupRecordFactory_(stream, group, consumer, leaseMs, options);
+        return this.groupReadRaw_(
           stream,
           group,
           consumer,
@@ -615,7 +615,7 @@ export class StreamApi {
   // internals
 
   /** One STREAM_READ, decoded into records. */
-  private readOnce(
+  private readOnce_(
     stream: string,
     q: RequestOptions & { start?: StreamId; end?: StreamId; count: number; blockMs?: number; partition?: number },
   ): Observable<StreamRecord[]> {
@@ -628,17 +628,17 @@ export class StreamApi {
       ...(q.blockMs !== undefined ? { blockMs: q.blockMs } : {}),
     });
     const spec = this.core.spec(Op.StreamRead, body, { namespace: q.namespace, timeoutMs: q.timeoutMs, ...(q.blockMs !== undefined ? { blockMs: q.blockMs } : {}) });
-    return this.core.call(spec, (payload) => decodeStreamReadReply(payload).map((r) => this.toRecord(stream, r)));
+    return this.core.call(spec, (payload) => decodeStreamReadReply(payload).map((r) => this.toRecord_(stream, r)));
   }
 
   /** This consumer's pending entry ids (STREAM_GROUP_PENDING with the consumer filter). */
-  private ownPendingRaw(stream: string, group: string, consumer: string, req: RequestOptions): Observable<StreamId[]> {
+  private ownPendingRaw_(stream: string, group: string, consumer: string, req: RequestOptions): Observable<StreamId[]> {
     const spec = this.core.spec(Op.StreamGroupPending, encodeStreamGroupPending({ stream, group, consumer }), req);
     return this.core.call(spec, (payload) => decodeStreamGroupPendingReply(payload).filter((e) => e.consumer === consumer).map((e) => e.id));
   }
 
   /** STREAM_GROUP_CLAIM of one entry (start = `id`, count 1, min idle 0); a late reply's records are handed back. */
-  private claimAtRaw(
+  private claimAtRaw_(
     stream: string,
     group: string,
     consumer: string,
@@ -662,7 +662,7 @@ export class StreamApi {
   }
 
   /** One STREAM_GROUP_READ; a reply that arrives after its subscriber left is handed back. */
-  private groupReadRaw(
+  private groupReadRaw_(
     stream: string,
     group: string,
     consumer: string,
@@ -695,11 +695,11 @@ export class StreamApi {
     return this.core.call(spec, (payload) => toRecords(decodeStreamGroupReadReply(payload)));
   }
 
-  private toRecord(stream: string, r: WireRecord): StreamRecord {
+  private toRecord_(stream: string, r: WireRecord): StreamRecord {
     return new Rec(stream, r, this.core.codec);
   }
 
-  private groupRecordFactory(
+  private groupRecordFactory_(
     stream: string,
     group: string,
     consumer: string,
@@ -707,7 +707,7 @@ export class StreamApi {
     req: RequestOptions,
   ): (wire: readonly WireRecord[]) => GroupRecord[] {
     const namespace = this.core.ns(req);
-    const settler = this.settlerFor(namespace, stream, group, req.timeoutMs);
+    const settler = this.settlerFor_(namespace, stream, group, req.timeoutMs);
     const coalescer = settlesOf(this.core);
     const context = this.core.leaseContext(`group:${stream}/${group}`);
     const init = { leaseMs, coalescer, context, formatId: formatStreamId as (id: never) => string };
@@ -716,9 +716,9 @@ export class StreamApi {
   }
 
   /** One settler per (namespace, stream, group, timeout), so the settles of a tick coalesce per group. */
-  private settlerFor(namespace: string, stream: string, group: string, timeoutMs: number | undefined): Settler<StreamId> {
+  private settlerFor_(namespace: string, stream: string, group: string, timeoutMs: number | undefined): Settler<StreamId> {
     const key = JSON.stringify([namespace, stream, group, timeoutMs ?? null]);
-    let settler = this.settlers.get(key);
+    let settler = this.settlers_.get(key);
     if (!settler) {
       const req: RequestOptions = { namespace, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
       settler = {
@@ -727,7 +727,7 @@ export class StreamApi {
         nack: (ids, o) => this.groupNack(stream, group, ids, { ...req, ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}) }),
         touch: (ids, o) => this.groupTouch(stream, group, ids, { ...req, ...(o.extendMs !== undefined ? { extendMs: o.extendMs } : {}) }),
       };
-      this.settlers.set(key, settler);
+      this.settlers_.set(key, settler);
     }
     return settler;
   }

@@ -142,59 +142,59 @@ type Phase =
   | { readonly kind: 'closed'; readonly error: Error };
 
 export class Connection implements RequestChannel {
-  private readonly endpoints: readonly string[];
-  private readonly transportFactory: TransportFactory;
-  private readonly timeoutMs: number;
-  private readonly reconnect: Required<ReconnectOptions> | false;
-  private readonly maxPayload: number;
-  private readonly onFrame: ConnectionOptions['onFrame'];
-  private readonly onEvent: ConnectionOptions['onEvent'];
-  private readonly connectTimeoutMs: number;
-  private readonly frameCrc: FrameCrc | undefined;
-  private readonly requestTrace: TraceChannel | undefined;
-  private readonly connectTrace: TraceChannel | undefined;
+  private readonly endpoints_: readonly string[];
+  private readonly transportFactory_: TransportFactory;
+  private readonly timeoutMs_: number;
+  private readonly reconnect_: Required<ReconnectOptions> | false;
+  private readonly maxPayload_: number;
+  private readonly onFrame_: ConnectionOptions['onFrame'];
+  private readonly onEvent_: ConnectionOptions['onEvent'];
+  private readonly connectTimeoutMs_: number;
+  private readonly frameCrc_: FrameCrc | undefined;
+  private readonly requestTrace_: TraceChannel | undefined;
+  private readonly connectTrace_: TraceChannel | undefined;
 
-  private phase: Phase = { kind: 'idle' };
-  private readonly stateSubject = new ReplaySubject<ConnectionState>(1);
-  private readonly reconnectedSubject = new Subject<void>();
-  readonly state$: Observable<ConnectionState> = this.stateSubject.asObservable();
-  readonly reconnected$: Observable<void> = this.reconnectedSubject.asObservable();
-  private readonly infoSubject = new ReplaySubject<ConnectionInfo>(1);
+  private phase_: Phase = { kind: 'idle' };
+  private readonly stateSubject_ = new ReplaySubject<ConnectionState>(1);
+  private readonly reconnectedSubject_ = new Subject<void>();
+  readonly state$: Observable<ConnectionState> = this.stateSubject_.asObservable();
+  readonly reconnected$: Observable<void> = this.reconnectedSubject_.asObservable();
+  private readonly infoSubject_ = new ReplaySubject<ConnectionInfo>(1);
   /** The state with the endpoint and the last error: replayed, then every change. */
-  readonly info$: Observable<ConnectionInfo> = this.infoSubject.asObservable();
+  readonly info$: Observable<ConnectionInfo> = this.infoSubject_.asObservable();
   /** Endpoint of the current or last attempt. */
-  private endpoint: string | undefined;
-  private lastError: Error | undefined;
-  private failedAttempts = 0;
+  private endpoint_: string | undefined;
+  private lastError_: Error | undefined;
+  private failedAttempts_ = 0;
 
   /** Ids are numbers (cheaper to route by than bigints); they would need 2^53 requests to run out. */
-  private nextId = 1;
-  private readonly pending: PendingTable;
-  private readonly outbox = new Outbox();
-  private flushScheduled = false;
-  private readonly flushBound = () => this.flush();
-  private readonly reportOut = (frame: RequestFrame) => this.reportFrame('out', frame);
-  private readonly owner: RequestOwner = { abandon: (entry, timedOut) => this.abandon(entry, timedOut) };
-  private readonly namespaces = new Map<string, Uint8Array>();
-  private readonly deadlines = new Deadlines((item) => {
+  private nextId_ = 1;
+  private readonly pending_: PendingTable;
+  private readonly outbox_ = new Outbox();
+  private flushScheduled_ = false;
+  private readonly flushBound_ = () => this.flush_();
+  private readonly reportOut_ = (frame: RequestFrame) => this.reportFrame_('out', frame);
+  private readonly owner_: RequestOwner = { abandon: (entry, timedOut) => this.abandon_(entry, timedOut) };
+  private readonly namespaces_ = new Map<string, Uint8Array>();
+  private readonly deadlines_ = new Deadlines((item) => {
     const entry = item as PendingRequest;
-    if (!entry.done) this.abandon(entry, true);
+    if (!entry.done) this.abandon_(entry, true);
   });
 
   /** Index into `endpoints` of the next attempt (the last good endpoint is tried first). */
-  private cursor = 0;
-  private everConnected = false;
-  private readonly abort = new AbortController();
-  private waiters: Waiter[] = [];
-  private closePromise: Promise<void> | undefined;
+  private cursor_ = 0;
+  private everConnected_ = false;
+  private readonly abort_ = new AbortController();
+  private waiters_: Waiter[] = [];
+  private closePromise_: Promise<void> | undefined;
 
   constructor(options: ConnectionOptions) {
     if (options.endpoints.length === 0) throw new TypeError('Connection needs at least one endpoint');
-    this.endpoints = [...options.endpoints];
-    this.transportFactory = options.transport;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.endpoints_ = [...options.endpoints];
+    this.transportFactory_ = options.transport;
+    this.timeoutMs_ = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const r = options.reconnect;
-    this.reconnect =
+    this.reconnect_ =
       r === false
         ? false
         : {
@@ -204,34 +204,34 @@ export class Connection implements RequestChannel {
             factor: r?.factor ?? 2,
             randomize: r?.randomize ?? true,
           };
-    this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
-    this.pending = new PendingTable(options.maxAbandoned ?? DEFAULT_MAX_ABANDONED);
-    this.onFrame = options.onFrame;
-    this.onEvent = options.onEvent;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.frameCrc = options.frameCrc;
+    this.maxPayload_ = options.maxPayload ?? MAX_FRAME_PAYLOAD;
+    this.pending_ = new PendingTable(options.maxAbandoned ?? DEFAULT_MAX_ABANDONED);
+    this.onFrame_ = options.onFrame;
+    this.onEvent_ = options.onEvent;
+    this.connectTimeoutMs_ = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.frameCrc_ = options.frameCrc;
     const tracing = options.tracing === false ? undefined : (options.tracing ?? defaultTracing());
-    this.requestTrace = tracing?.request;
-    this.connectTrace = tracing?.connect;
-    this.pending.trace = this.requestTrace;
-    this.stateSubject.next('idle');
-    this.publishInfo();
+    this.requestTrace_ = tracing?.request;
+    this.connectTrace_ = tracing?.connect;
+    this.pending_.trace = this.requestTrace_;
+    this.stateSubject_.next('idle');
+    this.publishInfo_();
     if (options.lazy === false) this.connect().catch(() => undefined);
   }
 
   /** The current state (what `state$` last emitted). */
   get state(): ConnectionState {
-    return this.phase.kind;
+    return this.phase_.kind;
   }
 
   /** The state with its endpoint and last error (what `info$` last emitted). */
   get info(): ConnectionInfo {
-    return { state: this.phase.kind, endpoint: this.endpoint, failedAttempts: this.failedAttempts, lastError: this.lastError };
+    return { state: this.phase_.kind, endpoint: this.endpoint_, failedAttempts: this.failedAttempts_, lastError: this.lastError_ };
   }
 
   /** Requests sent and not answered yet, plus those queued to be sent. */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending_.size;
   }
 
   /**
@@ -241,39 +241,39 @@ export class Connection implements RequestChannel {
    * every endpoint failed; with `ClientClosedError` after `close()`.
    */
   connect(): Promise<void> {
-    const phase = this.phase;
+    const phase = this.phase_;
     if (phase.kind === 'connected') return Promise.resolve();
     if (phase.kind === 'closed') return Promise.reject(phase.error);
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined };
-      if (this.reconnect !== false && this.connectTimeoutMs < Infinity) {
+      if (this.reconnect_ !== false && this.connectTimeoutMs_ < Infinity) {
         waiter.timer = setTimeout(() => {
-          const i = this.waiters.indexOf(waiter);
-          if (i >= 0) this.waiters.splice(i, 1);
-          reject(this.connectTimedOut());
-        }, Math.min(this.connectTimeoutMs, MAX_TIMER_MS));
+          const i = this.waiters_.indexOf(waiter);
+          if (i >= 0) this.waiters_.splice(i, 1);
+          reject(this.connectTimedOut_());
+        }, Math.min(this.connectTimeoutMs_, MAX_TIMER_MS));
       }
-      this.waiters.push(waiter);
-      if (phase.kind === 'idle') this.startEstablish('connecting');
+      this.waiters_.push(waiter);
+      if (phase.kind === 'idle') this.startEstablish_('connecting');
     });
   }
 
-  private connectTimedOut(): ConnectionError {
-    const endpoint = this.endpoint ?? this.endpoints[0];
-    const why = this.lastError ? `: ${describeError(this.lastError, endpoint)}` : '';
+  private connectTimedOut_(): ConnectionError {
+    const endpoint = this.endpoint_ ?? this.endpoints_[0];
+    const why = this.lastError_ ? `: ${describeError(this.lastError_, endpoint)}` : '';
     return new ConnectionError(
-      `flo: could not connect to ${endpoint} within ${this.connectTimeoutMs} ms${why} (still retrying in the background)`,
-      { ...(this.lastError ? { cause: this.lastError } : {}), endpoint },
+      `flo: could not connect to ${endpoint} within ${this.connectTimeoutMs_} ms${why} (still retrying in the background)`,
+      { ...(this.lastError_ ? { cause: this.lastError_ } : {}), endpoint },
     );
   }
 
   request(spec: RequestSpec): Observable<ResponseFrame> {
-    return new Observable<ResponseFrame>((subscriber) => this.start(spec, subscriber));
+    return new Observable<ResponseFrame>((subscriber) => this.start_(spec, subscriber));
   }
 
   /** `request(spec).subscribe(sink)` without the Observable and its Subscriber (see `RequestChannel.submit`). */
   submit(spec: RequestSpec, sink: ReplySink): Unsubscribable | undefined {
-    return this.start(spec, sink);
+    return this.start_(spec, sink);
   }
 
   /**
@@ -281,36 +281,36 @@ export class Connection implements RequestChannel {
    * `closed` (final: later requests fail at once). Resolves when the socket is closed.
    */
   close(): Promise<void> {
-    if (this.closePromise) return this.closePromise;
+    if (this.closePromise_) return this.closePromise_;
     const err = new ClientClosedError('flo: client closed');
-    this.abort.abort(err);
-    const phase = this.phase;
+    this.abort_.abort(err);
+    const phase = this.phase_;
     const link = phase.kind === 'connected' ? phase.link : undefined;
     const opening = phase.kind === 'connecting' || phase.kind === 'reconnecting' ? phase.opening : undefined;
     if (opening) opening.transport?.close();
-    this.terminate(err);
-    this.closePromise =
+    this.terminate_(err);
+    this.closePromise_ =
       link && !link.closed
         ? new Promise<void>((resolve) => {
             link.onClosed = resolve;
             link.transport!.close();
           })
         : Promise.resolve();
-    return this.closePromise;
+    return this.closePromise_;
   }
 
   // ---- requests -------------------------------------------------------------------------------
 
-  private start(spec: RequestSpec, subscriber: ReplySink): Unsubscribable | undefined {
-    const phase = this.phase;
+  private start_(spec: RequestSpec, subscriber: ReplySink): Unsubscribable | undefined {
+    const phase = this.phase_;
     if (phase.kind === 'closed') {
       subscriber.error(phase.error);
       return undefined;
     }
-    const id = this.nextId++;
+    const id = this.nextId_++;
     let frame: EncodedFrame;
     try {
-      frame = this.outbox.encode(id, spec.opcode, this.namespaceBytes(spec.namespace), spec.body);
+      frame = this.outbox_.encode(id, spec.opcode, this.namespaceBytes_(spec.namespace), spec.body);
     } catch (err) {
       subscriber.error(
         new InvalidArgumentError(`flo: cannot encode ${opcodeName(spec.opcode)}: ${(err as Error).message}`, { cause: err }),
@@ -318,38 +318,38 @@ export class Connection implements RequestChannel {
       return undefined;
     }
     const { buf, start, end } = frame;
-    if (end - start - HEADER_SIZE > this.maxPayload) {
+    if (end - start - HEADER_SIZE > this.maxPayload_) {
       subscriber.error(
         new InvalidArgumentError(
-          `flo: ${opcodeName(spec.opcode)} request of ${end - start - HEADER_SIZE} bytes exceeds the limit of ${this.maxPayload}`,
+          `flo: ${opcodeName(spec.opcode)} request of ${end - start - HEADER_SIZE} bytes exceeds the limit of ${this.maxPayload_}`,
         ),
       );
       return undefined;
     }
-    const deadlineMs = (spec.timeoutMs ?? this.timeoutMs) + (spec.blockMs ?? 0);
-    const entry = new PendingRequest(this.owner, id, spec, subscriber, buf, start, end, deadlineMs);
-    const trace = this.requestTrace;
-    if (trace !== undefined && trace.hasSubscribers) this.traceStart(trace, entry, end - start);
-    this.outbox.commit(entry);
-    this.pending.add(entry);
-    if (deadlineMs < Infinity) this.deadlines.add(entry, Math.max(deadlineMs, 0));
+    const deadlineMs = (spec.timeoutMs ?? this.timeoutMs_) + (spec.blockMs ?? 0);
+    const entry = new PendingRequest(this.owner_, id, spec, subscriber, buf, start, end, deadlineMs);
+    const trace = this.requestTrace_;
+    if (trace !== undefined && trace.hasSubscribers) this.traceStart_(trace, entry, end - start);
+    this.outbox_.commit(entry);
+    this.pending_.add(entry);
+    if (deadlineMs < Infinity) this.deadlines_.add(entry, Math.max(deadlineMs, 0));
     if (phase.kind === 'connected') {
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
+      if (!this.flushScheduled_) {
+        this.flushScheduled_ = true;
         // queueMicrotask rather than setImmediate: it exists in browsers too (this file is
         // universal), adds no event-loop turn of latency to a lone request, and still coalesces
         // everything issued in the current job - a synchronous burst of subscriptions, or all the
         // follow-up requests issued while one socket chunk full of replies is being routed.
-        queueMicrotask(this.flushBound);
+        queueMicrotask(this.flushBound_);
       }
     } else if (phase.kind === 'idle') {
-      this.startEstablish('connecting');
+      this.startEstablish_('connecting');
     }
-    if (entry.trace !== undefined) this.requestTrace!.end.publish(entry.trace);
+    if (entry.trace !== undefined) this.requestTrace_!.end.publish(entry.trace);
     return entry;
   }
 
-  private traceStart(trace: TraceChannel, entry: PendingRequest, bytesOut: number): void {
+  private traceStart_(trace: TraceChannel, entry: PendingRequest, bytesOut: number): void {
     const { spec } = entry;
     const key = spec.body.key;
     const ctx: RequestTraceContext = {
@@ -360,91 +360,91 @@ export class Connection implements RequestChannel {
       requestId: entry.id,
       bytesOut,
     };
-    if (this.phase.kind === 'connected') ctx.endpoint = this.phase.link.endpoint;
+    if (this.phase_.kind === 'connected') ctx.endpoint = this.phase_.link.endpoint;
     entry.trace = ctx;
     trace.start.publish(ctx);
   }
 
-  private namespaceBytes(namespace: string): Uint8Array {
-    let bytes = this.namespaces.get(namespace);
+  private namespaceBytes_(namespace: string): Uint8Array {
+    let bytes = this.namespaces_.get(namespace);
     if (bytes === undefined) {
-      if (this.namespaces.size >= 256) this.namespaces.clear();
+      if (this.namespaces_.size >= 256) this.namespaces_.clear();
       bytes = utf8(namespace);
-      this.namespaces.set(namespace, bytes);
+      this.namespaces_.set(namespace, bytes);
     }
     return bytes;
   }
 
   /** Deadline passed (`timedOut`) or the subscriber unsubscribed. */
-  private abandon(entry: PendingRequest, timedOut: boolean): void {
+  private abandon_(entry: PendingRequest, timedOut: boolean): void {
     const subscriber = entry.finish();
-    this.pending.forget(entry);
+    this.pending_.forget(entry);
     if (!entry.sent) {
       // Never left: it will not be sent at all.
       entry.frameBuf = undefined;
-      this.outbox.dropped();
+      this.outbox_.dropped();
     }
     if (timedOut) {
-      const error = this.timeoutError(entry);
-      if (entry.trace !== undefined) traceFailed(this.requestTrace!, entry.trace, error);
+      const error = this.timeoutError_(entry);
+      if (entry.trace !== undefined) traceFailed(this.requestTrace_!, entry.trace, error);
       subscriber?.error(error);
     } else if (entry.trace !== undefined) {
       entry.trace.cancelled = true;
-      this.requestTrace!.asyncEnd.publish(entry.trace);
+      this.requestTrace_!.asyncEnd.publish(entry.trace);
     }
   }
 
   /** A request's TimeoutError; one never sent for want of a connection says why it was not. */
-  private timeoutError(entry: PendingRequest): TimeoutError {
+  private timeoutError_(entry: PendingRequest): TimeoutError {
     const what = `flo: ${opcodeName(entry.spec.opcode)} request timed out after ${entry.deadlineMs} ms`;
-    if (entry.sent || this.phase.kind === 'connected') return new TimeoutError(what);
-    const endpoint = this.endpoint ?? this.endpoints[0];
-    const why = this.lastError ? describeError(this.lastError, endpoint) : `still connecting to ${endpoint}`;
-    return new TimeoutError(`${what}: not connected: ${why}`, this.lastError ? { cause: this.lastError } : undefined);
+    if (entry.sent || this.phase_.kind === 'connected') return new TimeoutError(what);
+    const endpoint = this.endpoint_ ?? this.endpoints_[0];
+    const why = this.lastError_ ? describeError(this.lastError_, endpoint) : `still connecting to ${endpoint}`;
+    return new TimeoutError(`${what}: not connected: ${why}`, this.lastError_ ? { cause: this.lastError_ } : undefined);
   }
 
   /** Sends every queued frame (see `Outbox.flush`); a failing send drops the socket. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const phase = this.phase;
+  private flush_(): void {
+    this.flushScheduled_ = false;
+    const phase = this.phase_;
     if (phase.kind !== 'connected') return;
     try {
-      this.outbox.flush(phase.transport, this.onFrame !== undefined ? this.reportOut : undefined);
+      this.outbox_.flush(phase.transport, this.onFrame_ !== undefined ? this.reportOut_ : undefined);
     } catch (err) {
-      this.dropLink(phase.link, err as Error);
+      this.dropLink_(phase.link, err as Error);
     }
   }
 
   // ---- replies --------------------------------------------------------------------------------
 
-  private onData(link: Link, chunk: Uint8Array): void {
-    const phase = this.phase;
+  private onData_(link: Link, chunk: Uint8Array): void {
+    const phase = this.phase_;
     if (phase.kind !== 'connected' || phase.link !== link) return;
     let frames;
     try {
       frames = phase.decoder.push(chunk);
     } catch (err) {
       // Bad magic / version / size: the byte stream cannot be re-framed.
-      this.dropLink(link, err as Error);
+      this.dropLink_(link, err as Error);
       return;
     }
     for (let i = 0; i < frames.length; i++) {
-      if (this.phase !== phase) return; // a reject frame (or a callback) dropped the link
-      this.onReply(link, frames[i]);
+      if (this.phase_ !== phase) return; // a reject frame (or a callback) dropped the link
+      this.onReply_(link, frames[i]);
     }
   }
 
-  private onReply(link: Link, frame: ResponseFrame & { readonly checksumOk: boolean }): void {
-    if (this.onFrame !== undefined) this.reportFrame('in', frame);
+  private onReply_(link: Link, frame: ResponseFrame & { readonly checksumOk: boolean }): void {
+    if (this.onFrame_ !== undefined) this.reportFrame_('in', frame);
     // Our ids are below 2^53; a larger one read back as a number matches none of them.
     const id = Number(frame.requestId);
-    const entry = this.pending.take(id);
+    const entry = this.pending_.take(id);
     if (entry === undefined) {
       if (id === 0) {
-        if (frame.status !== Status.OK) this.onReject(link, frame);
+        if (frame.status !== Status.OK) this.onReject_(link, frame);
         return;
       }
-      const late = this.pending.takeLate(id);
+      const late = this.pending_.takeLate(id);
       if (late !== undefined) {
         const onLate = late.spec.onLateReply;
         if (onLate !== undefined && frame.checksumOk) {
@@ -461,12 +461,12 @@ export class Connection implements RequestChannel {
     const trace = entry.trace;
     if (!frame.checksumOk) {
       const error = new ProtocolError(`flo: reply to ${opcodeName(entry.spec.opcode)} request ${id} failed its checksum`);
-      if (trace !== undefined) traceFailed(this.requestTrace!, trace, error);
+      if (trace !== undefined) traceFailed(this.requestTrace_!, trace, error);
       subscriber.error(error);
       return;
     }
     if (trace !== undefined) {
-      const channel = this.requestTrace!;
+      const channel = this.requestTrace_!;
       trace.status = frame.status;
       trace.bytesIn = frame.payload.length;
       if (frame.status !== Status.OK) {
@@ -484,15 +484,15 @@ export class Connection implements RequestChannel {
   }
 
   /** A reply with id 0: the server could not parse a frame of ours and is closing the connection. */
-  private onReject(link: Link, frame: ResponseFrame): void {
+  private onReject_(link: Link, frame: ResponseFrame): void {
     const error = serverErrorFor(frame.status, fromUtf8(frame.payload));
-    this.pending.failSent(error);
-    this.dropLink(link, error);
+    this.pending_.failSent(error);
+    this.dropLink_(link, error);
   }
 
-  private reportFrame(dir: FrameDirection, frame: RequestFrame | ResponseFrame): void {
+  private reportFrame_(dir: FrameDirection, frame: RequestFrame | ResponseFrame): void {
     try {
-      this.onFrame!(dir, frame);
+      this.onFrame_!(dir, frame);
     } catch (err) {
       reportLater(err);
     }
@@ -501,21 +501,21 @@ export class Connection implements RequestChannel {
   // ---- connection lifecycle -------------------------------------------------------------------
 
   /** The one place the phase changes; emits `state$` and `info$` when the state does. */
-  private enter(phase: Phase): void {
-    const was = this.phase.kind;
-    this.phase = phase;
+  private enter_(phase: Phase): void {
+    const was = this.phase_.kind;
+    this.phase_ = phase;
     if (was !== phase.kind) {
-      this.stateSubject.next(phase.kind);
-      this.publishInfo();
+      this.stateSubject_.next(phase.kind);
+      this.publishInfo_();
     }
   }
 
-  private publishInfo(): void {
-    this.infoSubject.next(this.info);
+  private publishInfo_(): void {
+    this.infoSubject_.next(this.info);
   }
 
-  private event(event: ConnectionEvent): void {
-    const onEvent = this.onEvent;
+  private event_(event: ConnectionEvent): void {
+    const onEvent = this.onEvent_;
     if (onEvent === undefined) return;
     try {
       onEvent(event);
@@ -524,15 +524,15 @@ export class Connection implements RequestChannel {
     }
   }
 
-  private startEstablish(kind: 'connecting' | 'reconnecting'): void {
-    this.enter({ kind, opening: undefined });
-    this.runEstablish();
+  private startEstablish_(kind: 'connecting' | 'reconnecting'): void {
+    this.enter_({ kind, opening: undefined });
+    this.runEstablish_();
   }
 
-  private runEstablish(): void {
-    this.establish().then(
-      (link) => this.onEstablished(link),
-      (err: unknown) => this.onEstablishFailed(err as Error),
+  private runEstablish_(): void {
+    this.establish_().then(
+      (link) => this.onEstablished_(link),
+      (err: unknown) => this.onEstablishFailed_(err as Error),
     );
   }
 
@@ -541,18 +541,18 @@ export class Connection implements RequestChannel {
    * runs the loop; the wait between attempts is ours (in `onFailedAttempt`, which p-retry awaits),
    * so that the `reconnect-scheduled` event can say how long it is.
    */
-  private establish(): Promise<Link> {
+  private establish_(): Promise<Link> {
     let attemptNo = 0;
     const attempt = async (): Promise<Link> => {
-      const endpoint = this.endpoints[this.cursor % this.endpoints.length];
+      const endpoint = this.endpoints_[this.cursor_ % this.endpoints_.length];
       const n = ++attemptNo;
-      this.endpoint = endpoint;
-      this.event({ type: 'connecting', endpoint, attempt: n });
-      const trace = this.connectTrace;
+      this.endpoint_ = endpoint;
+      this.event_({ type: 'connecting', endpoint, attempt: n });
+      const trace = this.connectTrace_;
       const ctx: ConnectTraceContext | undefined = trace?.hasSubscribers ? { endpoint, attempt: n } : undefined;
       if (ctx) trace!.start.publish(ctx);
       try {
-        const opening = this.open(endpoint);
+        const opening = this.open_(endpoint);
         if (ctx) trace!.end.publish(ctx);
         const link = await opening;
         if (ctx) {
@@ -562,20 +562,20 @@ export class Connection implements RequestChannel {
         return link;
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
-        this.cursor = (this.cursor + 1) % this.endpoints.length;
+        this.cursor_ = (this.cursor_ + 1) % this.endpoints_.length;
         if (ctx) traceFailed(trace!, ctx, err);
-        if (this.abort.signal.aborted) throw new AbortError(this.abort.signal.reason as Error);
-        this.failedAttempts++;
-        this.lastError = err;
-        this.publishInfo();
-        this.event({ type: 'connect-failed', endpoint, attempt: n, error: err });
+        if (this.abort_.signal.aborted) throw new AbortError(this.abort_.signal.reason as Error);
+        this.failedAttempts_++;
+        this.lastError_ = err;
+        this.publishInfo_();
+        this.event_({ type: 'connect-failed', endpoint, attempt: n, error: err });
         throw err;
       }
     };
-    const r = this.reconnect;
-    const signal = this.abort.signal;
+    const r = this.reconnect_;
+    const signal = this.abort_.signal;
     if (r === false) {
-      return pRetry(attempt, { retries: this.endpoints.length - 1, minTimeout: 0, signal });
+      return pRetry(attempt, { retries: this.endpoints_.length - 1, minTimeout: 0, signal });
     }
     return pRetry(attempt, {
       retries: r.retries,
@@ -586,45 +586,45 @@ export class Connection implements RequestChannel {
         // p-retry gives up at once on a TypeError (a bad address): no wait, no event.
         if (retriesLeft <= 0 || signal.aborted || error instanceof TypeError) return undefined;
         const delayMs = backoffDelay(r, retriesConsumed);
-        this.event({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
+        this.event_({ type: 'reconnect-scheduled', attempt: attemptNo + 1, delayMs, error });
         return sleep(delayMs, signal);
       },
     });
   }
 
   /** Opens one transport, bounded by the connection timeout. */
-  private open(endpoint: string): Promise<Link> {
+  private open_(endpoint: string): Promise<Link> {
     const link = new Link(endpoint);
     const handlers: TransportHandlers = {
-      onData: (chunk) => this.onData(link, chunk),
-      onClose: (error) => this.onTransportClose(link, error),
+      onData: (chunk) => this.onData_(link, chunk),
+      onClose: (error) => this.onTransportClose_(link, error),
     };
     return new Promise<Link>((resolve, reject) => {
       let settled = false;
       const timer =
-        this.timeoutMs < Infinity
+        this.timeoutMs_ < Infinity
           ? setTimeout(() => {
               settled = true;
-              reject(new ConnectionLostError(`flo: connecting to ${endpoint} timed out after ${this.timeoutMs} ms`));
-            }, Math.min(this.timeoutMs, MAX_TIMER_MS))
+              reject(new ConnectionLostError(`flo: connecting to ${endpoint} timed out after ${this.timeoutMs_} ms`));
+            }, Math.min(this.timeoutMs_, MAX_TIMER_MS))
           : undefined;
       let opened: Promise<Transport>;
       try {
-        opened = this.transportFactory(endpoint, handlers);
+        opened = this.transportFactory_(endpoint, handlers);
       } catch (err) {
         opened = Promise.reject(err);
       }
       opened.then(
         (transport) => {
           link.transport = transport;
-          if (settled || this.abort.signal.aborted) {
+          if (settled || this.abort_.signal.aborted) {
             transport.close();
             if (!settled) reject(new AbortError('flo: client closed'));
             return;
           }
           settled = true;
           clearTimeout(timer);
-          const phase = this.phase;
+          const phase = this.phase_;
           if (phase.kind === 'connecting' || phase.kind === 'reconnecting') phase.opening = link;
           resolve(link);
         },
@@ -638,8 +638,8 @@ export class Connection implements RequestChannel {
     });
   }
 
-  private onEstablished(link: Link): void {
-    const phase = this.phase;
+  private onEstablished_(link: Link): void {
+    const phase = this.phase_;
     if (phase.kind === 'closed') {
       link.transport!.close();
       return;
@@ -647,93 +647,93 @@ export class Connection implements RequestChannel {
     if (phase.kind === 'connecting' || phase.kind === 'reconnecting') phase.opening = undefined;
     if (link.closed) {
       // Closed between opening and now: try again.
-      this.startEstablish(this.everConnected ? 'reconnecting' : 'connecting');
+      this.startEstablish_(this.everConnected_ ? 'reconnecting' : 'connecting');
       return;
     }
-    const reconnected = this.everConnected;
-    this.everConnected = true;
-    this.failedAttempts = 0;
+    const reconnected = this.everConnected_;
+    this.everConnected_ = true;
+    this.failedAttempts_ = 0;
     const connected: Phase = {
       kind: 'connected',
       link,
       transport: link.transport!,
-      decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload, frameCrc: this.frameCrc }),
+      decoder: new ResponseFrameDecoder({ maxPayload: this.maxPayload_, frameCrc: this.frameCrc_ }),
     };
-    this.enter(connected);
-    this.event({ type: 'connected', endpoint: link.endpoint, reconnected });
-    this.flush(); // requests queued while (re)connecting
-    if (this.phase !== connected) return;
-    const waiters = this.waiters;
-    this.waiters = [];
+    this.enter_(connected);
+    this.event_({ type: 'connected', endpoint: link.endpoint, reconnected });
+    this.flush_(); // requests queued while (re)connecting
+    if (this.phase_ !== connected) return;
+    const waiters = this.waiters_;
+    this.waiters_ = [];
     for (const w of waiters) {
       clearTimeout(w.timer);
       w.resolve();
     }
-    if (reconnected && this.phase === connected) this.reconnectedSubject.next();
+    if (reconnected && this.phase_ === connected) this.reconnectedSubject_.next();
   }
 
-  private onEstablishFailed(err: Error): void {
-    if (this.phase.kind === 'closed') return; // closed meanwhile
-    this.terminate(
-      new ConnectionLostError(`flo: could not connect to ${this.endpoints.join(', ')}: ${err.message}`, {
+  private onEstablishFailed_(err: Error): void {
+    if (this.phase_.kind === 'closed') return; // closed meanwhile
+    this.terminate_(
+      new ConnectionLostError(`flo: could not connect to ${this.endpoints_.join(', ')}: ${err.message}`, {
         cause: err,
-        ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+        ...(this.endpoint_ !== undefined ? { endpoint: this.endpoint_ } : {}),
       }),
     );
   }
 
-  private onTransportClose(link: Link, error: Error | undefined): void {
+  private onTransportClose_(link: Link, error: Error | undefined): void {
     link.closed = true;
     link.onClosed?.();
-    const phase = this.phase;
+    const phase = this.phase_;
     if (phase.kind !== 'connected' || phase.link !== link) return;
-    this.lost(link, error);
+    this.lost_(link, error);
   }
 
   /** Drops the current socket on our initiative (protocol violation, send failure). */
-  private dropLink(link: Link, cause: Error): void {
-    const phase = this.phase;
+  private dropLink_(link: Link, cause: Error): void {
+    const phase = this.phase_;
     if (phase.kind !== 'connected' || phase.link !== link) return;
-    this.lost(link, cause); // leaves the connected phase first, so the close below is ignored
+    this.lost_(link, cause); // leaves the connected phase first, so the close below is ignored
     phase.transport.close();
   }
 
   /** The socket is gone: fail what was in flight, then reconnect (or give up). */
-  private lost(link: Link, cause: Error | undefined): void {
+  private lost_(link: Link, cause: Error | undefined): void {
     const error = new ConnectionLostError(`flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`, {
       ...(cause === undefined ? {} : { cause }),
       endpoint: link.endpoint,
     });
-    this.lastError = error;
-    this.event({ type: 'disconnected', endpoint: link.endpoint, error: cause });
-    if (this.reconnect === false) {
-      this.terminate(error);
+    this.lastError_ = error;
+    this.event_({ type: 'disconnected', endpoint: link.endpoint, error: cause });
+    if (this.reconnect_ === false) {
+      this.terminate_(error);
       return;
     }
-    this.enter({ kind: 'reconnecting', opening: undefined });
-    this.pending.failSent(error);
-    this.pending.clearAbandoned();
+    this.enter_({ kind: 'reconnecting', opening: undefined });
+    this.pending_.failSent(error);
+    this.pending_.clearAbandoned();
     // A subscriber may have closed the client meanwhile.
-    if (this.phase.kind === 'reconnecting') this.runEstablish();
+    if (this.phase_.kind === 'reconnecting') this.runEstablish_();
   }
 
   /** Final state: everything pending fails with `error`, and so will every later request. */
-  private terminate(error: Error): void {
-    this.enter({ kind: 'closed', error });
-    this.outbox.clear();
-    this.pending.clearAbandoned();
-    this.pending.failAll(error);
-    this.deadlines.clear();
-    const waiters = this.waiters;
-    this.waiters = [];
+  private terminate_(error: Error): void {
+    this.enter_({ kind: 'closed', error });
+    this.outbox_.clear();
+    this.pending_.clearAbandoned();
+    this.pending_.failAll(error);
+    this.deadlines_.clear();
+    const waiters = this.waiters_;
+    this.waiters_ = [];
     for (const w of waiters) {
       clearTimeout(w.timer);
       w.reject(error);
     }
-    this.event({ type: 'closed', error });
-    this.stateSubject.complete();
-    this.reconnectedSubject.complete();
-    this.infoSubject.complete();
+    this.event_({ type: 'closed', error });
+    this.stateSubject_.complete();
+    this.reconnectedSubject_.complete();
+    this.infoSubject_.complete();
   }
 }
 

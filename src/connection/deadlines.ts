@@ -25,74 +25,77 @@ export interface DeadlineItem {
 const MAX_TIMER_MS = 0x7fffffff;
 
 export class DeadlineList {
-  private head: DeadlineItem | undefined;
-  private tail: DeadlineItem | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly fireBound = () => this.fire();
+  private head_: DeadlineItem | undefined;
+  private tail_: DeadlineItem | undefined;
+  private timer_: ReturnType<typeof setTimeout> | undefined;
+  private readonly fireBound_ = () => this.fire_();
+  private readonly owner_: Deadlines;
 
   constructor(
     readonly ms: number,
-    private readonly owner: Deadlines,
-  ) {}
+    owner_: Deadlines,
+  ) {
+    this.owner_ = owner_;
+  }
 
   add(item: DeadlineItem, now: number): void {
     item.expiresAt = now + this.ms;
     item.deadlineList = this;
     item.deadlineNext = undefined;
-    item.deadlinePrev = this.tail;
-    if (this.tail) this.tail.deadlineNext = item;
+    item.deadlinePrev = this.tail_;
+    if (this.tail_) this.tail_.deadlineNext = item;
     else {
-      this.head = item;
+      this.head_ = item;
       // The timer kept from when the list emptied fires no later than this item's expiry (it was
       // armed for an earlier one), and then re-arms for the head.
-      if (this.timer !== undefined) holdOpen(this.timer, true);
+      if (this.timer_ !== undefined) holdOpen(this.timer_, true);
     }
-    this.tail = item;
+    this.tail_ = item;
     // No timer with items already listed happens only inside `fire` (an expiry callback adding one,
     // e.g. a retry): arm for the head, which may come due well before this item.
-    if (this.timer === undefined) this.arm(this.head!.expiresAt - now);
+    if (this.timer_ === undefined) this.arm_(this.head_!.expiresAt - now);
   }
 
   remove(item: DeadlineItem): void {
     const prev = item.deadlinePrev;
     const next = item.deadlineNext;
     if (prev) prev.deadlineNext = next;
-    else this.head = next;
+    else this.head_ = next;
     if (next) next.deadlinePrev = prev;
-    else this.tail = prev;
+    else this.tail_ = prev;
     item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
     // Emptied: the timer stays for the next item, but no longer holds the process open.
-    if (this.head === undefined && this.timer !== undefined) holdOpen(this.timer, false);
+    if (this.head_ === undefined && this.timer_ !== undefined) holdOpen(this.timer_, false);
   }
 
   /** Stops the timer and forgets the items (without expiring them). */
   dispose(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    for (let item = this.head; item; ) {
+    if (this.timer_ !== undefined) clearTimeout(this.timer_);
+    this.timer_ = undefined;
+    for (let item = this.head_; item; ) {
       const next = item.deadlineNext;
       item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
       item = next;
     }
-    this.head = this.tail = undefined;
-    this.owner.forget(this);
+    this.head_ = this.tail_ = undefined;
+    this.owner_.forget(this);
   }
 
-  private arm(delay: number): void {
-    this.timer = setTimeout(this.fireBound, Math.min(Math.max(Math.ceil(delay), 1), MAX_TIMER_MS));
+  private arm_(delay: number): void {
+    this.timer_ = setTimeout(this.fireBound_, Math.min(Math.max(Math.ceil(delay), 1), MAX_TIMER_MS));
   }
 
-  private fire(): void {
-    this.timer = undefined;
+  private fire_(): void {
+    this.timer_ = undefined;
     const now = performance.now();
-    let item = this.head;
+    let item = this.head_;
     while (item !== undefined && item.expiresAt <= now) {
       this.remove(item);
-      this.owner.onExpire(item);
-      item = this.head;
+      this.owner_.onExpire(item);
+      item = this.head_;
     }
-    if (this.timer !== undefined) return; // an expiry callback armed a new item
-    if (item !== undefined) this.arm(item.expiresAt - now);
+    if (this.timer_ !== undefined) return; // an expiry callback armed a new item
+    if (item !== undefined) this.arm_(item.expiresAt - now);
     else this.dispose(); // nothing came since the list emptied: let it go
   }
 }
@@ -106,16 +109,16 @@ function holdOpen(timer: ReturnType<typeof setTimeout>, hold: boolean): void {
 
 /** One `DeadlineList` per deadline length. */
 export class Deadlines {
-  private readonly lists = new Map<number, DeadlineList>();
+  private readonly lists_ = new Map<number, DeadlineList>();
 
   constructor(readonly onExpire: (item: DeadlineItem) => void) {}
 
   /** Arms `item` to expire `ms` from now (ms must be finite and >= 0). */
   add(item: DeadlineItem, ms: number): void {
-    let list = this.lists.get(ms);
+    let list = this.lists_.get(ms);
     if (list === undefined) {
       list = new DeadlineList(ms, this);
-      this.lists.set(ms, list);
+      this.lists_.set(ms, list);
     }
     list.add(item, performance.now());
   }
@@ -126,11 +129,11 @@ export class Deadlines {
 
   /** Stops every timer. */
   clear(): void {
-    for (const list of [...this.lists.values()]) list.dispose();
+    for (const list of [...this.lists_.values()]) list.dispose();
   }
 
   /** @internal called by a list that emptied */
   forget(list: DeadlineList): void {
-    if (this.lists.get(list.ms) === list) this.lists.delete(list.ms);
+    if (this.lists_.get(list.ms) === list) this.lists_.delete(list.ms);
   }
 }

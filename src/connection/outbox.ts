@@ -33,14 +33,14 @@ export interface EncodedFrame {
 
 export class Outbox {
   /** Where request frames are encoded (see SLAB_SIZE); `slabAt` is the first free byte. */
-  private slab = new Uint8Array(0);
-  private slabView = new DataView(this.slab.buffer);
-  private slabAt = 0;
-  private queue: PendingRequest[] = [];
+  private slab_ = new Uint8Array(0);
+  private slabView_ = new DataView(this.slab_.buffer);
+  private slabAt_ = 0;
+  private queue_: PendingRequest[] = [];
   /** Entries in `queue` that were abandoned before being sent (skipped by flush). */
-  private queueDead = 0;
+  private queueDead_ = 0;
   /** Reused result of `encode` (read at once by the caller). */
-  private readonly encoded: { buf: Uint8Array; start: number; end: number } = { buf: this.slab, start: 0, end: 0 };
+  private readonly encoded_: { buf: Uint8Array; start: number; end: number } = { buf: this.slab_, start: 0, end: 0 };
 
   /**
    * Encodes one frame (into the current slab when small). The slab space is only taken by
@@ -48,17 +48,17 @@ export class Outbox {
    * encoder throws. The result is reused by the next call.
    */
   encode(id: number, opcode: number, namespace: Uint8Array, body: OpPayload): EncodedFrame {
-    const out = this.encoded;
+    const out = this.encoded_;
     const size = requestFrameSize(namespace, body);
     if (size <= SLAB_MAX_FRAME) {
-      if (!(size <= this.slab.length - this.slabAt)) {
-        this.slab = new Uint8Array(SLAB_SIZE);
-        this.slabView = new DataView(this.slab.buffer);
-        this.slabAt = 0;
+      if (!(size <= this.slab_.length - this.slabAt_)) {
+        this.slab_ = new Uint8Array(SLAB_SIZE);
+        this.slabView_ = new DataView(this.slab_.buffer);
+        this.slabAt_ = 0;
       }
-      out.buf = this.slab;
-      out.start = this.slabAt;
-      out.end = encodeRequestInto(this.slab, this.slabView, out.start, id, opcode, namespace, body);
+      out.buf = this.slab_;
+      out.start = this.slabAt_;
+      out.end = encodeRequestInto(this.slab_, this.slabView_, out.start, id, opcode, namespace, body);
     } else {
       // A frame of its own, by the same writer (the client bundle then needs no `encodeRequest`).
       const buf = new Uint8Array(size);
@@ -71,22 +71,22 @@ export class Outbox {
 
   /** Keeps the frame `encode` just returned and queues its entry for the next flush. */
   commit(entry: PendingRequest): void {
-    if (entry.frameBuf === this.slab) this.slabAt = entry.frameEnd;
-    this.queue.push(entry);
+    if (entry.frameBuf === this.slab_) this.slabAt_ = entry.frameEnd;
+    this.queue_.push(entry);
   }
 
   /** A queued entry was abandoned before being sent; compacts the queue once mostly dead. */
   dropped(): void {
-    if (++this.queueDead > 1024 && this.queueDead * 2 > this.queue.length) {
-      this.queue = this.queue.filter((e) => !e.done);
-      this.queueDead = 0;
+    if (++this.queueDead_ > 1024 && this.queueDead_ * 2 > this.queue_.length) {
+      this.queue_ = this.queue_.filter((e) => !e.done);
+      this.queueDead_ = 0;
     }
   }
 
   /** Forgets every queued frame. */
   clear(): void {
-    this.queue = [];
-    this.queueDead = 0;
+    this.queue_ = [];
+    this.queueDead_ = 0;
   }
 
   /**
@@ -96,10 +96,10 @@ export class Outbox {
    * what the transport throws (the frames count as sent).
    */
   flush(transport: Transport, onFrame: ((frame: RequestFrame) => void) | undefined): void {
-    if (this.queue.length === 0) return;
-    const queue = this.queue;
-    this.queue = [];
-    this.queueDead = 0;
+    if (this.queue_.length === 0) return;
+    const queue = this.queue_;
+    this.queue_ = [];
+    this.queueDead_ = 0;
     let runs: Uint8Array[] | undefined;
     let runBuf: Uint8Array | undefined;
     let runStart = 0;

@@ -68,26 +68,29 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
 }
 
 export class PendingTable {
-  private readonly pending = new Map<number, PendingRequest>();
-  private readonly abandoned = new Map<number, PendingRequest>();
+  private readonly pending_ = new Map<number, PendingRequest>();
+  private readonly abandoned_ = new Map<number, PendingRequest>();
   /** Where a traced request's failure is published. */
   trace: TraceChannel | undefined;
+  private readonly maxAbandoned_: number;
 
-  constructor(private readonly maxAbandoned: number) {}
+  constructor(maxAbandoned_: number) {
+    this.maxAbandoned_ = maxAbandoned_;
+  }
 
   /** Requests waiting for their reply, sent or queued. */
   get size(): number {
-    return this.pending.size;
+    return this.pending_.size;
   }
 
   add(entry: PendingRequest): void {
-    this.pending.set(entry.id, entry);
+    this.pending_.set(entry.id, entry);
   }
 
   /** The pending request with this id, removed from the table; undefined if there is none. */
   take(id: number): PendingRequest | undefined {
-    const entry = this.pending.get(id);
-    if (entry !== undefined) this.pending.delete(id);
+    const entry = this.pending_.get(id);
+    if (entry !== undefined) this.pending_.delete(id);
     return entry;
   }
 
@@ -96,41 +99,41 @@ export class PendingTable {
    * the entry is remembered as abandoned so the reply is recognised as late.
    */
   forget(entry: PendingRequest): void {
-    this.pending.delete(entry.id);
+    this.pending_.delete(entry.id);
     if (!entry.sent) return;
-    this.abandoned.set(entry.id, entry);
-    if (this.abandoned.size > this.maxAbandoned) {
-      const oldest = this.abandoned.keys().next().value;
-      if (oldest !== undefined) this.abandoned.delete(oldest);
+    this.abandoned_.set(entry.id, entry);
+    if (this.abandoned_.size > this.maxAbandoned_) {
+      const oldest = this.abandoned_.keys().next().value;
+      if (oldest !== undefined) this.abandoned_.delete(oldest);
     }
   }
 
   /** The abandoned request with this id (its reply came late), removed; undefined if unknown. */
   takeLate(id: number): PendingRequest | undefined {
-    const late = this.abandoned.get(id);
-    if (late !== undefined) this.abandoned.delete(id);
+    const late = this.abandoned_.get(id);
+    if (late !== undefined) this.abandoned_.delete(id);
     return late;
   }
 
   /** Forgets every abandoned request (their socket is gone: no reply will come). */
   clearAbandoned(): void {
-    this.abandoned.clear();
+    this.abandoned_.clear();
   }
 
   /** Fails every request whose frame went out (on the socket that was just lost). */
   failSent(error: Error): void {
-    for (const entry of this.pending.values()) {
-      if (entry.sent) this.settleWithError(entry, error);
+    for (const entry of this.pending_.values()) {
+      if (entry.sent) this.settleWithError_(entry, error);
     }
   }
 
   /** Fails every pending request, sent or not. */
   failAll(error: Error): void {
-    for (const entry of this.pending.values()) this.settleWithError(entry, error);
+    for (const entry of this.pending_.values()) this.settleWithError_(entry, error);
   }
 
-  private settleWithError(entry: PendingRequest, error: Error): void {
-    this.pending.delete(entry.id);
+  private settleWithError_(entry: PendingRequest, error: Error): void {
+    this.pending_.delete(entry.id);
     entry.frameBuf = undefined;
     const subscriber = entry.finish();
     const ctx = entry.trace;

@@ -39,24 +39,27 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
 }
 
 class TcpTransport implements Transport {
-  constructor(private readonly socket: net.Socket) {}
+  private readonly socket_: net.Socket;
+  constructor(socket_: net.Socket) {
+    this.socket_ = socket_;
+  }
 
   send(bytes: Uint8Array): void {
     // Backpressure is left to the kernel and Node's write queue: the connection bounds what is in
     // flight through request deadlines, and callers bound concurrency (mergeMap).
-    this.socket.write(bytes);
+    this.socket_.write(bytes);
   }
 
   sendMany(chunks: readonly Uint8Array[]): void {
     // Corked writes leave in one writev: no copy into a joint buffer.
-    const socket = this.socket;
+    const socket = this.socket_;
     socket.cork();
     for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
     socket.uncork();
   }
 
   close(): void {
-    const socket = this.socket;
+    const socket = this.socket_;
     if (socket.destroyed) return;
     // Flush what is queued, send FIN, then let go without waiting for the peer's FIN. The fallback
     // covers a peer that stops reading (end's callback would never fire).

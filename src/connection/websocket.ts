@@ -141,21 +141,24 @@ const CLEAN_CODES = new Set([1000, 1001, 1005]);
 class WebSocketTransport implements Transport {
   /** Set once we asked to close, so an orderly close we asked for is not reported as an error. */
   closing = false;
+  private readonly socket_: WebSocketLike;
 
-  constructor(private readonly socket: WebSocketLike) {}
+  constructor(socket_: WebSocketLike) {
+    this.socket_ = socket_;
+  }
 
   send(bytes: Uint8Array): void {
     // A closing or closed socket drops the bytes; its close event tells the connection.
     // Backpressure (`bufferedAmount`) is not watched: the connection bounds what is in flight.
-    if (this.socket.readyState !== OPEN) return;
-    this.socket.send(bytes);
+    if (this.socket_.readyState !== OPEN) return;
+    this.socket_.send(bytes);
   }
 
   close(): void {
     if (this.closing) return;
     this.closing = true;
     try {
-      this.socket.close(1000);
+      this.socket_.close(1000);
     } catch {
       // Already closed: the close event (or the one already delivered) covers it.
     }

@@ -92,8 +92,8 @@ describe('Deadlines', () => {
     const d = new Deadlines(() => undefined);
     const x = item('x');
     d.add(x, 60_000);
-    const list = x.deadlineList as unknown as { timer: NodeJS.Timeout };
-    const timer = list.timer;
+    const list = x.deadlineList as unknown as { timer_: NodeJS.Timeout };
+    const timer = list.timer_;
     expect(timer.hasRef()).toBe(true);
     d.remove(x);
     expect(timer.hasRef()).toBe(false);

@@ -2,7 +2,8 @@
  * Scenario (headless Chromium + embedded server + src/modular): a page bundled for the browser
  * (rxjs inside, no `ws`) uses `flo-rx/modular` over the browser's own WebSocket against the
  * embedded server: put, get, a missing key, incr, a typed error, delete, exists. A Node client then
- * reads what the page wrote.
+ * reads what the page wrote. The page then does the same over `openFloDirect()` (one socket, no
+ * reconnect loop).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +26,7 @@ const PAGE = `<!doctype html>
 
 const SCRIPT = `
 import { firstValueFrom } from 'rxjs';
-import { openFlo, kvDelete, kvExists, kvGet, kvIncr, kvPut } from './src/modular/index.ts';
+import { openFlo, openFloDirect, kvDelete, kvExists, kvGet, kvIncr, kvPut } from './src/modular/index.ts';
 import { NotFoundError, isNotFound } from './src/index.ts';
 
 const out = document.getElementById('out');
@@ -46,6 +47,15 @@ try {
   lines.push('error ' + e);
 }
 await flo.close();
+const direct = openFloDirect(new URL(location.href).searchParams.get('flo'), { namespace: 'browser' });
+try {
+  lines.push('direct incr ' + (await firstValueFrom(kvIncr(direct, 'visits'))));
+  lines.push('direct absent ' + (await firstValueFrom(kvGet(direct, 'absent'))));
+  await firstValueFrom(kvPut(direct, 'direct', 'from-page'));
+} catch (e) {
+  lines.push('error ' + e);
+}
+await direct.close();
 out.textContent = lines.join('\\n');
 out.dataset.done = 'true';
 `;
@@ -94,13 +104,16 @@ describe.skipIf(skipReason !== undefined)('flo-rx/modular in headless Chromium',
       'incr 5',
       'delete-missing NotFoundError true true',
       'exists false',
+      'direct incr 6',
+      'direct absent null',
     ]);
     expect(pageErrors).toEqual([]);
     expect(requests).toEqual(['/', '/page.js']);
 
     const node = connect(`127.0.0.1:${server.port}`, { namespace: 'browser' });
     try {
-      expect(await firstValueFrom(node.kv.incr('visits', { delta: 0 }))).toBe(5n);
+      expect(await firstValueFrom(node.kv.incr('visits', { delta: 0 }))).toBe(6n);
+      expect((await firstValueFrom(node.kv.get('direct')))?.text()).toBe('from-page');
       expect(await firstValueFrom(node.kv.get('greeting'))).toBeNull();
     } finally {
       await node.close();

@@ -40,4 +40,17 @@ describe('browser bundle of the modular entry', () => {
     const gz = gzipSync(b.code, { level: 9 }).length;
     expect(gz).toBeLessThan(20 * 1024);
   });
+
+  it('openFloDirect + kvGet carries neither Connection nor p-retry', async () => {
+    const b = await bundleForBrowser({
+      contents: "import { openFloDirect, kvGet } from './src/modular/index.ts';\nkvGet(openFloDirect('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));",
+      resolveDir: root,
+    });
+    const output = Object.values(b.metafile.outputs)[0]!;
+    const kept = Object.keys(output.inputs).filter((f) => output.inputs[f]!.bytesInOutput > 0);
+    expect(kept).toContain('src/connection/direct-channel.ts');
+    expect(kept).toContain('src/modular/kv.ts');
+    expect(kept.filter((f) => /src\/connection\/(connection|outbox|pending|deadlines|tracing)\.ts$|p-retry|is-network-error/.test(f))).toEqual([]);
+    expect(b.nodeBuiltins).toEqual([]);
+  });
 });

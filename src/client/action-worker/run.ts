@@ -143,84 +143,92 @@ export function runWorker(core: ClientCore, checked: CheckedWorkerOptions, optio
 /** One subscription of a worker: the state machine. */
 class WorkerRun {
   /** registering → running → draining → finishing → done. */
-  private phase: 'registering' | 'running' | 'draining' | 'finishing' | 'done' = 'registering';
+  private phase_: 'registering' | 'running' | 'draining' | 'finishing' | 'done' = 'registering';
   /** Subscriptions that live until the worker is deregistered (heartbeat, tasks, settles). */
-  private readonly life = new Subscription();
+  private readonly life_ = new Subscription();
   /** Subscriptions that end when the worker stops awaiting (awaits, await-connection watchers). */
-  private readonly polling = new Subscription();
-  private readonly awaits = new Set<Subscription>();
-  private readonly running = new Set<string>();
-  private paused = false;
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly polling_ = new Subscription();
+  private readonly awaits_ = new Set<Subscription>();
+  private readonly running_ = new Set<string>();
+  private paused_ = false;
+  private pumping_ = false;
+  private pumpAgain_ = false;
   /** Emits once when the drain timeout runs out (with that timeout): the handlers still running are abandoned. */
-  private readonly abandon$ = new Subject<number>();
-  private readonly awaitChannel: RequestChannel;
+  private readonly abandon$_ = new Subject<number>();
+  private readonly awaitChannel_: RequestChannel;
   /** The sibling client opened for the awaits (dedicated await connection); closed when the worker ends. */
-  private readonly forked: ForkedClient | undefined;
-  private readonly resumer: ReturnType<typeof createResumer>;
-  private readonly reregister$: Observable<void>;
+  private readonly forked_: ForkedClient | undefined;
+  private readonly resumer_: ReturnType<typeof createResumer>;
+  private readonly reregister$_: Observable<void>;
   /** What a task may use of this worker (`task.ts`). */
-  private readonly taskHost: TaskHost;
+  private readonly taskHost_: TaskHost;
+  private readonly core_: ClientCore;
+  private readonly r_: ResolvedWorkerOptions;
+  private readonly options_: ActionWorkerOptions;
+  private readonly subscriber_: Subscriber<WorkerEvent>;
 
   constructor(
-    private readonly core: ClientCore,
-    private readonly r: ResolvedWorkerOptions,
-    private readonly options: ActionWorkerOptions,
-    private readonly subscriber: Subscriber<WorkerEvent>,
+    core_: ClientCore,
+    r_: ResolvedWorkerOptions,
+    options_: ActionWorkerOptions,
+    subscriber_: Subscriber<WorkerEvent>,
   ) {
-    if (options.awaitClient) {
-      this.awaitChannel = options.awaitClient.core.channel;
-    } else if (options.dedicatedAwaitConnection !== false && core.fork) {
-      this.forked = core.fork(); // lazy, as the client's: it connects with the first await
-      this.awaitChannel = this.forked.core.channel;
+    this.core_ = core_;
+    this.r_ = r_;
+    this.options_ = options_;
+    this.subscriber_ = subscriber_;
+    if (options_.awaitClient) {
+      this.awaitChannel_ = options_.awaitClient.core.channel;
+    } else if (options_.dedicatedAwaitConnection !== false && core_.fork) {
+      this.forked_ = core_.fork(); // lazy, as the client's: it connects with the first await
+      this.awaitChannel_ = this.forked_.core.channel;
     } else {
-      this.awaitChannel = core.channel;
+      this.awaitChannel_ = core_.channel;
     }
     // Re-registration after the await connection came back, shared by the slots resuming together.
-    this.reregister$ = defer(() => this.registerWorker()).pipe(
-      tap({ complete: () => this.emit({ type: 'registered', workerId: r.workerId, actions: r.names, reregistered: true }) }),
+    this.reregister$_ = defer(() => this.registerWorker_()).pipe(
+      tap({ complete: () => this.emit_({ type: 'registered', workerId: r_.workerId, actions: r_.names, reregistered: true }) }),
       share(),
     );
-    this.resumer = createResumer(this.awaitChannel, {
-      onReconnect: () => this.reregister$,
-      ...(r.scheduler ? { scheduler: r.scheduler } : {}),
+    this.resumer_ = createResumer(this.awaitChannel_, {
+      onReconnect: () => this.reregister$_,
+      ...(r_.scheduler ? { scheduler: r_.scheduler } : {}),
     });
-    this.taskHost = {
-      options: r,
-      codec: core.codec,
-      emitClientEvent: core.emit,
-      emit: (event) => this.emit(event),
-      timer: (ms, period) => this.timer(ms, period),
-      abandon$: this.abandon$,
-      settleRequest: (opcode, body) => this.settleRequest(opcode, body),
-      viaCoalescer: (request$) => this.viaCoalescer(request$),
+    this.taskHost_ = {
+      options: r_,
+      codec: core_.codec,
+      emitClientEvent: core_.emit,
+      emit: (event) => this.emit_(event),
+      timer: (ms, period) => this.timer_(ms, period),
+      abandon$: this.abandon$_,
+      settleRequest: (opcode, body) => this.settleRequest_(opcode, body),
+      viaCoalescer: (request$) => this.viaCoalescer_(request$),
     };
   }
 
-  private emit(event: WorkerEvent): void {
-    if (!this.subscriber.closed) this.subscriber.next(event);
+  private emit_(event: WorkerEvent): void {
+    if (!this.subscriber_.closed) this.subscriber_.next(event);
   }
 
-  private timer(ms: number, period?: number): Observable<number> {
-    const s = this.r.scheduler;
+  private timer_(ms: number, period?: number): Observable<number> {
+    const s = this.r_.scheduler;
     if (period === undefined) return s ? timer(ms, s) : timer(ms);
     return s ? timer(ms, period, s) : timer(ms, period);
   }
 
   // ---- requests ------------------------------------------------------------------------------
 
-  private request(opcode: number, body: Parameters<ClientCore['spec']>[1]): Observable<void> {
-    return this.core.call(this.core.spec(opcode, body, { namespace: this.r.ns }), ignorePayload);
+  private request_(opcode: number, body: Parameters<ClientCore['spec']>[1]): Observable<void> {
+    return this.core_.call(this.core_.spec(opcode, body, { namespace: this.r_.ns }), ignorePayload);
   }
 
   /** A settle request (COMPLETE / FAIL / TOUCH), resent after a reconnect up to 3 times (as Go does). */
-  private settleRequest(opcode: number, body: Parameters<ClientCore['spec']>[1]): Observable<void> {
-    return this.request(opcode, body).pipe(
+  private settleRequest_(opcode: number, body: Parameters<ClientCore['spec']>[1]): Observable<void> {
+    return this.request_(opcode, body).pipe(
       retry({
         count: 3,
         delay: (e: unknown) => {
-          if (isConnectionLost(e)) return waitForReconnect(this.core.channel, e, this.r.scheduler);
+          if (isConnectionLost(e)) return waitForReconnect(this.core_.channel, e, this.r_.scheduler);
           if (isTimeout(e)) return of(0);
           return throwError(() => e);
         },
@@ -228,26 +236,26 @@ class WorkerRun {
     );
   }
 
-  private registerWorker(): Observable<void> {
-    const metadata = this.options.labels ? JSON.stringify(this.options.labels) : undefined;
-    return this.request(
+  private registerWorker_(): Observable<void> {
+    const metadata = this.options_.labels ? JSON.stringify(this.options_.labels) : undefined;
+    return this.request_(
       Op.WorkerRegister,
       encodeWorkerRegister({
-        workerId: this.r.workerId,
+        workerId: this.r_.workerId,
         workerType: WorkerType.Action,
-        maxConcurrency: this.r.concurrency,
-        processes: this.r.names.map((name) => ({ name, kind: ProcessKind.Action })),
+        maxConcurrency: this.r_.concurrency,
+        processes: this.r_.names.map((name) => ({ name, kind: ProcessKind.Action })),
         ...(metadata !== undefined ? { metadata } : {}),
-        ...(this.options.machineId !== undefined ? { machineId: this.options.machineId } : {}),
+        ...(this.options_.machineId !== undefined ? { machineId: this.options_.machineId } : {}),
       }),
     );
   }
 
-  private registerActions(): Observable<void> {
-    if (this.options.registerActions === false) return EMPTY;
+  private registerActions_(): Observable<void> {
+    if (this.options_.registerActions === false) return EMPTY;
     return merge(
-      ...[...this.r.definitions].map(([name, d]) =>
-        this.request(
+      ...[...this.r_.definitions].map(([name, d]) =>
+        this.request_(
           Op.ActionRegister,
           encodeActionRegister({
             name,
@@ -264,67 +272,67 @@ class WorkerRun {
 
   start(): void {
     // `flo.drain()` drains every worker of the client.
-    const registration = drainOf(this.core).register();
-    this.life.add(() => registration.done());
-    this.life.add(drainOf(this.core).requested$.pipe(take(1)).subscribe((r) => this.drain('requested', r.deadlineMs)));
-    if (this.options.until !== undefined) {
-      this.life.add(
-        from(this.options.until)
+    const registration = drainOf(this.core_).register();
+    this.life_.add(() => registration.done());
+    this.life_.add(drainOf(this.core_).requested$.pipe(take(1)).subscribe((r) => this.drain('requested', r.deadlineMs)));
+    if (this.options_.until !== undefined) {
+      this.life_.add(
+        from(this.options_.until)
           .pipe(take(1))
           .subscribe({ next: () => this.drain('requested'), complete: () => this.drain('requested'), error: () => this.drain('requested') }),
       );
     }
-    this.life.add(
-      concat(this.registerActions(), this.registerWorker()).subscribe({
-        error: (e: unknown) => this.fatal(e),
-        complete: () => this.registered(),
+    this.life_.add(
+      concat(this.registerActions_(), this.registerWorker_()).subscribe({
+        error: (e: unknown) => this.fatal_(e),
+        complete: () => this.registered_(),
       }),
     );
   }
 
-  private registered(): void {
-    const draining = this.phase === 'draining';
-    if (!draining) this.phase = 'running';
-    this.emit({ type: 'registered', workerId: this.r.workerId, actions: this.r.names, reregistered: false });
-    this.life.add(
-      this.timer(this.r.heartbeatMs, this.r.heartbeatMs)
-        .pipe(exhaustMap(() => this.heartbeat()))
+  private registered_(): void {
+    const draining = this.phase_ === 'draining';
+    if (!draining) this.phase_ = 'running';
+    this.emit_({ type: 'registered', workerId: this.r_.workerId, actions: this.r_.names, reregistered: false });
+    this.life_.add(
+      this.timer_(this.r_.heartbeatMs, this.r_.heartbeatMs)
+        .pipe(exhaustMap(() => this.heartbeat_()))
         .subscribe(),
     );
     if (draining) {
-      this.maybeFinish();
+      this.maybeFinish_();
       return;
     }
-    this.polling.add(this.resumer.watch.subscribe());
+    this.polling_.add(this.resumer_.watch.subscribe());
     let down = false;
-    this.polling.add(
-      this.awaitChannel.state$.subscribe((s) => {
-        if (s === 'reconnecting' && !down) this.emit({ type: 'reconnecting' });
+    this.polling_.add(
+      this.awaitChannel_.state$.subscribe((s) => {
+        if (s === 'reconnecting' && !down) this.emit_({ type: 'reconnecting' });
         down = s === 'reconnecting' || s === 'connecting';
       }),
     );
-    if (this.awaitChannel !== this.core.channel) {
+    if (this.awaitChannel_ !== this.core_.channel) {
       // The awaits would outlive a closed client on their own connection: end as they would on it.
-      this.polling.add(
-        this.core.channel.state$.pipe(filter((s) => s === 'closed'), take(1)).subscribe(() => this.clientClosed()),
+      this.polling_.add(
+        this.core_.channel.state$.pipe(filter((s) => s === 'closed'), take(1)).subscribe(() => this.clientClosed_()),
       );
     }
-    this.pump();
+    this.pump_();
   }
 
-  private heartbeat(): Observable<unknown> {
-    const load = this.running.size;
-    return this.core
-      .call(this.core.spec(Op.WorkerHeartbeat, encodeWorkerHeartbeat({ workerId: this.r.workerId, currentLoad: load }), { namespace: this.r.ns }), decodeWorkerHeartbeatReply)
+  private heartbeat_(): Observable<unknown> {
+    const load = this.running_.size;
+    return this.core_
+      .call(this.core_.spec(Op.WorkerHeartbeat, encodeWorkerHeartbeat({ workerId: this.r_.workerId, currentLoad: load }), { namespace: this.r_.ns }), decodeWorkerHeartbeatReply)
       .pipe(
         tap((status) => {
-          this.emit({ type: 'heartbeat', status, load });
+          this.emit_({ type: 'heartbeat', status, load });
           if (status === WorkerStatus.Draining) this.drain('server');
         }),
         catchError((e: unknown) => {
           // The server forgot the worker (restart, deregistered elsewhere): register again.
-          if (isNotFound(e) && this.phase === 'running') return this.reregister$;
-          this.emit({ type: 'error', error: e, during: 'heartbeat' });
+          if (isNotFound(e) && this.phase_ === 'running') return this.reregister$_;
+          this.emit_({ type: 'error', error: e, during: 'heartbeat' });
           return EMPTY;
         }),
         catchError(() => EMPTY),
@@ -332,47 +340,47 @@ class WorkerRun {
   }
 
   /** Starts awaits while slots are free: awaits in flight + tasks running never exceed concurrency. */
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
+  private pump_(): void {
+    if (this.pumping_) {
+      this.pumpAgain_ = true;
       return;
     }
-    this.pumping = true;
+    this.pumping_ = true;
     try {
       do {
-        this.pumpAgain = false;
-        while (this.phase === 'running' && !this.paused && this.awaits.size + this.running.size < this.r.concurrency) this.startAwait();
-      } while (this.pumpAgain);
+        this.pumpAgain_ = false;
+        while (this.phase_ === 'running' && !this.paused_ && this.awaits_.size + this.running_.size < this.r_.concurrency) this.startAwait_();
+      } while (this.pumpAgain_);
     } finally {
-      this.pumping = false;
+      this.pumping_ = false;
     }
   }
 
-  private startAwait(): void {
-    const spec = this.core.spec(
+  private startAwait_(): void {
+    const spec = this.core_.spec(
       Op.ActionAwait,
-      encodeActionAwait({ workerId: this.r.workerId, actions: this.r.names, blockMs: this.r.blockMs }),
-      { namespace: this.r.ns, blockMs: this.r.blockMs, onLateReply: (reply) => this.lateReply(reply) },
+      encodeActionAwait({ workerId: this.r_.workerId, actions: this.r_.names, blockMs: this.r_.blockMs }),
+      { namespace: this.r_.ns, blockMs: this.r_.blockMs, onLateReply: (reply) => this.lateReply_(reply) },
     );
     const slot = new Subscription();
-    this.awaits.add(slot);
-    slot.add(() => this.awaits.delete(slot));
-    this.polling.add(slot);
+    this.awaits_.add(slot);
+    slot.add(() => this.awaits_.delete(slot));
+    this.polling_.add(slot);
     slot.add(
-      this.resumer.run(() => call(this.awaitChannel, spec, decodeActionAwaitReply)).subscribe({
+      this.resumer_.run(() => call(this.awaitChannel_, spec, decodeActionAwaitReply)).subscribe({
         next: (task) => {
-          this.awaits.delete(slot);
-          if (task) this.startTask(task);
+          this.awaits_.delete(slot);
+          if (task) this.startTask_(task);
         },
         error: (e: unknown) => {
-          this.awaits.delete(slot);
-          this.polling.remove(slot);
-          this.awaitFailed(e);
+          this.awaits_.delete(slot);
+          this.polling_.remove(slot);
+          this.awaitFailed_(e);
         },
         complete: () => {
-          this.awaits.delete(slot);
-          this.polling.remove(slot);
-          this.pump();
+          this.awaits_.delete(slot);
+          this.polling_.remove(slot);
+          this.pump_();
         },
       }),
     );
@@ -382,31 +390,31 @@ class WorkerRun {
    * The client's connection closed for good (`close()`, or lost without reconnect) while the awaits
    * ran elsewhere: end with the error its requests now fail with, as a shared connection would.
    */
-  private clientClosed(): void {
-    this.request(Op.WorkerHeartbeat, encodeWorkerHeartbeat({ workerId: this.r.workerId, currentLoad: this.running.size })).subscribe({
-      error: (e: unknown) => this.fatal(e),
-      complete: () => this.fatal(new ClientClosedError('flo: the client is closed')),
+  private clientClosed_(): void {
+    this.request_(Op.WorkerHeartbeat, encodeWorkerHeartbeat({ workerId: this.r_.workerId, currentLoad: this.running_.size })).subscribe({
+      error: (e: unknown) => this.fatal_(e),
+      complete: () => this.fatal_(new ClientClosedError('flo: the client is closed')),
     });
   }
 
-  private awaitFailed(e: unknown): void {
-    if (this.phase !== 'running') return;
+  private awaitFailed_(e: unknown): void {
+    if (this.phase_ !== 'running') return;
     // Closed client, or a lost connection that will not come back (reconnect disabled): give up.
-    if (e instanceof ClientClosedError || isConnectionLost(e)) return this.fatal(e);
+    if (e instanceof ClientClosedError || isConnectionLost(e)) return this.fatal_(e);
     if (isBadRequest(e) && /draining/i.test(e.message)) return this.drain('server');
-    this.emit({ type: 'error', error: e, during: 'await' });
-    if (this.paused) return;
-    this.paused = true;
-    this.polling.add(
-      this.timer(this.r.retryDelayMs).subscribe(() => {
-        this.paused = false;
-        this.pump();
+    this.emit_({ type: 'error', error: e, during: 'await' });
+    if (this.paused_) return;
+    this.paused_ = true;
+    this.polling_.add(
+      this.timer_(this.r_.retryDelayMs).subscribe(() => {
+        this.paused_ = false;
+        this.pump_();
       }),
     );
   }
 
   /** An await reply that came after its subscriber left: fail its task at once with retry=1 (`docs/protocol-decisions.md` #5). */
-  private lateReply(reply: ResponseFrame): void {
+  private lateReply_(reply: ResponseFrame): void {
     if (reply.status !== Status.OK) return;
     let task: TaskAssignment | null;
     try {
@@ -416,25 +424,25 @@ class WorkerRun {
     }
     if (!task) return;
     const { taskId, taskType } = task;
-    this.viaCoalescer(
-      this.settleRequest(Op.ActionFail, encodeActionFail({ workerId: this.r.workerId, action: taskType, taskId, retry: true, error: 'worker stopped before running the task' })),
+    this.viaCoalescer_(
+      this.settleRequest_(Op.ActionFail, encodeActionFail({ workerId: this.r_.workerId, action: taskType, taskId, retry: true, error: 'worker stopped before running the task' })),
     ).subscribe({ error: () => undefined });
-    this.emit({ type: 'task-returned', taskId, action: taskType });
+    this.emit_({ type: 'task-returned', taskId, action: taskType });
   }
 
   // ---- tasks ---------------------------------------------------------------------------------
 
-  private startTask(a: TaskAssignment): void {
-    this.running.add(a.taskId);
-    const sub = runTask(this.taskHost, a).subscribe({
+  private startTask_(a: TaskAssignment): void {
+    this.running_.add(a.taskId);
+    const sub = runTask(this.taskHost_, a).subscribe({
       complete: () => {
-        this.life.remove(sub);
-        this.running.delete(a.taskId);
-        this.pump();
-        this.maybeFinish();
+        this.life_.remove(sub);
+        this.running_.delete(a.taskId);
+        this.pump_();
+        this.maybeFinish_();
       },
     });
-    if (!sub.closed) this.life.add(sub);
+    if (!sub.closed) this.life_.add(sub);
   }
 
 
@@ -442,9 +450,9 @@ class WorkerRun {
    * Sends a settle request through the client's settle coalescer (as its own batch of one, sent at
    * once), so that `client.close()` waits for it like for any other settle.
    */
-  private viaCoalescer(request$: Observable<void>): Observable<void> {
+  private viaCoalescer_(request$: Observable<void>): Observable<void> {
     const settler: Settler<string> = { maxBatch: 1, ack: () => request$, nack: () => EMPTY, touch: () => EMPTY };
-    return settlesOf(this.core).ack(settler, '');
+    return settlesOf(this.core_).ack(settler, '');
   }
 
   /** Runs a settle through the coalescer, then emits its event. */
@@ -456,51 +464,51 @@ class WorkerRun {
    * else the default.
    */
   drain(reason: DrainReason, requestedMs?: number): void {
-    if (this.phase === 'draining' || this.phase === 'finishing' || this.phase === 'done') return;
-    const wasRunning = this.phase === 'running';
-    this.phase = 'draining';
-    this.emit({ type: 'draining', reason });
-    this.polling.unsubscribe(); // parked awaits are cancelled: their late replies are handed back
-    this.awaits.clear();
-    const limit = this.r.drainTimeoutMs ?? requestedMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    if (this.phase_ === 'draining' || this.phase_ === 'finishing' || this.phase_ === 'done') return;
+    const wasRunning = this.phase_ === 'running';
+    this.phase_ = 'draining';
+    this.emit_({ type: 'draining', reason });
+    this.polling_.unsubscribe(); // parked awaits are cancelled: their late replies are handed back
+    this.awaits_.clear();
+    const limit = this.r_.drainTimeoutMs ?? requestedMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     if (limit !== Infinity) {
       // Handlers still running then are abandoned: failed with retry=1, then the worker deregisters.
-      this.life.add(this.timer(limit).subscribe(() => this.abandon$.next(limit)));
+      this.life_.add(this.timer_(limit).subscribe(() => this.abandon$_.next(limit)));
     }
-    if (wasRunning) this.maybeFinish();
+    if (wasRunning) this.maybeFinish_();
     // else: registration still in flight; `registered()` finishes the drain.
   }
 
-  private maybeFinish(): void {
-    if (this.phase !== 'draining' || this.running.size > 0) return;
-    this.phase = 'finishing';
-    this.life.add(
-      this.request(Op.WorkerDeregister, encodeWorkerDeregister({ workerId: this.r.workerId }))
+  private maybeFinish_(): void {
+    if (this.phase_ !== 'draining' || this.running_.size > 0) return;
+    this.phase_ = 'finishing';
+    this.life_.add(
+      this.request_(Op.WorkerDeregister, encodeWorkerDeregister({ workerId: this.r_.workerId }))
         .pipe(catchError(() => EMPTY))
         .subscribe({
           complete: () => {
-            this.phase = 'done';
-            this.emit({ type: 'deregistered', workerId: this.r.workerId });
-            this.life.unsubscribe();
-            this.closeFork();
-            if (!this.subscriber.closed) this.subscriber.complete();
+            this.phase_ = 'done';
+            this.emit_({ type: 'deregistered', workerId: this.r_.workerId });
+            this.life_.unsubscribe();
+            this.closeFork_();
+            if (!this.subscriber_.closed) this.subscriber_.complete();
           },
         }),
     );
   }
 
   /** Ends the worker with an error (a failed registration, a closed client): nothing more is sent. */
-  private fatal(e: unknown): void {
-    this.phase = 'done';
-    this.polling.unsubscribe();
-    this.life.unsubscribe();
-    this.closeFork();
-    if (!this.subscriber.closed) this.subscriber.error(e);
+  private fatal_(e: unknown): void {
+    this.phase_ = 'done';
+    this.polling_.unsubscribe();
+    this.life_.unsubscribe();
+    this.closeFork_();
+    if (!this.subscriber_.closed) this.subscriber_.error(e);
   }
 
   /** Closes the sibling client of the awaits, if the worker opened one. */
-  private closeFork(): void {
-    this.forked?.close().catch(() => undefined);
+  private closeFork_(): void {
+    this.forked_?.close().catch(() => undefined);
   }
 
 }

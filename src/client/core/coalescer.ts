@@ -35,13 +35,16 @@ interface Batch<Id> {
 
 /** Tells the subscriber of a coalesced settle (`ack()`, `nack()`, `touch()` Observables). */
 class SubscriberWaiter implements SettleWaiter {
-  constructor(private readonly subscriber: { next(v: void): void; complete(): void; error(e: unknown): void }) {}
+  private readonly subscriber_: { next(v: void): void; complete(): void; error(e: unknown): void };
+  constructor(subscriber_: { next(v: void): void; complete(): void; error(e: unknown): void }) {
+    this.subscriber_ = subscriber_;
+  }
   settleSucceeded(): void {
-    this.subscriber.next(undefined);
-    this.subscriber.complete();
+    this.subscriber_.next(undefined);
+    this.subscriber_.complete();
   }
   settleFailed(error: unknown): void {
-    this.subscriber.error(error);
+    this.subscriber_.error(error);
   }
 }
 
@@ -63,37 +66,37 @@ const optionsKey = (op: SettleOp, options: NackOptions & TouchOptions): string =
  * dropped): a settle is a promise made to the server, not a read.
  */
 export class SettleCoalescer {
-  private readonly scheduler: SchedulerLike;
+  private readonly scheduler_: SchedulerLike;
   /** Batches waiting for the end of the tick, by settler then by op+options. */
-  private readonly open = new Map<Settler<unknown>, Map<string, Batch<unknown>>>();
+  private readonly open_ = new Map<Settler<unknown>, Map<string, Batch<unknown>>>();
   /** Requests sent and not yet answered. */
-  private readonly inFlight = new Set<Batch<unknown>>();
+  private readonly inFlight_ = new Set<Batch<unknown>>();
 
-  private readonly resend: ResendPolicy | undefined;
+  private readonly resend_: ResendPolicy | undefined;
   /** Emits when `flush()` starts: settles waiting to be resent give up (the client is closing). */
-  private readonly flushing = new Subject<void>();
+  private readonly flushing_ = new Subject<void>();
 
   constructor(options: { scheduler?: SchedulerLike; resend?: ResendPolicy } = {}) {
-    this.scheduler = options.scheduler ?? asapScheduler;
-    this.resend = options.resend;
+    this.scheduler_ = options.scheduler ?? asapScheduler;
+    this.resend_ = options.resend;
   }
 
   ack<Id>(settler: Settler<Id>, id: Id): Observable<void> {
-    return this.enqueue(settler, 'ack', {}, id);
+    return this.enqueue_(settler, 'ack', {}, id);
   }
 
   nack<Id>(settler: Settler<Id>, id: Id, options: NackOptions = {}): Observable<void> {
-    return this.enqueue(settler, 'nack', options, id);
+    return this.enqueue_(settler, 'nack', options, id);
   }
 
   touch<Id>(settler: Settler<Id>, id: Id, options: TouchOptions = {}): Observable<void> {
-    return this.enqueue(settler, 'touch', options, id);
+    return this.enqueue_(settler, 'touch', options, id);
   }
 
   /** Number of settles waiting for the end of the tick. */
   get pending(): number {
     let n = 0;
-    for (const batches of this.open.values()) for (const b of batches.values()) n += b.ids.length;
+    for (const batches of this.open_.values()) for (const b of batches.values()) n += b.ids.length;
     return n;
   }
 
@@ -103,9 +106,9 @@ export class SettleCoalescer {
    * connection to come back to be resent give up with their error. `client.close()` uses it.
    */
   async flush(): Promise<void> {
-    this.flushing.next();
-    for (const batches of [...this.open.values()]) for (const b of [...batches.values()]) this.send(b);
-    const waiting = [...this.inFlight].map(
+    this.flushing_.next();
+    for (const batches of [...this.open_.values()]) for (const b of [...batches.values()]) this.send_(b);
+    const waiting = [...this.inFlight_].map(
       (batch) =>
         new Promise<void>((resolve) => {
           batch.waiters.push({ settleSucceeded: resolve, settleFailed: () => resolve() });
@@ -123,7 +126,7 @@ export class SettleCoalescer {
    * skips the duplicate check; primitive ids (a queue's seqs) are always checked.
    */
   join<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id, waiter: SettleWaiter, leaseId = false): void {
-    const batch = this.batchFor(settler, op, options);
+    const batch = this.batchFor_(settler, op, options);
     const ids = batch.ids;
     if (leaseId && batch.seen === undefined && typeof id === 'object' && id !== null) ids.push(id);
     else {
@@ -134,36 +137,36 @@ export class SettleCoalescer {
       }
     }
     batch.waiters.push(waiter);
-    if (settler.maxBatch !== undefined && ids.length >= settler.maxBatch) this.send(batch as Batch<unknown>);
+    if (settler.maxBatch !== undefined && ids.length >= settler.maxBatch) this.send_(batch as Batch<unknown>);
   }
 
-  private enqueue<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id): Observable<void> {
+  private enqueue_<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions, id: Id): Observable<void> {
     // The subscriber is told even after it left; RxJS drops what reaches a closed subscriber.
     return new Observable<void>((subscriber) => this.join(settler, op, options, id, new SubscriberWaiter(subscriber)));
   }
 
-  private batchFor<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions): Batch<Id> {
-    let batches = this.open.get(settler as Settler<unknown>);
+  private batchFor_<Id>(settler: Settler<Id>, op: SettleOp, options: NackOptions & TouchOptions): Batch<Id> {
+    let batches = this.open_.get(settler as Settler<unknown>);
     if (!batches) {
       batches = new Map();
-      this.open.set(settler as Settler<unknown>, batches);
+      this.open_.set(settler as Settler<unknown>, batches);
     }
     const key = optionsKey(op, options);
     let batch = batches.get(key) as Batch<Id> | undefined;
     if (!batch) {
       const created: Batch<Id> = { settler, op, options: { ...options }, ids: [], seen: undefined, waiters: [], key };
-      created.action = this.scheduler.schedule(() => this.send(created as Batch<unknown>));
+      created.action = this.scheduler_.schedule(() => this.send_(created as Batch<unknown>));
       batch = created;
       batches.set(key, batch as Batch<unknown>);
     }
     return batch;
   }
 
-  private send(batch: Batch<unknown>): void {
-    const batches = this.open.get(batch.settler);
+  private send_(batch: Batch<unknown>): void {
+    const batches = this.open_.get(batch.settler);
     if (batches?.get(batch.key) !== batch) return; // already sent
     batches.delete(batch.key);
-    if (batches.size === 0) this.open.delete(batch.settler);
+    if (batches.size === 0) this.open_.delete(batch.settler);
     batch.action?.unsubscribe();
     // The batch has left `open`: nothing joins it any more, its array can go out as it is.
     const ids = batch.ids;
@@ -175,8 +178,8 @@ export class SettleCoalescer {
         : batch.op === 'nack'
           ? settler.nack(ids, batch.options as NackOptions)
           : settler.touch(ids, batch.options as TouchOptions);
-    this.inFlight.add(batch);
-    const finish = () => this.inFlight.delete(batch);
+    this.inFlight_.add(batch);
+    const finish = () => this.inFlight_.delete(batch);
     const failed = (e: unknown) => {
       finish();
       for (const waiter of batch.waiters) waiter.settleFailed(e);
@@ -186,13 +189,13 @@ export class SettleCoalescer {
     const attempt = (n: number): void => {
       request().subscribe({
         error: (e: unknown) => {
-          const again = this.resend?.(e, n, { op: batch.op, count: ids.length });
+          const again = this.resend_?.(e, n, { op: batch.op, count: ids.length });
           if (!again) {
             failed(e);
             return;
           }
           let resent = false;
-          again.pipe(takeUntil(this.flushing)).subscribe({
+          again.pipe(takeUntil(this.flushing_)).subscribe({
             next: () => {
               if (resent) return;
               resent = true;

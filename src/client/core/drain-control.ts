@@ -20,41 +20,41 @@ export interface DrainRegistration {
 
 /** The client-wide drain: registrants, the replayed request, and the wait for all of them. */
 export class DrainControl {
-  private readonly requested = new ReplaySubject<DrainRequest>(1);
+  private readonly requested_ = new ReplaySubject<DrainRequest>(1);
   /** Emits once when a drain starts (replayed). */
-  readonly requested$: Observable<DrainRequest> = this.requested.asObservable();
-  private readonly running = new Set<DrainRegistration>();
-  private idle: Array<() => void> = [];
-  private started: DrainRequest | undefined;
+  readonly requested$: Observable<DrainRequest> = this.requested_.asObservable();
+  private readonly running_ = new Set<DrainRegistration>();
+  private idle_: Array<() => void> = [];
+  private started_: DrainRequest | undefined;
 
   /** True once `drain` was called. */
   get draining(): boolean {
-    return this.started !== undefined;
+    return this.started_ !== undefined;
   }
 
   /** Registers a running source or worker. */
   register(): DrainRegistration {
     const reg: DrainRegistration = {
       done: () => {
-        if (!this.running.delete(reg)) return;
-        if (this.running.size === 0) {
-          const idle = this.idle;
-          this.idle = [];
+        if (!this.running_.delete(reg)) return;
+        if (this.running_.size === 0) {
+          const idle = this.idle_;
+          this.idle_ = [];
           for (const resolve of idle) resolve();
         }
       },
     };
-    this.running.add(reg);
+    this.running_.add(reg);
     return reg;
   }
 
   /** Starts the drain (the first call's deadline counts); resolves when every registrant is done. */
   drain(request: DrainRequest): Promise<void> {
-    if (this.started === undefined) {
-      this.started = request;
-      this.requested.next(request);
+    if (this.started_ === undefined) {
+      this.started_ = request;
+      this.requested_.next(request);
     }
-    if (this.running.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.running_.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idle_.push(resolve));
   }
 }

@@ -99,55 +99,62 @@ const NO_OPTIONS: NackOptions = {};
 class ItemLease<Id> implements CallbackLease, SettleWaiter {
   outcome: LeaseOutcome | undefined = undefined;
   /** The options of the first settle asked for (a resend after a failure sends it again; its op is `outcome`). */
-  private firstOptions: NackOptions = NO_OPTIONS;
+  private firstOptions_: NackOptions = NO_OPTIONS;
   /** `idle`: nothing sent, or the last request failed; `sending`: joined a batch; `done`: succeeded. */
-  private phase: 'idle' | 'sending' | 'done' = 'idle';
+  private phase_: 'idle' | 'sending' | 'done' = 'idle';
   /** Told when the request in flight ends: the first caller (and its arg) in fields, any others in `rare`. */
-  private waiter: SettleCallback<unknown> | undefined = undefined;
-  private waiterArg: unknown = undefined;
+  private waiter_: SettleCallback<unknown> | undefined = undefined;
+  private waiterArg_: unknown = undefined;
   /**
    * The first `whenSettled` listener (a leasing source's), told after the `settled$` subscribers
    * (as the completion of the AsyncSubject that `settled$` used to be came after its value).
    */
-  private lateListener: SettledListener | undefined = undefined;
+  private lateListener_: SettledListener | undefined = undefined;
   /** What few leases need (more waiters or listeners, `settled$`): made on first use. */
-  private rare: RareLeaseState | undefined = undefined;
+  private rare_: RareLeaseState | undefined = undefined;
+  private readonly id_: Id;
+  private readonly settler_: Settler<Id>;
+  private readonly init_: LeaseInit;
 
   constructor(
-    private readonly id: Id,
-    private readonly settler: Settler<Id>,
+    id_: Id,
+    settler_: Settler<Id>,
     /** Shared by the leases of one source (queue messages: one per message); read through the getters. */
-    private readonly init: LeaseInit,
-  ) {}
+    init_: LeaseInit,
+  ) {
+    this.id_ = id_;
+    this.settler_ = settler_;
+    this.init_ = init_;
+  }
 
   get leaseMs(): number {
-    return this.init.leaseMs;
+    return this.init_.leaseMs;
   }
 
   get deliveryCount(): number | undefined {
-    return this.init.deliveryCount;
+    return this.init_.deliveryCount;
   }
 
   get context(): LeaseContext | undefined {
-    return this.init.context;
+    return this.init_.context;
   }
 
   get itemId(): string {
-    const formatId = this.init.formatId as ((id: Id) => string) | undefined;
-    return formatId ? formatId(this.id) : String(this.id);
+    const formatId = this.init_.formatId as ((id: Id) => string) | undefined;
+    return formatId ? formatId(this.id_) : String(this.id_);
   }
 
   get settled(): boolean {
     return this.outcome !== undefined;
   }
 
-  private get more(): RareLeaseState {
-    return (this.rare ??= {});
+  private get more_(): RareLeaseState {
+    return (this.rare_ ??= {});
   }
 
   get settled$(): Observable<LeaseOutcome> {
     // Replays the outcome, like the AsyncSubject it replaces; made on first use only.
-    return (this.more.settled$ ??= new Observable<LeaseOutcome>((subscriber) => {
+    return (this.more_.settled$ ??= new Observable<LeaseOutcome>((subscriber) => {
       if (this.outcome !== undefined) {
         subscriber.next(this.outcome);
         subscriber.complete();
@@ -157,20 +164,20 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
         subscriber.next(outcome);
         subscriber.complete();
       };
-      (this.more.outcomeListeners ??= []).push(listener);
-      return () => this.forgetListener(listener);
+      (this.more_.outcomeListeners ??= []).push(listener);
+      return () => this.forgetListener_(listener);
     }));
   }
 
   /** Calls `listener` once when the outcome is decided (at once if it is), with this lease. */
   [whenSettled](listener: SettledListener): void {
     if (this.outcome !== undefined) listener(this.outcome, this);
-    else if (this.lateListener === undefined) this.lateListener = listener;
-    else (this.more.lateListeners ??= []).push(listener);
+    else if (this.lateListener_ === undefined) this.lateListener_ = listener;
+    else (this.more_.lateListeners ??= []).push(listener);
   }
 
-  private forgetListener(listener: (outcome: LeaseOutcome) => void): void {
-    const listeners = this.rare?.outcomeListeners;
+  private forgetListener_(listener: (outcome: LeaseOutcome) => void): void {
+    const listeners = this.rare_?.outcomeListeners;
     const at = listeners === undefined ? -1 : listeners.indexOf(listener);
     if (at >= 0) listeners!.splice(at, 1);
   }
@@ -184,7 +191,7 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
   }
 
   touch(options: TouchOptions = {}): Observable<void> {
-    return defer(() => (this.settled ? doneAtOnce : this.init.coalescer.touch(this.settler, this.id, options)));
+    return defer(() => (this.settled ? doneAtOnce : this.init_.coalescer.touch(this.settler_, this.id_, options)));
   }
 
   /**
@@ -193,16 +200,16 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
    * form of `ack()`/`nack()`.
    */
   [requestSettle]<A>(op: LeaseOutcome, options: NackOptions, done: SettleCallback<A>, arg: A): void {
-    if (this.phase === 'done') {
+    if (this.phase_ === 'done') {
       done(undefined, arg);
       return;
     }
-    if (this.waiter === undefined) {
-      this.waiter = done as SettleCallback<unknown>;
-      this.waiterArg = arg;
-    } else (this.more.waiters ??= []).push({ done: done as SettleCallback<unknown>, arg });
-    if (this.phase === 'sending') return;
-    this.phase = 'sending';
+    if (this.waiter_ === undefined) {
+      this.waiter_ = done as SettleCallback<unknown>;
+      this.waiterArg_ = arg;
+    } else (this.more_.waiters ??= []).push({ done: done as SettleCallback<unknown>, arg });
+    if (this.phase_ === 'sending') return;
+    this.phase_ = 'sending';
     // The outcome is told before the settle joins its batch: a settler that answers at once
     // (maxBatch 1) then finds the lease settled, as the listeners do. The first settle asked for
     // decides it (`firstOptions` with it); a resend after a failure sends that one again.
@@ -210,12 +217,12 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
     if (outcome === undefined) {
       outcome = op;
       this.outcome = op;
-      this.firstOptions = options;
-      const rare = this.rare;
+      this.firstOptions_ = options;
+      const rare = this.rare_;
       const listeners = rare?.outcomeListeners;
-      const lateFirst = this.lateListener;
+      const lateFirst = this.lateListener_;
       const late = rare?.lateListeners;
-      this.lateListener = undefined;
+      this.lateListener_ = undefined;
       if (rare !== undefined) {
         rare.outcomeListeners = undefined;
         rare.lateListeners = undefined;
@@ -226,29 +233,29 @@ class ItemLease<Id> implements CallbackLease, SettleWaiter {
     }
     // The lease joins a batch once (`phase` is 'sending' until the request ends, and then the batch
     // has gone out), so its id is vouched for (`leaseId`): see `SettleCoalescer.join`.
-    if (outcome === 'acked') this.init.coalescer.join(this.settler, 'ack', NO_OPTIONS, this.id, this, true);
-    else this.init.coalescer.join(this.settler, 'nack', this.firstOptions, this.id, this, true);
+    if (outcome === 'acked') this.init_.coalescer.join(this.settler_, 'ack', NO_OPTIONS, this.id_, this, true);
+    else this.init_.coalescer.join(this.settler_, 'nack', this.firstOptions_, this.id_, this, true);
   }
 
   settleSucceeded(): void {
-    this.phase = 'done';
-    this.tellWaiters(undefined);
+    this.phase_ = 'done';
+    this.tellWaiters_(undefined);
   }
 
   settleFailed(error: unknown): void {
     // The next ack()/nack() sends again (so `retry()` works); the outcome stays.
-    this.phase = 'idle';
-    this.tellWaiters(error);
+    this.phase_ = 'idle';
+    this.tellWaiters_(error);
   }
 
   /** Tells (and forgets) the callers of the request that just ended; no argument on success. */
-  private tellWaiters(error: unknown): void {
-    const first = this.waiter;
-    const firstArg = this.waiterArg;
-    const more = this.rare?.waiters;
-    this.waiter = undefined;
-    this.waiterArg = undefined;
-    if (more !== undefined) this.rare!.waiters = undefined;
+  private tellWaiters_(error: unknown): void {
+    const first = this.waiter_;
+    const firstArg = this.waiterArg_;
+    const more = this.rare_?.waiters;
+    this.waiter_ = undefined;
+    this.waiterArg_ = undefined;
+    if (more !== undefined) this.rare_!.waiters = undefined;
     first?.(error, firstArg);
     if (more !== undefined) for (const w of more) w.done(error, w.arg);
   }

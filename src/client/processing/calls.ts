@@ -125,11 +125,11 @@ export class ProcessingCalls {
   }
 
   stop(jobId: string, options: RequestOptions = {}): Observable<void> {
-    return this.byId(Op.ProcessingStop, encodeProcessingStop, jobId, options);
+    return this.byId_(Op.ProcessingStop, encodeProcessingStop, jobId, options);
   }
 
   cancel(jobId: string, options: RequestOptions = {}): Observable<void> {
-    return this.byId(Op.ProcessingCancel, encodeProcessingCancel, jobId, options);
+    return this.byId_(Op.ProcessingCancel, encodeProcessingCancel, jobId, options);
   }
 
   savepoint(jobId: string, options: RequestOptions = {}): Observable<string> {
@@ -165,7 +165,7 @@ export class ProcessingCalls {
     });
   }
 
-  private byId(op: number, encode: (req: { jobId: string }) => ReturnType<typeof encodeProcessingStop>, jobId: string, options: RequestOptions): Observable<void> {
+  private byId_(op: number, encode: (req: { jobId: string }) => ReturnType<typeof encodeProcessingStop>, jobId: string, options: RequestOptions): Observable<void> {
     return defer(() => {
       checkText('job id', jobId);
       return this.core.call(this.core.spec(op, encode({ jobId }), options), ignorePayload);

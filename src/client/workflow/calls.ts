@@ -89,7 +89,7 @@ function sameProgress(a: RunStatus, b: RunStatus): boolean {
 export class WorkflowCalls {
   constructor(protected readonly core: ClientCore) {}
 
-  private toRunStatus(s: WorkflowStatusReply): RunStatus {
+  private toRunStatus_(s: WorkflowStatusReply): RunStatus {
     const wait = s.waitSignal;
     let waitFields: Partial<Pick<RunStatus, 'waitSignal' | 'waitingOn'>> = {};
     if (wait !== undefined) {
@@ -130,17 +130,17 @@ export class WorkflowCalls {
             const action = workflowSyncAction(header, stored ?? undefined);
             const result: WorkflowSyncResult = { ...header, action };
             if (action === 'unchanged') return of(result);
-            return this.createNamed(header.name, yamlText, options).pipe(map(() => result));
+            return this.createNamed_(header.name, yamlText, options).pipe(map(() => result));
           }),
         );
     });
   }
 
   create(yamlText: string, options: RequestOptions & { readonly name?: string } = {}): Observable<string> {
-    return defer(() => this.createNamed(options.name ?? scanHeader(yamlText).name, yamlText, options));
+    return defer(() => this.createNamed_(options.name ?? scanHeader(yamlText).name, yamlText, options));
   }
 
-  private createNamed(name: string, text: string, options: RequestOptions): Observable<string> {
+  private createNamed_(name: string, text: string, options: RequestOptions): Observable<string> {
     return this.core.call(this.core.spec(Op.WorkflowCreate, encodeWorkflowCreate({ name, definition: text }), options), decodeWorkflowCreateReply);
   }
 
@@ -167,7 +167,7 @@ export class WorkflowCalls {
       checkText('run id', runId);
       return this.core
         .call(this.core.spec(Op.WorkflowStatus, encodeWorkflowStatus({ runId }), options), decodeWorkflowStatusReply)
-        .pipe(map((s) => this.toRunStatus(s)));
+        .pipe(map((s) => this.toRunStatus_(s)));
     });
   }
 

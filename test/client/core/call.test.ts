@@ -168,7 +168,7 @@ describe('kv.get over a real socket', () => {
     const seen: unknown[] = [];
     const sub = flo.kv.get('k').subscribe({ next: (v) => seen.push(v), error: (e) => seen.push(e), complete: () => seen.push('done') });
     const [req] = await server.waitForRequests(1);
-    const connection = (flo as unknown as { channel: { pendingCount: number } }).channel;
+    const connection = (flo as unknown as { channel_: { pendingCount: number } }).channel_;
     expect(connection.pendingCount).toBe(1);
     sub.unsubscribe();
     expect(connection.pendingCount).toBe(0);
