@@ -73,22 +73,8 @@ export function crc32UpdateView(state: number, bytes: Uint8Array, view: DataView
       t[256 + ((e >>> 16) & 0xff)] ^
       t[e >>> 24];
   }
-  if (i + 8 <= end) {
-    const a = c ^ view.getInt32(i, true);
-    const b = view.getInt32(i + 4, true);
-    c =
-      t[1792 + (a & 0xff)] ^
-      t[1536 + ((a >>> 8) & 0xff)] ^
-      t[1280 + ((a >>> 16) & 0xff)] ^
-      t[1024 + (a >>> 24)] ^
-      t[768 + (b & 0xff)] ^
-      t[512 + ((b >>> 8) & 0xff)] ^
-      t[256 + ((b >>> 16) & 0xff)] ^
-      t[b >>> 24];
-    i += 8;
-  }
-  for (; i < end; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return c;
+  // The last 0-15 bytes: eight at a time, then one by one.
+  return crc32Update(c, bytes, i, end);
 }
 
 export function crc32(bytes: Uint8Array): number {
