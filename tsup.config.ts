@@ -1,3 +1,4 @@
+import type { BuildOptions } from 'esbuild';
 import { defineConfig, type Options } from 'tsup';
 
 /**
@@ -34,6 +35,27 @@ export const esmExternal = [...external, 'p-retry'];
  * declaration emitted with it.
  */
 export const distEsbuildOptions = { mangleProps: /_$/ } as const;
+
+/**
+ * esbuild options that build the package's ESM as `tsup` builds `dist/` (same entries, chunk
+ * splitting, target, externals and `distEsbuildOptions`), for the checks of what users get
+ * (`bench/bundle-size.ts`, `test/build/`). `root`: the project folder, ending with `/`.
+ * `mangle: false` leaves the private names long (to show a check can fail).
+ */
+export function publishedEsmBuild(root: string, outdir: string, mangle = true): BuildOptions {
+  return {
+    ...(mangle ? distEsbuildOptions : {}),
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, `${root}${file}`])),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outdir,
+    external: esmExternal,
+    logLevel: 'silent',
+  };
+}
 
 const shared: Options = {
   // Readable, unminified output and no source maps (they would double the tarball).

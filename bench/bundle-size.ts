@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { distEsbuildOptions, entries, esmExternal } from '../tsup.config.js';
+import { distEsbuildOptions, publishedEsmBuild } from '../tsup.config.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -138,18 +138,7 @@ export async function publishedBundleSizes(): Promise<BundleSize[]> {
   // Inside the project, so that the build's imports of p-retry resolve from its node_modules.
   const dir = mkdtempSync(join(root, '.bundle-size-dist-'));
   try {
-    await build({
-      ...distEsbuildOptions,
-      entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, `${root}${file}`])),
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      outdir: dir,
-      external: esmExternal,
-      logLevel: 'silent',
-    });
+    await build(publishedEsmBuild(root, dir));
     return await Promise.all(
       apps(`./index.js`, `./modular.js`).map(([label, contents]) => measure(label, contents, dir)),
     );
