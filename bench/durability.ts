@@ -109,6 +109,12 @@ function procIo(pid: number): Record<string, number> | undefined {
       const [k, v] = line.split(': ');
       if (v !== undefined) out[k] = Number(v);
     }
+    // Context switches of every thread (the event loop and the thread pool's): hand-offs per request.
+    out.switches = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) out.switches += Number(m[1]);
+    }
     return out;
   } catch {
     return undefined;
@@ -311,7 +317,7 @@ async function best(target: Target, run: (total: number) => Promise<number>): Pr
     const io1 = procIo(target.pid)!;
     const per = (k: string) => (((io1[k] ?? 0) - (io0[k] ?? 0)) / (OPS * ROUNDS)).toFixed(3);
     const us = (k: string) => ((((io1[k] ?? 0) - (io0[k] ?? 0)) * 1000) / (OPS * ROUNDS)).toFixed(2);
-    notes.push(`pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}`);
+    notes.push(`pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}; ${((((io1.switches ?? 0) - (io0.switches ?? 0)) * 256) / (OPS * ROUNDS)).toFixed(1)} context switches per 256 requests (all threads)`);
   }
   return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS), notes };
 }
