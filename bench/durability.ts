@@ -109,6 +109,12 @@ function procIo(pid: number): Record<string, number> | undefined {
       const [k, v] = line.split(': ');
       if (v !== undefined) out[k] = Number(v);
     }
+    // Context switches of every thread (the event loop and the thread pool's): hand-offs per request.
+    out.switches = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)/gm)) out.switches += Number(m[1]);
+    }
     return out;
   } catch {
     return undefined;
@@ -282,7 +288,9 @@ const redisRequest = (w: Workload) => (i: number) => (w === 'kv put' ? resp('SET
  * without /proc), after a warm-up run of WARMUP requests that counts for neither (the JIT compiles
  * the server's hot paths during the first thousands of requests).
  */
-async function best(target: Target, run: (total: number) => Promise<number>): Promise<{ rate: number; cpuUs: number | undefined }> {
+async function best(target: Target, run: (total: number) => Promise<number>): Promise<{ rate: number; cpuUs: number | undefined; notes: string[] }> {
+  // Lines about this run (storage, syscalls), printed under its row once the row is printed.
+  const notes: string[] = [];
   await run(WARMUP);
   let top = 0;
   const io0 = SYSCALLS && target.pid !== undefined ? procIo(target.pid) : undefined;
@@ -300,8 +308,8 @@ async function best(target: Target, run: (total: number) => Promise<number>): Pr
     const fsyncs = s1.fsyncs - storage0.fsyncs;
     const fsyncSeconds = s1.fsyncSeconds - storage0.fsyncSeconds;
     const requests = OPS * ROUNDS;
-    console.log(
-      `  storage: ${(requests / commits).toFixed(0)} requests and ${((s1.bytes - storage0.bytes) / commits / 1024).toFixed(1)} KiB per commit, ${(commits / Math.max(1, fsyncs)).toFixed(2)} commits per fdatasync, ` +
+    notes.push(
+      `storage: ${(requests / commits).toFixed(0)} requests and ${((s1.bytes - storage0.bytes) / commits / 1024).toFixed(1)} KiB per commit, ${(commits / Math.max(1, fsyncs)).toFixed(2)} commits per fdatasync, ` +
         `${fsyncs} fdatasyncs of ${fsyncs ? ((fsyncSeconds / fsyncs) * 1000).toFixed(2) : '—'} ms mean = ${((fsyncSeconds / wallSeconds) * 100).toFixed(0)}% of the runs' wall time`,
     );
   }
@@ -309,9 +317,9 @@ async function best(target: Target, run: (total: number) => Promise<number>): Pr
     const io1 = procIo(target.pid)!;
     const per = (k: string) => (((io1[k] ?? 0) - (io0[k] ?? 0)) / (OPS * ROUNDS)).toFixed(3);
     const us = (k: string) => ((((io1[k] ?? 0) - (io0[k] ?? 0)) * 1000) / (OPS * ROUNDS)).toFixed(2);
-    console.log(`  pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}`);
+    notes.push(`pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}; ${((((io1.switches ?? 0) - (io0.switches ?? 0)) * 256) / (OPS * ROUNDS)).toFixed(1)} context switches per 256 requests (all threads)`);
   }
-  return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS) };
+  return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS), notes };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
@@ -335,8 +343,9 @@ async function throughput(): Promise<void> {
   console.log('server CPU: the server process\'s CPU time per request (from /proc; steadier than the rates on a loaded machine)');
   console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)} ${'server CPU µs/put'.padStart(18)} ${'µs/append'.padStart(10)}`);
   for (const t of targets) {
-    const row: Array<{ rate: number; cpuUs: number | undefined }> = [];
-    for (const w of ['kv put', 'stream append'] as const) {
+    const row: Array<{ rate: number; cpuUs: number | undefined; notes: string[] }> = [];
+    const works = ['kv put', 'stream append'] as const;
+    for (const w of works) {
       const target = await t.start();
       try {
         row.push(await best(target, (total) => pipeline(target.port, total, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies)));
@@ -346,6 +355,10 @@ async function throughput(): Promise<void> {
     }
     const us = (v: number | undefined, width: number) => (v === undefined ? '—' : v.toFixed(1)).padStart(width);
     console.log(`${t.name.padEnd(30)} ${fmt(row[0].rate)} ${fmt(row[1].rate)} ${us(row[0].cpuUs, 18)} ${us(row[1].cpuUs, 10)}`);
+    // The row's own storage and syscall lines, under it.
+    row.forEach((r, i) => {
+      for (const note of r.notes) console.log(`  ${works[i]} ${note}`);
+    });
   }
   if (!hasRedis) console.log('(redis-server not installed: no Redis rows)');
 }

@@ -1,6 +1,6 @@
 // The storage layer on a real directory: recovery from torn tails at every offset, refusal on
 // corruption before the tail, failed writes rolled back (not applied), the lock, compaction.
-import { cpSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, fdatasyncSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/server/clock.js';
@@ -840,6 +840,100 @@ describe('a failed fsync (fsync always)', () => {
     expect(later).toBeInstanceOf(StorageWriteError);
     expect(state.has('c')).toBe(false);
     expect(syncs).toHaveLength(1);
+    await storage.close();
+  });
+});
+
+describe('fdatasyncs on the event loop (fsync always)', () => {
+  /** Storage whose background fdatasyncs the test holds and whose loop fdatasyncs it counts (both real). */
+  function loopSyncStorage(failLoopSync = false) {
+    const background: Array<(err: NodeJS.ErrnoException | null) => void> = [];
+    const events: string[] = [];
+    const io: StorageIo = {
+      writeSync: failingIo().writeSync,
+      fdatasync: (_fd, cb) => void background.push(cb),
+      fdatasyncSync: (fd) => {
+        events.push('loop sync');
+        if (failLoopSync) throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+        fdatasyncSync(fd);
+      },
+    };
+    const lines: string[] = [];
+    const storage = DiskStorage.open({ dir: tempDir(), fsync: 'always', io, log: (l) => lines.push(l) });
+    const state = new Map<string, string>();
+    const willChange = storage.table({ name: 't', save: (k) => state.get(k), load: (k, v) => void (v === undefined ? state.delete(k) : state.set(k, v as string)) });
+    storage.restore();
+    let n = 0;
+    /** A change and a reply waiting for it; the reply records itself in `events`. */
+    const write = () => {
+      const key = `k${n++}`;
+      willChange(key, ABSENT, 'v');
+      state.set(key, 'v');
+      storage.afterCommit((err) => events.push(err ? `failed ${key}: ${err.message}` : `reply ${key}`));
+    };
+    return { storage, background, events, lines, write, state };
+  }
+
+  it('syncs on the loop while no batch is written during a background fdatasync, replies only after it, and probes in the background every 16th commit', async () => {
+    const { storage, background, events, write } = loopSyncStorage();
+    write();
+    await nextTurn();
+    // The first commit syncs in the background (nothing known yet); nothing overlaps it.
+    expect(background).toHaveLength(1);
+    expect(events).toEqual([]);
+    background.shift()!(null);
+    expect(events).toEqual(['reply k0']);
+    events.length = 0;
+    for (let i = 1; i <= 15; i++) {
+      write();
+      await nextTurn();
+    }
+    // Commits 1-15 synced on the loop, each reply after its own sync; none waits in the background.
+    expect(background).toHaveLength(0);
+    expect(events).toEqual(Array.from({ length: 15 }, (_, i) => ['loop sync', `reply k${i + 1}`]).flat());
+    expect(storage.pending).toBe(false);
+    events.length = 0;
+    write();
+    await nextTurn();
+    expect(background).toHaveLength(1); // the 16th: a probe in the background
+    expect(events).toEqual([]);
+    expect(storage.pending).toBe(true);
+    // Another batch written while it runs: work overlaps the fdatasyncs, so they stay in the background.
+    write();
+    await nextTurn();
+    expect(events).toEqual([]);
+    background.shift()!(null);
+    expect(events).toEqual(['reply k16']);
+    expect(background).toHaveLength(1); // k17's batch, in the background too
+    write(); // overlapping that one as well
+    await nextTurn();
+    background.shift()!(null);
+    expect(events).toEqual(['reply k16', 'reply k17']);
+    expect(background).toHaveLength(1); // k18's, still in the background
+    background.shift()!(null);
+    expect(events).toEqual(['reply k16', 'reply k17', 'reply k18']);
+    // Nothing overlapped k18's fdatasync: the next commit syncs on the loop again.
+    write();
+    await nextTurn();
+    expect(background).toHaveLength(0);
+    expect(events.slice(3)).toEqual(['loop sync', 'reply k19']);
+    await storage.close();
+  });
+
+  it('a failed loop fdatasync fails the replies waiting for it, refuses later writes and leaves nothing pending', async () => {
+    const { storage, background, events, lines, write, state } = loopSyncStorage(true);
+    write();
+    await nextTurn();
+    background.shift()!(null);
+    write();
+    await nextTurn();
+    expect(events).toEqual(['reply k0', 'loop sync', 'failed k1: storage fsync failed (EIO): the server refuses further writes']);
+    expect(lines.some((l) => /fsync failed \(EIO\)/.test(l))).toBe(true);
+    expect(storage.pending).toBe(false);
+    write();
+    await nextTurn();
+    expect(events.at(-1)).toMatch(/^failed k2: storage fsync failed \(EIO\)/);
+    expect(state.has('k2')).toBe(false); // rolled back
     await storage.close();
   });
 });
