@@ -21,6 +21,8 @@
  *   works), but one that would park has its signal aborted at once and, unless it still answers OK,
  *   is answered OVERLOADED.
  */
+// Imported rather than the global: `globalThis.Buffer` is a lazy getter in Node, run on every read.
+import { Buffer } from 'node:buffer';
 import { setMaxListeners } from 'node:events';
 import { decodeRequestBodyAt, encodeRejectFrame, HEADER_SIZE, Status, utf8, type RequestBody } from '../protocol/index.js';
 import type { Answer, DispatchInput, Dispatcher } from './dispatcher.js';
