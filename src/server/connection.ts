@@ -291,8 +291,13 @@ export class ServerConnection {
     this.transport.destroy();
   }
 
+  /** `receive` guarded as `guarded` does, without a closure per chunk. */
   private safeReceive(bytes: Uint8Array, lastOfTurn?: boolean): void {
-    this.guarded(() => this.receive(bytes, lastOfTurn));
+    try {
+      this.receive(bytes, lastOfTurn);
+    } catch (err) {
+      this.failInternally(err);
+    }
   }
 
   /**
@@ -304,11 +309,15 @@ export class ServerConnection {
     try {
       work();
     } catch (err) {
-      this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: internal error: ${(err as Error)?.stack ?? String(err)}`);
-      this.state = 'closing';
-      this.abort.abort(err);
-      this.transport.destroy();
+      this.failInternally(err);
     }
+  }
+
+  private failInternally(err: unknown): void {
+    this.log(`conn #${this.id} ${this.protocol} ${this.remoteAddress}: internal error: ${(err as Error)?.stack ?? String(err)}`);
+    this.state = 'closing';
+    this.abort.abort(err);
+    this.transport.destroy();
   }
 
   /** Server shutdown: aborts parked requests and closes the transport. */
