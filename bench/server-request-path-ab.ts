@@ -8,7 +8,8 @@
  * machine moves far less than runs minutes apart. Both sides share one heap, so one side's garbage
  * may be collected during the other's round: compare the difference, not the absolute figures.
  *
- * Env: BENCH_AB_OTHER (required), BENCH_AB_WORK (`get256,put256,append256` by default),
+ * Env: BENCH_AB_OTHER (required), BENCH_AB_WORK (`get256,put256,append256` by default; without
+ * `256`, e.g. `get,put`: one frame per chunk, the lone request's path),
  * BENCH_AB_ROUNDS (default 16), BENCH_AB_OPS (requests per round, default 102 400), BENCH_AB_CHECK=1
  * (a CRC of every reply byte on each side, compared at the end: are the replies byte-identical; costs
  * CPU; get and put replies only, as an append's reply carries the time).
@@ -81,34 +82,36 @@ const frameOf = (op: Work, i: number): Uint8Array => {
   const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });
   return protocol.encodeRequest(BigInt(i + 1), op === 'put' ? protocol.Op.KvPut : protocol.Op.KvGet, 'bench', body);
 };
-function chunks(op: Work): Buffer[] {
+/** `get256` etc.: 256 frames per chunk; `get` etc.: one (a lone request per chunk, answered at once). */
+function chunks(op: Work, perChunk: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let c = 0; c < 64; c++) out.push(Buffer.concat(Array.from({ length: PER_CHUNK }, (_, j) => frameOf(op, c * PER_CHUNK + j))));
+  for (let c = 0; c < 16_384 / perChunk; c++) out.push(Buffer.concat(Array.from({ length: perChunk }, (_, j) => frameOf(op, c * perChunk + j))));
   return out;
 }
-function run(side: Side, list: Buffer[]): number {
-  const rounds = Math.ceil(OPS / PER_CHUNK);
+function run(side: Side, list: Buffer[], perChunk: number): number {
+  const rounds = Math.ceil(OPS / perChunk);
   const t0 = process.cpuUsage();
   for (let i = 0; i < rounds; i++) side.feed(list[i % list.length]);
   const t = process.cpuUsage(t0);
-  return ((t.user + t.system) * 1000) / (rounds * PER_CHUNK);
+  return ((t.user + t.system) * 1000) / (rounds * perChunk);
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
-const puts = chunks('put');
+const puts = chunks('put', PER_CHUNK);
 for (const s of [a.side, b.side]) for (const list of puts) s.feed(list); // keys exist before any get
 for (const w of WORK) {
-  const list = chunks(w.replace('256', '') as Work);
-  for (const s of [a.side, b.side]) run(s, list); // warm-up
+  const perChunk = w.endsWith('256') ? PER_CHUNK : 1;
+  const list = chunks(w.replace('256', '') as Work, perChunk);
+  for (const s of [a.side, b.side]) run(s, list, perChunk); // warm-up
   const mine: number[] = [];
   const theirs: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     if (r % 2 === 0) {
-      mine.push(run(a.side, list));
-      theirs.push(run(b.side, list));
+      mine.push(run(a.side, list, perChunk));
+      theirs.push(run(b.side, list, perChunk));
     } else {
-      theirs.push(run(b.side, list));
-      mine.push(run(a.side, list));
+      theirs.push(run(b.side, list, perChunk));
+      mine.push(run(a.side, list, perChunk));
     }
   }
   const diffs = mine.map((m, i) => m - theirs[i]);

@@ -6,7 +6,8 @@
  * difference is the transport's). Alternates A B, B A, ... and prints medians and the median of
  * the per-round differences.
  *
- * Env: BENCH_AB_OTHER=<dir> (required), BENCH_TA_ROUNDS (default 10), BENCH_TA_OPS (default 20 000).
+ * Env: BENCH_AB_OTHER=<dir> (required), BENCH_TA_ROUNDS (default 10), BENCH_TA_OPS (default 20 000),
+ * BENCH_TA_REQUEST_BYTES (size of each request, default 60).
  * Run: `BENCH_AB_OTHER=/path/to/old npx tsx bench/transport-ab.ts`. Prints figures, asserts nothing.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -17,7 +18,8 @@ import { median } from './support/stats.js';
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROUNDS = env('BENCH_TA_ROUNDS', 10);
 const OPS = env('BENCH_TA_OPS', 20_000);
-const REQUEST = new Uint8Array(60).fill(1);
+// A lone get's request is ~60 bytes, a put's with a 100-byte value ~170 (reads above 64 bytes are copied to a slab).
+const REQUEST = new Uint8Array(env('BENCH_TA_REQUEST_BYTES', 60)).fill(1);
 const REPLY = new Uint8Array(32).fill(2);
 
 interface TransportLike {

@@ -87,7 +87,7 @@ export class DeadlineList {
 
   private fire_(): void {
     this.timer_ = undefined;
-    const now = performance.now();
+    const now = this.owner_.now();
     let item = this.head_;
     while (item !== undefined && item.expiresAt <= now) {
       this.remove(item);
@@ -110,8 +110,18 @@ function holdOpen(timer: ReturnType<typeof setTimeout>, hold: boolean): void {
 /** One `DeadlineList` per deadline length. */
 export class Deadlines {
   private readonly lists_ = new Map<number, DeadlineList>();
+  /**
+   * The clock, read from the global once: Node's global `performance` is a lazy getter that runs on
+   * every read (this module also runs in browsers, so it cannot import `node:perf_hooks`).
+   */
+  private readonly clock_: { now(): number } = performance;
 
   constructor(readonly onExpire: (item: DeadlineItem) => void) {}
+
+  /** `performance.now()`. */
+  now(): number {
+    return this.clock_.now();
+  }
 
   /** Arms `item` to expire `ms` from now (ms must be finite and >= 0). */
   add(item: DeadlineItem, ms: number): void {
@@ -120,7 +130,7 @@ export class Deadlines {
       list = new DeadlineList(ms, this);
       this.lists_.set(ms, list);
     }
-    list.add(item, performance.now());
+    list.add(item, this.clock_.now());
   }
 
   remove(item: DeadlineItem): void {

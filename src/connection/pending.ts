@@ -68,6 +68,12 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
 }
 
 export class PendingTable {
+  /**
+   * The oldest pending request when it came while none was pending: one request at a time never
+   * touches the map (a set, a get and a delete per request, ~0.1 µs with the map's rehashing of an
+   * ever-growing run of integer keys). Always older than every request in `pending_`.
+   */
+  private lone_: PendingRequest | undefined = undefined;
   private readonly pending_ = new Map<number, PendingRequest>();
   private readonly abandoned_ = new Map<number, PendingRequest>();
   /** Where a traced request's failure is published. */
@@ -80,15 +86,21 @@ export class PendingTable {
 
   /** Requests waiting for their reply, sent or queued. */
   get size(): number {
-    return this.pending_.size;
+    return this.pending_.size + (this.lone_ === undefined ? 0 : 1);
   }
 
   add(entry: PendingRequest): void {
-    this.pending_.set(entry.id, entry);
+    if (this.lone_ === undefined && this.pending_.size === 0) this.lone_ = entry;
+    else this.pending_.set(entry.id, entry);
   }
 
   /** The pending request with this id, removed from the table; undefined if there is none. */
   take(id: number): PendingRequest | undefined {
+    const lone = this.lone_;
+    if (lone !== undefined && lone.id === id) {
+      this.lone_ = undefined;
+      return lone;
+    }
     const entry = this.pending_.get(id);
     if (entry !== undefined) this.pending_.delete(id);
     return entry;
@@ -99,7 +111,8 @@ export class PendingTable {
    * the entry is remembered as abandoned so the reply is recognised as late.
    */
   forget(entry: PendingRequest): void {
-    this.pending_.delete(entry.id);
+    if (this.lone_ === entry) this.lone_ = undefined;
+    else this.pending_.delete(entry.id);
     if (!entry.sent) return;
     this.abandoned_.set(entry.id, entry);
     if (this.abandoned_.size > this.maxAbandoned_) {
@@ -122,6 +135,8 @@ export class PendingTable {
 
   /** Fails every request whose frame went out (on the socket that was just lost). */
   failSent(error: Error): void {
+    const lone = this.lone_;
+    if (lone !== undefined && lone.sent) this.settleWithError_(lone, error);
     for (const entry of this.pending_.values()) {
       if (entry.sent) this.settleWithError_(entry, error);
     }
@@ -129,11 +144,13 @@ export class PendingTable {
 
   /** Fails every pending request, sent or not. */
   failAll(error: Error): void {
+    if (this.lone_ !== undefined) this.settleWithError_(this.lone_, error);
     for (const entry of this.pending_.values()) this.settleWithError_(entry, error);
   }
 
   private settleWithError_(entry: PendingRequest, error: Error): void {
-    this.pending_.delete(entry.id);
+    if (this.lone_ === entry) this.lone_ = undefined;
+    else this.pending_.delete(entry.id);
     entry.frameBuf = undefined;
     const subscriber = entry.finish();
     const ctx = entry.trace;

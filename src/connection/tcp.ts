@@ -3,6 +3,7 @@
  * of frames leaves at once.
  */
 import * as net from 'node:net';
+import { smallCopy } from '../protocol/small-bytes.js';
 import type { Transport, TransportFactory, TransportHandlers } from './types.js';
 
 /** Size of the buffer each socket reads into (the most one read takes). */
@@ -84,8 +85,9 @@ export const tcpTransport: TransportFactory = (endpoint: string, handlers: Trans
       return;
     }
     // Reads land in one reused buffer and reach us straight from the socket (`onread`), without
-    // the Readable stream's push, 'data' event and per-read nextTick; each read is copied out to a
-    // buffer of its own exact size (frames are decoded in place and may outlive the read).
+    // the Readable stream's push, 'data' event and per-read nextTick; each read is copied out
+    // (`smallCopy`: a small one to a view of a slab; frames are decoded in place and may outlive
+    // the read).
     const readBuffer = new Uint8Array(READ_BUFFER);
     let onData: (chunk: Uint8Array) => void = () => undefined;
     const socket = net.connect({
@@ -95,7 +97,7 @@ export const tcpTransport: TransportFactory = (endpoint: string, handlers: Trans
       onread: {
         buffer: readBuffer,
         callback: (n: number) => {
-          onData(readBuffer.slice(0, n));
+          onData(smallCopy(readBuffer, 0, n));
           return true; // keep reading
         },
       },

@@ -17,6 +17,7 @@ import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { addTxn, decodeVersionOnly, fixedReply, i64le, options, opts, payload, readTxn, u64le, withOptional } from './kv-helpers.js';
 import { Opt } from './options.js';
+import { smallCopy } from './small-bytes.js';
 
 /** Reply layouts where the Go SDK and the newest Flo server disagree (scan, history; `docs/protocol-decisions.md` #1). */
 export type KvReplyProfile = 'go' | 'flo';
@@ -288,7 +289,8 @@ export function decodeKvGetReply(p: Uint8Array): KvGetReply {
   const lo = (p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24)) >>> 0;
   const hi = (p[4]! | (p[5]! << 8) | (p[6]! << 16) | (p[7]! << 24)) >>> 0;
   const version = hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
-  return { version, value: p.slice(8) };
+  // A copy (the reply's frame may be a view of a large read): a slab's view for a small value.
+  return { version, value: smallCopy(p, 8, p.length) };
 }
 
 export const decodeKvWatchReply = decodeKvGetReply;

@@ -27,6 +27,10 @@ export class ReplyOutbox {
   private start = 0;
   /** End of the bytes written into the slab. */
   private used = 0;
+  /** The view `take` returned last, where it starts and in which slab. */
+  private lastTaken: Buffer | undefined;
+  private lastTakenStart = 0;
+  private lastTakenSlab: Buffer | undefined;
 
   /** Reply bytes gathered and not yet handed to the transport. */
   get pendingBytes(): number {
@@ -69,9 +73,19 @@ export class ReplyOutbox {
    * none. The view must not be kept beyond the transport's write.
    */
   take(): Uint8Array | undefined {
-    if (this.used === this.start) return undefined;
-    const bytes = this.slab!.subarray(this.start, this.used);
-    this.start = this.used;
+    const start = this.start;
+    const used = this.used;
+    if (used === start) return undefined;
+    this.start = used;
+    // One request at a time takes the same range of a recycled slab again and again (equal replies):
+    // the view handed out last time serves (its bytes were written over, as the slab's are), which
+    // spares `Buffer#subarray` (~0.1 µs: it builds the view through Buffer's constructor).
+    const last = this.lastTaken;
+    if (last !== undefined && this.lastTakenStart === start && last.length === used - start && this.lastTakenSlab === this.slab) return last;
+    const bytes = this.slab!.subarray(start, used);
+    this.lastTaken = bytes;
+    this.lastTakenStart = start;
+    this.lastTakenSlab = this.slab;
     return bytes;
   }
 
@@ -84,6 +98,7 @@ export class ReplyOutbox {
     if (this.slab.length > MAX_KEPT_SLAB) {
       this.slab = undefined;
       this.view = undefined;
+      this.lastTaken = this.lastTakenSlab = undefined;
     }
     this.start = 0;
     this.used = 0;
@@ -102,6 +117,7 @@ export class ReplyOutbox {
     if (pending > 0) this.slab!.copy(next, 0, this.start, this.used);
     this.slab = next;
     this.view = new DataView(next.buffer, next.byteOffset, next.length);
+    this.lastTaken = this.lastTakenSlab = undefined; // let the old slab go
     this.start = 0;
     this.used = pending;
   }

@@ -3,6 +3,7 @@
  * carrying them in binary messages. The connection logic (`connection.ts`) sees only this.
  */
 import type { Socket } from 'node:net';
+import { smallCopy } from '../protocol/small-bytes.js';
 
 export type WireProtocol = 'binary' | 'websocket';
 
@@ -119,8 +120,9 @@ export class TcpTransport implements FrameTransport {
   }
 
   /**
-   * Later reads skip the Readable stream: they land in the shared buffer and each is copied out to
-   * a buffer of its own (frames are views into it and may outlive the read). Pausing and resuming
+   * Later reads skip the Readable stream: they land in the shared buffer and each is copied out
+   * (`smallCopy`: a small read to a slab's view, not a buffer of its own; frames are views into
+   * it and may outlive the read). Pausing and resuming
    * still work: with these fields set, `pause()`/`resume()` stop and start the handle's reading.
    * Only while the stream holds no chunk (else those would come after newer bytes).
    */
@@ -134,7 +136,7 @@ export class TcpTransport implements FrameTransport {
     fields[keys.buffer] = buffer;
     fields[keys.generator] = null;
     fields[keys.callback] = (n: number, into: Uint8Array) => {
-      events.data(into.slice(0, n), n < into.length);
+      events.data(smallCopy(into, 0, n), n < into.length);
       return true;
     };
     handle.useUserBuffer(buffer);

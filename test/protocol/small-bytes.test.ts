@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smallBytes } from '../../src/protocol/small-bytes.js';
+import { smallBytes, smallCopy } from '../../src/protocol/small-bytes.js';
 
 describe('smallBytes', () => {
   it('hands out zeroed views of the asked length that never overlap, across slabs', () => {
@@ -27,5 +27,48 @@ describe('smallBytes', () => {
   it('keeps views 8-byte aligned', () => {
     smallBytes(3);
     expect(smallBytes(10).byteOffset % 8).toBe(0);
+  });
+});
+
+describe('smallCopy', () => {
+  it('copies the first n bytes of a reused read buffer, each copy kept intact when the buffer is read into again', () => {
+    const readBuffer = new Uint8Array(64 * 1024);
+    const copies: Array<{ copy: Uint8Array; fill: number }> = [];
+    // Sizes up to and beyond the slab limit (1 KiB), and enough reads to fill several slabs.
+    const sizes = [1, 40, 64, 65, 150, 1024, 1025, 4000];
+    for (let i = 0; i < 600; i++) {
+      const n = sizes[i % sizes.length]!;
+      const fill = (i % 250) + 1;
+      readBuffer.fill(fill, 0, n);
+      readBuffer[n] = 0xff; // a byte past the read must not be copied
+      const copy = smallCopy(readBuffer, 0, n);
+      expect(copy.length).toBe(n);
+      copies.push({ copy, fill });
+    }
+    readBuffer.fill(0);
+    for (const { copy, fill } of copies) expect(copy.every((b) => b === fill)).toBe(true);
+    // Slab copies share buffers (several slabs were used), the rest do not.
+    const slabbed = copies.filter(({ copy }) => copy.length <= 1024);
+    expect(new Set(slabbed.map(({ copy }) => copy.buffer)).size).toBeGreaterThan(1);
+    expect(new Set(slabbed.map(({ copy }) => copy.buffer)).size).toBeLessThan(slabbed.length);
+    const own = copies.filter(({ copy }) => copy.length > 1024);
+    for (const { copy } of own) expect(copy.buffer.byteLength).toBe(copy.length);
+  });
+
+  it('copies a whole buffer too, 8-byte aligned in its slab', () => {
+    const bytes = new Uint8Array(100).map((_, i) => i);
+    const copy = smallCopy(bytes, 0, 100);
+    expect([...copy]).toEqual([...bytes]);
+    expect(copy.buffer).not.toBe(bytes.buffer);
+    expect(copy.byteOffset % 8).toBe(0);
+  });
+
+  it('copies a range from the middle of a buffer', () => {
+    const bytes = new Uint8Array(300).map((_, i) => i % 256);
+    for (const [start, end] of [[8, 40], [8, 300], [100, 200], [0, 0]] as const) {
+      const copy = smallCopy(bytes, start, end);
+      expect([...copy]).toEqual([...bytes.subarray(start, end)]);
+      if (end > start) expect(copy.buffer).not.toBe(bytes.buffer);
+    }
   });
 });

@@ -22,6 +22,23 @@ describe('ReplyOutbox', () => {
     expect(box.take()).toBeUndefined();
   });
 
+  it('hands out the right bytes when one reply at a time reuses the slab, equal sizes or not', () => {
+    const box = new ReplyOutbox();
+    for (const [i, n] of [10, 10, 10, 4, 4, 10, 0, 10].entries()) {
+      box.append(BigInt(i + 1), 0, payload(n, i + 1));
+      const bytes = box.take()!;
+      expect(toHex(bytes)).toBe(toHex(encodeResponseFrame(BigInt(i + 1), 0, payload(n, i + 1))));
+      box.recycle(); // the transport took every byte
+    }
+    // Two replies before a take: one view of both, then a lone one again.
+    box.append(20n, 0, payload(10, 7));
+    box.append(21n, 0, payload(10, 8));
+    expect(toHex(box.take()!)).toBe(toHex(encodeResponseFrame(20n, 0, payload(10, 7))) + toHex(encodeResponseFrame(21n, 0, payload(10, 8))));
+    box.recycle();
+    box.append(22n, 0, payload(10, 9));
+    expect(toHex(box.take()!)).toBe(toHex(encodeResponseFrame(22n, 0, payload(10, 9))));
+  });
+
   it('writes the same frame from the id as a bigint or as its two u32 halves', () => {
     const box = new ReplyOutbox();
     const id = (0x89abcdefn << 32n) | 0x01234567n;
