@@ -18,6 +18,7 @@
 import { resolve } from 'node:path';
 import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { loadRequestPath, requestFrame, type RequestWork } from './support/request-path.js';
 
 const here = resolve(fileURLToPath(import.meta.url), '../..');
 const other = process.env.BENCH_AB_OTHER;
@@ -37,52 +38,23 @@ interface Side {
 }
 
 async function sideOf(tree: string, name: string): Promise<{ side: Side; protocol: Record<string, any> }> {
-  const protocol = await import(resolve(tree, 'src/protocol/index.ts'));
-  const { ServerConnection } = await import(resolve(tree, 'src/server/connection.ts'));
-  const { collectHandlers, Dispatcher } = await import(resolve(tree, 'src/server/dispatcher.ts'));
-  const { createSubsystems } = await import(resolve(tree, 'src/server/registry.ts'));
-  const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
-  const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
-  const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
-  const subsystems = createSubsystems({ clock: systemClock, profile: 'go', parking: new ParkingLimits(), kvVersionsKept: 65 });
-  const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, new ServerMetrics({ connections: () => 1 }));
   let bytes = 0;
   let crc = 0;
-  let events: { data(bytes: Uint8Array, lastOfTurn?: boolean): void } | undefined;
-  const transport = {
-    protocol: 'binary',
-    remoteAddress: 'bench',
-    start(e: typeof events) {
-      events = e;
-    },
-    send(b: Uint8Array) {
+  const { protocol, feed } = await loadRequestPath(tree, {
+    onSend: (b) => {
       bytes += b.length;
       if (CHECK) crc = (zlib as unknown as { crc32(d: Uint8Array, v: number): number }).crc32(b, crc);
     },
-    bufferedBytes: 0,
-    pauseReading() {},
-    resumeReading() {},
-    end() {},
-    destroy() {},
-  };
-  new ServerConnection(transport, { id: 1, dispatcher }).start();
-  return { side: { name, feed: (chunk) => events!.data(chunk, true), replyBytes: () => bytes, replyCrc: () => crc }, protocol };
+  });
+  return { side: { name, feed, replyBytes: () => bytes, replyCrc: () => crc }, protocol };
 }
 
 const a = await sideOf(here, 'this');
 const b = await sideOf(resolve(other), 'other');
 // The frames come from this tree's encoder, for both sides (same bytes).
 const protocol = a.protocol;
-const VALUE = new Uint8Array(100).fill(0x61);
-type Work = 'put' | 'get' | 'append' | 'ping';
-const frameOf = (op: Work, i: number): Uint8Array => {
-  if (op === 'ping') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.Ping, 'bench', {});
-  if (op === 'append') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.StreamAppend, 'bench', protocol.encodeStreamAppend({ stream: 'bench', payload: VALUE }));
-  const key = protocol.utf8(`bench:k${i % KEYS}`);
-  const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });
-  return protocol.encodeRequest(BigInt(i + 1), op === 'put' ? protocol.Op.KvPut : protocol.Op.KvGet, 'bench', body);
-};
-/** `get256` etc.: 256 frames per chunk; `get` etc.: one (a lone request per chunk, answered at once). */
+type Work = RequestWork;
+const frameOf = (op: Work, i: number): Uint8Array => requestFrame(protocol, op, i, KEYS);
 function chunks(op: Work, perChunk: number): Buffer[] {
   const out: Buffer[] = [];
   for (let c = 0; c < 16_384 / perChunk; c++) out.push(Buffer.concat(Array.from({ length: perChunk }, (_, j) => frameOf(op, c * perChunk + j))));

@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadRequestPath, requestFrame } from './support/request-path.js';
 
 const here = resolve(fileURLToPath(import.meta.url), '../..');
 const tree = resolve(process.env.BENCH_PATH_TREE ?? here);
@@ -30,45 +31,10 @@ const RUNS = Number(process.env.BENCH_PATH_RUNS ?? 5);
 const WORK = (process.env.BENCH_PATH_WORK ?? 'put,get,put256,get256').split(',');
 const KEYS = 1_000;
 
-const protocol = await import(resolve(tree, 'src/protocol/index.ts'));
-const { ServerConnection } = await import(resolve(tree, 'src/server/connection.ts'));
-const { collectHandlers, Dispatcher } = await import(resolve(tree, 'src/server/dispatcher.ts'));
-const { createSubsystems } = await import(resolve(tree, 'src/server/registry.ts'));
-const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
-const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
-const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
-
 const FSYNC = process.env.BENCH_PATH_FSYNC;
 const dataDir = FSYNC === 'everysec' || FSYNC === 'always' ? mkdtempSync(join(tmpdir(), 'flo-rx-path-')) : undefined;
 const storage = dataDir ? (await import(resolve(tree, 'src/server/storage/index.ts'))).DiskStorage.open({ dir: dataDir, fsync: FSYNC, compactAfterBytes: Number.MAX_SAFE_INTEGER }) : undefined;
-const subsystems = createSubsystems({
-  clock: systemClock,
-  profile: 'go',
-  parking: new ParkingLimits(),
-  kvVersionsKept: Number(process.env.BENCH_PATH_VERSIONS ?? 65),
-  ...(storage ? { persistence: storage } : {}),
-});
-storage?.restore();
-const metrics = new ServerMetrics({ connections: () => 1 });
-const dispatcher = new Dispatcher(collectHandlers(subsystems), () => {}, metrics);
-
 let replyBytes = 0;
-let events: { data(bytes: Uint8Array, lastOfTurn?: boolean): void } | undefined;
-const transport = {
-  protocol: 'binary',
-  remoteAddress: 'bench',
-  start(e: typeof events) {
-    events = e;
-  },
-  send(bytes: Uint8Array) {
-    replyBytes += bytes.length;
-  },
-  bufferedBytes: 0,
-  pauseReading() {},
-  resumeReading() {},
-  end() {},
-  destroy() {},
-};
 type Committed = (error?: Error) => void;
 /**
  * `BENCH_PATH_FSYNC=gate`: the reply path's own cost of holding replies, without the storage: a
@@ -98,17 +64,17 @@ class TurnGate {
 }
 const turnGate = FSYNC === 'gate' ? new TurnGate() : undefined;
 const gate = storage ?? turnGate;
-const conn = new ServerConnection(transport, { id: 1, dispatcher, ...(gate ? { commitGate: gate } : {}) });
-conn.start();
+const { protocol, feed } = await loadRequestPath(tree, {
+  kvVersionsKept: Number(process.env.BENCH_PATH_VERSIONS ?? 65),
+  ...(storage ? { persistence: storage } : {}),
+  ...(gate ? { commitGate: gate } : {}),
+  onSend: (bytes) => {
+    replyBytes += bytes.length;
+  },
+});
 
-const VALUE = new Uint8Array(100).fill(0x61);
 type Work = 'put' | 'get' | 'append';
-const frameOf = (op: Work, i: number): Uint8Array => {
-  if (op === 'append') return protocol.encodeRequest(BigInt(i + 1), protocol.Op.StreamAppend, 'bench', protocol.encodeStreamAppend({ stream: 'bench', payload: VALUE }));
-  const key = protocol.utf8(`bench:k${i % KEYS}`);
-  const body = op === 'put' ? protocol.encodeKvPut({ key, value: VALUE }) : protocol.encodeKvGet({ key });
-  return protocol.encodeRequest(BigInt(i + 1), op === 'put' ? protocol.Op.KvPut : protocol.Op.KvGet, 'bench', body);
-};
+const frameOf = (op: Work, i: number): Uint8Array => requestFrame(protocol, op, i, KEYS);
 /** Chunks as a socket hands them over: Buffers, one frame each or `perChunk` frames each. */
 function chunks(op: Work, perChunk: number): Buffer[] {
   const out: Buffer[] = [];
@@ -124,11 +90,11 @@ const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 async function run(list: Buffer[], perChunk: number): Promise<number> {
   const rounds = Math.ceil(OPS / perChunk);
   const t0 = process.cpuUsage();
-  if (FSYNC === undefined) for (let i = 0; i < rounds; i++) events!.data(list[i % list.length], true);
+  if (FSYNC === undefined) for (let i = 0; i < rounds; i++) feed(list[i % list.length]);
   else
     for (let i = 0; i < rounds; i++) {
       turnGate?.begin();
-      events!.data(list[i % list.length], true);
+      feed(list[i % list.length]);
       await nextTurn();
       turnGate?.commit();
     }
