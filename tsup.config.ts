@@ -27,9 +27,11 @@ export const esmExternal = [...external, 'p-retry'];
  *
  * `mangleProps`: every property whose name ends with `_` gets a one- or two-letter name in the
  * published code (an app's minifier never renames properties, so this is the only place they can
- * get short). The convention: the TS-`private` members of `src/client`, `src/connection` and
- * `src/modular` end with `_`; nothing else may (a public name, an option, a wire or storage field
- * ending with `_` would be renamed too), and such a member is never read by a quoted name
+ * get short). The convention: the TS-`private` members of the folders the browser entries reach
+ * (`src/client`, `src/connection`, `src/modular`, `src/operators`, `src/observability`,
+ * `src/projection`, `src/codec`) end with `_`, not those of `src/server` and `src/protocol`; nothing
+ * else may (a public name, an option, a wire or storage field ending with `_` would be renamed too),
+ * and such a member is never read by a quoted name
  * (`x['name_']` is left alone). Write a private constructor parameter as a field plus an
  * assignment: esbuild shortens the assignment a parameter property becomes but not the field
  * declaration emitted with it.

@@ -50,24 +50,27 @@ export type FloEventType = FloEvent['type'];
 
 /** Receives the client's events; the single place they go through. */
 export class EventHub {
-  private readonly subject = new Subject<FloEvent>();
+  private readonly subject_ = new Subject<FloEvent>();
+  private readonly logger_: FloLogger | undefined;
   /** Every event from now on (hot: no replay). */
-  readonly events$: Observable<FloEvent> = this.subject.asObservable();
+  readonly events$: Observable<FloEvent> = this.subject_.asObservable();
 
-  constructor(private readonly logger?: FloLogger) {}
+  constructor(logger?: FloLogger) {
+    this.logger_ = logger;
+  }
 
   /** Emits an event to the logger and to `events$`. Bound: pass it around as a callback. */
   readonly emit = (event: FloEvent): void => {
-    if (this.logger !== undefined) logEvent(this.logger, event);
-    if (this.subject.observed) this.subject.next(event);
+    if (this.logger_ !== undefined) logEvent(this.logger_, event);
+    if (this.subject_.observed) this.subject_.next(event);
   };
 
   /** True when someone will see events (worth building them). */
   get active(): boolean {
-    return this.logger !== undefined || this.subject.observed;
+    return this.logger_ !== undefined || this.subject_.observed;
   }
 
   complete(): void {
-    this.subject.complete();
+    this.subject_.complete();
   }
 }

@@ -99,23 +99,23 @@ interface HandlerLimits {
  * (most handlers never do), already aborted if the run was.
  */
 class LazySignalContext implements HandlerContext {
-  private controller: AbortController | undefined = undefined;
-  private reason: unknown = undefined;
+  private controller_: AbortController | undefined = undefined;
+  private reason_: unknown = undefined;
   aborted = false;
 
   get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
+    if (this.controller_ === undefined) {
+      this.controller_ = new AbortController();
+      if (this.aborted) this.controller_.abort(this.reason_);
     }
-    return this.controller.signal;
+    return this.controller_.signal;
   }
 
   abort(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
+    this.reason_ = reason;
+    this.controller_?.abort(reason);
   }
 }
 
