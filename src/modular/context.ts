@@ -14,12 +14,13 @@ import type { Observable } from 'rxjs';
 import { jsonCodec, type ValueCodec } from '../codec/index.js';
 import { Connection, type ReconnectOptions } from '../connection/connection.js';
 import type { ConnectionInfo, ConnectionState, RequestChannel, RequestSpec, TransportFactory } from '../connection/types.js';
-import { webSocketTransport, webSocketUrl, type WebSocketConstructor } from '../connection/websocket.js';
-import { InvalidArgumentError, type OpPayload } from '../protocol/index.js';
+import type { WebSocketConstructor } from '../connection/websocket.js';
+import type { OpPayload } from '../protocol/index.js';
 import { call } from '../client/core/call.js';
-import { checkEndpoints, endpointsOf, type Address } from '../client/endpoints.js';
+import { endpointsOf, type Address } from '../client/endpoints.js';
 import { checkRequestSizes } from '../client/core/limits.js';
 import type { RequestOptions } from '../client/core/context.js';
+import { contextNamespace, contextTransport } from './context-setup.js';
 
 /** Options of `openFlo()`: the calls' defaults and the connection's timeout, reconnect and transport. */
 export interface FloContextOptions {
@@ -88,16 +89,8 @@ export interface FloContext {
  */
 export function openFlo(address: Address, options: FloContextOptions = {}): FloContext {
   const endpoints = endpointsOf(address);
-  const namespace = options.namespace ?? 'default';
-  if (typeof namespace !== 'string' || namespace.length === 0) throw new InvalidArgumentError('namespace must be a non-empty string');
-  let transport = options.transport;
-  if (!transport) {
-    checkEndpoints(endpoints, (e) => webSocketUrl(e));
-    transport = webSocketTransport({
-      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
-      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
-    });
-  }
+  const namespace = contextNamespace(options);
+  const transport = contextTransport(endpoints, options);
   const connection = new Connection({
     endpoints,
     transport,

@@ -7,10 +7,9 @@
  */
 import { jsonCodec } from '../codec/index.js';
 import { DirectChannel } from '../connection/direct-channel.js';
-import { webSocketTransport, webSocketUrl } from '../connection/websocket.js';
 import { InvalidArgumentError } from '../protocol/errors.js';
-import { checkEndpoints } from '../client/endpoints.js';
 import type { FloContext, FloContextOptions } from './context.js';
+import { contextNamespace, contextTransport } from './context-setup.js';
 
 /** Options of `openFloDirect()`: those of `openFlo()` without reconnecting. */
 export type FloDirectOptions = Omit<FloContextOptions, 'reconnect' | 'connectTimeoutMs'>;
@@ -35,16 +34,8 @@ export type FloDirectOptions = Omit<FloContextOptions, 'reconnect' | 'connectTim
 export function openFloDirect(address: string, options: FloDirectOptions = {}): FloContext {
   const endpoint = typeof address === 'string' ? address.trim() : '';
   if (!endpoint) throw new InvalidArgumentError('openFloDirect: an address is required');
-  const namespace = options.namespace ?? 'default';
-  if (typeof namespace !== 'string' || namespace.length === 0) throw new InvalidArgumentError('namespace must be a non-empty string');
-  let transport = options.transport;
-  if (!transport) {
-    checkEndpoints([endpoint], (e) => webSocketUrl(e));
-    transport = webSocketTransport({
-      ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
-      ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
-    });
-  }
+  const namespace = contextNamespace(options);
+  const transport = contextTransport([endpoint], options);
   const channel = new DirectChannel({
     endpoint,
     transport,
