@@ -86,18 +86,9 @@ interface TableChanges {
    * form, second, key, id, form, second, ... (id undefined: the key is whole; else the key's parts;
    * second undefined: the form is whole, else the pair [form, second]; see `WillChange`).
    */
-  created: unknown[] | undefined;
+  readonly created: TurnList;
   /** Entities removed this turn (`WillChange`'s `created` = `REMOVED`) and not otherwise changed in it: key, id, before-image, second, ... (as `created`) */
-  removed: unknown[] | undefined;
-  /**
-   * Cells used of `created` and `removed`: each list is made at its first entry of a turn with as
-   * many cells as the last turn used (`createdHint`, `removedHint`), filled by index and cut to its
-   * count at the commit, so that a turn of hundreds of puts or appends does not grow it by copies.
-   */
-  createdCount: number;
-  removedCount: number;
-  createdHint: number;
-  removedHint: number;
+  readonly removed: TurnList;
   /** In `dirty` this turn. */
   listed: boolean;
 }
@@ -105,8 +96,42 @@ interface TableChanges {
 /** One table's changes of a turn, as the commit writes them. */
 type TableBatch = [changes: TableChanges, changed: Map<string, unknown> | undefined, created: unknown[] | undefined, removed: unknown[] | undefined];
 
-/** A list's cells made up front at most (`TableChanges.createdHint`): a longer one grows as it fills. */
+/** A list's cells made up front at most (`TurnList`'s hint): a longer one grows as it fills. */
 const MAX_LIST_HINT = 4 * 4096;
+
+/**
+ * One turn's flat list of entries of four cells (key, id, form or before-image, second). Its array is
+ * made at the turn's first entry with as many cells as the last turn used, filled by index and cut
+ * to its count at the commit, so that a turn of hundreds of puts or appends does not grow it by
+ * copies.
+ */
+class TurnList {
+  private cells: unknown[] | undefined = undefined;
+  private count = 0;
+  private hint = 0;
+
+  push(key: string, id: bigint | number | undefined, form: unknown, second: unknown): void {
+    let cells = this.cells;
+    if (cells === undefined) this.cells = cells = new Array(this.hint);
+    const n = this.count;
+    cells[n] = key;
+    cells[n + 1] = id;
+    cells[n + 2] = form;
+    cells[n + 3] = second;
+    this.count = n + 4;
+  }
+
+  /** The turn's entries (undefined: none), cut to their count; the list starts the next turn empty. */
+  take(): unknown[] | undefined {
+    const cells = this.cells;
+    if (cells === undefined) return undefined;
+    cells.length = this.count;
+    this.hint = Math.min(this.count, MAX_LIST_HINT);
+    this.count = 0;
+    this.cells = undefined;
+    return cells;
+  }
+}
 
 /** The form (or before-image) of the entry at `i` of a `created` or `removed` list: whole, or the pair given in parts. */
 function formAt(list: readonly unknown[], i: number): unknown {
@@ -245,7 +270,7 @@ export class DiskStorage implements Persistence, CommitGate {
     if (this.tables.has(table.name)) throw new Error(`storage table ${table.name} is registered twice`);
     this.tables.set(table.name, table);
     // Each table's changes of the turn hang off its own record: no lookup of the table per change.
-    const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: undefined, removed: undefined, createdCount: 0, removedCount: 0, createdHint: 0, removedHint: 0, listed: false };
+    const changes: TableChanges = { table, packedName: packTableName(table.name), idKey: table.idKey ?? HEX_ID_KEY, changed: undefined, created: new TurnList(), removed: new TurnList(), listed: false };
     return (key, before, created, id, second) => this.willChange(changes, key, before, created, id, second);
   }
 
@@ -259,25 +284,11 @@ export class DiskStorage implements Persistence, CommitGate {
       // changed this turn: that entry keeps the first before-image, and its `save` finds it gone.
       const changed = changes.changed;
       if (changed === undefined || !changed.has(id === undefined ? key : entityKeyWithId(key, id, changes.idKey))) {
-        let list = changes.removed;
-        if (list === undefined) changes.removed = list = new Array(changes.removedHint);
-        const n = changes.removedCount;
-        list[n] = key;
-        list[n + 1] = id;
-        list[n + 2] = before;
-        list[n + 3] = second;
-        changes.removedCount = n + 4;
+        changes.removed.push(key, id, before, second);
       }
     } else if (created !== undefined && before === ABSENT) {
       // A new entity with its form: a flat list, no map operation and no `save` call at the commit.
-      let list = changes.created;
-      if (list === undefined) changes.created = list = new Array(changes.createdHint);
-      const n = changes.createdCount;
-      list[n] = key;
-      list[n + 1] = id;
-      list[n + 2] = created;
-      list[n + 3] = second;
-      changes.createdCount = n + 4;
+      changes.created.push(key, id, created, second);
     } else {
       if (id !== undefined) key = entityKeyWithId(key, id, changes.idKey);
       let changed = changes.changed;
@@ -333,21 +344,8 @@ export class DiskStorage implements Persistence, CommitGate {
     this.scheduled = false;
     const dirty: TableBatch[] = [];
     for (const changes of this.dirty) {
-      const { created, removed } = changes;
-      if (created !== undefined) {
-        created.length = changes.createdCount;
-        changes.createdHint = Math.min(changes.createdCount, MAX_LIST_HINT);
-        changes.createdCount = 0;
-      }
-      if (removed !== undefined) {
-        removed.length = changes.removedCount;
-        changes.removedHint = Math.min(changes.removedCount, MAX_LIST_HINT);
-        changes.removedCount = 0;
-      }
-      dirty.push([changes, changes.changed, created, removed]);
+      dirty.push([changes, changes.changed, changes.created.take(), changes.removed.take()]);
       changes.changed = undefined;
-      changes.created = undefined;
-      changes.removed = undefined;
       changes.listed = false;
     }
     const waiting = this.waiting;
