@@ -35,6 +35,7 @@ import {
 } from '../protocol/kv.js';
 import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { withData } from '../codec/index.js';
+import { describeError } from '../codec/types.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { checkBlockMs } from './core/block-ms.js';
@@ -192,7 +193,7 @@ function jsonText(value: unknown): Uint8Array {
   try {
     text = JSON.stringify(value);
   } catch (e) {
-    throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded: ${describeError(e)}`, { cause: e });
   }
   if (text === undefined) throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded (${typeof value})`);
   return utf8(text);

@@ -35,7 +35,7 @@ import {
 } from '../protocol/index.js';
 // Names the requests in messages: only the opcodes the client sends (see `client-opcodes.ts`).
 import { clientOpcodeName as opcodeName } from '../protocol/client-opcodes.js';
-import { Deadlines } from './deadlines.js';
+import { Deadlines, MAX_TIMER_MS } from './deadlines.js';
 import { Outbox, type EncodedFrame } from './outbox.js';
 import { PendingRequest, PendingTable, type RequestOwner } from './pending.js';
 import { defaultTracing, type ClientTracing, type ConnectTraceContext, type RequestTraceContext, type TraceChannel } from './tracing.js';
@@ -114,8 +114,6 @@ export interface ConnectionOptions {
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ABANDONED = 65536;
-/** setTimeout fires at once for delays above this. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /** One opened transport; handlers compare links so that a stale socket's events are ignored. */
 class Link {

@@ -22,7 +22,7 @@ export interface DeadlineItem {
 }
 
 /** setTimeout fires at once for delays above this. */
-const MAX_TIMER_MS = 0x7fffffff;
+export const MAX_TIMER_MS = 0x7fffffff;
 
 export class DeadlineList {
   private head_: DeadlineItem | undefined;
