@@ -128,8 +128,8 @@ async function main(): Promise<void> {
     }
   }
   const sorted = [...rows].sort((a, b) => b[1].gz - a[1].gz);
-  console.log(`bundle-attribution (${app}): start-up chunks ${total} B min+gz; per source: min bytes, marginal gzip bytes`);
-  for (const [name, row] of sorted) console.log(`  ${String(row.gz).padStart(6)} ${String(row.min).padStart(7)}  ${name}`);
+  const lines = sorted.map(([name, row]) => `  ${String(row.gz).padStart(6)} ${String(row.min).padStart(7)}  ${name}`);
+  console.log([`bundle-attribution (${app}): start-up chunks ${total} B min+gz; per source: marginal gzip bytes, min bytes`, ...lines].join('\n'));
 }
 
 main().catch((err) => {
