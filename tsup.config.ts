@@ -29,7 +29,9 @@ export const esmExternal = [...external, 'p-retry'];
  * published code (an app's minifier never renames properties, so this is the only place they can
  * get short). The convention: the TS-`private` members of the folders the browser entries reach
  * (`src/client`, `src/connection`, `src/modular`, `src/operators`, `src/observability`,
- * `src/projection`, `src/codec`) end with `_`, not those of `src/server` and `src/protocol`; nothing
+ * `src/projection`, `src/codec`) and the private and protected members of the frame decoder
+ * (`src/protocol/decoder.ts`) end with `_`, as do the fields of the connection's internal books
+ * (pending entries, deadline lists, the pending table's methods); not those of `src/server` and the rest of `src/protocol`; nothing
  * else may (a public name, an option, a wire or storage field ending with `_` would be renamed too),
  * and such a member is never read by a quoted name
  * (`x['name_']` is left alone). Write a private constructor parameter as a field plus an

@@ -146,18 +146,17 @@ export class FloClient {
       namespace,
       timeoutMs: options.timeoutMs,
       emit: this.hub_.emit,
-      ...(resolveRetry(options.retry) ? { retry: resolveRetry(options.retry)! } : {}),
-      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
-      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-      ...(options.slowHandlerMs !== undefined ? { slowHandlerMs: checkSlowHandlerMs(options.slowHandlerMs, 'slowHandlerMs') } : {}),
-      ...(fork
-        ? {
-            fork: () => {
-              if (this.closing_) throw new ClientClosedError('flo: the client is closed');
-              return fork();
-            },
-          }
-        : {}),
+      // Left undefined, each takes the core's default.
+      retry: resolveRetry(options.retry),
+      scheduler: options.scheduler,
+      telemetry: options.telemetry,
+      slowHandlerMs: options.slowHandlerMs === undefined ? undefined : checkSlowHandlerMs(options.slowHandlerMs, 'slowHandlerMs'),
+      fork:
+        fork &&
+        (() => {
+          if (this.closing_) throw new ClientClosedError('flo: the client is closed');
+          return fork();
+        }),
     });
   }
 

@@ -35,6 +35,7 @@ import {
 } from '../protocol/kv.js';
 import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import { withData } from '../codec/index.js';
+import { describeError } from '../codec/types.js';
 import { ignorePayload } from './core/call.js';
 import type { ClientCore } from './core/context.js';
 import { checkBlockMs } from './core/block-ms.js';
@@ -174,11 +175,8 @@ const decodePutResult = (payload: Uint8Array): KvWriteResult => ({ version: deco
 
 /** Pick the request options (namespace, timeout) out of a wider options object. */
 function req(o: KvCallOptions | undefined): KvCallOptions {
-  if (!o) return {};
-  return {
-    ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-  };
+  // Left undefined, each takes the client's value (`core.spec`).
+  return o ? { namespace: o.namespace, timeoutMs: o.timeoutMs } : {};
 }
 
 function pageLimit(name: string, v: number | undefined, fallback: number | undefined): number | undefined {
@@ -192,7 +190,7 @@ function jsonText(value: unknown): Uint8Array {
   try {
     text = JSON.stringify(value);
   } catch (e) {
-    throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded: ${describeError(e)}`, { cause: e });
   }
   if (text === undefined) throw new InvalidArgumentError(`json.set: value cannot be JSON-encoded (${typeof value})`);
   return utf8(text);
@@ -280,13 +278,7 @@ export class KvApi {
       if (options === undefined) return core.spec(Op.KvPut, encodeKvPut(bytes));
       const ttlSeconds = u64('ttlSeconds', options.ttlSeconds);
       const casVersion = u64('casVersion', options.casVersion);
-      const body = encodeKvPut({
-        ...bytes,
-        ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
-        ...(casVersion !== undefined ? { casVersion } : {}),
-        ...(options.ifNotExists ? { ifNotExists: true } : {}),
-        ...(options.ifExists ? { ifExists: true } : {}),
-      });
+      const body = encodeKvPut({ ...bytes, ttlSeconds, casVersion, ifNotExists: options.ifNotExists, ifExists: options.ifExists });
       return core.spec(Op.KvPut, body, { ...req(options), ...(casVersion !== undefined ? { idempotent: true } : {}) });
     }, decodePutResult);
   }
@@ -295,7 +287,7 @@ export class KvApi {
   delete(key: KvKey, options: KvDeleteOptions = {}): Observable<void> {
     return lazy(() => {
       const ifMatch = u64('ifMatch', options.ifMatch);
-      const body = encodeKvDelete({ key: keyBytes(key), ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      const body = encodeKvDelete({ key: keyBytes(key), ifMatch });
       const call$ = this.core.call(this.core.spec(Op.KvDelete, body, req(options)), ignorePayload);
       return ifMatch === undefined ? call$.pipe(quietNotFound()) : call$;
     });
@@ -322,7 +314,7 @@ export class KvApi {
   incr(key: KvKey, options: KvIncrOptions = {}): Observable<bigint> {
     return lazy(() => {
       const delta = i64('delta', options.delta);
-      const body = encodeKvIncr({ key: keyBytes(key), ...(delta !== undefined ? { delta } : {}) });
+      const body = encodeKvIncr({ key: keyBytes(key), delta });
       return this.core.call(this.core.spec(Op.KvIncr, body, req(options)), decodeKvIncrReply).pipe(map((r) => r.value));
     });
   }
@@ -333,7 +325,7 @@ export class KvApi {
       const ttl = u64('ttlSeconds', ttlSeconds);
       if (ttl === undefined) throw new InvalidArgumentError('touch: ttlSeconds is required');
       const ifMatch = u64('ifMatch', options.ifMatch);
-      const body = encodeKvTouch({ key: keyBytes(key), ttlSeconds: ttl, ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      const body = encodeKvTouch({ key: keyBytes(key), ttlSeconds: ttl, ifMatch });
       return this.core.call(this.core.spec(Op.KvTouch, body, req(options)), ignorePayload);
     });
   }
@@ -342,7 +334,7 @@ export class KvApi {
   persist(key: KvKey, options: KvTouchOptions = {}): Observable<void> {
     return lazy(() => {
       const ifMatch = u64('ifMatch', options.ifMatch);
-      const body = encodeKvPersist({ key: keyBytes(key), ...(ifMatch !== undefined ? { ifMatch } : {}) });
+      const body = encodeKvPersist({ key: keyBytes(key), ifMatch });
       return this.core.call(this.core.spec(Op.KvPersist, body, req(options)), ignorePayload);
     });
   }

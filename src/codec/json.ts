@@ -1,6 +1,5 @@
+import { EMPTY } from '../protocol/bytes.js';
 import { CodecError, describeError, utf8Decode, utf8Encode, type ValueCodec } from './types.js';
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * JSON as UTF-8 text: the default codec.

@@ -15,12 +15,8 @@ export interface ValueCodec {
 // `CodecError` is a `FloError`, so it lives with the other typed errors (the codec layer's one import).
 export { CodecError } from '../protocol/errors.js';
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** UTF-8 helpers (the codec layer imports only the typed errors of ours, so it carries its own). */
-export const utf8Encode = (text: string): Uint8Array => encoder.encode(text);
-export const utf8Decode = (bytes: Uint8Array): string => decoder.decode(bytes);
+// UTF-8 as the protocol's bytes helpers do it: one encoder and one decoder for the whole client.
+export { utf8 as utf8Encode, fromUtf8 as utf8Decode } from '../protocol/bytes.js';
 
 /** The message of a caught value, for wrapping it. */
 export const describeError = (e: unknown): string => (e instanceof Error ? e.message : String(e));

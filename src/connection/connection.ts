@@ -35,7 +35,7 @@ import {
 } from '../protocol/index.js';
 // Names the requests in messages: only the opcodes the client sends (see `client-opcodes.ts`).
 import { clientOpcodeName as opcodeName } from '../protocol/client-opcodes.js';
-import { Deadlines } from './deadlines.js';
+import { Deadlines, MAX_TIMER_MS } from './deadlines.js';
 import { Outbox, type EncodedFrame } from './outbox.js';
 import { PendingRequest, PendingTable, type RequestOwner } from './pending.js';
 import { defaultTracing, type ClientTracing, type ConnectTraceContext, type RequestTraceContext, type TraceChannel } from './tracing.js';
@@ -114,8 +114,6 @@ export interface ConnectionOptions {
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ABANDONED = 65536;
-/** setTimeout fires at once for delays above this. */
-const MAX_TIMER_MS = 0x7fffffff;
 
 /** One opened transport; handlers compare links so that a stale socket's events are ignored. */
 class Link {
@@ -381,7 +379,7 @@ export class Connection implements RequestChannel {
     this.pending_.forget(entry);
     if (!entry.sent) {
       // Never left: it will not be sent at all.
-      entry.frameBuf = undefined;
+      entry.frameBuf_ = undefined;
       this.outbox_.dropped();
     }
     if (timedOut) {
@@ -444,7 +442,7 @@ export class Connection implements RequestChannel {
         if (frame.status !== Status.OK) this.onReject_(link, frame);
         return;
       }
-      const late = this.pending_.takeLate(id);
+      const late = this.pending_.takeLate_(id);
       if (late !== undefined) {
         const onLate = late.spec.onLateReply;
         if (onLate !== undefined && frame.checksumOk) {
@@ -486,7 +484,7 @@ export class Connection implements RequestChannel {
   /** A reply with id 0: the server could not parse a frame of ours and is closing the connection. */
   private onReject_(link: Link, frame: ResponseFrame): void {
     const error = serverErrorFor(frame.status, fromUtf8(frame.payload));
-    this.pending_.failSent(error);
+    this.pending_.failSent_(error);
     this.dropLink_(link, error);
   }
 
@@ -711,8 +709,8 @@ export class Connection implements RequestChannel {
       return;
     }
     this.enter_({ kind: 'reconnecting', opening: undefined });
-    this.pending_.failSent(error);
-    this.pending_.clearAbandoned();
+    this.pending_.failSent_(error);
+    this.pending_.clearAbandoned_();
     // A subscriber may have closed the client meanwhile.
     if (this.phase_.kind === 'reconnecting') this.runEstablish_();
   }
@@ -721,8 +719,8 @@ export class Connection implements RequestChannel {
   private terminate_(error: Error): void {
     this.enter_({ kind: 'closed', error });
     this.outbox_.clear();
-    this.pending_.clearAbandoned();
-    this.pending_.failAll(error);
+    this.pending_.clearAbandoned_();
+    this.pending_.failAll_(error);
     this.deadlines_.clear();
     const waiters = this.waiters_;
     this.waiters_ = [];

@@ -14,15 +14,15 @@
 
 /** What an item carries so it can sit in a list (fields owned by this module). */
 export interface DeadlineItem {
-  deadlinePrev: DeadlineItem | undefined;
-  deadlineNext: DeadlineItem | undefined;
-  deadlineList: DeadlineList | undefined;
+  deadlinePrev_: DeadlineItem | undefined;
+  deadlineNext_: DeadlineItem | undefined;
+  deadlineList_: DeadlineList | undefined;
   /** `performance.now()` value at which the item expires. */
-  expiresAt: number;
+  expiresAt_: number;
 }
 
 /** setTimeout fires at once for delays above this. */
-const MAX_TIMER_MS = 0x7fffffff;
+export const MAX_TIMER_MS = 0x7fffffff;
 
 export class DeadlineList {
   private head_: DeadlineItem | undefined;
@@ -39,11 +39,11 @@ export class DeadlineList {
   }
 
   add(item: DeadlineItem, now: number): void {
-    item.expiresAt = now + this.ms;
-    item.deadlineList = this;
-    item.deadlineNext = undefined;
-    item.deadlinePrev = this.tail_;
-    if (this.tail_) this.tail_.deadlineNext = item;
+    item.expiresAt_ = now + this.ms;
+    item.deadlineList_ = this;
+    item.deadlineNext_ = undefined;
+    item.deadlinePrev_ = this.tail_;
+    if (this.tail_) this.tail_.deadlineNext_ = item;
     else {
       this.head_ = item;
       // The timer kept from when the list emptied fires no later than this item's expiry (it was
@@ -53,17 +53,17 @@ export class DeadlineList {
     this.tail_ = item;
     // No timer with items already listed happens only inside `fire` (an expiry callback adding one,
     // e.g. a retry): arm for the head, which may come due well before this item.
-    if (this.timer_ === undefined) this.arm_(this.head_!.expiresAt - now);
+    if (this.timer_ === undefined) this.arm_(this.head_!.expiresAt_ - now);
   }
 
   remove(item: DeadlineItem): void {
-    const prev = item.deadlinePrev;
-    const next = item.deadlineNext;
-    if (prev) prev.deadlineNext = next;
+    const prev = item.deadlinePrev_;
+    const next = item.deadlineNext_;
+    if (prev) prev.deadlineNext_ = next;
     else this.head_ = next;
-    if (next) next.deadlinePrev = prev;
+    if (next) next.deadlinePrev_ = prev;
     else this.tail_ = prev;
-    item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
+    item.deadlinePrev_ = item.deadlineNext_ = item.deadlineList_ = undefined;
     // Emptied: the timer stays for the next item, but no longer holds the process open.
     if (this.head_ === undefined && this.timer_ !== undefined) holdOpen(this.timer_, false);
   }
@@ -73,8 +73,8 @@ export class DeadlineList {
     if (this.timer_ !== undefined) clearTimeout(this.timer_);
     this.timer_ = undefined;
     for (let item = this.head_; item; ) {
-      const next = item.deadlineNext;
-      item.deadlinePrev = item.deadlineNext = item.deadlineList = undefined;
+      const next = item.deadlineNext_;
+      item.deadlinePrev_ = item.deadlineNext_ = item.deadlineList_ = undefined;
       item = next;
     }
     this.head_ = this.tail_ = undefined;
@@ -89,13 +89,13 @@ export class DeadlineList {
     this.timer_ = undefined;
     const now = this.owner_.now();
     let item = this.head_;
-    while (item !== undefined && item.expiresAt <= now) {
+    while (item !== undefined && item.expiresAt_ <= now) {
       this.remove(item);
-      this.owner_.onExpire(item);
+      this.owner_.onExpire_(item);
       item = this.head_;
     }
     if (this.timer_ !== undefined) return; // an expiry callback armed a new item
-    if (item !== undefined) this.arm_(item.expiresAt - now);
+    if (item !== undefined) this.arm_(item.expiresAt_ - now);
     else this.dispose(); // nothing came since the list emptied: let it go
   }
 }
@@ -116,7 +116,11 @@ export class Deadlines {
    */
   private readonly clock_: { now(): number } = performance;
 
-  constructor(readonly onExpire: (item: DeadlineItem) => void) {}
+  readonly onExpire_: (item: DeadlineItem) => void;
+
+  constructor(onExpire: (item: DeadlineItem) => void) {
+    this.onExpire_ = onExpire;
+  }
 
   /** `performance.now()`. */
   now(): number {
@@ -134,7 +138,7 @@ export class Deadlines {
   }
 
   remove(item: DeadlineItem): void {
-    item.deadlineList?.remove(item);
+    item.deadlineList_?.remove(item);
   }
 
   /** Stops every timer. */

@@ -1,7 +1,7 @@
 /**
  * The connection's write path: encodes request frames into slabs and sends everything queued in
  * one tick with one `transport.send`. Owns the slabs and the send queue; reads the entries'
- * `done`/`frameBuf` (set by the connection and `pending.ts`). Knows nothing of replies or sockets
+ * `done`/`frameBuf_` (set by the connection and `pending.ts`). Knows nothing of replies or sockets
  * beyond the `Transport` handed to `flush`.
  */
 import {
@@ -71,7 +71,7 @@ export class Outbox {
 
   /** Keeps the frame `encode` just returned and queues its entry for the next flush. */
   commit(entry: PendingRequest): void {
-    if (entry.frameBuf === this.slab_) this.slabAt_ = entry.frameEnd;
+    if (entry.frameBuf_ === this.slab_) this.slabAt_ = entry.frameEnd_;
     this.queue_.push(entry);
   }
 
@@ -107,25 +107,25 @@ export class Outbox {
     for (let i = 0; i < queue.length; i++) {
       const e = queue[i];
       if (e.done) continue;
-      const buf = e.frameBuf!;
+      const buf = e.frameBuf_!;
       e.sent = true;
       if (onFrame !== undefined) {
         onFrame({
           requestId: BigInt(e.id),
           opcode: e.spec.opcode,
           flags: 0,
-          payload: buf.subarray(e.frameStart + HEADER_SIZE, e.frameEnd),
+          payload: buf.subarray(e.frameStart_ + HEADER_SIZE, e.frameEnd_),
         });
       }
-      e.frameBuf = undefined;
-      if (buf === runBuf && e.frameStart === runEnd) {
-        runEnd = e.frameEnd;
+      e.frameBuf_ = undefined;
+      if (buf === runBuf && e.frameStart_ === runEnd) {
+        runEnd = e.frameEnd_;
         continue;
       }
       if (runBuf !== undefined) (runs ??= []).push(runBuf.subarray(runStart, runEnd));
       runBuf = buf;
-      runStart = e.frameStart;
-      runEnd = e.frameEnd;
+      runStart = e.frameStart_;
+      runEnd = e.frameEnd_;
     }
     if (runBuf === undefined) return;
     const last = runStart === 0 && runEnd === runBuf.length ? runBuf : runBuf.subarray(runStart, runEnd);

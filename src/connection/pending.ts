@@ -6,7 +6,7 @@
  *
  * Life of an entry: `add` (pending) → `take` (its reply came) | `settleWithError` (socket lost, closed)
  * | `forget` (deadline or unsubscribe; if its frame went out it becomes abandoned, bounded by
- * `maxAbandoned`, oldest forgotten first) → `takeLate` (its late reply came) or dropped with the socket.
+ * `maxAbandoned`, oldest forgotten first) → `takeLate_` (its late reply came) or dropped with the socket.
  */
 import type { Unsubscribable } from 'rxjs';
 import type { DeadlineItem, DeadlineList } from './deadlines.js';
@@ -23,17 +23,17 @@ export interface RequestOwner {
  * and as its own node in the deadline list, so a request costs no closures or timers of its own.
  */
 export class PendingRequest implements Unsubscribable, DeadlineItem {
-  /** The encoded frame is `frameBuf[frameStart, frameEnd)` until it is handed to the transport. */
-  frameBuf: Uint8Array | undefined;
-  frameStart: number;
-  frameEnd: number;
+  /** The encoded frame is `frameBuf_[frameStart_, frameEnd_)` until it is handed to the transport. */
+  frameBuf_: Uint8Array | undefined;
+  frameStart_: number;
+  frameEnd_: number;
   sent = false;
   /** Settled, timed out or unsubscribed: nothing more goes to the subscriber. */
   done = false;
-  deadlinePrev: DeadlineItem | undefined = undefined;
-  deadlineNext: DeadlineItem | undefined = undefined;
-  deadlineList: DeadlineList | undefined = undefined;
-  expiresAt = 0;
+  deadlinePrev_: DeadlineItem | undefined = undefined;
+  deadlineNext_: DeadlineItem | undefined = undefined;
+  deadlineList_: DeadlineList | undefined = undefined;
+  expiresAt_ = 0;
   /** The `flo-rx:request` context, when someone listened as the request started. */
   trace: RequestTraceContext | undefined = undefined;
 
@@ -43,14 +43,14 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
     readonly id: number,
     readonly spec: RequestSpec,
     public subscriber: ReplySink | undefined,
-    frameBuf: Uint8Array,
-    frameStart: number,
-    frameEnd: number,
+    frameBuf_: Uint8Array,
+    frameStart_: number,
+    frameEnd_: number,
     readonly deadlineMs: number,
   ) {
-    this.frameBuf = frameBuf;
-    this.frameStart = frameStart;
-    this.frameEnd = frameEnd;
+    this.frameBuf_ = frameBuf_;
+    this.frameStart_ = frameStart_;
+    this.frameEnd_ = frameEnd_;
   }
 
   unsubscribe(): void {
@@ -60,7 +60,7 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
   /** Marks the entry done and detaches it from its deadline; returns the subscriber it had. */
   finish(): ReplySink | undefined {
     this.done = true;
-    if (this.deadlineList !== undefined) this.deadlineList.remove(this);
+    if (this.deadlineList_ !== undefined) this.deadlineList_.remove(this);
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     return subscriber;
@@ -122,19 +122,19 @@ export class PendingTable {
   }
 
   /** The abandoned request with this id (its reply came late), removed; undefined if unknown. */
-  takeLate(id: number): PendingRequest | undefined {
+  takeLate_(id: number): PendingRequest | undefined {
     const late = this.abandoned_.get(id);
     if (late !== undefined) this.abandoned_.delete(id);
     return late;
   }
 
   /** Forgets every abandoned request (their socket is gone: no reply will come). */
-  clearAbandoned(): void {
+  clearAbandoned_(): void {
     this.abandoned_.clear();
   }
 
   /** Fails every request whose frame went out (on the socket that was just lost). */
-  failSent(error: Error): void {
+  failSent_(error: Error): void {
     const lone = this.lone_;
     if (lone !== undefined && lone.sent) this.settleWithError_(lone, error);
     for (const entry of this.pending_.values()) {
@@ -143,7 +143,7 @@ export class PendingTable {
   }
 
   /** Fails every pending request, sent or not. */
-  failAll(error: Error): void {
+  failAll_(error: Error): void {
     if (this.lone_ !== undefined) this.settleWithError_(this.lone_, error);
     for (const entry of this.pending_.values()) this.settleWithError_(entry, error);
   }
@@ -151,7 +151,7 @@ export class PendingTable {
   private settleWithError_(entry: PendingRequest, error: Error): void {
     if (this.lone_ === entry) this.lone_ = undefined;
     else this.pending_.delete(entry.id);
-    entry.frameBuf = undefined;
+    entry.frameBuf_ = undefined;
     const subscriber = entry.finish();
     const ctx = entry.trace;
     if (ctx !== undefined && this.trace !== undefined) {

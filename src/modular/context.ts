@@ -94,10 +94,11 @@ export function openFlo(address: Address, options: FloContextOptions = {}): FloC
   const connection = new Connection({
     endpoints,
     transport,
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-    ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
-    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    // Each option left undefined takes the connection's default.
+    timeoutMs: options.timeoutMs,
+    reconnect: options.reconnect,
+    maxPayload: options.maxPayload,
+    connectTimeoutMs: options.connectTimeoutMs,
     lazy: !options.eager,
   });
   return {

@@ -39,8 +39,8 @@ export function openFloDirect(address: string, options: FloDirectOptions = {}): 
   const channel = new DirectChannel({
     endpoint,
     transport,
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.maxPayload !== undefined ? { maxPayload: options.maxPayload } : {}),
+    timeoutMs: options.timeoutMs,
+    maxPayload: options.maxPayload,
   });
   if (options.eager) channel.connect().catch(() => undefined);
   return {

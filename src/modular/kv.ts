@@ -62,10 +62,10 @@ export function kvPut(flo: FloContext, key: KvKey, value: unknown, options: KvPu
     const casVersion = u64('casVersion', options.casVersion);
     const body = encodeKvPut({
       ...putBytes(options.namespace ?? flo.namespace, key, value, flo.codec),
-      ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
-      ...(casVersion !== undefined ? { casVersion } : {}),
-      ...(options.ifNotExists ? { ifNotExists: true } : {}),
-      ...(options.ifExists ? { ifExists: true } : {}),
+      ttlSeconds,
+      casVersion,
+      ifNotExists: options.ifNotExists,
+      ifExists: options.ifExists,
     });
     const decode = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });
     return request(flo, Op.KvPut, body, casVersion !== undefined ? { ...options, idempotent: true } : options, decode);
@@ -79,7 +79,7 @@ export function kvPut(flo: FloContext, key: KvKey, value: unknown, options: KvPu
 export function kvDelete(flo: FloContext, key: KvKey, options: KvDeleteOptions = {}): Observable<void> {
   return defer(() => {
     const ifMatch = u64('ifMatch', options.ifMatch);
-    const body = encodeKvDelete({ key: keyBytes(key), ...(ifMatch !== undefined ? { ifMatch } : {}) });
+    const body = encodeKvDelete({ key: keyBytes(key), ifMatch });
     const call$ = request(flo, Op.KvDelete, body, options, ignorePayload);
     return ifMatch === undefined ? call$.pipe(quietNotFound()) : call$;
   });
@@ -96,7 +96,7 @@ export function kvExists(flo: FloContext, key: KvKey, options: KvCallOptions = {
 export function kvIncr(flo: FloContext, key: KvKey, options: KvIncrOptions = {}): Observable<bigint> {
   return defer(() => {
     const delta = i64('delta', options.delta);
-    const body = encodeKvIncr({ key: keyBytes(key), ...(delta !== undefined ? { delta } : {}) });
+    const body = encodeKvIncr({ key: keyBytes(key), delta });
     return request(flo, Op.KvIncr, body, options, decodeKvIncrReply).pipe(map((r) => r.value));
   });
 }

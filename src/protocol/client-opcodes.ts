@@ -87,19 +87,20 @@ export const ClientOp = {
   ProcessingRescale: 0x367,
 } as const;
 
-/** Opcodes whose wire name is not the snake_case of their key. */
-const IRREGULAR_NAMES: Readonly<Record<string, string>> = {
-  KvMGet: 'kv_mget',
-  KvMGetResponse: 'kv_mget_response',
-  TsFloQL: 'ts_floql',
-  TsFloQLResponse: 'ts_floql_response',
-};
+/** Client opcodes whose wire name is not the snake_case of their key (`opcodes.ts` adds the others'). */
+export const IRREGULAR_CLIENT_NAMES: Readonly<Record<string, string>> = { KvMGet: 'kv_mget' };
 
-/** The snake_case wire names (`kv_put`) of the opcodes of `table`, derived from its keys. */
-export function opcodeNamesOf(table: Readonly<Record<string, number>>): Map<number, string> {
+/**
+ * The snake_case wire names (`kv_put`) of the opcodes of `table`, derived from its keys; `irregular`
+ * names those whose wire name is not that.
+ */
+export function opcodeNamesOf(
+  table: Readonly<Record<string, number>>,
+  irregular: Readonly<Record<string, string>> = IRREGULAR_CLIENT_NAMES,
+): Map<number, string> {
   const byOpcode = new Map<number, string>();
   for (const [key, opcode] of Object.entries(table)) {
-    byOpcode.set(opcode, IRREGULAR_NAMES[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
+    byOpcode.set(opcode, irregular[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
   }
   return byOpcode;
 }

@@ -41,56 +41,56 @@ abstract class BaseDecoder<F> {
    * `partialBytes` reaches HEADER_SIZE they are merged into one validated header (`partialSize`
    * then holds the whole frame's size), and payload pieces are appended until the frame completes.
    */
-  private partial: Uint8Array[] = [];
-  private partialBytes = 0;
+  private partial_: Uint8Array[] = [];
+  private partialBytes_ = 0;
   /** Size of the partial frame once its header is known and validated, else 0. */
-  private partialSize = 0;
-  private failed: Error | undefined;
-  protected readonly maxPayload: number;
-  protected readonly frameCrc: FrameCrc;
+  private partialSize_ = 0;
+  private failed_: Error | undefined;
+  protected readonly maxPayload_: number;
+  protected readonly frameCrc_: FrameCrc;
 
   constructor(options: FrameDecoderOptions = {}) {
-    this.maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
-    this.frameCrc = options.frameCrc ?? frameCrcAt;
+    this.maxPayload_ = options.maxPayload ?? MAX_FRAME_PAYLOAD;
+    this.frameCrc_ = options.frameCrc ?? frameCrcAt;
   }
 
   /** Bytes buffered and not yet part of a whole frame. */
   get buffered(): number {
-    return this.partialBytes;
+    return this.partialBytes_;
   }
 
   /** Feeds a chunk and returns every frame it completes. Throws a `ProtocolError` on a bad header. */
   push(chunk: Uint8Array): F[] {
-    if (this.failed) throw this.failed;
+    if (this.failed_) throw this.failed_;
     if (chunk.length === 0) return [];
     const out: F[] = [];
     let at = 0;
     try {
       // Frames wholly inside the chunk are decoded in place; only a frame split across chunks is
       // assembled (once, when its last byte arrives).
-      if (this.partialBytes > 0) at = this.completePartial(chunk, out);
+      if (this.partialBytes_ > 0) at = this.completePartial_(chunk, out);
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       while (chunk.length - at >= HEADER_SIZE) {
-        this.checkHeader(chunk, at, view);
+        this.checkHeader_(chunk, at, view);
         const end = at + HEADER_SIZE + view.getUint32(at + 4, true);
         if (end > chunk.length) {
-          this.partialSize = end - at;
+          this.partialSize_ = end - at;
           break;
         }
-        out.push(this.build(chunk, view, at, end));
+        out.push(this.build_(chunk, view, at, end));
         at = end;
       }
     } catch (err) {
-      this.failed = err as Error;
-      this.partial = [];
-      this.partialBytes = 0;
-      this.partialSize = 0;
+      this.failed_ = err as Error;
+      this.partial_ = [];
+      this.partialBytes_ = 0;
+      this.partialSize_ = 0;
       throw err;
     }
     if (at < chunk.length) {
       // Keep the remainder; copy it so the caller's chunk buffer can be reused.
-      this.partial.push(chunk.slice(at));
-      this.partialBytes += chunk.length - at;
+      this.partial_.push(chunk.slice(at));
+      this.partialBytes_ += chunk.length - at;
     }
     return out;
   }
@@ -99,53 +99,53 @@ abstract class BaseDecoder<F> {
    * Feeds the chunk's first bytes to the partial frame; decodes the frame into `out` if they
    * complete it. Returns how many bytes of `chunk` were used (all of them if still incomplete).
    */
-  private completePartial(chunk: Uint8Array, out: F[]): number {
+  private completePartial_(chunk: Uint8Array, out: F[]): number {
     let used = 0;
-    if (this.partialSize === 0) {
+    if (this.partialSize_ === 0) {
       // The header is not complete yet.
-      used = Math.min(HEADER_SIZE - this.partialBytes, chunk.length);
-      this.partial.push(chunk.slice(0, used));
-      this.partialBytes += used;
-      if (this.partialBytes < HEADER_SIZE) return used;
-      const header = concatBytes(this.partial);
-      this.partial = [header];
+      used = Math.min(HEADER_SIZE - this.partialBytes_, chunk.length);
+      this.partial_.push(chunk.slice(0, used));
+      this.partialBytes_ += used;
+      if (this.partialBytes_ < HEADER_SIZE) return used;
+      const header = concatBytes(this.partial_);
+      this.partial_ = [header];
       const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-      this.checkHeader(header, 0, view);
-      this.partialSize = HEADER_SIZE + view.getUint32(4, true);
+      this.checkHeader_(header, 0, view);
+      this.partialSize_ = HEADER_SIZE + view.getUint32(4, true);
     }
-    const take = Math.min(this.partialSize - this.partialBytes, chunk.length - used);
-    if (this.partialBytes + take < this.partialSize) {
+    const take = Math.min(this.partialSize_ - this.partialBytes_, chunk.length - used);
+    if (this.partialBytes_ + take < this.partialSize_) {
       if (take > 0) {
-        this.partial.push(chunk.slice(used, used + take));
-        this.partialBytes += take;
+        this.partial_.push(chunk.slice(used, used + take));
+        this.partialBytes_ += take;
       }
       return used + take;
     }
-    const frame = new Uint8Array(this.partialSize);
+    const frame = new Uint8Array(this.partialSize_);
     let at = 0;
-    for (const piece of this.partial) {
+    for (const piece of this.partial_) {
       frame.set(piece, at);
       at += piece.length;
     }
     frame.set(chunk.subarray(used, used + take), at);
-    this.partial = [];
-    this.partialBytes = 0;
-    this.partialSize = 0;
-    out.push(this.build(frame, new DataView(frame.buffer), 0, frame.length));
+    this.partial_ = [];
+    this.partialBytes_ = 0;
+    this.partialSize_ = 0;
+    out.push(this.build_(frame, new DataView(frame.buffer), 0, frame.length));
     return used + take;
   }
 
   /** Validates the header at `buf[at, at + HEADER_SIZE)`; `view` is a DataView over exactly `buf`. */
-  protected abstract checkHeader(buf: Uint8Array, at: number, view: DataView): void;
+  protected abstract checkHeader_(buf: Uint8Array, at: number, view: DataView): void;
   /** Builds the frame occupying `buf[at, end)`; `view` is a DataView over exactly `buf`. */
-  protected abstract build(buf: Uint8Array, view: DataView, at: number, end: number): F;
+  protected abstract build_(buf: Uint8Array, view: DataView, at: number, end: number): F;
 
-  protected checkCommon(view: DataView, at: number, versionOffset: number): void {
+  protected checkCommon_(view: DataView, at: number, versionOffset: number): void {
     checkMagicAndVersion(view, at, versionOffset);
   }
 
-  protected checkSize(view: DataView, at: number): void {
-    checkPayloadSize(view, at, this.maxPayload);
+  protected checkSize_(view: DataView, at: number): void {
+    checkPayloadSize(view, at, this.maxPayload_);
   }
 }
 
@@ -178,34 +178,34 @@ export function checkRequestHeaderAt(view: DataView, at: number, maxPayload: num
 }
 
 export class RequestFrameDecoder extends BaseDecoder<DecodedRequest> {
-  protected checkHeader(_buf: Uint8Array, at: number, view: DataView): void {
-    checkRequestHeaderAt(view, at, this.maxPayload);
+  protected checkHeader_(_buf: Uint8Array, at: number, view: DataView): void {
+    checkRequestHeaderAt(view, at, this.maxPayload_);
   }
 
-  protected build(buf: Uint8Array, view: DataView, at: number, end: number): DecodedRequest {
+  protected build_(buf: Uint8Array, view: DataView, at: number, end: number): DecodedRequest {
     return {
       requestId: view.getBigUint64(at + 8, true),
       opcode: view.getUint16(at + 20, true),
       flags: buf[at + 23],
       payload: buf.subarray(at + HEADER_SIZE, end),
-      checksumOk: checksumOkAt(buf, view, at, end, this.frameCrc),
+      checksumOk: checksumOkAt(buf, view, at, end, this.frameCrc_),
     };
   }
 }
 
 export class ResponseFrameDecoder extends BaseDecoder<DecodedResponse> {
-  protected checkHeader(_buf: Uint8Array, at: number, view: DataView): void {
-    this.checkCommon(view, at, 20);
-    this.checkSize(view, at);
+  protected checkHeader_(_buf: Uint8Array, at: number, view: DataView): void {
+    this.checkCommon_(view, at, 20);
+    this.checkSize_(view, at);
   }
 
-  protected build(buf: Uint8Array, view: DataView, at: number, end: number): DecodedResponse {
+  protected build_(buf: Uint8Array, view: DataView, at: number, end: number): DecodedResponse {
     return {
       requestId: view.getBigUint64(at + 8, true),
       status: buf[at + 21],
       flags: buf[at + 22],
       payload: buf.subarray(at + HEADER_SIZE, end),
-      checksumOk: checksumOkAt(buf, view, at, end, this.frameCrc),
+      checksumOk: checksumOkAt(buf, view, at, end, this.frameCrc_),
     };
   }
 }

@@ -103,7 +103,7 @@ export class ConnectionError extends FloError {
   readonly endpoint: string | undefined;
 
   constructor(message: string, options?: { cause?: unknown; endpoint?: string }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options);
     this.endpoint = options?.endpoint;
   }
 }
@@ -123,30 +123,22 @@ export class TxnUnsupportedOpError extends FloError {
   override name = 'TxnUnsupportedOpError';
 }
 
+/** The class of each wire status that has its own (the others are plain `ServerError`s). */
+const SERVER_ERRORS: Readonly<Record<number, typeof ServerError>> = {
+  [Status.NotFound]: NotFoundError,
+  [Status.BadRequest]: BadRequestError,
+  [Status.Conflict]: ConflictError,
+  [Status.Unauthorized]: UnauthorizedError,
+  [Status.Overloaded]: OverloadedError,
+  [Status.RateLimited]: RateLimitedError,
+  [Status.InternalError]: InternalServerError,
+  [Status.GroupLocked]: GroupLockedError,
+  [Status.Unavailable]: UnavailableError,
+};
+
 /** Builds the typed error for a non-OK reply. */
 export function serverErrorFor(status: number, message: string, opcode?: number): ServerError {
-  switch (status) {
-    case Status.NotFound:
-      return new NotFoundError(status, message, opcode);
-    case Status.BadRequest:
-      return new BadRequestError(status, message, opcode);
-    case Status.Conflict:
-      return new ConflictError(status, message, opcode);
-    case Status.Unauthorized:
-      return new UnauthorizedError(status, message, opcode);
-    case Status.Overloaded:
-      return new OverloadedError(status, message, opcode);
-    case Status.RateLimited:
-      return new RateLimitedError(status, message, opcode);
-    case Status.InternalError:
-      return new InternalServerError(status, message, opcode);
-    case Status.GroupLocked:
-      return new GroupLockedError(status, message, opcode);
-    case Status.Unavailable:
-      return new UnavailableError(status, message, opcode);
-    default:
-      return new ServerError(status, message, opcode);
-  }
+  return new (SERVER_ERRORS[status] ?? ServerError)(status, message, opcode);
 }
 
 const hasStatus = (err: unknown, status: number) => err instanceof FloError && err.status === status;

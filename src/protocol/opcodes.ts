@@ -1,4 +1,4 @@
-import { ClientOp, hexOpcode, opcodeNamesOf } from './client-opcodes.js';
+import { ClientOp, IRREGULAR_CLIENT_NAMES, hexOpcode, opcodeNamesOf } from './client-opcodes.js';
 
 /**
  * Every opcode of the Flo protocol (u16 at request header bytes 20-21), named as Flo's SDKs name
@@ -115,16 +115,24 @@ export const Op = {
 
 export type Opcode = (typeof Op)[keyof typeof Op];
 
+/** Opcodes whose wire name is not the snake_case of their key. */
+const IRREGULAR_NAMES: Readonly<Record<string, string>> = {
+  ...IRREGULAR_CLIENT_NAMES,
+  KvMGetResponse: 'kv_mget_response',
+  TsFloQL: 'ts_floql',
+  TsFloQLResponse: 'ts_floql_response',
+};
+
 // Names are derived from the keys of `Op` on first use instead of kept as a second table of 185
 // strings; the client names its requests from `ClientOp` alone (`clientOpcodeName`).
 
 /** snake_case wire names (`kv_put`), for messages and logs. */
-export const OPCODE_NAMES: ReadonlyMap<number, string> = /* @__PURE__ */ opcodeNamesOf(Op);
+export const OPCODE_NAMES: ReadonlyMap<number, string> = /* @__PURE__ */ opcodeNamesOf(Op, IRREGULAR_NAMES);
 
 let names: ReadonlyMap<number, string> | undefined;
 
 /** The wire name of any opcode (`kv_put`, `kv_get_response`), else its hex code. */
 export function opcodeName(opcode: number): string {
-  names ??= opcodeNamesOf(Op);
+  names ??= opcodeNamesOf(Op, IRREGULAR_NAMES);
   return names.get(opcode) ?? hexOpcode(opcode);
 }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Deadlines, type DeadlineItem } from '../../src/connection/deadlines.js';
 
 function item(name: string): DeadlineItem & { name: string } {
-  return { name, deadlinePrev: undefined, deadlineNext: undefined, deadlineList: undefined, expiresAt: 0 };
+  return { name, deadlinePrev_: undefined, deadlineNext_: undefined, deadlineList_: undefined, expiresAt_: 0 };
 }
 
 describe('Deadlines', () => {
@@ -92,7 +92,7 @@ describe('Deadlines', () => {
     const d = new Deadlines(() => undefined);
     const x = item('x');
     d.add(x, 60_000);
-    const list = x.deadlineList as unknown as { timer_: NodeJS.Timeout };
+    const list = x.deadlineList_ as unknown as { timer_: NodeJS.Timeout };
     const timer = list.timer_;
     expect(timer.hasRef()).toBe(true);
     d.remove(x);

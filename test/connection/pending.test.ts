@@ -42,10 +42,10 @@ describe('PendingTable', () => {
     t.forget(a);
     expect(t.size).toBe(1);
     expect(t.take(1)).toBeUndefined();
-    expect(t.takeLate(1)).toBe(a);
+    expect(t.takeLate_(1)).toBe(a);
     t.forget(b); // not sent: not abandoned
     expect(t.size).toBe(0);
-    expect(t.takeLate(2)).toBeUndefined();
+    expect(t.takeLate_(2)).toBeUndefined();
   });
 
   it('fails every request in the order they were added, or only the sent ones', () => {
@@ -55,11 +55,11 @@ describe('PendingTable', () => {
     for (const e of es) t.add(e);
     es[0]!.sent = true;
     es[2]!.sent = true;
-    t.failSent(new Error('lost'));
+    t.failSent_(new Error('lost'));
     expect(errors).toEqual(['1:lost', '3:lost']);
     expect(t.size).toBe(1);
     t.add(entry(4, errors));
-    t.failAll(new Error('closed'));
+    t.failAll_(new Error('closed'));
     expect(errors).toEqual(['1:lost', '3:lost', '2:closed', '4:closed']);
     expect(t.size).toBe(0);
     // Empty again: the next request is taken as before.

@@ -10,14 +10,12 @@ import { InvalidArgumentError } from '../../protocol/errors.js';
 import type { ClientCore, NamespaceOption } from '../core/context.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from '../core/drain-timeout.js';
 import { checkBlockMs } from '../core/block-ms.js';
-import { checkSlowHandlerMs } from '../core/slow-handler.js';
+import { MAX_TIMER_MS, checkSlowHandlerMs } from '../core/slow-handler.js';
 import type { ActionTask } from './task.js';
 
 /** The handler timeout of a worker unless `handlerTimeoutMs` says otherwise: 5 minutes, as Go's `ActionWorker`. */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 300_000;
 export { DEFAULT_DRAIN_TIMEOUT_MS };
-/** The longest finite time limit a worker accepts (a JavaScript timer's maximum). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** A handler: returns a value, a Promise or an Observable (its last value is the result). */
 export type ActionHandler<R = unknown> = (task: ActionTask) => R | PromiseLike<R> | Observable<R>;

@@ -9,7 +9,9 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Unsubscribable } from 'rxjs';
 import type { ReplySink, RequestChannel, RequestSpec } from '../../connection/types.js';
 import type { FloEvent } from '../../observability/events.js';
+import { describeError } from '../../codec/types.js';
 import { fromUtf8 } from '../../protocol/bytes.js';
+import { hexOpcode } from '../../protocol/client-opcodes.js';
 import { ProtocolError, serverErrorFor } from '../../protocol/errors.js';
 import type { ResponseFrame } from '../../protocol/index.js';
 import { Status } from '../../protocol/status.js';
@@ -197,8 +199,7 @@ export function decodeReply<T>(payload: Uint8Array, decode: (payload: Uint8Array
     return decode(payload);
   } catch (e) {
     if (e instanceof ProtocolError) throw e;
-    const why = e instanceof Error ? e.message : String(e);
-    throw new ProtocolError(`flo: cannot decode the reply to opcode 0x${opcode.toString(16).padStart(3, '0')}: ${why}`, {
+    throw new ProtocolError(`flo: cannot decode the reply to opcode ${hexOpcode(opcode)}: ${describeError(e)}`, {
       cause: e,
     });
   }

@@ -6,8 +6,8 @@
  */
 import { InvalidArgumentError } from '../../protocol/errors.js';
 
-/** The longest delay `setTimeout` honours (a longer one fires at once). */
-const MAX_TIMER_MS = 2_147_483_647;
+/** The longest delay `setTimeout` honours (a longer one fires at once); also the longest finite limit a worker accepts. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** A `slowHandlerMs` value: > 0 and at most a timer's maximum, or `Infinity` (never reported). */
 export function checkSlowHandlerMs(value: number, what: string): number {

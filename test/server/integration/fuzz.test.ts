@@ -79,7 +79,8 @@ function prng(seed: number) {
 type Rng = ReturnType<typeof prng>;
 
 const NAMES = ['a', 'user:1', 'user:2', 'jobs', 'events', 'order:42'];
-const TAGS = Object.values(Opt);
+// `Opt` is a numeric enum: its values are the tags and, in reverse, their names.
+const TAGS = Object.values(Opt).filter((v): v is Opt => typeof v === 'number');
 
 function randomOptions(r: Rng): Uint8Array {
   const parts: number[] = [];
