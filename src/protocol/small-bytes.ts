@@ -57,3 +57,29 @@ export function smallCopy(bytes: Uint8Array, start: number, end: number): Uint8A
   copy.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
   return copy;
 }
+
+/** A Uint8Array and a DataView over the whole of one buffer (`wholeViewsOf`). */
+export interface WholeViews {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+}
+
+/** Buffers up to this size get their whole views kept for the next chunk: `smallCopy`'s slabs, Node's `Buffer` pool. */
+const WHOLE_VIEWS_KEPT_MAX = 8 * 1024;
+let lastWholeViews: WholeViews | undefined;
+
+/**
+ * Views over the whole buffer `chunk` is a view of, so that a frame reader addresses the chunk's
+ * bytes at `chunk.byteOffset + i`. Socket reads are copied one after another into the same slab
+ * (`smallCopy`), so the views made for one chunk serve the next ones: a lone request's read costs
+ * no DataView of its own (a C++ builtin in V8, the dearest view to make). Only the last small
+ * buffer's views are kept (one slab at most stays alive for them); a larger buffer gets new ones.
+ */
+export function wholeViewsOf(chunk: Uint8Array): WholeViews {
+  const buffer = chunk.buffer;
+  const last = lastWholeViews;
+  if (last !== undefined && last.bytes.buffer === buffer) return last;
+  const views: WholeViews = { bytes: new Uint8Array(buffer), view: new DataView(buffer) };
+  if (buffer.byteLength <= WHOLE_VIEWS_KEPT_MAX) lastWholeViews = views;
+  return views;
+}

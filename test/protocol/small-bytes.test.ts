@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smallBytes, smallCopy } from '../../src/protocol/small-bytes.js';
+import { smallBytes, smallCopy, wholeViewsOf } from '../../src/protocol/small-bytes.js';
 
 describe('smallBytes', () => {
   it('hands out zeroed views of the asked length that never overlap, across slabs', () => {
@@ -70,5 +70,38 @@ describe('smallCopy', () => {
       expect([...copy]).toEqual([...bytes.subarray(start, end)]);
       if (end > start) expect(copy.buffer).not.toBe(bytes.buffer);
     }
+  });
+});
+
+describe('wholeViewsOf', () => {
+  it('views the whole buffer of a chunk, so that its bytes read at byteOffset + i', () => {
+    const read = new Uint8Array(64).map((_, i) => i);
+    const chunk = smallCopy(read, 10, 30);
+    const { bytes, view } = wholeViewsOf(chunk);
+    expect(bytes.buffer).toBe(chunk.buffer);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.length).toBe(chunk.buffer.byteLength);
+    expect(view.byteLength).toBe(chunk.buffer.byteLength);
+    expect(bytes[chunk.byteOffset]).toBe(10);
+    expect(view.getUint8(chunk.byteOffset + 19)).toBe(29);
+  });
+
+  it('hands out the same views again for chunks of the same small buffer, new ones for another', () => {
+    const slab = new Uint8Array(8 * 1024);
+    const first = wholeViewsOf(slab.subarray(0, 100));
+    expect(wholeViewsOf(slab.subarray(200, 300))).toBe(first);
+    const other = wholeViewsOf(new Uint8Array(100));
+    expect(other).not.toBe(first);
+    expect(wholeViewsOf(slab.subarray(400, 500))).not.toBe(first); // only the last one is kept
+  });
+
+  it('keeps no views of a large buffer (it would stay alive for them)', () => {
+    const big = new Uint8Array(64 * 1024);
+    big[40_000] = 7;
+    const a = wholeViewsOf(big.subarray(40_000));
+    const b = wholeViewsOf(big.subarray(40_000));
+    expect(a).not.toBe(b);
+    expect(a.bytes[40_000]).toBe(7);
+    expect(b.view.getUint8(40_000)).toBe(7);
   });
 });
