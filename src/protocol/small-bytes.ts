@@ -7,19 +7,20 @@
 
 /** Fresh, zeroed views cut from slabs of `size` bytes, 8-byte aligned as a fresh buffer would be. */
 class Slab {
-  private bytes = new Uint8Array(0);
+  private buffer = new ArrayBuffer(0);
   private used = 0;
 
   constructor(private readonly size: number) {}
 
   take(n: number): Uint8Array {
-    if (this.used + n > this.bytes.length) {
-      this.bytes = new Uint8Array(this.size);
+    if (this.used + n > this.buffer.byteLength) {
+      this.buffer = new ArrayBuffer(this.size);
       this.used = 0;
     }
     const at = this.used;
     this.used += (n + 7) & ~7;
-    return this.bytes.subarray(at, at + n);
+    // The constructor on the slab's buffer: about half the cost of `subarray` (no species lookup).
+    return new Uint8Array(this.buffer, at, n);
   }
 }
 
@@ -54,12 +55,36 @@ export function smallCopy(bytes: Uint8Array, start: number, end: number): Uint8A
   const n = end - start;
   if (n <= 0 || n > SMALL_COPY_MAX) return bytes.slice(start, end);
   const copy = copySlab.take(n);
-  copy.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  copy.set(start === 0 && end === bytes.length ? bytes : sourceRange(bytes, start, n));
   return copy;
+}
+
+/** The last array `smallCopy` copied part of, and where its bytes are (a socket's read buffer, read again and again). */
+let lastSource: Uint8Array | undefined;
+let lastSourceBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let lastSourceOffset = 0;
+
+/** Sources up to this size are remembered (a socket's read buffer is 64 KiB); a larger one, say a big frame a small value is copied out of, is not kept alive for it. */
+const SOURCE_KEPT_MAX = 64 * 1024;
+
+/**
+ * `bytes.subarray(start, start + n)`, made with the constructor on the buffer found for the same
+ * array last time (`.buffer` is a call into C++ in V8, `subarray` a species lookup).
+ */
+function sourceRange(bytes: Uint8Array, start: number, n: number): Uint8Array {
+  if (bytes !== lastSource) {
+    const buffer = bytes.buffer;
+    if (buffer.byteLength > SOURCE_KEPT_MAX) return new Uint8Array(buffer, bytes.byteOffset + start, n);
+    lastSource = bytes;
+    lastSourceBuffer = buffer;
+    lastSourceOffset = bytes.byteOffset;
+  }
+  return new Uint8Array(lastSourceBuffer, lastSourceOffset + start, n);
 }
 
 /** A Uint8Array and a DataView over the whole of one buffer (`wholeViewsOf`). */
 export interface WholeViews {
+  readonly buffer: ArrayBufferLike;
   readonly bytes: Uint8Array;
   readonly view: DataView;
 }
@@ -78,8 +103,8 @@ let lastWholeViews: WholeViews | undefined;
 export function wholeViewsOf(chunk: Uint8Array): WholeViews {
   const buffer = chunk.buffer;
   const last = lastWholeViews;
-  if (last !== undefined && last.bytes.buffer === buffer) return last;
-  const views: WholeViews = { bytes: new Uint8Array(buffer), view: new DataView(buffer) };
+  if (last !== undefined && last.buffer === buffer) return last;
+  const views: WholeViews = { buffer, bytes: new Uint8Array(buffer), view: new DataView(buffer) };
   if (buffer.byteLength <= WHOLE_VIEWS_KEPT_MAX) lastWholeViews = views;
   return views;
 }

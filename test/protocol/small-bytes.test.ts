@@ -71,6 +71,19 @@ describe('smallCopy', () => {
       if (end > start) expect(copy.buffer).not.toBe(bytes.buffer);
     }
   });
+
+  it('copies from the right source when sources alternate, views at an offset and large buffers among them', () => {
+    const backing = new Uint8Array(1000).map((_, i) => i % 251);
+    const a = backing.subarray(100, 600); // a view at an offset into a shared buffer
+    const b = new Uint8Array(200).map((_, i) => 255 - i);
+    const big = new Uint8Array(200 * 1024).map((_, i) => i % 7); // larger than any source remembered
+    for (let round = 0; round < 3; round++) {
+      for (const [source, start, end] of [[a, 5, 60], [b, 1, 150], [a, 300, 310], [big, 150_000, 150_900], [a, 0, 40], [b, 10, 20]] as const) {
+        expect([...smallCopy(source, start, end)]).toEqual([...source.subarray(start, end)]);
+      }
+      a[5] = (a[5]! + 1) % 256; // a source's later bytes are what the next copy takes
+    }
+  });
 });
 
 describe('wholeViewsOf', () => {
