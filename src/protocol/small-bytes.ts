@@ -59,27 +59,46 @@ export function smallCopy(bytes: Uint8Array, start: number, end: number): Uint8A
   return copy;
 }
 
-/** The last array `smallCopy` copied part of, and where its bytes are (a socket's read buffer, read again and again). */
-let lastSource: Uint8Array | undefined;
-let lastSourceBuffer: ArrayBufferLike = new ArrayBuffer(0);
-let lastSourceOffset = 0;
+/**
+ * The last two arrays `smallCopy` copied part of, most recent first, and where their bytes are: a
+ * socket's read buffer, read again and again, stays here while a client's reply values (each from a
+ * new frame) come and go in the other entry.
+ */
+let recentSource: Uint8Array | undefined;
+let recentBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let recentOffset = 0;
+let olderSource: Uint8Array | undefined;
+let olderBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let olderOffset = 0;
 
 /** Sources up to this size are remembered (a socket's read buffer is 64 KiB); a larger one, say a big frame a small value is copied out of, is not kept alive for it. */
 const SOURCE_KEPT_MAX = 64 * 1024;
 
 /**
  * `bytes.subarray(start, start + n)`, made with the constructor on the buffer found for the same
- * array last time (`.buffer` is a call into C++ in V8, `subarray` a species lookup).
+ * array before (`.buffer` is a call into C++ in V8, `subarray` a species lookup).
  */
 function sourceRange(bytes: Uint8Array, start: number, n: number): Uint8Array {
-  if (bytes !== lastSource) {
-    const buffer = bytes.buffer;
-    if (buffer.byteLength > SOURCE_KEPT_MAX) return new Uint8Array(buffer, bytes.byteOffset + start, n);
-    lastSource = bytes;
-    lastSourceBuffer = buffer;
-    lastSourceOffset = bytes.byteOffset;
+  if (bytes !== recentSource) {
+    if (bytes !== olderSource) {
+      const buffer = bytes.buffer;
+      if (buffer.byteLength > SOURCE_KEPT_MAX) return new Uint8Array(buffer, bytes.byteOffset + start, n);
+      olderSource = bytes;
+      olderBuffer = buffer;
+      olderOffset = bytes.byteOffset;
+    }
+    // The older entry (found or just filled) becomes the recent one.
+    const source = olderSource;
+    const buffer = olderBuffer;
+    const offset = olderOffset;
+    olderSource = recentSource;
+    olderBuffer = recentBuffer;
+    olderOffset = recentOffset;
+    recentSource = source;
+    recentBuffer = buffer;
+    recentOffset = offset;
   }
-  return new Uint8Array(lastSourceBuffer, lastSourceOffset + start, n);
+  return new Uint8Array(recentBuffer, recentOffset + start, n);
 }
 
 /** A Uint8Array and a DataView over the whole of one buffer (`wholeViewsOf`). */
