@@ -55,50 +55,21 @@ export function smallCopy(bytes: Uint8Array, start: number, end: number): Uint8A
   const n = end - start;
   if (n <= 0 || n > SMALL_COPY_MAX) return bytes.slice(start, end);
   const copy = copySlab.take(n);
-  copy.set(start === 0 && end === bytes.length ? bytes : sourceRange(bytes, start, n));
+  copy.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
   return copy;
 }
 
 /**
- * The last two arrays `smallCopy` copied part of, most recent first, and where their bytes are: a
- * socket's read buffer, read again and again, stays here while a client's reply values (each from a
- * new frame) come and go in the other entry.
+ * `smallCopy` of the `n` bytes at `start` of `buffer`, for a socket's read buffer whose
+ * `ArrayBuffer` the caller holds: the source range is made with the constructor (`subarray` does a
+ * species lookup, `.buffer` is a call into C++ in V8).
  */
-let recentSource: Uint8Array | undefined;
-let recentBuffer: ArrayBufferLike = new ArrayBuffer(0);
-let recentOffset = 0;
-let olderSource: Uint8Array | undefined;
-let olderBuffer: ArrayBufferLike = new ArrayBuffer(0);
-let olderOffset = 0;
-
-/** Sources up to this size are remembered (a socket's read buffer is 64 KiB); a larger one, say a big frame a small value is copied out of, is not kept alive for it. */
-const SOURCE_KEPT_MAX = 64 * 1024;
-
-/**
- * `bytes.subarray(start, start + n)`, made with the constructor on the buffer found for the same
- * array before (`.buffer` is a call into C++ in V8, `subarray` a species lookup).
- */
-function sourceRange(bytes: Uint8Array, start: number, n: number): Uint8Array {
-  if (bytes !== recentSource) {
-    if (bytes !== olderSource) {
-      const buffer = bytes.buffer;
-      if (buffer.byteLength > SOURCE_KEPT_MAX) return new Uint8Array(buffer, bytes.byteOffset + start, n);
-      olderSource = bytes;
-      olderBuffer = buffer;
-      olderOffset = bytes.byteOffset;
-    }
-    // The older entry (found or just filled) becomes the recent one.
-    const source = olderSource;
-    const buffer = olderBuffer;
-    const offset = olderOffset;
-    olderSource = recentSource;
-    olderBuffer = recentBuffer;
-    olderOffset = recentOffset;
-    recentSource = source;
-    recentBuffer = buffer;
-    recentOffset = offset;
-  }
-  return new Uint8Array(recentBuffer, recentOffset + start, n);
+export function smallCopyOf(buffer: ArrayBufferLike, start: number, n: number): Uint8Array {
+  const source = new Uint8Array(buffer, start, n);
+  if (n <= 0 || n > SMALL_COPY_MAX) return source.slice();
+  const copy = copySlab.take(n);
+  copy.set(source);
+  return copy;
 }
 
 /** A Uint8Array and a DataView over the whole of one buffer (`wholeViewsOf`). */

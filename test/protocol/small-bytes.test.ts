@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { smallBytes, smallCopy, wholeViewsOf } from '../../src/protocol/small-bytes.js';
+import { smallBytes, smallCopy, smallCopyOf, wholeViewsOf } from '../../src/protocol/small-bytes.js';
 
 describe('smallBytes', () => {
   it('hands out zeroed views of the asked length that never overlap, across slabs', () => {
@@ -82,6 +82,28 @@ describe('smallCopy', () => {
         expect([...smallCopy(source, start, end)]).toEqual([...source.subarray(start, end)]);
       }
       a[5] = (a[5]! + 1) % 256; // a source's later bytes are what the next copy takes
+    }
+  });
+});
+
+describe('smallCopyOf', () => {
+  it('copies n bytes at an offset of a reused read buffer, each copy kept intact when the buffer is read into again', () => {
+    const read = new Uint8Array(64 * 1024);
+    const copies: Array<{ copy: Uint8Array; fill: number; n: number }> = [];
+    for (let i = 0; i < 400; i++) {
+      const n = [1, 49, 140, 1024, 1025, 5000][i % 6]!;
+      const at = i % 3 === 0 ? 0 : 17;
+      const fill = (i % 250) + 1;
+      read.fill(fill, at, at + n);
+      read[at + n] = 0xff; // a byte past the read must not be copied
+      copies.push({ copy: smallCopyOf(read.buffer, at, n), fill, n });
+    }
+    read.fill(0);
+    for (const { copy, fill, n } of copies) {
+      expect(copy.length).toBe(n);
+      expect(copy.every((b) => b === fill)).toBe(true);
+      if (n > 1024) expect(copy.buffer.byteLength).toBe(n); // a buffer of its own above 1 KiB
+      else expect(copy.buffer.byteLength).toBe(8 * 1024); // a slab's view
     }
   });
 });
