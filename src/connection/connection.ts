@@ -114,6 +114,8 @@ export interface ConnectionOptions {
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ABANDONED = 65536;
+/** Where the flush microtask is queued from (see `start_`). */
+const RESOLVED = Promise.resolve();
 
 /** One opened transport; handlers compare links so that a stale socket's events are ignored. */
 class Link {
@@ -171,6 +173,13 @@ export class Connection implements RequestChannel {
   private readonly outbox_ = new Outbox();
   private flushScheduled_ = false;
   private readonly flushBound_ = () => this.flush_();
+  /**
+   * Inside `onData_`: requests that the replies' subscribers start go out in one write when the
+   * chunk is routed (`flushAfterRouting_`), not from a microtask: a lone request's next one then
+   * leaves straight from the read callback.
+   */
+  private routing_ = false;
+  private flushAfterRouting_ = false;
   private readonly reportOut_ = (frame: RequestFrame) => this.reportFrame_('out', frame);
   private readonly owner_: RequestOwner = { abandon: (entry, timedOut) => this.abandon_(entry, timedOut) };
   private readonly namespaces_ = new Map<string, Uint8Array>();
@@ -334,11 +343,13 @@ export class Connection implements RequestChannel {
     if (phase.kind === 'connected') {
       if (!this.flushScheduled_) {
         this.flushScheduled_ = true;
-        // queueMicrotask rather than setImmediate: it exists in browsers too (this file is
-        // universal), adds no event-loop turn of latency to a lone request, and still coalesces
-        // everything issued in the current job - a synchronous burst of subscriptions, or all the
-        // follow-up requests issued while one socket chunk full of replies is being routed.
-        queueMicrotask(this.flushBound_);
+        // While a chunk of replies is routed, the requests their subscribers start are sent when
+        // it is done (`onData_`). Otherwise a microtask rather than setImmediate: it adds no
+        // event-loop turn of latency to a lone request and still coalesces everything issued in
+        // the current job (a synchronous burst of subscriptions). A resolved promise's `then`
+        // rather than `queueMicrotask`, which in Node makes an AsyncResource per call.
+        if (this.routing_) this.flushAfterRouting_ = true;
+        else RESOLVED.then(this.flushBound_);
       }
     } else if (phase.kind === 'idle') {
       this.startEstablish_('connecting');
@@ -426,9 +437,22 @@ export class Connection implements RequestChannel {
       this.dropLink_(link, err as Error);
       return;
     }
-    for (let i = 0; i < frames.length; i++) {
-      if (this.phase_ !== phase) return; // a reject frame (or a callback) dropped the link
-      this.onReply_(link, frames[i]);
+    // Nested only when a transport delivers from inside `send` (test fakes): the outermost call flushes.
+    const outermost = !this.routing_;
+    this.routing_ = true;
+    try {
+      for (let i = 0; i < frames.length; i++) {
+        if (this.phase_ !== phase) return; // a reject frame (or a callback) dropped the link
+        this.onReply_(link, frames[i]);
+      }
+    } finally {
+      if (outermost) {
+        this.routing_ = false;
+        if (this.flushAfterRouting_) {
+          this.flushAfterRouting_ = false;
+          this.flush_();
+        }
+      }
     }
   }
 

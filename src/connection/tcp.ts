@@ -3,7 +3,7 @@
  * of frames leaves at once.
  */
 import * as net from 'node:net';
-import { smallCopy } from '../protocol/small-bytes.js';
+import { smallCopyOf } from '../protocol/small-bytes.js';
 import type { Transport, TransportFactory, TransportHandlers } from './types.js';
 
 /** Size of the buffer each socket reads into (the most one read takes). */
@@ -86,9 +86,10 @@ export const tcpTransport: TransportFactory = (endpoint: string, handlers: Trans
     }
     // Reads land in one reused buffer and reach us straight from the socket (`onread`), without
     // the Readable stream's push, 'data' event and per-read nextTick; each read is copied out
-    // (`smallCopy`: a small one to a view of a slab; frames are decoded in place and may outlive
+    // (`smallCopyOf`: a small one to a view of a slab; frames are decoded in place and may outlive
     // the read).
     const readBuffer = new Uint8Array(READ_BUFFER);
+    const readArrayBuffer = readBuffer.buffer;
     let onData: (chunk: Uint8Array) => void = () => undefined;
     const socket = net.connect({
       host,
@@ -97,7 +98,7 @@ export const tcpTransport: TransportFactory = (endpoint: string, handlers: Trans
       onread: {
         buffer: readBuffer,
         callback: (n: number) => {
-          onData(smallCopy(readBuffer, 0, n));
+          onData(smallCopyOf(readArrayBuffer, 0, n));
           return true; // keep reading
         },
       },

@@ -20,6 +20,7 @@ import {
   type FrameCrc,
 } from './frame.js';
 import { FrameTooLargeError } from './errors.js';
+import { wholeViewsOf } from './small-bytes.js';
 
 export interface DecodedRequest extends RequestFrame {
   readonly checksumOk: boolean;
@@ -69,16 +70,21 @@ abstract class BaseDecoder<F> {
       // Frames wholly inside the chunk are decoded in place; only a frame split across chunks is
       // assembled (once, when its last byte arrives).
       if (this.partialBytes_ > 0) at = this.completePartial_(chunk, out);
-      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      while (chunk.length - at >= HEADER_SIZE) {
-        this.checkHeader_(chunk, at, view);
-        const end = at + HEADER_SIZE + view.getUint32(at + 4, true);
-        if (end > chunk.length) {
-          this.partialSize_ = end - at;
-          break;
+      if (chunk.length - at >= HEADER_SIZE) {
+        // Read through views of the chunk's whole buffer (kept from the last chunk when it came
+        // from the same slab), at `base + at`.
+        const { bytes, view } = wholeViewsOf(chunk);
+        const base = chunk.byteOffset;
+        while (chunk.length - at >= HEADER_SIZE) {
+          this.checkHeader_(bytes, base + at, view);
+          const end = at + HEADER_SIZE + view.getUint32(base + at + 4, true);
+          if (end > chunk.length) {
+            this.partialSize_ = end - at;
+            break;
+          }
+          out.push(this.build_(bytes, view, base + at, base + end));
+          at = end;
         }
-        out.push(this.build_(chunk, view, at, end));
-        at = end;
       }
     } catch (err) {
       this.failed_ = err as Error;

@@ -12,12 +12,14 @@
  *   connection is rejected.
  */
 import { checkRequestHeaderAt, HEADER_SIZE, MAX_FRAME_PAYLOAD, type DecodedRequest } from '../protocol/index.js';
+import { wholeViewsOf } from '../protocol/small-bytes.js';
 import { serverFrameCrc } from './frame-crc.js';
 
 /**
  * One whole request frame at `bytes[at, end)` (header checked): its fields read from the bytes when
  * asked, so a request costs no 64-bit BigInt id and no payload view unless something wants them.
- * `view` is a DataView over exactly `bytes`.
+ * `view` is a DataView over exactly `bytes`, which may be more than the frame's chunk (the whole
+ * buffer it was read into, `wholeViewsOf`).
  */
 export class RequestFrameRef implements DecodedRequest {
   constructor(
@@ -96,7 +98,10 @@ export class FrameReader {
     try {
       let at = this.filled > 0 ? this.continuePartial(chunk, frames) : 0;
       if (at < chunk.length) {
-        const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        // Frames are read through views of the chunk's whole buffer (kept from the last chunk when
+        // it came from the same slab), at `base + at`.
+        const { bytes, view } = wholeViewsOf(chunk);
+        const base = chunk.byteOffset;
         const maxPayload = this.maxPayload;
         while (at < chunk.length) {
           const left = chunk.length - at;
@@ -105,14 +110,14 @@ export class FrameReader {
             break;
           }
           // Flo validates a header before its payload arrives.
-          checkRequestHeaderAt(view, at, maxPayload);
-          const size = HEADER_SIZE + view.getUint32(at + 4, true);
+          checkRequestHeaderAt(view, base + at, maxPayload);
+          const size = HEADER_SIZE + view.getUint32(base + at + 4, true);
           if (left < size) {
             this.frameSize = size;
             this.hold(chunk.subarray(at));
             break;
           }
-          frames.push(new RequestFrameRef(chunk, view, at, at + size));
+          frames.push(new RequestFrameRef(bytes, view, base + at, base + at + size));
           at += size;
         }
       }

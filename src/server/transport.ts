@@ -3,7 +3,7 @@
  * carrying them in binary messages. The connection logic (`connection.ts`) sees only this.
  */
 import type { Socket } from 'node:net';
-import { smallCopy } from '../protocol/small-bytes.js';
+import { smallCopyOf } from '../protocol/small-bytes.js';
 
 export type WireProtocol = 'binary' | 'websocket';
 
@@ -121,7 +121,7 @@ export class TcpTransport implements FrameTransport {
 
   /**
    * Later reads skip the Readable stream: they land in the shared buffer and each is copied out
-   * (`smallCopy`: a small read to a slab's view, not a buffer of its own; frames are views into
+   * (`smallCopyOf`: a small read to a slab's view, not a buffer of its own; frames are views into
    * it and may outlive the read). Pausing and resuming
    * still work: with these fields set, `pause()`/`resume()` stop and start the handle's reading.
    * Only while the stream holds no chunk (else those would come after newer bytes).
@@ -132,11 +132,12 @@ export class TcpTransport implements FrameTransport {
     const handle = userBufferHandle(s);
     if (keys === null || handle === undefined || s.readableLength > 0 || s.destroyed) return;
     const buffer = (sharedReadBuffer ??= new Uint8Array(TCP_READ_SIZE));
+    const readArrayBuffer = buffer.buffer;
     const fields = s as unknown as Record<symbol, unknown>;
     fields[keys.buffer] = buffer;
     fields[keys.generator] = null;
-    fields[keys.callback] = (n: number, into: Uint8Array) => {
-      events.data(smallCopy(into, 0, n), n < into.length);
+    fields[keys.callback] = (n: number) => {
+      events.data(smallCopyOf(readArrayBuffer, 0, n), n < TCP_READ_SIZE);
       return true;
     };
     handle.useUserBuffer(buffer);

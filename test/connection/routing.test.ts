@@ -4,6 +4,7 @@ import type { ResponseFrame } from '../../src/protocol/index.js';
 import type { FakeServer } from '../support/fake-server.js';
 import { countFrames, outcome, recording, tick } from '../support/transport.js';
 import { tcpTransport } from '../../src/connection/tcp.js';
+import type { TransportFactory } from '../../src/connection/types.js';
 import { connection, fakeServerPerTest, get } from './helpers.js';
 
 let server: FakeServer;
@@ -100,6 +101,65 @@ describe('Connection: routing', () => {
     expect((await Promise.all(all)).every((o) => o.ok)).toBe(true);
     expect(rec.sends).toHaveLength(1);
     expect(countFrames(rec.sends[0])).toBe(10);
+  });
+
+  it('sends the requests started by a chunk\'s replies before its read callback returns, in one write', async () => {
+    // Wraps the real TCP transport: notes whether each send happens inside a read callback.
+    let inRead = false;
+    let chunks = 0;
+    const sends: Array<{ inRead: boolean; frames: number }> = [];
+    const transport: TransportFactory = async (endpoint, handlers) => {
+      const inner = await tcpTransport(endpoint, {
+        ...handlers,
+        onData: (chunk) => {
+          chunks++;
+          inRead = true;
+          try {
+            handlers.onData(chunk);
+          } finally {
+            inRead = false;
+          }
+        },
+      });
+      return {
+        send: (bytes) => {
+          sends.push({ inRead, frames: countFrames(bytes) });
+          inner.send(bytes);
+        },
+        close: () => inner.close(),
+      };
+    };
+    const conn = connection([server.endpoint], { transport });
+    await conn.connect();
+    // Three chains of three requests each: every reply starts the chain's next request.
+    const chain = (name: string, left: number): Promise<string[]> =>
+      outcome(conn.request(get(`${name}${left}`))).then(async (o) => {
+        const here = o.ok ? fromUtf8(o.value.payload) : o.error.message;
+        return left > 1 ? [here, ...(await chain(name, left - 1))] : [here];
+      });
+    const sync = (name: string, left: number, into: string[], done: () => void): void => {
+      conn.request(get(`${name}${left}`)).subscribe({
+        next: (reply) => into.push(fromUtf8(reply.payload)),
+        complete: () => (left > 1 ? sync(name, left - 1, into, done) : done()),
+        error: done,
+      });
+    };
+    const got: string[][] = [[], [], []];
+    await Promise.all(['x', 'y', 'z'].map((name, i) => new Promise<void>((resolve) => sync(name, 3, got[i]!, resolve))));
+    expect(got).toEqual([
+      ['x3', 'x2', 'x1'],
+      ['y3', 'y2', 'y1'],
+      ['z3', 'z2', 'z1'],
+    ]);
+    // The first three left together from the microtask; every later send came from a read
+    // callback, one per chunk at most, carrying all the requests that chunk's replies started.
+    expect(sends[0]).toEqual({ inRead: false, frames: 3 });
+    expect(sends.slice(1).every((s) => s.inRead)).toBe(true);
+    expect(sends.slice(1).reduce((n, s) => n + s.frames, 0)).toBe(6);
+    expect(sends.length - 1).toBeLessThanOrEqual(chunks);
+    // A subscriber that waits for a promise starts its next request outside the read: a microtask sends it.
+    expect(await chain('p', 2)).toEqual(['p2', 'p1']);
+    expect(sends.slice(-2).map((s) => s.inRead)).toEqual([false, false]);
   });
 
   it('never sends a request unsubscribed before its flush', async () => {
