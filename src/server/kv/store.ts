@@ -202,11 +202,6 @@ class Entry implements CurrentValue {
     this.view = v;
   }
 
-  /** The value's view if one was made, else its buffer (`offset`, `length`): what the history keeps. */
-  get bytes(): ArrayBufferLike | Uint8Array {
-    return this.view ?? this.buffer;
-  }
-
   /** Takes a private copy of `b` as the value: into the pool when small, with no view made. */
   copyValue(b: Uint8Array): void {
     const n = b.length;
@@ -717,10 +712,11 @@ export class KvStore {
         else this.willDropVersion(entity, older.numberAt(last), storedOlder(older, last));
       }
     }
-    // The current version becomes history as it is: no view of its value is made (with a data
-    // directory the log was given one, kept: its removal's before-image is then that view).
+    // The current version becomes history as where its bytes are, never as a view, not even the
+    // one the log was given: a view kept in the history lives for 64 puts of its key, long enough
+    // to be promoted and collected again (with a data directory that was ~0.4 µs of a put's CPU).
     if (e.deleted) e.older.addParts(e.versionNo, EMPTY, 0, 0, e.timestampNs, true);
-    else e.older.addParts(e.versionNo, e.bytes, e.offset, e.length, e.timestampNs, e.expiresAtMs);
+    else e.older.addParts(e.versionNo, e.buffer, e.offset, e.length, e.timestampNs, e.expiresAtMs);
     if (deleted) e.value = EMPTY;
     else if (copy) e.copyValue(value);
     else e.value = value;
