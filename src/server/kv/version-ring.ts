@@ -6,11 +6,13 @@
  * Kept flat, six cells per version in one array sized by doubling, not as an object per version:
  * the version number, its timestamp (a BigInt the store shares between the writes of one
  * millisecond), where its value's bytes are (buffer, offset, length: values sit in pools shared by
- * many of them, so no view object is needed per version; a view already made, the store's or one
- * read, is kept instead of the buffer) and its state when it was current (`VersionState`). A put then allocates nothing here, and a deep history holds no small objects
- * made per write, which would live long enough to be promoted and collected again (a view and a
- * BigInt per put were most of what the young generation copied). `Version` objects and value views
- * are made only when the history is read.
+ * many of them, so no view object is needed per version; a put gives the buffer, `add` of a view
+ * at start keeps that view) and its state when it was current (`VersionState`). A put then
+ * allocates nothing here, and a deep history holds no small objects made per write, which would
+ * live long enough to be promoted and collected again (a view and a BigInt per put were most of
+ * what the young generation copied). `Version` objects and value views are made only when the
+ * history is read (a durable put's dropped version as its before-image: a view that lives until
+ * the turn's commit).
  *
  * Version numbers are kept as numbers (exact to 2^53; a key is never written that often); the
  * object forms give them as BigInts, as the protocol does.

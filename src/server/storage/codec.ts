@@ -56,6 +56,9 @@ export class BatchWriter {
   private readonly out = new PlainPacker(packr);
   private count = 0;
   private arrayAt = 0;
+  /** The packed table name last written whole in this batch, and where its bytes are: the next entry of that table copies them. */
+  private lastTable: Uint8Array | undefined = undefined;
+  private lastTableAt = 0;
 
   constructor() {
     this.begin();
@@ -68,6 +71,19 @@ export class BatchWriter {
     this.arrayAt = this.out.reserve(5);
     this.out.value(BATCH_FORMAT);
     this.count = 0;
+    this.lastTable = undefined;
+  }
+
+  /** Writes a table's name: packed (`packTableName`), copied from its last entry in this batch when it has one. */
+  private table(table: string | Uint8Array): void {
+    const out = this.out;
+    if (typeof table === 'string') out.string(table);
+    else if (table === this.lastTable) out.repeat(this.lastTableAt, table.length);
+    else {
+      this.lastTable = table;
+      this.lastTableAt = out.pos;
+      out.raw(table);
+    }
   }
 
   /**
@@ -76,8 +92,7 @@ export class BatchWriter {
    * in `form` (`entityKeyWithId`).
    */
   add(table: string | Uint8Array, key: string, value: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
-    if (typeof table === 'string') this.out.string(table);
-    else this.out.raw(table);
+    this.table(table);
     if (id === undefined) this.out.string(key);
     else this.out.stringWithId(key, id, form);
     this.out.value(value);
@@ -86,8 +101,7 @@ export class BatchWriter {
 
   /** `add` of the value `[first, second]` (the same bytes), given in parts: no pair made. */
   addPair(table: string | Uint8Array, key: string, first: unknown, second: unknown, id?: bigint | number, form: IdKeyForm = HEX_ID_KEY): void {
-    if (typeof table === 'string') this.out.string(table);
-    else this.out.raw(table);
+    this.table(table);
     if (id === undefined) this.out.string(key);
     else this.out.stringWithId(key, id, form);
     this.out.arrayHeader(2);

@@ -13,6 +13,12 @@ import type { Packr } from 'msgpackr';
 import { entityKeyWithId, type IdKeyForm } from './types.js';
 
 const MAX_INITIAL = 64 * 1024;
+
+/** Two lower-case hex digits of each byte, as the big-endian 16-bit word a `DataView` writes them with. */
+const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, i) => {
+  const digit = (d: number) => (d < 10 ? 0x30 + d : 0x57 + d);
+  return (digit(i >> 4) << 8) | digit(i & 15);
+});
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 const TWO_64 = 1n << 64n;
 const TWO_127 = 1n << 127n;
@@ -79,6 +85,31 @@ export class PlainPacker {
     const at = this.pos;
     this.pos += n;
     return at;
+  }
+
+  /**
+   * Appends a copy of `length` bytes written earlier at `from` (since the last `reset`): a table
+   * name or key prefix the batch already holds, copied four bytes at a time (a byte loop, or a
+   * string's characters one by one, cost several times more at these lengths).
+   */
+  repeat(from: number, length: number): void {
+    this.room(length);
+    this.copyOwn(from, this.pos, length);
+    this.pos += length;
+  }
+
+  /** Copies `length` bytes of the buffer from `from` to `to` (ranges apart: `to` at or after `from + length`). */
+  private copyOwn(from: number, to: number, length: number): void {
+    if (length < 4) {
+      const b = this.buf;
+      for (let i = 0; i < length; i++) b[to + i] = b[from + i];
+      return;
+    }
+    const v = this.view;
+    let i = 0;
+    for (; i + 4 <= length; i += 4) v.setUint32(to + i, v.getUint32(from + i));
+    // The last bytes as the word ending there (overlapping bytes already copied, with the same values).
+    if (i < length) v.setUint32(to + length - 4, v.getUint32(from + length - 4));
   }
 
   /** Writes an array32 header at `at` (5 bytes reserved there). */
@@ -203,8 +234,7 @@ export class PlainPacker {
       let at = start + header;
       let ascii = true;
       if (prefix === this.lastPrefix) {
-        const from = this.lastPrefixAt;
-        for (let i = 0; i < prefixLength; i++) b[at + i] = b[from + i];
+        this.copyOwn(this.lastPrefixAt, at, prefixLength);
         this.lastPrefixAt = at;
       } else if ((ascii = this.copyAscii(prefix, at))) {
         this.lastPrefix = prefix;
@@ -215,15 +245,18 @@ export class PlainPacker {
         for (let j = 0; j < separator.length; j++) b[at++] = separator.charCodeAt(j);
         if (small >= 0 && radix === 16) {
           // Hex digits with 32-bit operations (a float division and remainder per digit cost
-          // several times more; a padded sequence has 16 of them): `lo` the low 32 bits, `hi` the rest.
+          // several times more; a padded sequence has 16 of them), two per step from the last, as
+          // one 16-bit word: `lo` the low 32 bits, `hi` the rest.
           let lo = small >>> 0;
           let hi = (small - lo) / 0x100000000;
-          for (let j = at + digits - 1; j >= at; j--) {
-            const d = lo & 15;
-            b[j] = d < 10 ? 0x30 + d : 0x57 + d;
-            lo = (lo >>> 4) | ((hi & 15) << 28);
-            hi >>>= 4;
+          const v = this.view;
+          let j = at + digits;
+          for (; j - 2 >= at; j -= 2) {
+            v.setUint16(j - 2, HEX_PAIRS[lo & 0xff]);
+            lo = (lo >>> 8) | ((hi & 0xff) << 24);
+            hi >>>= 8;
           }
+          if (j > at) b[at] = HEX_PAIRS[lo & 15] & 0xff;
         } else if (small >= 0) {
           let n = small;
           for (let j = at + digits - 1; j >= at; j--) {

@@ -104,6 +104,11 @@ interface StreamLog {
   bytes: number;
   partitionCount: number;
   retention: Retention;
+  /**
+   * Its `stream.meta` entity announced since its last save or load: an append announces it once
+   * per turn (the commit saves it), not once per append. Cleared by `saveMeta` and `loadMeta`.
+   */
+  metaAnnounced: boolean;
 }
 
 interface PelEntry {
@@ -318,7 +323,9 @@ export class StreamStore {
 
   private saveMeta(k: string): StoredStreamMeta | undefined {
     const log = this.streams.get(k);
-    return log ? { last: log.last, partitionCount: log.partitionCount, retention: { ...log.retention } } : undefined;
+    if (!log) return undefined;
+    log.metaAnnounced = false;
+    return { last: log.last, partitionCount: log.partitionCount, retention: { ...log.retention } };
   }
 
   private loadMeta(k: string, stored: unknown): void {
@@ -328,6 +335,7 @@ export class StreamStore {
     }
     const v = stored as StoredStreamMeta;
     const log = this.ensureLog(k);
+    log.metaAnnounced = false;
     log.last = v.last;
     log.partitionCount = v.partitionCount;
     log.retention = v.retention;
@@ -337,7 +345,7 @@ export class StreamStore {
     this.loadedStreams.add(k);
     let log = this.streams.get(k);
     if (!log) {
-      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n }, metaAnnounced: false };
       this.streams.set(k, log);
     }
     return log;
@@ -495,7 +503,7 @@ export class StreamStore {
     let log = this.streams.get(k);
     if (!log) {
       this.changes.meta(k);
-      log = { key: k, name: stream, records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n } };
+      log = { key: k, name: stream, records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n }, metaAnnounced: false };
       this.streams.set(k, log);
     }
     return log;
@@ -589,7 +597,11 @@ export class StreamStore {
   append(ns: string, stream: string, records: readonly StreamBatchRecord[], partition: number): StreamId {
     const log = this.ensure(ns, stream);
     const k = log.key;
-    this.changes.meta(k);
+    if (!log.metaAnnounced) {
+      // After the call: announcing it saves its before-image (`saveMeta`, which clears the flag).
+      this.changes.meta(k);
+      log.metaAnnounced = true;
+    }
     this.tick();
     // The last id is below this millisecond's first key exactly when its timestamp is older (no shift).
     const first = log.last === null || log.last < this.tickFirstKey ? this.tickFirstKey : log.last + 1n;

@@ -38,19 +38,25 @@ describe('log batch encoding', () => {
     expect((back[0][2] as unknown[])[0]).toBeInstanceOf(Uint8Array);
   });
 
-  it('writes a table name packed once (packTableName) as the same bytes as the name itself', () => {
-    const names = ['kv.version', 'q', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(40), 'é ✓ table'];
+  it('writes a table name packed once (packTableName) as the same bytes as the name itself, also when an entry copies it from the last of its table', () => {
+    const names = ['kv.version', 'q', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(40), 'é ✓ table', 'ab', 'abcd'];
+    const packed = new Map(names.map((name) => [name, packTableName(name)]));
+    // Each table's entries in a row, then the tables again interleaved (a copy from further back).
+    const order = [...names.flatMap((n) => [n, n, n]), ...names, ...[...names].reverse()];
     const asText = new BatchWriter();
     const asPacked = new BatchWriter();
-    for (const name of names) {
-      asText.add(name, 'default\u0000a', [bytes(1), 5n], 0x41n);
-      asPacked.add(packTableName(name), 'default\u0000a', [bytes(1), 5n], 0x41n);
-      asText.add(name, 'gone', undefined);
-      asPacked.add(packTableName(name), 'gone', undefined);
+    for (const round of [0, 1]) {
+      for (const [i, name] of order.entries()) {
+        asText.add(name, 'default\u0000a', [bytes(i), 5n], 0x41n);
+        asPacked.add(packed.get(name)!, 'default\u0000a', [bytes(i), 5n], 0x41n);
+        asText.add(name, 'gone', undefined);
+        asPacked.add(packed.get(name)!, 'gone', undefined);
+      }
+      // A new batch starts with no table name written (round 1 writes them whole again).
+      const text = asText.pack().slice();
+      expect(Buffer.from(asPacked.pack()), `batch ${round}`).toEqual(Buffer.from(text));
+      expect(entriesOf(text).map(([t]) => t)).toEqual(order.flatMap((n) => [n, n]));
     }
-    const text = asText.pack().slice();
-    expect(Buffer.from(asPacked.pack())).toEqual(Buffer.from(text));
-    expect(entriesOf(text).map(([t]) => t)).toEqual(names.flatMap((n) => [n, n]));
   });
 
   it('is one MessagePack array starting with the format number, each value not packed apart', () => {

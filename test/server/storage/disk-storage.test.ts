@@ -703,6 +703,63 @@ describe('forms given as the parts of a pair', () => {
 });
 
 describe('failed writes', () => {
+  /** The entries of each batch of the directory's log segments, in order: [table, key, value]. */
+  const batchesIn = (dir: string): Array<Array<[string, string, unknown]>> => {
+    const out: Array<Array<[string, string, unknown]>> = [];
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('log-')).sort())
+      scanRecords(readFileSync(join(dir, f)), (payload) => {
+        const items = unpackValue(payload) as unknown[];
+        const entries: Array<[string, string, unknown]> = [];
+        for (let i = 1; i < items.length; i += 3) entries.push([items[i] as string, items[i + 1] as string, items[i + 2]]);
+        out.push(entries);
+      });
+    return out;
+  };
+
+  it('every batch with writes logs the counters they moved (a stream\'s last id, the KV commit index) once, as they stand at its end, also after a failed turn', async () => {
+    const dir = tempDir();
+    const io = failingIo('ENOSPC');
+    const clock = new ManualClock(1_000);
+    const s = openStores(dir, clock, { io });
+    const rec = [{ payload: utf8('r'), headers: [] }] as never;
+    const turnOfWrites = () => {
+      for (let i = 0; i < 3; i++) {
+        s.streams.append(NS, 's', rec, 0);
+        s.kv.put(NS, utf8(`k${i}`), utf8('v'));
+      }
+    };
+    turnOfWrites();
+    await nextTurn();
+    io.fail = true;
+    turnOfWrites();
+    expect(await commitOutcome(s.storage)).toBeInstanceOf(StorageWriteError);
+    io.fail = false;
+    turnOfWrites();
+    await nextTurn();
+    clock.advance(1);
+    turnOfWrites();
+    await nextTurn();
+    await s.close();
+    const batches = batchesIn(dir).filter((b) => b.some(([t]) => t === 'stream.rec'));
+    expect(batches).toHaveLength(3);
+    let index = 0n;
+    for (const batch of batches) {
+      const metas = batch.filter(([t]) => t === 'stream.meta');
+      expect(metas).toHaveLength(1);
+      const lastRecord = batch.filter(([t]) => t === 'stream.rec').at(-1)![1];
+      // The meta's last id is the batch's last record's (its key ends in the id's hex).
+      const last = (metas[0][2] as { last: bigint }).last;
+      expect(lastRecord.endsWith(last.toString(16).slice(-16))).toBe(true);
+      const indexes = batch.filter(([t]) => t === 'kv.index');
+      expect(indexes).toHaveLength(1);
+      index += 3n;
+      expect(indexes[0][2]).toBe(index);
+    }
+    const again = openStores(dir, new ManualClock(clock.now()));
+    expect(again.streams.append(NS, 's', rec, 0)).toEqual({ timestampMs: 1_001n, sequence: 3n });
+    await again.close();
+  });
+
   it('a failed put on a key with a full history (a version dropped) leaves value and history as they were', async () => {
     const dir = tempDir();
     const io = failingIo('ENOSPC');

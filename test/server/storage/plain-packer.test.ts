@@ -153,6 +153,20 @@ describe('PlainPacker', () => {
     for (const form of forms)
       for (let n = 20; n < 300; n++)
         for (const id of [5n, 0xabcdefn, 123456, (1_700_000_000_000n << 64n) | 1n]) expect(ofParts('p'.repeat(n), id, form)).toEqual(ofString(entityKeyWithId('p'.repeat(n), id, form)));
+    // Keys written one after another into one buffer (a batch): a prefix the last key had is copied
+    // from its bytes (`lastPrefix`), each key still the bytes of its string.
+    const runs = fc.array(fc.tuple(fc.constantFrom('default\u0000bench\u0000193a4f2c1b0', 'ns\u0000k', 'abc', 'é\u0000x', 'p'.repeat(40)), ids, fc.constantFrom(...forms)), { minLength: 1, maxLength: 30 });
+    fc.assert(
+      fc.property(runs, (keys) => {
+        out.reset();
+        for (const [prefix, id, form] of keys) out.stringWithId(prefix, id, form);
+        const asParts = [...out.bytes()];
+        out.reset();
+        for (const [prefix, id, form] of keys) out.string(entityKeyWithId(prefix, id, form));
+        expect(asParts).toEqual([...out.bytes()]);
+      }),
+      { numRuns: 2000 },
+    );
     // The default form is the KV and stream keys' NUL and hex; a queue message's is its JSON key.
     expect(entityKeyWithId('ns\u0000k', 255n)).toBe('ns\u0000k\u0000ff');
     expect(entityKeyWithId('["ns","q","', 42, forms[1])).toBe(JSON.stringify(['ns', 'q', '42']));
