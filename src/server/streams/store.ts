@@ -581,12 +581,12 @@ export class StreamStore {
   /** The record of row `i` as an object. */
   private recordAt(log: StreamLog, i: number): StoredRecord {
     const r = log.rows;
-    return new StoredRecord(r.ms[i], r.seq[i], r.partition[i], r.chunk[i], r.offset[i], r.size[i], r.headersAt(i, NO_HEADERS));
+    return new StoredRecord(r.msAt(i), r.seqAt(i), r.partitionAt(i), r.chunkAt(i), r.offsetAt(i), r.sizeAt(i), r.headersAt(i, NO_HEADERS));
   }
 
   /** The 128-bit key of row `i`. */
   private keyAt(log: StreamLog, i: number): bigint {
-    return (BigInt(log.rows.ms[i]) << 64n) | BigInt(log.rows.seq[i]);
+    return (BigInt(log.rows.msAt(i)) << 64n) | BigInt(log.rows.seqAt(i));
   }
 
   private find(log: StreamLog | undefined, key: bigint): StoredRecord | undefined {
@@ -595,7 +595,7 @@ export class StreamStore {
     const seq = seqOf(key);
     const r = log.rows;
     const i = r.lowerBound(ms, seq);
-    return i < r.length && r.ms[i] === ms && r.seq[i] === seq ? this.recordAt(log, i) : undefined;
+    return i < r.length && r.msAt(i) === ms && r.seqAt(i) === seq ? this.recordAt(log, i) : undefined;
   }
 
   private removePrefix(log: StreamLog, n: number): void {
@@ -604,7 +604,7 @@ export class StreamStore {
     const r = log.rows;
     for (let i = r.head; i < r.head + n; i++) {
       if (this.changes !== NO_CHANGES) this.changes.rec(k, this.keyAt(log, i));
-      log.bytes -= r.size[i];
+      log.bytes -= r.sizeAt(i);
     }
     r.dropHead(n);
   }
@@ -622,7 +622,7 @@ export class StreamStore {
     if (b.maxBytes !== undefined) {
       let total = BigInt(log.bytes);
       let i = log.rows.head;
-      while (total > b.maxBytes && i < log.rows.length) total -= BigInt(log.rows.size[i++]);
+      while (total > b.maxBytes && i < log.rows.length) total -= BigInt(log.rows.sizeAt(i++));
       take(i - log.rows.head);
     }
     if (b.before !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.before)) - log.rows.head);
@@ -712,7 +712,7 @@ export class StreamStore {
     // Past `end`: at or after its first key's successor (exact halves compare like the key).
     const endIndex = q.end === undefined ? rows.length : this.lowerBound(log, q.end + 1n);
     for (let i = this.lowerBound(log, q.from); i < endIndex && out.length < q.count; i++) {
-      if (q.partition !== undefined && rows.partition[i] !== q.partition) continue;
+      if (q.partition !== undefined && rows.partitionAt(i) !== q.partition) continue;
       out.push(this.recordAt(log, i));
     }
     return out;
@@ -745,7 +745,7 @@ export class StreamStore {
     if (!dryRun) this.enforce(log);
     const n = this.prefixFor(log, bounds);
     const after = log.rows.head + n;
-    const firstSeq = after < log.rows.length ? BigInt(log.rows.seq[after]) : 0n;
+    const firstSeq = after < log.rows.length ? BigInt(log.rows.seqAt(after)) : 0n;
     if (!dryRun) this.removePrefix(log, n);
     return { removed: BigInt(n), firstSeq };
   }
@@ -756,7 +756,7 @@ export class StreamStore {
     const count = partitionCount || 1;
     if (existing) {
       for (let i = existing.rows.head; i < existing.rows.length; i++) {
-        if (existing.rows.partition[i] >= count) throw badRequest(`partition_count ${count} is below an existing record's partition`);
+        if (existing.rows.partitionAt(i) >= count) throw badRequest(`partition_count ${count} is below an existing record's partition`);
       }
     }
     const log = existing ?? this.ensure(ns, stream);

@@ -151,6 +151,28 @@ describe('StreamStore record rows', () => {
     expect(p2.map((r) => r.key)).toEqual(all.slice(500).filter((r) => r.partition === 2).slice(0, 5).map((r) => r.key));
   });
 
+  it('keeps empty, small and own-chunk payloads apart across row pages while the front is trimmed', () => {
+    const store = new StreamStore({ now: () => 1_000 });
+    const sizeOf = (i: number) => (i % 10 === 0 ? 0 : i % 997 === 0 ? 300 * 1024 : 50 + (i % 13));
+    for (let i = 0; i < 12_000; i++) {
+      const payload = new Uint8Array(sizeOf(i)).fill(i & 0xff);
+      store.append('ns', 's', [{ payload, headers: [] }], 0);
+      if (i % 3_000 === 2_999) store.trim('ns', 's', { firstN: 2_000n }, false);
+    }
+    const all = store.read('ns', 's', { from: 0n, count: 20_000 });
+    expect(all).toHaveLength(12_000 - 4 * 2_000);
+    all.forEach((r) => {
+      const i = Number(r.id.sequence);
+      expect(r.size).toBe(sizeOf(i));
+      expect(r.payload.length).toBe(sizeOf(i));
+      expect(r.payload.every((b) => b === (i & 0xff))).toBe(true);
+    });
+    expect(Number(all[0]!.id.sequence)).toBe(8_000);
+    let bytes = 0;
+    for (let i = 8_000; i < 12_000; i++) bytes += sizeOf(i);
+    expect(store.info('ns', 's').bytes).toBe(BigInt(bytes));
+  });
+
   it('gives a group read each record once, in id order, and acks them by id', () => {
     let now = 1_000;
     const store = new StreamStore({ now: () => now });
