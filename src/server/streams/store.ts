@@ -4,9 +4,10 @@
  * is scheduled here (blocking and wake-ups live in `index.ts`). Rule references (#N) are to
  * `docs/protocol-decisions.md`.
  *
- * Ids are kept as one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`): it sorts like the
- * id, and `last + 1` is the next id of the same millisecond, a sequence wrap carrying into the
- * timestamp.
+ * Ids outside the record rows are one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`):
+ * it sorts like the id, and `last + 1` is the next id of the same millisecond. The live records
+ * themselves are rows of `RecordColumns` with the id's two halves as numbers (exact up to
+ * 2^53 − 1; an append beyond is refused), made into `StoredRecord` views when read.
  *
  * Persistence (with a data directory): tables `stream.meta` (last id, partitions, retention),
  * `stream.rec` (one entity per live record), `stream.group` (settings, cursor, members, dead ids)
