@@ -115,6 +115,110 @@ describe('StreamStore records', () => {
   });
 });
 
+describe('StreamStore record rows', () => {
+  const bytes = (n: number) => new Uint8Array([n & 0xff, (n >> 8) & 0xff]);
+
+  it('keeps ids, payloads, partitions and headers of the live records through trims and compactions', () => {
+    let now = 1_000;
+    const store = new StreamStore({ now: () => now });
+    store.create('ns', 's', 3, { count: 0n, ageSeconds: 0n, bytes: 0n });
+    for (let i = 0; i < 10_000; i++) {
+      if (i % 7 === 0) now++;
+      store.append('ns', 's', [{ payload: bytes(i), headers: i % 5 === 0 ? [['i', String(i)]] : [] }], i % 3);
+      // Trim from the front now and then: the rows compact once the trimmed part is the larger one.
+      if (i % 2_500 === 2_499) store.trim('ns', 's', { maxLen: 1_000n }, false);
+    }
+    const all = store.read('ns', 's', { from: 0n, count: 20_000 });
+    expect(all).toHaveLength(1_000); // the last trim, after the last append, kept 1,000
+    const first = Number(all[0]!.payload[0]! | (all[0]!.payload[1]! << 8));
+    expect(first).toBe(9_000);
+    all.forEach((r, j) => {
+      const i = first + j;
+      expect(r.payload[0] | (r.payload[1] << 8)).toBe(i);
+      expect(r.partition).toBe(i % 3);
+      expect(r.headers).toEqual(i % 5 === 0 ? [['i', String(i)]] : []);
+      if (j > 0) expect(r.key > all[j - 1]!.key).toBe(true);
+    });
+    const info = store.info('ns', 's');
+    expect(info.count).toBe(1_000n);
+    expect(info.firstId).toEqual(all[0]!.id);
+    expect(info.lastId).toEqual(all[all.length - 1]!.id);
+    // A range read and a partition filter find the same rows a walk does.
+    const mid = all[500]!;
+    const range = store.read('ns', 's', { from: mid.key, end: all[509]!.key, count: 100 });
+    expect(range.map((r) => r.key)).toEqual(all.slice(500, 510).map((r) => r.key));
+    const p2 = store.read('ns', 's', { from: mid.key, partition: 2, count: 5 });
+    expect(p2.map((r) => r.key)).toEqual(all.slice(500).filter((r) => r.partition === 2).slice(0, 5).map((r) => r.key));
+  });
+
+  it('keeps empty, small and own-chunk payloads apart across row pages while the front is trimmed', () => {
+    const store = new StreamStore({ now: () => 1_000 });
+    const sizeOf = (i: number) => (i % 10 === 0 ? 0 : i % 997 === 0 ? 300 * 1024 : 50 + (i % 13));
+    for (let i = 0; i < 12_000; i++) {
+      const payload = new Uint8Array(sizeOf(i)).fill(i & 0xff);
+      store.append('ns', 's', [{ payload, headers: [] }], 0);
+      if (i % 3_000 === 2_999) store.trim('ns', 's', { firstN: 2_000n }, false);
+    }
+    const all = store.read('ns', 's', { from: 0n, count: 20_000 });
+    expect(all).toHaveLength(12_000 - 4 * 2_000);
+    all.forEach((r) => {
+      const i = Number(r.id.sequence);
+      expect(r.size).toBe(sizeOf(i));
+      expect(r.payload.length).toBe(sizeOf(i));
+      expect(r.payload.every((b) => b === (i & 0xff))).toBe(true);
+    });
+    expect(Number(all[0]!.id.sequence)).toBe(8_000);
+    let bytes = 0;
+    for (let i = 8_000; i < 12_000; i++) bytes += sizeOf(i);
+    expect(store.info('ns', 's').bytes).toBe(BigInt(bytes));
+  });
+
+  it('gives a group read each record once, in id order, and acks them by id', () => {
+    let now = 1_000;
+    const store = new StreamStore({ now: () => now });
+    for (let i = 0; i < 300; i++) {
+      if (i % 4 === 0) now++;
+      store.append('ns', 's', [{ payload: bytes(i), headers: [] }], 0);
+    }
+    const seen: number[] = [];
+    for (;;) {
+      const got = store.groupRead('ns', 's', 'g', 'c', 64);
+      if (got.length === 0) break;
+      for (const r of got) seen.push(r.payload[0] | (r.payload[1] << 8));
+      expect(store.groupAck('ns', 's', 'g', got.map((r) => r.id))).toBe(got.length);
+    }
+    expect(seen).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(store.groupSnapshot('ns', 's', 'g')!.pending).toEqual([]);
+  });
+
+  it('rebuilds the rows in id order from records loaded out of order, with removals', () => {
+    const tables = new Map<string, PersistedTable>();
+    const store = new StreamStore({ now: () => 1_000 }, { table: (t) => (tables.set(t.name, t), () => {}) });
+    const key = (seq: number) => `ns\u0000s\u0000${((1_000n << 64n) | BigInt(seq)).toString(16)}`;
+    const rec = tables.get('stream.rec')!;
+    // Mostly in id order (as a log replays them), one late.
+    for (const seq of [1, 3, 5, 9, 7]) rec.load(key(seq), [0, bytes(seq), seq === 5 ? [['h', 'v']] : []]);
+    rec.load(key(1), undefined);
+    rec.load(key(3), [0, bytes(100), []]); // a later form of the same record replaces it
+    for (const t of tables.values()) t.loaded?.();
+    const all = store.read('ns', 's', { from: 0n, count: 10 });
+    expect(all.map((r) => r.id.sequence)).toEqual([3n, 5n, 7n, 9n]);
+    expect(all.map((r) => r.payload[0])).toEqual([100, 5, 7, 9]);
+    expect(all[1]!.headers).toEqual([['h', 'v']]);
+    expect(store.info('ns', 's').bytes).toBe(8n);
+    expect(store.read('ns', 's', { from: (1_000n << 64n) | 6n, count: 10 }).map((r) => r.id.sequence)).toEqual([7n, 9n]);
+  });
+
+  it('refuses an append whose id would not be exact as two numbers (millisecond beyond 2^53 - 1) and changes nothing', () => {
+    let now = 1_000;
+    const store = new StreamStore({ now: () => now });
+    store.append('ns', 's', [{ payload: bytes(1), headers: [] }], 0);
+    now = 2 ** 53;
+    expect(() => store.append('ns', 's', [{ payload: bytes(2), headers: [] }], 0)).toThrow(/2\^53/);
+    expect(store.info('ns', 's').count).toBe(1n);
+  });
+});
+
 describe('StreamStore stream keys', () => {
   it('keeps streams apart when requests alternate namespaces and names (the reused key follows both)', () => {
     const store = new StreamStore({ now: () => 1_000 });
