@@ -4,10 +4,9 @@
  * is scheduled here (blocking and wake-ups live in `index.ts`). Rule references (#N) are to
  * `docs/protocol-decisions.md`.
  *
- * Ids outside the record rows are one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`):
- * it sorts like the id, and `last + 1` is the next id of the same millisecond. The live records
- * themselves are rows of `RecordColumns` with the id's two halves as numbers (exact up to
- * 2^53 − 1; an append beyond is refused), made into `StoredRecord` views when read.
+ * Ids are kept as one 128-bit bigint (`ts << 64 | seq`, see `streamIdToBigInt`): it sorts like the
+ * id, and `last + 1` is the next id of the same millisecond, a sequence wrap carrying into the
+ * timestamp.
  *
  * Persistence (with a data directory): tables `stream.meta` (last id, partitions, retention),
  * `stream.rec` (one entity per live record), `stream.group` (settings, cursor, members, dead ids)
@@ -34,40 +33,32 @@ import { badRequest, conflict, notFound } from '../reply.js';
 import type { PlainPacker, SelfPacking } from '../storage/plain-packer.js';
 import { ABSENT, entityKeyWithId, type IdKeyForm, type Persistence } from '../storage/types.js';
 import { PayloadArena } from '../payload-slab.js';
-import { RecordColumns } from './record-columns.js';
 
 /**
- * One record as read: a view made from a row of the stream's `RecordColumns` (records are kept as
- * rows, not objects) for replies, group reads and the storage. Its id is made from the id's two
- * halves (numbers) when asked for. The payload bytes sit in the stream's `PayloadArena` (copied
- * once, never a view of a received buffer); records without headers share one empty list.
+ * One live record. Its id is derived from `key` when asked for (replies, info): a million restored
+ * records then cost one object each, not three (the id object and its two bigints). The payload
+ * bytes sit in the stream's `PayloadArena` (copied once, never a view of a received buffer) and
+ * the record keeps their chunk, offset and size; records without headers share one empty list.
  */
 export class StoredRecord {
   constructor(
-    /** The id's millisecond (high 64 bits) and sequence (low 64 bits), both exact numbers. */
-    readonly ms: number,
-    readonly seq: number,
+    readonly key: bigint,
     readonly partition: number,
-    readonly chunk: Uint8Array,
-    readonly offset: number,
+    private readonly chunk: Uint8Array,
+    private readonly offset: number,
     /** Payload length in bytes. */
     readonly size: number,
     readonly headers: StreamHeaders,
   ) {}
 
   /** A record whose payload is copied into `arena` and whose headers are copied (or shared when empty). */
-  static copyOf(arena: PayloadArena, ms: number, seq: number, partition: number, payload: Uint8Array, headers: StreamHeaders): StoredRecord {
+  static copyOf(arena: PayloadArena, key: bigint, partition: number, payload: Uint8Array, headers: StreamHeaders): StoredRecord {
     const offset = arena.place(payload);
-    return new StoredRecord(ms, seq, partition, arena.chunk, offset, payload.length, copyHeaders(headers));
-  }
-
-  /** The id as one 128-bit key (`ts << 64 | seq`). */
-  get key(): bigint {
-    return (BigInt(this.ms) << 64n) | BigInt(this.seq);
+    return new StoredRecord(key, partition, arena.chunk, offset, payload.length, headers.length === 0 ? NO_HEADERS : headers.map(([k, v]) => [k, v] as const));
   }
 
   get id(): StreamId {
-    return { timestampMs: BigInt(this.ms), sequence: BigInt(this.seq) };
+    return streamIdFromBigInt(this.key);
   }
 
   /** The payload: a view of the arena chunk (bytes there are never overwritten). */
@@ -91,15 +82,6 @@ export class StoredRecord {
 
 const NO_HEADERS: StreamHeaders = Object.freeze([]);
 
-/** A stored copy of a record's headers (the shared empty list when it has none). */
-function copyHeaders(headers: StreamHeaders): StreamHeaders {
-  return headers.length === 0 ? NO_HEADERS : headers.map(([k, v]) => [k, v] as const);
-}
-
-/** A 128-bit key's halves as numbers (exact up to 2^53 − 1; larger ones round, keeping order). */
-const msOf = (key: bigint): number => Number(key >> 64n);
-const seqOf = (key: bigint): number => Number(key & U64_MAX);
-
 export interface Retention {
   /** 0 = unlimited. */
   readonly count: bigint;
@@ -111,15 +93,11 @@ interface StreamLog {
   /** `namespace ‖ 0x00 ‖ name`: the key of the stream (and of its groups) in the store's maps. */
   readonly key: string;
   readonly name: string;
-  /** Live records, in id order. */
-  readonly rows: RecordColumns;
-  /**
-   * While recovery loads records (out of order, removals by id): the stream's records as objects,
-   * turned into `rows` by `loaded()`; null otherwise.
-   */
-  loading: StoredRecord[] | null;
+  /** Live records are `records[head..]`, in id order. */
+  records: StoredRecord[];
   /** Where the records' payload bytes are. */
   readonly arena: PayloadArena;
+  head: number;
   /** Last id handed out (survives trims); null before the first append. */
   last: bigint | null;
   /** Sum of live payload sizes. */
@@ -289,23 +267,6 @@ export function partitionFor(key: Uint8Array, partitionCount: number): number {
   return h % Math.max(1, partitionCount);
 }
 
-function compareIds(a: StoredRecord, b: StoredRecord): number {
-  return a.ms - b.ms || a.seq - b.seq;
-}
-
-/** The first index of `records` (in id order) whose id is ≥ (ms, seq). */
-function lowerBoundOf(records: readonly StoredRecord[], ms: number, seq: number): number {
-  let lo = 0;
-  let hi = records.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = records[mid];
-    if (r.ms < ms || (r.ms === ms && r.seq < seq)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
@@ -384,7 +345,7 @@ export class StreamStore {
     this.loadedStreams.add(k);
     let log = this.streams.get(k);
     if (!log) {
-      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), rows: new RecordColumns(), loading: null, arena: new PayloadArena(), last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n }, metaAnnounced: false };
+      log = { key: k, name: k.slice(k.indexOf('\u0000') + 1), records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n }, metaAnnounced: false };
       this.streams.set(k, log);
     }
     return log;
@@ -404,36 +365,23 @@ export class StreamStore {
     let k = this.loadingStreamKey;
     if (at !== k.length || !entity.startsWith(k)) this.loadingStreamKey = k = entity.slice(0, at);
     const key = BigInt(`0x${entity.slice(at + 1)}`);
-    const ms = msOf(key);
-    const seq = seqOf(key);
     if (stored === undefined) {
       const log = this.streams.get(k);
       if (!log) return;
       this.loadedStreams.add(k);
-      const records = this.loadingRecords(log);
-      const i = lowerBoundOf(records, ms, seq);
-      if (i < records.length && records[i].ms === ms && records[i].seq === seq) records.splice(i, 1);
+      const i = this.lowerBound(log, key);
+      if (log.records[i]?.key === key) log.records.splice(i, 1);
       return;
     }
     const log = this.ensureLog(k);
-    const records = this.loadingRecords(log);
-    const last = records[records.length - 1];
+    const last = log.records[log.records.length - 1];
     // Recovery loads records in (mostly) id order: appending and sorting once in loaded() is the fast path.
-    const i = last && (last.ms > ms || (last.ms === ms && last.seq >= seq)) ? lowerBoundOf(records, ms, seq) : records.length;
-    const present = i < records.length && records[i].ms === ms && records[i].seq === seq;
+    const i = last && last.key >= key ? this.lowerBound(log, key) : log.records.length;
+    const present = log.records[i]?.key === key;
     const [partition, payload, headers] = stored as StoredRecordValue;
-    const rec = StoredRecord.copyOf(log.arena, ms, seq, partition, payload, headers);
-    if (present) records[i] = rec;
-    else records.push(rec);
-  }
-
-  /** The stream's records as objects while loading (its rows moved there on the first call). */
-  private loadingRecords(log: StreamLog): StoredRecord[] {
-    if (log.loading) return log.loading;
-    const records: StoredRecord[] = [];
-    for (let i = log.rows.head; i < log.rows.length; i++) records.push(this.recordAt(log, i));
-    log.rows.clear();
-    return (log.loading = records);
+    const rec = StoredRecord.copyOf(log.arena, key, partition, payload, headers);
+    if (present) log.records[i] = rec;
+    else log.records.push(rec);
   }
 
   private saveGroup(entity: string): StoredGroup | undefined {
@@ -507,16 +455,15 @@ export class StreamStore {
     for (const k of this.loadedStreams) {
       const log = this.streams.get(k);
       if (log) {
-        const records = this.loadingRecords(log);
-        log.loading = null;
-        let sorted = true;
-        for (let i = 1; i < records.length && sorted; i++) if (compareIds(records[i - 1], records[i]) >= 0) sorted = false;
-        if (!sorted) records.sort(compareIds);
-        log.bytes = 0;
-        for (const r of records) {
-          log.rows.push(r.ms, r.seq, r.partition, r.chunk, r.offset, r.size, r.headers);
-          log.bytes += r.size;
+        if (log.head > 0) {
+          log.records = log.records.slice(log.head);
+          log.head = 0;
         }
+        let sorted = true;
+        for (let i = 1; i < log.records.length && sorted; i++) if (log.records[i - 1].key >= log.records[i].key) sorted = false;
+        if (!sorted) log.records.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        log.bytes = 0;
+        for (const r of log.records) log.bytes += r.size;
       }
       for (const g of this.groups.get(k)?.values() ?? []) {
         const entries = [...g.pel.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -556,7 +503,7 @@ export class StreamStore {
     let log = this.streams.get(k);
     if (!log) {
       this.changes.meta(k);
-      log = { key: k, name: stream, rows: new RecordColumns(), loading: null, arena: new PayloadArena(), last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n }, metaAnnounced: false };
+      log = { key: k, name: stream, records: [], arena: new PayloadArena(), head: 0, last: null, bytes: 0, partitionCount: 1, retention: { count: 0n, ageSeconds: 0n, bytes: 0n }, metaAnnounced: false };
       this.streams.set(k, log);
     }
     return log;
@@ -571,43 +518,40 @@ export class StreamStore {
   }
 
   private live(log: StreamLog): number {
-    return log.rows.live;
+    return log.records.length - log.head;
   }
 
   /** First live index whose key is ≥ `key`. */
   private lowerBound(log: StreamLog, key: bigint): number {
-    return log.rows.lowerBound(msOf(key), seqOf(key));
-  }
-
-  /** The record of row `i` as an object. */
-  private recordAt(log: StreamLog, i: number): StoredRecord {
-    const r = log.rows;
-    return new StoredRecord(r.msAt(i), r.seqAt(i), r.partitionAt(i), r.chunkAt(i), r.offsetAt(i), r.sizeAt(i), r.headersAt(i, NO_HEADERS));
-  }
-
-  /** The 128-bit key of row `i`. */
-  private keyAt(log: StreamLog, i: number): bigint {
-    return (BigInt(log.rows.msAt(i)) << 64n) | BigInt(log.rows.seqAt(i));
+    let lo = log.head;
+    let hi = log.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (log.records[mid].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private find(log: StreamLog | undefined, key: bigint): StoredRecord | undefined {
     if (!log) return undefined;
-    const ms = msOf(key);
-    const seq = seqOf(key);
-    const r = log.rows;
-    const i = r.lowerBound(ms, seq);
-    return i < r.length && r.msAt(i) === ms && r.seqAt(i) === seq ? this.recordAt(log, i) : undefined;
+    const i = this.lowerBound(log, key);
+    const r = log.records[i];
+    return r && r.key === key ? r : undefined;
   }
 
   private removePrefix(log: StreamLog, n: number): void {
     if (n <= 0) return;
     const k = log.key;
-    const r = log.rows;
-    for (let i = r.head; i < r.head + n; i++) {
-      if (this.changes !== NO_CHANGES) this.changes.rec(k, this.keyAt(log, i));
-      log.bytes -= r.sizeAt(i);
+    for (let i = log.head; i < log.head + n; i++) {
+      this.changes.rec(k, log.records[i].key);
+      log.bytes -= log.records[i].size;
     }
-    r.dropHead(n);
+    log.head += n;
+    if (log.head > 1024 && log.head * 2 > log.records.length) {
+      log.records = log.records.slice(log.head);
+      log.head = 0;
+    }
   }
 
   /** How many of the oldest records the bounds remove (every bound removes a prefix; their union is the longest). */
@@ -618,16 +562,16 @@ export class StreamStore {
     if (b.maxLen !== undefined) take(b.maxLen >= BigInt(live) ? 0 : live - Number(b.maxLen));
     if (b.maxAgeSeconds !== undefined) {
       const cutoff = BigInt(this.now()) - b.maxAgeSeconds * 1000n;
-      if (cutoff > 0n) take(this.lowerBound(log, cutoff << 64n) - log.rows.head);
+      if (cutoff > 0n) take(this.lowerBound(log, cutoff << 64n) - log.head);
     }
     if (b.maxBytes !== undefined) {
       let total = BigInt(log.bytes);
-      let i = log.rows.head;
-      while (total > b.maxBytes && i < log.rows.length) total -= BigInt(log.rows.sizeAt(i++));
-      take(i - log.rows.head);
+      let i = log.head;
+      while (total > b.maxBytes && i < log.records.length) total -= BigInt(log.records[i++].size);
+      take(i - log.head);
     }
-    if (b.before !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.before)) - log.rows.head);
-    if (b.upTo !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.upTo) + 1n) - log.rows.head);
+    if (b.before !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.before)) - log.head);
+    if (b.upTo !== undefined) take(this.lowerBound(log, streamIdToBigInt(b.upTo) + 1n) - log.head);
     if (b.firstN !== undefined) take(b.firstN >= BigInt(live) ? live : Number(b.firstN));
     return n;
   }
@@ -653,6 +597,11 @@ export class StreamStore {
   append(ns: string, stream: string, records: readonly StreamBatchRecord[], partition: number): StreamId {
     const log = this.ensure(ns, stream);
     const k = log.key;
+    if (!log.metaAnnounced) {
+      // After the call: announcing it saves its before-image (`saveMeta`, which clears the flag).
+      this.changes.meta(k);
+      log.metaAnnounced = true;
+    }
     this.tick();
     // The last id is below this millisecond's first key exactly when its timestamp is older (no shift).
     const first = log.last === null || log.last < this.tickFirstKey ? this.tickFirstKey : log.last + 1n;
@@ -660,40 +609,20 @@ export class StreamStore {
     // millisecond's first key, one subtraction instead of a shift and two masks.
     const sequence = first - this.tickFirstKey;
     const inTick = sequence >= 0n && sequence <= U64_MAX;
-    // The ids' halves as numbers (rows keep them so): exact up to 2^53 − 1, which a clock in
-    // milliseconds and a sequence counted one append at a time do not reach.
-    const firstMs = inTick ? this.tickAt : msOf(first);
-    const firstSeq = inTick ? Number(sequence) : seqOf(first);
-    if (firstMs > Number.MAX_SAFE_INTEGER || firstSeq + records.length - 1 > Number.MAX_SAFE_INTEGER) {
-      throw badRequest('stream id beyond 2^53 - 1 (millisecond or sequence)');
-    }
-    if (!log.metaAnnounced) {
-      // After the call: announcing it saves its before-image (`saveMeta`, which clears the flag).
-      this.changes.meta(k);
-      log.metaAnnounced = true;
-    }
     // The storage's key parts: the sequence as a number while every record's fits one (-1: the whole key).
     const ms = this.tickAt;
-    const firstSequence = inTick && ms > 0 && sequence <= MAX_SAFE_SEQUENCE ? firstSeq : -1;
-    const rows = log.rows;
-    const arena = log.arena;
-    const persist = this.changes !== NO_CHANGES;
-    // The record's 128-bit key, made only for the storage: the first record's is `first` itself.
+    const firstSequence = inTick && ms > 0 && sequence <= MAX_SAFE_SEQUENCE ? Number(sequence) : -1;
+    // Ids as bigints: the first record's is `first` itself (most appends carry one record).
     let key = first;
     for (let j = 0; j < records.length; j++) {
+      if (j > 0) key += 1n;
       const rec = records[j];
-      const payload = rec.payload;
-      const offset = arena.place(payload);
-      const headers = copyHeaders(rec.headers);
-      if (persist) {
-        if (j > 0) key += 1n;
-        const record = new StoredRecord(firstMs, firstSeq + j, partition, arena.chunk, offset, payload.length, headers);
-        this.changes.newRec(k, key, record, ms, firstSequence < 0 ? -1 : firstSequence + j);
-      }
-      rows.push(firstMs, firstSeq + j, partition, arena.chunk, offset, payload.length, headers);
-      log.bytes += payload.length;
+      const record = StoredRecord.copyOf(log.arena, key, partition, rec.payload, rec.headers);
+      this.changes.newRec(k, key, record, ms, firstSequence < 0 || firstSequence + j > Number.MAX_SAFE_INTEGER ? -1 : firstSequence + j);
+      log.records.push(record);
+      log.bytes += rec.payload.length;
     }
-    log.last = records.length === 0 ? first - 1n : records.length === 1 ? first : first + BigInt(records.length - 1);
+    log.last = records.length === 0 ? first - 1n : key;
     this.enforce(log);
     return inTick ? { timestampMs: this.tickMs, sequence } : streamIdFromBigInt(first);
   }
@@ -709,12 +638,11 @@ export class StreamStore {
     if (!log) return [];
     this.enforce(log);
     const out: StoredRecord[] = [];
-    const rows = log.rows;
-    // Past `end`: at or after its first key's successor (exact halves compare like the key).
-    const endIndex = q.end === undefined ? rows.length : this.lowerBound(log, q.end + 1n);
-    for (let i = this.lowerBound(log, q.from); i < endIndex && out.length < q.count; i++) {
-      if (q.partition !== undefined && rows.partitionAt(i) !== q.partition) continue;
-      out.push(this.recordAt(log, i));
+    for (let i = this.lowerBound(log, q.from); i < log.records.length && out.length < q.count; i++) {
+      const r = log.records[i];
+      if (q.end !== undefined && r.key > q.end) break;
+      if (q.partition !== undefined && r.partition !== q.partition) continue;
+      out.push(r);
     }
     return out;
   }
@@ -728,8 +656,8 @@ export class StreamStore {
     this.enforce(log);
     const live = this.live(log);
     return {
-      firstId: live ? this.recordAt(log, log.rows.head).id : zero,
-      lastId: live ? this.recordAt(log, log.rows.length - 1).id : zero,
+      firstId: live ? log.records[log.head].id : zero,
+      lastId: live ? log.records[log.records.length - 1].id : zero,
       count: BigInt(live),
       bytes: BigInt(log.bytes),
       partitionCount: log.partitionCount,
@@ -745,10 +673,9 @@ export class StreamStore {
     if (!log) return { removed: 0n, firstSeq: 0n };
     if (!dryRun) this.enforce(log);
     const n = this.prefixFor(log, bounds);
-    const after = log.rows.head + n;
-    const firstSeq = after < log.rows.length ? BigInt(log.rows.seqAt(after)) : 0n;
+    const firstAfter = log.records[log.head + n];
     if (!dryRun) this.removePrefix(log, n);
-    return { removed: BigInt(n), firstSeq };
+    return { removed: BigInt(n), firstSeq: firstAfter ? firstAfter.id.sequence : 0n };
   }
 
   /** Creates the stream or overwrites its metadata. */
@@ -756,8 +683,8 @@ export class StreamStore {
     const existing = this.log(ns, stream);
     const count = partitionCount || 1;
     if (existing) {
-      for (let i = existing.rows.head; i < existing.rows.length; i++) {
-        if (existing.rows.partitionAt(i) >= count) throw badRequest(`partition_count ${count} is below an existing record's partition`);
+      for (let i = existing.head; i < existing.records.length; i++) {
+        if (existing.records[i].partition >= count) throw badRequest(`partition_count ${count} is below an existing record's partition`);
       }
     }
     const log = existing ?? this.ensure(ns, stream);
@@ -812,11 +739,12 @@ export class StreamStore {
       const namespace = k.slice(0, k.indexOf('\u0000'));
       const groups: Array<{ group: string; lag: number; pending: number }> = [];
       for (const g of this.groups.get(k)?.values() ?? []) {
-        // Records are in key order: those past the cursor are the last ones.
-        const lag = log.rows.length - this.lowerBound(log, g.cursor + 1n);
+        // Records are in key order: count those past the cursor from the end.
+        let lag = 0;
+        for (let i = log.records.length - 1; i >= log.head && log.records[i].key > g.cursor; i--) lag++;
         groups.push({ group: g.name, lag, pending: g.pel.size });
       }
-      out.push({ namespace, stream: log.name, length: log.rows.live, groups });
+      out.push({ namespace, stream: log.name, length: log.records.length - log.head, groups });
     }
     return out;
   }
@@ -829,7 +757,7 @@ export class StreamStore {
       this.enforce(log);
       if (this.live(log) > 0 && !force) throw conflict('stream is not empty (use force)');
       this.changes.meta(k);
-      for (let i = log.rows.head; i < log.rows.length; i++) this.changes.rec(k, this.keyAt(log, i));
+      for (let i = log.head; i < log.records.length; i++) this.changes.rec(k, log.records[i].key);
       this.streams.delete(k);
     }
     for (const g of this.groups.get(k)?.values() ?? []) this.forgetGroup(k, g);
@@ -1009,13 +937,12 @@ export class StreamStore {
       // delivery, due after the ack timeout).
       this.changes.group(g.stream, g.name);
       const dueAt = g.ackTimeoutMs > 0 ? now + g.ackTimeoutMs : Infinity;
-      for (let i = this.lowerBound(log, g.cursor + 1n); i < log.rows.length && out.length < count; i++) {
-        const rec = this.recordAt(log, i);
-        const key = rec.key;
-        g.cursor = key;
+      for (let i = this.lowerBound(log, g.cursor + 1n); i < log.records.length && out.length < count; i++) {
+        const rec = log.records[i];
+        g.cursor = rec.key;
         if (!noAck) {
-          this.changes.pel(g.stream, g.name, key);
-          g.pel.set(key, { key, consumer, deliveryCount: 1, lastDeliveryAt: now, dueAt, nacked: false });
+          this.changes.pel(g.stream, g.name, rec.key);
+          g.pel.set(rec.key, { key: rec.key, consumer, deliveryCount: 1, lastDeliveryAt: now, dueAt, nacked: false });
           if (dueAt < g.dueFloor) g.dueFloor = dueAt;
         }
         out.push(rec);
