@@ -20,88 +20,30 @@
  * Run it from both trees and take the mean of the two differences: a run can favour its own side
  * (A) by a few hundred ns per write even where both trees' code is the same.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { durableWriterOf, type DurableWrite, type DurableWriter } from './support/durable-writer.js';
 import { median } from './support/stats.js';
 
 const here = resolve(fileURLToPath(import.meta.url), '../..');
 const other = process.env.BENCH_AB_OTHER;
 if (!other) throw new Error('BENCH_AB_OTHER=<the other tree> is required');
-const WRITES = (process.env.BENCH_DWAB_WRITES ?? 'kv,stream,queue').split(',') as Array<'kv' | 'stream' | 'queue'>;
+const WRITES = (process.env.BENCH_DWAB_WRITES ?? 'kv,stream,queue').split(',') as DurableWrite[];
 const FSYNC = process.env.BENCH_DWAB_FSYNC ?? 'everysec';
 const OPS = Number(process.env.BENCH_DWAB_OPS ?? 50_000);
 const ROUNDS = Number(process.env.BENCH_DWAB_ROUNDS ?? 8);
 const KEYS = Number(process.env.BENCH_DWAB_KEYS ?? 1_000);
-const PER_TURN = 256;
+const PER_TURN = 256; // as durableWriterOf writes them (printed)
 const LOCKSTEP = process.env.BENCH_DWAB_LOCKSTEP === '1';
-const PAYLOAD = new Uint8Array(100).fill(0x61);
 
-interface Side {
-  readonly name: string;
-  /** Writes `n` (from `i`) in turns of 256, then waits until they are durable. */
-  run(i: number, n: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-const dirs: string[] = [];
-const nextTurn = () => new Promise<void>((r) => setImmediate(r));
-
-async function sideOf(tree: string, write: 'kv' | 'stream' | 'queue'): Promise<Side> {
-  const at = (p: string) => import(resolve(tree, p));
-  const { ManualClock } = await at('src/server/clock.ts');
-  const { DiskStorage } = await at('src/server/storage/index.ts');
-  const { utf8 } = await at('src/protocol/index.ts');
-  const dir = FSYNC === 'off' ? undefined : mkdtempSync(join(tmpdir(), 'flo-rx-dwab-'));
-  if (dir) dirs.push(dir);
-  const storage = dir ? DiskStorage.open({ dir, fsync: FSYNC, compactAfterBytes: Number.MAX_SAFE_INTEGER }) : undefined;
-  const env = { clock: new ManualClock(), profile: 'go', ...(storage ? { persistence: storage } : {}) };
-  let one: (i: number) => void;
-  let close: () => void = () => {};
-  if (write === 'kv') {
-    const { createKvSubsystem } = await at('src/server/kv/index.ts');
-    const kv = createKvSubsystem(env);
-    const keys = Array.from({ length: KEYS }, (_, i) => utf8(`key:${i}`));
-    one = (i) => void kv.store.put('default', keys[i % KEYS], PAYLOAD);
-    close = () => kv.close?.();
-  } else if (write === 'stream') {
-    const { createStreamSubsystem } = await at('src/server/streams/index.ts');
-    const streams = createStreamSubsystem(env);
-    const records = [{ payload: PAYLOAD, headers: [] }];
-    one = () => void streams.store.append('default', 'bench', records, 0);
-    close = () => streams.close?.();
-  } else {
-    const { createQueueSubsystem } = await at('src/server/queues/index.ts');
-    const queues = createQueueSubsystem(env);
-    one = () => void queues.store.enqueue('default', 'bench', PAYLOAD);
-    close = () => queues.close?.();
-  }
-  storage?.restore();
-  return {
-    name: tree,
-    async run(from, n) {
-      for (let i = from; i < from + n; i += PER_TURN) {
-        const end = Math.min(from + n, i + PER_TURN);
-        for (let j = i; j < end; j++) one(j);
-        await nextTurn();
-        if (LOCKSTEP && storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
-      }
-      if (storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
-    },
-    async close() {
-      close();
-      await storage?.close();
-    },
-  };
-}
+const opened: DurableWriter[] = [];
 
 /** Writes per second of wall time, per side, when LOCKSTEP. */
-const rates = new Map<Side, number[]>();
-const cpuUs = async (side: Side, from: number): Promise<number> => {
+const rates = new Map<DurableWriter, number[]>();
+const cpuUs = async (side: DurableWriter, from: number): Promise<number> => {
   const t0 = process.cpuUsage();
   const w0 = performance.now();
-  await side.run(from, OPS);
+  await side.run(from, OPS, LOCKSTEP);
   const t = process.cpuUsage(t0);
   if (LOCKSTEP) rates.set(side, [...(rates.get(side) ?? []), OPS / ((performance.now() - w0) / 1000)]);
   return (t.user + t.system) / OPS;
@@ -112,8 +54,11 @@ try {
   console.log(`A = ${here}\nB = ${resolve(other)}`);
   console.log(`${'write'.padEnd(8)} ${'A µs/op'.padStart(9)} ${'B µs/op'.padStart(9)} ${'B − A (median of rounds)'.padStart(26)}`);
   for (const write of WRITES) {
-    const a = await sideOf(here, write);
-    const b = await sideOf(resolve(other), write);
+    const options = { fsync: FSYNC, keys: KEYS };
+    const a = await durableWriterOf(here, write, options);
+    opened.push(a);
+    const b = await durableWriterOf(resolve(other), write, options);
+    opened.push(b);
     // Warm-up: JIT, and every KV key's history full.
     const warm = Math.max(OPS, write === 'kv' ? KEYS * 70 : 0);
     await a.run(0, warm);
@@ -137,5 +82,6 @@ try {
     await b.close();
   }
 } finally {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  // Data directories are removed also when a round throws (closing twice is a no-op).
+  for (const w of opened) await w.close();
 }

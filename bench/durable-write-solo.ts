@@ -23,63 +23,25 @@
  * BENCH_SOLO_KEYS (KV keys, default 1 000: with the 64 older versions kept, each put after the
  * warm-up also drops a version, as on a long-running server; 10 000 is what `durability.ts` puts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { durableWriterOf, type DurableWrite } from './support/durable-writer.js';
 
 const here = resolve(fileURLToPath(import.meta.url), '../..');
 const tree = resolve(process.env.BENCH_SOLO_TREE ?? here);
-const WRITE = process.env.BENCH_SOLO_WRITE ?? 'kv';
+const WRITE = (process.env.BENCH_SOLO_WRITE ?? 'kv') as DurableWrite;
 const FSYNC = process.env.BENCH_SOLO_FSYNC ?? 'everysec';
 const OPS = Number(process.env.BENCH_SOLO_OPS ?? 1_000_000);
 const KEYS = Number(process.env.BENCH_SOLO_KEYS ?? 1_000);
 const WARMUP = 100_000;
-const PER_TURN = 256;
-const PAYLOAD = new Uint8Array(100).fill(0x61);
 
-const at = (p: string) => import(resolve(tree, p));
-const { ManualClock } = await at('src/server/clock.ts');
-const { DiskStorage } = await at('src/server/storage/index.ts');
-const { utf8 } = await at('src/protocol/index.ts');
-const dir = FSYNC === 'off' ? undefined : mkdtempSync(join(tmpdir(), 'flo-rx-solo-'));
-const storage = dir ? DiskStorage.open({ dir, fsync: FSYNC, compactAfterBytes: Number.MAX_SAFE_INTEGER }) : undefined;
-const env = { clock: new ManualClock(), profile: 'go', ...(storage ? { persistence: storage } : {}) };
-let one: (i: number) => void;
-if (WRITE === 'kv') {
-  const { createKvSubsystem } = await at('src/server/kv/index.ts');
-  const kv = createKvSubsystem(env);
-  const keys = Array.from({ length: KEYS }, (_, i) => utf8(`key:${i}`));
-  one = (i) => void kv.store.put('default', keys[i % KEYS], PAYLOAD);
-} else if (WRITE === 'stream') {
-  const { createStreamSubsystem } = await at('src/server/streams/index.ts');
-  const streams = createStreamSubsystem(env);
-  const records = [{ payload: PAYLOAD, headers: [] }];
-  one = () => void streams.store.append('default', 'bench', records, 0);
-} else if (WRITE === 'queue') {
-  const { createQueueSubsystem } = await at('src/server/queues/index.ts');
-  const queues = createQueueSubsystem(env);
-  one = () => void queues.store.enqueue('default', 'bench', PAYLOAD);
-} else throw new Error(`BENCH_SOLO_WRITE=${WRITE}: kv, stream or queue`);
-storage?.restore();
-
-const nextTurn = () => new Promise<void>((r) => setImmediate(r));
-async function run(from: number, n: number): Promise<void> {
-  for (let i = from; i < from + n; i += PER_TURN) {
-    const end = Math.min(from + n, i + PER_TURN);
-    for (let j = i; j < end; j++) one(j);
-    await nextTurn();
-  }
-  if (storage?.pending) await new Promise<void>((r) => storage.afterCommit(() => r()));
-}
-
+const writer = await durableWriterOf(tree, WRITE, { fsync: FSYNC, keys: KEYS });
 try {
-  await run(0, WARMUP);
+  await writer.run(0, WARMUP);
   const t0 = process.cpuUsage();
-  await run(WARMUP, OPS);
+  await writer.run(WARMUP, OPS);
   const t = process.cpuUsage(t0);
   console.log(`${WRITE} ${FSYNC} ${KEYS} keys ${tree}: ${((t.user + t.system) / OPS).toFixed(3)} µs/write`);
-  await storage?.close();
 } finally {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await writer.close();
 }
