@@ -1,6 +1,6 @@
 /**
  * Where the gzipped bytes of a browser bundle come from, per source file: bundles an app as
- * `bench/bundle-size.ts` does (same esbuild settings, `distEsbuildOptions`), maps every minified
+ * `bench/bundle-size.ts` does (its apps and esbuild settings, `appBundleOptions`), maps every minified
  * character of the start-up chunks back to its source file through the source map, and reports for
  * each file its minified bytes and its marginal gzip bytes: how much smaller the gzipped chunk gets
  * when that file's characters are cut out of it (what removing the file's code would save, with
@@ -14,15 +14,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { distEsbuildOptions } from '../tsup.config.js';
+import { appBundleOptions, apps, initialOutputs } from './bundle-size.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-const apps: Record<string, string> = {
-  whole: `export * from './src/index.ts';`,
-  kv: `import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));`,
-  direct: `import { openFloDirect, kvGet } from './src/modular/index.ts';\nkvGet(openFloDirect('ws://localhost:9000'), 'k').subscribe((e) => console.log(e));`,
-};
+/** The app names taken on the command line, as `bundle-size.ts` labels those apps. */
+const APP_LABELS: Record<string, string> = { whole: 'whole client', kv: 'connect + kv.get', direct: 'openFloDirect+kvGet' };
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
@@ -61,26 +58,15 @@ const gz = (text: string) => gzipSync(Buffer.from(text), { level: 9 }).length;
 
 async function main(): Promise<void> {
   const app = process.argv[2] ?? 'whole';
+  const contents = apps('./src/index.ts', './src/modular/index.ts').find(([label]) => label === APP_LABELS[app])?.[1];
+  if (contents === undefined) throw new Error(`unknown app ${app}: ${Object.keys(APP_LABELS).join(', ')}`);
   const result = await build({
-    ...distEsbuildOptions,
-    stdin: { contents: apps[app]!, resolveDir: root, loader: 'ts', sourcefile: 'app-entry.ts' },
-    bundle: true,
-    write: false,
-    outdir: `${root}.bundle-attribution-out`,
-    splitting: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
+    ...appBundleOptions(`${root}.bundle-attribution-out`),
+    stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: 'app-entry.ts' },
     sourcemap: 'external',
-    external: ['rxjs', 'rxjs/*', 'ws'],
-    logLevel: 'silent',
-    metafile: true,
   });
   const outputs = result.metafile.outputs;
-  const entry = Object.keys(outputs).find((p) => outputs[p]!.entryPoint !== undefined || p.endsWith('stdin.js'))!;
-  const initial = new Set([entry]);
-  for (const p of initial) for (const i of outputs[p]!.imports) if (i.kind === 'import-statement' && !i.external) initial.add(i.path);
+  const initial = initialOutputs(result.metafile);
   const dump = process.env.BUNDLE_DUMP;
   if (dump) mkdirSync(dump, { recursive: true });
   const rows = new Map<string, { min: number; gz: number }>();

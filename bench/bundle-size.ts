@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type Metafile } from 'esbuild';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { distEsbuildOptions, publishedEsmBuild } from '../tsup.config.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -44,8 +44,30 @@ export interface BundleSize {
   readonly inputs: ReadonlyArray<{ readonly file: string; readonly bytes: number }>;
 }
 
+/**
+ * esbuild's options for an app's browser bundle as this bench measures it (as Vite and Rollup build
+ * apps: code splitting, minified, rxjs external), with the published build's options
+ * (`distEsbuildOptions`: its shortened internal property names). The caller adds the entry.
+ */
+export function appBundleOptions(outdir: string): BuildOptions & { metafile: true; write: false } {
+  return {
+    ...distEsbuildOptions,
+    bundle: true,
+    write: false,
+    outdir,
+    splitting: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    external: ['rxjs', 'rxjs/*', 'ws'],
+    logLevel: 'silent',
+    metafile: true,
+  };
+}
+
 /** The output files an entry loads before any dynamic import: the entry and its static imports, transitively. */
-function initialOutputs(metafile: Metafile): Set<string> {
+export function initialOutputs(metafile: Metafile): Set<string> {
   const entry = Object.keys(metafile.outputs).find((path) => metafile.outputs[path]!.entryPoint !== undefined)!;
   const initial = new Set<string>([entry]);
   for (const path of initial) {
@@ -63,19 +85,8 @@ function initialOutputs(metafile: Metafile): Set<string> {
  */
 export async function measure(label: string, contents: string, resolveDir = root): Promise<BundleSize> {
   const result = await build({
-    ...distEsbuildOptions,
+    ...appBundleOptions(`${root}.bundle-size-out`),
     entryPoints: ['bundle-entry'],
-    bundle: true,
-    write: false,
-    outdir: `${root}.bundle-size-out`,
-    splitting: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    external: ['rxjs', 'rxjs/*', 'ws'],
-    logLevel: 'silent',
-    metafile: true,
     plugins: [
       {
         name: 'entry',
@@ -115,7 +126,7 @@ export async function measure(label: string, contents: string, resolveDir = root
 }
 
 /** The apps measured, written against an entry file of `flo-rx` (`index`) and of `flo-rx/modular` (`modular`). */
-const apps = (index: string, modular: string): Array<[string, string]> => [
+export const apps = (index: string, modular: string): Array<[string, string]> => [
   ['whole client', `export * from '${index}';`],
   ['connect + kv.get', `import { connect } from '${index}';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));`],
   ['modular entry', `export * from '${modular}';`],
