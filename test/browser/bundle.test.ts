@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { measure } from '../../bench/bundle-size.js';
+import { build } from 'esbuild';
+import { appBundleOptions, initialOutputs, measure } from '../../bench/bundle-size.js';
 import { bundleForBrowser, type BrowserBundle } from './build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -163,6 +164,38 @@ describe('browser bundle of the universal entry', () => {
     // What connect + kv.get runs stays at start: the connection, its transport, the KV API.
     for (const file of ['src/connection/connection.ts', 'src/connection/websocket.ts', 'src/client/kv.ts', 'src/client/core/call.ts']) {
       expect(initial).toContain(file);
+    }
+  });
+
+  it('keeps files only the start-up code uses out of the chunk it shares with the on-demand chunk', async () => {
+    // esbuild puts every file that both the start-up code and the on-demand chunk import into a
+    // chunk of its own, a second start-up download gzipped apart, with a binding list each way.
+    // Bundle round 11: the on-demand code imports the core files it uses rather than the
+    // core/index.js barrel, and the worker's run loop takes its drain default from
+    // core/drain-timeout.ts, so these files stay in the entry chunk.
+    const result = await build({
+      ...appBundleOptions(`${root}.bundle-test-out`),
+      entryPoints: ['bundle-entry'],
+      plugins: [
+        {
+          name: 'entry',
+          setup(b) {
+            b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
+            b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents: "export * from './src/index.ts';", loader: 'ts', resolveDir: root }));
+          },
+        },
+      ],
+    });
+    const outputs = result.metafile.outputs;
+    const entryChunk = Object.keys(outputs).find((path) => outputs[path]!.entryPoint !== undefined)!;
+    const shared = [...initialOutputs(result.metafile)].filter((path) => path !== entryChunk);
+    expect(shared).toHaveLength(1); // the test has teeth: there is a shared start-up chunk to look into
+    const sharedFiles = Object.keys(outputs[shared[0]!]!.inputs);
+    expect(sharedFiles).toContain('src/protocol/errors.ts');
+    expect(sharedFiles).not.toContain('src/client/core/index.ts');
+    for (const file of ['src/client/core/context.ts', 'src/client/action-worker/options.ts']) {
+      expect(sharedFiles).not.toContain(file);
+      expect(Object.keys(outputs[entryChunk]!.inputs)).toContain(file);
     }
   });
 
