@@ -60,14 +60,16 @@ describe('browser bundle of the universal entry', () => {
   it('is tree-shakeable: importing one export from the entry bundles only its own module', async () => {
     // No module reachable from the entry may run code at load time, or it would be kept here.
     // esbuild without code splitting wraps the modules a dynamic import() reaches (the APIs' code
-    // loaded on first use) in init functions, and the entry calls the init of what it re-exports:
-    // those calls are all `src/index.ts` may add, a few bytes.
+    // loaded on first use, and the entry, which on-demand-modules.ts imports) in init functions,
+    // and each barrel (`index.ts`) calls the init of what it re-exports: those calls are all the
+    // barrels may add, a few bytes each.
     const sources = async (contents: string) => {
       const b = await bundleForBrowser({ contents, resolveDir: root });
       const output = Object.values(b.metafile.outputs)[0]!;
-      expect(output.inputs['src/index.ts']?.bytesInOutput ?? 0).toBeLessThan(64);
+      const isBarrel = (file: string) => /^src\/(\w+\/)?index\.ts$/.test(file);
+      for (const [file, info] of Object.entries(output.inputs)) if (isBarrel(file)) expect(info.bytesInOutput, file).toBeLessThan(64);
       return Object.entries(output.inputs)
-        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/') && file !== 'src/index.ts')
+        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/') && !isBarrel(file))
         .map(([file]) => file)
         .sort();
     };
@@ -167,35 +169,41 @@ describe('browser bundle of the universal entry', () => {
     }
   });
 
-  it('keeps files only the start-up code uses out of the chunk it shares with the on-demand chunk', async () => {
-    // esbuild puts every file that both the start-up code and the on-demand chunk import into a
-    // chunk of its own, a second start-up download gzipped apart, with a binding list each way.
-    // Bundle round 11: the on-demand code imports the core files it uses rather than the
-    // core/index.js barrel, and the worker's run loop takes its drain default from
-    // core/drain-timeout.ts, so these files stay in the entry chunk.
-    const result = await build({
-      ...appBundleOptions(`${root}.bundle-test-out`),
-      entryPoints: ['bundle-entry'],
-      plugins: [
-        {
-          name: 'entry',
-          setup(b) {
-            b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
-            b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents: "export * from './src/index.ts';", loader: 'ts', resolveDir: root }));
+  it("puts the whole start-up code of the library in one chunk next to the app's own (esbuild splits by importer sets)", async () => {
+    // esbuild puts every file that both the start-up code and the on-demand chunk reach into a chunk
+    // of its own, gzipped apart from the entry chunk, with a binding list each way. The on-demand
+    // chunk's bare import of the entry (on-demand-modules.ts) makes every live start-up file reached
+    // from both, so the library's start-up code is that one chunk and the entry chunk is the app's.
+    for (const app of [
+      "export * from './src/index.ts';",
+      "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
+    ]) {
+      const result = await build({
+        ...appBundleOptions(`${root}.bundle-test-out`),
+        entryPoints: ['bundle-entry'],
+        plugins: [
+          {
+            name: 'entry',
+            setup(b) {
+              b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
+              b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents: app, loader: 'ts', resolveDir: root }));
+            },
           },
-        },
-      ],
-    });
-    const outputs = result.metafile.outputs;
-    const entryChunk = Object.keys(outputs).find((path) => outputs[path]!.entryPoint !== undefined)!;
-    const shared = [...initialOutputs(result.metafile)].filter((path) => path !== entryChunk);
-    expect(shared).toHaveLength(1); // the test has teeth: there is a shared start-up chunk to look into
-    const sharedFiles = Object.keys(outputs[shared[0]!]!.inputs);
-    expect(sharedFiles).toContain('src/protocol/errors.ts');
-    expect(sharedFiles).not.toContain('src/client/core/index.ts');
-    for (const file of ['src/client/core/context.ts', 'src/client/action-worker/options.ts']) {
-      expect(sharedFiles).not.toContain(file);
-      expect(Object.keys(outputs[entryChunk]!.inputs)).toContain(file);
+        ],
+      });
+      const outputs = result.metafile.outputs;
+      const entryChunk = Object.keys(outputs).find((path) => outputs[path]!.entryPoint !== undefined)!;
+      const entryFiles = Object.entries(outputs[entryChunk]!.inputs).filter(([, info]) => info.bytesInOutput > 0).map(([file]) => file);
+      expect(entryFiles.filter((file) => file !== 'entry:bundle-entry.ts')).toEqual([]); // only the app's own code
+      const library = [...initialOutputs(result.metafile)].filter((path) => path !== entryChunk);
+      expect(library).toHaveLength(1);
+      const libraryFiles = Object.keys(outputs[library[0]!]!.inputs);
+      for (const file of ['src/connection/connection.ts', 'src/client/kv.ts', 'src/client/client.ts', 'src/protocol/errors.ts']) {
+        expect(libraryFiles).toContain(file);
+      }
+      // and the on-demand code stays on demand
+      expect(libraryFiles).not.toContain('src/client/stream.ts');
+      expect(libraryFiles).not.toContain('src/client/core/lease.ts');
     }
   });
 
