@@ -16,7 +16,7 @@
 import { concatMap, defer, from, map, mergeMap, of, toArray, type Observable } from 'rxjs';
 import { formatStreamId } from '../protocol/stream.js';
 import type { StreamId } from '../protocol/options.js';
-import { handBack } from './core/index.js';
+import { handBack } from './core/lease.js';
 import { SeenIds } from './stream-seen-ids.js';
 import type { GroupRecord } from './stream.js';
 

@@ -60,21 +60,13 @@ import {
   type StreamTrimReply,
   normalizeStreamHeaders,
 } from '../protocol/stream.js';
-import {
-  checkBlockMs,
-  createLease,
-  eachLeased,
-  handBack,
-  leasingSource,
-  poll,
-  waitForReconnect,
-  type ClientCore,
-  type Lease,
-  type Leased,
-  type RequestOptions,
-  type Settler,
-  type DrainOptions,
-} from './core/index.js';
+import { checkBlockMs } from './core/block-ms.js';
+import { createLease, eachLeased, handBack, type Lease, type Leased } from './core/lease.js';
+import { leasingSource } from './core/leasing-source.js';
+import { poll, waitForReconnect } from './core/poll.js';
+import type { ClientCore, RequestOptions } from './core/context.js';
+import type { Settler } from './core/settler.js';
+import type { DrainOptions } from './core/drain.js';
 import { ReadCursor } from './stream-cursor.js';
 import { checkCount, checkPositiveInt, newConsumerId, requireName, toU64 } from './stream-args.js';
 import { PayloadItem } from './core/payload-item.js';

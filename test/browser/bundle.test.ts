@@ -6,7 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { measure } from '../../bench/bundle-size.js';
+import { build } from 'esbuild';
+import { appBundleOptions, initialOutputs, measure } from '../../bench/bundle-size.js';
 import { bundleForBrowser, type BrowserBundle } from './build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,14 +60,16 @@ describe('browser bundle of the universal entry', () => {
   it('is tree-shakeable: importing one export from the entry bundles only its own module', async () => {
     // No module reachable from the entry may run code at load time, or it would be kept here.
     // esbuild without code splitting wraps the modules a dynamic import() reaches (the APIs' code
-    // loaded on first use) in init functions, and the entry calls the init of what it re-exports:
-    // those calls are all `src/index.ts` may add, a few bytes.
+    // loaded on first use, and the entry, which on-demand-modules.ts imports) in init functions,
+    // and each barrel (`index.ts`) calls the init of what it re-exports: those calls are all the
+    // barrels may add, a few bytes each.
     const sources = async (contents: string) => {
       const b = await bundleForBrowser({ contents, resolveDir: root });
       const output = Object.values(b.metafile.outputs)[0]!;
-      expect(output.inputs['src/index.ts']?.bytesInOutput ?? 0).toBeLessThan(64);
+      const isBarrel = (file: string) => /^src\/(\w+\/)?index\.ts$/.test(file);
+      for (const [file, info] of Object.entries(output.inputs)) if (isBarrel(file)) expect(info.bytesInOutput, file).toBeLessThan(64);
       return Object.entries(output.inputs)
-        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/') && file !== 'src/index.ts')
+        .filter(([file, info]) => info.bytesInOutput > 0 && file.startsWith('src/') && !isBarrel(file))
         .map(([file]) => file)
         .sort();
     };
@@ -163,6 +166,44 @@ describe('browser bundle of the universal entry', () => {
     // What connect + kv.get runs stays at start: the connection, its transport, the KV API.
     for (const file of ['src/connection/connection.ts', 'src/connection/websocket.ts', 'src/client/kv.ts', 'src/client/core/call.ts']) {
       expect(initial).toContain(file);
+    }
+  });
+
+  it("puts the whole start-up code of the library in one chunk next to the app's own (esbuild splits by importer sets)", async () => {
+    // esbuild puts every file that both the start-up code and the on-demand chunk reach into a chunk
+    // of its own, gzipped apart from the entry chunk, with a binding list each way. The on-demand
+    // chunk's bare import of the entry (on-demand-modules.ts) makes every live start-up file reached
+    // from both, so the library's start-up code is that one chunk and the entry chunk is the app's.
+    for (const app of [
+      "export * from './src/index.ts';",
+      "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
+    ]) {
+      const result = await build({
+        ...appBundleOptions(`${root}.bundle-test-out`),
+        entryPoints: ['bundle-entry'],
+        plugins: [
+          {
+            name: 'entry',
+            setup(b) {
+              b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
+              b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents: app, loader: 'ts', resolveDir: root }));
+            },
+          },
+        ],
+      });
+      const outputs = result.metafile.outputs;
+      const entryChunk = Object.keys(outputs).find((path) => outputs[path]!.entryPoint !== undefined)!;
+      const entryFiles = Object.entries(outputs[entryChunk]!.inputs).filter(([, info]) => info.bytesInOutput > 0).map(([file]) => file);
+      expect(entryFiles.filter((file) => file !== 'entry:bundle-entry.ts')).toEqual([]); // only the app's own code
+      const library = [...initialOutputs(result.metafile)].filter((path) => path !== entryChunk);
+      expect(library).toHaveLength(1);
+      const libraryFiles = Object.keys(outputs[library[0]!]!.inputs);
+      for (const file of ['src/connection/connection.ts', 'src/client/kv.ts', 'src/client/client.ts', 'src/protocol/errors.ts']) {
+        expect(libraryFiles).toContain(file);
+      }
+      // and the on-demand code stays on demand
+      expect(libraryFiles).not.toContain('src/client/stream.ts');
+      expect(libraryFiles).not.toContain('src/client/core/lease.ts');
     }
   });
 

@@ -66,12 +66,8 @@ import { createResumer, waitForReconnect } from '../core/poll.js';
 import type { Settler } from '../core/settler.js';
 import { settlesOf } from '../core/settles.js';
 import { drainOf } from '../core/drain-of.js';
-import {
-  DEFAULT_DRAIN_TIMEOUT_MS,
-  type ActionWorkerOptions,
-  type CheckedWorkerOptions,
-  type ResolvedWorkerOptions,
-} from './options.js';
+import type { ActionWorkerOptions, CheckedWorkerOptions, ResolvedWorkerOptions } from './options.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../core/drain-timeout.js';
 import { runTask, type ActionTask, type TaskHost } from './task.js';
 
 /** Why a worker drains. */
