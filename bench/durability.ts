@@ -25,11 +25,13 @@
  * before the measured runs of each server; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
  * those throughput rows. Under each flo-rx row with a data directory, a `storage:` line from the
  * server's `/metrics`: requests and bytes per commit (batch), commits per fdatasync, and the
- * fdatasyncs' mean latency and share of the measured runs' wall time (where `always` waits).
+ * fdatasyncs' mean latency and share of the measured runs' wall time (where `always` waits). A
+ * `disk:` line before and after the rows gives the disk's own fdatasync latency at that moment (a
+ * 36 KB append, as one commit of 256 puts), which sets the `always` rows of both servers.
  */
 import * as net from 'node:net';
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -324,6 +326,32 @@ async function best(target: Target, run: (total: number) => Promise<number>): Pr
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
 
+/**
+ * The disk's fdatasync latency where the data directories are, now: 36 KB (one commit of 256 puts)
+ * appended and fdatasynced 100 times, as `--fsync always` does. On a shared disk it moves 10x
+ * within minutes (0.2 ms quiet, 3-4 ms while other jobs write), and it sets the `always` rows more
+ * than anything the server does: printed before and after the rows, so that runs can be compared.
+ */
+function diskSyncLine(): string {
+  const file = join(tempDir(), 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const chunk = new Uint8Array(36 * 1024).fill(0x61);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      writeSync(fd, chunk);
+      const start = performance.now();
+      fdatasyncSync(fd);
+      times.push(performance.now() - start);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file);
+  }
+  times.sort((a, b) => a - b);
+  return `disk: fdatasync of a 36 KB append in ${tmpdir()}: median ${times[50].toFixed(2)} ms, p10 ${times[10].toFixed(2)}, p90 ${times[90].toFixed(2)} (100 in a row)`;
+}
+
 async function throughput(): Promise<void> {
   const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
   const targets: Array<{ name: string; start: () => Promise<Target>; redis: boolean }> = [
@@ -341,6 +369,7 @@ async function throughput(): Promise<void> {
   if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only)));
   console.log(`${OPS.toLocaleString('en-US')} requests per run after ${WARMUP.toLocaleString('en-US')} to warm up, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
   console.log('server CPU: the server process\'s CPU time per request (from /proc; steadier than the rates on a loaded machine)');
+  console.log(diskSyncLine());
   console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)} ${'server CPU µs/put'.padStart(18)} ${'µs/append'.padStart(10)}`);
   for (const t of targets) {
     const row: Array<{ rate: number; cpuUs: number | undefined; notes: string[] }> = [];
@@ -360,6 +389,7 @@ async function throughput(): Promise<void> {
       for (const note of r.notes) console.log(`  ${works[i]} ${note}`);
     });
   }
+  console.log(diskSyncLine());
   if (!hasRedis) console.log('(redis-server not installed: no Redis rows)');
 }
 
