@@ -172,3 +172,57 @@ describe('TcpTransport reads of an accepted socket', () => {
     expect(Array.from(all)).toEqual([...pattern(50, 1), ...pattern(50, 2)]);
   });
 });
+
+describe('TcpTransport writes', () => {
+  it('keeps every byte in order while the peer does not read: what the kernel has not taken counts as buffered, drain comes once it is all out, and a closing write goes after it', async () => {
+    let transport!: TcpTransport;
+    let drains = 0;
+    const accepted = new Promise<void>((resolve) => {
+      server = createServer((socket) => {
+        sockets.push(socket);
+        transport = new TcpTransport(socket);
+        transport.start({ data: () => {}, drain: () => void drains++, end: () => {}, close: () => {} });
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const client = connect((server!.address() as { port: number }).port, '127.0.0.1');
+    sockets.push(client);
+    client.pause();
+    await accepted;
+    // 64 writes of 256 KiB each, each from a buffer the caller then writes over (as the connection's
+    // output buffer is, once nothing is buffered): far more than the kernel takes while nobody reads.
+    const writes = 64;
+    const size = 256 * 1024;
+    const out = new Uint8Array(size);
+    let maxBuffered = 0;
+    for (let i = 0; i < writes; i++) {
+      if (transport.bufferedBytes === 0) out.set(pattern(size, i));
+      else {
+        // The connection never writes over bytes handed over while any are buffered: it takes new ones.
+        const fresh = pattern(size, i);
+        transport.send(fresh);
+        maxBuffered = Math.max(maxBuffered, transport.bufferedBytes);
+        continue;
+      }
+      transport.send(out);
+      maxBuffered = Math.max(maxBuffered, transport.bufferedBytes);
+    }
+    expect(maxBuffered).toBeGreaterThan(0);
+    transport.end('shutdown');
+    const received: Buffer[] = [];
+    client.on('data', (c: Buffer) => received.push(c));
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    client.resume();
+    await ended;
+    const all = Buffer.concat(received);
+    expect(all.length).toBe(writes * size);
+    for (let i = 0; i < writes; i++) {
+      const want = pattern(size, i);
+      const got = all.subarray(i * size, (i + 1) * size);
+      expect(Buffer.compare(got, want)).toBe(0);
+    }
+    expect(transport.bufferedBytes).toBe(0);
+    expect(drains).toBeGreaterThan(0);
+  });
+});
