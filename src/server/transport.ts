@@ -95,58 +95,10 @@ function userBufferHandle(socket: Socket): { useUserBuffer(buf: Uint8Array): voi
   return handle && typeof handle.useUserBuffer === 'function' ? (handle as { useUserBuffer(buf: Uint8Array): void }) : undefined;
 }
 
-/** A libuv write request as Node's own socket writes make them (`WriteWrap`, fields as Node sets them). */
-interface WriteRequest {
-  handle: unknown;
-  oncomplete: (this: WriteRequest, status: number) => void;
-  async: boolean;
-  bytes: number;
-  buffer: Uint8Array | null;
-  /** Ours: the transport whose write this is. */
-  transport: TcpTransport | undefined;
-}
-
-/** What a socket write reports back (Node's `stream_wrap` binding, which `net.Socket` writes through). */
-interface StreamWrapBinding {
-  readonly WriteWrap: new () => WriteRequest;
-  readonly streamBaseState: Int32Array;
-  readonly kLastWriteWasAsync: number;
-}
-let streamWrap: StreamWrapBinding | null | undefined;
-
-/**
- * Node's `stream_wrap` binding (what `net.Socket#write` uses under its Writable stream), when this
- * runtime has it with the expected shape; else null, and sockets are written through the stream.
- */
-function streamWrapBinding(): StreamWrapBinding | null {
-  if (streamWrap !== undefined) return streamWrap;
-  streamWrap = null;
-  try {
-    const binding = (process as unknown as { binding?: (name: string) => Partial<StreamWrapBinding> }).binding?.('stream_wrap');
-    if (typeof binding?.WriteWrap === 'function' && binding.streamBaseState instanceof Int32Array && typeof binding.kLastWriteWasAsync === 'number') {
-      streamWrap = binding as StreamWrapBinding;
-    }
-  } catch {
-    // not available: the stream path
-  }
-  return streamWrap;
-}
-
-/** Completion of a direct write that libuv finished later (the kernel did not take it all at once). */
-function onDirectWriteDone(this: WriteRequest, status: number): void {
-  const transport = this.transport;
-  this.transport = undefined;
-  this.buffer = null;
-  transport?.directWriteDone(this.bytes, status);
-}
-
 export class TcpTransport implements FrameTransport {
   readonly protocol = 'binary' as const;
   readonly remoteAddress: string;
   private graceTimer: NodeJS.Timeout | undefined;
-  private events: TransportEvents | undefined;
-  /** Bytes of direct writes libuv still holds (handed over, not yet taken by the kernel). */
-  private directPending = 0;
 
   constructor(private readonly socket: Socket) {
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
@@ -154,7 +106,6 @@ export class TcpTransport implements FrameTransport {
 
   start(events: TransportEvents): void {
     const s = this.socket;
-    this.events = events;
     // Chunks the stream already holds (read while the protocol was sniffed) still come as 'data'.
     s.on('data', (chunk: Buffer) => events.data(chunk, chunk.length < TCP_READ_SIZE));
     this.readDirectly(events);
@@ -195,56 +146,11 @@ export class TcpTransport implements FrameTransport {
   send(bytes: Uint8Array): void {
     const s = this.socket;
     if (!s.writable) return;
-    // Straight to the handle while the stream holds nothing (so nothing is overtaken; libuv keeps
-    // the order of the writes it is given, ours and the stream's): a lone reply then skips the
-    // Writable stream's write, its callbacks and its after-write tick (~0.5 µs per write).
-    if (s.writableLength === 0 && this.writeDirectly(bytes)) return;
     s.write(bytes);
   }
 
-  /**
-   * Writes `bytes` through the socket's handle as `net.Socket` does under its stream (a `WriteWrap`
-   * and `writeBuffer`); false where that is not available. libuv writes at once what the kernel
-   * takes and keeps the rest (and `bytes`) until it can: that rest counts in `bufferedBytes` until
-   * done, then the connection hears `drain`. A failed write destroys the socket, as the stream does.
-   */
-  private writeDirectly(bytes: Uint8Array): boolean {
-    const binding = streamWrapBinding();
-    const handle = (this.socket as unknown as { _handle?: { writeBuffer?: (req: WriteRequest, data: Uint8Array) => number } | null })._handle;
-    if (binding === null || typeof handle?.writeBuffer !== 'function') return false;
-    const req = new binding.WriteWrap();
-    req.handle = handle;
-    req.oncomplete = onDirectWriteDone;
-    req.async = false;
-    req.bytes = bytes.length;
-    req.buffer = null;
-    req.transport = undefined;
-    const err = handle.writeBuffer(req, bytes);
-    if (err !== 0) {
-      this.socket.destroy();
-      return true;
-    }
-    if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0) {
-      req.async = true;
-      req.buffer = bytes; // kept alive while libuv writes it
-      req.transport = this;
-      this.directPending += bytes.length;
-    }
-    return true;
-  }
-
-  /** A direct write libuv held is done (`status` < 0: it failed). */
-  directWriteDone(bytes: number, status: number): void {
-    this.directPending -= bytes;
-    if (status < 0) {
-      this.socket.destroy();
-      return;
-    }
-    if (this.directPending === 0 && this.socket.writableLength === 0) this.events?.drain();
-  }
-
   get bufferedBytes(): number {
-    return this.socket.writableLength + this.directPending;
+    return this.socket.writableLength;
   }
 
   pauseReading(): void {
