@@ -10,7 +10,7 @@
  *
  * Env: BENCH_AB_OTHER (required), BENCH_AB_WORK (`get256,put256,append256` by default; without
  * `256`, e.g. `get,put`: one frame per chunk, the lone request's path),
- * BENCH_AB_ROUNDS (default 16), BENCH_AB_OPS (requests per round, default 102 400), BENCH_AB_CHECK=1
+ * BENCH_AB_KEYS (distinct KV keys, default 1 000; `bench/durability.ts` writes 10 000), BENCH_AB_ROUNDS (default 16), BENCH_AB_OPS (requests per round, default 102 400), BENCH_AB_CHECK=1
  * (a CRC of every reply byte on each side, compared at the end: are the replies byte-identical; costs
  * CPU; get and put replies only, as an append's reply carries the time).
  * Run: `BENCH_AB_OTHER=/path/to/other npx tsx bench/server-request-path-ab.ts`.
@@ -27,7 +27,8 @@ const WORK = (process.env.BENCH_AB_WORK ?? 'get256,put256,append256').split(',')
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 16);
 const OPS = Number(process.env.BENCH_AB_OPS ?? 102_400);
 const PER_CHUNK = 256;
-const KEYS = 1_000;
+/** Distinct keys the KV frames cycle through (`bench/durability.ts` uses 10 000). */
+const KEYS = Number(process.env.BENCH_AB_KEYS ?? 1_000);
 const CHECK = process.env.BENCH_AB_CHECK === '1';
 
 interface Side {

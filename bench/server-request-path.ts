@@ -10,7 +10,8 @@
  *
  * Env: BENCH_PATH_TREE=<dir> (the checkout whose `src/server` is measured; default this one),
  * BENCH_PATH_OPS (requests per measured run, default 400 000), BENCH_PATH_RUNS (default 5; the
- * median is printed), BENCH_PATH_WORK (`put,get,put256,get256` by default; also `append,append256`), BENCH_PATH_VERSIONS (KV
+ * median is printed), BENCH_PATH_KEYS (distinct KV keys, default 1 000; `bench/durability.ts` writes
+ * 10 000), BENCH_PATH_WORK (`put,get,put256,get256` by default; also `append,append256`), BENCH_PATH_VERSIONS (KV
  * versions kept per key, default 65 as the server's), BENCH_PATH_FSYNC (`everysec` or `always`: a
  * data directory in a temp dir (no compaction), the connection's replies held for its commits; `off`: in memory
  * but run the same way, which is waiting one turn of the event loop after each chunk so that the
@@ -29,7 +30,7 @@ const tree = resolve(process.env.BENCH_PATH_TREE ?? here);
 const OPS = Number(process.env.BENCH_PATH_OPS ?? 400_000);
 const RUNS = Number(process.env.BENCH_PATH_RUNS ?? 5);
 const WORK = (process.env.BENCH_PATH_WORK ?? 'put,get,put256,get256').split(',');
-const KEYS = 1_000;
+const KEYS = Number(process.env.BENCH_PATH_KEYS ?? 1_000);
 
 const FSYNC = process.env.BENCH_PATH_FSYNC;
 const dataDir = FSYNC === 'everysec' || FSYNC === 'always' ? mkdtempSync(join(tmpdir(), 'flo-rx-path-')) : undefined;
@@ -78,7 +79,9 @@ const frameOf = (op: Work, i: number): Uint8Array => requestFrame(protocol, op, 
 /** Chunks as a socket hands them over: Buffers, one frame each or `perChunk` frames each. */
 function chunks(op: Work, perChunk: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let c = 0; c < KEYS; c++) {
+  // 1 000 chunks (every key, at one frame per chunk); with more keys, enough chunks to write each twice.
+  const count = KEYS <= 1_000 ? KEYS : Math.ceil((KEYS * 2) / perChunk);
+  for (let c = 0; c < count; c++) {
     const frames = Array.from({ length: perChunk }, (_, j) => frameOf(op, c * perChunk + j));
     out.push(Buffer.concat(frames));
   }

@@ -31,9 +31,11 @@ export async function loadRequestPath(tree: string, options: RequestPathOptions 
   const { createSubsystems } = await import(resolve(tree, 'src/server/registry.ts'));
   const { ServerMetrics } = await import(resolve(tree, 'src/server/metrics.ts'));
   const { ParkingLimits } = await import(resolve(tree, 'src/server/waiters.ts'));
-  const { systemClock } = await import(resolve(tree, 'src/server/clock.ts'));
+  const { systemClock, BatchClock } = await import(resolve(tree, 'src/server/clock.ts'));
+  // As the server builds it: the system clock read once per chunk where the tree has `BatchClock`.
+  const batchClock = BatchClock ? new BatchClock(systemClock) : undefined;
   const subsystems = createSubsystems({
-    clock: systemClock,
+    clock: batchClock ?? systemClock,
     profile: 'go',
     parking: new ParkingLimits(),
     kvVersionsKept: options.kvVersionsKept ?? 65,
@@ -56,7 +58,7 @@ export async function loadRequestPath(tree: string, options: RequestPathOptions 
     end() {},
     destroy() {},
   };
-  new ServerConnection(transport, { id: 1, dispatcher, ...(options.commitGate ? { commitGate: options.commitGate } : {}) }).start();
+  new ServerConnection(transport, { id: 1, dispatcher, ...(options.commitGate ? { commitGate: options.commitGate } : {}), ...(batchClock ? { batchClock } : {}) }).start();
   return { protocol, feed: (chunk) => events!.data(chunk, true) };
 }
 

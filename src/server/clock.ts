@@ -25,6 +25,45 @@ export const systemClock: Clock = {
   setTimer: (ms, fn) => setLongTimeout(ms, fn),
 };
 
+/**
+ * A clock read at most once per batch of requests: while pinned (`pin()` … `unpin()`, around the
+ * requests of one chunk read from a socket) `now()` answers the time read at its first call in the
+ * batch, as Redis takes one time per command batch. At 256 requests per read that is one clock
+ * read instead of one per write (a put's version timestamp, an append's record time, an enqueue's
+ * time: `Date.now()` costs ~50-65 ns of a ~1.3 µs put); a batch that never asks (gets, pings)
+ * reads nothing. Pins nest (a count); timers are the base clock's.
+ */
+export class BatchClock implements Clock {
+  private depth = 0;
+  /** Whether `pinned` holds this batch's time yet. */
+  private read = false;
+  private pinned = 0;
+
+  constructor(private readonly base: Clock) {}
+
+  now(): number {
+    if (this.depth === 0) return this.base.now();
+    if (!this.read) {
+      this.pinned = this.base.now();
+      this.read = true;
+    }
+    return this.pinned;
+  }
+
+  setTimer(ms: number, fn: () => void): TimerHandle {
+    return this.base.setTimer(ms, fn);
+  }
+
+  /** From now until the matching `unpin()`, `now()` answers one time: the first it reads. */
+  pin(): void {
+    if (this.depth++ === 0) this.read = false;
+  }
+
+  unpin(): void {
+    if (this.depth > 0) this.depth--;
+  }
+}
+
 interface ManualTimer {
   at: number;
   seq: number;

@@ -26,6 +26,7 @@ import { Buffer } from 'node:buffer';
 import { setMaxListeners } from 'node:events';
 import { decodeRequestBodyAt, encodeRejectFrame, HEADER_SIZE, Status, utf8, type RequestBody } from '../protocol/index.js';
 import type { Answer, DispatchInput, Dispatcher } from './dispatcher.js';
+import type { BatchClock } from './clock.js';
 import type { CommitGate } from './storage/disk-storage.js';
 import { FrameReader, type RequestFrameRef } from './framing.js';
 import { ReplyOutbox } from './outbox.js';
@@ -55,6 +56,8 @@ export interface ConnectionOptions {
   readonly overloaded?: (opcode: number) => string | undefined;
   /** Called once when the connection is gone. */
   readonly onClose?: (conn: ServerConnection) => void;
+  /** Pinned while the requests of one chunk are handled: they share one clock read (`BatchClock`). */
+  readonly batchClock?: Pick<BatchClock, 'pin' | 'unpin'>;
 }
 
 type State = 'open' | 'closing' | 'closed';
@@ -216,10 +219,13 @@ export class ServerConnection {
       }
     }
     this.receiving = lastOfTurn;
+    const clock = this.options.batchClock;
+    clock?.pin();
     try {
       this.handleBacklog();
     } finally {
       this.receiving = false;
+      clock?.unpin();
     }
     // The turn's replies so far go out now, in one write: waiting for setImmediate would only add
     // an event-loop phase (and an Immediate) to every lone request's round trip.

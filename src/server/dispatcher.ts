@@ -27,7 +27,7 @@ import {
   type RequestBody,
 } from '../protocol/index.js';
 import { normaliseNamespace } from './namespace.js';
-import { ok } from './reply.js';
+import { ok, OkWriter } from './reply.js';
 import type { Handler, PayloadWriter, Reply, ReplyPayload, RequestContext, Subsystem } from './types.js';
 
 /** Name of the server's TracingChannel: one event set per request handled. */
@@ -126,7 +126,12 @@ export function collectHandlers(subsystems: readonly Subsystem[]): Map<number, H
   return handlers;
 }
 
+/** Opcodes below this are looked up in an array (Flo's are all below 0x800), others in the map. */
+const DIRECT_OPCODES = 0x1000;
+
 export class Dispatcher {
+  /** The handlers of opcodes below `DIRECT_OPCODES`, indexed by opcode: no map lookup per request. */
+  private readonly direct: Array<Handler | undefined> = [];
   /** The namespace of the last request, as sent and as handlers see it: decoded and checked once while it repeats. */
   private lastNamespaceBytes: Uint8Array | undefined;
   private lastNamespace = '';
@@ -135,7 +140,12 @@ export class Dispatcher {
     private readonly handlers: ReadonlyMap<number, Handler>,
     private readonly log: (line: string) => void = () => {},
     private readonly observer?: DispatchObserver,
-  ) {}
+  ) {
+    let top = 0;
+    for (const opcode of handlers.keys()) if (opcode < DIRECT_OPCODES) top = Math.max(top, opcode + 1);
+    // Filled, not holey: every index up to the highest opcode holds a handler or undefined.
+    for (let op = 0; op < top; op++) this.direct.push(handlers.get(op));
+  }
 
   /** Counts a request the connection refused before dispatch (auth, memory limit), as `/metrics` counts every answer. */
   refused(opcode: number, status: number): void {
@@ -223,7 +233,8 @@ export class Dispatcher {
   }
 
   private run(input: DispatchInput): Answer | Promise<Answer> {
-    const handler = this.handlers.get(input.opcode);
+    const opcode = input.opcode;
+    const handler = opcode < this.direct.length ? this.direct[opcode] : this.handlers.get(opcode);
     if (!handler) {
       return { status: Status.BadRequest, payload: utf8(`unknown opcode ${formatOpcode(input.opcode)}`) };
     }
@@ -255,6 +266,8 @@ export class Dispatcher {
   }
 
   private fromReply(reply: Reply, input: DispatchInput): Answer {
+    // Our own reply writers (the hot replies) are valid by construction: status OK, payload themselves.
+    if (reply instanceof OkWriter) return reply;
     if (
       reply === null ||
       typeof reply !== 'object' ||

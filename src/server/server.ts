@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { MAX_FRAME_PAYLOAD } from '../protocol/index.js';
-import { systemClock, type Clock } from './clock.js';
+import { BatchClock, systemClock, type Clock } from './clock.js';
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_HARD_LIMIT, ServerConnection } from './connection.js';
 import { collectHandlers, Dispatcher } from './dispatcher.js';
 import { ServerMetrics, type QueueFigures, type StreamFigures } from './metrics.js';
@@ -202,7 +202,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
       `refusing to listen on ${host} (not a loopback address) without authentication: configure jwtSecret/jwks (--jwt-secret, --jwks), or pass insecure: true (--insecure) if the network is trusted`,
     );
   }
-  const clock = opts.clock ?? systemClock;
+  // The system clock is read once per chunk of requests (`BatchClock`); a given clock (tests' `ManualClock`) is used as it is.
+  const batchClock = opts.clock === undefined ? new BatchClock(systemClock) : undefined;
+  const clock = opts.clock ?? batchClock!;
   const log = opts.logger ?? (() => {});
 
   const parking = new ParkingLimits(
@@ -330,6 +332,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<FloSer
     ...(memory ? { overloaded: (opcode: number) => memory.refusal(opcode) } : {}),
     log,
     ...(storage ? { commitGate: storage } : {}),
+    ...(batchClock ? { batchClock } : {}),
     onClose: (conn: ServerConnection) => {
       connections.delete(conn);
       log(`conn #${conn.id} close ${conn.protocol} ${conn.remoteAddress}`);

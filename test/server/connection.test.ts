@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeRequest, Status, utf8, type DecodedResponse } from '../../src/protocol/index.js';
+import { BatchClock } from '../../src/server/clock.js';
 import { ServerConnection } from '../../src/server/connection.js';
 import { collectHandlers, Dispatcher } from '../../src/server/dispatcher.js';
 import { ok } from '../../src/server/reply.js';
@@ -244,5 +245,40 @@ describe('ServerConnection bugs cost one connection, never the server', () => {
     const r = await c2.call(1, ECHO, { value: utf8('still here') });
     expect(r.status).toBe(Status.OK);
     expect(Buffer.from(r.payload).toString()).toBe('still here');
+  });
+});
+
+describe('ServerConnection with a batch clock', () => {
+  /** A connection over a transport fed by the test (one call = one chunk read), its handler noting the clock's time per request. */
+  function chunkFed() {
+    let reads = 0;
+    const clock = new BatchClock({ now: () => ++reads, setTimer: () => ({ cancel() {} }) });
+    const seen: number[] = [];
+    const handlers = new Map<number, Handler>([[ECHO, () => (seen.push(clock.now()), ok())]]);
+    let events: { data(bytes: Uint8Array, lastOfTurn?: boolean): void } | undefined;
+    const transport = {
+      protocol: 'binary' as const,
+      remoteAddress: 'test',
+      start: (e: typeof events) => void (events = e),
+      send: () => {},
+      bufferedBytes: 0,
+      pauseReading() {},
+      resumeReading() {},
+      end() {},
+      destroy() {},
+    };
+    new ServerConnection(transport, { id: 1, dispatcher: new Dispatcher(collectHandlers([{ handlers }])), batchClock: clock }).start();
+    const feed = (...ids: number[]) => events!.data(Buffer.concat(ids.map((id) => encodeRequest(BigInt(id), ECHO, 'ns', {}))), true);
+    return { clock, seen, feed };
+  }
+
+  it('reads the clock once per chunk: the requests of one chunk share that time, the next chunk reads it again', () => {
+    const { clock, seen, feed } = chunkFed();
+    feed(1, 2, 3);
+    feed(4);
+    feed(5, 6);
+    expect(seen).toEqual([1, 1, 1, 2, 3, 3]);
+    // Outside a chunk the clock is read at each call again.
+    expect([clock.now(), clock.now()]).toEqual([4, 5]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY, fromUtf8, Status, utf8, type RequestBody } from '../../src/protocol/index.js';
 import { collectHandlers, Dispatcher, type Answer } from '../../src/server/dispatcher.js';
-import { ok, payloadBytes } from '../../src/server/reply.js';
+import { ok, OkWriter, payloadBytes } from '../../src/server/reply.js';
 import type { Handler } from '../../src/server/types.js';
 
 const NS = 0x7e0;
@@ -71,5 +71,34 @@ describe('Dispatcher', () => {
     expect(d.lastAnsweredAt).toBeGreaterThanOrEqual(before);
     call(d, NS, body(EMPTY)); // no start given: its own clock read
     expect(recorded[1]).toBeLessThan(5);
+  });
+
+  it('routes every opcode to its handler: low ones, ones above the direct table, and unknown ones between them', () => {
+    const answer = (text: string): Handler => () => ok(utf8(text));
+    const d = new Dispatcher(collectHandlers([{ handlers: new Map([[0x005, answer('low')], [0x7e0, answer('mid')], [0x9000, answer('high')], [0xffff, answer('top')]]) }]));
+    const text = (opcode: number) => {
+      const a = call(d, opcode, body(EMPTY));
+      return a.status === Status.OK ? fromUtf8(payloadBytes(a.payload)) : `status ${a.status}`;
+    };
+    expect([0x005, 0x7e0, 0x9000, 0xffff].map(text)).toEqual(['low', 'mid', 'high', 'top']);
+    for (const unknown of [0x006, 0x7df, 0x7e1, 0x8fff, 0x9001]) expect(text(unknown)).toBe(`status ${Status.BadRequest}`);
+    expect(fromUtf8(payloadBytes(call(d, 0x7e1, body(EMPTY)).payload))).toBe('unknown opcode 0x7e1');
+    // Ping (opcode 0) answers OK, empty, without a handler of its own.
+    expect(text(0x000)).toBe('');
+  });
+
+  it('answers with an OkWriter reply itself (status OK, its bytes written by it)', () => {
+    class Three extends OkWriter {
+      readonly byteLength = 3;
+      writeAt(t: Uint8Array, _v: DataView, at: number): void {
+        t.set([7, 8, 9], at);
+      }
+    }
+    const reply = new Three();
+    const d = new Dispatcher(collectHandlers([{ handlers: new Map([[WRITER, () => reply]]) }]));
+    const a = call(d, WRITER, body(EMPTY));
+    expect(a).toBe(reply);
+    expect(a.status).toBe(Status.OK);
+    expect([...payloadBytes(a.payload)]).toEqual([7, 8, 9]);
   });
 });
