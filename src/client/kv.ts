@@ -199,11 +199,13 @@ function jsonText(value: unknown): Uint8Array {
 /** `flo.kv`: every method returns a cold Observable. */
 export class KvApi {
   /** Server-side JSON documents. */
-  readonly json: KvJsonApi;
+  declare readonly json: KvJsonApi;
+  protected declare readonly core: ClientCore;
   /** The bytes of the keys `get` reads most. */
   private readonly getKeys_ = new KeyBytesCache();
 
-  constructor(protected readonly core: ClientCore) {
+  constructor(core: ClientCore) {
+    this.core = core;
     this.json = {
       get: (key, path = '$', options) =>
         lazy(() => {

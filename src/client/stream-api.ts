@@ -47,7 +47,10 @@ const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./o
 export class StreamApi {
   private calls_: StreamCalls.StreamApi | undefined;
 
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /**
    * Appends one record (sent as a batch frame of one, headers in insertion order: `docs/protocol-decisions.md` #2).

@@ -116,7 +116,10 @@ function calls<T>(core: ClientCore, use: (calls: WorkflowCalls) => Observable<T>
 
 /** `flo.workflow`: every method returns a cold Observable. */
 export class WorkflowApi {
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /**
    * Deploys a definition the way the Go SDK's Sync does: reads `name` and `version` from the

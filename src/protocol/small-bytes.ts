@@ -9,8 +9,11 @@
 class Slab {
   private buffer = new ArrayBuffer(0);
   private used = 0;
+  private declare readonly size: number;
 
-  constructor(private readonly size: number) {}
+  constructor(size: number) {
+    this.size = size;
+  }
 
   take(n: number): Uint8Array {
     if (this.used + n > this.buffer.byteLength) {

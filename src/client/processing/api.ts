@@ -81,7 +81,10 @@ function calls<T>(core: ClientCore, use: (calls: ProcessingCalls) => Observable<
 /** `flo.processing`: every method returns a cold Observable. */
 export class ProcessingApi {
   /** Built by `FloClient`; use `flo.processing`. */
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /**
    * PROCESSING_SUBMIT: the server validates the definition (a bad one is `BadRequestError` naming
