@@ -100,7 +100,7 @@ export interface ActionListRunsOptions extends RequestOptions {
   readonly limit?: number;
 }
 
-const loadCalls = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js').then((m) => m.actionsCalls));
+const loadCalls = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js'));
 
 /** `use` of these calls over `core`, in a cold Observable; their code loads at the first subscription. */
 function calls<T>(core: ClientCore, use: (calls: ActionsCalls) => Observable<T>): Observable<T> {

@@ -168,7 +168,7 @@ export interface KvJsonApi {
 
 const DEFAULT_SCAN_PAGE = 100;
 /** Scans, history, JSON paths and transactions: their code loads at the first subscription to one. */
-const rare = /* @__PURE__ */ onDemand<typeof RareCalls>(() => import('./on-demand-modules.js').then((m) => m.kvRareCalls));
+const rare = /* @__PURE__ */ onDemand<typeof RareCalls>(() => import('./on-demand-modules.js'));
 /** `kv.get`'s `blockMs` check: absent means 0 (answer at once). */
 const GET_BLOCK_MS = { fallback: 0, allowZero: true } as const;
 const decodePutResult = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });

@@ -20,7 +20,7 @@ import type { QueueCalls } from './queue-calls.js';
 export { DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue-args.js';
 
 /** The code of the queue calls: loaded at the first subscription to one of them. */
-const loadCalls = /* @__PURE__ */ onDemand<typeof QueueCallsModule>(() => import('./on-demand-modules.js').then((m) => m.queueCalls));
+const loadCalls = /* @__PURE__ */ onDemand<typeof QueueCallsModule>(() => import('./on-demand-modules.js'));
 
 // ---------------------------------------------------------------------------------------------
 // Types

@@ -30,7 +30,7 @@ import type {
 } from './stream.js';
 
 /** The code of the stream calls: loaded at the first subscription to one of them. */
-const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./on-demand-modules.js').then((m) => m.streamCalls));
+const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./on-demand-modules.js'));
 
 /**
  * `flo.stream`: append-only streams and consumer groups. Every method returns a cold Observable

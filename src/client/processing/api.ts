@@ -71,7 +71,7 @@ export interface ProcessingWatchOptions extends RequestOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-const loadCalls = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js').then((m) => m.processingCalls));
+const loadCalls = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js'));
 
 /** `use` of these calls over `core`, in a cold Observable; their code loads at the first subscription. */
 function calls<T>(core: ClientCore, use: (calls: ProcessingCalls) => Observable<T>): Observable<T> {
