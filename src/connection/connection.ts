@@ -273,7 +273,7 @@ export class Connection implements RequestChannel {
     const why = this.lastError_ ? `: ${describeError(this.lastError_, endpoint)}` : '';
     return new ConnectionError(
       `flo: could not connect to ${endpoint} within ${this.connectTimeoutMs_} ms${why} (still retrying in the background)`,
-      { ...(this.lastError_ ? { cause: this.lastError_ } : {}), endpoint },
+      { cause: this.lastError_, endpoint },
     );
   }
 
@@ -412,7 +412,7 @@ export class Connection implements RequestChannel {
     if (entry.sent || this.phase_.kind === 'connected') return new TimeoutError(what);
     const endpoint = this.endpoint_ ?? this.endpoints_[0];
     const why = this.lastError_ ? describeError(this.lastError_, endpoint) : `still connecting to ${endpoint}`;
-    return new TimeoutError(`${what}: not connected: ${why}`, this.lastError_ ? { cause: this.lastError_ } : undefined);
+    return new TimeoutError(`${what}: not connected: ${why}`, { cause: this.lastError_ });
   }
 
   /** Sends every queued frame (see `Outbox.flush`); a failing send drops the socket. */
@@ -702,7 +702,7 @@ export class Connection implements RequestChannel {
     this.terminate_(
       new ConnectionLostError(`flo: could not connect to ${this.endpoints_.join(', ')}: ${err.message}`, {
         cause: err,
-        ...(this.endpoint_ !== undefined ? { endpoint: this.endpoint_ } : {}),
+        endpoint: this.endpoint_,
       }),
     );
   }
@@ -726,7 +726,7 @@ export class Connection implements RequestChannel {
   /** The socket is gone: fail what was in flight, then reconnect (or give up). */
   private lost_(link: Link, cause: Error | undefined): void {
     const error = new ConnectionLostError(`flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`, {
-      ...(cause === undefined ? {} : { cause }),
+      cause,
       endpoint: link.endpoint,
     });
     this.lastError_ = error;
