@@ -13,7 +13,7 @@
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { nameBytes, nameText } from './name-bytes.js';
-import { smallBytes } from './small-bytes.js';
+import { smallBytes } from './request-bytes.js';
 import { ByteReader } from './byte-reader.js';
 import { STREAM_APPEND_REPLY_SIZE } from './append-reply-writer.js';
 import { ProtocolError } from './errors.js';
