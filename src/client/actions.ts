@@ -100,7 +100,7 @@ export interface ActionListRunsOptions extends RequestOptions {
   readonly limit?: number;
 }
 
-const loadCalls = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js').then((m) => m.actionsCalls));
+const loadCalls = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js'));
 
 /** `use` of these calls over `core`, in a cold Observable; their code loads at the first subscription. */
 function calls<T>(core: ClientCore, use: (calls: ActionsCalls) => Observable<T>): Observable<T> {
@@ -109,7 +109,10 @@ function calls<T>(core: ClientCore, use: (calls: ActionsCalls) => Observable<T>)
 
 /** `flo.actions`: every method returns a cold Observable. */
 export class ActionsApi {
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /** ACTION_REGISTER: creates or replaces the action (its version is bumped). Emits once, completes. */
   register(name: string, options: ActionRegisterOptions = {}): Observable<void> {

@@ -63,23 +63,23 @@ export interface FloClientOptions {
  */
 export class FloClient {
   /** The default namespace. */
-  readonly namespace: string;
+  declare readonly namespace: string;
   /** The value codec. */
-  readonly codec: ValueCodec;
+  declare readonly codec: ValueCodec;
   /** Connection state: replayed, then every change. */
-  readonly state$: Observable<ConnectionState>;
+  declare readonly state$: Observable<ConnectionState>;
   /**
    * The connection state with the endpoint tried and the last error (ECONNREFUSED, ENOTFOUND...):
    * replayed, then every change.
    */
-  readonly connection$: Observable<ConnectionInfo>;
+  declare readonly connection$: Observable<ConnectionInfo>;
   /**
    * What the client does, as typed events: connecting / connected / disconnected, reconnect
    * scheduled, retried requests, handed-back items, settle resends, drains. Hot (no replay).
    */
-  readonly events$: Observable<FloEvent>;
+  declare readonly events$: Observable<FloEvent>;
   /** @internal The machinery the subsystem APIs are built on. */
-  readonly core: ClientCore;
+  declare readonly core: ClientCore;
 
   /** Key/value store: get, put, watch, scan, transactions, ... */
   get kv(): KvApi {
@@ -115,8 +115,8 @@ export class FloClient {
     workflow?: WorkflowApi;
     processing?: ProcessingApi;
   } = {};
-  private readonly channel_: ClientChannel;
-  private readonly hub_: EventHub;
+  private declare readonly channel_: ClientChannel;
+  private declare readonly hub_: EventHub;
   private closing_: Promise<void> | undefined;
 
   /**

@@ -29,7 +29,7 @@ export function keyBytes(key: KvKey, what = 'key'): Uint8Array {
  */
 export class KeyBytesCache {
   private readonly entries_ = new Map<string, Uint8Array>();
-  private readonly capacity_: number;
+  private declare readonly capacity_: number;
 
   constructor(capacity = 1024) {
     this.capacity_ = capacity;

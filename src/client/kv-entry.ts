@@ -20,9 +20,9 @@ export function withText<R extends { value: Uint8Array }>(result: R): R & { text
  * per entry showed in the client's profile of `kv.get`.
  */
 class Entry extends LazilyDecoded implements KvEntry {
-  readonly key: string;
-  readonly value: Uint8Array;
-  readonly version: bigint;
+  declare readonly key: string;
+  declare readonly value: Uint8Array;
+  declare readonly version: bigint;
 
   constructor(key: string, value: Uint8Array, version: bigint, codec: ValueCodec) {
     super(codec);

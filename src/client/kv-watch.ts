@@ -5,7 +5,7 @@
  * never downloads it, nor the read loops of `core/poll.ts`.
  */
 import { Observable, Subscription, defer, timer } from 'rxjs';
-import { decodeKvGetReply, decodeKvWatchReply, encodeKvGet, encodeKvWatch } from '../protocol/kv.js';
+import { decodeKvGetReply, encodeKvGet } from '../protocol/kv.js';
 import { ClientOp as Op } from '../protocol/client-opcodes.js';
 import type { ClientCore } from './core/context.js';
 import { poll } from './core/poll.js';
@@ -22,8 +22,10 @@ export function watch(core: ClientCore, key: KvKey, k: Uint8Array, pollMs: numbe
 
     const get$ = () =>
       core.call(core.spec(Op.KvGet, encodeKvGet({ key: k }), opts), decodeKvGetReply, { notFound: 'null' });
+    // A watch is a get with WaitMS (`encodeKvWatch`'s request), and its reply a get reply. The get
+    // codecs here: the watch's alone would sit in every app's start-up code (protocol/kv.ts).
     const watch$ = (waitMs: number) =>
-      core.call(core.spec(Op.KvGet, encodeKvWatch({ key: k, waitMs }), { ...opts, blockMs: waitMs }), decodeKvWatchReply, {
+      core.call(core.spec(Op.KvGet, encodeKvGet({ key: k, waitMs }), { ...opts, blockMs: waitMs }), decodeKvGetReply, {
         notFound: 'null',
       });
 

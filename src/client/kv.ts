@@ -168,7 +168,7 @@ export interface KvJsonApi {
 
 const DEFAULT_SCAN_PAGE = 100;
 /** Scans, history, JSON paths and transactions: their code loads at the first subscription to one. */
-const rare = /* @__PURE__ */ onDemand<typeof RareCalls>(() => import('./on-demand-modules.js').then((m) => m.kvRareCalls));
+const rare = /* @__PURE__ */ onDemand<typeof RareCalls>(() => import('./on-demand-modules.js'));
 /** `kv.get`'s `blockMs` check: absent means 0 (answer at once). */
 const GET_BLOCK_MS = { fallback: 0, allowZero: true } as const;
 const decodePutResult = (payload: Uint8Array): KvWriteResult => ({ version: decodeKvPutReply(payload).version });
@@ -199,11 +199,13 @@ function jsonText(value: unknown): Uint8Array {
 /** `flo.kv`: every method returns a cold Observable. */
 export class KvApi {
   /** Server-side JSON documents. */
-  readonly json: KvJsonApi;
+  declare readonly json: KvJsonApi;
+  protected declare readonly core: ClientCore;
   /** The bytes of the keys `get` reads most. */
   private readonly getKeys_ = new KeyBytesCache();
 
-  constructor(protected readonly core: ClientCore) {
+  constructor(core: ClientCore) {
+    this.core = core;
     this.json = {
       get: (key, path = '$', options) =>
         lazy(() => {

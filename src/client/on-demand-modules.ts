@@ -10,6 +10,11 @@
  * any of them loads all of them (one file, 17 KB min+gz).
  *
  * Import this module only with `import()`; elsewhere import only types from the modules below.
+ *
+ * Their exports are re-exported by name (`export *`: a name two of them exported would be a type
+ * error), not as one namespace object per module (`export * as`): a bundler builds a namespace
+ * object with a helper of its own (esbuild's `__export`), which esbuild puts into the chunk this
+ * module shares with the start-up code (60 B min+gz; docs/benchmarks.md, bundle round 12).
  */
 
 // Nothing is used from the entry here (it has no side effects, `"sideEffects": false`), so Rollup,
@@ -20,12 +25,12 @@
 // with a list of ~110 bindings between them (−835 B min+gz for the whole client; docs/benchmarks.md,
 // bundle round 11). It adds no code to any app: only files the app already uses are reached.
 import '../index.js';
-export * as kvRareCalls from './kv-rare-calls.js';
-export * as actionsCalls from './actions/calls.js';
-export * as workflowCalls from './workflow/calls.js';
-export * as processingCalls from './processing/calls.js';
-export * as actionWorkerRun from './action-worker/run.js';
-export * as queueCalls from './queue-calls.js';
-export * as streamCalls from './stream.js';
-export * as projection from '../projection/project-run.js';
-export * as streamWorkerRun from './stream-worker-run.js';
+export * from './kv-rare-calls.js';
+export * from './actions/calls.js';
+export * from './workflow/calls.js';
+export * from './processing/calls.js';
+export * from './action-worker/run.js';
+export * from './queue-calls.js';
+export * from './stream.js';
+export * from '../projection/project-run.js';
+export * from './stream-worker-run.js';

@@ -7,7 +7,8 @@
  * subscription only; the next one tries again.
  *
  * Every on-demand module is reached through `on-demand-modules.ts` (one dynamic import for all of
- * them, see there why): `onDemand(() => import('./on-demand-modules.js').then((m) => m.xCalls))`.
+ * them, see there why): `onDemand(() => import('./on-demand-modules.js'))`, whose module has every
+ * on-demand export by name (`m.jsonGet`, `m.QueueCalls`).
  */
 import { defer, from, switchMap, type Observable } from 'rxjs';
 

@@ -20,7 +20,7 @@ import type { QueueCalls } from './queue-calls.js';
 export { DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue-args.js';
 
 /** The code of the queue calls: loaded at the first subscription to one of them. */
-const loadCalls = /* @__PURE__ */ onDemand<typeof QueueCallsModule>(() => import('./on-demand-modules.js').then((m) => m.queueCalls));
+const loadCalls = /* @__PURE__ */ onDemand<typeof QueueCallsModule>(() => import('./on-demand-modules.js'));
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -127,10 +127,12 @@ export type Seqs = bigint | readonly bigint[];
 /** `flo.queue`: every method returns a cold Observable. */
 export class QueueApi {
   /** DLQ operations: `list`, `requeue`, `delete`, `stats`. */
-  readonly dlq: QueueDlqApi;
+  declare readonly dlq: QueueDlqApi;
+  protected declare readonly core: ClientCore;
   private calls_: QueueCalls | undefined;
 
-  constructor(protected readonly core: ClientCore) {
+  constructor(core: ClientCore) {
+    this.core = core;
     this.dlq = new QueueDlqApi(core, (queue, wire) => this.loaded_()!.entry(queue, wire));
   }
 
@@ -251,8 +253,8 @@ export class QueueApi {
 
 /** `flo.queue.dlq`: the dead-letter queue of each queue. */
 export class QueueDlqApi {
-  private readonly core_: ClientCore;
-  private readonly toEntry_: (queue: string, m: WireMessage) => DlqEntry;
+  private declare readonly core_: ClientCore;
+  private declare readonly toEntry_: (queue: string, m: WireMessage) => DlqEntry;
   constructor(
     core_: ClientCore,
     toEntry_: (queue: string, m: WireMessage) => DlqEntry,

@@ -30,7 +30,7 @@ import type {
 } from './stream.js';
 
 /** The code of the stream calls: loaded at the first subscription to one of them. */
-const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./on-demand-modules.js').then((m) => m.streamCalls));
+const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./on-demand-modules.js'));
 
 /**
  * `flo.stream`: append-only streams and consumer groups. Every method returns a cold Observable
@@ -47,7 +47,10 @@ const loadCalls = /* @__PURE__ */ onDemand<typeof StreamCalls>(() => import('./o
 export class StreamApi {
   private calls_: StreamCalls.StreamApi | undefined;
 
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /**
    * Appends one record (sent as a batch frame of one, headers in insertion order: `docs/protocol-decisions.md` #2).

@@ -7,7 +7,7 @@ import { onDemand } from './on-demand.js';
 import type { StreamApi } from './stream-api.js';
 import type { GroupRecord } from './stream.js';
 
-const loadRun = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js').then((m) => m.streamWorkerRun));
+const loadRun = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js'));
 
 /** Options of `streamWorker` (the Go SDK's `StreamWorker` options). */
 export interface StreamWorkerOptions extends RequestOptions, DrainOptions {

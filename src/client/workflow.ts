@@ -107,7 +107,7 @@ export interface WorkflowListRunsOptions extends RequestOptions {
   readonly search?: string;
 }
 
-const loadCalls = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js').then((m) => m.workflowCalls));
+const loadCalls = /* @__PURE__ */ onDemand(() => import('./on-demand-modules.js'));
 
 /** `use` of the workflow calls over `core`, in a cold Observable; the code loads at the first subscription. */
 function calls<T>(core: ClientCore, use: (calls: WorkflowCalls) => Observable<T>): Observable<T> {
@@ -116,7 +116,10 @@ function calls<T>(core: ClientCore, use: (calls: WorkflowCalls) => Observable<T>
 
 /** `flo.workflow`: every method returns a cold Observable. */
 export class WorkflowApi {
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /**
    * Deploys a definition the way the Go SDK's Sync does: reads `name` and `version` from the

@@ -119,10 +119,13 @@ const RESOLVED = Promise.resolve();
 
 /** One opened transport; handlers compare links so that a stale socket's events are ignored. */
 class Link {
+  declare readonly endpoint: string;
   transport: Transport | undefined;
   closed = false;
   onClosed: (() => void) | undefined;
-  constructor(readonly endpoint: string) {}
+  constructor(endpoint: string) {
+    this.endpoint = endpoint;
+  }
 }
 
 /**
@@ -142,17 +145,17 @@ type Phase =
   | { readonly kind: 'closed'; readonly error: Error };
 
 export class Connection implements RequestChannel {
-  private readonly endpoints_: readonly string[];
-  private readonly transportFactory_: TransportFactory;
-  private readonly timeoutMs_: number;
-  private readonly reconnect_: Required<ReconnectOptions> | false;
-  private readonly maxPayload_: number;
-  private readonly onFrame_: ConnectionOptions['onFrame'];
-  private readonly onEvent_: ConnectionOptions['onEvent'];
-  private readonly connectTimeoutMs_: number;
-  private readonly frameCrc_: FrameCrc | undefined;
-  private readonly requestTrace_: TraceChannel | undefined;
-  private readonly connectTrace_: TraceChannel | undefined;
+  private declare readonly endpoints_: readonly string[];
+  private declare readonly transportFactory_: TransportFactory;
+  private declare readonly timeoutMs_: number;
+  private declare readonly reconnect_: Required<ReconnectOptions> | false;
+  private declare readonly maxPayload_: number;
+  private declare readonly onFrame_: ConnectionOptions['onFrame'];
+  private declare readonly onEvent_: ConnectionOptions['onEvent'];
+  private declare readonly connectTimeoutMs_: number;
+  private declare readonly frameCrc_: FrameCrc | undefined;
+  private declare readonly requestTrace_: TraceChannel | undefined;
+  private declare readonly connectTrace_: TraceChannel | undefined;
 
   private phase_: Phase = { kind: 'idle' };
   private readonly stateSubject_ = new ReplaySubject<ConnectionState>(1);
@@ -169,7 +172,7 @@ export class Connection implements RequestChannel {
 
   /** Ids are numbers (cheaper to route by than bigints); they would need 2^53 requests to run out. */
   private nextId_ = 1;
-  private readonly pending_: PendingTable;
+  private declare readonly pending_: PendingTable;
   private readonly outbox_ = new Outbox();
   private flushScheduled_ = false;
   private readonly flushBound_ = () => this.flush_();
@@ -270,7 +273,7 @@ export class Connection implements RequestChannel {
     const why = this.lastError_ ? `: ${describeError(this.lastError_, endpoint)}` : '';
     return new ConnectionError(
       `flo: could not connect to ${endpoint} within ${this.connectTimeoutMs_} ms${why} (still retrying in the background)`,
-      { ...(this.lastError_ ? { cause: this.lastError_ } : {}), endpoint },
+      { cause: this.lastError_, endpoint },
     );
   }
 
@@ -409,7 +412,7 @@ export class Connection implements RequestChannel {
     if (entry.sent || this.phase_.kind === 'connected') return new TimeoutError(what);
     const endpoint = this.endpoint_ ?? this.endpoints_[0];
     const why = this.lastError_ ? describeError(this.lastError_, endpoint) : `still connecting to ${endpoint}`;
-    return new TimeoutError(`${what}: not connected: ${why}`, this.lastError_ ? { cause: this.lastError_ } : undefined);
+    return new TimeoutError(`${what}: not connected: ${why}`, { cause: this.lastError_ });
   }
 
   /** Sends every queued frame (see `Outbox.flush`); a failing send drops the socket. */
@@ -699,7 +702,7 @@ export class Connection implements RequestChannel {
     this.terminate_(
       new ConnectionLostError(`flo: could not connect to ${this.endpoints_.join(', ')}: ${err.message}`, {
         cause: err,
-        ...(this.endpoint_ !== undefined ? { endpoint: this.endpoint_ } : {}),
+        endpoint: this.endpoint_,
       }),
     );
   }
@@ -723,7 +726,7 @@ export class Connection implements RequestChannel {
   /** The socket is gone: fail what was in flight, then reconnect (or give up). */
   private lost_(link: Link, cause: Error | undefined): void {
     const error = new ConnectionLostError(`flo: connection to ${link.endpoint} lost${cause ? `: ${cause.message}` : ''}`, {
-      ...(cause === undefined ? {} : { cause }),
+      cause,
       endpoint: link.endpoint,
     });
     this.lastError_ = error;

@@ -29,12 +29,11 @@ export class DeadlineList {
   private tail_: DeadlineItem | undefined;
   private timer_: ReturnType<typeof setTimeout> | undefined;
   private readonly fireBound_ = () => this.fire_();
-  private readonly owner_: Deadlines;
+  declare readonly ms: number;
+  private declare readonly owner_: Deadlines;
 
-  constructor(
-    readonly ms: number,
-    owner_: Deadlines,
-  ) {
+  constructor(ms: number, owner_: Deadlines) {
+    this.ms = ms;
     this.owner_ = owner_;
   }
 
@@ -116,7 +115,7 @@ export class Deadlines {
    */
   private readonly clock_: { now(): number } = performance;
 
-  readonly onExpire_: (item: DeadlineItem) => void;
+  declare readonly onExpire_: (item: DeadlineItem) => void;
 
   constructor(onExpire: (item: DeadlineItem) => void) {
     this.onExpire_ = onExpire;

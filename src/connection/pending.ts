@@ -23,10 +23,16 @@ export interface RequestOwner {
  * and as its own node in the deadline list, so a request costs no closures or timers of its own.
  */
 export class PendingRequest implements Unsubscribable, DeadlineItem {
+  declare readonly owner: RequestOwner;
+  /** The request id (< 2^53: the wire carries it as u64). */
+  declare readonly id: number;
+  declare readonly spec: RequestSpec;
+  declare subscriber: ReplySink | undefined;
   /** The encoded frame is `frameBuf_[frameStart_, frameEnd_)` until it is handed to the transport. */
-  frameBuf_: Uint8Array | undefined;
-  frameStart_: number;
-  frameEnd_: number;
+  declare frameBuf_: Uint8Array | undefined;
+  declare frameStart_: number;
+  declare frameEnd_: number;
+  declare readonly deadlineMs: number;
   sent = false;
   /** Settled, timed out or unsubscribed: nothing more goes to the subscriber. */
   done = false;
@@ -38,16 +44,20 @@ export class PendingRequest implements Unsubscribable, DeadlineItem {
   trace: RequestTraceContext | undefined = undefined;
 
   constructor(
-    readonly owner: RequestOwner,
-    /** The request id (< 2^53: the wire carries it as u64). */
-    readonly id: number,
-    readonly spec: RequestSpec,
-    public subscriber: ReplySink | undefined,
+    owner: RequestOwner,
+    id: number,
+    spec: RequestSpec,
+    subscriber: ReplySink | undefined,
     frameBuf_: Uint8Array,
     frameStart_: number,
     frameEnd_: number,
-    readonly deadlineMs: number,
+    deadlineMs: number,
   ) {
+    this.owner = owner;
+    this.id = id;
+    this.spec = spec;
+    this.subscriber = subscriber;
+    this.deadlineMs = deadlineMs;
     this.frameBuf_ = frameBuf_;
     this.frameStart_ = frameStart_;
     this.frameEnd_ = frameEnd_;
@@ -78,7 +88,7 @@ export class PendingTable {
   private readonly abandoned_ = new Map<number, PendingRequest>();
   /** Where a traced request's failure is published. */
   trace: TraceChannel | undefined;
-  private readonly maxAbandoned_: number;
+  private declare readonly maxAbandoned_: number;
 
   constructor(maxAbandoned_: number) {
     this.maxAbandoned_ = maxAbandoned_;

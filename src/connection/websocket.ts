@@ -141,7 +141,7 @@ const CLEAN_CODES = new Set([1000, 1001, 1005]);
 class WebSocketTransport implements Transport {
   /** Set once we asked to close, so an orderly close we asked for is not reported as an error. */
   closing = false;
-  private readonly socket_: WebSocketLike;
+  private declare readonly socket_: WebSocketLike;
 
   constructor(socket_: WebSocketLike) {
     this.socket_ = socket_;

@@ -51,7 +51,7 @@ export type FloEventType = FloEvent['type'];
 /** Receives the client's events; the single place they go through. */
 export class EventHub {
   private readonly subject_ = new Subject<FloEvent>();
-  private readonly logger_: FloLogger | undefined;
+  private declare readonly logger_: FloLogger | undefined;
   /** Every event from now on (hot: no replay). */
   readonly events$: Observable<FloEvent> = this.subject_.asObservable();
 

@@ -5,8 +5,10 @@ export type { NackOptions, TouchOptions } from '../client/core/settler.js';
 /** A `settle()` handler that did not finish within `timeoutMs` (its item is nacked). */
 export class HandlerTimeoutError extends FloError {
   override name = 'HandlerTimeoutError';
-  constructor(readonly timeoutMs: number) {
+  declare readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
     super(`flo: handler did not finish within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
   }
 }
 
@@ -17,7 +19,8 @@ export class HandlerTimeoutError extends FloError {
  */
 export class HandlerAbandonedError extends FloError {
   override name = 'HandlerAbandonedError';
-  constructor(readonly reason: 'drain-deadline' | 'draining' | 'handed-back' | 'unsubscribed') {
+  declare readonly reason: 'drain-deadline' | 'draining' | 'handed-back' | 'unsubscribed';
+  constructor(reason: 'drain-deadline' | 'draining' | 'handed-back' | 'unsubscribed') {
     super(
       reason === 'draining'
         ? 'flo: not run: the pipeline is draining (handed back)'
@@ -27,6 +30,7 @@ export class HandlerAbandonedError extends FloError {
             ? "flo: the item's lease was handed back while its handler ran"
             : 'flo: the pipeline was unsubscribed while the handler ran',
     );
+    this.reason = reason;
   }
 }
 

@@ -97,7 +97,7 @@ export interface ProjectionPlan {
   readonly parseStreamId: (text: string) => StreamId;
 }
 
-const loadRun = /* @__PURE__ */ onDemand(() => import('../client/on-demand-modules.js').then((m) => m.projection));
+const loadRun = /* @__PURE__ */ onDemand(() => import('../client/on-demand-modules.js'));
 
 /**
  * A shared, live projection of `stream`: emits `{ state, lastId, applied, status, reset }` once when

@@ -50,7 +50,7 @@ export function fromHex(hex: string): Uint8Array {
 
 /** A growable buffer that appends little-endian integers and byte strings. */
 export class ByteWriter {
-  private buf: Uint8Array;
+  private declare buf: Uint8Array;
   /** Made on the first 64-bit write (most writers never need one). */
   private dataView: DataView | undefined;
   private at = 0;

@@ -47,8 +47,8 @@ abstract class BaseDecoder<F> {
   /** Size of the partial frame once its header is known and validated, else 0. */
   private partialSize_ = 0;
   private failed_: Error | undefined;
-  protected readonly maxPayload_: number;
-  protected readonly frameCrc_: FrameCrc;
+  protected declare readonly maxPayload_: number;
+  protected declare readonly frameCrc_: FrameCrc;
 
   constructor(options: FrameDecoderOptions = {}) {
     this.maxPayload_ = options.maxPayload ?? MAX_FRAME_PAYLOAD;

@@ -9,7 +9,7 @@ import { Status, statusText } from './status.js';
 export class FloError extends Error {
   override name = 'FloError';
   /** Wire status when the error came from the server, else undefined. */
-  readonly status: number | undefined;
+  declare readonly status: number | undefined;
 
   constructor(message: string, options?: { status?: number; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -20,15 +20,15 @@ export class FloError extends Error {
 /** A reply with a non-OK status. `serverMessage` is the payload text (often empty). */
 export class ServerError extends FloError {
   override name = 'ServerError';
-  constructor(
-    status: number,
-    readonly serverMessage: string,
-    readonly opcode?: number,
-  ) {
+  declare readonly serverMessage: string;
+  declare readonly opcode?: number;
+  constructor(status: number, serverMessage: string, opcode?: number) {
     super(
       serverMessage ? `flo: server error (${statusText(status)}): ${serverMessage}` : `flo: server error: ${statusText(status)}`,
       { status },
     );
+    this.serverMessage = serverMessage;
+    this.opcode = opcode;
   }
 }
 
@@ -73,12 +73,10 @@ export class FrameTooLargeError extends ProtocolError {
 /** A value that a codec could not encode, or bytes that it could not decode. `codec` names the codec. */
 export class CodecError extends FloError {
   override name = 'CodecError';
-  constructor(
-    readonly codec: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  declare readonly codec: string;
+  constructor(codec: string, message: string, options?: { cause?: unknown }) {
     super(`${codec} codec: ${message}`, options);
+    this.codec = codec;
   }
 }
 
@@ -100,7 +98,7 @@ export class TimeoutError extends FloError {
 export class ConnectionError extends FloError {
   override name = 'ConnectionError';
   /** The endpoint of the last attempt, when there was one. */
-  readonly endpoint: string | undefined;
+  declare readonly endpoint: string | undefined;
 
   constructor(message: string, options?: { cause?: unknown; endpoint?: string }) {
     super(message, options);

@@ -357,12 +357,12 @@ export type FrameKind = 'request' | 'response';
 /** Why a header was refused; the server answers all of these with the reject frame and closes. */
 export class InvalidFrameError extends ProtocolError {
   override name = 'InvalidFrameError';
-  constructor(
-    message: string,
-    readonly reason: 'magic' | 'version' | 'reserved' | 'size' | 'checksum',
-    readonly requestId?: bigint,
-  ) {
+  declare readonly reason: 'magic' | 'version' | 'reserved' | 'size' | 'checksum';
+  declare readonly requestId?: bigint;
+  constructor(message: string, reason: 'magic' | 'version' | 'reserved' | 'size' | 'checksum', requestId?: bigint) {
     super(message);
+    this.reason = reason;
+    this.requestId = requestId;
   }
 }
 

@@ -293,8 +293,6 @@ export function decodeKvGetReply(p: Uint8Array): KvGetReply {
   return { version, value: smallCopy(p, 8, p.length) };
 }
 
-export const decodeKvWatchReply = decodeKvGetReply;
-
 export function encodeKvGetReply(reply: KvGetReply): Uint8Array {
   return new ByteWriter(8 + reply.value.length).u64(reply.version).bytes(reply.value).finish();
 }

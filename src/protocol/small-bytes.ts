@@ -2,15 +2,19 @@
  * Small buffers cut from shared slabs, as Node's `Buffer.allocUnsafe` pool does: a
  * `new Uint8Array(n)` above V8's on-heap limit (64 bytes) allocates a backing store of its own,
  * about four times the cost of a view of a slab. A slab is never reused: once full, the next one is
- * made, and each one lives as long as a view of it does.
+ * made, and each one lives as long as a view of it does. Fresh bytes for request values:
+ * `request-bytes.ts`.
  */
 
 /** Fresh, zeroed views cut from slabs of `size` bytes, 8-byte aligned as a fresh buffer would be. */
-class Slab {
+export class Slab {
   private buffer = new ArrayBuffer(0);
   private used = 0;
+  private declare readonly size: number;
 
-  constructor(private readonly size: number) {}
+  constructor(size: number) {
+    this.size = size;
+  }
 
   take(n: number): Uint8Array {
     if (this.used + n > this.buffer.byteLength) {
@@ -22,18 +26,6 @@ class Slab {
     // The constructor on the slab's buffer: about half the cost of `subarray` (no species lookup).
     return new Uint8Array(this.buffer, at, n);
   }
-}
-
-/**
- * Request values, which the encoders fill once and never change (the frame writer copies them): up
- * to 4 KiB from 64 KiB slabs (a view lives as long as its request is not answered).
- */
-const SMALL_BYTES_MAX = 4096;
-const requestSlab = new Slab(64 * 1024);
-
-/** A zeroed view of `n` fresh bytes (never handed out before): the caller writes it once. */
-export function smallBytes(n: number): Uint8Array {
-  return n > SMALL_BYTES_MAX ? new Uint8Array(n) : requestSlab.take(n);
 }
 
 /**

@@ -17,21 +17,22 @@ export const Status = {
 
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
-const STATUS_TEXT: Record<number, string> = {
-  0: 'OK',
-  1: 'Generic error',
-  2: 'Not found',
-  3: 'Bad request',
-  4: 'Cross-core transaction not supported',
-  5: 'No active transaction',
-  6: 'Consumer group is locked',
-  7: 'Unauthorized',
-  8: 'Conflict',
-  9: 'Internal server error',
-  10: 'Server overloaded',
-  11: 'Request rate limit exceeded',
-  12: 'Unavailable',
-};
+/** The text of each status, indexed by its code. */
+const STATUS_TEXT: readonly string[] = [
+  'OK',
+  'Generic error',
+  'Not found',
+  'Bad request',
+  'Cross-core transaction not supported',
+  'No active transaction',
+  'Consumer group is locked',
+  'Unauthorized',
+  'Conflict',
+  'Internal server error',
+  'Server overloaded',
+  'Request rate limit exceeded',
+  'Unavailable',
+];
 
 /** The name of a wire status, for messages. */
 export function statusText(status: number): string {

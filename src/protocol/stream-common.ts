@@ -1,7 +1,9 @@
 /**
  * `StreamId` helpers and the stream constants, apart from the stream codecs (`stream.ts`
  * re-exports them): a browser app that only compares or formats ids, or checks a read count,
- * does not keep the codecs.
+ * does not keep the codecs. The ids and helpers only the codecs and the on-demand stream code use
+ * (`MIN_STREAM_ID`, `MAX_STREAM_ID`, `streamIdEquals`) are in `stream.ts`, so that they are not in every
+ * browser app's start-up code.
  */
 import { InvalidArgumentError } from './errors.js';
 import type { StreamId } from './options.js';
@@ -10,11 +12,6 @@ import type { StreamId } from './options.js';
 // StreamId helpers
 
 const U64_MAX = 0xffffffffffffffffn;
-
-/** `0-0`, the beginning of every stream. */
-export const MIN_STREAM_ID: StreamId = Object.freeze({ timestampMs: 0n, sequence: 0n });
-/** `(2^64-1)-(2^64-1)`; a claim cursor equal to it means the pending list was fully scanned. */
-export const MAX_STREAM_ID: StreamId = Object.freeze({ timestampMs: U64_MAX, sequence: U64_MAX });
 
 /** A `StreamId` from a timestamp in ms and a sequence number. */
 export function streamId(timestampMs: bigint | number, sequence: bigint | number = 0n): StreamId {
@@ -26,10 +23,6 @@ export function compareStreamIds(a: StreamId, b: StreamId): number {
   if (a.timestampMs !== b.timestampMs) return a.timestampMs < b.timestampMs ? -1 : 1;
   if (a.sequence !== b.sequence) return a.sequence < b.sequence ? -1 : 1;
   return 0;
-}
-
-export function streamIdEquals(a: StreamId, b: StreamId): boolean {
-  return a.timestampMs === b.timestampMs && a.sequence === b.sequence;
 }
 
 /** `'<ms>-<seq>'`. */

@@ -13,18 +13,28 @@
  */
 import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
 import { nameBytes, nameText } from './name-bytes.js';
-import { smallBytes } from './small-bytes.js';
+import { smallBytes } from './request-bytes.js';
 import { ByteReader } from './byte-reader.js';
 import { STREAM_APPEND_REPLY_SIZE } from './append-reply-writer.js';
 import { ProtocolError } from './errors.js';
 import type { OpPayload, RequestBody } from './frame.js';
 import { Opt, OptionsBuilder, OptionsReader, type StreamId } from './options.js';
-import { MAX_STREAM_ID, MIN_STREAM_ID, STREAM_BATCH_MAX_RECORDS, STREAM_CLAIM_DEFAULT_COUNT } from './stream-common.js';
+import { STREAM_BATCH_MAX_RECORDS, STREAM_CLAIM_DEFAULT_COUNT } from './stream-common.js';
 
 // ---------------------------------------------------------------------------------------------
-// StreamId helpers and constants: in stream-common.ts
+// StreamId helpers and constants: in stream-common.ts, but for those only the codecs and the
+// on-demand stream code use (here, so that a browser app's start-up code does not carry them)
 
 export * from './stream-common.js';
+
+/** `0-0`, the beginning of every stream. */
+export const MIN_STREAM_ID: StreamId = Object.freeze({ timestampMs: 0n, sequence: 0n });
+/** `(2^64-1)-(2^64-1)`; a claim cursor equal to it means the pending list was fully scanned. */
+export const MAX_STREAM_ID: StreamId = Object.freeze({ timestampMs: 0xffffffffffffffffn, sequence: 0xffffffffffffffffn });
+
+export function streamIdEquals(a: StreamId, b: StreamId): boolean {
+  return a.timestampMs === b.timestampMs && a.sequence === b.sequence;
+}
 
 /** Record headers: ordered UTF-8 pairs; duplicate keys are possible on the wire. */
 export type StreamHeaders = ReadonlyArray<readonly [string, string]>;

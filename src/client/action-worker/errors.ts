@@ -22,8 +22,10 @@ export class NonRetryableError extends FloError {
 /** A handler result larger than a COMPLETE can carry; the task is failed without retry. */
 export class ActionResultTooLargeError extends NonRetryableError {
   override name = 'ActionResultTooLargeError';
-  constructor(readonly size: number) {
+  declare readonly size: number;
+  constructor(size: number) {
     super(`flo: action result is ${size} bytes; a COMPLETE carries at most ${MAX_ACTION_RESULT_BYTES}. Store large results elsewhere (KV, a stream) and return a reference`);
+    this.size = size;
   }
 }
 
@@ -35,15 +37,16 @@ export class ActionResultTooLargeError extends NonRetryableError {
  */
 export class ActionTimeoutError extends FloError {
   override name = 'ActionTimeoutError';
-  constructor(
-    readonly timeoutMs: number,
-    readonly limit: 'handler' | 'drain' = 'handler',
-  ) {
+  declare readonly timeoutMs: number;
+  declare readonly limit: 'handler' | 'drain';
+  constructor(timeoutMs: number, limit: 'handler' | 'drain' = 'handler') {
     super(
       limit === 'handler'
         ? `action timed out after ${timeoutMs} ms`
         : `action abandoned: still running ${timeoutMs} ms after the worker began draining`,
     );
+    this.timeoutMs = timeoutMs;
+    this.limit = limit;
   }
 }
 

@@ -11,10 +11,12 @@ export const MAX_ACTION_RESULT_BYTES = 0xffff;
 
 /** A handler result with a named outcome (Go's `actx.Result(outcome, value)`); see `actionResult`. */
 export class ActionResult<T = unknown> {
-  constructor(
-    readonly outcome: string,
-    readonly value: T,
-  ) {}
+  declare readonly outcome: string;
+  declare readonly value: T;
+  constructor(outcome: string, value: T) {
+    this.outcome = outcome;
+    this.value = value;
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { onDemand } from '../on-demand.js';
 import { checkWorkerOptions, type ActionHandlers, type ActionWorkerOptions } from './options.js';
 import type { WorkerEvent } from './run.js';
 
-const loadRun = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js').then((m) => m.actionWorkerRun));
+const loadRun = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js'));
 
 /** `flo.actions.worker(...)`: see `ActionsApi.worker`. */
 export function actionWorker(core: ClientCore, handlers: ActionHandlers, options: ActionWorkerOptions = {}): Observable<WorkerEvent> {

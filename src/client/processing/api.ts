@@ -71,7 +71,7 @@ export interface ProcessingWatchOptions extends RequestOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-const loadCalls = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js').then((m) => m.processingCalls));
+const loadCalls = /* @__PURE__ */ onDemand(() => import('../on-demand-modules.js'));
 
 /** `use` of these calls over `core`, in a cold Observable; their code loads at the first subscription. */
 function calls<T>(core: ClientCore, use: (calls: ProcessingCalls) => Observable<T>): Observable<T> {
@@ -81,7 +81,10 @@ function calls<T>(core: ClientCore, use: (calls: ProcessingCalls) => Observable<
 /** `flo.processing`: every method returns a cold Observable. */
 export class ProcessingApi {
   /** Built by `FloClient`; use `flo.processing`. */
-  constructor(protected readonly core: ClientCore) {}
+  protected declare readonly core: ClientCore;
+  constructor(core: ClientCore) {
+    this.core = core;
+  }
 
   /**
    * PROCESSING_SUBMIT: the server validates the definition (a bad one is `BadRequestError` naming
