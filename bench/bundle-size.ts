@@ -78,14 +78,9 @@ export function initialOutputs(metafile: Metafile): Set<string> {
   return initial;
 }
 
-/**
- * Bundles `contents` (an app's entry, relative to the project root) and measures it; see the header.
- * The sources get the options the published build gets (`distEsbuildOptions`: its shortened internal
- * property names), so the per-file figures are those of the published code.
- */
-export async function measure(label: string, contents: string, resolveDir = root): Promise<BundleSize> {
-  const result = await build({
-    ...appBundleOptions(`${root}.bundle-size-out`),
+/** The entry point and plugin that make `contents` (TypeScript, imports relative to `resolveDir`) an app's entry file. */
+export function appEntry(contents: string, resolveDir = root): Pick<BuildOptions, 'entryPoints' | 'plugins'> {
+  return {
     entryPoints: ['bundle-entry'],
     plugins: [
       {
@@ -96,7 +91,16 @@ export async function measure(label: string, contents: string, resolveDir = root
         },
       },
     ],
-  });
+  };
+}
+
+/**
+ * Bundles `contents` (an app's entry, relative to the project root) and measures it; see the header.
+ * The sources get the options the published build gets (`distEsbuildOptions`: its shortened internal
+ * property names), so the per-file figures are those of the published code.
+ */
+export async function measure(label: string, contents: string, resolveDir = root): Promise<BundleSize> {
+  const result = await build({ ...appBundleOptions(`${root}.bundle-size-out`), ...appEntry(contents, resolveDir) });
   const metafile = result.metafile;
   const initial = initialOutputs(metafile);
   const sizes = { initial: { min: 0, gz: 0 }, lazy: { min: 0, gz: 0 } };

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { appBundleOptions, initialOutputs, measure } from '../../bench/bundle-size.js';
+import { appBundleOptions, appEntry, initialOutputs, measure } from '../../bench/bundle-size.js';
 import { bundleForBrowser, type BrowserBundle } from './build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -178,19 +178,7 @@ describe('browser bundle of the universal entry', () => {
       "export * from './src/index.ts';",
       "import { connect } from './src/index.ts';\nconnect('ws://localhost:9000').kv.get('k').subscribe((e) => console.log(e));",
     ]) {
-      const result = await build({
-        ...appBundleOptions(`${root}.bundle-test-out`),
-        entryPoints: ['bundle-entry'],
-        plugins: [
-          {
-            name: 'entry',
-            setup(b) {
-              b.onResolve({ filter: /^bundle-entry$/ }, () => ({ path: 'bundle-entry.ts', namespace: 'entry' }));
-              b.onLoad({ filter: /.*/, namespace: 'entry' }, () => ({ contents: app, loader: 'ts', resolveDir: root }));
-            },
-          },
-        ],
-      });
+      const result = await build({ ...appBundleOptions(`${root}.bundle-test-out`), ...appEntry(app, root) });
       const outputs = result.metafile.outputs;
       const entryChunk = Object.keys(outputs).find((path) => outputs[path]!.entryPoint !== undefined)!;
       const entryFiles = Object.entries(outputs[entryChunk]!.inputs).filter(([, info]) => info.bytesInOutput > 0).map(([file]) => file);
