@@ -7,9 +7,8 @@
  * Each writer takes the target, a DataView over exactly that target and the offset to write at;
  * it returns the end offset.
  */
+import { checkU64 } from './bytes.js';
 import type { StreamId } from './options.js';
-
-const U64_MAX = 0xffffffffffffffffn;
 
 /** Payload size of a stream append reply. */
 export const STREAM_APPEND_REPLY_SIZE = 16;
@@ -17,8 +16,7 @@ export const STREAM_APPEND_REPLY_SIZE = 16;
 export const QUEUE_ENQUEUE_REPLY_SIZE = 8;
 
 function u64At(view: DataView, offset: number, v: bigint): void {
-  if (v < 0n || v > U64_MAX) throw new RangeError(`u64 out of range: ${v}`);
-  view.setBigUint64(offset, v, true);
+  view.setBigUint64(offset, checkU64(v), true);
 }
 
 function room(target: Uint8Array, offset: number, size: number, what: string): number {

@@ -48,6 +48,15 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/** The largest u64, `2^64 - 1`. */
+export const U64_MAX = 0xffffffffffffffffn;
+
+/** `v`, if it fits a u64; else a `RangeError` ("u64 out of range"), as every u64 writer throws. */
+export function checkU64(v: bigint): bigint {
+  if (v < 0n || v > U64_MAX) throw new RangeError(`u64 out of range: ${v}`);
+  return v;
+}
+
 /** A growable buffer that appends little-endian integers and byte strings. */
 export class ByteWriter {
   private declare buf: Uint8Array;
@@ -107,7 +116,7 @@ export class ByteWriter {
 
   u64(v: bigint | number): this {
     const b = typeof v === 'bigint' ? v : BigInt(v);
-    if (b < 0n || b > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
+    if (b < 0n || b > U64_MAX) throw new RangeError(`u64 out of range: ${v}`);
     this.reserve(8);
     this.view.setBigUint64(this.at, b, true);
     this.at += 8;

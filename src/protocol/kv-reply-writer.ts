@@ -9,7 +9,7 @@
  * given as a bigint or as a non-negative safe integer (same bytes).
  */
 
-const U64_MAX = 0xffffffffffffffffn;
+import { checkU64 } from './bytes.js';
 
 /** Payload size of a put reply. */
 export const KV_PUT_REPLY_SIZE = 8;
@@ -30,8 +30,7 @@ function writeVersionAt(view: DataView, offset: number, version: bigint | number
     view.setUint32(offset + 4, Math.floor(version / 0x1_0000_0000), true);
     return;
   }
-  if (version < 0n || version > U64_MAX) throw new RangeError(`u64 out of range: ${version}`);
-  view.setBigUint64(offset, version, true);
+  view.setBigUint64(offset, checkU64(version), true);
 }
 
 /** Writes a put reply payload (`encodeKvPutReply`'s bytes) at `offset`; returns its end. */

@@ -4,9 +4,9 @@
  * `[count:u32]` then per message `[seq:u64][len:u32][payload]`, plus
  * `[enqueued_at_ms:i64][delivery_count:u32][priority:u8]` in the 'flo' profile; little-endian.
  */
+import { checkU64 } from './bytes.js';
 import type { QueueMessage, QueueReplyProfile } from './queue.js';
 
-const U64_MAX = 0xffffffffffffffffn;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 
@@ -19,7 +19,7 @@ export function queueMessagesSize(messages: readonly QueueMessage[], profile: Qu
   let size = 4;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
-    if (m.seq < 0n || m.seq > U64_MAX) throw new RangeError(`u64 out of range: ${m.seq}`);
+    checkU64(m.seq);
     size += 12 + m.payload.length;
     if (extended) {
       const at = m.enqueuedAtMs ?? 0n;

@@ -17,7 +17,7 @@
  * - Server-side decoders throw `BadRequestError` (status 3) on anything they refuse, so a handler
  *   can let the error through; client-side decoders throw only `ProtocolError`.
  */
-import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, U64_MAX, utf8 } from './bytes.js';
 import { nameBytes } from './name-bytes.js';
 import { ByteReader } from './byte-reader.js';
 import { BadRequestError, ProtocolError } from './errors.js';
@@ -117,7 +117,7 @@ export function decodeQueueSeqList(value: Uint8Array): bigint[] {
   }
   if (value.length >= 1 && value.length <= MAX_DECIMAL_SEQ_DIGITS && value.every((b) => b >= 0x30 && b <= 0x39)) {
     const seq = BigInt(fromUtf8(value));
-    if (seq <= 0xffffffffffffffffn) return [seq];
+    if (seq <= U64_MAX) return [seq];
   }
   if (value.length < 4) throw badRequest('message sequence is required');
   throw badRequest(`invalid sequence list: ${value.length} bytes do not match [count:u32][seq:u64]*`);

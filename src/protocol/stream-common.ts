@@ -5,13 +5,12 @@
  * (`MIN_STREAM_ID`, `MAX_STREAM_ID`, `streamIdEquals`) are in `stream.ts`, so that they are not in every
  * browser app's start-up code.
  */
+import { U64_MAX } from './bytes.js';
 import { InvalidArgumentError } from './errors.js';
 import type { StreamId } from './options.js';
 
 // ---------------------------------------------------------------------------------------------
 // StreamId helpers
-
-const U64_MAX = 0xffffffffffffffffn;
 
 /** A `StreamId` from a timestamp in ms and a sequence number. */
 export function streamId(timestampMs: bigint | number, sequence: bigint | number = 0n): StreamId {

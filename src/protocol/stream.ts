@@ -11,7 +11,7 @@
  * StreamID byte orders differ from place to place: big-endian `ts, seq` in options,
  * little-endian `seq, ts` in append replies and records, little-endian `ts, seq` everywhere else.
  */
-import { ByteWriter, EMPTY, fromUtf8, utf8 } from './bytes.js';
+import { ByteWriter, EMPTY, fromUtf8, U64_MAX, utf8 } from './bytes.js';
 import { nameBytes, nameText } from './name-bytes.js';
 import { smallBytes } from './request-bytes.js';
 import { ByteReader } from './byte-reader.js';
@@ -30,7 +30,7 @@ export * from './stream-common.js';
 /** `0-0`, the beginning of every stream. */
 export const MIN_STREAM_ID: StreamId = Object.freeze({ timestampMs: 0n, sequence: 0n });
 /** `(2^64-1)-(2^64-1)`; a claim cursor equal to it means the pending list was fully scanned. */
-export const MAX_STREAM_ID: StreamId = Object.freeze({ timestampMs: 0xffffffffffffffffn, sequence: 0xffffffffffffffffn });
+export const MAX_STREAM_ID: StreamId = Object.freeze({ timestampMs: U64_MAX, sequence: U64_MAX });
 
 export function streamIdEquals(a: StreamId, b: StreamId): boolean {
   return a.timestampMs === b.timestampMs && a.sequence === b.sequence;
