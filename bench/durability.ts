@@ -18,8 +18,10 @@
  *      per row; BENCH_CPU_MODES (default `in-memory,everysec,always`) and BENCH_CPU_WRITES (default
  *      `kv,stream,queue`) pick rows and columns (e.g. for a profile of one).
  *
- * Each throughput figure is the best of BENCH_ROUNDS runs (default 3): the machine is shared, and
- * noise only ever slows. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
+ * Throughput runs in BENCH_ROUNDS interleaved rounds (default 5): every server (all started first)
+ * runs once a round, in turn, so a slow minute of the shared machine falls on every row alike.
+ * Each rate is the best of its runs (noise only ever slows); the ratios the goals are about
+ * (everysec ÷ in memory, always ÷ Redis always) are also printed round by round, with their median. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
  * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
  * runs one part only (or `cpu`); BENCH_DURABILITY_WARMUP (default 10 000) requests
  * before the measured runs of each server; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
@@ -43,8 +45,8 @@ import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { DiskStorage } from '../src/server/storage/index.js';
 import { procCpuSeconds } from './support/processes.js';
 
-const OPS = Number(process.env.BENCH_DURABILITY_OPS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const OPS = Number(process.env.BENCH_DURABILITY_OPS ?? 60_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 /** `throughput` or `startup` runs only that part (interleaved before/after comparisons). */
 const PART = process.env.BENCH_DURABILITY_PART ?? 'all';
@@ -286,42 +288,71 @@ const floRequest = (w: Workload) => (i: number) =>
 const redisRequest = (w: Workload) => (i: number) => (w === 'kv put' ? resp('SET', `key:${i % 10_000}`, PAYLOAD) : resp('XADD', 'bench', '*', 'd', PAYLOAD));
 
 /**
- * Best rate of ROUNDS runs, and the server process's CPU µs per request over all of them (undefined
- * without /proc), after a warm-up run of WARMUP requests that counts for neither (the JIT compiles
- * the server's hot paths during the first thousands of requests).
+ * One server under one workload (a row's cell): started and warmed up once, then measured in every
+ * round, between the other lanes' runs. Warm-up: WARMUP requests that count for nothing (the JIT
+ * compiles the server's hot paths during the first thousands of requests).
  */
-async function best(target: Target, run: (total: number) => Promise<number>): Promise<{ rate: number; cpuUs: number | undefined; notes: string[] }> {
-  // Lines about this run (storage, syscalls), printed under its row once the row is printed.
-  const notes: string[] = [];
-  await run(WARMUP);
-  let top = 0;
-  const io0 = SYSCALLS && target.pid !== undefined ? procIo(target.pid) : undefined;
-  const storage0 = target.storage ? await scrapeStorage(target.port) : undefined;
-  const cpu0 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
-  const wall0 = performance.now();
-  for (let i = 0; i < ROUNDS; i++) top = Math.max(top, await run(OPS));
-  const wallSeconds = (performance.now() - wall0) / 1000;
-  const cpu1 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
-  if (storage0) {
-    // Where a durable row's time goes: the batch per commit, the commits per fdatasync, and the
-    // fdatasyncs' share of the wall time (with `always`, a reply waits for one; little else runs meanwhile at 256 in flight).
-    const s1 = await scrapeStorage(target.port);
-    const commits = s1.commits - storage0.commits;
-    const fsyncs = s1.fsyncs - storage0.fsyncs;
-    const fsyncSeconds = s1.fsyncSeconds - storage0.fsyncSeconds;
-    const requests = OPS * ROUNDS;
-    notes.push(
-      `storage: ${(requests / commits).toFixed(0)} requests and ${((s1.bytes - storage0.bytes) / commits / 1024).toFixed(1)} KiB per commit, ${(commits / Math.max(1, fsyncs)).toFixed(2)} commits per fdatasync, ` +
-        `${fsyncs} fdatasyncs of ${fsyncs ? ((fsyncSeconds / fsyncs) * 1000).toFixed(2) : '—'} ms mean = ${((fsyncSeconds / wallSeconds) * 100).toFixed(0)}% of the runs' wall time`,
-    );
+class Lane {
+  /** Requests per second of each measured run, in round order. */
+  readonly rates: number[] = [];
+  private seconds = 0;
+  private cpu0: number | undefined;
+  private io0: Record<string, number> | undefined;
+  private storage0: StorageScrape | undefined;
+
+  private constructor(
+    readonly target: Target,
+    private readonly run: (total: number) => Promise<number>,
+  ) {}
+
+  static async open(target: Target, run: (total: number) => Promise<number>): Promise<Lane> {
+    const lane = new Lane(target, run);
+    await run(WARMUP);
+    lane.io0 = SYSCALLS && target.pid !== undefined ? procIo(target.pid) : undefined;
+    lane.storage0 = target.storage ? await scrapeStorage(target.port) : undefined;
+    lane.cpu0 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+    return lane;
   }
-  if (SYSCALLS && io0 && target.pid !== undefined) {
-    const io1 = procIo(target.pid)!;
-    const per = (k: string) => (((io1[k] ?? 0) - (io0[k] ?? 0)) / (OPS * ROUNDS)).toFixed(3);
-    const us = (k: string) => ((((io1[k] ?? 0) - (io0[k] ?? 0)) * 1000) / (OPS * ROUNDS)).toFixed(2);
-    notes.push(`pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}; ${((((io1.switches ?? 0) - (io0.switches ?? 0)) * 256) / (OPS * ROUNDS)).toFixed(1)} context switches per 256 requests (all threads)`);
+
+  async measure(): Promise<void> {
+    const rate = await this.run(OPS);
+    this.rates.push(rate);
+    this.seconds += OPS / rate;
   }
-  return { rate: top, cpuUs: cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1e6) / (OPS * ROUNDS), notes };
+
+  /**
+   * The best rate, the server process's CPU µs per request over all measured runs (undefined without
+   * /proc; an idle server between its runs spends next to nothing, and what it does then, such as
+   * an `everysec` fdatasync, is its own work), and lines about its runs (storage, syscalls).
+   */
+  async finish(): Promise<{ rate: number; cpuUs: number | undefined; notes: string[] }> {
+    const { target } = this;
+    const requests = OPS * this.rates.length;
+    const cpu1 = target.pid === undefined ? undefined : procCpuSeconds(target.pid);
+    const notes: string[] = [];
+    if (this.storage0) {
+      // Where a durable row's time goes: the batch per commit, the commits per fdatasync, and the
+      // fdatasyncs' share of its own runs' wall time (with `always`, a reply waits for one; little else runs meanwhile at 256 in flight).
+      const s0 = this.storage0;
+      const s1 = await scrapeStorage(target.port);
+      const commits = s1.commits - s0.commits;
+      const fsyncs = s1.fsyncs - s0.fsyncs;
+      const fsyncSeconds = s1.fsyncSeconds - s0.fsyncSeconds;
+      notes.push(
+        `storage: ${(requests / commits).toFixed(0)} requests and ${((s1.bytes - s0.bytes) / commits / 1024).toFixed(1)} KiB per commit, ${(commits / Math.max(1, fsyncs)).toFixed(2)} commits per fdatasync, ` +
+          `${fsyncs} fdatasyncs of ${fsyncs ? ((fsyncSeconds / fsyncs) * 1000).toFixed(2) : '—'} ms mean = ${((fsyncSeconds / this.seconds) * 100).toFixed(0)}% of the runs' wall time`,
+      );
+    }
+    if (this.io0 && target.pid !== undefined) {
+      const io0 = this.io0;
+      const io1 = procIo(target.pid)!;
+      const per = (k: string) => (((io1[k] ?? 0) - (io0[k] ?? 0)) / requests).toFixed(3);
+      const us = (k: string) => ((((io1[k] ?? 0) - (io0[k] ?? 0)) * 1000) / requests).toFixed(2);
+      notes.push(`pid ${target.pid}: per request ${per('syscr')} read and ${per('syscw')} write syscalls (socket and log), ${per('wchar')} bytes written; CPU µs per request user ${us('userMs')}, kernel ${us('sysMs')}; ${((((io1.switches ?? 0) - (io0.switches ?? 0)) * 256) / requests).toFixed(1)} context switches per 256 requests (all threads)`);
+    }
+    const cpuUs = this.cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - this.cpu0) * 1e6) / requests;
+    return { rate: Math.max(...this.rates), cpuUs, notes };
+  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
@@ -352,6 +383,18 @@ function diskSyncLine(): string {
   return `disk: fdatasync of a 36 KB append in ${tmpdir()}: median ${times[50].toFixed(2)} ms, p10 ${times[10].toFixed(2)}, p90 ${times[90].toFixed(2)} (100 in a row)`;
 }
 
+/** Ratios printed under the rows, round by round: [numerator row, denominator row, label, goal]. */
+const PAIRED: ReadonlyArray<readonly [string, string, string, string]> = [
+  ['flo-rx --fsync everysec', 'flo-rx in-memory', 'flo-rx everysec ÷ in-memory', 'goal ≥ 80%'],
+  ['flo-rx --fsync always', 'redis appendfsync always', 'flo-rx always ÷ redis always', 'goal ≥ 100%'],
+  ['flo-rx --fsync everysec', 'redis appendfsync everysec', 'flo-rx everysec ÷ redis everysec', ''],
+];
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 async function throughput(): Promise<void> {
   const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
   const targets: Array<{ name: string; start: () => Promise<Target>; redis: boolean }> = [
@@ -367,27 +410,55 @@ async function throughput(): Promise<void> {
   // BENCH_DURABILITY_ONLY=always (a substring of the row names) runs only the matching rows.
   const only = process.env.BENCH_DURABILITY_ONLY;
   if (only) targets.splice(0, targets.length, ...targets.filter((t) => t.name.includes(only)));
-  console.log(`${OPS.toLocaleString('en-US')} requests per run after ${WARMUP.toLocaleString('en-US')} to warm up, ${IN_FLIGHT} in flight, 100-byte values, server in its own process, best of ${ROUNDS}`);
+  const works = ['kv put', 'stream append'] as const;
+  console.log(`${OPS.toLocaleString('en-US')} requests per run after ${WARMUP.toLocaleString('en-US')} to warm up, ${IN_FLIGHT} in flight, 100-byte values, each server in its own process`);
+  console.log(`${ROUNDS} interleaved rounds: every server runs once a round, in turn (the order reversed every other round), so that a slow minute of the machine falls on all rows; a rate is the best of its ${ROUNDS} runs`);
   console.log('server CPU: the server process\'s CPU time per request (from /proc; steadier than the rates on a loaded machine)');
   console.log(diskSyncLine());
-  console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)} ${'server CPU µs/put'.padStart(18)} ${'µs/append'.padStart(10)}`);
-  for (const t of targets) {
-    const row: Array<{ rate: number; cpuUs: number | undefined; notes: string[] }> = [];
-    const works = ['kv put', 'stream append'] as const;
-    for (const w of works) {
-      const target = await t.start();
-      try {
-        row.push(await best(target, (total) => pipeline(target.port, total, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies)));
-      } finally {
-        await target.stop();
+  // One server per row and workload, all started and warmed up before the first round.
+  const lanes = new Map<string, Lane>();
+  const key = (name: string, w: string) => `${name} / ${w}`;
+  try {
+    for (const t of targets) {
+      for (const w of works) {
+        const target = await t.start();
+        const run = (total: number) => pipeline(target.port, total, t.redis ? redisRequest(w) : floRequest(w), t.redis ? redisReplies : floReplies);
+        try {
+          lanes.set(key(t.name, w), await Lane.open(target, run));
+        } catch (err) {
+          await target.stop();
+          throw err;
+        }
       }
     }
-    const us = (v: number | undefined, width: number) => (v === undefined ? '—' : v.toFixed(1)).padStart(width);
-    console.log(`${t.name.padEnd(30)} ${fmt(row[0].rate)} ${fmt(row[1].rate)} ${us(row[0].cpuUs, 18)} ${us(row[1].cpuUs, 10)}`);
-    // The row's own storage and syscall lines, under it.
-    row.forEach((r, i) => {
-      for (const note of r.notes) console.log(`  ${works[i]} ${note}`);
-    });
+    const order = [...lanes.values()];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const lane of round % 2 ? [...order].reverse() : order) await lane.measure();
+    }
+    console.log(`${'server'.padEnd(30)} ${'kv put/s'.padStart(10)} ${'append/s'.padStart(10)} ${'server CPU µs/put'.padStart(18)} ${'µs/append'.padStart(10)}`);
+    for (const t of targets) {
+      const row = await Promise.all(works.map((w) => lanes.get(key(t.name, w))!.finish()));
+      const us = (v: number | undefined, width: number) => (v === undefined ? '—' : v.toFixed(1)).padStart(width);
+      console.log(`${t.name.padEnd(30)} ${fmt(row[0].rate)} ${fmt(row[1].rate)} ${us(row[0].cpuUs, 18)} ${us(row[1].cpuUs, 10)}`);
+      // The row's own storage and syscall lines, under it.
+      row.forEach((r, i) => {
+        for (const note of r.notes) console.log(`  ${works[i]} ${note}`);
+      });
+    }
+    // The ratios of runs made in the same round (seconds apart): the machine's drift over the whole
+    // bench cancels out of these, which it does not from a ratio of two bests taken minutes apart.
+    for (const [top, bottom, label, goal] of PAIRED) {
+      const parts = works.flatMap((w) => {
+        const a = lanes.get(key(top, w));
+        const b = lanes.get(key(bottom, w));
+        if (!a || !b) return [];
+        const ratios = a.rates.map((r, i) => (r / b.rates[i]) * 100);
+        return [`${w} median ${median(ratios).toFixed(0)}% (${ratios.map((r) => `${r.toFixed(0)}%`).join(', ')})`];
+      });
+      if (parts.length) console.log(`${label}, same round: ${parts.join('; ')}${goal ? `   [${goal}]` : ''}`);
+    }
+  } finally {
+    for (const lane of lanes.values()) await lane.target.stop();
   }
   console.log(diskSyncLine());
   if (!hasRedis) console.log('(redis-server not installed: no Redis rows)');
