@@ -17,6 +17,9 @@
  * BENCH_COMPARE_ONLY=kv (only the KV rows of the in-memory servers), BENCH_COMPARE_ONLY=stream (only the
  * stream rows of the in-memory servers: append and the two group rows), BENCH_COMPARE_SAMPLES=1 (each
  * row's per-round figures under it: value, server CPU, client CPU per operation, both sides).
+ * The 1-in-flight rows come three ways: unpinned, then with this process and the servers pinned
+ * (`taskset`) to different vCPUs, then to one vCPU, the same placement for both servers (skipped
+ * with a note without `taskset` or a second CPU).
  * BENCH_GROUP_WARMUP (default 150 000): before the first round each side of the two group rows
  * drains this many records through the very pipeline it is measured with (unmeasured), so that
  * both clients are measured warm: a round of 30 000 records is otherwise mostly the JIT's warm-up
@@ -24,7 +27,8 @@
  * Prints figures, asserts nothing. Run: `npm run bench` or `npx tsx bench/compare.ts`.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -299,6 +303,57 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
         );
       }
     }
+  }
+  if (!writesOnly) await pinnedLoneRows(s, rows, { put: [floPut(KV_SEQ, 1), redisPut(KV_SEQ, 1)], get: [floGet(KV_SEQ, 1), redisGet(KV_SEQ, 1)] });
+}
+
+/** Sets the CPUs of every thread of `pid` (`taskset`); false when that failed. */
+function pin(pid: number, cpus: string): boolean {
+  return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * The 1-in-flight rows again with the placement fixed, the same for both servers: this process
+ * (both clients) on vCPU 0 and the server on vCPU 1, then all on vCPU 0. Unpinned, a lone
+ * request's latency depends on where the scheduler happens to put the two processes (on a 2-vCPU
+ * VM a request across vCPUs is two wake-ups of a halted vCPU, ~3× the time of one on a shared
+ * vCPU: docs/benchmarks.md, "lone requests round 3"), so the unpinned rows above mix the two
+ * cases differently from run to run. Needs `taskset` and two CPUs; skipped with a note otherwise.
+ */
+async function pinnedLoneRows(s: Sides, rows: Row[], work: Record<'put' | 'get', [() => Promise<number>, () => Promise<number>]>): Promise<void> {
+  const { floServer, redisServer, redis } = s;
+  const pids = [process.pid, floServer.pid, ...(redisServer ? [redisServer.pid] : [])];
+  const all = `0-${availableParallelism() - 1}`;
+  if (availableParallelism() < 2 || !pin(process.pid, all)) {
+    console.log('(pinned 1-in-flight rows skipped: they need `taskset` and two CPUs)');
+    return;
+  }
+  const placements = [
+    { label: 'client and server pinned to different vCPUs', client: '0', server: '1' },
+    { label: 'client and server pinned to one vCPU', client: '0', server: '0' },
+  ];
+  const latency = (x: Sample): Sample => ({ ...x, value: 1e6 / x.value });
+  try {
+    for (const place of placements) {
+      pin(process.pid, place.client);
+      for (const pid of pids.slice(1)) pin(pid, place.server);
+      const put1 = newRow(`KV put, 1 in flight, ${place.label}`, 'latency', '', 'ioredis → redis-server SET', { goal: '≤ 1.1×', write: true });
+      const get1 = newRow(`KV get, 1 in flight, ${place.label}`, 'latency', '', 'ioredis → redis-server GET', { goal: '≤ 1.1×' });
+      rows.push(put1, get1);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [row, [a, b]] of [[put1, work.put], [get1, work.get]] as const) {
+          for (let r = 0; r < LONE_REPEATS; r++) {
+            await interleaved(
+              round * LONE_REPEATS + r,
+              async () => push(row, 'flo', latency(await measured(floServer, KV_SEQ, a))),
+              redis ? async () => push(row, 'peer', latency(await measured(redisServer!, KV_SEQ, b))) : undefined,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    for (const pid of pids) pin(pid, all);
   }
 }
 
