@@ -202,6 +202,15 @@ function push(row: Row, side: 'flo' | 'peer', s: Sample): void {
   if (s.clientCpuUs !== undefined) row[side === 'flo' ? 'floClientCpu' : 'peerClientCpu'].push(s.clientCpuUs);
 }
 
+/** One sample of `row` from each side (`flo` with `a`, the peer with `b`, if any), in the order `interleaved` gives `index`. */
+async function samplePair(s: Sides, row: Row, index: number, ops: number, a: () => Promise<number>, b: () => Promise<number>, conv: (x: Sample) => Sample): Promise<void> {
+  await interleaved(
+    index,
+    async () => push(row, 'flo', conv(await measured(s.floServer, ops, a))),
+    s.redis ? async () => push(row, 'peer', conv(await measured(s.redisServer!, ops, b))) : undefined,
+  );
+}
+
 /** Runs `flo` and `peer` in alternating order (round 0: flo first, round 1: peer first, ...). */
 async function interleaved(round: number, flo: () => Promise<void>, peer: (() => Promise<void>) | undefined): Promise<void> {
   if (!peer) return flo();
@@ -260,7 +269,7 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
   const put1 = newRow('KV put, 1 in flight (latency)', 'latency', '', `${peer} SET`, { goal: '≤ 1.1×', write: true });
   const get1 = newRow('KV get, 1 in flight (latency)', 'latency', '', `${peer} GET`, { goal: '≤ 1.1×' });
   rows.push(put256, ...(writesOnly ? [] : [get256]), put1, ...(writesOnly ? [] : [get1]));
-  const { flo, redis, floServer, redisServer } = s;
+  const { flo, redis } = s;
   const key = (i: number) => `bench:k${i % KEYS}`;
   const floPut = (n: number, inFlight: number) => () => inFlightLoop(n, inFlight, (i, done) => subscribeDone(flo.kv.put(key(i), VALUE), done));
   const floGet = (n: number, inFlight: number) => () => inFlightLoop(n, inFlight, (i, done) => subscribeDone(flo.kv.get(key(i)), done));
@@ -295,13 +304,7 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
       // An in-memory latency row is a tenth of a second per side: it samples LONE_REPEATS alternated
       // pairs per round (a durable one, an fsync per request, takes seconds: one).
       const repeats = isLatency && !writesOnly ? LONE_REPEATS : 1;
-      for (let r = 0; r < repeats; r++) {
-        await interleaved(
-          round * repeats + r,
-          async () => push(row, 'flo', conv(await measured(floServer, ops, a))),
-          redis ? async () => push(row, 'peer', conv(await measured(redisServer!, ops, b))) : undefined,
-        );
-      }
+      for (let r = 0; r < repeats; r++) await samplePair(s, row, round * repeats + r, ops, a, b, conv);
     }
   }
   if (!writesOnly) await pinnedLoneRows(s, rows, { put: [floPut(KV_SEQ, 1), redisPut(KV_SEQ, 1)], get: [floGet(KV_SEQ, 1), redisGet(KV_SEQ, 1)] });
@@ -321,7 +324,7 @@ function pin(pid: number, cpus: string): boolean {
  * cases differently from run to run. Needs `taskset` and two CPUs; skipped with a note otherwise.
  */
 async function pinnedLoneRows(s: Sides, rows: Row[], work: Record<'put' | 'get', [() => Promise<number>, () => Promise<number>]>): Promise<void> {
-  const { floServer, redisServer, redis } = s;
+  const { floServer, redisServer } = s;
   const pids = [process.pid, floServer.pid, ...(redisServer ? [redisServer.pid] : [])];
   const all = `0-${availableParallelism() - 1}`;
   if (availableParallelism() < 2 || !pin(process.pid, all)) {
@@ -342,13 +345,7 @@ async function pinnedLoneRows(s: Sides, rows: Row[], work: Record<'put' | 'get',
       rows.push(put1, get1);
       for (let round = 0; round < ROUNDS; round++) {
         for (const [row, [a, b]] of [[put1, work.put], [get1, work.get]] as const) {
-          for (let r = 0; r < LONE_REPEATS; r++) {
-            await interleaved(
-              round * LONE_REPEATS + r,
-              async () => push(row, 'flo', latency(await measured(floServer, KV_SEQ, a))),
-              redis ? async () => push(row, 'peer', latency(await measured(redisServer!, KV_SEQ, b))) : undefined,
-            );
-          }
+          for (let r = 0; r < LONE_REPEATS; r++) await samplePair(s, row, round * LONE_REPEATS + r, KV_SEQ, a, b, latency);
         }
       }
     }

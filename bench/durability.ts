@@ -21,9 +21,10 @@
  * Throughput runs in BENCH_ROUNDS interleaved rounds (default 5): every server (all started first)
  * runs once a round, in turn, so a slow minute of the shared machine falls on every row alike.
  * Each rate is the best of its runs (noise only ever slows); the ratios the goals are about
- * (everysec ÷ in memory, always ÷ Redis always) are also printed round by round, with their median. BENCH_DURABILITY_OPS (default 100 000) requests per run; BENCH_RECORDS
- * (default 1 000 000) records for the start-up figure; BENCH_DURABILITY_PART=throughput|startup
- * runs one part only (or `cpu`); BENCH_DURABILITY_WARMUP (default 10 000) requests
+ * (everysec ÷ in memory, always ÷ Redis always) are also printed round by round, with their
+ * median. BENCH_DURABILITY_OPS (default 60 000: five rounds keep each log under the 64 MiB
+ * compaction threshold) requests per run; BENCH_RECORDS (default 1 000 000) records for the
+ * start-up figure; BENCH_DURABILITY_PART=throughput|startup runs one part only (or `cpu`); BENCH_DURABILITY_WARMUP (default 10 000) requests
  * before the measured runs of each server; BENCH_DURABILITY_ONLY=<substring of a row name> (e.g. `always`) runs only
  * those throughput rows. Under each flo-rx row with a data directory, a `storage:` line from the
  * server's `/metrics`: requests and bytes per commit (batch), commits per fdatasync, and the
@@ -44,6 +45,7 @@ import { createQueueSubsystem } from '../src/server/queues/index.js';
 import { createStreamSubsystem } from '../src/server/streams/index.js';
 import { DiskStorage } from '../src/server/storage/index.js';
 import { procCpuSeconds } from './support/processes.js';
+import { median } from './support/stats.js';
 
 const OPS = Number(process.env.BENCH_DURABILITY_OPS ?? 60_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -389,11 +391,6 @@ const PAIRED: ReadonlyArray<readonly [string, string, string, string]> = [
   ['flo-rx --fsync always', 'redis appendfsync always', 'flo-rx always ÷ redis always', 'goal ≥ 100%'],
   ['flo-rx --fsync everysec', 'redis appendfsync everysec', 'flo-rx everysec ÷ redis everysec', ''],
 ];
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function throughput(): Promise<void> {
   const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
