@@ -266,8 +266,7 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
   const peer = 'ioredis → redis-server';
   const put256 = newRow(`KV put, ${PIPELINE} in flight`, 'rate', 'ops/s', `${peer} SET`, { goal: 'ratio ≥ 1.0', write: true });
   const get256 = newRow(`KV get, ${PIPELINE} in flight`, 'rate', 'ops/s', `${peer} GET`, { goal: 'ratio ≥ 1.0' });
-  const put1 = newRow('KV put, 1 in flight (latency)', 'latency', '', `${peer} SET`, { goal: '≤ 1.1×', write: true });
-  const get1 = newRow('KV get, 1 in flight (latency)', 'latency', '', `${peer} GET`, { goal: '≤ 1.1×' });
+  const [put1, get1] = loneKvRows(' (latency)');
   rows.push(put256, ...(writesOnly ? [] : [get256]), put1, ...(writesOnly ? [] : [get1]));
   const { flo, redis } = s;
   const key = (i: number) => `bench:k${i % KEYS}`;
@@ -310,6 +309,14 @@ async function kvRows(s: Sides, rows: Row[], writesOnly: boolean): Promise<void>
   if (!writesOnly) await pinnedLoneRows(s, rows, { put: [floPut(KV_SEQ, 1), redisPut(KV_SEQ, 1)], get: [floGet(KV_SEQ, 1), redisGet(KV_SEQ, 1)] });
 }
 
+/** The KV put and get rows at 1 in flight (latency, against ioredis), `what` following "1 in flight". */
+function loneKvRows(what: string): [put: Row, get: Row] {
+  return [
+    newRow(`KV put, 1 in flight${what}`, 'latency', '', 'ioredis → redis-server SET', { goal: '≤ 1.1×', write: true }),
+    newRow(`KV get, 1 in flight${what}`, 'latency', '', 'ioredis → redis-server GET', { goal: '≤ 1.1×' }),
+  ];
+}
+
 /** Sets the CPUs of every thread of `pid` (`taskset`); false when that failed. */
 function pin(pid: number, cpus: string): boolean {
   return spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status === 0;
@@ -340,8 +347,7 @@ async function pinnedLoneRows(s: Sides, rows: Row[], work: Record<'put' | 'get',
     for (const place of placements) {
       pin(process.pid, place.client);
       for (const pid of pids.slice(1)) pin(pid, place.server);
-      const put1 = newRow(`KV put, 1 in flight, ${place.label}`, 'latency', '', 'ioredis → redis-server SET', { goal: '≤ 1.1×', write: true });
-      const get1 = newRow(`KV get, 1 in flight, ${place.label}`, 'latency', '', 'ioredis → redis-server GET', { goal: '≤ 1.1×' });
+      const [put1, get1] = loneKvRows(`, ${place.label}`);
       rows.push(put1, get1);
       for (let round = 0; round < ROUNDS; round++) {
         for (const [row, [a, b]] of [[put1, work.put], [get1, work.get]] as const) {
